@@ -1,0 +1,227 @@
+/* Column builders and Arrow C Data Interface export. */
+#include "core/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+static void sl_column_init(sl_column *c, const sl_field *f)
+{
+	memset(c, 0, sizeof *c);
+	c->field = f;
+	if (sl_type_is_var_width(f->type) || f->type == SL_TYPE_LIST) {
+		int32_t zero = 0;
+		sl_buf_append(&c->offsets, &zero, 4);
+	}
+	if (f->type == SL_TYPE_LIST) {
+		c->child = sl_malloc(sizeof *c->child);
+		sl_column_init(c->child, f->child);
+	}
+}
+
+static void sl_column_free(sl_column *c)
+{
+	sl_buf_free(&c->validity);
+	sl_buf_free(&c->values);
+	sl_buf_free(&c->offsets);
+	if (c->child) {
+		sl_column_free(c->child);
+		free(c->child);
+	}
+}
+
+static void sl_column_reset(sl_column *c)
+{
+	sl_buf_reset(&c->validity);
+	sl_buf_reset(&c->values);
+	sl_buf_reset(&c->offsets);
+	c->length = c->null_count = 0;
+	if (sl_type_is_var_width(c->field->type) || c->field->type == SL_TYPE_LIST) {
+		int32_t zero = 0;
+		sl_buf_append(&c->offsets, &zero, 4);
+	}
+	if (c->child)
+		sl_column_reset(c->child);
+}
+
+static size_t sl_column_bytes(const sl_column *c)
+{
+	return c->validity.len + c->values.len + c->offsets.len + (c->child ? sl_column_bytes(c->child) : 0);
+}
+
+sl_batch *sl_batch_create(const sl_field *fields, int n)
+{
+	sl_batch *b = sl_calloc(1, sizeof *b);
+	b->fields = fields;
+	b->ncols = n;
+	b->cols = sl_calloc((size_t)(n ? n : 1), sizeof *b->cols);
+	for (int i = 0; i < n; i++)
+		sl_column_init(&b->cols[i], &fields[i]);
+	return b;
+}
+
+void sl_batch_destroy(sl_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (int i = 0; i < b->ncols; i++)
+		sl_column_free(&b->cols[i]);
+	free(b->cols);
+	free(b);
+}
+
+void sl_batch_reset(sl_batch *b)
+{
+	for (int i = 0; i < b->ncols; i++)
+		sl_column_reset(&b->cols[i]);
+	b->length = 0;
+}
+
+size_t sl_batch_bytes(const sl_batch *b)
+{
+	size_t n = 0;
+	for (int i = 0; i < b->ncols; i++)
+		n += sl_column_bytes(&b->cols[i]);
+	return n;
+}
+
+void sl_col_append_null(sl_column *c)
+{
+	const sl_field *f = c->field;
+	int64_t i = c->length;
+	sl_col_validity_(c, false);
+	if (f->type == SL_TYPE_BOOL) {
+		if ((i & 7) == 0)
+			sl_buf_putc(&c->values, 0);
+	} else if (sl_type_is_var_width(f->type)) {
+		int32_t end = (int32_t)c->values.len;
+		sl_buf_append(&c->offsets, &end, 4);
+	} else if (f->type == SL_TYPE_LIST) {
+		int32_t end = (int32_t)c->child->length;
+		sl_buf_append(&c->offsets, &end, 4);
+	} else {
+		size_t w = (size_t)sl_type_value_width(f);
+		memset(sl_buf_reserve(&c->values, w), 0, w);
+		c->values.len += w;
+	}
+	c->length++;
+}
+
+static bool sl_column_is_consistent(const sl_column *c, int64_t length)
+{
+	if (c->length != length)
+		return false;
+	if ((int64_t)c->validity.len != (length + 7) / 8)
+		return false;
+	if (c->field->type == SL_TYPE_LIST)
+		return (int64_t)c->offsets.len == 4 * (length + 1) &&
+		       sl_column_is_consistent(c->child, c->child->length);
+	if (sl_type_is_var_width(c->field->type))
+		return (int64_t)c->offsets.len == 4 * (length + 1);
+	if (c->field->type == SL_TYPE_BOOL)
+		return (int64_t)c->values.len == (length + 7) / 8;
+	return (int64_t)c->values.len == length * sl_type_value_width(c->field);
+}
+
+bool sl_batch_is_consistent(const sl_batch *b)
+{
+	for (int i = 0; i < b->ncols; i++)
+		if (!sl_column_is_consistent(&b->cols[i], b->length))
+			return false;
+	return true;
+}
+
+/* ---- export ---- */
+
+struct sl_array_private {
+	void *bufs[3];
+	const void *buffer_ptrs[3];
+	struct ArrowArray **children;
+	int64_t n_children;
+};
+
+static void sl_array_release(struct ArrowArray *a)
+{
+	if (a == NULL || a->release == NULL)
+		return;
+	struct sl_array_private *p = a->private_data;
+	for (int64_t i = 0; i < p->n_children; i++) {
+		struct ArrowArray *c = p->children[i];
+		if (c->release)
+			c->release(c);
+		free(c);
+	}
+	free(p->children);
+	for (int i = 0; i < 3; i++)
+		free(p->bufs[i]);
+	free(p);
+	a->release = NULL;
+}
+
+static void *sl_take(sl_buf *b)
+{
+	void *p = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+static void sl_column_export(sl_column *c, struct ArrowArray *a)
+{
+	struct sl_array_private *p = sl_calloc(1, sizeof *p);
+	memset(a, 0, sizeof *a);
+	a->length = c->length;
+	a->null_count = c->null_count;
+	p->bufs[0] = c->null_count ? sl_take(&c->validity) : NULL;
+	if (c->field->type == SL_TYPE_LIST) {
+		p->bufs[1] = sl_take(&c->offsets);
+		a->n_buffers = 2;
+		p->n_children = 1;
+		p->children = sl_calloc(1, sizeof *p->children);
+		p->children[0] = sl_calloc(1, sizeof **p->children);
+		sl_column_export(c->child, p->children[0]);
+	} else if (sl_type_is_var_width(c->field->type)) {
+		p->bufs[1] = sl_take(&c->offsets);
+		p->bufs[2] = sl_take(&c->values);
+		a->n_buffers = 3;
+	} else {
+		p->bufs[1] = sl_take(&c->values);
+		a->n_buffers = 2;
+	}
+	for (int i = 0; i < 3; i++)
+		p->buffer_ptrs[i] = p->bufs[i];
+	a->buffers = p->buffer_ptrs;
+	a->n_children = p->n_children;
+	a->children = p->children;
+	a->release = sl_array_release;
+	a->private_data = p;
+	/* the column gives up its buffers; make it a valid empty column again */
+	sl_buf_free(&c->validity);
+	c->length = c->null_count = 0;
+	if (sl_type_is_var_width(c->field->type) || c->field->type == SL_TYPE_LIST) {
+		int32_t zero = 0;
+		sl_buf_append(&c->offsets, &zero, 4);
+	}
+}
+
+void sl_batch_export(sl_batch *b, struct ArrowArray *out)
+{
+	struct sl_array_private *p = sl_calloc(1, sizeof *p);
+	memset(out, 0, sizeof *out);
+	out->length = b->length;
+	out->n_buffers = 1;
+	p->buffer_ptrs[0] = NULL;
+	out->buffers = p->buffer_ptrs;
+	p->n_children = b->ncols;
+	p->children = sl_calloc((size_t)(b->ncols ? b->ncols : 1), sizeof *p->children);
+	for (int i = 0; i < b->ncols; i++) {
+		p->children[i] = sl_calloc(1, sizeof **p->children);
+		sl_column_export(&b->cols[i], p->children[i]);
+	}
+	out->n_children = b->ncols;
+	out->children = p->children;
+	out->release = sl_array_release;
+	out->private_data = p;
+	b->length = 0;
+}

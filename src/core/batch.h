@@ -1,0 +1,142 @@
+/* Columnar batches in the Arrow layout.
+ *
+ * A batch holds `length` rows of one table as one column per field: a validity bitmap (bit set =
+ * value present, LSB first), a values buffer (bit-packed for booleans, fixed-width little-endian
+ * otherwise), and for Utf8/Binary/List an int32 offsets buffer starting at 0. List columns own a
+ * child column. Builders append row by row without per-value allocation: buffers grow
+ * geometrically and keep their capacity across sl_batch_reset, so one batch serves a whole
+ * chunk. A batch exports to `struct ArrowArray` (ownership of the buffers moves to the export). */
+#ifndef SL_BATCH_H
+#define SL_BATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/types.h"
+
+typedef struct sl_column {
+	const sl_field *field; /* borrowed from the batch's fields */
+	sl_buf validity;
+	sl_buf values;
+	sl_buf offsets; /* int32, length+1 entries, for utf8/binary/list */
+	int64_t length;
+	int64_t null_count;
+	struct sl_column *child; /* list element values */
+} sl_column;
+
+typedef struct sl_batch {
+	const sl_field *fields; /* borrowed: must outlive the batch */
+	int ncols;
+	sl_column *cols;
+	int64_t length;
+} sl_batch;
+
+/* Create an empty batch over fields[0..n). Free with sl_batch_destroy. */
+sl_batch *sl_batch_create(const sl_field *fields, int n);
+void sl_batch_destroy(sl_batch *b);
+/* Drop all rows, keep the buffers' capacity. */
+void sl_batch_reset(sl_batch *b);
+/* Bytes held by the batch's buffers (what the queue counts). */
+size_t sl_batch_bytes(const sl_batch *b);
+/* Call after appending one value to every column. */
+static inline void sl_batch_end_row(sl_batch *b) { b->length++; }
+/* Check that every column has `length` values (debug aid, used by tests). */
+bool sl_batch_is_consistent(const sl_batch *b);
+
+/* ---- builders: each appends exactly one value (or null) to a column ---- */
+
+static inline void sl_col_validity_(sl_column *c, bool valid)
+{
+	int64_t i = c->length;
+	if ((i & 7) == 0)
+		sl_buf_putc(&c->validity, 0);
+	if (valid)
+		c->validity.data[i >> 3] |= (uint8_t)(1u << (i & 7));
+	else
+		c->null_count++;
+}
+
+static inline bool sl_col_is_valid(const sl_column *c, int64_t i)
+{
+	return (c->validity.data[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Append a null; fixed-width columns get zeroed bytes, var-width ones an empty slot. */
+void sl_col_append_null(sl_column *c);
+
+static inline void sl_col_append_fixed(sl_column *c, const void *v, size_t width)
+{
+	sl_col_validity_(c, true);
+	sl_buf_append(&c->values, v, width);
+	c->length++;
+}
+
+static inline void sl_col_append_bool(sl_column *c, bool v)
+{
+	int64_t i = c->length;
+	sl_col_validity_(c, true);
+	if ((i & 7) == 0)
+		sl_buf_putc(&c->values, 0);
+	if (v)
+		c->values.data[i >> 3] |= (uint8_t)(1u << (i & 7));
+	c->length++;
+}
+
+static inline void sl_col_append_i16(sl_column *c, int16_t v) { sl_col_append_fixed(c, &v, 2); }
+static inline void sl_col_append_i32(sl_column *c, int32_t v) { sl_col_append_fixed(c, &v, 4); }
+static inline void sl_col_append_i64(sl_column *c, int64_t v) { sl_col_append_fixed(c, &v, 8); }
+static inline void sl_col_append_f32(sl_column *c, float v) { sl_col_append_fixed(c, &v, 4); }
+static inline void sl_col_append_f64(sl_column *c, double v) { sl_col_append_fixed(c, &v, 8); }
+
+/* Reserve `n` bytes for a var-width value and return where to write them. */
+static inline uint8_t *sl_col_append_bytes_start(sl_column *c, size_t n)
+{
+	sl_col_validity_(c, true);
+	uint8_t *p = sl_buf_reserve(&c->values, n);
+	c->values.len += n;
+	int32_t end = (int32_t)c->values.len;
+	sl_buf_append(&c->offsets, &end, 4);
+	c->length++;
+	return p;
+}
+
+static inline void sl_col_append_bytes(sl_column *c, const void *p, size_t n)
+{
+	memcpy(sl_col_append_bytes_start(c, n), p, n);
+}
+
+/* Lists: append the elements to c->child, then close the list value. */
+static inline void sl_col_end_list(sl_column *c)
+{
+	sl_col_validity_(c, true);
+	int32_t end = (int32_t)c->child->length;
+	sl_buf_append(&c->offsets, &end, 4);
+	c->length++;
+}
+
+/* ---- readers ---- */
+
+static inline const uint8_t *sl_col_value_ptr(const sl_column *c, int64_t i, int width)
+{
+	return c->values.data + i * width;
+}
+
+static inline const uint8_t *sl_col_bytes(const sl_column *c, int64_t i, int32_t *len)
+{
+	const int32_t *off = (const int32_t *)c->offsets.data;
+	*len = off[i + 1] - off[i];
+	return c->values.data + off[i];
+}
+
+static inline bool sl_col_bool(const sl_column *c, int64_t i)
+{
+	return (c->values.data[i >> 3] >> (i & 7)) & 1;
+}
+
+/* Export the batch as a struct array (one child per column) through the Arrow C Data
+ * Interface. The buffers move into `out`; the batch is left empty and reusable. The caller
+ * must call out->release(out). */
+void sl_batch_export(sl_batch *b, struct ArrowArray *out);
+
+#endif

@@ -1,0 +1,52 @@
+/* sl_buf: a growable byte buffer, the unit of reuse for encoders and column builders.
+ * Reset keeps the capacity so one buffer serves a whole batch, chunk or group. */
+#ifndef SL_BUF_H
+#define SL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+typedef struct sl_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+} sl_buf;
+
+void sl_buf_grow(sl_buf *b, size_t extra);
+void sl_buf_free(sl_buf *b);
+void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline void sl_buf_reset(sl_buf *b) { b->len = 0; }
+
+static inline uint8_t *sl_buf_reserve(sl_buf *b, size_t n)
+{
+	if (b->cap - b->len < n)
+		sl_buf_grow(b, n);
+	return b->data + b->len;
+}
+
+static inline void sl_buf_append(sl_buf *b, const void *p, size_t n)
+{
+	memcpy(sl_buf_reserve(b, n), p, n);
+	b->len += n;
+}
+
+static inline void sl_buf_putc(sl_buf *b, char c)
+{
+	*sl_buf_reserve(b, 1) = (uint8_t)c;
+	b->len++;
+}
+
+static inline void sl_buf_puts(sl_buf *b, const char *s) { sl_buf_append(b, s, strlen(s)); }
+
+/* NUL-terminated view of the contents (the NUL is not counted in len). */
+static inline const char *sl_buf_cstr(sl_buf *b)
+{
+	*sl_buf_reserve(b, 1) = 0;
+	return (const char *)b->data;
+}
+
+#endif

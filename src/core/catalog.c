@@ -1,0 +1,52 @@
+/* Catalog helpers. */
+#include "core/catalog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+void sl_table_def_free(sl_table_def *t)
+{
+	free(t->schema);
+	free(t->name);
+	free(t->qualified);
+	for (int i = 0; i < t->nfields; i++)
+		sl_field_reset(&t->fields[i]);
+	free(t->fields);
+	free(t->key);
+	for (int i = 0; i < t->nrequires; i++) {
+		free(t->requires[i].type_name);
+		free(t->requires[i].ddl);
+	}
+	free(t->requires);
+	for (int i = 0; i < t->nskipped; i++) {
+		free(t->skipped[i].name);
+		free(t->skipped[i].source_type);
+		free(t->skipped[i].reason);
+	}
+	free(t->skipped);
+	if (t->priv_free)
+		t->priv_free(t->priv);
+	memset(t, 0, sizeof *t);
+}
+
+void sl_catalog_free(sl_catalog *c)
+{
+	for (int i = 0; i < c->ntables; i++)
+		sl_table_def_free(&c->tables[i]);
+	free(c->tables);
+	c->tables = NULL;
+	c->ntables = 0;
+}
+
+void sl_table_add_requirement(sl_table_def *t, const char *type_name, const char *ddl)
+{
+	for (int i = 0; i < t->nrequires; i++)
+		if (strcmp(t->requires[i].ddl, ddl) == 0)
+			return;
+	t->requires = sl_realloc(t->requires, sizeof *t->requires * (size_t)(t->nrequires + 1));
+	t->requires[t->nrequires].type_name = type_name ? sl_strdup(type_name) : NULL;
+	t->requires[t->nrequires].ddl = sl_strdup(ddl);
+	t->nrequires++;
+}

@@ -1,0 +1,52 @@
+/* What a source discovered: the selected tables, their columns as Arrow fields (with the
+ * source's own type in each field), their keys, size estimates, and what a same-engine target
+ * must create first for the columns' types (enums, domains, extensions...). */
+#ifndef SL_CATALOG_H
+#define SL_CATALOG_H
+
+#include <stdint.h>
+
+#include "core/types.h"
+
+/* Something a column type depends on, as DDL a same-engine target can run. */
+typedef struct sl_requirement {
+	char *type_name; /* the qualified type it creates, or NULL (e.g. a schema or extension) */
+	char *ddl;       /* one idempotent-when-checked statement */
+} sl_requirement;
+
+typedef struct sl_skipped_column {
+	char *name;
+	char *source_type;
+	char *reason;
+} sl_skipped_column;
+
+typedef struct sl_table_def {
+	char *schema;      /* source schema (or database for MySQL) */
+	char *name;        /* source table name */
+	char *qualified;   /* "schema.name": glob matching, state keys, messages */
+	sl_field *fields;  /* replicated columns, in source order */
+	int nfields;
+	int *key;          /* indexes into fields of the primary key, in key order */
+	int nkey;
+	int64_t est_rows;  /* -1 when unknown */
+	int64_t est_bytes;
+	sl_requirement *requires;
+	int nrequires;
+	sl_skipped_column *skipped; /* columns of an unsupported type, left out with a warning */
+	int nskipped;
+	const char *engine; /* "postgres", ... (static string) */
+	void *priv;         /* the source's own per-table data */
+	void (*priv_free)(void *);
+} sl_table_def;
+
+typedef struct sl_catalog {
+	sl_table_def *tables;
+	int ntables;
+} sl_catalog;
+
+void sl_table_def_free(sl_table_def *t);
+void sl_catalog_free(sl_catalog *c);
+/* Add a requirement unless one with the same ddl exists. Copies the strings. */
+void sl_table_add_requirement(sl_table_def *t, const char *type_name, const char *ddl);
+
+#endif

@@ -1,0 +1,801 @@
+/* The pipeline file: YAML read with libyaml's document API and checked key by key into
+ * sl_config. Every message names the file and, where there is one, the line. Values are
+ * echoed only for keys that cannot hold a secret (name, log_level, sizes, durations). */
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+#define SL_CFG_DEFAULT_BYTES ((int64_t)64 * 1024 * 1024)
+#define SL_CFG_DEFAULT_DELAY_MS 1000
+#define SL_CFG_DEFAULT_STATE_URL "sqlite://./sluice-state.db"
+#define SL_CFG_MAX_PARALLELISM 256
+#define SL_CFG_MAX_FILE_BYTES ((size_t)16 * 1024 * 1024)
+
+#define SL_CFG_SIZE_UNITS "B, KB, MB, GB, KiB, MiB or GiB, e.g. 64MiB"
+#define SL_CFG_DURATION_UNITS "ms, s, m or h, e.g. 500ms or 1s; a bare number is seconds"
+
+/* What every checking helper needs: the parsed document and where to report. */
+typedef struct sl_cfg_parser {
+	yaml_document_t *doc;
+	const char *origin;
+	sl_error *err;
+} sl_cfg_parser;
+
+static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source", "target",
+                                              "snapshot", "apply",     "state",  NULL};
+static const char *const sl_cfg_source_keys[] = {"type", "url",    "password", "publication",
+                                                 "slot", "tables", NULL};
+static const char *const sl_cfg_target_keys[] = {"type",   "url",      "password",
+                                                 "schema", "database", NULL};
+static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
+static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
+static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
+static const char *const sl_cfg_state_keys[] = {"url", NULL};
+
+/* ---- sizes, durations, globs ---- */
+
+/* Parse a run of decimal digits; -1 when there is none or it overflows. */
+static int64_t sl_cfg_digits(const char *s, const char **end)
+{
+	int64_t n = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
+		if (n > (INT64_MAX - d) / 10)
+			return -1;
+		n = n * 10 + d;
+	}
+	*end = p;
+	return n;
+}
+
+typedef struct sl_cfg_unit {
+	const char *name;
+	int64_t mult;
+} sl_cfg_unit;
+
+/* "<digits> <unit>" where the unit (after optional spaces) is one of units[]. */
+static int64_t sl_cfg_with_unit(const char *s, const sl_cfg_unit *units, size_t nunits)
+{
+	const char *p;
+	if (s == NULL)
+		return -1;
+	int64_t n = sl_cfg_digits(s, &p);
+	if (n < 0)
+		return -1;
+	while (*p == ' ')
+		p++;
+	for (size_t i = 0; i < nunits; i++) {
+		if (strcmp(p, units[i].name) != 0)
+			continue;
+		if (n > INT64_MAX / units[i].mult)
+			return -1;
+		return n * units[i].mult;
+	}
+	return -1;
+}
+
+int64_t sl_parse_size(const char *s)
+{
+	static const sl_cfg_unit units[] = {
+	        {"", 1},
+	        {"B", 1},
+	        {"KB", 1000},
+	        {"MB", 1000 * 1000},
+	        {"GB", 1000 * 1000 * 1000},
+	        {"KiB", 1024},
+	        {"MiB", 1024 * 1024},
+	        {"GiB", 1024 * 1024 * 1024},
+	};
+	return sl_cfg_with_unit(s, units, sizeof units / sizeof units[0]);
+}
+
+int64_t sl_parse_duration_ms(const char *s)
+{
+	static const sl_cfg_unit units[] = {
+	        {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 60 * 60 * 1000},
+	};
+	return sl_cfg_with_unit(s, units, sizeof units / sizeof units[0]);
+}
+
+/* Iterative matcher: on a mismatch after a '*', let that star swallow one more character
+ * and retry; only the most recent star needs remembering, so this is O(len(p) * len(t)). */
+bool sl_glob_match(const char *pattern, const char *text)
+{
+	if (pattern == NULL || text == NULL)
+		return false;
+	const char *p = pattern, *t = text;
+	const char *star = NULL, *resume = NULL;
+	while (*t != '\0') {
+		if (*p == '*') {
+			star = p++;
+			resume = t;
+		} else if (*p != '\0' && (*p == '?' || *p == *t)) {
+			p++;
+			t++;
+		} else if (star != NULL) {
+			p = star + 1;
+			t = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+static bool sl_cfg_globs_any(const sl_globs *g, const char *text)
+{
+	if (g == NULL)
+		return false;
+	for (int i = 0; i < g->count; i++)
+		if (sl_glob_match(g->items[i], text))
+			return true;
+	return false;
+}
+
+bool sl_globs_select(const sl_globs *include, const sl_globs *exclude, const char *qualified)
+{
+	if (qualified == NULL)
+		return false;
+	bool empty = include == NULL || include->count == 0;
+	if (!empty && !sl_cfg_globs_any(include, qualified))
+		return false;
+	return !sl_cfg_globs_any(exclude, qualified);
+}
+
+/* ---- node helpers ---- */
+
+static int sl_cfg_line(const yaml_node_t *node)
+{
+	return (int)node->start_mark.line + 1;
+}
+
+static const char *sl_cfg_kind(const yaml_node_t *node)
+{
+	switch (node->type) {
+	case YAML_SCALAR_NODE:
+		return "a single value";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	default:
+		return "nothing";
+	}
+}
+
+/* `key:` with no value, `~` or `null` (unquoted): treated as if the key were absent. */
+static bool sl_cfg_is_null(const yaml_node_t *node)
+{
+	if (node->type != YAML_SCALAR_NODE || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)node->data.scalar.value;
+	return strcmp(v, "") == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* "source" + "url" -> "source.url"; a NULL section is the top level. */
+static void sl_cfg_path(char *out, size_t n, const char *section, const char *key)
+{
+	if (section == NULL)
+		snprintf(out, n, "%s", key);
+	else
+		snprintf(out, n, "%s.%s", section, key);
+}
+
+static void sl_cfg_join(const char *const *names, char *out, size_t n)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; names[i] != NULL && len < n; i++)
+		len += (size_t)snprintf(out + len, n - len, "%s%s", i ? ", " : "", names[i]);
+}
+
+static bool sl_cfg_known(const char *const *names, const char *key)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Every key of `map` is a plain scalar, listed in `allowed`, and given once. */
+static int sl_cfg_check_keys(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                             const char *const *allowed)
+{
+	yaml_node_pair_t *start = map->data.mapping.pairs.start;
+	yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	char where[96];
+	if (section == NULL)
+		snprintf(where, sizeof where, "at the top level");
+	else
+		snprintf(where, sizeof where, "in %s", section);
+	for (yaml_node_pair_t *pair = start; pair < top; pair++) {
+		yaml_node_t *key = yaml_document_get_node(p->doc, pair->key);
+		if (key == NULL || key->type != YAML_SCALAR_NODE)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: a key %s is %s (keys must be plain names)",
+			                    p->origin, key ? sl_cfg_line(key) : 0, where,
+			                    key ? sl_cfg_kind(key) : "missing");
+		const char *name = (const char *)key->data.scalar.value;
+		if (!sl_cfg_known(allowed, name)) {
+			char expected[256];
+			sl_cfg_join(allowed, expected, sizeof expected);
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: unknown key '%s' %s (expected one of: %s)",
+			                    p->origin, sl_cfg_line(key), name, where, expected);
+		}
+		for (yaml_node_pair_t *prev = start; prev < pair; prev++) {
+			yaml_node_t *pkey = yaml_document_get_node(p->doc, prev->key);
+			if (strcmp((const char *)pkey->data.scalar.value, name) == 0)
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: duplicate key '%s' %s (first given at line %d; "
+				        "keep only one)",
+				        p->origin, sl_cfg_line(key), name, where,
+				        sl_cfg_line(pkey));
+		}
+	}
+	return 0;
+}
+
+/* The value of `key` in an already checked mapping, or NULL. */
+static yaml_node_t *sl_cfg_find(sl_cfg_parser *p, yaml_node_t *map, const char *key)
+{
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		if (strcmp((const char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(p->doc, pair->value);
+	}
+	return NULL;
+}
+
+static bool sl_cfg_var_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool sl_cfg_var_char(char c)
+{
+	return sl_cfg_var_start(c) || (c >= '0' && c <= '9');
+}
+
+/* The scalar's text with every ${VAR} replaced by getenv("VAR"). The text itself is never
+ * put in a message: it may be a password. */
+static int sl_cfg_expand(sl_cfg_parser *p, yaml_node_t *node, const char *path, char **out)
+{
+	const char *s = (const char *)node->data.scalar.value;
+	int line = sl_cfg_line(node);
+	sl_buf b = {0};
+	int rc = 0;
+
+	if (strlen(s) != node->data.scalar.length)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s contains a NUL character (remove the \\0 escape)",
+		                    p->origin, line, path);
+	for (const char *q = s; *q != '\0';) {
+		if (q[0] != '$' || q[1] != '{') {
+			sl_buf_putc(&b, *q++);
+			continue;
+		}
+		const char *name = q + 2;
+		size_t n = 0;
+		if (sl_cfg_var_start(name[0]))
+			while (sl_cfg_var_char(name[n]))
+				n++;
+		if (n == 0 || name[n] != '}') {
+			if (strchr(name, '}') == NULL)
+				rc = sl_error_set(p->err, SL_ERR_CONFIG,
+				                  "%s:%d: unterminated ${ in %s (write ${NAME})",
+				                  p->origin, line, path);
+			else
+				rc = sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: invalid environment variable reference in %s "
+				        "(write ${NAME}, NAME being letters, digits and _ not "
+				        "starting with a digit)",
+				        p->origin, line, path);
+			goto out;
+		}
+		char *var = sl_strndup(name, n);
+		const char *val = getenv(var);
+		if (val == NULL) {
+			rc = sl_error_set(p->err, SL_ERR_CONFIG,
+			                  "%s:%d: environment variable %s is not set (export it or "
+			                  "remove ${%s})",
+			                  p->origin, line, var, var);
+			free(var);
+			goto out;
+		}
+		free(var);
+		sl_buf_puts(&b, val);
+		q = name + n + 1;
+	}
+	*out = sl_strdup(sl_buf_cstr(&b));
+out:
+	sl_buf_free(&b);
+	return rc;
+}
+
+/* A string value. Absent, null or empty (after substitution) leaves *out NULL, which is an
+ * error when `required`. *line (optional) receives the value's line. */
+static int sl_cfg_string(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                         bool required, char **out, int *line)
+{
+	char path[96];
+	sl_cfg_path(path, sizeof path, section, key);
+	yaml_node_t *v = sl_cfg_find(p, map, key);
+	if (v == NULL || sl_cfg_is_null(v)) {
+		if (!required)
+			return 0;
+		if (v == NULL)
+			return sl_error_set(p->err, SL_ERR_CONFIG, "%s: missing required key '%s'",
+			                    p->origin, path);
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s has no value (it is required)", p->origin,
+		                    sl_cfg_line(v), path);
+	}
+	if (v->type != YAML_SCALAR_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a single value, not %s", p->origin,
+		                    sl_cfg_line(v), path, sl_cfg_kind(v));
+	char *s = NULL;
+	SL_TRY(sl_cfg_expand(p, v, path, &s));
+	if (line != NULL)
+		*line = sl_cfg_line(v);
+	if (*s == '\0') {
+		free(s);
+		if (required)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: %s is empty (it is required)", p->origin,
+			                    sl_cfg_line(v), path);
+		return 0;
+	}
+	*out = s;
+	return 0;
+}
+
+/* An optional sub-mapping such as `snapshot:`; *out is NULL when absent or null. */
+static int sl_cfg_section(sl_cfg_parser *p, yaml_node_t *map, const char *key,
+                          const char *const *allowed, yaml_node_t **out)
+{
+	*out = NULL;
+	yaml_node_t *v = sl_cfg_find(p, map, key);
+	if (v == NULL || sl_cfg_is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE) {
+		char expected[256];
+		sl_cfg_join(allowed, expected, sizeof expected);
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a mapping of keys (%s), not %s", p->origin,
+		                    sl_cfg_line(v), key, expected, sl_cfg_kind(v));
+	}
+	SL_TRY(sl_cfg_check_keys(p, v, key, allowed));
+	*out = v;
+	return 0;
+}
+
+/* A size such as "64MiB"; *out keeps its default when the key is absent. */
+static int sl_cfg_size(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                       int64_t *out)
+{
+	char path[96], *s = NULL;
+	int line = 0, rc = 0;
+	sl_cfg_path(path, sizeof path, section, key);
+	SL_TRY(sl_cfg_string(p, map, section, key, false, &s, &line));
+	if (s == NULL)
+		return 0;
+	int64_t v = sl_parse_size(s);
+	if (v < 0)
+		rc = sl_error_set(p->err, SL_ERR_CONFIG,
+		                  "%s:%d: %s '%s' is not a valid size (use a whole number with "
+		                  "an optional unit " SL_CFG_SIZE_UNITS ")",
+		                  p->origin, line, path, s);
+	else if (v == 0)
+		rc = sl_error_set(p->err, SL_ERR_CONFIG,
+		                  "%s:%d: %s must be greater than zero (e.g. 64MiB)", p->origin,
+		                  line, path);
+	else
+		*out = v;
+	free(s);
+	return rc;
+}
+
+static int sl_cfg_duration(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                           int64_t *out)
+{
+	char path[96], *s = NULL;
+	int line = 0, rc = 0;
+	sl_cfg_path(path, sizeof path, section, key);
+	SL_TRY(sl_cfg_string(p, map, section, key, false, &s, &line));
+	if (s == NULL)
+		return 0;
+	int64_t v = sl_parse_duration_ms(s);
+	if (v < 0)
+		rc = sl_error_set(p->err, SL_ERR_CONFIG,
+		                  "%s:%d: %s '%s' is not a valid duration (use a whole number with "
+		                  "an optional unit " SL_CFG_DURATION_UNITS ")",
+		                  p->origin, line, path, s);
+	else
+		*out = v;
+	free(s);
+	return rc;
+}
+
+static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
+{
+	char *s = NULL;
+	const char *end = NULL;
+	int line = 0, rc = 0;
+	SL_TRY(sl_cfg_string(p, map, "snapshot", "parallelism", false, &s, &line));
+	if (s == NULL)
+		return 0;
+	int64_t v = sl_cfg_digits(s, &end);
+	if (v < 1 || v > SL_CFG_MAX_PARALLELISM || *end != '\0')
+		rc = sl_error_set(
+		        p->err, SL_ERR_CONFIG,
+		        "%s:%d: snapshot.parallelism '%s' must be a whole number from 1 to %d",
+		        p->origin, line, s, SL_CFG_MAX_PARALLELISM);
+	else
+		*out = (int)v;
+	free(s);
+	return rc;
+}
+
+/* include/exclude: a list of patterns; a single value counts as a one-element list. */
+static int sl_cfg_globs(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                        sl_globs *g)
+{
+	char path[96];
+	sl_cfg_path(path, sizeof path, section, key);
+	yaml_node_t *v = sl_cfg_find(p, map, key);
+	if (v == NULL || sl_cfg_is_null(v))
+		return 0;
+	if (v->type == YAML_MAPPING_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a list of table patterns like [public.*], "
+		                    "not a mapping",
+		                    p->origin, sl_cfg_line(v), path);
+	yaml_node_item_t single = 0, *start = &single, *top = &single + 1;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		start = v->data.sequence.items.start;
+		top = v->data.sequence.items.top;
+	}
+	g->items = sl_calloc((size_t)(top - start), sizeof *g->items);
+	for (yaml_node_item_t *it = start; it < top; it++) {
+		yaml_node_t *item = it == &single ? v : yaml_document_get_node(p->doc, *it);
+		int idx = (int)(it - start) + 1;
+		if (item == NULL || item->type != YAML_SCALAR_NODE || sl_cfg_is_null(item))
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: %s must be a list of table patterns like [public.*] "
+			        "(item %d is %s)",
+			        p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path, idx,
+			        item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
+			                                               : "empty");
+		char *s = NULL;
+		SL_TRY(sl_cfg_expand(p, item, path, &s));
+		if (*s == '\0') {
+			free(s);
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: %s item %d is an empty pattern (remove it or write "
+			        "schema.table)",
+			        p->origin, sl_cfg_line(item), path, idx);
+		}
+		g->items[g->count++] = s;
+	}
+	return 0;
+}
+
+/* Register the password of a "scheme://user:PASSWORD@host" URL as a secret too. */
+static void sl_cfg_url_secret(const char *url)
+{
+	const char *auth = url ? strstr(url, "://") : NULL;
+	if (auth == NULL)
+		return;
+	auth += 3;
+	const char *at = strchr(auth, '@');
+	const char *slash = strchr(auth, '/');
+	const char *colon = strchr(auth, ':');
+	if (at == NULL || (slash != NULL && slash < at) || colon == NULL || colon > at)
+		return;
+	char *pw = sl_strndup(colon + 1, (size_t)(at - colon - 1));
+	sl_log_add_secret(pw);
+	free(pw);
+}
+
+static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *section, bool is_source,
+                           sl_endpoint_config *ep)
+{
+	const char *const *keys = is_source ? sl_cfg_source_keys : sl_cfg_target_keys;
+	yaml_node_t *map;
+	SL_TRY(sl_cfg_section(p, root, section, keys, &map));
+	if (map == NULL)
+		return sl_error_set(p->err, SL_ERR_CONFIG, "%s: missing required key '%s'",
+		                    p->origin, section);
+	SL_TRY(sl_cfg_string(p, map, section, "type", true, &ep->type, NULL));
+	SL_TRY(sl_cfg_string(p, map, section, "url", true, &ep->url, NULL));
+	sl_cfg_url_secret(ep->url);
+	SL_TRY(sl_cfg_string(p, map, section, "password", false, &ep->password, NULL));
+	if (ep->password != NULL)
+		sl_log_add_secret(ep->password);
+	if (!is_source) {
+		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
+		return sl_cfg_string(p, map, section, "database", false, &ep->database, NULL);
+	}
+	SL_TRY(sl_cfg_string(p, map, section, "publication", false, &ep->publication, NULL));
+	SL_TRY(sl_cfg_string(p, map, section, "slot", false, &ep->slot, NULL));
+	char tpath[96];
+	sl_cfg_path(tpath, sizeof tpath, section, "tables");
+	yaml_node_t *tables = sl_cfg_find(p, map, "tables");
+	if (tables == NULL || sl_cfg_is_null(tables))
+		return 0;
+	if (tables->type != YAML_MAPPING_NODE)
+		return sl_error_set(
+		        p->err, SL_ERR_CONFIG,
+		        "%s:%d: %s must be a mapping with include and/or exclude lists, "
+		        "not %s",
+		        p->origin, sl_cfg_line(tables), tpath, sl_cfg_kind(tables));
+	SL_TRY(sl_cfg_check_keys(p, tables, tpath, sl_cfg_tables_keys));
+	SL_TRY(sl_cfg_globs(p, tables, tpath, "include", &ep->include));
+	return sl_cfg_globs(p, tables, tpath, "exclude", &ep->exclude);
+}
+
+static bool sl_cfg_valid_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!sl_cfg_var_char(*s))
+			return false;
+	return true;
+}
+
+static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
+{
+	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	yaml_node_t *sec;
+	int line = 0;
+
+	if (root == NULL || sl_cfg_is_null(root))
+		return sl_error_set(
+		        p->err, SL_ERR_CONFIG,
+		        "%s: the pipeline file is empty (it needs at least name, source "
+		        "and target)",
+		        p->origin);
+	if (root->type != YAML_MAPPING_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: the top level must be a mapping of keys (name, source, "
+		                    "target, ...), not %s",
+		                    p->origin, sl_cfg_line(root), sl_cfg_kind(root));
+	SL_TRY(sl_cfg_check_keys(p, root, NULL, sl_cfg_top_keys));
+
+	SL_TRY(sl_cfg_string(p, root, NULL, "name", true, &cfg->name, &line));
+	if (!sl_cfg_valid_name(cfg->name))
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: name '%s' may contain only letters, digits and _ (it "
+		                    "becomes part of slot and publication names)",
+		                    p->origin, line, cfg->name);
+	SL_TRY(sl_cfg_string(p, root, NULL, "log_level", false, &cfg->log_level, &line));
+	if (cfg->log_level != NULL && sl_log_parse_level(cfg->log_level) < 0)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: log_level '%s' is not one of debug, info, warn, error",
+		                    p->origin, line, cfg->log_level);
+
+	SL_TRY(sl_cfg_endpoint(p, root, "source", true, &cfg->source));
+	SL_TRY(sl_cfg_endpoint(p, root, "target", false, &cfg->target));
+
+	SL_TRY(sl_cfg_section(p, root, "snapshot", sl_cfg_snapshot_keys, &sec));
+	if (sec != NULL) {
+		SL_TRY(sl_cfg_parallelism(p, sec, &cfg->snapshot_parallelism));
+		SL_TRY(sl_cfg_size(p, sec, "snapshot", "chunk_size", &cfg->snapshot_chunk_bytes));
+		SL_TRY(sl_cfg_size(p, sec, "snapshot", "queue_size", &cfg->queue_bytes));
+	}
+	SL_TRY(sl_cfg_section(p, root, "apply", sl_cfg_apply_keys, &sec));
+	if (sec != NULL) {
+		SL_TRY(sl_cfg_size(p, sec, "apply", "max_group_bytes",
+		                   &cfg->apply_max_group_bytes));
+		SL_TRY(sl_cfg_duration(p, sec, "apply", "max_delay", &cfg->apply_max_delay_ms));
+	}
+	SL_TRY(sl_cfg_section(p, root, "state", sl_cfg_state_keys, &sec));
+	if (sec != NULL)
+		SL_TRY(sl_cfg_string(p, sec, "state", "url", false, &cfg->state_url, NULL));
+
+	if (cfg->source.publication == NULL)
+		cfg->source.publication = sl_asprintf("sluice_%s", cfg->name);
+	if (cfg->source.slot == NULL)
+		cfg->source.slot = sl_asprintf("sluice_%s", cfg->name);
+	if (cfg->state_url == NULL)
+		cfg->state_url = sl_strdup(SL_CFG_DEFAULT_STATE_URL);
+	return 0;
+}
+
+static int sl_cfg_yaml_error(const yaml_parser_t *parser, const char *text, size_t len,
+                             const char *origin, sl_error *err)
+{
+	const char *problem = parser->problem ? parser->problem : "invalid YAML";
+	size_t line;
+	if (parser->error == YAML_MEMORY_ERROR)
+		return sl_error_set(err, SL_ERR_INTERNAL, "%s: out of memory while reading YAML",
+		                    origin);
+	if (parser->error == YAML_READER_ERROR) {
+		/* reader errors carry a byte offset, not a mark */
+		size_t end = parser->problem_offset < len ? parser->problem_offset : len;
+		line = 1;
+		for (size_t i = 0; i < end; i++)
+			line += text[i] == '\n';
+	} else {
+		line = parser->problem_mark.line + 1;
+	}
+	return sl_error_set(err, SL_ERR_CONFIG, "%s:%zu: %s (fix the YAML syntax)", origin, line,
+	                    problem);
+}
+
+static void sl_cfg_defaults(sl_config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	if (cpus > SL_CFG_MAX_PARALLELISM)
+		cpus = SL_CFG_MAX_PARALLELISM;
+	cfg->snapshot_parallelism = (int)cpus;
+	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->queue_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->apply_max_group_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->apply_max_delay_ms = SL_CFG_DEFAULT_DELAY_MS;
+}
+
+int sl_config_parse(const char *text, size_t len, const char *origin, sl_config **out,
+                    sl_error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	bool have_doc = false, have_extra = false;
+	sl_config *cfg = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (origin == NULL)
+		origin = "<pipeline>";
+	if (text == NULL) {
+		text = "";
+		len = 0;
+	}
+	if (!yaml_parser_initialize(&parser))
+		return sl_error_set(err, SL_ERR_INTERNAL, "%s: cannot initialise the YAML parser",
+		                    origin);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = sl_cfg_yaml_error(&parser, text, len, origin, err);
+		goto out;
+	}
+	have_doc = true;
+	/* a second document would be silently ignored: refuse it (and its syntax errors) */
+	if (!yaml_parser_load(&parser, &extra)) {
+		rc = sl_cfg_yaml_error(&parser, text, len, origin, err);
+		goto out;
+	}
+	have_extra = true;
+	yaml_node_t *extra_root = yaml_document_get_root_node(&extra);
+	if (extra_root != NULL) {
+		rc = sl_error_set(err, SL_ERR_CONFIG,
+		                  "%s:%d: the file holds more than one YAML document (keep one and "
+		                  "remove the extra ---)",
+		                  origin, (int)extra.start_mark.line + 1);
+		goto out;
+	}
+
+	cfg = sl_calloc(1, sizeof *cfg);
+	sl_cfg_defaults(cfg);
+	sl_cfg_parser p = {.doc = &doc, .origin = origin, .err = err};
+	rc = sl_cfg_root(&p, cfg);
+out:
+	if (rc < 0) {
+		sl_config_free(cfg);
+		/* belt and braces: no registered password survives into the message */
+		if (err != NULL)
+			sl_redact_secrets(err->msg, sizeof err->msg);
+	} else {
+		*out = cfg;
+	}
+	if (have_extra)
+		yaml_document_delete(&extra);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int sl_config_load(const char *path, sl_config **out, sl_error *err)
+{
+	sl_buf b = {0};
+	FILE *f = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		rc = sl_error_set(err, SL_ERR_CONFIG,
+		                  "cannot read pipeline file %s: %s (check the path)", path,
+		                  strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		size_t n = fread(sl_buf_reserve(&b, 65536), 1, 65536, f);
+		b.len += n;
+		if (n < 65536)
+			break;
+		if (b.len > SL_CFG_MAX_FILE_BYTES) {
+			rc = sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "cannot read pipeline file %s: larger than %zu bytes (check the "
+			        "path)",
+			        path, SL_CFG_MAX_FILE_BYTES);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		rc = sl_error_set(err, SL_ERR_CONFIG,
+		                  "cannot read pipeline file %s: %s (check the path)", path,
+		                  strerror(errno));
+		goto out;
+	}
+	rc = sl_config_parse(b.len ? (const char *)b.data : "", b.len, path, out, err);
+	if (rc == 0)
+		(*out)->path = sl_strdup(path);
+out:
+	if (f != NULL)
+		fclose(f);
+	sl_buf_free(&b);
+	return rc;
+}
+
+static void sl_cfg_globs_free(sl_globs *g)
+{
+	for (int i = 0; i < g->count; i++)
+		free(g->items[i]);
+	free(g->items);
+	g->items = NULL;
+	g->count = 0;
+}
+
+static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
+{
+	free(ep->type);
+	free(ep->url);
+	free(ep->password);
+	free(ep->publication);
+	free(ep->slot);
+	sl_cfg_globs_free(&ep->include);
+	sl_cfg_globs_free(&ep->exclude);
+	free(ep->schema);
+	free(ep->database);
+}
+
+void sl_config_free(sl_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->name);
+	sl_cfg_endpoint_free(&cfg->source);
+	sl_cfg_endpoint_free(&cfg->target);
+	free(cfg->state_url);
+	free(cfg->log_level);
+	free(cfg);
+}

@@ -1,0 +1,73 @@
+/* The pipeline file: YAML (DESIGN.md §9) loaded into sl_config.
+ *
+ * Rules: unknown keys are rejected with their line; ${VAR} in any scalar is replaced by the
+ * environment variable VAR (an unset variable is an error naming it); sizes accept B, KiB, MiB,
+ * GiB (and KB/MB/GB as powers of 1000); durations accept ms, s, m, h. Every password read
+ * is registered with sl_log_add_secret so it can never be logged. */
+#ifndef SL_CONFIG_H
+#define SL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct sl_globs {
+	char **items; /* glob patterns like "public.*" (schema.table; '*' and '?' wildcards) */
+	int count;
+} sl_globs;
+
+typedef struct sl_endpoint_config {
+	char *type;        /* "postgres", "mysql", "clickhouse", ... (required) */
+	char *url;         /* connection URL (required) */
+	char *password;    /* optional; NULL when absent */
+	/* source only */
+	char *publication; /* default: "sluice_<name>" */
+	char *slot;        /* default: "sluice_<name>" */
+	sl_globs include;  /* default: empty = every user table */
+	sl_globs exclude;
+	/* target only */
+	char *schema;      /* NULL = keep each table's source schema */
+	char *database;    /* ClickHouse database, later targets */
+} sl_endpoint_config;
+
+typedef struct sl_config {
+	char *path;         /* the file it was loaded from (NULL after sl_config_parse) */
+	char *name;         /* required: [A-Za-z0-9_]+ */
+	sl_endpoint_config source;
+	sl_endpoint_config target;
+	int snapshot_parallelism;    /* default: number of online CPUs */
+	int64_t snapshot_chunk_bytes;/* snapshot.chunk_size, default 64MiB: ctid range per chunk */
+	int64_t apply_max_group_bytes; /* default 64MiB */
+	int64_t apply_max_delay_ms;    /* default 1000 */
+	int64_t queue_bytes;           /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
+	char *state_url;    /* default "sqlite://./sluice-state.db"; relative paths are relative to
+	                       the current directory */
+	char *log_level;    /* optional top-level "log_level": debug|info|warn|error */
+} sl_config;
+
+/* Load and validate a pipeline file. On success *out is a new config (free with
+ * sl_config_free). On failure returns SL_ERR_CONFIG with a message like
+ * "pipeline.yaml:7: unknown key 'tabels' in source (expected one of: type, url, ...)". */
+int sl_config_load(const char *path, sl_config **out, sl_error *err);
+
+/* Same, from a string (for tests); `origin` names it in messages. */
+int sl_config_parse(const char *text, size_t len, const char *origin, sl_config **out, sl_error *err);
+
+void sl_config_free(sl_config *cfg);
+
+/* Parse "64MiB" etc. into bytes; -1 on error. */
+int64_t sl_parse_size(const char *s);
+/* Parse "1s", "250ms", "5m", "1h" (a bare number is seconds) into milliseconds; -1 on error. */
+int64_t sl_parse_duration_ms(const char *s);
+
+/* Does "schema.table" match the glob pattern? '*' matches any run (including dots),
+ * '?' one character; matching is case-sensitive. */
+bool sl_glob_match(const char *pattern, const char *text);
+
+/* A table passes the filter when it matches some include pattern (or include is empty)
+ * and no exclude pattern. `qualified` is "schema.table". */
+bool sl_globs_select(const sl_globs *include, const sl_globs *exclude, const char *qualified);
+
+#endif

@@ -1,0 +1,22 @@
+/* Order-independent content digest of a table, computed from decoded batches.
+ *
+ * Each row hashes its columns' Arrow values (type-aware: the bytes of fixed-width values, the
+ * bytes of var-width values, list elements, a marker for NULL) into 64 bits; a table's digest is
+ * the row count plus the wrapping sum of its row hashes, so row order does not matter and the
+ * same rows read from two engines compare equal when they decode to the same Arrow values. */
+#ifndef SL_DIGEST_H
+#define SL_DIGEST_H
+
+#include <stdint.h>
+
+#include "core/batch.h"
+
+typedef struct sl_digest {
+	int64_t rows;
+	uint64_t sum;
+} sl_digest;
+
+/* Add every row of the batch to the digest. */
+void sl_digest_add_batch(sl_digest *d, const sl_batch *b);
+
+#endif

@@ -1,0 +1,696 @@
+/* Pipeline runs: the parallel snapshot, verify, check, discover, status.
+ *
+ * Snapshot threads: N lanes (snapshot.parallelism, capped by the number of chunks). Each lane
+ * is a reader thread (one source connection inside the consistent snapshot) and a writer thread
+ * (one target connection) joined by a queue bounded in bytes, so a slow target slows its reader
+ * and memory stays bounded (about snapshot.queue_size in all, plus one batch per thread). Lanes
+ * take chunks from a shared list, biggest tables first. A chunk travels as BEGIN, its batches,
+ * END; the writer loads it in one COPY and commits. The writer that finishes a table's last
+ * chunk adds its primary key and marks it done in the state store.
+ *
+ * The main thread draws progress and waits. On the first error, or on SIGINT/SIGTERM, every
+ * queue is aborted and every loop stops at its next check; tables not done are reloaded by the
+ * next run. Lock order: pipeline mutex, then state store mutex (never the reverse). */
+#include "core/pipeline.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/catalog.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/queue.h"
+#include "core/state.h"
+#include "sources/source.h"
+#include "targets/target.h"
+
+volatile sig_atomic_t sl_stop_requested;
+
+#define SL_BATCH_BYTES (4u << 20)
+
+enum { ITEM_BEGIN = 1, ITEM_BATCH = 2, ITEM_END = 3 };
+
+struct table_progress {
+	atomic_int_fast64_t rows;
+	atomic_int chunks_left;
+	atomic_int state; /* 0 waiting, 1 loading, 2 done */
+	double started, finished;
+};
+
+struct run {
+	const sl_config *cfg;
+	const sl_source_ops *sops;
+	const sl_target_ops *tops;
+	sl_source *src;
+	sl_target *tgt;
+	sl_state *state;
+	sl_catalog cat;
+	sl_chunk *chunks;
+	int nchunks;
+	atomic_int next_chunk;
+	struct table_progress *prog;
+	pthread_mutex_t mu;
+	atomic_int failed;
+	sl_error first_err;
+	volatile int cancel; /* seen by the readers' COPY loops */
+	struct lane *lanes;
+	int nlanes;
+};
+
+struct lane {
+	struct run *run;
+	int id;
+	sl_reader *reader;
+	sl_writer *writer;
+	sl_queue *q;
+	pthread_t rt, wt;
+	int table; /* chunk being read: for the sink */
+};
+
+static double sl_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run_fail(struct run *r, const sl_error *err)
+{
+	pthread_mutex_lock(&r->mu);
+	if (!atomic_load(&r->failed)) {
+		r->first_err = *err;
+		atomic_store(&r->failed, 1);
+	}
+	pthread_mutex_unlock(&r->mu);
+	r->cancel = 1;
+	for (int i = 0; i < r->nlanes; i++)
+		if (r->lanes[i].q)
+			sl_queue_abort(r->lanes[i].q);
+}
+
+struct chunk_marker {
+	int chunk;
+	int64_t rows;
+};
+
+static void free_item(void *item, int kind)
+{
+	if (kind == ITEM_BATCH)
+		sl_batch_destroy(item);
+	else
+		free(item);
+}
+
+static sl_batch *lane_sink(void *ctx, sl_batch *full, sl_error *err)
+{
+	struct lane *l = ctx;
+	const sl_table_def *t = &l->run->cat.tables[l->table];
+	if (sl_stop_requested) {
+		sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
+		return NULL;
+	}
+	if (sl_queue_push(l->q, full, ITEM_BATCH, sl_batch_bytes(full)) < 0) {
+		sl_batch_destroy(full);
+		sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
+		return NULL;
+	}
+	return sl_batch_create(t->fields, t->nfields);
+}
+
+static void *reader_main(void *arg)
+{
+	struct lane *l = arg;
+	struct run *r = l->run;
+	sl_error err = {0};
+	for (;;) {
+		if (atomic_load(&r->failed) || sl_stop_requested)
+			break;
+		int idx = atomic_fetch_add(&r->next_chunk, 1);
+		if (idx >= r->nchunks)
+			break;
+		const sl_chunk *c = &r->chunks[idx];
+		const sl_table_def *t = &r->cat.tables[c->table];
+		l->table = c->table;
+		struct chunk_marker *m = sl_calloc(1, sizeof *m);
+		m->chunk = idx;
+		if (sl_queue_push(l->q, m, ITEM_BEGIN, 0) < 0) {
+			free(m);
+			break;
+		}
+		sl_batch *b = sl_batch_create(t->fields, t->nfields);
+		int64_t rows = 0;
+		int rc = r->sops->read_chunk(l->reader, &r->cat, c, &b, SL_BATCH_BYTES, lane_sink, l, &rows, &r->cancel, &err);
+		sl_batch_destroy(b);
+		if (rc < 0) {
+			if (rc != SL_ERR_CANCELLED)
+				run_fail(r, &err);
+			break;
+		}
+		m = sl_calloc(1, sizeof *m);
+		m->chunk = idx;
+		m->rows = rows;
+		if (sl_queue_push(l->q, m, ITEM_END, 0) < 0) {
+			free(m);
+			break;
+		}
+	}
+	sl_queue_close(l->q);
+	return NULL;
+}
+
+static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
+{
+	struct run *r = l->run;
+	struct table_progress *tp = &r->prog[c->table];
+	if (atomic_fetch_sub(&tp->chunks_left, 1) != 1)
+		return 0;
+	SL_TRY(r->tops->finish_table(l->writer, &r->cat, c->table, err));
+	SL_TRY(sl_state_table_set(r->state, r->cat.tables[c->table].qualified, SL_TABLE_DONE, atomic_load(&tp->rows), err));
+	tp->finished = sl_now();
+	atomic_store(&tp->state, 2);
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct lane *l = arg;
+	struct run *r = l->run;
+	sl_error err = {0};
+	int rc = 0;
+	bool loading = false;
+	const sl_chunk *cur = NULL;
+	for (;;) {
+		void *item;
+		int kind;
+		int got = sl_queue_pop(l->q, &item, &kind, NULL);
+		if (got <= 0)
+			break;
+		if (kind == ITEM_BEGIN) {
+			struct chunk_marker *m = item;
+			cur = &r->chunks[m->chunk];
+			free(m);
+			struct table_progress *tp = &r->prog[cur->table];
+			int expected = 0;
+			if (atomic_compare_exchange_strong(&tp->state, &expected, 1))
+				tp->started = sl_now();
+			rc = r->tops->load_begin(l->writer, &r->cat, cur->table, &err);
+			loading = rc == 0;
+		} else if (kind == ITEM_BATCH) {
+			sl_batch *b = item;
+			rc = r->tops->load_batch(l->writer, b, &err);
+			if (rc == 0)
+				atomic_fetch_add(&r->prog[cur->table].rows, b->length);
+			sl_batch_destroy(b);
+		} else {
+			free(item);
+			rc = r->tops->load_end(l->writer, &err);
+			loading = false;
+			if (rc == 0)
+				rc = writer_finish_chunk(l, cur, &err);
+		}
+		if (rc < 0) {
+			run_fail(r, &err);
+			break;
+		}
+	}
+	if (loading)
+		r->tops->load_abort(l->writer);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- progress ---- */
+
+static void fmt_count(char *buf, size_t n, double v)
+{
+	if (v >= 1e9)
+		snprintf(buf, n, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, n, "%.2fM", v / 1e6);
+	else if (v >= 1e4)
+		snprintf(buf, n, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, n, "%.0f", v);
+}
+
+static void fmt_eta(char *buf, size_t n, double secs)
+{
+	if (secs < 0 || secs > 1e7)
+		snprintf(buf, n, "--");
+	else if (secs >= 3600)
+		snprintf(buf, n, "%dh%02dm", (int)secs / 3600, (int)secs % 3600 / 60);
+	else
+		snprintf(buf, n, "%dm%02ds", (int)secs / 60, (int)secs % 60);
+}
+
+struct progress {
+	bool tty;
+	int lines;      /* lines drawn last time (tty) */
+	double started, last_log;
+};
+
+static void progress_draw(struct run *r, struct progress *pg, bool final)
+{
+	double now = sl_now(), elapsed = now - pg->started;
+	int done = 0, total = 0;
+	int64_t rows = 0, est_total = 0;
+	for (int i = 0; i < r->cat.ntables; i++) {
+		if (r->prog[i].chunks_left == 0 && atomic_load(&r->prog[i].state) == 0)
+			continue; /* not part of this run */
+		total++;
+		done += atomic_load(&r->prog[i].state) == 2;
+		rows += atomic_load(&r->prog[i].rows);
+		est_total += r->cat.tables[i].est_rows > 0 ? r->cat.tables[i].est_rows : 0;
+	}
+	char c1[32], c2[32], c3[32];
+	fmt_count(c1, sizeof c1, (double)rows);
+	fmt_count(c2, sizeof c2, elapsed > 0 ? (double)rows / elapsed : 0);
+	if (!pg->tty) {
+		if (!final && now - pg->last_log < 10)
+			return;
+		pg->last_log = now;
+		sl_info("snapshot: %d/%d tables done, %s rows, %s rows/s", done, total, c1, c2);
+		return;
+	}
+	sl_buf out = {0};
+	for (int i = 0; i < pg->lines; i++)
+		sl_buf_puts(&out, "\033[1A\033[2K");
+	int lines = 0;
+	for (int i = 0; i < r->cat.ntables && lines < 12; i++) {
+		struct table_progress *tp = &r->prog[i];
+		if (atomic_load(&tp->state) != 1)
+			continue;
+		const sl_table_def *t = &r->cat.tables[i];
+		double trows = (double)atomic_load(&tp->rows), te = now - tp->started;
+		double rate = te > 0 ? trows / te : 0;
+		fmt_count(c1, sizeof c1, trows);
+		fmt_count(c2, sizeof c2, rate);
+		char pct[16] = "";
+		if (t->est_rows > 0) {
+			double p = 100.0 * trows / (double)t->est_rows;
+			snprintf(pct, sizeof pct, "%3.0f%%", p > 99 ? 99 : p);
+			fmt_eta(c3, sizeof c3, rate > 0 ? ((double)t->est_rows - trows) / rate : -1);
+		} else {
+			snprintf(c3, sizeof c3, "--");
+		}
+		sl_buf_printf(&out, "  %-40.40s %4s %10s rows %10s rows/s  ETA %s\n", t->qualified, pct, c1, c2, c3);
+		lines++;
+	}
+	fmt_count(c1, sizeof c1, (double)rows);
+	fmt_count(c2, sizeof c2, elapsed > 0 ? (double)rows / elapsed : 0);
+	double rate = elapsed > 0 ? (double)rows / elapsed : 0;
+	fmt_eta(c3, sizeof c3, est_total > rows && rate > 0 ? (double)(est_total - rows) / rate : final ? 0 : -1);
+	sl_buf_printf(&out, "snapshot: %d/%d tables done  %s rows  %s rows/s  elapsed %.0fs  ETA %s\n", done, total, c1,
+	              c2, elapsed, c3);
+	lines++;
+	fwrite(out.data, 1, out.len, stderr);
+	fflush(stderr);
+	sl_buf_free(&out);
+	pg->lines = lines;
+}
+
+/* ---------------------------------------------------------------- setup ---- */
+
+static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool with_state, sl_error *err)
+{
+	memset(r, 0, sizeof *r);
+	r->cfg = cfg;
+	pthread_mutex_init(&r->mu, NULL);
+	r->sops = sl_source_lookup(cfg->source.type);
+	if (r->sops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "source.type '%s' is not supported (supported: postgres)",
+		                    cfg->source.type);
+	r->tops = sl_target_lookup(cfg->target.type);
+	if (r->tops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "target.type '%s' is not supported (supported: postgres)",
+		                    cfg->target.type);
+	SL_TRY(r->sops->open(cfg, &r->src, err));
+	if (with_target)
+		SL_TRY(r->tops->open(cfg, &r->tgt, err));
+	if (with_state)
+		SL_TRY(sl_state_open(cfg->state_url, cfg->name, &r->state, err));
+	return 0;
+}
+
+static void run_close(struct run *r)
+{
+	sl_catalog_free(&r->cat);
+	sl_chunks_free(r->chunks, r->nchunks);
+	free(r->prog);
+	free(r->lanes);
+	if (r->tgt)
+		r->tops->close(r->tgt);
+	if (r->src)
+		r->sops->close(r->src);
+	sl_state_close(r->state);
+	pthread_mutex_destroy(&r->mu);
+}
+
+static int run_discover(struct run *r, sl_error *err)
+{
+	SL_TRY(r->sops->discover(r->src, &r->cat, err));
+	if (r->cat.ntables == 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "no table selected on the source (check source.tables.include/exclude and that the user "
+		                    "can see the tables)");
+	for (int i = 0; i < r->cat.ntables; i++) {
+		const sl_table_def *t = &r->cat.tables[i];
+		for (int k = 0; k < t->nskipped; k++)
+			sl_warn("column %s.%s of type %s is skipped: %s", t->qualified, t->skipped[k].name,
+			        t->skipped[k].source_type, t->skipped[k].reason);
+	}
+	return 0;
+}
+
+static int chunk_order(const void *a, const void *b, void *ctx)
+{
+	const sl_chunk *x = a, *y = b;
+	const sl_catalog *cat = ctx;
+	int64_t bx = cat->tables[x->table].est_bytes, by = cat->tables[y->table].est_bytes;
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return x->table - y->table;
+}
+
+static void sort_chunks(sl_chunk *c, int n, const sl_catalog *cat)
+{
+	/* insertion sort keeps each table's chunks in block order; n is small */
+	for (int i = 1; i < n; i++) {
+		sl_chunk tmp = c[i];
+		int j = i - 1;
+		while (j >= 0 && chunk_order(&c[j], &tmp, (void *)cat) > 0) {
+			c[j + 1] = c[j];
+			j--;
+		}
+		c[j + 1] = tmp;
+	}
+}
+
+static int run_snapshot(struct run *r, sl_error *err)
+{
+	const sl_config *cfg = r->cfg;
+	sl_snapshot_info info;
+	SL_TRY(r->sops->snapshot_begin(r->src, &r->cat, r->state, &info, err));
+	sl_pipeline_state ps;
+	SL_TRY(sl_state_load(r->state, &ps, err));
+	if (ps.snapshot_done) {
+		sl_info("snapshot: already complete (consistent point %s)", ps.position);
+		return 0;
+	}
+	if (info.resumed)
+		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are reloaded", info.position);
+	r->prog = sl_calloc((size_t)r->cat.ntables, sizeof *r->prog);
+	int todo = 0;
+	for (int i = 0; i < r->cat.ntables; i++) {
+		const sl_table_def *t = &r->cat.tables[i];
+		sl_table_status ts;
+		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
+		if (ts == SL_TABLE_DONE)
+			continue;
+		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
+		SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
+		int before = r->nchunks;
+		SL_TRY(r->sops->plan(r->src, &r->cat, i, cfg->snapshot_chunk_bytes, &r->chunks, &r->nchunks, err));
+		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
+		todo++;
+	}
+	sort_chunks(r->chunks, r->nchunks, &r->cat);
+	sl_info("snapshot: %d table(s) in %d chunk(s), parallelism %d", todo, r->nchunks, cfg->snapshot_parallelism);
+
+	r->nlanes = cfg->snapshot_parallelism < r->nchunks ? cfg->snapshot_parallelism : r->nchunks;
+	r->lanes = sl_calloc((size_t)(r->nlanes ? r->nlanes : 1), sizeof *r->lanes);
+	int rc = 0;
+	size_t lane_bytes = (size_t)cfg->queue_bytes / (size_t)(r->nlanes ? r->nlanes : 1);
+	if (lane_bytes < 2 * SL_BATCH_BYTES)
+		lane_bytes = 2 * SL_BATCH_BYTES;
+	/* open every connection first: the readers must import the snapshot while it is exported */
+	for (int i = 0; i < r->nlanes && rc == 0; i++) {
+		struct lane *l = &r->lanes[i];
+		l->run = r;
+		l->id = i;
+		rc = r->sops->reader_open(r->src, &l->reader, err);
+		if (rc == 0)
+			rc = r->tops->writer_open(r->tgt, &l->writer, err);
+		if (rc == 0)
+			l->q = sl_queue_create(lane_bytes);
+	}
+	int started = 0;
+	struct progress pg = {.tty = isatty(STDERR_FILENO) != 0, .started = sl_now()};
+	pg.last_log = pg.started;
+	if (rc == 0) {
+		for (; started < r->nlanes; started++) {
+			pthread_create(&r->lanes[started].rt, NULL, reader_main, &r->lanes[started]);
+			pthread_create(&r->lanes[started].wt, NULL, writer_main, &r->lanes[started]);
+		}
+		for (;;) {
+			bool all_done = true;
+			for (int i = 0; i < r->cat.ntables; i++)
+				if (atomic_load(&r->prog[i].chunks_left) > 0)
+					all_done = false;
+			if (all_done || atomic_load(&r->failed))
+				break;
+			if (sl_stop_requested) {
+				sl_error e;
+				sl_error_set(&e, SL_ERR_CANCELLED, "snapshot stopped by signal; run again to resume");
+				run_fail(r, &e);
+				break;
+			}
+			progress_draw(r, &pg, false);
+			usleep(pg.tty ? 250000 : 500000);
+		}
+		for (int i = 0; i < started; i++) {
+			pthread_join(r->lanes[i].rt, NULL);
+			pthread_join(r->lanes[i].wt, NULL);
+		}
+		progress_draw(r, &pg, true);
+	}
+	for (int i = 0; i < r->nlanes; i++) {
+		struct lane *l = &r->lanes[i];
+		if (l->reader)
+			r->sops->reader_close(l->reader);
+		if (l->writer)
+			r->tops->writer_close(l->writer);
+		if (l->q)
+			sl_queue_destroy(l->q, free_item);
+	}
+	if (rc < 0)
+		return rc;
+	if (atomic_load(&r->failed)) {
+		*err = r->first_err;
+		return err->code ? err->code : SL_ERR_INTERNAL;
+	}
+	SL_TRY(r->sops->snapshot_end(r->src, err));
+	SL_TRY(sl_state_finish_snapshot(r->state, err));
+	int64_t rows = 0;
+	for (int i = 0; i < r->cat.ntables; i++)
+		rows += atomic_load(&r->prog[i].rows);
+	double secs = sl_now() - pg.started;
+	sl_info("snapshot: complete: %d table(s), %" PRId64 " rows in %.1fs (%.0f rows/s); CDC will start at %s", todo, rows,
+	        secs, secs > 0 ? (double)rows / secs : 0, info.position);
+	return 0;
+}
+
+int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
+{
+	struct run r;
+	int rc = run_open(&r, cfg, true, true, err);
+	if (rc == 0)
+		rc = run_discover(&r, err);
+	if (rc == 0)
+		rc = run_snapshot(&r, err);
+	if (rc == 0 && !once)
+		sl_info("change streaming is not implemented yet; stopping after the snapshot");
+	run_close(&r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- check ---- */
+
+struct check_ctx {
+	int failed;
+};
+
+static void check_report(void *ctx, bool ok, const char *what, const char *detail)
+{
+	struct check_ctx *c = ctx;
+	char line[1400];
+	snprintf(line, sizeof line, "%-4s %s: %s", ok ? "ok" : "FAIL", what, detail);
+	sl_redact_secrets(line, sizeof line);
+	printf("%s\n", line);
+	fflush(stdout);
+	c->failed += !ok;
+}
+
+int sl_pipeline_check(const sl_config *cfg, sl_error *err)
+{
+	struct check_ctx ctx = {0};
+	const sl_source_ops *sops = sl_source_lookup(cfg->source.type);
+	const sl_target_ops *tops = sl_target_lookup(cfg->target.type);
+	if (sops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "source.type '%s' is not supported (supported: postgres)",
+		                    cfg->source.type);
+	if (tops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "target.type '%s' is not supported (supported: postgres)",
+		                    cfg->target.type);
+	sl_source *src = NULL;
+	sl_target *tgt = NULL;
+	sl_error e = {0};
+	if (sops->open(cfg, &src, &e) < 0)
+		check_report(&ctx, false, "source connection", e.msg);
+	else
+		sops->check(src, check_report, &ctx);
+	if (tops->open(cfg, &tgt, &e) < 0)
+		check_report(&ctx, false, "target connection", e.msg);
+	else
+		tops->check(tgt, check_report, &ctx);
+	sl_state *st = NULL;
+	if (sl_state_open(cfg->state_url, cfg->name, &st, &e) < 0)
+		check_report(&ctx, false, "state store", e.msg);
+	else
+		check_report(&ctx, true, "state store", cfg->state_url);
+	sl_state_close(st);
+	if (src)
+		sops->close(src);
+	if (tgt)
+		tops->close(tgt);
+	if (ctx.failed)
+		return sl_error_set(err, SL_ERR_SETTING, "%d check(s) failed; fix them as shown above", ctx.failed);
+	printf("all checks passed\n");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- discover ---- */
+
+int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
+{
+	struct run r;
+	int rc = run_open(&r, cfg, false, false, err);
+	if (rc == 0)
+		rc = run_discover(&r, err);
+	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
+		const sl_table_def *t = &r.cat.tables[i];
+		printf("%s  (~%" PRId64 " rows, %" PRId64 " bytes)\n", t->qualified, t->est_rows < 0 ? 0 : t->est_rows,
+		       t->est_bytes);
+		if (t->nkey) {
+			printf("  key:");
+			for (int k = 0; k < t->nkey; k++)
+				printf(" %s", t->fields[t->key[k]].name);
+			printf("\n");
+		} else {
+			printf("  key: (none)\n");
+		}
+		for (int k = 0; k < t->nfields; k++) {
+			const sl_field *f = &t->fields[k];
+			char arrow[160];
+			printf("  %-32s %-36s -> %s%s\n", f->name, f->source_type ? f->source_type : "?",
+			       sl_field_describe(f, arrow, sizeof arrow), f->nullable ? "" : " not null");
+		}
+		for (int k = 0; k < t->nskipped; k++)
+			printf("  %-32s %-36s -> skipped: %s\n", t->skipped[k].name, t->skipped[k].source_type, t->skipped[k].reason);
+	}
+	run_close(&r);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- verify ---- */
+
+int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
+{
+	struct run r;
+	int rc = run_open(&r, cfg, true, false, err);
+	if (rc == 0)
+		rc = run_discover(&r, err);
+	int differ = 0;
+	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
+		if (sl_stop_requested) {
+			rc = sl_error_set(err, SL_ERR_CANCELLED, "verify stopped by signal");
+			break;
+		}
+		const sl_table_def *t = &r.cat.tables[i];
+		int64_t srows = 0, trows = 0;
+		uint64_t shash = 0, thash = 0;
+		char tname[300];
+		r.tops->table_name(r.tgt, &r.cat, i, tname, sizeof tname);
+		if ((rc = r.sops->digest(r.src, &r.cat, i, &srows, &shash, err)) < 0)
+			break;
+		sl_error e = {0};
+		int trc = r.tops->digest(r.tgt, &r.cat, i, &trows, &thash, &e);
+		if (trc == SL_ERR_MISMATCH) {
+			printf("DIFF %s -> %s: %s\n", t->qualified, tname, e.msg);
+			differ++;
+			continue;
+		}
+		if (trc < 0) {
+			*err = e;
+			rc = trc;
+			break;
+		}
+		if (srows == trows && shash == thash) {
+			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "\n", t->qualified, tname, srows, shash);
+		} else {
+			printf("DIFF %s -> %s: source %" PRId64 " rows digest %016" PRIx64 ", target %" PRId64
+			       " rows digest %016" PRIx64 "\n",
+			       t->qualified, tname, srows, shash, trows, thash);
+			differ++;
+		}
+		fflush(stdout);
+	}
+	run_close(&r);
+	if (rc == 0 && differ)
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "%d table(s) differ between source and target", differ);
+	if (rc == 0)
+		printf("all tables equal\n");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- status / reset ---- */
+
+int sl_pipeline_status(const sl_config *cfg, sl_error *err)
+{
+	sl_state *st;
+	SL_TRY(sl_state_open(cfg->state_url, cfg->name, &st, err));
+	sl_pipeline_state ps;
+	int rc = sl_state_load(st, &ps, err);
+	if (rc == 0 && !ps.found) {
+		printf("pipeline %s: not started (no state in %s)\n", cfg->name, cfg->state_url);
+	} else if (rc == 0) {
+		printf("pipeline %s\n  source: %s\n  consistent point: %s\n  snapshot: %s\n", cfg->name, ps.identity,
+		       ps.position[0] ? ps.position : "(being created)", ps.snapshot_done ? "complete" : "incomplete");
+		struct run r;
+		sl_error e = {0};
+		if (run_open(&r, cfg, false, false, &e) == 0 && run_discover(&r, &e) == 0) {
+			for (int i = 0; i < r.cat.ntables; i++) {
+				sl_table_status ts;
+				int64_t rows;
+				if (sl_state_table_get(st, r.cat.tables[i].qualified, &ts, &rows, &e) == 0)
+					printf("  %-40s %-8s %" PRId64 " rows\n", r.cat.tables[i].qualified, sl_table_status_name(ts), rows);
+			}
+		} else {
+			printf("  (source unreachable: %s)\n", e.msg);
+		}
+		run_close(&r);
+	}
+	sl_state_close(st);
+	return rc;
+}
+
+int sl_pipeline_reset(const sl_config *cfg, sl_error *err)
+{
+	struct run r;
+	int rc = run_open(&r, cfg, false, true, err);
+	if (rc == 0)
+		rc = r.sops->reset(r.src, err);
+	if (rc == 0)
+		rc = sl_state_reset(r.state, err);
+	if (rc == 0)
+		printf("pipeline %s reset: replication slot dropped and state forgotten; target tables were kept (drop them "
+		       "before the next run, which refuses to overwrite them)\n",
+		       cfg->name);
+	run_close(&r);
+	return rc;
+}

@@ -1,0 +1,29 @@
+/* A pipeline run: source + target + state, and the commands that act on all three. */
+#ifndef SL_PIPELINE_H
+#define SL_PIPELINE_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+/* Set by the signal handler; every long loop checks it and stops cleanly. */
+extern volatile sig_atomic_t sl_stop_requested;
+
+/* Snapshot every selected table not yet loaded (resuming an interrupted snapshot), then return.
+ * CDC is not implemented yet: --once and plain run both end after the snapshot. */
+int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err);
+/* Preflight: prints one line per check to stdout; returns the number of failed checks or < 0. */
+int sl_pipeline_check(const sl_config *cfg, sl_error *err);
+/* Prints tables, keys and each column's source, Arrow and target types to stdout. */
+int sl_pipeline_discover(const sl_config *cfg, sl_error *err);
+/* Compares every selected table's row count and content digest on source and target.
+ * Returns SL_ERR_MISMATCH when any table differs. */
+int sl_pipeline_verify(const sl_config *cfg, sl_error *err);
+/* Prints the state: consistent point, snapshot progress per table. */
+int sl_pipeline_status(const sl_config *cfg, sl_error *err);
+/* Forget the pipeline: drop its replication slot and its state (target data is kept). */
+int sl_pipeline_reset(const sl_config *cfg, sl_error *err);
+
+#endif

@@ -1,0 +1,222 @@
+/* SQLite-backed state store. */
+#include "core/state.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/mem.h"
+
+struct sl_state {
+	sqlite3 *db;
+	char *name;
+	char *path;
+	pthread_mutex_t mu;
+};
+
+static const char sl_state_schema[] =
+	"CREATE TABLE IF NOT EXISTS sluice_pipeline ("
+	"  name TEXT PRIMARY KEY, identity TEXT NOT NULL, position TEXT NOT NULL,"
+	"  snapshot_done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS sluice_table ("
+	"  pipeline TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL,"
+	"  rows INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (pipeline, name));";
+
+static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
+{
+	return sl_error_set(err, SL_ERR_IO, "state store %s: %s failed: %s", st->path, what,
+	                    sqlite3_errmsg(st->db));
+}
+
+int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *err)
+{
+	const char *path = url;
+	if (strncmp(url, "sqlite://", 9) == 0)
+		path = url + 9;
+	else if (strstr(url, "://") != NULL)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "state.url '%s' is not supported (use sqlite://PATH)", url);
+	if (*path == '\0')
+		return sl_error_set(err, SL_ERR_CONFIG, "state.url has no path (use sqlite://PATH)");
+	sl_state *st = sl_calloc(1, sizeof *st);
+	st->name = sl_strdup(name);
+	st->path = sl_strdup(path);
+	pthread_mutex_init(&st->mu, NULL);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	                    NULL) != SQLITE_OK) {
+		sl_error_set(err, SL_ERR_IO, "cannot open state store %s: %s (check state.url and permissions)",
+		             path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		sl_state_close(st);
+		return SL_ERR_IO;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	char *emsg = NULL;
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &emsg) != SQLITE_OK ||
+	    sqlite3_exec(st->db, sl_state_schema, NULL, NULL, &emsg) != SQLITE_OK) {
+		sl_error_set(err, SL_ERR_IO, "cannot initialise state store %s: %s", path, emsg ? emsg : "?");
+		sqlite3_free(emsg);
+		sl_state_close(st);
+		return SL_ERR_IO;
+	}
+	*out = st;
+	return 0;
+}
+
+void sl_state_close(sl_state *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->mu);
+	free(st->name);
+	free(st->path);
+	free(st);
+}
+
+/* Run one statement with text/int parameters given as a format: 't' text, 'i' int64. */
+static int sl_state_exec(sl_state *st, const char *sql, const char *types, const void **args, sl_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		return sl_state_fail(st, err, "prepare");
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 't')
+			sqlite3_bind_text(stmt, i + 1, (const char *)args[i], -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_int64(stmt, i + 1, *(const int64_t *)args[i]);
+	}
+	int s = sqlite3_step(stmt);
+	if (s != SQLITE_DONE && s != SQLITE_ROW)
+		rc = sl_state_fail(st, err, "write");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT identity, position, snapshot_done, created_at FROM sluice_pipeline WHERE name = ?",
+	                       -1, &stmt, NULL) != SQLITE_OK) {
+		rc = sl_state_fail(st, err, "read");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(stmt);
+	if (s == SQLITE_ROW) {
+		out->found = true;
+		snprintf(out->identity, sizeof out->identity, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(out->position, sizeof out->position, "%s", (const char *)sqlite3_column_text(stmt, 1));
+		out->snapshot_done = sqlite3_column_int(stmt, 2) != 0;
+		out->created_at = sqlite3_column_int64(stmt, 3);
+	} else if (s != SQLITE_DONE) {
+		rc = sl_state_fail(st, err, "read");
+	}
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position, sl_error *err)
+{
+	int64_t now = (int64_t)time(NULL);
+	pthread_mutex_lock(&st->mu);
+	int rc = sl_state_exec(st, "BEGIN IMMEDIATE", "", NULL, err);
+	if (rc == 0) {
+		/* a table this pipeline touched before must be reloaded from the new point; untouched
+		 * ones stay pending, so sluice still refuses to overwrite a table it never wrote */
+		const void *a1[] = {st->name};
+		rc = sl_state_exec(st, "UPDATE sluice_table SET status = 1 WHERE pipeline = ? AND status <> 0", "t", a1, err);
+	}
+	if (rc == 0) {
+		const void *a2[] = {st->name, identity, position, &now};
+		rc = sl_state_exec(st,
+		                   "INSERT OR REPLACE INTO sluice_pipeline (name, identity, position, snapshot_done, created_at)"
+		                   " VALUES (?, ?, ?, 0, ?)",
+		                   "ttti", a2, err);
+	}
+	sl_state_exec(st, rc == 0 ? "COMMIT" : "ROLLBACK", "", NULL, rc == 0 ? err : NULL);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_finish_snapshot(sl_state *st, sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	const void *a[] = {st->name};
+	int rc = sl_state_exec(st, "UPDATE sluice_pipeline SET snapshot_done = 1 WHERE name = ?", "t", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_reset(sl_state *st, sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	const void *a[] = {st->name};
+	int rc = sl_state_exec(st, "DELETE FROM sluice_table WHERE pipeline = ?", "t", a, err);
+	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows, sl_error *err)
+{
+	*status = SL_TABLE_PENDING;
+	if (rows)
+		*rows = 0;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT status, rows FROM sluice_table WHERE pipeline = ? AND name = ?", -1,
+	                       &stmt, NULL) != SQLITE_OK) {
+		rc = sl_state_fail(st, err, "read");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, table, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(stmt);
+	if (s == SQLITE_ROW) {
+		*status = (sl_table_status)sqlite3_column_int(stmt, 0);
+		if (rows)
+			*rows = sqlite3_column_int64(stmt, 1);
+	} else if (s != SQLITE_DONE) {
+		rc = sl_state_fail(st, err, "read");
+	}
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows, sl_error *err)
+{
+	int64_t now = (int64_t)time(NULL), s = status;
+	pthread_mutex_lock(&st->mu);
+	const void *a[] = {st->name, table, &s, &rows, &now};
+	int rc = sl_state_exec(st,
+	                       "INSERT OR REPLACE INTO sluice_table (pipeline, name, status, rows, updated_at)"
+	                       " VALUES (?, ?, ?, ?, ?)",
+	                       "ttiii", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+const char *sl_table_status_name(sl_table_status s)
+{
+	switch (s) {
+	case SL_TABLE_PENDING: return "pending";
+	case SL_TABLE_LOADING: return "loading";
+	case SL_TABLE_DONE: return "done";
+	}
+	return "?";
+}

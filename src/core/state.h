@@ -1,0 +1,48 @@
+/* The state store: what a pipeline has done, kept outside the servers (SQLite file by default).
+ *
+ * It records the pipeline's identity (which source it reads), the consistent point fixed
+ * before the snapshot (the position CDC starts from), and each table's snapshot status, so a
+ * run cut short resumes instead of starting over. Thread-safe: every call takes one mutex. */
+#ifndef SL_STATE_H
+#define SL_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct sl_state sl_state;
+
+typedef struct sl_pipeline_state {
+	bool found;                /* a consistent point was recorded */
+	char identity[512];        /* source identity recorded with it (no secrets) */
+	char position[128];        /* consistent point, source-specific text (PostgreSQL: an LSN) */
+	bool snapshot_done;
+	int64_t created_at;        /* unix seconds */
+} sl_pipeline_state;
+
+typedef enum sl_table_status {
+	SL_TABLE_PENDING = 0, /* not started, or must be reloaded from scratch */
+	SL_TABLE_LOADING,     /* started; incomplete on the target */
+	SL_TABLE_DONE         /* loaded completely and its key added */
+} sl_table_status;
+
+/* Open (creating when missing) the state at `url` ("sqlite://PATH" or a plain path) for the
+ * pipeline `name`. Free with sl_state_close. */
+int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *err);
+void sl_state_close(sl_state *st);
+
+int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err);
+/* Record a new consistent point: every table loaded (even partly) before becomes LOADING, so it
+ * is emptied and reloaded; pending tables stay pending. */
+int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position, sl_error *err);
+int sl_state_finish_snapshot(sl_state *st, sl_error *err);
+/* Forget everything about this pipeline. */
+int sl_state_reset(sl_state *st, sl_error *err);
+
+int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows, sl_error *err);
+int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows, sl_error *err);
+
+const char *sl_table_status_name(sl_table_status s);
+
+#endif

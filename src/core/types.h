@@ -1,0 +1,88 @@
+/* The type system: Arrow logical types plus the source's original type.
+ *
+ * A field says how a column's values are laid out in a batch (the Arrow type) and carries
+ * the source's own type name (e.g. "numeric(12,2)") so a same-engine target can recreate the
+ * column exactly. Fields export to the Arrow C Data Interface `struct ArrowSchema`. */
+#ifndef SL_TYPES_H
+#define SL_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arrow_abi.h"
+
+typedef enum sl_type_id {
+	SL_TYPE_NA = 0,
+	SL_TYPE_BOOL,
+	SL_TYPE_INT8,
+	SL_TYPE_INT16,
+	SL_TYPE_INT32,
+	SL_TYPE_INT64,
+	SL_TYPE_UINT8,
+	SL_TYPE_UINT16,
+	SL_TYPE_UINT32,
+	SL_TYPE_UINT64,
+	SL_TYPE_FLOAT16,
+	SL_TYPE_FLOAT32,
+	SL_TYPE_FLOAT64,
+	SL_TYPE_DECIMAL128, /* precision, scale; 16-byte little-endian two's complement */
+	SL_TYPE_DECIMAL256, /* precision, scale; 32-byte little-endian two's complement */
+	SL_TYPE_DATE32,     /* days since 1970-01-01 */
+	SL_TYPE_DATE64,     /* milliseconds since 1970-01-01 */
+	SL_TYPE_TIME32,     /* unit s or ms since midnight */
+	SL_TYPE_TIME64,     /* unit us or ns since midnight */
+	SL_TYPE_TIMESTAMP,  /* unit since 1970-01-01 00:00 UTC, tz NULL = naive */
+	SL_TYPE_UTF8,
+	SL_TYPE_LARGE_UTF8,
+	SL_TYPE_BINARY,
+	SL_TYPE_LARGE_BINARY,
+	SL_TYPE_FIXED_BINARY, /* byte_width */
+	SL_TYPE_LIST,         /* child */
+	SL_TYPE_COUNT_
+} sl_type_id;
+
+typedef enum sl_time_unit { SL_UNIT_S = 0, SL_UNIT_MS, SL_UNIT_US, SL_UNIT_NS } sl_time_unit;
+
+/* Sentinels for values the source holds but Arrow has no notion of. PostgreSQL's
+ * 'infinity'/'-infinity' dates and timestamps travel as these (documented in
+ * docs/ARCHITECTURE.md); they lie outside every engine's valid range. */
+#define SL_DATE32_POS_INF INT32_MAX
+#define SL_DATE32_NEG_INF INT32_MIN
+#define SL_TIMESTAMP_POS_INF INT64_MAX
+#define SL_TIMESTAMP_NEG_INF INT64_MIN
+
+typedef struct sl_field {
+	char *name;
+	sl_type_id type;
+	bool nullable;
+	int precision, scale;  /* decimals */
+	sl_time_unit unit;     /* time32/time64/timestamp */
+	char *tz;              /* timestamp time zone ("UTC") or NULL */
+	int byte_width;        /* fixed-size binary */
+	char *ext_name;        /* Arrow extension name, e.g. "arrow.json", or NULL */
+	char *source_type;     /* the source's own type, e.g. "numeric(12,2)", or NULL */
+	struct sl_field *child;/* list element */
+} sl_field;
+
+/* Initialise *f as a field of the given type (other attributes zero); name is copied. */
+void sl_field_init(sl_field *f, const char *name, sl_type_id type);
+/* Deep copy: dst must be uninitialised; free with sl_field_reset. */
+void sl_field_copy(sl_field *dst, const sl_field *src);
+/* Free what the field owns (not the field itself). */
+void sl_field_reset(sl_field *f);
+/* Set the list element; takes ownership of the heap-allocated child. */
+void sl_field_set_child(sl_field *f, sl_field *child);
+
+/* Arrow C Data Interface format string of a field ("i", "d:12,2", "tsu:UTC", "+l", ...). */
+const char *sl_field_format(const sl_field *f, char *buf, int n);
+/* Human-readable Arrow type, e.g. "Decimal128(12, 2)", "Timestamp(us, UTC)", "List<Int32>". */
+const char *sl_field_describe(const sl_field *f, char *buf, int n);
+/* Bytes per value of a fixed-width type (bool: 0, meaning bit-packed; var-width and list: 0). */
+int sl_type_value_width(const sl_field *f);
+bool sl_type_is_var_width(sl_type_id t); /* utf8/binary (32-bit offsets) */
+
+/* Export a struct field named `name` whose children are fields[0..n) to the Arrow C Data
+ * Interface. The caller owns *out and must call out->release(out). */
+void sl_fields_export_schema(const char *name, const sl_field *fields, int n, struct ArrowSchema *out);
+
+#endif

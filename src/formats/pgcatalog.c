@@ -1,0 +1,87 @@
+/* PostgreSQL catalog queries shared by the source and the target. */
+#include "formats/pgcatalog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "formats/pgclient.h"
+
+static const char sl_columns_sql[] =
+	"SELECT a.attrelid, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod), a.atttypid,"
+	"       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,"
+	"       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 END,"
+	"       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
+	"  FROM pg_attribute a"
+	"  JOIN pg_type t ON t.oid = a.atttypid"
+	"  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+	"  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
+	" WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
+	" ORDER BY a.attrelid, a.attnum";
+
+int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {oids_literal};
+	SL_TRY(sl_pg_query(conn, sl_columns_sql, 1, params, &res, err));
+	int rows = PQntuples(res);
+	sl_pg_column *c = sl_calloc((size_t)(rows ? rows : 1), sizeof *c);
+	for (int i = 0; i < rows; i++) {
+		c[i].relid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		c[i].name = sl_strdup(PQgetvalue(res, i, 1));
+		c[i].notnull = PQgetvalue(res, i, 2)[0] == 't';
+		c[i].format_type = sl_strdup(PQgetvalue(res, i, 3));
+		c[i].type_oid = (uint32_t)strtoul(PQgetvalue(res, i, 4), NULL, 10);
+		c[i].ti.oid = (uint32_t)strtoul(PQgetvalue(res, i, 5), NULL, 10);
+		c[i].ti.typmod = (int32_t)strtol(PQgetvalue(res, i, 6), NULL, 10);
+		c[i].ti.typtype = PQgetvalue(res, i, 7)[0];
+		c[i].ti.typcategory = PQgetvalue(res, i, 8)[0];
+		c[i].ti.elem_oid = (uint32_t)strtoul(PQgetvalue(res, i, 9), NULL, 10);
+		c[i].ti.elem_typtype = PQgetvalue(res, i, 10)[0];
+		c[i].ti.elem_typcategory = PQgetvalue(res, i, 11)[0];
+	}
+	PQclear(res);
+	*cols = c;
+	*n = rows;
+	return 0;
+}
+
+void sl_pg_columns_free(sl_pg_column *cols, int n)
+{
+	if (cols == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		free(cols[i].name);
+		free(cols[i].format_type);
+	}
+	free(cols);
+}
+
+void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg_codec *codecs, sl_pg_select *how,
+                        const char **reasons)
+{
+	for (int i = 0; i < n; i++) {
+		sl_field_init(&fields[i], cols[i].name, SL_TYPE_NA);
+		fields[i].nullable = !cols[i].notnull;
+		fields[i].source_type = sl_strdup(cols[i].format_type);
+		how[i] = sl_pg_map_column(&cols[i].ti, &fields[i], &codecs[i], &reasons[i]);
+	}
+}
+
+static sl_batch *sl_digest_flush(void *ctx, sl_batch *full, sl_error *err)
+{
+	(void)err;
+	sl_digest_add_batch(ctx, full);
+	sl_batch_reset(full);
+	return full;
+}
+
+int sl_pg_copy_digest(PGconn *conn, const char *copy_sql, const sl_field *fields, const sl_pg_codec *codecs, int n,
+                      sl_digest *d, sl_error *err)
+{
+	sl_batch *b = sl_batch_create(fields, n);
+	int64_t rows = 0;
+	int rc = sl_pg_copy_out(conn, copy_sql, codecs, &b, 8u << 20, sl_digest_flush, d, &rows, NULL, err);
+	sl_batch_destroy(b);
+	return rc;
+}

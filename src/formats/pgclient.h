@@ -1,0 +1,54 @@
+/* PostgreSQL client helpers shared by the PostgreSQL source, target and verify: connecting with
+ * errors a user can act on, running statements, streaming binary COPY in and out, quoting.
+ * Every message is passed through secret redaction; passwords never reach an error. */
+#ifndef SL_PGCLIENT_H
+#define SL_PGCLIENT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "core/batch.h"
+#include "core/buf.h"
+#include "core/error.h"
+#include "formats/pgbinary.h"
+
+/* Connect to `url` (postgres:// or postgresql://). `label` ("source"/"target") names the side in
+ * messages and in the application_name. With `replication`, opens a logical replication
+ * connection (replication=database). The session gets DateStyle ISO, IntervalStyle iso_8601,
+ * extra_float_digits 3, TimeZone UTC and search_path pg_catalog, so text forms are stable and
+ * every non-catalog name comes back schema-qualified. */
+int sl_pg_connect(const char *url, const char *password, const char *label, bool replication, PGconn **out,
+                  sl_error *err);
+
+/* host:port/dbname of a connection, for messages (no user, no password). */
+const char *sl_pg_where(PGconn *conn, char *buf, size_t n);
+
+/* Run a statement that returns no rows. */
+int sl_pg_exec(PGconn *conn, const char *sql, sl_error *err);
+/* Run a query with text parameters; on success *res is the result (caller PQclear()s it). */
+int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **res,
+                sl_error *err);
+/* Fill err from a failed result (SQLSTATE, privilege errors, retryable connection loss). */
+int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_error *err);
+
+/* Stream `copy_sql` (a COPY ... TO STDOUT (FORMAT binary)) into batches. Rows go into *batch;
+ * when it holds at least `batch_bytes`, flush(ctx, batch) is called and must return the batch
+ * to fill next (NULL = stop with the error it set). The last partial batch is flushed too
+ * (unless empty). *rows gets the number of rows read. */
+typedef sl_batch *(*sl_pg_flush_fn)(void *ctx, sl_batch *full, sl_error *err);
+int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs, sl_batch **batch,
+                   size_t batch_bytes, sl_pg_flush_fn flush, void *ctx, int64_t *rows, volatile int *cancel,
+                   sl_error *err);
+
+/* COPY FROM STDIN: begin with the statement, put buffers, end (checks the result). */
+int sl_pg_copy_in_begin(PGconn *conn, const char *copy_sql, sl_error *err);
+int sl_pg_copy_in_put(PGconn *conn, const sl_buf *data, sl_error *err);
+int sl_pg_copy_in_end(PGconn *conn, sl_error *err);
+
+/* Append "ident" with embedded quotes doubled / 'literal' with quotes doubled. */
+void sl_pg_quote_ident(sl_buf *b, const char *ident);
+void sl_pg_quote_literal(sl_buf *b, const char *lit);
+/* "schema"."name" */
+void sl_pg_quote_qualified(sl_buf *b, const char *schema, const char *name);
+
+#endif

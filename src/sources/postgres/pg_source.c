@@ -1,0 +1,869 @@
+/* PostgreSQL source: discovery, preflight checks, consistent point and parallel snapshot.
+ *
+ * Consistent point: a logical replication slot (pgoutput) is created on a replication
+ * connection with EXPORT_SNAPSHOT; its consistent_point LSN is where CDC will start, and the
+ * exported snapshot is the exact database state at that LSN. Every snapshot reader opens a
+ * REPEATABLE READ transaction and imports that snapshot, so all chunks, read in parallel by
+ * different connections, see one state. The replication connection stays idle (keeping the
+ * snapshot valid) until snapshot_end.
+ *
+ * Chunks: a table is split into ctid (block) ranges of about snapshot.chunk_size; PostgreSQL 14+
+ * answers `ctid >= '(a,0)' AND ctid < '(b,0)'` with a TID range scan. A partitioned table is read
+ * leaf by leaf (each leaf split the same way) and lands as its root table.
+ *
+ * Threads: the sl_source is used by the main thread; each sl_reader by one snapshot worker. */
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "formats/pgcatalog.h"
+#include "formats/pgclient.h"
+#include "sources/postgres/pg_source.h"
+
+struct pg_leaf {
+	char *qualified; /* quoted "schema"."name" */
+	int64_t bytes;
+	int64_t rows;
+};
+
+struct pg_table {
+	uint32_t oid;
+	char relkind;
+	sl_pg_codec *codecs;
+	char *select_list;
+	struct pg_leaf *leaves; /* partitioned tables: their leaf partitions */
+	int nleaves;
+};
+
+struct sl_source {
+	const sl_config *cfg;
+	PGconn *meta;
+	PGconn *repl;          /* replication connection holding the exported snapshot */
+	char snapshot_name[64];/* "" when readers take a fresh snapshot (resumed snapshot) */
+	char publication[128];
+	char slot[128];
+	int server_version;
+	int block_size;
+};
+
+struct sl_reader {
+	sl_source *src;
+	PGconn *conn;
+};
+
+static void pg_table_free(void *p)
+{
+	struct pg_table *t = p;
+	if (t == NULL)
+		return;
+	free(t->codecs);
+	free(t->select_list);
+	for (int i = 0; i < t->nleaves; i++)
+		free(t->leaves[i].qualified);
+	free(t->leaves);
+	free(t);
+}
+
+static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
+{
+	sl_source *s = sl_calloc(1, sizeof *s);
+	s->cfg = cfg;
+	snprintf(s->publication, sizeof s->publication, "%s",
+	         cfg->source.publication ? cfg->source.publication : "");
+	snprintf(s->slot, sizeof s->slot, "%s", cfg->source.slot ? cfg->source.slot : "");
+	if (s->publication[0] == '\0')
+		snprintf(s->publication, sizeof s->publication, "sluice_%s", cfg->name);
+	if (s->slot[0] == '\0') {
+		/* slot names allow only lower-case letters, digits and underscores */
+		snprintf(s->slot, sizeof s->slot, "sluice_%s", cfg->name);
+		for (char *p = s->slot; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	}
+	int rc = sl_pg_connect(cfg->source.url, cfg->source.password, "source", false, &s->meta, err);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	s->server_version = PQserverVersion(s->meta);
+	PGresult *res;
+	rc = sl_pg_query(s->meta, "SELECT current_setting('block_size')::int", 0, NULL, &res, err);
+	if (rc == 0) {
+		s->block_size = atoi(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+	if (rc == 0 && s->server_version < 100000)
+		rc = sl_error_set(err, SL_ERR_SETTING,
+		                  "source: PostgreSQL %d.%d is too old; sluice needs PostgreSQL 10 or later (pgoutput)",
+		                  s->server_version / 10000, s->server_version % 10000 / 100);
+	if (rc < 0) {
+		PQfinish(s->meta);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void pg_close(sl_source *s)
+{
+	if (s == NULL)
+		return;
+	if (s->repl)
+		PQfinish(s->repl);
+	PQfinish(s->meta);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- discovery ---- */
+
+static const char pg_tables_sql[] =
+	"SELECT c.oid, n.nspname, c.relname, c.relkind,"
+	"       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0)::bigint"
+	"              FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)"
+	"            ELSE greatest(c.reltuples, -1)::bigint END,"
+	"       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(pt.relid)), 0)::bigint"
+	"              FROM pg_partition_tree(c.oid) pt WHERE pt.isleaf)"
+	"            ELSE pg_relation_size(c.oid) END"
+	"  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+	" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+	"   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
+	"   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
+	"                   AND d.deptype = 'e')"
+	" ORDER BY n.nspname, c.relname";
+
+static const char pg_keys_sql[] =
+	"SELECT i.indrelid, a.attname FROM pg_index i"
+	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+	"  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+	" WHERE i.indisprimary AND i.indrelid = ANY($1::oid[])"
+	" ORDER BY i.indrelid, k.ord";
+
+static const char pg_type_sql[] =
+	"SELECT n.nspname, t.typname, t.typtype, t.typcategory, t.typelem,"
+	"       (SELECT e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+	"         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
+	"           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
+	"       (SELECT en.nspname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+	"          JOIN pg_namespace en ON en.oid = e.extnamespace"
+	"         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
+	"           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
+	"       t.typbasetype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,"
+	"       (SELECT string_agg(format('CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), ' '"
+	"                          ORDER BY conname) FROM pg_constraint WHERE contypid = t.oid),"
+	"       (SELECT string_agg(quote_literal(enumlabel), ', ' ORDER BY enumsortorder)"
+	"          FROM pg_enum WHERE enumtypid = t.oid),"
+	"       (SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)"
+	"          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped),"
+	"       (SELECT string_agg(atttypid::text, ',' ORDER BY attnum)"
+	"          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped),"
+	"       (SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid),"
+	"       (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid),"
+	"       format_type(t.oid, NULL)"
+	"  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1";
+
+/* Add what type `oid` needs on a same-engine target (dependencies first). */
+static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, int depth, sl_error *err)
+{
+	if (oid == 0 || depth > 8)
+		return 0;
+	char oidbuf[16];
+	snprintf(oidbuf, sizeof oidbuf, "%u", oid);
+	const char *params[1] = {oidbuf};
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta, pg_type_sql, 1, params, &res, err));
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return 0;
+	}
+	const char *nsp = PQgetvalue(res, 0, 0), *typname = PQgetvalue(res, 0, 1);
+	char typtype = PQgetvalue(res, 0, 2)[0], typcategory = PQgetvalue(res, 0, 3)[0];
+	uint32_t typelem = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
+	int rc = 0;
+	sl_buf ddl = {0}, qname = {0};
+	if (typcategory == 'A' && typelem != 0) {
+		rc = pg_collect_requirements(s, t, typelem, depth + 1, err);
+		goto out;
+	}
+	if (strcmp(nsp, "pg_catalog") == 0)
+		goto out;
+	sl_buf_puts(&ddl, "CREATE SCHEMA IF NOT EXISTS ");
+	if (!PQgetisnull(res, 0, 5)) {
+		/* a type from an extension: create the extension in the same schema */
+		const char *extschema = PQgetvalue(res, 0, 6);
+		sl_pg_quote_ident(&ddl, extschema);
+		sl_table_add_requirement(t, NULL, sl_buf_cstr(&ddl));
+		sl_buf_reset(&ddl);
+		sl_buf_puts(&ddl, "CREATE EXTENSION IF NOT EXISTS ");
+		sl_pg_quote_ident(&ddl, PQgetvalue(res, 0, 5));
+		sl_buf_puts(&ddl, " WITH SCHEMA ");
+		sl_pg_quote_ident(&ddl, extschema);
+		sl_table_add_requirement(t, NULL, sl_buf_cstr(&ddl));
+		goto out;
+	}
+	sl_pg_quote_ident(&ddl, nsp);
+	sl_table_add_requirement(t, NULL, sl_buf_cstr(&ddl));
+	sl_buf_reset(&ddl);
+	sl_pg_quote_qualified(&qname, nsp, typname);
+	const char *q = sl_buf_cstr(&qname);
+	switch (typtype) {
+	case 'e':
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS ENUM (%s)", q, PQgetisnull(res, 0, 11) ? "" : PQgetvalue(res, 0, 11));
+		break;
+	case 'd':
+		if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10), depth + 1, err)) < 0)
+			goto out;
+		sl_buf_printf(&ddl, "CREATE DOMAIN %s AS %s%s %s", q, PQgetvalue(res, 0, 8),
+		              PQgetvalue(res, 0, 9)[0] == 't' ? " NOT NULL" : "",
+		              PQgetisnull(res, 0, 10) ? "" : PQgetvalue(res, 0, 10));
+		break;
+	case 'c': {
+		char *attrs = sl_strdup(PQgetisnull(res, 0, 13) ? "" : PQgetvalue(res, 0, 13));
+		for (char *tok = strtok(attrs, ","); tok; tok = strtok(NULL, ","))
+			if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(tok, NULL, 10), depth + 1, err)) < 0)
+				break;
+		free(attrs);
+		if (rc < 0)
+			goto out;
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS (%s)", q, PQgetisnull(res, 0, 12) ? "" : PQgetvalue(res, 0, 12));
+		break;
+	}
+	case 'r':
+		if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 14), NULL, 10), depth + 1,
+		                                  err)) < 0)
+			goto out;
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS RANGE (SUBTYPE = %s)", q, PQgetvalue(res, 0, 15));
+		break;
+	default:
+		/* a base type outside any extension: it must already exist on the target */
+		break;
+	}
+	sl_table_add_requirement(t, PQgetvalue(res, 0, 16), ddl.len ? sl_buf_cstr(&ddl) : "");
+out:
+	sl_buf_free(&ddl);
+	sl_buf_free(&qname);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
+{
+	memset(cat, 0, sizeof *cat);
+	PGresult *res = NULL;
+	sl_pg_column *cols = NULL;
+	int ncols = 0, rc;
+	sl_buf oids = {0};
+	if ((rc = sl_pg_query(s->meta, pg_tables_sql, 0, NULL, &res, err)) < 0)
+		return sl_error_wrap(err, "source: listing tables");
+	int n = PQntuples(res);
+	cat->tables = sl_calloc((size_t)(n ? n : 1), sizeof *cat->tables);
+	sl_buf_putc(&oids, '{');
+	for (int i = 0; i < n; i++) {
+		const char *nsp = PQgetvalue(res, i, 1), *rel = PQgetvalue(res, i, 2);
+		char *qualified = sl_asprintf("%s.%s", nsp, rel);
+		if (!sl_globs_select(&s->cfg->source.include, &s->cfg->source.exclude, qualified)) {
+			free(qualified);
+			continue;
+		}
+		sl_table_def *t = &cat->tables[cat->ntables++];
+		t->schema = sl_strdup(nsp);
+		t->name = sl_strdup(rel);
+		t->qualified = qualified;
+		t->est_rows = strtoll(PQgetvalue(res, i, 4), NULL, 10);
+		t->est_bytes = strtoll(PQgetvalue(res, i, 5), NULL, 10);
+		if (t->est_rows < 0 && t->est_bytes == 0)
+			t->est_rows = 0;
+		t->engine = "postgres";
+		struct pg_table *pt = sl_calloc(1, sizeof *pt);
+		pt->oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		pt->relkind = PQgetvalue(res, i, 3)[0];
+		t->priv = pt;
+		t->priv_free = pg_table_free;
+		sl_buf_printf(&oids, "%s%u", cat->ntables > 1 ? "," : "", pt->oid);
+	}
+	sl_buf_putc(&oids, '}');
+	PQclear(res);
+	res = NULL;
+	if (cat->ntables == 0)
+		goto out;
+
+	if ((rc = sl_pg_read_columns(s->meta, sl_buf_cstr(&oids), &cols, &ncols, err)) < 0)
+		goto out;
+	int ci = 0;
+	for (int ti = 0; ti < cat->ntables; ti++) {
+		sl_table_def *t = &cat->tables[ti];
+		struct pg_table *pt = t->priv;
+		ci = 0; /* columns come ordered by relation oid, tables by name */
+		while (ci < ncols && cols[ci].relid != pt->oid)
+			ci++;
+		int start = ci;
+		while (ci < ncols && cols[ci].relid == pt->oid)
+			ci++;
+		int nc = ci - start;
+		sl_field *fields = sl_calloc((size_t)(nc ? nc : 1), sizeof *fields);
+		sl_pg_codec *codecs = sl_calloc((size_t)(nc ? nc : 1), sizeof *codecs);
+		sl_pg_select *how = sl_calloc((size_t)(nc ? nc : 1), sizeof *how);
+		const char **reasons = sl_calloc((size_t)(nc ? nc : 1), sizeof *reasons);
+		sl_pg_build_select(cols + start, nc, fields, codecs, how, reasons);
+		/* keep the supported columns; remember the others */
+		t->fields = sl_calloc((size_t)(nc ? nc : 1), sizeof *t->fields);
+		pt->codecs = sl_calloc((size_t)(nc ? nc : 1), sizeof *pt->codecs);
+		sl_buf sel = {0};
+		for (int k = 0; k < nc; k++) {
+			if (how[k] == SL_PG_SELECT_UNSUPPORTED) {
+				t->skipped = sl_realloc(t->skipped, sizeof *t->skipped * (size_t)(t->nskipped + 1));
+				t->skipped[t->nskipped].name = sl_strdup(cols[start + k].name);
+				t->skipped[t->nskipped].source_type = sl_strdup(cols[start + k].format_type);
+				t->skipped[t->nskipped].reason = sl_strdup(reasons[k]);
+				t->nskipped++;
+				sl_field_reset(&fields[k]);
+				continue;
+			}
+			if (t->nfields)
+				sl_buf_puts(&sel, ", ");
+			sl_pg_select_expr(&sel, fields[k].name, how[k]);
+			pt->codecs[t->nfields] = codecs[k];
+			t->fields[t->nfields++] = fields[k];
+			if ((rc = pg_collect_requirements(s, t, cols[start + k].type_oid, 0, err)) < 0)
+				break;
+		}
+		pt->select_list = sl_strdup(t->nfields ? sl_buf_cstr(&sel) : "");
+		sl_buf_free(&sel);
+		free(fields);
+		free(codecs);
+		free(how);
+		free(reasons);
+		if (rc < 0)
+			goto out;
+	}
+
+	/* primary keys */
+	const char *params[1] = {sl_buf_cstr(&oids)};
+	if ((rc = sl_pg_query(s->meta, pg_keys_sql, 1, params, &res, err)) < 0)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++) {
+		uint32_t relid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		const char *att = PQgetvalue(res, i, 1);
+		for (int ti = 0; ti < cat->ntables; ti++) {
+			sl_table_def *t = &cat->tables[ti];
+			if (((struct pg_table *)t->priv)->oid != relid)
+				continue;
+			for (int k = 0; k < t->nfields; k++)
+				if (strcmp(t->fields[k].name, att) == 0) {
+					t->key = sl_realloc(t->key, sizeof *t->key * (size_t)(t->nkey + 1));
+					t->key[t->nkey++] = k;
+				}
+		}
+	}
+out:
+	PQclear(res);
+	sl_pg_columns_free(cols, ncols);
+	sl_buf_free(&oids);
+	if (rc < 0)
+		sl_catalog_free(cat);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- checks ---- */
+
+static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	report(ctx, ok, what, detail);
+}
+
+static const char pg_settings_sql[] =
+	"SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+	"       (SELECT count(*) FROM pg_replication_slots)::int,"
+	"       current_setting('max_wal_senders')::int,"
+	"       (SELECT count(*) FROM pg_stat_replication)::int,"
+	"       (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user),"
+	"       current_user, has_database_privilege(current_database(), 'CREATE'),"
+	"       (SELECT count(*) FROM pg_publication WHERE pubname = $1)::int,"
+	"       (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $2)::int,"
+	"       current_database(), version()";
+
+static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
+{
+	int failed = 0;
+	char where[256];
+	sl_error err = {0};
+	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
+	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000, s->server_version % 10000 / 100);
+	PGresult *res;
+	const char *params[2] = {s->publication, s->slot};
+	if (sl_pg_query(s->meta, pg_settings_sql, 2, params, &res, &err) < 0) {
+		report(ctx, false, "source settings", err.msg);
+		return 1;
+	}
+	const char *wal_level = PQgetvalue(res, 0, 0);
+	int max_slots = atoi(PQgetvalue(res, 0, 1)), used_slots = atoi(PQgetvalue(res, 0, 2));
+	int max_senders = atoi(PQgetvalue(res, 0, 3)), used_senders = atoi(PQgetvalue(res, 0, 4));
+	bool can_replicate = PQgetvalue(res, 0, 5)[0] == 't';
+	char user[128];
+	snprintf(user, sizeof user, "%s", PQgetvalue(res, 0, 6));
+	bool can_create = PQgetvalue(res, 0, 7)[0] == 't';
+	bool pub_exists = atoi(PQgetvalue(res, 0, 8)) > 0, slot_exists = atoi(PQgetvalue(res, 0, 9)) > 0;
+	char db[128];
+	snprintf(db, sizeof db, "%s", PQgetvalue(res, 0, 10));
+
+	bool ok = strcmp(wal_level, "logical") == 0;
+	failed += !ok;
+	pg_report(report, ctx, ok, "source wal_level",
+	          ok ? "wal_level is logical" : "wal_level is '%s' (run: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)",
+	          wal_level);
+	ok = slot_exists || used_slots < max_slots;
+	failed += !ok;
+	pg_report(report, ctx, ok, "source replication slots",
+	          ok ? "%d of max_replication_slots=%d in use" : "all %d of max_replication_slots=%d are in use (raise "
+	                                                         "max_replication_slots and restart, or drop an unused slot)",
+	          used_slots, max_slots);
+	ok = used_senders < max_senders;
+	failed += !ok;
+	pg_report(report, ctx, ok, "source wal senders",
+	          ok ? "%d of max_wal_senders=%d in use" : "all %d of max_wal_senders=%d are in use (raise max_wal_senders "
+	                                                   "and restart)",
+	          used_senders, max_senders);
+	failed += !can_replicate;
+	pg_report(report, ctx, can_replicate, "source replication privilege",
+	          can_replicate ? "user \"%s\" has REPLICATION" : "user \"%s\" lacks REPLICATION (run: ALTER ROLE \"%s\" REPLICATION)",
+	          user, user);
+	ok = pub_exists || can_create;
+	failed += !ok;
+	pg_report(report, ctx, ok, "source publication",
+	          pub_exists ? "publication \"%s\" exists"
+	          : ok       ? "publication \"%s\" will be created"
+	                     : "publication \"%s\" is missing and user may not create it (run as an owner of the tables: "
+	                       "CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH (publish_via_partition_root))",
+	          s->publication, s->publication);
+	pg_report(report, ctx, true, "source replication slot",
+	          slot_exists ? "slot \"%s\" exists" : "slot \"%s\" will be created", s->slot);
+	PQclear(res);
+
+	/* a replication connection must be allowed (pg_hba.conf, REPLICATION) */
+	if (can_replicate) {
+		PGconn *repl = NULL;
+		if (sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &repl, &err) < 0) {
+			failed++;
+			report(ctx, false, "source replication connection", err.msg);
+		} else {
+			report(ctx, true, "source replication connection", "a replication connection can be opened");
+			PQfinish(repl);
+		}
+	}
+
+	/* the selected tables, and SELECT on each */
+	sl_catalog cat;
+	if (pg_discover(s, &cat, &err) < 0) {
+		report(ctx, false, "source tables", err.msg);
+		return failed + 1;
+	}
+	int denied = 0;
+	for (int i = 0; i < cat.ntables; i++) {
+		sl_buf q = {0};
+		sl_buf_puts(&q, "SELECT has_table_privilege(");
+		sl_buf pq = {0};
+		sl_pg_quote_qualified(&pq, cat.tables[i].schema, cat.tables[i].name);
+		sl_pg_quote_literal(&q, sl_buf_cstr(&pq));
+		sl_buf_puts(&q, ", 'SELECT')");
+		if (sl_pg_query(s->meta, sl_buf_cstr(&q), 0, NULL, &res, &err) == 0) {
+			if (PQgetvalue(res, 0, 0)[0] != 't') {
+				char what[300];
+				snprintf(what, sizeof what, "source table %s", cat.tables[i].qualified);
+				pg_report(report, ctx, false, what, "user \"%s\" cannot read it (run: GRANT SELECT ON %s TO \"%s\")",
+				          user, sl_buf_cstr(&pq), user);
+				denied++;
+			}
+			PQclear(res);
+		}
+		sl_buf_free(&q);
+		sl_buf_free(&pq);
+	}
+	failed += denied;
+	ok = cat.ntables > 0;
+	failed += !ok;
+	if (ok)
+		pg_report(report, ctx, true, "source tables", "%d table(s) selected in database \"%s\"", cat.ntables, db);
+	else
+		pg_report(report, ctx, false, "source tables",
+		          "no table selected in database \"%s\" (check source.tables.include/exclude)", db);
+	sl_catalog_free(&cat);
+	return failed;
+}
+
+/* ---------------------------------------------------------------- snapshot ---- */
+
+static void pg_identity(sl_source *s, char *buf, size_t n)
+{
+	char where[256];
+	snprintf(buf, n, "postgres %s slot %s", sl_pg_where(s->meta, where, sizeof where), s->slot);
+}
+
+static int pg_slot_exists(sl_source *s, bool *exists, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {s->slot};
+	SL_TRY(sl_pg_query(s->meta, "SELECT database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = $1",
+	                   1, params, &res, err));
+	*exists = PQntuples(res) > 0;
+	int rc = 0;
+	if (*exists && (PQgetvalue(res, 0, 0)[0] != 't' || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0))
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "source: replication slot \"%s\" exists but belongs to another database or plugin (set "
+		                  "source.slot to another name)",
+		                  s->slot);
+	PQclear(res);
+	return rc;
+}
+
+static int pg_drop_slot(sl_source *s, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {s->slot};
+	int rc = sl_pg_query(s->meta, "SELECT pg_drop_replication_slot($1)", 1, params, &res, err);
+	if (rc == 0)
+		PQclear(res);
+	return rc;
+}
+
+/* Create the publication when missing; add selected tables it lacks (unless it is FOR ALL TABLES). */
+static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {s->publication};
+	SL_TRY(sl_pg_query(s->meta, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, &res, err));
+	bool exists = PQntuples(res) > 0, all = exists && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (all)
+		return 0;
+	sl_buf sql = {0};
+	int rc = 0;
+	if (!exists) {
+		sl_buf_puts(&sql, "CREATE PUBLICATION ");
+		sl_pg_quote_ident(&sql, s->publication);
+		if (cat->ntables > 0) {
+			sl_buf_puts(&sql, " FOR TABLE ");
+			for (int i = 0; i < cat->ntables; i++) {
+				if (i)
+					sl_buf_puts(&sql, ", ");
+				sl_pg_quote_qualified(&sql, cat->tables[i].schema, cat->tables[i].name);
+			}
+		}
+		sl_buf_puts(&sql, " WITH (publish_via_partition_root = true)");
+		rc = sl_pg_exec(s->meta, sl_buf_cstr(&sql), err);
+		if (rc < 0)
+			sl_error_wrap(err, "source: cannot create publication \"%s\" (create it as an owner of the tables, "
+			                   "e.g. CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH (publish_via_partition_root))",
+			              s->publication, s->publication);
+		else
+			sl_info("source: created publication \"%s\" for %d table(s)", s->publication, cat->ntables);
+		goto out;
+	}
+	for (int i = 0; i < cat->ntables && rc == 0; i++) {
+		const char *p2[3] = {s->publication, cat->tables[i].schema, cat->tables[i].name};
+		rc = sl_pg_query(s->meta,
+		                 "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+		                 3, p2, &res, err);
+		if (rc < 0)
+			break;
+		bool has = PQntuples(res) > 0;
+		PQclear(res);
+		if (has)
+			continue;
+		sl_buf_reset(&sql);
+		sl_buf_puts(&sql, "ALTER PUBLICATION ");
+		sl_pg_quote_ident(&sql, s->publication);
+		sl_buf_puts(&sql, " ADD TABLE ");
+		sl_pg_quote_qualified(&sql, cat->tables[i].schema, cat->tables[i].name);
+		rc = sl_pg_exec(s->meta, sl_buf_cstr(&sql), err);
+		if (rc < 0)
+			sl_error_wrap(err, "source: publication \"%s\" lacks table %s and it cannot be added", s->publication,
+			              cat->tables[i].qualified);
+	}
+out:
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
+{
+	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &s->repl, err));
+	sl_buf sql = {0};
+	sl_buf_puts(&sql, "CREATE_REPLICATION_SLOT ");
+	sl_pg_quote_ident(&sql, s->slot);
+	sl_buf_puts(&sql, " LOGICAL pgoutput EXPORT_SNAPSHOT");
+	PGresult *res = PQexec(s->repl, sl_buf_cstr(&sql));
+	sl_buf_free(&sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = sl_pg_result_error(s->repl, res, "source: creating replication slot", err);
+	} else {
+		snprintf(info->position, sizeof info->position, "%s", PQgetvalue(res, 0, 1));
+		snprintf(s->snapshot_name, sizeof s->snapshot_name, "%s", PQgetvalue(res, 0, 2));
+		sl_info("source: created replication slot \"%s\" at %s (snapshot %s)", s->slot, info->position,
+		        s->snapshot_name);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info, sl_error *err)
+{
+	memset(info, 0, sizeof *info);
+	char identity[512];
+	pg_identity(s, identity, sizeof identity);
+	sl_pipeline_state ps;
+	SL_TRY(sl_state_load(st, &ps, err));
+	if (ps.found && strcmp(ps.identity, identity) != 0)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "state store holds pipeline '%s' for another source (%s, not %s): use another state.url "
+		                    "or pipeline name",
+		                    s->cfg->name, ps.identity, identity);
+	bool slot_exists;
+	SL_TRY(pg_slot_exists(s, &slot_exists, err));
+	if (ps.found && ps.snapshot_done) {
+		snprintf(info->position, sizeof info->position, "%s", ps.position);
+		if (!slot_exists)
+			return sl_error_set(err, SL_ERR_STATE,
+			                    "source: replication slot \"%s\" was dropped after the snapshot; changes since %s are "
+			                    "lost (run 'sluice reset' and start over)",
+			                    s->slot, ps.position);
+		return 0;
+	}
+	if (!ps.found && slot_exists)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "source: replication slot \"%s\" already exists but this state store has no record of it "
+		                    "(drop it with SELECT pg_drop_replication_slot('%s'), or set source.slot)",
+		                    s->slot, s->slot);
+	if (ps.found && ps.position[0] != '\0' && slot_exists) {
+		/* resume: tables not done are reloaded with a fresh snapshot; CDC from the slot's point makes
+		 * them converge, which is only sound for tables with a key */
+		bool resumable = true;
+		for (int i = 0; i < cat->ntables; i++) {
+			sl_table_status ts;
+			SL_TRY(sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, err));
+			if (ts != SL_TABLE_DONE && cat->tables[i].nkey == 0) {
+				sl_warn("snapshot: keyless table %s was not finished; the snapshot starts over from a new "
+				        "consistent point", cat->tables[i].qualified);
+				resumable = false;
+				break;
+			}
+		}
+		if (resumable) {
+			snprintf(info->position, sizeof info->position, "%s", ps.position);
+			info->resumed = true;
+			s->snapshot_name[0] = '\0';
+			return 0;
+		}
+	}
+	if (ps.found) {
+		info->restarted = true;
+		if (slot_exists)
+			SL_TRY(pg_drop_slot(s, err));
+	}
+	SL_TRY(pg_ensure_publication(s, cat, err));
+	/* record the intent first: a crash between creating the slot and recording its position
+	 * then leaves a state that lets the next run drop and recreate the slot */
+	SL_TRY(sl_state_begin_snapshot(st, identity, "", err));
+	SL_TRY(pg_create_slot(s, info, err));
+	return sl_state_begin_snapshot(st, identity, info->position, err);
+}
+
+static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes, sl_chunk **chunks, int *nchunks,
+                   sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	struct pg_table *pt = t->priv;
+	struct pg_leaf self = {0};
+	struct pg_leaf *leaves = &self;
+	int nleaves = 1;
+	sl_buf q = {0};
+	int rc = 0;
+	PGresult *res = NULL;
+	char oidbuf[16];
+	snprintf(oidbuf, sizeof oidbuf, "%u", pt->oid);
+	const char *params[1] = {oidbuf};
+	if (pt->relkind == 'p') {
+		rc = sl_pg_query(s->meta,
+		                 "SELECT format('%I.%I', n.nspname, c.relname), pg_relation_size(c.oid), greatest(c.reltuples, 0)::bigint"
+		                 "  FROM pg_partition_tree($1::oid) pt JOIN pg_class c ON c.oid = pt.relid"
+		                 "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pt.isleaf ORDER BY 2 DESC",
+		                 1, params, &res, err);
+		if (rc < 0)
+			goto out;
+		nleaves = PQntuples(res);
+		leaves = sl_calloc((size_t)(nleaves ? nleaves : 1), sizeof *leaves);
+		for (int i = 0; i < nleaves; i++) {
+			leaves[i].qualified = sl_strdup(PQgetvalue(res, i, 0));
+			leaves[i].bytes = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+			leaves[i].rows = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		}
+		PQclear(res);
+		res = NULL;
+	} else {
+		rc = sl_pg_query(s->meta, "SELECT format('ONLY %I.%I', n.nspname, c.relname), pg_relation_size(c.oid)"
+		                          "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
+		                 1, params, &res, err);
+		if (rc < 0)
+			goto out;
+		if (PQntuples(res) != 1) {
+			rc = sl_error_set(err, SL_ERR_STATE, "source: table %s disappeared during the snapshot", t->qualified);
+			goto out;
+		}
+		self.qualified = sl_strdup(PQgetvalue(res, 0, 0));
+		self.bytes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		self.rows = t->est_rows;
+		PQclear(res);
+		res = NULL;
+	}
+	int64_t block = s->block_size > 0 ? s->block_size : 8192;
+	int64_t pages_per_chunk = chunk_bytes / block;
+	if (pages_per_chunk < 16)
+		pages_per_chunk = 16;
+	/* ctid ranges need a TID range scan (PostgreSQL 14+) to be cheap */
+	bool split = s->server_version >= 140000;
+	for (int l = 0; l < nleaves; l++) {
+		int64_t pages = leaves[l].bytes / block;
+		int64_t n = split ? (pages + pages_per_chunk - 1) / pages_per_chunk : 1;
+		if (n < 1)
+			n = 1;
+		for (int64_t k = 0; k < n; k++) {
+			*chunks = sl_realloc(*chunks, sizeof **chunks * (size_t)(*nchunks + 1));
+			sl_chunk *c = &(*chunks)[(*nchunks)++];
+			memset(c, 0, sizeof *c);
+			c->table = ti;
+			c->relation = sl_strdup(leaves[l].qualified);
+			int64_t rows = leaves[l].rows < 0 ? -1 : leaves[l].rows;
+			c->est_rows = rows < 0 ? -1 : rows / n;
+			if (n == 1)
+				c->where = NULL;
+			else if (k == n - 1) /* open-ended: the table may have grown since we measured */
+				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid", (long long)(k * pages_per_chunk));
+			else
+				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
+				                       (long long)(k * pages_per_chunk), (long long)((k + 1) * pages_per_chunk));
+		}
+	}
+out:
+	PQclear(res);
+	if (leaves != &self) {
+		for (int i = 0; i < nleaves; i++)
+			free(leaves[i].qualified);
+		free(leaves);
+	} else {
+		free(self.qualified);
+	}
+	sl_buf_free(&q);
+	return rc;
+}
+
+static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
+{
+	sl_reader *r = sl_calloc(1, sizeof *r);
+	r->src = s;
+	int rc = sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false, &r->conn, err);
+	if (rc == 0)
+		rc = sl_pg_exec(r->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+	if (rc == 0 && s->snapshot_name[0]) {
+		char sql[128];
+		snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", s->snapshot_name);
+		rc = sl_pg_exec(r->conn, sql, err);
+	}
+	if (rc < 0) {
+		if (r->conn)
+			PQfinish(r->conn);
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk, sl_batch **batch,
+                         size_t batch_bytes, sl_batch_sink sink, void *ctx, int64_t *rows, volatile int *cancel,
+                         sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[chunk->table];
+	struct pg_table *pt = t->priv;
+	sl_buf sql = {0};
+	sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)", pt->select_list, chunk->relation,
+	              chunk->where ? " WHERE " : "", chunk->where ? chunk->where : "");
+	int rc = sl_pg_copy_out(r->conn, sl_buf_cstr(&sql), pt->codecs, batch, batch_bytes, sink, ctx, rows, cancel, err);
+	if (rc < 0 && rc != SL_ERR_CANCELLED)
+		sl_error_wrap(err, "source: reading %s", t->qualified);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static void pg_reader_close(sl_reader *r)
+{
+	if (r == NULL)
+		return;
+	PQfinish(r->conn);
+	free(r);
+}
+
+static int pg_snapshot_end(sl_source *s, sl_error *err)
+{
+	(void)err;
+	if (s->repl) {
+		PQfinish(s->repl);
+		s->repl = NULL;
+	}
+	s->snapshot_name[0] = '\0';
+	return 0;
+}
+
+static int pg_reset(sl_source *s, sl_error *err)
+{
+	bool exists;
+	SL_TRY(pg_slot_exists(s, &exists, err));
+	if (exists) {
+		SL_TRY(pg_drop_slot(s, err));
+		sl_info("source: dropped replication slot \"%s\"", s->slot);
+	}
+	return 0;
+}
+
+static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	struct pg_table *pt = t->priv;
+	sl_buf sql = {0};
+	sl_buf_printf(&sql, "COPY (SELECT %s FROM ", pt->select_list);
+	sl_pg_quote_qualified(&sql, t->schema, t->name);
+	sl_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
+	sl_digest d = {0};
+	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), t->fields, pt->codecs, t->nfields, &d, err);
+	sl_buf_free(&sql);
+	*rows = d.rows;
+	*hash = d.sum;
+	return rc;
+}
+
+const sl_source_ops sl_pg_source_ops = {
+	.type = "postgres",
+	.open = pg_open,
+	.close = pg_close,
+	.check = pg_check,
+	.discover = pg_discover,
+	.snapshot_begin = pg_snapshot_begin,
+	.plan = pg_plan,
+	.reader_open = pg_reader_open,
+	.read_chunk = pg_read_chunk,
+	.reader_close = pg_reader_close,
+	.snapshot_end = pg_snapshot_end,
+	.reset = pg_reset,
+	.digest = pg_digest,
+};

@@ -1,0 +1,575 @@
+/* PostgreSQL target: creates tables, bulk-loads batches with COPY (FORMAT binary), adds the
+ * primary key after the load.
+ *
+ * A column whose incoming Arrow value has a binary form the target type accepts (integers,
+ * floats, decimals into numeric, dates, times, timestamps, text-like types, enums, jsonb, uuid,
+ * bytea, one-dimensional arrays of those) is sent as is. A column that can only travel as text
+ * (interval, inet, bit, tsvector, composite and extension types, ranges as JSON) makes its table
+ * load through a temporary staging table: COPY into the stage with text columns, then one
+ * INSERT ... SELECT with casts, in the same transaction.
+ *
+ * Threads: prepare runs on the main thread before any writer starts; each sl_writer (its own
+ * connection) is used by one lane thread and only reads the per-table plan. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "formats/pgcatalog.h"
+#include "formats/pgclient.h"
+#include "targets/postgres/pg_target.h"
+
+#define SL_COPY_SLICE (1u << 20)
+
+struct pg_target_table {
+	bool ready;
+	char *schema, *name;
+	char *qualified;       /* quoted "schema"."name" */
+	sl_pg_codec *codecs;   /* per field: how it travels into the table (or into the stage) */
+	char *copy_sql;        /* COPY ... FROM STDIN (FORMAT binary) */
+	char *stage_ddl;       /* NULL when loading directly */
+	char *stage_insert;
+};
+
+struct sl_target {
+	const sl_config *cfg;
+	PGconn *meta;
+	struct pg_target_table *tables;
+	int ntables;
+};
+
+struct sl_writer {
+	sl_target *tgt;
+	PGconn *conn;
+	int table;       /* table being loaded, -1 when idle */
+	bool in_txn;
+	sl_buf out;
+	bool *stage_made; /* per table: temp stage exists on this connection */
+};
+
+static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
+{
+	sl_target *t = sl_calloc(1, sizeof *t);
+	t->cfg = cfg;
+	int rc = sl_pg_connect(cfg->target.url, cfg->target.password, "target", false, &t->meta, err);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static void pgt_table_free(struct pg_target_table *tt)
+{
+	free(tt->schema);
+	free(tt->name);
+	free(tt->qualified);
+	free(tt->codecs);
+	free(tt->copy_sql);
+	free(tt->stage_ddl);
+	free(tt->stage_insert);
+	memset(tt, 0, sizeof *tt);
+}
+
+static void pgt_close(sl_target *t)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->ntables; i++)
+		pgt_table_free(&t->tables[i]);
+	free(t->tables);
+	PQfinish(t->meta);
+	free(t);
+}
+
+static const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
+{
+	return t->cfg->target.schema ? t->cfg->target.schema : td->schema;
+}
+
+static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
+{
+	const sl_table_def *td = &cat->tables[ti];
+	snprintf(buf, n, "%s.%s", pgt_schema_for(t, td), td->name);
+	return buf;
+}
+
+static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
+{
+	char where[256], detail[512];
+	sl_error err = {0};
+	int failed = 0;
+	snprintf(detail, sizeof detail, "connected to %s (PostgreSQL %d.%d)", sl_pg_where(t->meta, where, sizeof where),
+	         PQserverVersion(t->meta) / 10000, PQserverVersion(t->meta) % 10000 / 100);
+	report(ctx, true, "target connection", detail);
+	PGresult *res;
+	if (sl_pg_query(t->meta,
+	                "SELECT has_database_privilege(current_database(), 'CREATE'),"
+	                "       has_database_privilege(current_database(), 'TEMPORARY'), current_user, current_database()",
+	                0, NULL, &res, &err) < 0) {
+		report(ctx, false, "target privileges", err.msg);
+		return 1;
+	}
+	bool create = PQgetvalue(res, 0, 0)[0] == 't', temp = PQgetvalue(res, 0, 1)[0] == 't';
+	const char *user = PQgetvalue(res, 0, 2), *db = PQgetvalue(res, 0, 3);
+	if (create)
+		snprintf(detail, sizeof detail, "user \"%s\" may create schemas in database \"%s\"", user, db);
+	else
+		snprintf(detail, sizeof detail,
+		         "user \"%s\" may not create schemas in database \"%s\" (run: GRANT CREATE ON DATABASE \"%s\" TO \"%s\")",
+		         user, db, db, user);
+	report(ctx, create, "target CREATE privilege", detail);
+	if (temp)
+		snprintf(detail, sizeof detail, "user \"%s\" may create temporary staging tables", user);
+	else
+		snprintf(detail, sizeof detail, "user \"%s\" may not create temporary tables (run: GRANT TEMPORARY ON DATABASE \"%s\" TO \"%s\")",
+		         user, db, user);
+	report(ctx, temp, "target TEMPORARY privilege", detail);
+	failed += !create + !temp;
+	PQclear(res);
+	return failed;
+}
+
+/* Run the requirements (types, extensions) a same-engine table needs. */
+static int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
+{
+	for (int i = 0; i < td->nrequires; i++) {
+		const sl_requirement *r = &td->requires[i];
+		if (r->type_name) {
+			PGresult *res;
+			const char *params[1] = {r->type_name};
+			SL_TRY(sl_pg_query(t->meta, "SELECT to_regtype($1) IS NOT NULL", 1, params, &res, err));
+			bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+			PQclear(res);
+			if (exists)
+				continue;
+			if (r->ddl[0] == '\0')
+				return sl_error_set(err, SL_ERR_SETTING,
+				                    "target: type %s (column of %s) does not exist and sluice cannot create it (install "
+				                    "it in the target database first)",
+				                    r->type_name, td->qualified);
+		}
+		if (sl_pg_exec(t->meta, r->ddl, err) < 0) {
+			if (strncmp(r->ddl, "CREATE EXTENSION", 16) == 0)
+				return sl_error_wrap(err, "target: cannot create an extension that %s needs (ask an administrator to "
+				                          "run '%s' in the target database)",
+				                     td->qualified, r->ddl);
+			return sl_error_wrap(err, "target: creating a type that %s needs", td->qualified);
+		}
+	}
+	return 0;
+}
+
+/* The INSERT expression turning a staged text value back into the target type. */
+static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col, sl_error *err)
+{
+	(void)err;
+	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
+		char oid[16];
+		snprintf(oid, sizeof oid, "%u", col->ti.oid);
+		const char *params[1] = {oid};
+		PGresult *res;
+		char sub[256] = "text";
+		if (sl_pg_query(t->meta, "SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = $1::oid", 1, params,
+		                &res, NULL) == 0) {
+			if (PQntuples(res) == 1)
+				snprintf(sub, sizeof sub, "%s", PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+		sl_buf v = {0};
+		sl_pg_quote_ident(&v, f->name);
+		sl_buf_puts(&v, "::jsonb");
+		const char *j = sl_buf_cstr(&v);
+		sl_buf_printf(b,
+		              "CASE WHEN %s IS NULL THEN NULL WHEN coalesce((%s->>'empty')::boolean, false) THEN 'empty'::%s"
+		              " ELSE %s((%s->>'lower')::%s, (%s->>'upper')::%s,"
+		              " CASE WHEN (%s->>'lower_inclusive')::boolean THEN '[' ELSE '(' END ||"
+		              " CASE WHEN (%s->>'upper_inclusive')::boolean THEN ']' ELSE ')' END) END",
+		              j, j, col->format_type, col->format_type, j, sub, j, sub, j, j);
+		sl_buf_free(&v);
+		return;
+	}
+	sl_pg_quote_ident(b, f->name);
+	sl_buf_printf(b, "::%s", col->format_type);
+}
+
+static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+{
+	const sl_table_def *td = &cat->tables[ti];
+	if (t->tables == NULL) {
+		t->tables = sl_calloc((size_t)cat->ntables, sizeof *t->tables);
+		t->ntables = cat->ntables;
+	}
+	struct pg_target_table *tt = &t->tables[ti];
+	pgt_table_free(tt);
+	tt->schema = sl_strdup(pgt_schema_for(t, td));
+	tt->name = sl_strdup(td->name);
+	sl_buf q = {0}, sql = {0};
+	sl_pg_quote_qualified(&q, tt->schema, tt->name);
+	tt->qualified = sl_strdup(sl_buf_cstr(&q));
+	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
+	int rc = 0;
+	PGresult *res = NULL;
+	sl_pg_column *cols = NULL;
+	int ncols = 0;
+
+	if (td->nfields == 0) {
+		rc = sl_error_set(err, SL_ERR_DATA, "table %s has no column sluice can replicate", td->qualified);
+		goto out;
+	}
+	if (same_engine && (rc = pgt_requirements(t, td, err)) < 0)
+		goto out;
+	sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+	sl_pg_quote_ident(&sql, tt->schema);
+	if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0) {
+		sl_error_wrap(err, "target: creating schema \"%s\"", tt->schema);
+		goto out;
+	}
+	const char *params[1] = {tt->qualified};
+	if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err)) < 0)
+		goto out;
+	bool exists = !PQgetisnull(res, 0, 0);
+	char oid[16];
+	snprintf(oid, sizeof oid, "%s", exists ? PQgetvalue(res, 0, 0) : "0");
+	PQclear(res);
+	res = NULL;
+
+	if (exists) {
+		sl_buf_reset(&sql);
+		sl_buf_printf(&sql, "SELECT EXISTS (SELECT 1 FROM %s)", tt->qualified);
+		if ((rc = sl_pg_query(t->meta, sl_buf_cstr(&sql), 0, NULL, &res, err)) < 0)
+			goto out;
+		bool has_rows = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+		res = NULL;
+		if (has_rows && !reload) {
+			rc = sl_error_set(err, SL_ERR_STATE,
+			                  "target table %s.%s already exists and has rows that sluice did not write (empty or drop "
+			                  "it, or set target.schema to another schema)",
+			                  tt->schema, tt->name);
+			goto out;
+		}
+		if (has_rows) {
+			sl_buf_reset(&sql);
+			sl_buf_printf(&sql, "TRUNCATE %s", tt->qualified);
+			if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0)
+				goto out;
+			sl_info("target: emptied %s.%s to reload it", tt->schema, tt->name);
+		}
+	} else {
+		sl_buf_reset(&sql);
+		sl_buf_printf(&sql, "CREATE TABLE %s (", tt->qualified);
+		for (int i = 0; i < td->nfields; i++) {
+			const sl_field *f = &td->fields[i];
+			char tbuf[256];
+			const char *type = same_engine && f->source_type ? f->source_type : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+			if (type == NULL) {
+				char d[128];
+				rc = sl_error_set(err, SL_ERR_DATA, "target: column %s.%s has Arrow type %s, which PostgreSQL cannot store",
+				                  td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+				goto out;
+			}
+			if (i)
+				sl_buf_puts(&sql, ", ");
+			sl_pg_quote_ident(&sql, f->name);
+			sl_buf_printf(&sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
+		}
+		sl_buf_puts(&sql, ")");
+		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0) {
+			sl_error_wrap(err, "target: creating table %s.%s", tt->schema, tt->name);
+			goto out;
+		}
+		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err)) < 0)
+			goto out;
+		snprintf(oid, sizeof oid, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+
+	/* how each column travels, from the target's actual column types */
+	char lit[32];
+	snprintf(lit, sizeof lit, "{%s}", oid);
+	if ((rc = sl_pg_read_columns(t->meta, lit, &cols, &ncols, err)) < 0)
+		goto out;
+	tt->codecs = sl_calloc((size_t)td->nfields, sizeof *tt->codecs);
+	bool staged = false;
+	sl_buf stage = {0}, insert = {0}, select = {0}, collist = {0};
+	sl_buf_printf(&stage, "CREATE TEMP TABLE IF NOT EXISTS \"sluice_stage_%d\" (", ti);
+	for (int i = 0; i < td->nfields && rc == 0; i++) {
+		const sl_field *f = &td->fields[i];
+		const sl_pg_column *col = NULL;
+		for (int k = 0; k < ncols; k++)
+			if (strcmp(cols[k].name, f->name) == 0)
+				col = &cols[k];
+		if (col == NULL) {
+			rc = sl_error_set(err, SL_ERR_STATE, "target table %s.%s has no column \"%s\" (drop the table so sluice "
+			                                     "recreates it, or add the column)",
+			                  tt->schema, tt->name, f->name);
+			break;
+		}
+		if (i) {
+			sl_buf_puts(&stage, ", ");
+			sl_buf_puts(&select, ", ");
+			sl_buf_puts(&collist, ", ");
+		}
+		sl_pg_quote_ident(&collist, f->name);
+		sl_pg_quote_ident(&stage, f->name);
+		if (sl_pg_target_codec(f, &col->ti, &tt->codecs[i])) {
+			sl_buf_printf(&stage, " %s", col->format_type);
+			sl_pg_quote_ident(&select, f->name);
+			continue;
+		}
+		bool text_list = f->type == SL_TYPE_LIST && f->child && f->child->type == SL_TYPE_UTF8;
+		if (f->type != SL_TYPE_UTF8 && !text_list) {
+			char d[128];
+			rc = sl_error_set(err, SL_ERR_DATA, "target: cannot load Arrow %s into column %s.%s.%s of type %s",
+			                  sl_field_describe(f, d, sizeof d), tt->schema, tt->name, f->name, col->format_type);
+			break;
+		}
+		staged = true;
+		sl_buf_puts(&stage, text_list ? " text[]" : " text");
+		tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
+		tt->codecs[i].elem_kind = SL_PG_TEXT;
+		tt->codecs[i].elem_oid = 25;
+		pgt_cast_expr(t, &select, f, col, err);
+	}
+	sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
+	if (rc == 0) {
+		sl_buf_reset(&sql);
+		if (staged) {
+			tt->stage_ddl = sl_strdup(sl_buf_cstr(&stage));
+			sl_buf_printf(&insert, "INSERT INTO %s (%s) SELECT %s FROM \"sluice_stage_%d\"", tt->qualified,
+			              sl_buf_cstr(&collist), sl_buf_cstr(&select), ti);
+			tt->stage_insert = sl_strdup(sl_buf_cstr(&insert));
+			sl_buf_printf(&sql, "COPY \"sluice_stage_%d\" (%s) FROM STDIN (FORMAT binary)", ti, sl_buf_cstr(&collist));
+		} else {
+			sl_buf_printf(&sql, "COPY %s (%s) FROM STDIN (FORMAT binary)", tt->qualified, sl_buf_cstr(&collist));
+		}
+		tt->copy_sql = sl_strdup(sl_buf_cstr(&sql));
+		tt->ready = true;
+	}
+	sl_buf_free(&stage);
+	sl_buf_free(&insert);
+	sl_buf_free(&select);
+	sl_buf_free(&collist);
+out:
+	PQclear(res);
+	sl_pg_columns_free(cols, ncols);
+	sl_buf_free(&q);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
+{
+	sl_writer *w = sl_calloc(1, sizeof *w);
+	w->tgt = t;
+	w->table = -1;
+	w->stage_made = sl_calloc((size_t)(t->ntables ? t->ntables : 1), sizeof *w->stage_made);
+	int rc = sl_pg_connect(t->cfg->target.url, t->cfg->target.password, "target", false, &w->conn, err);
+	if (rc == 0)
+		rc = sl_pg_exec(w->conn, "SET maintenance_work_mem = '256MB'", err);
+	if (rc < 0) {
+		if (w->conn)
+			PQfinish(w->conn);
+		free(w->stage_made);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+static int pgt_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+{
+	(void)cat;
+	struct pg_target_table *tt = &w->tgt->tables[ti];
+	if (!tt->ready)
+		return sl_error_set(err, SL_ERR_INTERNAL, "target table %d was not prepared", ti);
+	w->table = ti;
+	if (tt->stage_ddl) {
+		SL_TRY(sl_pg_exec(w->conn, "BEGIN", err));
+		w->in_txn = true;
+		if (!w->stage_made[ti]) {
+			SL_TRY(sl_pg_exec(w->conn, tt->stage_ddl, err));
+			w->stage_made[ti] = true;
+		}
+	}
+	SL_TRY(sl_pg_copy_in_begin(w->conn, tt->copy_sql, err));
+	sl_buf_reset(&w->out);
+	sl_pgcopy_write_header(&w->out);
+	return 0;
+}
+
+static int pgt_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
+{
+	const struct pg_target_table *tt = &w->tgt->tables[w->table];
+	int64_t r = 0;
+	while (r < b->length) {
+		/* encode in slices so the output buffer stays about SL_COPY_SLICE */
+		int64_t step = 1024;
+		int64_t to = r + step < b->length ? r + step : b->length;
+		SL_TRY(sl_pgcopy_encode_rows(tt->codecs, b, r, to, &w->out, err));
+		r = to;
+		if (w->out.len >= SL_COPY_SLICE) {
+			SL_TRY(sl_pg_copy_in_put(w->conn, &w->out, err));
+			sl_buf_reset(&w->out);
+		}
+	}
+	return 0;
+}
+
+static int pgt_load_end(sl_writer *w, sl_error *err)
+{
+	const struct pg_target_table *tt = &w->tgt->tables[w->table];
+	sl_pgcopy_write_trailer(&w->out);
+	SL_TRY(sl_pg_copy_in_put(w->conn, &w->out, err));
+	sl_buf_reset(&w->out);
+	int rc = sl_pg_copy_in_end(w->conn, err);
+	if (rc == 0 && tt->stage_insert)
+		rc = sl_pg_exec(w->conn, tt->stage_insert, err);
+	if (rc == 0 && w->in_txn) {
+		rc = sl_pg_exec(w->conn, "COMMIT", err);
+		w->in_txn = false;
+	}
+	if (rc < 0)
+		sl_error_wrap(err, "target: loading %s.%s", tt->schema, tt->name);
+	w->table = -1;
+	return rc;
+}
+
+static void pgt_load_abort(sl_writer *w)
+{
+	if (PQtransactionStatus(w->conn) == PQTRANS_ACTIVE)
+		PQputCopyEnd(w->conn, "sluice: load aborted");
+	PGresult *res;
+	while ((res = PQgetResult(w->conn)) != NULL)
+		PQclear(res);
+	if (PQtransactionStatus(w->conn) != PQTRANS_IDLE)
+		sl_pg_exec(w->conn, "ROLLBACK", NULL);
+	w->in_txn = false;
+	w->table = -1;
+}
+
+static int pgt_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+{
+	const sl_table_def *td = &cat->tables[ti];
+	const struct pg_target_table *tt = &w->tgt->tables[ti];
+	if (td->nkey == 0)
+		return 0;
+	PGresult *res;
+	const char *params[1] = {tt->qualified};
+	SL_TRY(sl_pg_query(w->conn, "SELECT 1 FROM pg_index WHERE indrelid = to_regclass($1) AND indisprimary", 1, params,
+	                   &res, err));
+	bool has_pk = PQntuples(res) > 0;
+	PQclear(res);
+	if (has_pk)
+		return 0;
+	sl_buf sql = {0};
+	sl_buf_printf(&sql, "ALTER TABLE %s ADD PRIMARY KEY (", tt->qualified);
+	for (int k = 0; k < td->nkey; k++) {
+		if (k)
+			sl_buf_puts(&sql, ", ");
+		sl_pg_quote_ident(&sql, td->fields[td->key[k]].name);
+	}
+	sl_buf_puts(&sql, ")");
+	int rc = sl_pg_exec(w->conn, sl_buf_cstr(&sql), err);
+	if (rc < 0)
+		sl_error_wrap(err, "target: adding the primary key of %s.%s", tt->schema, tt->name);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static void pgt_writer_close(sl_writer *w)
+{
+	if (w == NULL)
+		return;
+	PQfinish(w->conn);
+	sl_buf_free(&w->out);
+	free(w->stage_made);
+	free(w);
+}
+
+static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash, sl_error *err)
+{
+	const sl_table_def *td = &cat->tables[ti];
+	sl_buf q = {0}, sql = {0};
+	sl_pg_quote_qualified(&q, pgt_schema_for(t, td), td->name);
+	const char *params[1] = {sl_buf_cstr(&q)};
+	PGresult *res;
+	int rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err);
+	if (rc < 0)
+		goto out0;
+	if (PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist", pgt_schema_for(t, td), td->name);
+		goto out0;
+	}
+	char lit[32];
+	snprintf(lit, sizeof lit, "{%s}", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	sl_pg_column *cols = NULL, *picked = sl_calloc((size_t)td->nfields, sizeof *picked);
+	int ncols = 0;
+	if ((rc = sl_pg_read_columns(t->meta, lit, &cols, &ncols, err)) < 0)
+		goto out;
+	for (int i = 0; i < td->nfields; i++) {
+		int k = 0;
+		while (k < ncols && strcmp(cols[k].name, td->fields[i].name) != 0)
+			k++;
+		if (k == ncols) {
+			rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s lacks column \"%s\"", pgt_schema_for(t, td),
+			                  td->name, td->fields[i].name);
+			goto out;
+		}
+		picked[i] = cols[k];
+	}
+	sl_field *fields = sl_calloc((size_t)td->nfields, sizeof *fields);
+	sl_pg_codec *codecs = sl_calloc((size_t)td->nfields, sizeof *codecs);
+	sl_pg_select *how = sl_calloc((size_t)td->nfields, sizeof *how);
+	const char **reasons = sl_calloc((size_t)td->nfields, sizeof *reasons);
+	sl_pg_build_select(picked, td->nfields, fields, codecs, how, reasons);
+	sl_buf_puts(&sql, "COPY (SELECT ");
+	for (int i = 0; i < td->nfields; i++) {
+		if (i)
+			sl_buf_puts(&sql, ", ");
+		sl_pg_select_expr(&sql, fields[i].name, how[i]);
+	}
+	sl_buf_printf(&sql, " FROM %s) TO STDOUT (FORMAT binary)", sl_buf_cstr(&q));
+	sl_digest d = {0};
+	rc = sl_pg_copy_digest(t->meta, sl_buf_cstr(&sql), fields, codecs, td->nfields, &d, err);
+	*rows = d.rows;
+	*hash = d.sum;
+	for (int i = 0; i < td->nfields; i++)
+		sl_field_reset(&fields[i]);
+	free(fields);
+	free(codecs);
+	free(how);
+	free(reasons);
+out:
+	free(picked);
+	sl_pg_columns_free(cols, ncols);
+out0:
+	sl_buf_free(&q);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+const sl_target_ops sl_pg_target_ops = {
+	.type = "postgres",
+	.open = pgt_open,
+	.close = pgt_close,
+	.check = pgt_check,
+	.prepare = pgt_prepare,
+	.table_name = pgt_table_name,
+	.writer_open = pgt_writer_open,
+	.load_begin = pgt_load_begin,
+	.load_batch = pgt_load_batch,
+	.load_end = pgt_load_end,
+	.load_abort = pgt_load_abort,
+	.finish_table = pgt_finish_table,
+	.writer_close = pgt_writer_close,
+	.digest = pgt_digest,
+};

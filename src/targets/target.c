@@ -1,0 +1,13 @@
+/* Target registry. */
+#include "targets/target.h"
+
+#include <string.h>
+
+#include "targets/postgres/pg_target.h"
+
+const sl_target_ops *sl_target_lookup(const char *type)
+{
+	if (type && (strcmp(type, "postgres") == 0 || strcmp(type, "postgresql") == 0))
+		return &sl_pg_target_ops;
+	return NULL;
+}

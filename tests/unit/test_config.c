@@ -1,0 +1,769 @@
+/* Unit tests for the pipeline file parser (src/core/config.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/log.h"
+
+#define MIB ((int64_t)1024 * 1024)
+
+static const char full_yaml[] =
+        "name: shop\n"
+        "log_level: debug\n"
+        "source:\n"
+        "  type: postgres\n"
+        "  url: postgres://sluice@127.0.0.1:5432/shop\n"
+        "  password: src-pw-full-1\n"
+        "  publication: pub_shop\n"
+        "  slot: slot_shop\n"
+        "  tables:\n"
+        "    include: [public.*, sales.orders]\n"
+        "    exclude: [public.audit_log]\n"
+        "target:\n"
+        "  type: postgres\n"
+        "  url: postgres://sluice@127.0.0.1:5433/warehouse\n"
+        "  password: tgt-pw-full-2\n"
+        "  schema: shop\n"
+        "  database: analytics\n"
+        "snapshot: { parallelism: 4, chunk_size: 32MiB, queue_size: 16 MB }\n"
+        "apply:    { max_group_bytes: 8KiB, max_delay: 250ms }\n"
+        "state:    { url: sqlite:///var/lib/sluice/state.db }\n";
+
+static sl_config *parse_ok(const char *yaml)
+{
+	sl_config *cfg = NULL;
+	sl_error err = {0};
+	int rc = sl_config_parse(yaml, strlen(yaml), "test.yaml", &cfg, &err);
+	if (rc != 0)
+		fail_msg("unexpected error: %s", err.msg);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/* Parse expecting SL_ERR_CONFIG; err->msg holds the message. */
+static void parse_fail(const char *yaml, sl_error *err)
+{
+	sl_config *cfg = (sl_config *)(uintptr_t)1;
+	memset(err, 0, sizeof *err);
+	int rc = sl_config_parse(yaml, strlen(yaml), "test.yaml", &cfg, err);
+	assert_int_equal(rc, SL_ERR_CONFIG);
+	assert_int_equal(err->code, SL_ERR_CONFIG);
+	assert_null(cfg);
+	assert_true(strlen(err->msg) > 0);
+}
+
+static void assert_contains(const char *haystack, const char *needle)
+{
+	if (strstr(haystack, needle) == NULL)
+		fail_msg("expected \"%s\" in \"%s\"", needle, haystack);
+}
+
+static void test_full_example(void **state)
+{
+	(void)state;
+	sl_config *cfg = parse_ok(full_yaml);
+	assert_null(cfg->path);
+	assert_string_equal(cfg->name, "shop");
+	assert_string_equal(cfg->log_level, "debug");
+	assert_string_equal(cfg->source.type, "postgres");
+	assert_string_equal(cfg->source.url, "postgres://sluice@127.0.0.1:5432/shop");
+	assert_string_equal(cfg->source.password, "src-pw-full-1");
+	assert_string_equal(cfg->source.publication, "pub_shop");
+	assert_string_equal(cfg->source.slot, "slot_shop");
+	assert_int_equal(cfg->source.include.count, 2);
+	assert_string_equal(cfg->source.include.items[0], "public.*");
+	assert_string_equal(cfg->source.include.items[1], "sales.orders");
+	assert_int_equal(cfg->source.exclude.count, 1);
+	assert_string_equal(cfg->source.exclude.items[0], "public.audit_log");
+	assert_null(cfg->source.schema);
+	assert_null(cfg->source.database);
+	assert_string_equal(cfg->target.type, "postgres");
+	assert_string_equal(cfg->target.url, "postgres://sluice@127.0.0.1:5433/warehouse");
+	assert_string_equal(cfg->target.password, "tgt-pw-full-2");
+	assert_string_equal(cfg->target.schema, "shop");
+	assert_string_equal(cfg->target.database, "analytics");
+	assert_int_equal(cfg->target.include.count, 0);
+	assert_int_equal(cfg->snapshot_parallelism, 4);
+	assert_int_equal(cfg->snapshot_chunk_bytes, 32 * MIB);
+	assert_int_equal(cfg->queue_bytes, 16000000);
+	assert_int_equal(cfg->apply_max_group_bytes, 8192);
+	assert_int_equal(cfg->apply_max_delay_ms, 250);
+	assert_string_equal(cfg->state_url, "sqlite:///var/lib/sluice/state.db");
+	sl_config_free(cfg);
+}
+
+static const char minimal_yaml[] = "name: shop\n"
+                                   "source:\n"
+                                   "  type: postgres\n"
+                                   "  url: postgres://a@h/shop\n"
+                                   "target:\n"
+                                   "  type: postgres\n"
+                                   "  url: postgres://a@h/wh\n";
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	sl_config *cfg = parse_ok(minimal_yaml);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	if (cpus > 256)
+		cpus = 256;
+	assert_int_equal(cfg->snapshot_parallelism, cpus);
+	assert_true(cfg->snapshot_parallelism >= 1);
+	assert_int_equal(cfg->snapshot_chunk_bytes, 64 * MIB);
+	assert_int_equal(cfg->queue_bytes, 64 * MIB);
+	assert_int_equal(cfg->apply_max_group_bytes, 64 * MIB);
+	assert_int_equal(cfg->apply_max_delay_ms, 1000);
+	assert_string_equal(cfg->state_url, "sqlite://./sluice-state.db");
+	assert_string_equal(cfg->source.publication, "sluice_shop");
+	assert_string_equal(cfg->source.slot, "sluice_shop");
+	assert_null(cfg->source.password);
+	assert_null(cfg->target.password);
+	assert_null(cfg->target.schema);
+	assert_null(cfg->target.database);
+	assert_null(cfg->log_level);
+	assert_int_equal(cfg->source.include.count, 0);
+	assert_int_equal(cfg->source.exclude.count, 0);
+	sl_config_free(cfg);
+
+	/* empty sections and null values count as absent */
+	cfg = parse_ok("name: x\n"
+	               "source: {type: postgres, url: 'u://a', password: , publication: ~}\n"
+	               "target: {type: postgres, url: 'u://b'}\n"
+	               "snapshot:\n"
+	               "apply: {}\n");
+	assert_null(cfg->source.password);
+	assert_string_equal(cfg->source.publication, "sluice_x");
+	assert_int_equal(cfg->apply_max_delay_ms, 1000);
+	sl_config_free(cfg);
+}
+
+static void test_flow_and_block_sequences(void **state)
+{
+	(void)state;
+	sl_config *cfg = parse_ok("name: shop\n"
+	                          "source:\n"
+	                          "  type: postgres\n"
+	                          "  url: postgres://a@h/shop\n"
+	                          "  tables:\n"
+	                          "    include:\n"
+	                          "      - public.*\n"
+	                          "      - \"sales.order?\"\n"
+	                          "    exclude: [public.audit_log, 'public.tmp_*']\n"
+	                          "target: {type: postgres, url: postgres://a@h/wh}\n");
+	assert_int_equal(cfg->source.include.count, 2);
+	assert_string_equal(cfg->source.include.items[0], "public.*");
+	assert_string_equal(cfg->source.include.items[1], "sales.order?");
+	assert_int_equal(cfg->source.exclude.count, 2);
+	assert_string_equal(cfg->source.exclude.items[0], "public.audit_log");
+	assert_string_equal(cfg->source.exclude.items[1], "public.tmp_*");
+	sl_config_free(cfg);
+
+	/* a single string is a one-element list; an empty flow list is empty */
+	cfg = parse_ok("name: shop\n"
+	               "source:\n"
+	               "  type: postgres\n"
+	               "  url: postgres://a@h/shop\n"
+	               "  tables: {include: public.orders, exclude: []}\n"
+	               "target: {type: postgres, url: postgres://a@h/wh}\n");
+	assert_int_equal(cfg->source.include.count, 1);
+	assert_string_equal(cfg->source.include.items[0], "public.orders");
+	assert_int_equal(cfg->source.exclude.count, 0);
+	sl_config_free(cfg);
+}
+
+static void test_env_substitution(void **state)
+{
+	(void)state;
+	setenv("SL_TEST_PG_PASSWORD", "env-secret-pw-77", 1);
+	setenv("SL_TEST_HOST", "db.example", 1);
+	setenv("SL_TEST_PORT", "6543", 1);
+	setenv("SL_TEST_CHUNK", "2MiB", 1);
+	sl_config *cfg = parse_ok("name: shop\n"
+	                          "source:\n"
+	                          "  type: postgres\n"
+	                          "  url: postgres://sluice@${SL_TEST_HOST}:${SL_TEST_PORT}/shop\n"
+	                          "  password: ${SL_TEST_PG_PASSWORD}\n"
+	                          "target: {type: postgres, url: 'x://$notavar/${SL_TEST_HOST}'}\n"
+	                          "snapshot: {chunk_size: '${SL_TEST_CHUNK}'}\n");
+	assert_string_equal(cfg->source.url, "postgres://sluice@db.example:6543/shop");
+	assert_string_equal(cfg->source.password, "env-secret-pw-77");
+	assert_string_equal(cfg->target.url, "x://$notavar/db.example");
+	assert_int_equal(cfg->snapshot_chunk_bytes, 2 * MIB);
+	sl_config_free(cfg);
+
+	/* the password was registered as a secret */
+	char line[128] = "connecting with env-secret-pw-77 now";
+	sl_redact_secrets(line, sizeof line);
+	assert_string_equal(line, "connecting with *** now");
+}
+
+static void test_env_unset(void **state)
+{
+	(void)state;
+	sl_error err;
+	unsetenv("SL_TEST_NOT_SET_PW");
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: postgres://a@h/shop\n"
+	           "  password: ${SL_TEST_NOT_SET_PW}\n"
+	           "target: {type: postgres, url: postgres://a@h/wh}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:5:");
+	assert_contains(err.msg, "environment variable SL_TEST_NOT_SET_PW is not set");
+	assert_contains(err.msg, "${SL_TEST_NOT_SET_PW}");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: postgres://a@h/${SL_TEST_HOST\n"
+	           "target: {type: postgres, url: postgres://a@h/wh}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:4:");
+	assert_contains(err.msg, "unterminated ${");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: postgres://a@h/${9bad}\n"
+	           "target: {type: postgres, url: postgres://a@h/wh}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:4:");
+	assert_contains(err.msg, "source.url");
+}
+
+static void test_unknown_key(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: postgres://a@h/shop\n"
+	           "  tabels:\n"
+	           "    include: [public.*]\n"
+	           "target: {type: postgres, url: postgres://a@h/wh}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:5:");
+	assert_contains(err.msg, "unknown key 'tabels' in source");
+	assert_contains(err.msg, "expected one of: type, url, password, publication, slot, tables");
+
+	parse_fail("name: shop\n"
+	           "sorce: {}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:2:");
+	assert_contains(err.msg, "unknown key 'sorce' at the top level");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u}\n"
+	           "snapshot:\n"
+	           "  parallelism: 2\n"
+	           "  chunksize: 1MiB\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:6:");
+	assert_contains(err.msg, "'chunksize' in snapshot");
+}
+
+static void test_source_only_and_target_only_keys(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target:\n"
+	           "  type: postgres\n"
+	           "  url: u\n"
+	           "  tables: {include: [public.*]}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:6:");
+	assert_contains(err.msg, "unknown key 'tables' in target");
+	assert_contains(err.msg, "expected one of: type, url, password, schema, database");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: u\n"
+	           "  schema: shop\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:5:");
+	assert_contains(err.msg, "unknown key 'schema' in source");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u, slot: s}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:3:");
+	assert_contains(err.msg, "unknown key 'slot' in target");
+}
+
+static void test_duplicate_key(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: a\n"
+	           "  url: b\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:5:");
+	assert_contains(err.msg, "duplicate key 'url' in source");
+	assert_contains(err.msg, "line 4");
+}
+
+static void test_wrong_node_kind(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: u\n"
+	           "  tables:\n"
+	           "    include: {public: yes}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:6:");
+	assert_contains(err.msg, "source.tables.include must be a list");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url:\n"
+	           "    host: x\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:5:");
+	assert_contains(err.msg, "source.url must be a single value, not a mapping");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  - type: postgres\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:3:");
+	assert_contains(err.msg, "source must be a mapping");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: u\n"
+	           "  tables:\n"
+	           "    include:\n"
+	           "      - public.a\n"
+	           "      - [nested]\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:8:");
+	assert_contains(err.msg, "item 2 is a list");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u, tables: [public.*]}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:2:");
+	assert_contains(err.msg, "source.tables must be a mapping");
+}
+
+static void test_malformed_yaml(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "  url: [unclosed\n"
+	           "target:\n"
+	           "  type: postgres\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:");
+	assert_contains(err.msg, "(fix the YAML syntax)");
+
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           " url: bad-indent\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:4:");
+	assert_contains(err.msg, "(fix the YAML syntax)");
+
+	parse_fail("name: shop\n"
+	           "source: {type: x, url: *nowhere}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:2:");
+	assert_contains(err.msg, "(fix the YAML syntax)");
+}
+
+static void test_empty_and_non_mapping(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("", &err);
+	assert_contains(err.msg, "test.yaml: the pipeline file is empty");
+	parse_fail("# just a comment\n---\n", &err);
+	assert_contains(err.msg, "empty");
+	parse_fail("- name: shop\n", &err);
+	assert_contains(err.msg, "test.yaml:1: the top level must be a mapping");
+	parse_fail("just a string\n", &err);
+	assert_contains(err.msg, "top level must be a mapping");
+	parse_fail("name: a\n---\nname: b\n", &err);
+	assert_contains(err.msg, "more than one YAML document");
+}
+
+static void test_missing_required_key(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop\n"
+	           "source:\n"
+	           "  type: postgres\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_string_equal(err.msg, "test.yaml: missing required key 'source.url'");
+
+	parse_fail("source: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_string_equal(err.msg, "test.yaml: missing required key 'name'");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u}\n",
+	           &err);
+	assert_string_equal(err.msg, "test.yaml: missing required key 'target'");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target: {url: u}\n",
+	           &err);
+	assert_string_equal(err.msg, "test.yaml: missing required key 'target.type'");
+
+	parse_fail("name: shop\n"
+	           "source: {type: postgres, url: ''}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:2: source.url is empty");
+}
+
+static void test_bad_name(void **state)
+{
+	(void)state;
+	sl_error err;
+	parse_fail("name: shop-prod\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:1:");
+	assert_contains(err.msg, "name 'shop-prod'");
+
+	parse_fail("# header\n"
+	           "name: \"shop db\"\n"
+	           "source: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "test.yaml:2:");
+
+	sl_config *cfg = parse_ok("name: Shop_2\n"
+	                          "source: {type: postgres, url: u}\n"
+	                          "target: {type: postgres, url: u}\n");
+	assert_string_equal(cfg->name, "Shop_2");
+	assert_string_equal(cfg->source.slot, "sluice_Shop_2");
+	sl_config_free(cfg);
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	sl_error err;
+	const char *head = "name: shop\n"
+	                   "source: {type: postgres, url: u}\n"
+	                   "target: {type: postgres, url: u}\n";
+	char yaml[512];
+
+	snprintf(yaml, sizeof yaml, "%ssnapshot: {parallelism: 0}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:4: snapshot.parallelism '0'");
+	assert_contains(err.msg, "1 to 256");
+	snprintf(yaml, sizeof yaml, "%ssnapshot: {parallelism: 257}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:4:");
+	snprintf(yaml, sizeof yaml, "%ssnapshot: {parallelism: four}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "'four'");
+	snprintf(yaml, sizeof yaml, "%ssnapshot: {parallelism: 256}\n", head);
+	sl_config *cfg = parse_ok(yaml);
+	assert_int_equal(cfg->snapshot_parallelism, 256);
+	sl_config_free(cfg);
+
+	snprintf(yaml, sizeof yaml, "%ssnapshot:\n  chunk_size: 64 MiBs\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:5: snapshot.chunk_size '64 MiBs' is not a valid size");
+	assert_contains(err.msg, "KiB, MiB or GiB");
+	snprintf(yaml, sizeof yaml, "%sapply: {max_group_bytes: 0}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "apply.max_group_bytes must be greater than zero");
+	snprintf(yaml, sizeof yaml, "%sapply: {max_delay: 1d}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:4: apply.max_delay '1d' is not a valid duration");
+	assert_contains(err.msg, "ms, s, m or h");
+	snprintf(yaml, sizeof yaml, "log_level: verbose\n%s", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:1: log_level 'verbose'");
+	snprintf(yaml, sizeof yaml, "%sstate: sqlite://x.db\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "test.yaml:4: state must be a mapping");
+}
+
+static void test_parse_size(void **state)
+{
+	(void)state;
+	assert_int_equal(sl_parse_size("0"), 0);
+	assert_int_equal(sl_parse_size("123"), 123);
+	assert_int_equal(sl_parse_size("123B"), 123);
+	assert_int_equal(sl_parse_size("1KB"), 1000);
+	assert_int_equal(sl_parse_size("2MB"), 2000000);
+	assert_int_equal(sl_parse_size("3GB"), 3000000000LL);
+	assert_int_equal(sl_parse_size("1KiB"), 1024);
+	assert_int_equal(sl_parse_size("64MiB"), 64 * MIB);
+	assert_int_equal(sl_parse_size("64 MiB"), 64 * MIB);
+	assert_int_equal(sl_parse_size("2GiB"), 2LL * 1024 * MIB);
+	assert_int_equal(sl_parse_size("9223372036854775807"), INT64_MAX);
+	assert_int_equal(sl_parse_size("9223372036854775808"), -1);
+	assert_int_equal(sl_parse_size("9223372036854775807KiB"), -1);
+	assert_int_equal(sl_parse_size("8589934592GiB"), -1);
+	assert_int_equal(sl_parse_size("-1"), -1);
+	assert_int_equal(sl_parse_size("-1MiB"), -1);
+	assert_int_equal(sl_parse_size(""), -1);
+	assert_int_equal(sl_parse_size("MiB"), -1);
+	assert_int_equal(sl_parse_size("1.5MiB"), -1);
+	assert_int_equal(sl_parse_size("1mib"), -1);
+	assert_int_equal(sl_parse_size("1TB"), -1);
+	assert_int_equal(sl_parse_size("1MiBx"), -1);
+	assert_int_equal(sl_parse_size(" 1"), -1);
+	assert_int_equal(sl_parse_size("0x10"), -1);
+	assert_int_equal(sl_parse_size(NULL), -1);
+}
+
+static void test_parse_duration(void **state)
+{
+	(void)state;
+	assert_int_equal(sl_parse_duration_ms("1"), 1000);
+	assert_int_equal(sl_parse_duration_ms("0"), 0);
+	assert_int_equal(sl_parse_duration_ms("250ms"), 250);
+	assert_int_equal(sl_parse_duration_ms("1s"), 1000);
+	assert_int_equal(sl_parse_duration_ms("5m"), 300000);
+	assert_int_equal(sl_parse_duration_ms("2h"), 7200000);
+	assert_int_equal(sl_parse_duration_ms("10 s"), 10000);
+	assert_int_equal(sl_parse_duration_ms(""), -1);
+	assert_int_equal(sl_parse_duration_ms("s"), -1);
+	assert_int_equal(sl_parse_duration_ms("-1s"), -1);
+	assert_int_equal(sl_parse_duration_ms("1.5s"), -1);
+	assert_int_equal(sl_parse_duration_ms("1d"), -1);
+	assert_int_equal(sl_parse_duration_ms("1sec"), -1);
+	assert_int_equal(sl_parse_duration_ms("9223372036854775807h"), -1);
+	assert_int_equal(sl_parse_duration_ms(NULL), -1);
+}
+
+static void test_glob_match(void **state)
+{
+	(void)state;
+	assert_true(sl_glob_match("public.*", "public.orders"));
+	assert_true(sl_glob_match("public.*", "public."));
+	assert_false(sl_glob_match("public.*", "sales.orders"));
+	assert_false(sl_glob_match("public.*", "public"));
+	assert_true(sl_glob_match("*.orders", "public.orders"));
+	assert_true(sl_glob_match("*.orders", "a.b.orders"));
+	assert_false(sl_glob_match("*.orders", "public.orders_old"));
+	assert_true(sl_glob_match("*", ""));
+	assert_true(sl_glob_match("*", "a.b"));
+	assert_true(sl_glob_match("public.order?", "public.orders"));
+	assert_false(sl_glob_match("public.order?", "public.order"));
+	assert_false(sl_glob_match("public.order?", "public.orders2"));
+	assert_true(sl_glob_match("p?blic.*s", "public.items"));
+	assert_true(sl_glob_match("public.orders", "public.orders"));
+	assert_false(sl_glob_match("public.orders", "Public.orders"));
+	assert_false(sl_glob_match("public.orders", "public.order"));
+	assert_false(sl_glob_match("", "x"));
+	assert_true(sl_glob_match("", ""));
+	assert_true(sl_glob_match("*a*b*c", "xxaxxbxxc"));
+	assert_false(sl_glob_match("*a*b*c", "xxaxxcxxb"));
+	assert_true(sl_glob_match("**.x", ".x"));
+	/* pathological pattern: must finish quickly (no exponential backtracking) */
+	char text[4001];
+	memset(text, 'a', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	assert_false(sl_glob_match("*a*a*a*a*a*a*a*a*a*a*b", text));
+	assert_false(sl_glob_match(NULL, "x"));
+	assert_false(sl_glob_match("x", NULL));
+}
+
+static void test_globs_select(void **state)
+{
+	(void)state;
+	char *inc_items[] = {"public.*", "sales.orders"};
+	char *exc_items[] = {"public.audit_log", "*.tmp_?"};
+	sl_globs inc = {inc_items, 2}, exc = {exc_items, 2}, none = {NULL, 0};
+
+	assert_true(sl_globs_select(&inc, &exc, "public.orders"));
+	assert_true(sl_globs_select(&inc, &exc, "sales.orders"));
+	assert_false(sl_globs_select(&inc, &exc, "sales.items"));
+	assert_false(sl_globs_select(&inc, &exc, "public.audit_log"));
+	assert_false(sl_globs_select(&inc, &exc, "public.tmp_1"));
+	assert_true(sl_globs_select(&inc, &exc, "public.tmp_12"));
+	/* empty include selects everything not excluded */
+	assert_true(sl_globs_select(&none, &exc, "anything.at_all"));
+	assert_false(sl_globs_select(&none, &exc, "public.audit_log"));
+	assert_true(sl_globs_select(&none, &none, "x.y"));
+	assert_true(sl_globs_select(NULL, NULL, "x.y"));
+	assert_false(sl_globs_select(&inc, &none, "other.t"));
+}
+
+/* Every kind of error after (or on) a password line must keep the password out of the text. */
+static void test_password_not_in_errors(void **state)
+{
+	(void)state;
+	static const char pw[] = "Tr0ub4dor-pw-xyzzy";
+	setenv("SL_TEST_SECRET_PW", pw, 1);
+	static const char *const tails[] = {
+	        "  tabels: {include: [x]}\ntarget: {type: postgres, url: u}\n",
+	        "  tables: {include: {a: b}}\ntarget: {type: postgres, url: u}\n",
+	        "  url: again\ntarget: {type: postgres, url: u}\n",
+	        "target:\n  type: postgres\n  url: u\n  password: ${SL_TEST_UNSET_VAR_Q}\n",
+	        "target: {type: postgres, url: u}\nsnapshot: {chunk_size: lots}\n",
+	        "target: {type: postgres, url: u}\nsnapshot: {parallelism: many}\n",
+	        "target: {type: postgres}\n",
+	        "target: [unclosed\n",
+	        "target:\n  type: postgres\n bad: indent\n",
+	        "target: {type: postgres, url: u}\napply:\n  max_delay: ${SL_TEST_SECRET_PW}\n",
+	};
+	static const char *const expect[] = {
+	        "unknown key 'tabels'",
+	        "source.tables.include must be a list",
+	        "duplicate key 'url'",
+	        "SL_TEST_UNSET_VAR_Q is not set",
+	        "snapshot.chunk_size",
+	        "snapshot.parallelism",
+	        "missing required key 'target.url'",
+	        "fix the YAML syntax",
+	        "fix the YAML syntax",
+	        "apply.max_delay '***' is not a valid duration",
+	};
+	static const char *const pw_lines[] = {
+	        "  password: Tr0ub4dor-pw-xyzzy\n",
+	        "  password: \"Tr0ub4dor-pw-xyzzy\"\n",
+	        "  password: ${SL_TEST_SECRET_PW}\n",
+	};
+	unsetenv("SL_TEST_UNSET_VAR_Q");
+	for (size_t i = 0; i < sizeof pw_lines / sizeof pw_lines[0]; i++) {
+		for (size_t j = 0; j < sizeof tails / sizeof tails[0]; j++) {
+			char yaml[1024];
+			snprintf(yaml, sizeof yaml,
+			         "name: shop\nsource:\n  type: postgres\n  url: u\n%s%s",
+			         pw_lines[i], tails[j]);
+			sl_error err;
+			parse_fail(yaml, &err);
+			if (strstr(err.msg, pw) != NULL)
+				fail_msg("password leaked (case %zu/%zu): %s", i, j, err.msg);
+			assert_contains(err.msg, expect[j]);
+		}
+	}
+
+	/* errors on the password value itself do not echo it either */
+	static const char *const bad_pw[] = {
+	        "  password: Tr0ub4dor-pw-xyzzy${\n",
+	        "  password: Tr0ub4dor-pw-xyzzy${-}\n",
+	        "  password: {x: Tr0ub4dor-pw-xyzzy}\n",
+	        "  password: [Tr0ub4dor-pw-xyzzy]\n",
+	};
+	for (size_t i = 0; i < sizeof bad_pw / sizeof bad_pw[0]; i++) {
+		char yaml[1024];
+		snprintf(yaml, sizeof yaml,
+		         "name: shop\nsource:\n  type: postgres\n  url: u\n%s"
+		         "target: {type: postgres, url: u}\n",
+		         bad_pw[i]);
+		sl_error err;
+		parse_fail(yaml, &err);
+		assert_contains(err.msg, "test.yaml:5:");
+		if (strstr(err.msg, pw) != NULL)
+			fail_msg("password leaked (bad value %zu): %s", i, err.msg);
+	}
+}
+
+static void test_load_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sluice-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	assert_non_null(f);
+	fputs(full_yaml, f);
+	assert_int_equal(fclose(f), 0);
+
+	sl_config *cfg = NULL;
+	sl_error err = {0};
+	assert_int_equal(sl_config_load(path, &cfg, &err), 0);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->path, path);
+	assert_string_equal(cfg->name, "shop");
+	assert_string_equal(cfg->target.database, "analytics");
+	sl_config_free(cfg);
+
+	/* errors name the file path */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("name: shop\nbogus: 1\n", f);
+	assert_int_equal(fclose(f), 0);
+	cfg = (sl_config *)(uintptr_t)1;
+	assert_int_equal(sl_config_load(path, &cfg, &err), SL_ERR_CONFIG);
+	assert_null(cfg);
+	char want[128];
+	snprintf(want, sizeof want, "%s:2: unknown key 'bogus'", path);
+	assert_contains(err.msg, want);
+	unlink(path);
+
+	assert_int_equal(sl_config_load(path, &cfg, &err), SL_ERR_CONFIG);
+	assert_null(cfg);
+	assert_contains(err.msg, "cannot read pipeline file /tmp/sluice-test-config-");
+	assert_contains(err.msg, "No such file or directory (check the path)");
+
+	sl_config_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_full_example),
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_flow_and_block_sequences),
+	        cmocka_unit_test(test_env_substitution),
+	        cmocka_unit_test(test_env_unset),
+	        cmocka_unit_test(test_unknown_key),
+	        cmocka_unit_test(test_source_only_and_target_only_keys),
+	        cmocka_unit_test(test_duplicate_key),
+	        cmocka_unit_test(test_wrong_node_kind),
+	        cmocka_unit_test(test_malformed_yaml),
+	        cmocka_unit_test(test_empty_and_non_mapping),
+	        cmocka_unit_test(test_missing_required_key),
+	        cmocka_unit_test(test_bad_name),
+	        cmocka_unit_test(test_bad_values),
+	        cmocka_unit_test(test_parse_size),
+	        cmocka_unit_test(test_parse_duration),
+	        cmocka_unit_test(test_glob_match),
+	        cmocka_unit_test(test_globs_select),
+	        cmocka_unit_test(test_password_not_in_errors),
+	        cmocka_unit_test(test_load_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
