@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Install every Debian 12 package sluice needs to build, test, demo and bench.
+#
+# Usage: scripts/deps.sh
+#
+# Idempotent: when every package is already installed it exits immediately
+# without calling apt at all. Otherwise it runs `apt-get update` once and
+# installs only the missing packages (using sudo when not run as root).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential
+  cmake
+  pkg-config
+  git
+  libpq-dev
+  libyaml-dev
+  libsqlite3-dev
+  libcmocka-dev
+  postgresql-15
+  postgresql-client-15
+  sqlite3
+  pgcopydb
+  procps
+  iproute2
+  ca-certificates
+)
+
+die() {
+  printf 'deps.sh: error: %s\n' "$*" >&2
+  exit 1
+}
+
+is_installed() {
+  local status
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) || return 1
+  [[ $status == installed ]]
+}
+
+missing_packages() {
+  local pkg
+  for pkg in "${PACKAGES[@]}"; do
+    is_installed "$pkg" || printf '%s\n' "$pkg"
+  done
+}
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
+
+mapfile -t missing < <(missing_packages)
+
+if ((${#missing[@]} == 0)); then
+  echo "deps.sh: all ${#PACKAGES[@]} packages already installed, nothing to do"
+  exit 0
+fi
+
+SUDO=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null 2>&1 || die "not root and sudo is not installed; run as root: apt-get install ${missing[*]}"
+  SUDO=(sudo)
+fi
+
+echo "deps.sh: installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get -q install -y --no-install-recommends "${missing[@]}"
+
+mapfile -t still_missing < <(missing_packages)
+if ((${#still_missing[@]} > 0)); then
+  die "packages still not installed after apt-get: ${still_missing[*]}"
+fi
+
+echo "deps.sh: installed ${missing[*]}"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Build with AddressSanitizer + UndefinedBehaviorSanitizer, start the test servers, run every
+# test (unit and integration) through CTest. Used by `make test` and by CI (.ci/run).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+bash scripts/deps.sh
+BUILD=build-asan
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}
+
+if [[ ${SLUICE_UNIT_ONLY:-} == 1 ]]; then
+  exec ctest --test-dir "$BUILD" -L unit --output-on-failure
+fi
+
+# Throwaway servers on private loopback ports: test-src (logical decoding on), test-dst
+# (wal_level=replica: also the "wrong setting" server for the bad-input tests).
+bash scripts/pg.sh start test-src --wal-level logical --fsync off
+bash scripts/pg.sh start test-dst --wal-level replica --fsync off
+stop_servers() { bash scripts/pg.sh stop test-src >/dev/null 2>&1 || true; bash scripts/pg.sh stop test-dst >/dev/null 2>&1 || true; }
+if [[ ${SLUICE_KEEP_SERVERS:-} != 1 ]]; then
+  trap stop_servers EXIT
+fi
+
+ctest --test-dir "$BUILD" --output-on-failure --timeout 900

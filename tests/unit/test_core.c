@@ -1,0 +1,307 @@
+/* Core: Arrow-layout batches and their C Data Interface export, schema export, the bounded
+ * queue's backpressure, order-independent digests, the SQLite state store. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/batch.h"
+#include "core/digest.h"
+#include "core/queue.h"
+#include "core/state.h"
+#include "core/types.h"
+
+static void test_batch_export(void **state)
+{
+	(void)state;
+	sl_field f[3];
+	sl_field_init(&f[0], "id", SL_TYPE_INT32);
+	sl_field_init(&f[1], "name", SL_TYPE_UTF8);
+	sl_field_init(&f[2], "tags", SL_TYPE_LIST);
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_INT64);
+	sl_field_set_child(&f[2], e);
+	sl_batch *b = sl_batch_create(f, 3);
+	for (int r = 0; r < 10; r++) {
+		if (r == 3)
+			sl_col_append_null(&b->cols[0]);
+		else
+			sl_col_append_i32(&b->cols[0], r * 10);
+		if (r % 2)
+			sl_col_append_null(&b->cols[1]);
+		else
+			sl_col_append_bytes(&b->cols[1], "ab", (size_t)(r % 3));
+		for (int k = 0; k < r % 3; k++)
+			sl_col_append_i64(b->cols[2].child, r * 100 + k);
+		sl_col_end_list(&b->cols[2]);
+		sl_batch_end_row(b);
+	}
+	assert_true(sl_batch_is_consistent(b));
+
+	struct ArrowArray a;
+	sl_batch_export(b, &a);
+	assert_int_equal(a.length, 10);
+	assert_int_equal(a.n_children, 3);
+	const struct ArrowArray *id = a.children[0], *name = a.children[1], *tags = a.children[2];
+	assert_int_equal(id->null_count, 1);
+	assert_int_equal(id->n_buffers, 2);
+	const uint8_t *valid = id->buffers[0];
+	assert_int_equal(valid[0] & (1 << 3), 0);
+	assert_int_equal(((const int32_t *)id->buffers[1])[9], 90);
+	assert_int_equal(name->n_buffers, 3);
+	assert_int_equal(name->null_count, 5);
+	const int32_t *off = name->buffers[1];
+	assert_int_equal(off[0], 0);
+	assert_int_equal(off[10], off[9] + 0); /* row 9 is null */
+	assert_int_equal(off[5] - off[4], 1);  /* row 4: 4 % 3 = 1 byte */
+	assert_int_equal(tags->n_children, 1);
+	assert_null(tags->buffers[0]); /* no nulls: validity may be omitted */
+	const int32_t *toff = tags->buffers[1];
+	assert_int_equal(toff[10], tags->children[0]->length);
+	assert_int_equal(((const int64_t *)tags->children[0]->buffers[1])[0], 100);
+	/* the batch is reusable after export */
+	assert_int_equal(b->length, 0);
+	sl_col_append_i32(&b->cols[0], 7);
+	sl_col_append_bytes(&b->cols[1], "x", 1);
+	sl_col_end_list(&b->cols[2]);
+	sl_batch_end_row(b);
+	assert_true(sl_batch_is_consistent(b));
+	a.release(&a);
+	assert_null(a.release);
+	sl_batch_destroy(b);
+	for (int i = 0; i < 3; i++)
+		sl_field_reset(&f[i]);
+}
+
+static int32_t rd_i32(const char *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static void test_schema_export(void **state)
+{
+	(void)state;
+	sl_field f[4];
+	sl_field_init(&f[0], "amount", SL_TYPE_DECIMAL128);
+	f[0].precision = 12;
+	f[0].scale = 2;
+	f[0].source_type = strdup("numeric(12,2)");
+	f[0].nullable = false;
+	sl_field_init(&f[1], "at", SL_TYPE_TIMESTAMP);
+	f[1].unit = SL_UNIT_US;
+	f[1].tz = strdup("UTC");
+	sl_field_init(&f[2], "doc", SL_TYPE_UTF8);
+	f[2].ext_name = strdup("arrow.json");
+	sl_field_init(&f[3], "big", SL_TYPE_DECIMAL256);
+	f[3].precision = 76;
+	f[3].scale = 20;
+	struct ArrowSchema s;
+	sl_fields_export_schema("t", f, 4, &s);
+	assert_string_equal(s.format, "+s");
+	assert_int_equal(s.n_children, 4);
+	assert_string_equal(s.children[0]->format, "d:12,2");
+	assert_string_equal(s.children[0]->name, "amount");
+	assert_int_equal(s.children[0]->flags & ARROW_FLAG_NULLABLE, 0);
+	assert_string_equal(s.children[1]->format, "tsu:UTC");
+	assert_string_equal(s.children[3]->format, "d:76,20,256");
+	/* metadata: int32 count, then (int32 len, bytes) pairs */
+	const char *m = s.children[0]->metadata;
+	assert_int_equal(rd_i32(m), 1);
+	assert_int_equal(rd_i32(m + 4), (int32_t)strlen("sluice.source_type"));
+	assert_memory_equal(m + 8, "sluice.source_type", 18);
+	assert_int_equal(rd_i32(m + 26), 13);
+	assert_memory_equal(m + 30, "numeric(12,2)", 13);
+	m = s.children[2]->metadata;
+	assert_int_equal(rd_i32(m), 1);
+	assert_memory_equal(m + 8, "ARROW:extension:name", 20);
+	char d[64];
+	assert_string_equal(sl_field_describe(&f[1], d, sizeof d), "Timestamp(us, \"UTC\")");
+	assert_string_equal(sl_field_describe(&f[0], d, sizeof d), "Decimal128(12, 2)");
+	s.release(&s);
+	assert_null(s.release);
+	for (int i = 0; i < 4; i++)
+		sl_field_reset(&f[i]);
+}
+
+struct producer {
+	sl_queue *q;
+	int pushed;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	for (int i = 0; i < 10; i++) {
+		int *v = malloc(sizeof *v);
+		*v = i;
+		if (sl_queue_push(p->q, v, 1, 100) < 0) {
+			free(v);
+			break;
+		}
+		__atomic_store_n(&p->pushed, i + 1, __ATOMIC_SEQ_CST);
+	}
+	sl_queue_close(p->q);
+	return NULL;
+}
+
+static void test_queue_backpressure(void **state)
+{
+	(void)state;
+	sl_queue *q = sl_queue_create(250); /* room for two items of 100 bytes */
+	struct producer p = {q, 0};
+	pthread_t t;
+	pthread_create(&t, NULL, produce, &p);
+	usleep(100000);
+	/* the producer is blocked: at most 2 queued (a third would exceed the budget) */
+	assert_true(__atomic_load_n(&p.pushed, __ATOMIC_SEQ_CST) <= 2);
+	assert_true(sl_queue_bytes(q) <= 250);
+	int expect = 0;
+	void *item;
+	int kind;
+	size_t bytes;
+	while (sl_queue_pop(q, &item, &kind, &bytes) == 1) {
+		assert_int_equal(*(int *)item, expect++); /* FIFO */
+		assert_int_equal(bytes, 100);
+		free(item);
+	}
+	assert_int_equal(expect, 10);
+	pthread_join(t, NULL);
+	sl_queue_destroy(q, NULL);
+
+	/* abort wakes a blocked producer and fails later calls */
+	q = sl_queue_create(100);
+	p.q = q;
+	p.pushed = 0;
+	pthread_create(&t, NULL, produce, &p);
+	usleep(50000);
+	sl_queue_abort(q);
+	pthread_join(t, NULL);
+	assert_true(p.pushed < 10);
+	assert_int_equal(sl_queue_pop(q, &item, &kind, &bytes), -1);
+	sl_queue_destroy(q, NULL);
+}
+
+static void free_int(void *item, int kind)
+{
+	(void)kind;
+	free(item);
+}
+
+static void test_queue_oversized_item(void **state)
+{
+	(void)state;
+	sl_queue *q = sl_queue_create(10);
+	int *v = malloc(sizeof *v);
+	assert_int_equal(sl_queue_push(q, v, 1, 1000), 0); /* bigger than the budget, queue empty: accepted */
+	sl_queue_destroy(q, free_int);
+}
+
+static void test_digest_order_independent(void **state)
+{
+	(void)state;
+	sl_field f[2];
+	sl_field_init(&f[0], "a", SL_TYPE_INT64);
+	sl_field_init(&f[1], "b", SL_TYPE_UTF8);
+	sl_batch *x = sl_batch_create(f, 2), *y = sl_batch_create(f, 2), *z = sl_batch_create(f, 2);
+	for (int r = 0; r < 100; r++) {
+		sl_col_append_i64(&x->cols[0], r);
+		sl_col_append_bytes(&x->cols[1], "v", 1);
+		sl_batch_end_row(x);
+		sl_col_append_i64(&y->cols[0], 99 - r);
+		sl_col_append_bytes(&y->cols[1], "v", 1);
+		sl_batch_end_row(y);
+		sl_col_append_i64(&z->cols[0], r);
+		if (r == 50)
+			sl_col_append_null(&z->cols[1]);
+		else
+			sl_col_append_bytes(&z->cols[1], "v", 1);
+		sl_batch_end_row(z);
+	}
+	sl_digest dx = {0}, dy = {0}, dz = {0};
+	sl_digest_add_batch(&dx, x);
+	sl_digest_add_batch(&dy, y);
+	sl_digest_add_batch(&dz, z);
+	assert_int_equal(dx.rows, 100);
+	assert_true(dx.sum == dy.sum);
+	assert_true(dx.sum != dz.sum); /* one NULL differs */
+	sl_batch_destroy(x);
+	sl_batch_destroy(y);
+	sl_batch_destroy(z);
+	sl_field_reset(&f[0]);
+	sl_field_reset(&f[1]);
+}
+
+static void test_state_store(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char url[128];
+	snprintf(url, sizeof url, "sqlite://%s/s.db", dir);
+	sl_state *st;
+	sl_error err = {0};
+	assert_int_equal(sl_state_open(url, "p1", &st, &err), 0);
+	sl_pipeline_state ps;
+	assert_int_equal(sl_state_load(st, &ps, &err), 0);
+	assert_false(ps.found);
+	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/16B3748", &err), 0);
+	assert_int_equal(sl_state_table_set(st, "public.a", SL_TABLE_DONE, 42, &err), 0);
+	assert_int_equal(sl_state_table_set(st, "public.b", SL_TABLE_PENDING, 0, &err), 0);
+	sl_state_close(st);
+
+	/* reopen: survives; another pipeline name sees nothing */
+	assert_int_equal(sl_state_open(url, "p1", &st, &err), 0);
+	assert_int_equal(sl_state_load(st, &ps, &err), 0);
+	assert_true(ps.found);
+	assert_string_equal(ps.position, "0/16B3748");
+	assert_false(ps.snapshot_done);
+	sl_table_status ts;
+	int64_t rows;
+	assert_int_equal(sl_state_table_get(st, "public.a", &ts, &rows, &err), 0);
+	assert_int_equal(ts, SL_TABLE_DONE);
+	assert_int_equal(rows, 42);
+	/* a new consistent point: loaded tables must be reloaded, untouched ones stay pending */
+	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/2000000", &err), 0);
+	assert_int_equal(sl_state_table_get(st, "public.a", &ts, &rows, &err), 0);
+	assert_int_equal(ts, SL_TABLE_LOADING);
+	assert_int_equal(sl_state_table_get(st, "public.b", &ts, &rows, &err), 0);
+	assert_int_equal(ts, SL_TABLE_PENDING);
+	assert_int_equal(sl_state_finish_snapshot(st, &err), 0);
+	assert_int_equal(sl_state_load(st, &ps, &err), 0);
+	assert_true(ps.snapshot_done);
+	sl_state_close(st);
+	assert_int_equal(sl_state_open(url, "other", &st, &err), 0);
+	assert_int_equal(sl_state_load(st, &ps, &err), 0);
+	assert_false(ps.found);
+	sl_state_close(st);
+
+	/* bad urls */
+	assert_true(sl_state_open("postgres://x", "p", &st, &err) < 0);
+	assert_non_null(strstr(err.msg, "sqlite://"));
+	assert_true(sl_state_open("sqlite:///nonexistent-dir/x/y.db", "p", &st, &err) < 0);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batch_export),
+		cmocka_unit_test(test_schema_export),
+		cmocka_unit_test(test_queue_backpressure),
+		cmocka_unit_test(test_queue_oversized_item),
+		cmocka_unit_test(test_digest_order_independent),
+		cmocka_unit_test(test_state_store),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

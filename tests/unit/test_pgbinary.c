@@ -1,0 +1,462 @@
+/* PostgreSQL binary COPY codec: golden bytes captured from PostgreSQL 15, edge-value round trips
+ * for every kind in the spec's PostgreSQL type table, and malformed input. */
+#include <math.h>
+#include <stdio.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/batch.h"
+#include "formats/decimal.h"
+#include "formats/pgbinary.h"
+
+/* COPY (SELECT 1::int2, -5::int4, 9223372036854775807::int8, 1.5::float4, '-Infinity'::float8,
+ *   '12345678.9'::numeric, '-0.05'::numeric(5,2), date '1970-01-01', 'infinity'::date,
+ *   time '24:00:00', timestamp '2000-01-01 00:00:00.000001', timestamptz '1999-12-31 23:59:59+00',
+ *   'héllo😀'::text, '\x00ff'::bytea, '{"a": 1}'::jsonb, 'a0eebc99-...'::uuid,
+ *   ARRAY[1,NULL,3]::int4[], '{}'::text[], true, NULL::int4, 'NaN'::numeric, 4294967295::oid,
+ *   '16/B374D848'::pg_lsn, '12.34'::money) TO STDOUT (FORMAT binary), PostgreSQL 15.20 */
+static const char golden_hex[] =
+	"5047434f50590aff0d0a000000000000000000001800000002000100000004fffffffb000000087fffffffffffffff00"
+	"0000043fc0000000000008fff00000000000000000000e000300010000000104d2162e23280000000a0001ffff400000"
+	"0201f400000004ffffd533000000047fffffff00000008000000141dd7600000000008000000000000000100000008ff"
+	"fffffffff0bdc00000000a68c3a96c6c6ff09f98800000000200ff00000009017b2261223a20317d00000010a0eebc99"
+	"9c0b4ef8bb6d6bb9bd380a110000002800000001000000010000001700000003000000010000000400000001ffffffff"
+	"00000004000000030000000c0000000000000000000000190000000101ffffffff0000000800000000c0000000000000"
+	"04ffffffff0000000800000016b374d8480000000800000000000004d2ffff";
+
+static size_t unhex(const char *hex, uint8_t *out)
+{
+	size_t n = strlen(hex) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+#define NG 24
+static sl_field gf[NG];
+static sl_pg_codec gc[NG];
+
+static void golden_schema(void)
+{
+	static const struct {
+		sl_type_id t;
+		sl_pg_kind k;
+	} cols[NG] = {
+		{SL_TYPE_INT16, SL_PG_INT2},       {SL_TYPE_INT32, SL_PG_INT4},     {SL_TYPE_INT64, SL_PG_INT8},
+		{SL_TYPE_FLOAT32, SL_PG_FLOAT4},   {SL_TYPE_FLOAT64, SL_PG_FLOAT8}, {SL_TYPE_UTF8, SL_PG_NUMERIC},
+		{SL_TYPE_DECIMAL128, SL_PG_NUMERIC}, {SL_TYPE_DATE32, SL_PG_DATE}, {SL_TYPE_DATE32, SL_PG_DATE},
+		{SL_TYPE_TIME64, SL_PG_TIME},      {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
+		{SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP}, {SL_TYPE_UTF8, SL_PG_TEXT}, {SL_TYPE_BINARY, SL_PG_BYTEA},
+		{SL_TYPE_UTF8, SL_PG_JSONB},       {SL_TYPE_UTF8, SL_PG_UUID},      {SL_TYPE_LIST, SL_PG_ARRAY},
+		{SL_TYPE_LIST, SL_PG_ARRAY},       {SL_TYPE_BOOL, SL_PG_BOOL},      {SL_TYPE_INT32, SL_PG_INT4},
+		{SL_TYPE_UTF8, SL_PG_NUMERIC},     {SL_TYPE_UINT32, SL_PG_OID},     {SL_TYPE_UINT64, SL_PG_LSN},
+		{SL_TYPE_INT64, SL_PG_INT8},
+	};
+	for (int i = 0; i < NG; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "c%d", i);
+		sl_field_init(&gf[i], name, cols[i].t);
+		gc[i].kind = cols[i].k;
+	}
+	gf[6].precision = 5;
+	gf[6].scale = 2;
+	gf[9].unit = gf[10].unit = gf[11].unit = SL_UNIT_US;
+	sl_field *e16 = malloc(sizeof *e16);
+	sl_field_init(e16, "item", SL_TYPE_INT32);
+	sl_field_set_child(&gf[16], e16);
+	gc[16].elem_kind = SL_PG_INT4;
+	gc[16].elem_oid = 23;
+	sl_field *e17 = malloc(sizeof *e17);
+	sl_field_init(e17, "item", SL_TYPE_UTF8);
+	sl_field_set_child(&gf[17], e17);
+	gc[17].elem_kind = SL_PG_TEXT;
+	gc[17].elem_oid = 25;
+}
+
+static void golden_free(void)
+{
+	for (int i = 0; i < NG; i++)
+		sl_field_reset(&gf[i]);
+}
+
+static sl_batch *decode_all(const sl_field *f, const sl_pg_codec *c, int n, const uint8_t *buf, size_t len)
+{
+	sl_error err = {0};
+	sl_batch *b = sl_batch_create(f, n);
+	int h = sl_pgcopy_parse_header(buf, len, &err);
+	assert_int_equal(h, SL_PGCOPY_HEADER_LEN);
+	size_t pos = (size_t)h;
+	int trailer = 0;
+	while (!trailer) {
+		int used = sl_pgcopy_decode_tuple(c, buf + pos, len - pos, b, &trailer, &err);
+		if (used <= 0)
+			fail_msg("decode failed at %zu: %s", pos, err.msg);
+		pos += (size_t)used;
+	}
+	assert_int_equal(pos, len);
+	assert_true(sl_batch_is_consistent(b));
+	return b;
+}
+
+static void assert_str(const sl_column *c, int64_t i, const char *expect)
+{
+	int32_t n;
+	const uint8_t *p = sl_col_bytes(c, i, &n);
+	assert_int_equal(n, (int32_t)strlen(expect));
+	assert_memory_equal(p, expect, (size_t)n);
+}
+
+static void test_golden_decode_and_reencode(void **state)
+{
+	(void)state;
+	golden_schema();
+	uint8_t buf[512];
+	size_t len = unhex(golden_hex, buf);
+	sl_batch *b = decode_all(gf, gc, NG, buf, len);
+	assert_int_equal(b->length, 1);
+	assert_int_equal(((int16_t *)b->cols[0].values.data)[0], 1);
+	assert_int_equal(((int32_t *)b->cols[1].values.data)[0], -5);
+	assert_true(((int64_t *)b->cols[2].values.data)[0] == INT64_MAX);
+	assert_true(((float *)b->cols[3].values.data)[0] == 1.5f);
+	assert_true(isinf(((double *)b->cols[4].values.data)[0]) && ((double *)b->cols[4].values.data)[0] < 0);
+	assert_str(&b->cols[5], 0, "12345678.9");
+	char dec[100];
+	sl_decimal_to_text(b->cols[6].values.data, 16, 2, dec);
+	assert_string_equal(dec, "-0.05");
+	assert_int_equal(((int32_t *)b->cols[7].values.data)[0], 0);
+	assert_int_equal(((int32_t *)b->cols[8].values.data)[0], SL_DATE32_POS_INF);
+	assert_true(((int64_t *)b->cols[9].values.data)[0] == INT64_C(86400000000));
+	assert_true(((int64_t *)b->cols[10].values.data)[0] == INT64_C(946684800000001));
+	assert_true(((int64_t *)b->cols[11].values.data)[0] == INT64_C(946684799000000));
+	assert_str(&b->cols[12], 0, "h\xc3\xa9llo\xf0\x9f\x98\x80");
+	int32_t n;
+	const uint8_t *p = sl_col_bytes(&b->cols[13], 0, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0], 0x00);
+	assert_int_equal(p[1], 0xff);
+	assert_str(&b->cols[14], 0, "{\"a\": 1}");
+	assert_str(&b->cols[15], 0, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
+	const sl_column *arr = &b->cols[16];
+	assert_int_equal(arr->child->length, 3);
+	assert_true(sl_col_is_valid(arr->child, 0));
+	assert_false(sl_col_is_valid(arr->child, 1));
+	assert_int_equal(((int32_t *)arr->child->values.data)[2], 3);
+	assert_int_equal(b->cols[17].child->length, 0);
+	assert_true(sl_col_is_valid(&b->cols[17], 0));
+	assert_true(sl_col_bool(&b->cols[18], 0));
+	assert_false(sl_col_is_valid(&b->cols[19], 0));
+	assert_int_equal(b->cols[19].null_count, 1);
+	assert_str(&b->cols[20], 0, "NaN");
+	assert_true(((uint32_t *)b->cols[21].values.data)[0] == 4294967295u);
+	assert_true(((uint64_t *)b->cols[22].values.data)[0] == UINT64_C(0x16B374D848));
+	assert_true(((int64_t *)b->cols[23].values.data)[0] == 1234);
+
+	/* re-encoding gives PostgreSQL's own bytes back */
+	sl_buf out = {0};
+	sl_error err = {0};
+	sl_pgcopy_write_header(&out);
+	assert_int_equal(sl_pgcopy_encode_rows(gc, b, 0, b->length, &out, &err), 0);
+	sl_pgcopy_write_trailer(&out);
+	assert_int_equal(out.len, len);
+	assert_memory_equal(out.data, buf, len);
+	sl_buf_free(&out);
+	sl_batch_destroy(b);
+	golden_free();
+}
+
+/* numeric text <-> binary against bytes PostgreSQL produces */
+static void test_numeric_golden(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *hex;
+	} cases[] = {
+		{"12345678.9", "0003000100000001" "04d2162e2328"},
+		{"-0.05", "0001ffff40000002" "01f4"},
+		{"1.50", "0002000000000002" "00011388"},
+		{"0", "0000000000000000"},
+		{"0.000", "0000000000000003"},
+		{"NaN", "00000000c0000000"},
+		{"Infinity", "00000000d0000000"},
+		{"-Infinity", "00000000f0000000"},
+		{"100000000", "0001000200000000" "0001"},
+		{"0.00001", "0001fffe00000005" "03e8"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		uint8_t expect[64];
+		size_t n = unhex(cases[i].hex, expect);
+		sl_buf out = {0};
+		sl_error err = {0};
+		assert_int_equal(sl_pg_numeric_from_text(cases[i].text, strlen(cases[i].text), &out, &err), 0);
+		assert_int_equal(out.len, n);
+		assert_memory_equal(out.data, expect, n);
+		sl_buf txt = {0};
+		assert_int_equal(sl_pg_numeric_to_text(expect, n, &txt, &err), 0);
+		assert_string_equal(sl_buf_cstr(&txt), cases[i].text);
+		sl_buf_free(&out);
+		sl_buf_free(&txt);
+	}
+	sl_buf out = {0};
+	sl_error err = {0};
+	assert_true(sl_pg_numeric_from_text("1.2.3", 5, &out, &err) < 0);
+	assert_true(sl_pg_numeric_from_text("", 0, &out, &err) < 0);
+	assert_true(sl_pg_numeric_from_text("1e5", 3, &out, &err) < 0);
+	sl_buf_free(&out);
+}
+
+/* numeric binary <-> Decimal128/256 at the edges of precision */
+static void test_numeric_decimal(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		int width, scale;
+	} cases[] = {
+		{"99999999999999999999999999999999999999", 16, 0},
+		{"-99999999999999999999999999999999999999", 16, 0},
+		{"9999999999999999999999999999.9999999999", 16, 10},
+		{"-0.0000000001", 16, 10},
+		{"0.00", 16, 2},
+		{"123.45", 16, 2},
+		{"9999999999999999999999999999999999999999999999999999999999999999999999999999", 32, 0},
+		{"-99999999999999999999999999999999999999999999999999999999.99999999999999999999", 32, 20},
+		{"1.0000000000000000000000000000000000000000000000000000000000000000000000000", 32, 73},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		sl_buf pg = {0}, back = {0}, txt = {0};
+		sl_error err = {0};
+		const char *t = cases[i].text;
+		assert_int_equal(sl_pg_numeric_from_text(t, strlen(t), &pg, &err), 0);
+		uint8_t dec[32];
+		if (sl_pg_numeric_to_decimal(pg.data, pg.len, cases[i].width, cases[i].scale, dec, &err) != 0)
+			fail_msg("%s: %s", t, err.msg);
+		char s[100];
+		sl_decimal_to_text(dec, cases[i].width, cases[i].scale, s);
+		assert_string_equal(s, t);
+		uint8_t dec2[32];
+		assert_int_equal(sl_decimal_from_text(t, strlen(t), cases[i].width, cases[i].scale, dec2), 0);
+		assert_memory_equal(dec, dec2, (size_t)cases[i].width);
+		sl_pg_numeric_from_decimal(dec, cases[i].width, cases[i].scale, &back);
+		assert_int_equal(sl_pg_numeric_to_text(back.data, back.len, &txt, &err), 0);
+		assert_string_equal(sl_buf_cstr(&txt), t);
+		sl_buf_free(&pg);
+		sl_buf_free(&back);
+		sl_buf_free(&txt);
+	}
+	/* does not fit / NaN cannot be a decimal */
+	sl_buf pg = {0};
+	sl_error err = {0};
+	uint8_t dec[32];
+	sl_pg_numeric_from_text("1" "00000000000000000000000000000000000000000", 40, &pg, &err);
+	assert_true(sl_pg_numeric_to_decimal(pg.data, pg.len, 16, 0, dec, &err) < 0);
+	sl_buf_reset(&pg);
+	sl_pg_numeric_from_text("NaN", 3, &pg, &err);
+	assert_true(sl_pg_numeric_to_decimal(pg.data, pg.len, 16, 2, dec, &err) < 0);
+	assert_non_null(strstr(err.msg, "NaN"));
+	assert_true(sl_decimal_from_text("1.234", 5, 16, 2, dec) < 0); /* more scale than allowed */
+	assert_int_equal(sl_decimal_from_text("1.230", 5, 16, 2, dec), 0);
+	sl_buf_free(&pg);
+}
+
+/* Every codec kind: edge values and NULL through encode -> decode, compared value by value. */
+static void test_edge_roundtrip(void **state)
+{
+	(void)state;
+	enum { NC = 18 };
+	sl_field f[NC];
+	sl_pg_codec c[NC];
+	memset(c, 0, sizeof c);
+	const struct {
+		sl_type_id t;
+		sl_pg_kind k;
+	} def[NC] = {
+		{SL_TYPE_BOOL, SL_PG_BOOL},     {SL_TYPE_INT16, SL_PG_INT2},       {SL_TYPE_INT32, SL_PG_INT4},
+		{SL_TYPE_INT64, SL_PG_INT8},    {SL_TYPE_FLOAT32, SL_PG_FLOAT4},   {SL_TYPE_FLOAT64, SL_PG_FLOAT8},
+		{SL_TYPE_DECIMAL128, SL_PG_NUMERIC}, {SL_TYPE_DECIMAL256, SL_PG_NUMERIC}, {SL_TYPE_UTF8, SL_PG_NUMERIC},
+		{SL_TYPE_DATE32, SL_PG_DATE},   {SL_TYPE_TIME64, SL_PG_TIME},      {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
+		{SL_TYPE_UTF8, SL_PG_TEXT},     {SL_TYPE_BINARY, SL_PG_BYTEA},     {SL_TYPE_UTF8, SL_PG_JSONB},
+		{SL_TYPE_UTF8, SL_PG_UUID},     {SL_TYPE_UINT32, SL_PG_OID},       {SL_TYPE_LIST, SL_PG_ARRAY},
+	};
+	for (int i = 0; i < NC; i++) {
+		sl_field_init(&f[i], "c", def[i].t);
+		c[i].kind = def[i].k;
+	}
+	f[6].precision = 38;
+	f[6].scale = 10;
+	f[7].precision = 76;
+	f[7].scale = 20;
+	f[10].unit = f[11].unit = SL_UNIT_US;
+	f[11].tz = strdup("UTC");
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_UTF8);
+	sl_field_set_child(&f[17], e);
+	c[17].elem_kind = SL_PG_TEXT;
+	c[17].elem_oid = 25;
+
+	sl_batch *b = sl_batch_create(f, NC);
+	/* row 0: minimums / negatives; row 1: maximums / specials; row 2: NULL everywhere; row 3: empties */
+	const char *d128[] = {"-9999999999999999999999999999.9999999999", "9999999999999999999999999999.9999999999",
+	                      NULL, "0.0000000000"};
+	const char *d256[] = {"-99999999999999999999999999999999999999999999999999999999.99999999999999999999",
+	                      "12345678901234567890123456789012345678901234567890123456.12345678901234567890", NULL,
+	                      "0.00000000000000000000"};
+	const char *num[] = {"-1234567890123456789012345678901234567890.000000000000000000001", "NaN", NULL, "0"};
+	const char *txt[] = {"multibyte \xf0\x9f\x98\x80 \xe2\x82\xac 'quote' \\ back\nslash", "x", NULL, ""};
+	const char *json[] = {"{\"k\": [1, 2.5, \"\xc3\xa9\"]}", "null", NULL, "{}"};
+	const char *uuid[] = {"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", NULL,
+	                      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"};
+	const int32_t dates[] = {-2451545 + SL_PG_EPOCH_DAYS /* 4713 BC */, SL_DATE32_POS_INF, 0, SL_DATE32_NEG_INF};
+	const int64_t ts[] = {INT64_C(-211813488000000000) + SL_PG_EPOCH_US, SL_TIMESTAMP_POS_INF, 0, SL_TIMESTAMP_NEG_INF};
+	const double f64[] = {-0.0, NAN, 0, INFINITY};
+	const float f32[] = {-INFINITY, 3.4028235e38f, 0, NAN};
+	for (int r = 0; r < 4; r++) {
+		if (r == 2) {
+			for (int i = 0; i < NC; i++)
+				sl_col_append_null(&b->cols[i]);
+			sl_batch_end_row(b);
+			continue;
+		}
+		sl_col_append_bool(&b->cols[0], r == 1);
+		sl_col_append_i16(&b->cols[1], r == 0 ? INT16_MIN : r == 1 ? INT16_MAX : 0);
+		sl_col_append_i32(&b->cols[2], r == 0 ? INT32_MIN : r == 1 ? INT32_MAX : 0);
+		sl_col_append_i64(&b->cols[3], r == 0 ? INT64_MIN : r == 1 ? INT64_MAX : 0);
+		sl_col_append_f32(&b->cols[4], f32[r]);
+		sl_col_append_f64(&b->cols[5], f64[r]);
+		uint8_t dec[32];
+		assert_int_equal(sl_decimal_from_text(d128[r], strlen(d128[r]), 16, 10, dec), 0);
+		sl_col_append_fixed(&b->cols[6], dec, 16);
+		assert_int_equal(sl_decimal_from_text(d256[r], strlen(d256[r]), 32, 20, dec), 0);
+		sl_col_append_fixed(&b->cols[7], dec, 32);
+		sl_col_append_bytes(&b->cols[8], num[r], strlen(num[r]));
+		sl_col_append_i32(&b->cols[9], dates[r]);
+		sl_col_append_i64(&b->cols[10], r == 1 ? INT64_C(86400000000) : 0);
+		sl_col_append_i64(&b->cols[11], ts[r]);
+		sl_col_append_bytes(&b->cols[12], txt[r], strlen(txt[r]));
+		sl_col_append_bytes(&b->cols[13], r == 3 ? "" : "\x00\x01\xff", r == 3 ? 0 : 3);
+		sl_col_append_bytes(&b->cols[14], json[r], strlen(json[r]));
+		sl_col_append_bytes(&b->cols[15], uuid[r], strlen(uuid[r]));
+		uint32_t oid = r == 1 ? UINT32_MAX : 0;
+		sl_col_append_fixed(&b->cols[16], &oid, 4);
+		if (r == 0) {
+			sl_col_append_bytes(b->cols[17].child, "a", 1);
+			sl_col_append_null(b->cols[17].child);
+			sl_col_append_bytes(b->cols[17].child, "", 0);
+		}
+		if (r == 1)
+			sl_col_append_bytes(b->cols[17].child, "\xe2\x82\xac", 3);
+		sl_col_end_list(&b->cols[17]); /* row 3: empty array */
+		sl_batch_end_row(b);
+	}
+	assert_true(sl_batch_is_consistent(b));
+
+	sl_buf out = {0};
+	sl_error err = {0};
+	sl_pgcopy_write_header(&out);
+	if (sl_pgcopy_encode_rows(c, b, 0, b->length, &out, &err) != 0)
+		fail_msg("encode: %s", err.msg);
+	sl_pgcopy_write_trailer(&out);
+	sl_batch *d = decode_all(f, c, NC, out.data, out.len);
+	assert_int_equal(d->length, b->length);
+	for (int i = 0; i < NC; i++) {
+		const sl_column *x = &b->cols[i], *y = &d->cols[i];
+		assert_int_equal(x->null_count, y->null_count);
+		assert_int_equal(x->validity.len, y->validity.len);
+		assert_memory_equal(x->validity.data, y->validity.data, x->validity.len);
+		if (def[i].t == SL_TYPE_LIST) {
+			assert_int_equal(x->offsets.len, y->offsets.len);
+			assert_memory_equal(x->offsets.data, y->offsets.data, x->offsets.len);
+			assert_int_equal(x->child->length, y->child->length);
+			continue;
+		}
+		if (def[i].t == SL_TYPE_UTF8 || def[i].t == SL_TYPE_BINARY) {
+			for (int64_t r = 0; r < b->length; r++) {
+				int32_t n1, n2;
+				const uint8_t *p1 = sl_col_bytes(x, r, &n1), *p2 = sl_col_bytes(y, r, &n2);
+				if (def[i].k == SL_PG_UUID && n1 == 0)
+					continue;
+				assert_int_equal(n1, n2);
+				assert_memory_equal(p1, p2, (size_t)n1);
+			}
+			continue;
+		}
+		/* fixed width: bitwise equal (NaN and -0 included) */
+		assert_int_equal(x->values.len, y->values.len);
+		assert_memory_equal(x->values.data, y->values.data, x->values.len);
+	}
+	sl_batch_destroy(d);
+	sl_batch_destroy(b);
+	sl_buf_free(&out);
+	for (int i = 0; i < NC; i++)
+		sl_field_reset(&f[i]);
+}
+
+static void test_malformed_input(void **state)
+{
+	(void)state;
+	sl_field f[1];
+	sl_pg_codec c[1] = {{.kind = SL_PG_INT4}};
+	sl_field_init(&f[0], "x", SL_TYPE_INT32);
+	sl_batch *b = sl_batch_create(f, 1);
+	sl_error err = {0};
+	int tr;
+	/* incomplete tuple: nothing consumed, nothing appended */
+	const uint8_t part[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00};
+	assert_int_equal(sl_pgcopy_decode_tuple(c, part, sizeof part, b, &tr, &err), 0);
+	assert_int_equal(b->length, 0);
+	/* wrong field count */
+	const uint8_t two[] = {0x00, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	assert_true(sl_pgcopy_decode_tuple(c, two, sizeof two, b, &tr, &err) < 0);
+	/* wrong value length for int4 */
+	const uint8_t badlen[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01};
+	assert_true(sl_pgcopy_decode_tuple(c, badlen, sizeof badlen, b, &tr, &err) < 0);
+	assert_non_null(strstr(err.msg, "length"));
+	/* negative length other than -1 */
+	const uint8_t neg[] = {0x00, 0x01, 0xff, 0xff, 0xff, 0xfe};
+	assert_true(sl_pgcopy_decode_tuple(c, neg, sizeof neg, b, &tr, &err) < 0);
+	/* trailer */
+	const uint8_t trailer[] = {0xff, 0xff};
+	assert_int_equal(sl_pgcopy_decode_tuple(c, trailer, 2, b, &tr, &err), 2);
+	assert_int_equal(tr, 1);
+	/* bad signature */
+	uint8_t hdr[19] = "PGCOPY\n\376\r\n";
+	assert_true(sl_pgcopy_parse_header(hdr, sizeof hdr, &err) < 0);
+	assert_int_equal(sl_pgcopy_parse_header(hdr, 5, &err), 0);
+	sl_batch_destroy(b);
+	sl_field_reset(&f[0]);
+
+	/* two-dimensional arrays are refused with the column's name */
+	sl_field af[1];
+	sl_field_init(&af[0], "matrix", SL_TYPE_LIST);
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_INT32);
+	sl_field_set_child(&af[0], e);
+	sl_pg_codec ac[1] = {{.kind = SL_PG_ARRAY, .elem_kind = SL_PG_INT4, .elem_oid = 23}};
+	sl_batch *ab = sl_batch_create(af, 1);
+	const uint8_t twod[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x14, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 23,
+	                        0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+	assert_true(sl_pgcopy_decode_tuple(ac, twod, sizeof twod, ab, &tr, &err) < 0);
+	assert_non_null(strstr(err.msg, "matrix"));
+	sl_batch_destroy(ab);
+	sl_field_reset(&af[0]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_golden_decode_and_reencode),
+		cmocka_unit_test(test_numeric_golden),
+		cmocka_unit_test(test_numeric_decimal),
+		cmocka_unit_test(test_edge_roundtrip),
+		cmocka_unit_test(test_malformed_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
