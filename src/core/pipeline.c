@@ -574,8 +574,10 @@ int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
 		rc = run_discover(&r, err);
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		const sl_table_def *t = &r.cat.tables[i];
-		printf("%s  (~%" PRId64 " rows, %" PRId64 " bytes)\n", t->qualified, t->est_rows < 0 ? 0 : t->est_rows,
-		       t->est_bytes);
+		if (t->est_rows >= 0)
+			printf("%s  (~%" PRId64 " rows, %" PRId64 " bytes)\n", t->qualified, t->est_rows, t->est_bytes);
+		else
+			printf("%s  (rows not estimated yet: never analyzed; %" PRId64 " bytes)\n", t->qualified, t->est_bytes);
 		if (t->nkey) {
 			printf("  key:");
 			for (int k = 0; k < t->nkey; k++)

@@ -400,7 +400,7 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	char where[256];
 	sl_error err = {0};
 	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
-	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000, s->server_version % 10000 / 100);
+	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000, s->server_version % 10000);
 	PGresult *res;
 	const char *params[2] = {s->publication, s->slot};
 	if (sl_pg_query(s->meta, pg_settings_sql, 2, params, &res, &err) < 0) {

@@ -103,7 +103,7 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 	sl_error err = {0};
 	int failed = 0;
 	snprintf(detail, sizeof detail, "connected to %s (PostgreSQL %d.%d)", sl_pg_where(t->meta, where, sizeof where),
-	         PQserverVersion(t->meta) / 10000, PQserverVersion(t->meta) % 10000 / 100);
+	         PQserverVersion(t->meta) / 10000, PQserverVersion(t->meta) % 10000);
 	report(ctx, true, "target connection", detail);
 	PGresult *res;
 	if (sl_pg_query(t->meta,
