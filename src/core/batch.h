@@ -103,7 +103,9 @@ static inline uint8_t *sl_col_append_bytes_start(sl_column *c, size_t n)
 
 static inline void sl_col_append_bytes(sl_column *c, const void *p, size_t n)
 {
-	memcpy(sl_col_append_bytes_start(c, n), p, n);
+	uint8_t *dst = sl_col_append_bytes_start(c, n);
+	if (n)
+		memcpy(dst, p, n);
 }
 
 /* Lists: append the elements to c->child, then close the list value. */

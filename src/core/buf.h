@@ -30,6 +30,8 @@ static inline uint8_t *sl_buf_reserve(sl_buf *b, size_t n)
 
 static inline void sl_buf_append(sl_buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	memcpy(sl_buf_reserve(b, n), p, n);
 	b->len += n;
 }

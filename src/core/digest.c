@@ -24,7 +24,8 @@ static uint64_t sl_hash_bytes(const uint8_t *p, size_t n)
 		n -= 8;
 	}
 	uint64_t tail = 0;
-	memcpy(&tail, p, n);
+	if (n)
+		memcpy(&tail, p, n);
 	return sl_mix(h, tail ^ ((uint64_t)n << 56));
 }
 
