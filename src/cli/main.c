@@ -11,25 +11,30 @@
 #include "core/pipeline.h"
 
 static const char usage[] =
-	"usage: sluice COMMAND [OPTIONS] PIPELINE.yaml\n"
-	"\n"
-	"commands:\n"
-	"  check     preflight: connectivity, privileges and server settings, each failure with its fix\n"
-	"  discover  list the selected tables, their keys and the type each column maps to\n"
-	"  run       snapshot every selected table not yet copied (resumes an interrupted snapshot)\n"
-	"  verify    compare row counts and content digests of every table on source and target\n"
-	"  status    show the consistent point and each table's snapshot status\n"
-	"  reset     drop the pipeline's replication slot and forget its state (target data is kept)\n"
-	"  version   print the version\n"
-	"\n"
-	"options:\n"
-	"  --once              (run) stop once caught up with the source; today run always stops after\n"
-	"                      the snapshot, as change streaming is not implemented yet\n"
-	"  --log-level LEVEL   debug, info, warn or error (default: info, or log_level in the file)\n"
-	"  -h, --help          show this help\n"
-	"\n"
-	"exit status: 0 success, 1 failure, 2 bad command line or pipeline file, 3 verify found\n"
-	"differences, 130 stopped by a signal\n";
+        "usage: sluice COMMAND [OPTIONS] PIPELINE.yaml\n"
+        "\n"
+        "commands:\n"
+        "  check     preflight: connectivity, privileges and server settings, each failure with "
+        "its fix\n"
+        "  discover  list the selected tables, their keys and the type each column maps to\n"
+        "  run       snapshot every selected table not yet copied (resumes an interrupted "
+        "snapshot)\n"
+        "  verify    compare row counts and content digests of every table on source and target\n"
+        "  status    show the consistent point and each table's snapshot status\n"
+        "  reset     drop the pipeline's replication slot and forget its state (target data is "
+        "kept)\n"
+        "  version   print the version\n"
+        "\n"
+        "options:\n"
+        "  --once              (run) stop once caught up with the source; today run always stops "
+        "after\n"
+        "                      the snapshot, as change streaming is not implemented yet\n"
+        "  --log-level LEVEL   debug, info, warn or error (default: info, or log_level in the "
+        "file)\n"
+        "  -h, --help          show this help\n"
+        "\n"
+        "exit status: 0 success, 1 failure, 2 bad command line or pipeline file, 3 verify found\n"
+        "differences, 130 stopped by a signal\n";
 
 static void on_signal(int sig)
 {
@@ -73,14 +78,16 @@ int main(int argc, char **argv)
 		} else if (strncmp(a, "--log-level=", 12) == 0) {
 			level = a + 12;
 		} else if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "sluice: error: unknown option '%s' (see sluice --help)\n", a);
+			fprintf(stderr, "sluice: error: unknown option '%s' (see sluice --help)\n",
+			        a);
 			return 2;
 		} else if (command == NULL) {
 			command = a;
 		} else if (path == NULL) {
 			path = a;
 		} else {
-			fprintf(stderr, "sluice: error: unexpected argument '%s' (see sluice --help)\n", a);
+			fprintf(stderr,
+			        "sluice: error: unexpected argument '%s' (see sluice --help)\n", a);
 			return 2;
 		}
 	}
@@ -97,11 +104,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		known = known || strcmp(command, commands[i]) == 0;
 	if (!known) {
-		fprintf(stderr, "sluice: error: unknown command '%s' (see sluice --help)\n", command);
+		fprintf(stderr, "sluice: error: unknown command '%s' (see sluice --help)\n",
+		        command);
 		return 2;
 	}
 	if (path == NULL) {
-		fprintf(stderr, "sluice: error: %s needs a pipeline file: sluice %s PIPELINE.yaml\n", command, command);
+		fprintf(stderr,
+		        "sluice: error: %s needs a pipeline file: sluice %s PIPELINE.yaml\n",
+		        command, command);
 		return 2;
 	}
 	if (once && strcmp(command, "run") != 0) {

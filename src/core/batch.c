@@ -47,7 +47,8 @@ static void sl_column_reset(sl_column *c)
 
 static size_t sl_column_bytes(const sl_column *c)
 {
-	return c->validity.len + c->values.len + c->offsets.len + (c->child ? sl_column_bytes(c->child) : 0);
+	return c->validity.len + c->values.len + c->offsets.len +
+	       (c->child ? sl_column_bytes(c->child) : 0);
 }
 
 sl_batch *sl_batch_create(const sl_field *fields, int n)

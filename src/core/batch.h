@@ -40,7 +40,10 @@ void sl_batch_reset(sl_batch *b);
 /* Bytes held by the batch's buffers (what the queue counts). */
 size_t sl_batch_bytes(const sl_batch *b);
 /* Call after appending one value to every column. */
-static inline void sl_batch_end_row(sl_batch *b) { b->length++; }
+static inline void sl_batch_end_row(sl_batch *b)
+{
+	b->length++;
+}
 /* Check that every column has `length` values (debug aid, used by tests). */
 bool sl_batch_is_consistent(const sl_batch *b);
 
@@ -83,11 +86,26 @@ static inline void sl_col_append_bool(sl_column *c, bool v)
 	c->length++;
 }
 
-static inline void sl_col_append_i16(sl_column *c, int16_t v) { sl_col_append_fixed(c, &v, 2); }
-static inline void sl_col_append_i32(sl_column *c, int32_t v) { sl_col_append_fixed(c, &v, 4); }
-static inline void sl_col_append_i64(sl_column *c, int64_t v) { sl_col_append_fixed(c, &v, 8); }
-static inline void sl_col_append_f32(sl_column *c, float v) { sl_col_append_fixed(c, &v, 4); }
-static inline void sl_col_append_f64(sl_column *c, double v) { sl_col_append_fixed(c, &v, 8); }
+static inline void sl_col_append_i16(sl_column *c, int16_t v)
+{
+	sl_col_append_fixed(c, &v, 2);
+}
+static inline void sl_col_append_i32(sl_column *c, int32_t v)
+{
+	sl_col_append_fixed(c, &v, 4);
+}
+static inline void sl_col_append_i64(sl_column *c, int64_t v)
+{
+	sl_col_append_fixed(c, &v, 8);
+}
+static inline void sl_col_append_f32(sl_column *c, float v)
+{
+	sl_col_append_fixed(c, &v, 4);
+}
+static inline void sl_col_append_f64(sl_column *c, double v)
+{
+	sl_col_append_fixed(c, &v, 8);
+}
 
 /* Reserve `n` bytes for a var-width value and return where to write them. */
 static inline uint8_t *sl_col_append_bytes_start(sl_column *c, size_t n)

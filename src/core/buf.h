@@ -19,7 +19,10 @@ void sl_buf_grow(sl_buf *b, size_t extra);
 void sl_buf_free(sl_buf *b);
 void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline void sl_buf_reset(sl_buf *b) { b->len = 0; }
+static inline void sl_buf_reset(sl_buf *b)
+{
+	b->len = 0;
+}
 
 static inline uint8_t *sl_buf_reserve(sl_buf *b, size_t n)
 {
@@ -42,7 +45,10 @@ static inline void sl_buf_putc(sl_buf *b, char c)
 	b->len++;
 }
 
-static inline void sl_buf_puts(sl_buf *b, const char *s) { sl_buf_append(b, s, strlen(s)); }
+static inline void sl_buf_puts(sl_buf *b, const char *s)
+{
+	sl_buf_append(b, s, strlen(s));
+}
 
 /* NUL-terminated view of the contents (the NUL is not counted in len). */
 static inline const char *sl_buf_cstr(sl_buf *b)

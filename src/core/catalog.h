@@ -21,14 +21,14 @@ typedef struct sl_skipped_column {
 } sl_skipped_column;
 
 typedef struct sl_table_def {
-	char *schema;      /* source schema (or database for MySQL) */
-	char *name;        /* source table name */
-	char *qualified;   /* "schema.name": glob matching, state keys, messages */
-	sl_field *fields;  /* replicated columns, in source order */
+	char *schema;     /* source schema (or database for MySQL) */
+	char *name;       /* source table name */
+	char *qualified;  /* "schema.name": glob matching, state keys, messages */
+	sl_field *fields; /* replicated columns, in source order */
 	int nfields;
-	int *key;          /* indexes into fields of the primary key, in key order */
+	int *key; /* indexes into fields of the primary key, in key order */
 	int nkey;
-	int64_t est_rows;  /* -1 when unknown */
+	int64_t est_rows; /* -1 when unknown */
 	int64_t est_bytes;
 	sl_requirement *requires;
 	int nrequires;

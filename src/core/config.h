@@ -19,32 +19,32 @@ typedef struct sl_globs {
 } sl_globs;
 
 typedef struct sl_endpoint_config {
-	char *type;        /* "postgres", "mysql", "clickhouse", ... (required) */
-	char *url;         /* connection URL (required) */
-	char *password;    /* optional; NULL when absent */
+	char *type;     /* "postgres", "mysql", "clickhouse", ... (required) */
+	char *url;      /* connection URL (required) */
+	char *password; /* optional; NULL when absent */
 	/* source only */
 	char *publication; /* default: "sluice_<name>" */
 	char *slot;        /* default: "sluice_<name>" */
 	sl_globs include;  /* default: empty = every user table */
 	sl_globs exclude;
 	/* target only */
-	char *schema;      /* NULL = keep each table's source schema */
-	char *database;    /* ClickHouse database, later targets */
+	char *schema;   /* NULL = keep each table's source schema */
+	char *database; /* ClickHouse database, later targets */
 } sl_endpoint_config;
 
 typedef struct sl_config {
-	char *path;         /* the file it was loaded from (NULL after sl_config_parse) */
-	char *name;         /* required: [A-Za-z0-9_]+ */
+	char *path; /* the file it was loaded from (NULL after sl_config_parse) */
+	char *name; /* required: [A-Za-z0-9_]+ */
 	sl_endpoint_config source;
 	sl_endpoint_config target;
-	int snapshot_parallelism;    /* default: number of online CPUs */
-	int64_t snapshot_chunk_bytes;/* snapshot.chunk_size, default 64MiB: ctid range per chunk */
+	int snapshot_parallelism;     /* default: number of online CPUs */
+	int64_t snapshot_chunk_bytes; /* snapshot.chunk_size, default 64MiB: ctid range per chunk */
 	int64_t apply_max_group_bytes; /* default 64MiB */
 	int64_t apply_max_delay_ms;    /* default 1000 */
-	int64_t queue_bytes;           /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
-	char *state_url;    /* default "sqlite://./sluice-state.db"; relative paths are relative to
-	                       the current directory */
-	char *log_level;    /* optional top-level "log_level": debug|info|warn|error */
+	int64_t queue_bytes; /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
+	char *state_url;     /* default "sqlite://./sluice-state.db"; relative paths are relative to
+	                        the current directory */
+	char *log_level;     /* optional top-level "log_level": debug|info|warn|error */
 } sl_config;
 
 /* Load and validate a pipeline file. On success *out is a new config (free with
@@ -53,7 +53,8 @@ typedef struct sl_config {
 int sl_config_load(const char *path, sl_config **out, sl_error *err);
 
 /* Same, from a string (for tests); `origin` names it in messages. */
-int sl_config_parse(const char *text, size_t len, const char *origin, sl_config **out, sl_error *err);
+int sl_config_parse(const char *text, size_t len, const char *origin, sl_config **out,
+                    sl_error *err);
 
 void sl_config_free(sl_config *cfg);
 

@@ -23,15 +23,16 @@ enum sl_error_code {
 };
 
 typedef struct sl_error {
-	int code;            /* enum sl_error_code */
-	bool retryable;      /* retrying the same operation later may succeed */
-	char sqlstate[6];    /* server SQLSTATE when there is one, else "" */
-	char msg[1024];      /* one line: what failed, on what, and how to fix it */
+	int code;         /* enum sl_error_code */
+	bool retryable;   /* retrying the same operation later may succeed */
+	char sqlstate[6]; /* server SQLSTATE when there is one, else "" */
+	char msg[1024];   /* one line: what failed, on what, and how to fix it */
 } sl_error;
 
 /* Fill err (when not NULL) with a formatted message; returns code so callers can
  * `return sl_error_set(err, SL_ERR_DATA, "...")`. */
-int sl_error_set(sl_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int sl_error_set(sl_error *err, int code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with more context: "context: previous message". */
 int sl_error_wrap(sl_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -41,11 +42,11 @@ void sl_error_clear(sl_error *err);
 /* Process exit status for an error code (config errors 2, everything else 1). */
 int sl_error_exit_status(int code);
 
-#define SL_TRY(expr)                  \
-	do {                              \
-		int sl_try_rc_ = (expr);      \
-		if (sl_try_rc_ < 0)           \
-			return sl_try_rc_;        \
+#define SL_TRY(expr)                                                                               \
+	do {                                                                                       \
+		int sl_try_rc_ = (expr);                                                           \
+		if (sl_try_rc_ < 0)                                                                \
+			return sl_try_rc_;                                                         \
 	} while (0)
 
 #endif

@@ -15,8 +15,14 @@ static sl_log_level sl_log_level_now = SL_LOG_INFO;
 static char sl_secrets[SL_MAX_SECRETS][256];
 static int sl_nsecrets;
 
-void sl_log_set_level(sl_log_level level) { sl_log_level_now = level; }
-sl_log_level sl_log_get_level(void) { return sl_log_level_now; }
+void sl_log_set_level(sl_log_level level)
+{
+	sl_log_level_now = level;
+}
+sl_log_level sl_log_get_level(void)
+{
+	return sl_log_level_now;
+}
 
 int sl_log_parse_level(const char *s)
 {

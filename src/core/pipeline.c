@@ -145,7 +145,8 @@ static void *reader_main(void *arg)
 		}
 		sl_batch *b = sl_batch_create(t->fields, t->nfields);
 		int64_t rows = 0;
-		int rc = r->sops->read_chunk(l->reader, &r->cat, c, &b, SL_BATCH_BYTES, lane_sink, l, &rows, &r->cancel, &err);
+		int rc = r->sops->read_chunk(l->reader, &r->cat, c, &b, SL_BATCH_BYTES, lane_sink,
+		                             l, &rows, &r->cancel, &err);
 		sl_batch_destroy(b);
 		if (rc < 0) {
 			if (rc != SL_ERR_CANCELLED)
@@ -171,7 +172,8 @@ static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
 	if (atomic_fetch_sub(&tp->chunks_left, 1) != 1)
 		return 0;
 	SL_TRY(r->tops->finish_table(l->writer, &r->cat, c->table, err));
-	SL_TRY(sl_state_table_set(r->state, r->cat.tables[c->table].qualified, SL_TABLE_DONE, atomic_load(&tp->rows), err));
+	SL_TRY(sl_state_table_set(r->state, r->cat.tables[c->table].qualified, SL_TABLE_DONE,
+	                          atomic_load(&tp->rows), err));
 	tp->finished = sl_now();
 	atomic_store(&tp->state, 2);
 	return 0;
@@ -250,7 +252,7 @@ static void fmt_eta(char *buf, size_t n, double secs)
 
 struct progress {
 	bool tty;
-	int lines;      /* lines drawn last time (tty) */
+	int lines; /* lines drawn last time (tty) */
 	double started, last_log;
 };
 
@@ -294,19 +296,25 @@ static void progress_draw(struct run *r, struct progress *pg, bool final)
 		if (t->est_rows > 0) {
 			double p = 100.0 * trows / (double)t->est_rows;
 			snprintf(pct, sizeof pct, "%3.0f%%", p > 99 ? 99 : p);
-			fmt_eta(c3, sizeof c3, rate > 0 ? ((double)t->est_rows - trows) / rate : -1);
+			fmt_eta(c3, sizeof c3,
+			        rate > 0 ? ((double)t->est_rows - trows) / rate : -1);
 		} else {
 			snprintf(c3, sizeof c3, "--");
 		}
-		sl_buf_printf(&out, "  %-40.40s %4s %10s rows %10s rows/s  ETA %s\n", t->qualified, pct, c1, c2, c3);
+		sl_buf_printf(&out, "  %-40.40s %4s %10s rows %10s rows/s  ETA %s\n", t->qualified,
+		              pct, c1, c2, c3);
 		lines++;
 	}
 	fmt_count(c1, sizeof c1, (double)rows);
 	fmt_count(c2, sizeof c2, elapsed > 0 ? (double)rows / elapsed : 0);
 	double rate = elapsed > 0 ? (double)rows / elapsed : 0;
-	fmt_eta(c3, sizeof c3, est_total > rows && rate > 0 ? (double)(est_total - rows) / rate : final ? 0 : -1);
-	sl_buf_printf(&out, "snapshot: %d/%d tables done  %s rows  %s rows/s  elapsed %.0fs  ETA %s\n", done, total, c1,
-	              c2, elapsed, c3);
+	fmt_eta(c3, sizeof c3,
+	        est_total > rows && rate > 0 ? (double)(est_total - rows) / rate
+	        : final                      ? 0
+	                                     : -1);
+	sl_buf_printf(&out,
+	              "snapshot: %d/%d tables done  %s rows  %s rows/s  elapsed %.0fs  ETA %s\n",
+	              done, total, c1, c2, elapsed, c3);
 	lines++;
 	fwrite(out.data, 1, out.len, stderr);
 	fflush(stderr);
@@ -316,18 +324,21 @@ static void progress_draw(struct run *r, struct progress *pg, bool final)
 
 /* ---------------------------------------------------------------- setup ---- */
 
-static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool with_state, sl_error *err)
+static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool with_state,
+                    sl_error *err)
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
 	pthread_mutex_init(&r->mu, NULL);
 	r->sops = sl_source_lookup(cfg->source.type);
 	if (r->sops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG, "source.type '%s' is not supported (supported: postgres)",
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source.type '%s' is not supported (supported: postgres)",
 		                    cfg->source.type);
 	r->tops = sl_target_lookup(cfg->target.type);
 	if (r->tops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG, "target.type '%s' is not supported (supported: postgres)",
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.type '%s' is not supported (supported: postgres)",
 		                    cfg->target.type);
 	SL_TRY(r->sops->open(cfg, &r->src, err));
 	if (with_target)
@@ -356,13 +367,15 @@ static int run_discover(struct run *r, sl_error *err)
 	SL_TRY(r->sops->discover(r->src, &r->cat, err));
 	if (r->cat.ntables == 0)
 		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "no table selected on the source (check source.tables.include/exclude and that the user "
+		                    "no table selected on the source (check "
+		                    "source.tables.include/exclude and that the user "
 		                    "can see the tables)");
 	for (int i = 0; i < r->cat.ntables; i++) {
 		const sl_table_def *t = &r->cat.tables[i];
 		for (int k = 0; k < t->nskipped; k++)
-			sl_warn("column %s.%s of type %s is skipped: %s", t->qualified, t->skipped[k].name,
-			        t->skipped[k].source_type, t->skipped[k].reason);
+			sl_warn("column %s.%s of type %s is skipped: %s", t->qualified,
+			        t->skipped[k].name, t->skipped[k].source_type,
+			        t->skipped[k].reason);
 	}
 	return 0;
 }
@@ -403,7 +416,9 @@ static int run_snapshot(struct run *r, sl_error *err)
 		return 0;
 	}
 	if (info.resumed)
-		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are reloaded", info.position);
+		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are "
+		        "reloaded",
+		        info.position);
 	r->prog = sl_calloc((size_t)r->cat.ntables, sizeof *r->prog);
 	int todo = 0;
 	for (int i = 0; i < r->cat.ntables; i++) {
@@ -415,12 +430,14 @@ static int run_snapshot(struct run *r, sl_error *err)
 		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
 		SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
 		int before = r->nchunks;
-		SL_TRY(r->sops->plan(r->src, &r->cat, i, cfg->snapshot_chunk_bytes, &r->chunks, &r->nchunks, err));
+		SL_TRY(r->sops->plan(r->src, &r->cat, i, cfg->snapshot_chunk_bytes, &r->chunks,
+		                     &r->nchunks, err));
 		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
 		todo++;
 	}
 	sort_chunks(r->chunks, r->nchunks, &r->cat);
-	sl_info("snapshot: %d table(s) in %d chunk(s), parallelism %d", todo, r->nchunks, cfg->snapshot_parallelism);
+	sl_info("snapshot: %d table(s) in %d chunk(s), parallelism %d", todo, r->nchunks,
+	        cfg->snapshot_parallelism);
 
 	r->nlanes = cfg->snapshot_parallelism < r->nchunks ? cfg->snapshot_parallelism : r->nchunks;
 	r->lanes = sl_calloc((size_t)(r->nlanes ? r->nlanes : 1), sizeof *r->lanes);
@@ -444,8 +461,10 @@ static int run_snapshot(struct run *r, sl_error *err)
 	pg.last_log = pg.started;
 	if (rc == 0) {
 		for (; started < r->nlanes; started++) {
-			pthread_create(&r->lanes[started].rt, NULL, reader_main, &r->lanes[started]);
-			pthread_create(&r->lanes[started].wt, NULL, writer_main, &r->lanes[started]);
+			pthread_create(&r->lanes[started].rt, NULL, reader_main,
+			               &r->lanes[started]);
+			pthread_create(&r->lanes[started].wt, NULL, writer_main,
+			               &r->lanes[started]);
 		}
 		for (;;) {
 			bool all_done = true;
@@ -456,7 +475,8 @@ static int run_snapshot(struct run *r, sl_error *err)
 				break;
 			if (sl_stop_requested) {
 				sl_error e;
-				sl_error_set(&e, SL_ERR_CANCELLED, "snapshot stopped by signal; run again to resume");
+				sl_error_set(&e, SL_ERR_CANCELLED,
+				             "snapshot stopped by signal; run again to resume");
 				run_fail(r, &e);
 				break;
 			}
@@ -490,8 +510,9 @@ static int run_snapshot(struct run *r, sl_error *err)
 	for (int i = 0; i < r->cat.ntables; i++)
 		rows += atomic_load(&r->prog[i].rows);
 	double secs = sl_now() - pg.started;
-	sl_info("snapshot: complete: %d table(s), %" PRId64 " rows in %.1fs (%.0f rows/s); CDC will start at %s", todo, rows,
-	        secs, secs > 0 ? (double)rows / secs : 0, info.position);
+	sl_info("snapshot: complete: %d table(s), %" PRId64
+	        " rows in %.1fs (%.0f rows/s); CDC will start at %s",
+	        todo, rows, secs, secs > 0 ? (double)rows / secs : 0, info.position);
 	return 0;
 }
 
@@ -532,10 +553,12 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 	const sl_source_ops *sops = sl_source_lookup(cfg->source.type);
 	const sl_target_ops *tops = sl_target_lookup(cfg->target.type);
 	if (sops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG, "source.type '%s' is not supported (supported: postgres)",
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source.type '%s' is not supported (supported: postgres)",
 		                    cfg->source.type);
 	if (tops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG, "target.type '%s' is not supported (supported: postgres)",
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.type '%s' is not supported (supported: postgres)",
 		                    cfg->target.type);
 	sl_source *src = NULL;
 	sl_target *tgt = NULL;
@@ -559,7 +582,8 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 	if (tgt)
 		tops->close(tgt);
 	if (ctx.failed)
-		return sl_error_set(err, SL_ERR_SETTING, "%d check(s) failed; fix them as shown above", ctx.failed);
+		return sl_error_set(err, SL_ERR_SETTING,
+		                    "%d check(s) failed; fix them as shown above", ctx.failed);
 	printf("all checks passed\n");
 	return 0;
 }
@@ -575,9 +599,11 @@ int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		const sl_table_def *t = &r.cat.tables[i];
 		if (t->est_rows >= 0)
-			printf("%s  (~%" PRId64 " rows, %" PRId64 " bytes)\n", t->qualified, t->est_rows, t->est_bytes);
+			printf("%s  (~%" PRId64 " rows, %" PRId64 " bytes)\n", t->qualified,
+			       t->est_rows, t->est_bytes);
 		else
-			printf("%s  (rows not estimated yet: never analyzed; %" PRId64 " bytes)\n", t->qualified, t->est_bytes);
+			printf("%s  (rows not estimated yet: never analyzed; %" PRId64 " bytes)\n",
+			       t->qualified, t->est_bytes);
 		if (t->nkey) {
 			printf("  key:");
 			for (int k = 0; k < t->nkey; k++)
@@ -589,11 +615,14 @@ int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
 		for (int k = 0; k < t->nfields; k++) {
 			const sl_field *f = &t->fields[k];
 			char arrow[160];
-			printf("  %-32s %-36s -> %s%s\n", f->name, f->source_type ? f->source_type : "?",
-			       sl_field_describe(f, arrow, sizeof arrow), f->nullable ? "" : " not null");
+			printf("  %-32s %-36s -> %s%s\n", f->name,
+			       f->source_type ? f->source_type : "?",
+			       sl_field_describe(f, arrow, sizeof arrow),
+			       f->nullable ? "" : " not null");
 		}
 		for (int k = 0; k < t->nskipped; k++)
-			printf("  %-32s %-36s -> skipped: %s\n", t->skipped[k].name, t->skipped[k].source_type, t->skipped[k].reason);
+			printf("  %-32s %-36s -> skipped: %s\n", t->skipped[k].name,
+			       t->skipped[k].source_type, t->skipped[k].reason);
 	}
 	run_close(&r);
 	return rc;
@@ -633,10 +662,11 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 			break;
 		}
 		if (srows == trows && shash == thash) {
-			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "\n", t->qualified, tname, srows, shash);
+			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "\n",
+			       t->qualified, tname, srows, shash);
 		} else {
-			printf("DIFF %s -> %s: source %" PRId64 " rows digest %016" PRIx64 ", target %" PRId64
-			       " rows digest %016" PRIx64 "\n",
+			printf("DIFF %s -> %s: source %" PRId64 " rows digest %016" PRIx64
+			       ", target %" PRId64 " rows digest %016" PRIx64 "\n",
 			       t->qualified, tname, srows, shash, trows, thash);
 			differ++;
 		}
@@ -644,7 +674,8 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 	}
 	run_close(&r);
 	if (rc == 0 && differ)
-		rc = sl_error_set(err, SL_ERR_MISMATCH, "%d table(s) differ between source and target", differ);
+		rc = sl_error_set(err, SL_ERR_MISMATCH,
+		                  "%d table(s) differ between source and target", differ);
 	if (rc == 0)
 		printf("all tables equal\n");
 	return rc;
@@ -661,16 +692,20 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 	if (rc == 0 && !ps.found) {
 		printf("pipeline %s: not started (no state in %s)\n", cfg->name, cfg->state_url);
 	} else if (rc == 0) {
-		printf("pipeline %s\n  source: %s\n  consistent point: %s\n  snapshot: %s\n", cfg->name, ps.identity,
-		       ps.position[0] ? ps.position : "(being created)", ps.snapshot_done ? "complete" : "incomplete");
+		printf("pipeline %s\n  source: %s\n  consistent point: %s\n  snapshot: %s\n",
+		       cfg->name, ps.identity, ps.position[0] ? ps.position : "(being created)",
+		       ps.snapshot_done ? "complete" : "incomplete");
 		struct run r;
 		sl_error e = {0};
 		if (run_open(&r, cfg, false, false, &e) == 0 && run_discover(&r, &e) == 0) {
 			for (int i = 0; i < r.cat.ntables; i++) {
 				sl_table_status ts;
 				int64_t rows;
-				if (sl_state_table_get(st, r.cat.tables[i].qualified, &ts, &rows, &e) == 0)
-					printf("  %-40s %-8s %" PRId64 " rows\n", r.cat.tables[i].qualified, sl_table_status_name(ts), rows);
+				if (sl_state_table_get(st, r.cat.tables[i].qualified, &ts, &rows,
+				                       &e) == 0)
+					printf("  %-40s %-8s %" PRId64 " rows\n",
+					       r.cat.tables[i].qualified, sl_table_status_name(ts),
+					       rows);
 			}
 		} else {
 			printf("  (source unreachable: %s)\n", e.msg);
@@ -690,7 +725,8 @@ int sl_pipeline_reset(const sl_config *cfg, sl_error *err)
 	if (rc == 0)
 		rc = sl_state_reset(r.state, err);
 	if (rc == 0)
-		printf("pipeline %s reset: replication slot dropped and state forgotten; target tables were kept (drop them "
+		printf("pipeline %s reset: replication slot dropped and state forgotten; target "
+		       "tables were kept (drop them "
 		       "before the next run, which refuses to overwrite them)\n",
 		       cfg->name);
 	run_close(&r);

@@ -18,13 +18,13 @@ struct sl_state {
 };
 
 static const char sl_state_schema[] =
-	"CREATE TABLE IF NOT EXISTS sluice_pipeline ("
-	"  name TEXT PRIMARY KEY, identity TEXT NOT NULL, position TEXT NOT NULL,"
-	"  snapshot_done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS sluice_table ("
-	"  pipeline TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL,"
-	"  rows INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
-	"  PRIMARY KEY (pipeline, name));";
+        "CREATE TABLE IF NOT EXISTS sluice_pipeline ("
+        "  name TEXT PRIMARY KEY, identity TEXT NOT NULL, position TEXT NOT NULL,"
+        "  snapshot_done INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS sluice_table ("
+        "  pipeline TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL,"
+        "  rows INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (pipeline, name));";
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -41,23 +41,28 @@ int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *e
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "state.url '%s' is not supported (use sqlite://PATH)", url);
 	if (*path == '\0')
-		return sl_error_set(err, SL_ERR_CONFIG, "state.url has no path (use sqlite://PATH)");
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "state.url has no path (use sqlite://PATH)");
 	sl_state *st = sl_calloc(1, sizeof *st);
 	st->name = sl_strdup(name);
 	st->path = sl_strdup(path);
 	pthread_mutex_init(&st->mu, NULL);
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	if (sqlite3_open_v2(path, &st->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK) {
-		sl_error_set(err, SL_ERR_IO, "cannot open state store %s: %s (check state.url and permissions)",
+		sl_error_set(err, SL_ERR_IO,
+		             "cannot open state store %s: %s (check state.url and permissions)",
 		             path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		sl_state_close(st);
 		return SL_ERR_IO;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	char *emsg = NULL;
-	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, &emsg) != SQLITE_OK ||
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+	                 &emsg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, sl_state_schema, NULL, NULL, &emsg) != SQLITE_OK) {
-		sl_error_set(err, SL_ERR_IO, "cannot initialise state store %s: %s", path, emsg ? emsg : "?");
+		sl_error_set(err, SL_ERR_IO, "cannot initialise state store %s: %s", path,
+		             emsg ? emsg : "?");
 		sqlite3_free(emsg);
 		sl_state_close(st);
 		return SL_ERR_IO;
@@ -78,7 +83,8 @@ void sl_state_close(sl_state *st)
 }
 
 /* Run one statement with text/int parameters given as a format: 't' text, 'i' int64. */
-static int sl_state_exec(sl_state *st, const char *sql, const char *types, const void **args, sl_error *err)
+static int sl_state_exec(sl_state *st, const char *sql, const char *types, const void **args,
+                         sl_error *err)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc = 0;
@@ -104,7 +110,8 @@ int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
 	sqlite3_stmt *stmt = NULL;
 	int rc = 0;
 	if (sqlite3_prepare_v2(st->db,
-	                       "SELECT identity, position, snapshot_done, created_at FROM sluice_pipeline WHERE name = ?",
+	                       "SELECT identity, position, snapshot_done, created_at FROM "
+	                       "sluice_pipeline WHERE name = ?",
 	                       -1, &stmt, NULL) != SQLITE_OK) {
 		rc = sl_state_fail(st, err, "read");
 		goto out;
@@ -113,8 +120,10 @@ int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
 	int s = sqlite3_step(stmt);
 	if (s == SQLITE_ROW) {
 		out->found = true;
-		snprintf(out->identity, sizeof out->identity, "%s", (const char *)sqlite3_column_text(stmt, 0));
-		snprintf(out->position, sizeof out->position, "%s", (const char *)sqlite3_column_text(stmt, 1));
+		snprintf(out->identity, sizeof out->identity, "%s",
+		         (const char *)sqlite3_column_text(stmt, 0));
+		snprintf(out->position, sizeof out->position, "%s",
+		         (const char *)sqlite3_column_text(stmt, 1));
 		out->snapshot_done = sqlite3_column_int(stmt, 2) != 0;
 		out->created_at = sqlite3_column_int64(stmt, 3);
 	} else if (s != SQLITE_DONE) {
@@ -132,15 +141,19 @@ int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *posi
 	pthread_mutex_lock(&st->mu);
 	int rc = sl_state_exec(st, "BEGIN IMMEDIATE", "", NULL, err);
 	if (rc == 0) {
-		/* a table this pipeline touched before must be reloaded from the new point; untouched
-		 * ones stay pending, so sluice still refuses to overwrite a table it never wrote */
+		/* a table this pipeline touched before must be reloaded from the new point;
+		 * untouched ones stay pending, so sluice still refuses to overwrite a table it
+		 * never wrote */
 		const void *a1[] = {st->name};
-		rc = sl_state_exec(st, "UPDATE sluice_table SET status = 1 WHERE pipeline = ? AND status <> 0", "t", a1, err);
+		rc = sl_state_exec(
+		        st, "UPDATE sluice_table SET status = 1 WHERE pipeline = ? AND status <> 0",
+		        "t", a1, err);
 	}
 	if (rc == 0) {
 		const void *a2[] = {st->name, identity, position, &now};
 		rc = sl_state_exec(st,
-		                   "INSERT OR REPLACE INTO sluice_pipeline (name, identity, position, snapshot_done, created_at)"
+		                   "INSERT OR REPLACE INTO sluice_pipeline (name, identity, "
+		                   "position, snapshot_done, created_at)"
 		                   " VALUES (?, ?, ?, 0, ?)",
 		                   "ttti", a2, err);
 	}
@@ -153,7 +166,8 @@ int sl_state_finish_snapshot(sl_state *st, sl_error *err)
 {
 	pthread_mutex_lock(&st->mu);
 	const void *a[] = {st->name};
-	int rc = sl_state_exec(st, "UPDATE sluice_pipeline SET snapshot_done = 1 WHERE name = ?", "t", a, err);
+	int rc = sl_state_exec(st, "UPDATE sluice_pipeline SET snapshot_done = 1 WHERE name = ?",
+	                       "t", a, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -169,7 +183,8 @@ int sl_state_reset(sl_state *st, sl_error *err)
 	return rc;
 }
 
-int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows, sl_error *err)
+int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows,
+                       sl_error *err)
 {
 	*status = SL_TABLE_PENDING;
 	if (rows)
@@ -177,8 +192,9 @@ int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status,
 	pthread_mutex_lock(&st->mu);
 	sqlite3_stmt *stmt = NULL;
 	int rc = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT status, rows FROM sluice_table WHERE pipeline = ? AND name = ?", -1,
-	                       &stmt, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	            st->db, "SELECT status, rows FROM sluice_table WHERE pipeline = ? AND name = ?",
+	            -1, &stmt, NULL) != SQLITE_OK) {
 		rc = sl_state_fail(st, err, "read");
 		goto out;
 	}
@@ -198,15 +214,17 @@ out:
 	return rc;
 }
 
-int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows, sl_error *err)
+int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows,
+                       sl_error *err)
 {
 	int64_t now = (int64_t)time(NULL), s = status;
 	pthread_mutex_lock(&st->mu);
 	const void *a[] = {st->name, table, &s, &rows, &now};
-	int rc = sl_state_exec(st,
-	                       "INSERT OR REPLACE INTO sluice_table (pipeline, name, status, rows, updated_at)"
-	                       " VALUES (?, ?, ?, ?, ?)",
-	                       "ttiii", a, err);
+	int rc = sl_state_exec(
+	        st,
+	        "INSERT OR REPLACE INTO sluice_table (pipeline, name, status, rows, updated_at)"
+	        " VALUES (?, ?, ?, ?, ?)",
+	        "ttiii", a, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -214,9 +232,12 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
 const char *sl_table_status_name(sl_table_status s)
 {
 	switch (s) {
-	case SL_TABLE_PENDING: return "pending";
-	case SL_TABLE_LOADING: return "loading";
-	case SL_TABLE_DONE: return "done";
+	case SL_TABLE_PENDING:
+		return "pending";
+	case SL_TABLE_LOADING:
+		return "loading";
+	case SL_TABLE_DONE:
+		return "done";
 	}
 	return "?";
 }

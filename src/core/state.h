@@ -14,11 +14,11 @@
 typedef struct sl_state sl_state;
 
 typedef struct sl_pipeline_state {
-	bool found;                /* a consistent point was recorded */
-	char identity[512];        /* source identity recorded with it (no secrets) */
-	char position[128];        /* consistent point, source-specific text (PostgreSQL: an LSN) */
+	bool found;         /* a consistent point was recorded */
+	char identity[512]; /* source identity recorded with it (no secrets) */
+	char position[128]; /* consistent point, source-specific text (PostgreSQL: an LSN) */
 	bool snapshot_done;
-	int64_t created_at;        /* unix seconds */
+	int64_t created_at; /* unix seconds */
 } sl_pipeline_state;
 
 typedef enum sl_table_status {
@@ -35,13 +35,16 @@ void sl_state_close(sl_state *st);
 int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err);
 /* Record a new consistent point: every table loaded (even partly) before becomes LOADING, so it
  * is emptied and reloaded; pending tables stay pending. */
-int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position, sl_error *err);
+int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position,
+                            sl_error *err);
 int sl_state_finish_snapshot(sl_state *st, sl_error *err);
 /* Forget everything about this pipeline. */
 int sl_state_reset(sl_state *st, sl_error *err);
 
-int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows, sl_error *err);
-int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows, sl_error *err);
+int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows,
+                       sl_error *err);
+int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows,
+                       sl_error *err);
 
 const char *sl_table_status_name(sl_table_status s);
 

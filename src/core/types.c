@@ -57,35 +57,66 @@ static const char *sl_unit_name[] = {"s", "ms", "us", "ns"};
 const char *sl_field_format(const sl_field *f, char *buf, int n)
 {
 	switch (f->type) {
-	case SL_TYPE_NA: return "n";
-	case SL_TYPE_BOOL: return "b";
-	case SL_TYPE_INT8: return "c";
-	case SL_TYPE_INT16: return "s";
-	case SL_TYPE_INT32: return "i";
-	case SL_TYPE_INT64: return "l";
-	case SL_TYPE_UINT8: return "C";
-	case SL_TYPE_UINT16: return "S";
-	case SL_TYPE_UINT32: return "I";
-	case SL_TYPE_UINT64: return "L";
-	case SL_TYPE_FLOAT16: return "e";
-	case SL_TYPE_FLOAT32: return "f";
-	case SL_TYPE_FLOAT64: return "g";
-	case SL_TYPE_DECIMAL128: snprintf(buf, (size_t)n, "d:%d,%d", f->precision, f->scale); return buf;
-	case SL_TYPE_DECIMAL256: snprintf(buf, (size_t)n, "d:%d,%d,256", f->precision, f->scale); return buf;
-	case SL_TYPE_DATE32: return "tdD";
-	case SL_TYPE_DATE64: return "tdm";
-	case SL_TYPE_TIME32: snprintf(buf, (size_t)n, "tt%c", sl_unit_char[f->unit]); return buf;
-	case SL_TYPE_TIME64: snprintf(buf, (size_t)n, "tt%c", sl_unit_char[f->unit]); return buf;
+	case SL_TYPE_NA:
+		return "n";
+	case SL_TYPE_BOOL:
+		return "b";
+	case SL_TYPE_INT8:
+		return "c";
+	case SL_TYPE_INT16:
+		return "s";
+	case SL_TYPE_INT32:
+		return "i";
+	case SL_TYPE_INT64:
+		return "l";
+	case SL_TYPE_UINT8:
+		return "C";
+	case SL_TYPE_UINT16:
+		return "S";
+	case SL_TYPE_UINT32:
+		return "I";
+	case SL_TYPE_UINT64:
+		return "L";
+	case SL_TYPE_FLOAT16:
+		return "e";
+	case SL_TYPE_FLOAT32:
+		return "f";
+	case SL_TYPE_FLOAT64:
+		return "g";
+	case SL_TYPE_DECIMAL128:
+		snprintf(buf, (size_t)n, "d:%d,%d", f->precision, f->scale);
+		return buf;
+	case SL_TYPE_DECIMAL256:
+		snprintf(buf, (size_t)n, "d:%d,%d,256", f->precision, f->scale);
+		return buf;
+	case SL_TYPE_DATE32:
+		return "tdD";
+	case SL_TYPE_DATE64:
+		return "tdm";
+	case SL_TYPE_TIME32:
+		snprintf(buf, (size_t)n, "tt%c", sl_unit_char[f->unit]);
+		return buf;
+	case SL_TYPE_TIME64:
+		snprintf(buf, (size_t)n, "tt%c", sl_unit_char[f->unit]);
+		return buf;
 	case SL_TYPE_TIMESTAMP:
 		snprintf(buf, (size_t)n, "ts%c:%s", sl_unit_char[f->unit], f->tz ? f->tz : "");
 		return buf;
-	case SL_TYPE_UTF8: return "u";
-	case SL_TYPE_LARGE_UTF8: return "U";
-	case SL_TYPE_BINARY: return "z";
-	case SL_TYPE_LARGE_BINARY: return "Z";
-	case SL_TYPE_FIXED_BINARY: snprintf(buf, (size_t)n, "w:%d", f->byte_width); return buf;
-	case SL_TYPE_LIST: return "+l";
-	case SL_TYPE_COUNT_: break;
+	case SL_TYPE_UTF8:
+		return "u";
+	case SL_TYPE_LARGE_UTF8:
+		return "U";
+	case SL_TYPE_BINARY:
+		return "z";
+	case SL_TYPE_LARGE_BINARY:
+		return "Z";
+	case SL_TYPE_FIXED_BINARY:
+		snprintf(buf, (size_t)n, "w:%d", f->byte_width);
+		return buf;
+	case SL_TYPE_LIST:
+		return "+l";
+	case SL_TYPE_COUNT_:
+		break;
 	}
 	return "n";
 }
@@ -93,10 +124,12 @@ const char *sl_field_format(const sl_field *f, char *buf, int n)
 const char *sl_field_describe(const sl_field *f, char *buf, int n)
 {
 	static const char *names[SL_TYPE_COUNT_] = {
-		"Null", "Boolean", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
-		"UInt64", "Float16", "Float32", "Float64", "Decimal128", "Decimal256", "Date32",
-		"Date64", "Time32", "Time64", "Timestamp", "Utf8", "LargeUtf8", "Binary",
-		"LargeBinary", "FixedSizeBinary", "List"};
+	        "Null",    "Boolean",   "Int8",    "Int16",       "Int32",
+	        "Int64",   "UInt8",     "UInt16",  "UInt32",      "UInt64",
+	        "Float16", "Float32",   "Float64", "Decimal128",  "Decimal256",
+	        "Date32",  "Date64",    "Time32",  "Time64",      "Timestamp",
+	        "Utf8",    "LargeUtf8", "Binary",  "LargeBinary", "FixedSizeBinary",
+	        "List"};
 	char inner[128];
 	switch (f->type) {
 	case SL_TYPE_DECIMAL128:
@@ -109,7 +142,8 @@ const char *sl_field_describe(const sl_field *f, char *buf, int n)
 		break;
 	case SL_TYPE_TIMESTAMP:
 		if (f->tz)
-			snprintf(buf, (size_t)n, "Timestamp(%s, \"%s\")", sl_unit_name[f->unit], f->tz);
+			snprintf(buf, (size_t)n, "Timestamp(%s, \"%s\")", sl_unit_name[f->unit],
+			         f->tz);
 		else
 			snprintf(buf, (size_t)n, "Timestamp(%s)", sl_unit_name[f->unit]);
 		break;
@@ -135,25 +169,33 @@ int sl_type_value_width(const sl_field *f)
 {
 	switch (f->type) {
 	case SL_TYPE_INT8:
-	case SL_TYPE_UINT8: return 1;
+	case SL_TYPE_UINT8:
+		return 1;
 	case SL_TYPE_INT16:
 	case SL_TYPE_UINT16:
-	case SL_TYPE_FLOAT16: return 2;
+	case SL_TYPE_FLOAT16:
+		return 2;
 	case SL_TYPE_INT32:
 	case SL_TYPE_UINT32:
 	case SL_TYPE_FLOAT32:
 	case SL_TYPE_DATE32:
-	case SL_TYPE_TIME32: return 4;
+	case SL_TYPE_TIME32:
+		return 4;
 	case SL_TYPE_INT64:
 	case SL_TYPE_UINT64:
 	case SL_TYPE_FLOAT64:
 	case SL_TYPE_DATE64:
 	case SL_TYPE_TIME64:
-	case SL_TYPE_TIMESTAMP: return 8;
-	case SL_TYPE_DECIMAL128: return 16;
-	case SL_TYPE_DECIMAL256: return 32;
-	case SL_TYPE_FIXED_BINARY: return f->byte_width;
-	default: return 0;
+	case SL_TYPE_TIMESTAMP:
+		return 8;
+	case SL_TYPE_DECIMAL128:
+		return 16;
+	case SL_TYPE_DECIMAL256:
+		return 32;
+	case SL_TYPE_FIXED_BINARY:
+		return f->byte_width;
+	default:
+		return 0;
 	}
 }
 
@@ -241,7 +283,8 @@ static void sl_field_export(const sl_field *f, struct ArrowSchema *s)
 	}
 }
 
-void sl_fields_export_schema(const char *name, const sl_field *fields, int n, struct ArrowSchema *out)
+void sl_fields_export_schema(const char *name, const sl_field *fields, int n,
+                             struct ArrowSchema *out)
 {
 	sl_schema_fill(out, "+s", name, NULL, n);
 	out->flags = 0;

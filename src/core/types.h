@@ -55,13 +55,13 @@ typedef struct sl_field {
 	char *name;
 	sl_type_id type;
 	bool nullable;
-	int precision, scale;  /* decimals */
-	sl_time_unit unit;     /* time32/time64/timestamp */
-	char *tz;              /* timestamp time zone ("UTC") or NULL */
-	int byte_width;        /* fixed-size binary */
-	char *ext_name;        /* Arrow extension name, e.g. "arrow.json", or NULL */
-	char *source_type;     /* the source's own type, e.g. "numeric(12,2)", or NULL */
-	struct sl_field *child;/* list element */
+	int precision, scale;   /* decimals */
+	sl_time_unit unit;      /* time32/time64/timestamp */
+	char *tz;               /* timestamp time zone ("UTC") or NULL */
+	int byte_width;         /* fixed-size binary */
+	char *ext_name;         /* Arrow extension name, e.g. "arrow.json", or NULL */
+	char *source_type;      /* the source's own type, e.g. "numeric(12,2)", or NULL */
+	struct sl_field *child; /* list element */
 } sl_field;
 
 /* Initialise *f as a field of the given type (other attributes zero); name is copied. */
@@ -83,6 +83,7 @@ bool sl_type_is_var_width(sl_type_id t); /* utf8/binary (32-bit offsets) */
 
 /* Export a struct field named `name` whose children are fields[0..n) to the Arrow C Data
  * Interface. The caller owns *out and must call out->release(out). */
-void sl_fields_export_schema(const char *name, const sl_field *fields, int n, struct ArrowSchema *out);
+void sl_fields_export_schema(const char *name, const sl_field *fields, int n,
+                             struct ArrowSchema *out);
 
 #endif

@@ -14,12 +14,18 @@
 #define NUMERIC_PINF 0xD000
 #define NUMERIC_NINF 0xF000
 
-static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static inline uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) << 32 | rd32(p + 4); }
+static inline uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
 
 static inline void wr16(sl_buf *b, uint16_t v)
 {
@@ -48,8 +54,10 @@ static inline void wr64(sl_buf *b, uint64_t v)
 int sl_pg_numeric_to_text(const uint8_t *p, size_t len, sl_buf *out, sl_error *err)
 {
 	if (len < 8)
-		return sl_error_set(err, SL_ERR_DATA, "numeric value is truncated (%zu bytes)", len);
-	int ndigits = (int16_t)rd16(p), weight = (int16_t)rd16(p + 2), dscale = (int16_t)rd16(p + 6);
+		return sl_error_set(err, SL_ERR_DATA, "numeric value is truncated (%zu bytes)",
+		                    len);
+	int ndigits = (int16_t)rd16(p), weight = (int16_t)rd16(p + 2),
+	    dscale = (int16_t)rd16(p + 6);
 	uint16_t sign = rd16(p + 4);
 	if (ndigits < 0 || dscale < 0 || len != 8 + 2 * (size_t)ndigits)
 		return sl_error_set(err, SL_ERR_DATA, "numeric value has a bad header");
@@ -92,7 +100,8 @@ int sl_pg_numeric_to_text(const uint8_t *p, size_t len, sl_buf *out, sl_error *e
 }
 
 /* Write the numeric header + digits (ms first) into out, as a complete value without length. */
-static void sl_pg_numeric_put(sl_buf *out, const uint16_t *digits, int n, int weight, bool neg, int dscale)
+static void sl_pg_numeric_put(sl_buf *out, const uint16_t *digits, int n, int weight, bool neg,
+                              int dscale)
 {
 	while (n > 0 && digits[0] == 0) { /* leading zero groups */
 		digits++;
@@ -115,8 +124,10 @@ static void sl_pg_numeric_put(sl_buf *out, const uint16_t *digits, int n, int we
 
 int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *err)
 {
-	if ((len == 3 && strncmp(s, "NaN", 3) == 0) || (len == 8 && strncmp(s, "Infinity", 8) == 0) ||
-	    (len == 9 && strncmp(s, "-Infinity", 9) == 0) || (len == 9 && strncmp(s, "+Infinity", 9) == 0)) {
+	if ((len == 3 && strncmp(s, "NaN", 3) == 0) ||
+	    (len == 8 && strncmp(s, "Infinity", 8) == 0) ||
+	    (len == 9 && strncmp(s, "-Infinity", 9) == 0) ||
+	    (len == 9 && strncmp(s, "+Infinity", 9) == 0)) {
 		wr16(out, 0);
 		wr16(out, 0);
 		wr16(out, s[0] == 'N' ? NUMERIC_NAN : s[0] == '-' ? NUMERIC_NINF : NUMERIC_PINF);
@@ -138,12 +149,15 @@ int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *er
 		frac_len = i - frac_start;
 	}
 	if (i != len || int_len + frac_len == 0 || frac_len > 16383)
-		return sl_error_set(err, SL_ERR_DATA, "'%.*s' is not a numeric value", (int)(len > 60 ? 60 : len), s);
+		return sl_error_set(err, SL_ERR_DATA, "'%.*s' is not a numeric value",
+		                    (int)(len > 60 ? 60 : len), s);
 	/* group the integer digits from the right and the fraction from the left, by 4 */
 	int int_groups = (int)((int_len + 3) / 4), frac_groups = (int)((frac_len + 3) / 4);
 	uint16_t stackbuf[256];
-	uint16_t *digits = (int_groups + frac_groups) <= 256 ? stackbuf
-	                   : sl_malloc(sizeof(uint16_t) * (size_t)(int_groups + frac_groups));
+	uint16_t *digits =
+	        (int_groups + frac_groups) <= 256
+	                ? stackbuf
+	                : sl_malloc(sizeof(uint16_t) * (size_t)(int_groups + frac_groups));
 	int pad = int_groups * 4 - (int)int_len;
 	for (int g = 0; g < int_groups; g++) {
 		unsigned v = 0;
@@ -161,13 +175,15 @@ int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *er
 		}
 		digits[int_groups + g] = (uint16_t)v;
 	}
-	sl_pg_numeric_put(out, digits, int_groups + frac_groups, int_groups - 1, neg, (int)frac_len);
+	sl_pg_numeric_put(out, digits, int_groups + frac_groups, int_groups - 1, neg,
+	                  (int)frac_len);
 	if (digits != stackbuf)
 		free(digits);
 	return 0;
 }
 
-int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale, uint8_t *out, sl_error *err)
+int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale, uint8_t *out,
+                             sl_error *err)
 {
 	if (len < 8)
 		return sl_error_set(err, SL_ERR_DATA, "numeric value is truncated");
@@ -183,17 +199,22 @@ int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale,
 	for (int i = 0; i < ndigits; i++) {
 		uint16_t dig = rd16(p + 8 + 2 * i);
 		if (dig > 9999 || sl_u256_mul_add(&mag, 10000, dig) < 0)
-			return sl_error_set(err, SL_ERR_DATA, "numeric value out of range for a decimal");
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "numeric value out of range for a decimal");
 	}
 	int exp10 = 4 * (weight - ndigits + 1) + scale;
 	for (; exp10 > 0; exp10--)
 		if (sl_u256_mul_add(&mag, 10, 0) < 0)
-			return sl_error_set(err, SL_ERR_DATA, "numeric value out of range for a decimal");
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "numeric value out of range for a decimal");
 	for (; exp10 < 0; exp10++)
 		if (sl_u256_divmod(&mag, 10) != 0)
-			return sl_error_set(err, SL_ERR_DATA, "numeric value has more fractional digits than scale %d", scale);
+			return sl_error_set(
+			        err, SL_ERR_DATA,
+			        "numeric value has more fractional digits than scale %d", scale);
 	if (sl_decimal_store(sign == NUMERIC_NEG, &mag, width, out) < 0)
-		return sl_error_set(err, SL_ERR_DATA, "numeric value does not fit Decimal%d", width * 8);
+		return sl_error_set(err, SL_ERR_DATA, "numeric value does not fit Decimal%d",
+		                    width * 8);
 	return 0;
 }
 
@@ -222,10 +243,12 @@ int sl_pgcopy_parse_header(const uint8_t *buf, size_t len, sl_error *err)
 	if (len < SL_PGCOPY_HEADER_LEN)
 		return 0;
 	if (memcmp(buf, SL_PGCOPY_SIGNATURE, 11) != 0)
-		return sl_error_set(err, SL_ERR_DATA, "COPY stream does not start with the binary signature");
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "COPY stream does not start with the binary signature");
 	uint32_t flags = rd32(buf + 11), ext = rd32(buf + 15);
 	if (flags & (1u << 16))
-		return sl_error_set(err, SL_ERR_DATA, "COPY stream has OIDs, which sluice does not read");
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "COPY stream has OIDs, which sluice does not read");
 	if (ext > (1u << 20))
 		return sl_error_set(err, SL_ERR_DATA, "COPY header extension is too long");
 	if (len < SL_PGCOPY_HEADER_LEN + ext)
@@ -235,9 +258,11 @@ int sl_pgcopy_parse_header(const uint8_t *buf, size_t len, sl_error *err)
 
 static const char sl_hex[] = "0123456789abcdef";
 
-static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n, sl_error *err);
+static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n,
+                           sl_error *err);
 
-static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n, sl_error *err)
+static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n,
+                           sl_error *err)
 {
 	if (n < 12)
 		return sl_error_set(err, SL_ERR_DATA, "array value is truncated");
@@ -248,7 +273,8 @@ static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t
 	}
 	if (ndim != 1)
 		return sl_error_set(err, SL_ERR_DATA,
-		                    "column %s holds a %d-dimensional array; only one-dimensional arrays are supported",
+		                    "column %s holds a %d-dimensional array; only one-dimensional "
+		                    "arrays are supported",
 		                    c->field->name, ndim);
 	if (n < 20)
 		return sl_error_set(err, SL_ERR_DATA, "array value is truncated");
@@ -279,7 +305,8 @@ static int sl_bad_len(const sl_column *c, int32_t n)
 	return SL_ERR_DATA;
 }
 
-static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n, sl_error *err)
+static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n,
+                           sl_error *err)
 {
 	const sl_field *f = c->field;
 	switch (kind) {
@@ -328,7 +355,8 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 		if (t != SL_TIMESTAMP_POS_INF && t != SL_TIMESTAMP_NEG_INF &&
 		    __builtin_add_overflow(t, SL_PG_EPOCH_US, &t))
 			return sl_error_set(err, SL_ERR_DATA,
-			                    "column %s: timestamp beyond year 294247 cannot be represented in microseconds since 1970",
+			                    "column %s: timestamp beyond year 294247 cannot be "
+			                    "represented in microseconds since 1970",
 			                    f->name);
 		sl_col_append_i64(c, t);
 		return 0;
@@ -356,7 +384,8 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 		return 0;
 	case SL_PG_JSONB:
 		if (n < 1 || p[0] != 1)
-			return sl_error_set(err, SL_ERR_DATA, "column %s: unknown jsonb binary version", f->name);
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: unknown jsonb binary version", f->name);
 		sl_col_append_bytes(c, p + 1, (size_t)n - 1);
 		return 0;
 	case SL_PG_UUID: {
@@ -374,14 +403,16 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 	case SL_PG_ARRAY:
 		break;
 	}
-	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no decoder for kind %d", f->name, kind);
+	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no decoder for kind %d", f->name,
+	                    kind);
 badlen:
 	sl_bad_len(c, n);
-	return sl_error_set(err, SL_ERR_DATA, "column %s: value has unexpected length %d", f->name, n);
+	return sl_error_set(err, SL_ERR_DATA, "column %s: value has unexpected length %d", f->name,
+	                    n);
 }
 
-int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t len, sl_batch *batch,
-                           int *trailer, sl_error *err)
+int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t len,
+                           sl_batch *batch, int *trailer, sl_error *err)
 {
 	*trailer = 0;
 	if (len < 2)
@@ -392,7 +423,8 @@ int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t
 		return 2;
 	}
 	if (nf != batch->ncols)
-		return sl_error_set(err, SL_ERR_DATA, "COPY tuple has %d fields, expected %d", nf, batch->ncols);
+		return sl_error_set(err, SL_ERR_DATA, "COPY tuple has %d fields, expected %d", nf,
+		                    batch->ncols);
 	/* check completeness first so an incomplete tuple appends nothing */
 	size_t pos = 2;
 	for (int i = 0; i < nf; i++) {
@@ -401,7 +433,8 @@ int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t
 		int32_t n = (int32_t)rd32(buf + pos);
 		pos += 4;
 		if (n < -1)
-			return sl_error_set(err, SL_ERR_DATA, "COPY field has negative length %d", n);
+			return sl_error_set(err, SL_ERR_DATA, "COPY field has negative length %d",
+			                    n);
 		if (n > 0) {
 			if (len - pos < (size_t)n)
 				return 0;
@@ -417,8 +450,9 @@ int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t
 			sl_col_append_null(c);
 			continue;
 		}
-		int rc = codecs[i].kind == SL_PG_ARRAY ? sl_decode_array(&codecs[i], c, buf + pos, n, err)
-		                                        : sl_decode_value(codecs[i].kind, c, buf + pos, n, err);
+		int rc = codecs[i].kind == SL_PG_ARRAY
+		                 ? sl_decode_array(&codecs[i], c, buf + pos, n, err)
+		                 : sl_decode_value(codecs[i].kind, c, buf + pos, n, err);
 		if (rc < 0)
 			return rc;
 		pos += (size_t)n;
@@ -436,7 +470,10 @@ void sl_pgcopy_write_header(sl_buf *out)
 	wr32(out, 0);
 }
 
-void sl_pgcopy_write_trailer(sl_buf *out) { wr16(out, 0xFFFF); }
+void sl_pgcopy_write_trailer(sl_buf *out)
+{
+	wr16(out, 0xFFFF);
+}
 
 static float sl_half_to_float(uint16_t h)
 {
@@ -482,24 +519,34 @@ static int64_t sl_fixed_int(const sl_column *c, int64_t i)
 {
 	const uint8_t *p = c->values.data;
 	switch (c->field->type) {
-	case SL_TYPE_INT8: return ((const int8_t *)p)[i];
-	case SL_TYPE_UINT8: return ((const uint8_t *)p)[i];
-	case SL_TYPE_INT16: return ((const int16_t *)p)[i];
-	case SL_TYPE_UINT16: return ((const uint16_t *)p)[i];
+	case SL_TYPE_INT8:
+		return ((const int8_t *)p)[i];
+	case SL_TYPE_UINT8:
+		return ((const uint8_t *)p)[i];
+	case SL_TYPE_INT16:
+		return ((const int16_t *)p)[i];
+	case SL_TYPE_UINT16:
+		return ((const uint16_t *)p)[i];
 	case SL_TYPE_INT32:
 	case SL_TYPE_DATE32:
-	case SL_TYPE_TIME32: return ((const int32_t *)p)[i];
-	case SL_TYPE_UINT32: return ((const uint32_t *)p)[i];
-	default: return ((const int64_t *)p)[i];
+	case SL_TYPE_TIME32:
+		return ((const int32_t *)p)[i];
+	case SL_TYPE_UINT32:
+		return ((const uint32_t *)p)[i];
+	default:
+		return ((const int64_t *)p)[i];
 	}
 }
 
 static int64_t sl_unit_to_us(int64_t v, sl_time_unit u, bool *lossy)
 {
 	switch (u) {
-	case SL_UNIT_S: return v * 1000000;
-	case SL_UNIT_MS: return v * 1000;
-	case SL_UNIT_US: return v;
+	case SL_UNIT_S:
+		return v * 1000000;
+	case SL_UNIT_MS:
+		return v * 1000;
+	case SL_UNIT_US:
+		return v;
 	case SL_UNIT_NS:
 		*lossy = v % 1000 != 0;
 		return v / 1000;
@@ -507,9 +554,11 @@ static int64_t sl_unit_to_us(int64_t v, sl_time_unit u, bool *lossy)
 	return v;
 }
 
-static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_buf *out, sl_error *err);
+static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_buf *out,
+                           sl_error *err);
 
-static int sl_encode_array(const sl_pg_codec *codec, const sl_column *c, int64_t i, sl_buf *out, sl_error *err)
+static int sl_encode_array(const sl_pg_codec *codec, const sl_column *c, int64_t i, sl_buf *out,
+                           sl_error *err)
 {
 	const int32_t *off = (const int32_t *)c->offsets.data;
 	int32_t from = off[i], to = off[i + 1];
@@ -540,7 +589,8 @@ static int sl_encode_array(const sl_pg_codec *codec, const sl_column *c, int64_t
 	return 0;
 }
 
-static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_buf *out, sl_error *err)
+static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_buf *out,
+                           sl_error *err)
 {
 	const sl_field *f = c->field;
 	switch (kind) {
@@ -574,8 +624,9 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 		wr64(out, (uint64_t)sl_fixed_int(c, i));
 		return 0;
 	case SL_PG_FLOAT4: {
-		float v = f->type == SL_TYPE_FLOAT16 ? sl_half_to_float(((const uint16_t *)c->values.data)[i])
-		                                     : ((const float *)c->values.data)[i];
+		float v = f->type == SL_TYPE_FLOAT16
+		                  ? sl_half_to_float(((const uint16_t *)c->values.data)[i])
+		                  : ((const float *)c->values.data)[i];
 		uint32_t bits;
 		memcpy(&bits, &v, 4);
 		wr32(out, 4);
@@ -679,7 +730,9 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 				continue;
 			int h = sl_hexval(s[j]);
 			if (h < 0)
-				return sl_error_set(err, SL_ERR_DATA, "column %s: '%.*s' is not a UUID", f->name, n, s);
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: '%.*s' is not a UUID", f->name, n,
+				                    s);
 			if (k % 2 == 0)
 				u[k / 2] = (uint8_t)(h << 4);
 			else
@@ -687,7 +740,8 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 			k++;
 		}
 		if (k != 32)
-			return sl_error_set(err, SL_ERR_DATA, "column %s: '%.*s' is not a UUID", f->name, n, s);
+			return sl_error_set(err, SL_ERR_DATA, "column %s: '%.*s' is not a UUID",
+			                    f->name, n, s);
 		wr32(out, 16);
 		sl_buf_append(out, u, 16);
 		return 0;
@@ -695,11 +749,12 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 	case SL_PG_ARRAY:
 		break;
 	}
-	return sl_error_set(err, SL_ERR_DATA, "column %s: value out of range for its PostgreSQL type", f->name);
+	return sl_error_set(err, SL_ERR_DATA,
+	                    "column %s: value out of range for its PostgreSQL type", f->name);
 }
 
-int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int64_t from, int64_t to,
-                          sl_buf *out, sl_error *err)
+int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int64_t from,
+                          int64_t to, sl_buf *out, sl_error *err)
 {
 	for (int64_t r = from; r < to; r++) {
 		wr16(out, (uint16_t)batch->ncols);
@@ -709,8 +764,9 @@ int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int6
 				wr32(out, 0xFFFFFFFFu);
 				continue;
 			}
-			int rc = codecs[i].kind == SL_PG_ARRAY ? sl_encode_array(&codecs[i], c, r, out, err)
-			                                        : sl_encode_value(codecs[i].kind, c, r, out, err);
+			int rc = codecs[i].kind == SL_PG_ARRAY
+			                 ? sl_encode_array(&codecs[i], c, r, out, err)
+			                 : sl_encode_value(codecs[i].kind, c, r, out, err);
 			if (rc < 0)
 				return rc;
 		}

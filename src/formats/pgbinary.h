@@ -28,9 +28,9 @@ typedef enum sl_pg_kind {
 	SL_PG_BOOL = 1,
 	SL_PG_INT2,
 	SL_PG_INT4,
-	SL_PG_INT8,   /* int8, and money (cents) */
-	SL_PG_OID,    /* uint32 */
-	SL_PG_LSN,    /* uint64 */
+	SL_PG_INT8, /* int8, and money (cents) */
+	SL_PG_OID,  /* uint32 */
+	SL_PG_LSN,  /* uint64 */
 	SL_PG_FLOAT4,
 	SL_PG_FLOAT8,
 	SL_PG_NUMERIC,
@@ -59,24 +59,25 @@ typedef struct sl_pg_codec {
 int sl_pgcopy_parse_header(const uint8_t *buf, size_t len, sl_error *err);
 
 /* Decode one tuple into one row of `batch` (column i uses codecs[i] and batch->fields[i]).
- * Returns the bytes consumed (> 0), 0 when the tuple is incomplete (nothing appended), 
+ * Returns the bytes consumed (> 0), 0 when the tuple is incomplete (nothing appended),
  * SL_PGCOPY_TRAILER (as a positive value via *trailer) at the end marker, or a negative error.
  * On error the batch may hold a partial row and must be discarded. */
-int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t len, sl_batch *batch,
-                           int *trailer, sl_error *err);
+int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t len,
+                           sl_batch *batch, int *trailer, sl_error *err);
 
 /* Encoding: header, rows [from, to) of the batch, trailer. Column i of the batch is encoded with
  * codecs[i] into the target column i. Returns 0 or a negative error (a value the target type
  * cannot hold). */
 void sl_pgcopy_write_header(sl_buf *out);
-int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int64_t from, int64_t to,
-                          sl_buf *out, sl_error *err);
+int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int64_t from,
+                          int64_t to, sl_buf *out, sl_error *err);
 void sl_pgcopy_write_trailer(sl_buf *out);
 
 /* Single values, exposed for tests and for other PostgreSQL code. */
 int sl_pg_numeric_to_text(const uint8_t *p, size_t len, sl_buf *out, sl_error *err);
 int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *err);
-int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale, uint8_t *out, sl_error *err);
+int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale, uint8_t *out,
+                             sl_error *err);
 void sl_pg_numeric_from_decimal(const uint8_t *dec, int width, int scale, sl_buf *out);
 
 /* Microseconds between 1970-01-01 and 2000-01-01, and the days between them. */

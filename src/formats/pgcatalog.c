@@ -8,18 +8,21 @@
 #include "formats/pgclient.h"
 
 static const char sl_columns_sql[] =
-	"SELECT a.attrelid, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod), a.atttypid,"
-	"       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,"
-	"       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 END,"
-	"       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
-	"  FROM pg_attribute a"
-	"  JOIN pg_type t ON t.oid = a.atttypid"
-	"  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
-	"  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
-	" WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
-	" ORDER BY a.attrelid, a.attnum";
+        "SELECT a.attrelid, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod), "
+        "a.atttypid,"
+        "       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,"
+        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 "
+        "END,"
+        "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
+        "  FROM pg_attribute a"
+        "  JOIN pg_type t ON t.oid = a.atttypid"
+        "  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+        "  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
+        " WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
+        " ORDER BY a.attrelid, a.attnum";
 
-int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n, sl_error *err)
+int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
+                       sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {oids_literal};
@@ -57,8 +60,8 @@ void sl_pg_columns_free(sl_pg_column *cols, int n)
 	free(cols);
 }
 
-void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg_codec *codecs, sl_pg_select *how,
-                        const char **reasons)
+void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg_codec *codecs,
+                        sl_pg_select *how, const char **reasons)
 {
 	for (int i = 0; i < n; i++) {
 		sl_field_init(&fields[i], cols[i].name, SL_TYPE_NA);
@@ -76,12 +79,13 @@ static sl_batch *sl_digest_flush(void *ctx, sl_batch *full, sl_error *err)
 	return full;
 }
 
-int sl_pg_copy_digest(PGconn *conn, const char *copy_sql, const sl_field *fields, const sl_pg_codec *codecs, int n,
-                      sl_digest *d, sl_error *err)
+int sl_pg_copy_digest(PGconn *conn, const char *copy_sql, const sl_field *fields,
+                      const sl_pg_codec *codecs, int n, sl_digest *d, sl_error *err)
 {
 	sl_batch *b = sl_batch_create(fields, n);
 	int64_t rows = 0;
-	int rc = sl_pg_copy_out(conn, copy_sql, codecs, &b, 8u << 20, sl_digest_flush, d, &rows, NULL, err);
+	int rc = sl_pg_copy_out(conn, copy_sql, codecs, &b, 8u << 20, sl_digest_flush, d, &rows,
+	                        NULL, err);
 	sl_batch_destroy(b);
 	return rc;
 }

@@ -14,23 +14,25 @@ typedef struct sl_pg_column {
 	uint32_t relid;
 	char *name;
 	bool notnull;
-	char *format_type;   /* format_type(atttypid, atttypmod), schema-qualified outside pg_catalog */
-	uint32_t type_oid;   /* atttypid (before domain resolution) */
-	sl_pg_typeinfo ti;   /* domain-resolved */
+	char *format_type; /* format_type(atttypid, atttypmod), schema-qualified outside pg_catalog
+	                    */
+	uint32_t type_oid; /* atttypid (before domain resolution) */
+	sl_pg_typeinfo ti; /* domain-resolved */
 } sl_pg_column;
 
 /* Columns of the relations whose oids are in `oids_literal` ("{1,2,3}"), ordered by relation
  * then attnum. *cols is a new array (free with sl_pg_columns_free). */
-int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n, sl_error *err);
+int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
+                       sl_error *err);
 void sl_pg_columns_free(sl_pg_column *cols, int n);
 
 /* Map the columns of one relation for reading: fills fields/codecs/how (arrays of n) and the
  * select list; columns of unsupported types get how = SL_PG_SELECT_UNSUPPORTED. */
-void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg_codec *codecs, sl_pg_select *how,
-                        const char **reasons);
+void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg_codec *codecs,
+                        sl_pg_select *how, const char **reasons);
 
 /* Stream `copy_sql` and fold every row into the digest. */
-int sl_pg_copy_digest(PGconn *conn, const char *copy_sql, const sl_field *fields, const sl_pg_codec *codecs, int n,
-                      sl_digest *d, sl_error *err);
+int sl_pg_copy_digest(PGconn *conn, const char *copy_sql, const sl_field *fields,
+                      const sl_pg_codec *codecs, int n, sl_digest *d, sl_error *err);
 
 #endif

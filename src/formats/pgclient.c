@@ -17,7 +17,8 @@ static void sl_pg_trim(char *s)
 			*p = ' ';
 }
 
-/* libpq's connection messages start with "connection to server at ... failed: ". Keep the reason. */
+/* libpq's connection messages start with "connection to server at ... failed: ". Keep the reason.
+ */
 static const char *sl_pg_reason(const char *msg)
 {
 	const char *r = strstr(msg, "failed: ");
@@ -34,13 +35,15 @@ static void sl_pg_notice(void *arg, const char *message)
 	sl_debug("server notice: %s", msg);
 }
 
-int sl_pg_connect(const char *url, const char *password, const char *label, bool replication, PGconn **out,
-                  sl_error *err)
+int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
+                  PGconn **out, sl_error *err)
 {
 	*out = NULL;
-	if (url == NULL || (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
+	if (url == NULL ||
+	    (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
 		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "%s.url must look like postgres://USER@HOST:PORT/DATABASE", label);
+		                    "%s.url must look like postgres://USER@HOST:PORT/DATABASE",
+		                    label);
 	char app[64];
 	snprintf(app, sizeof app, "sluice-%s", label);
 	const char *keys[8], *vals[8];
@@ -50,8 +53,9 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 		keys[k] = "password", vals[k++] = password;
 	keys[k] = "application_name", vals[k++] = app;
 	keys[k] = "connect_timeout", vals[k++] = "10";
-	keys[k] = "options", vals[k++] = "-c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 "
-	                                   "-c TimeZone=UTC -c search_path=pg_catalog";
+	keys[k] = "options",
+	vals[k++] = "-c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 "
+	            "-c TimeZone=UTC -c search_path=pg_catalog";
 	if (replication)
 		keys[k] = "replication", vals[k++] = "database";
 	keys[k] = NULL, vals[k] = NULL;
@@ -65,7 +69,8 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 		sl_pg_trim(reason);
 		PQfreemem(perr);
 		char red[512];
-		return sl_error_set(err, SL_ERR_CONFIG, "%s.url '%s' is not a valid PostgreSQL URL: %s", label,
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "%s.url '%s' is not a valid PostgreSQL URL: %s", label,
 		                    sl_redact_url(url, red, sizeof red), reason);
 	}
 	const char *user = NULL, *dbname = NULL;
@@ -94,34 +99,46 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 		int rc;
 		if (strstr(msg, "password authentication failed"))
 			rc = sl_error_set(err, SL_ERR_CONNECT,
-			                  "%s: password authentication failed for user \"%s\" at %s (check %s.password)",
+			                  "%s: password authentication failed for user \"%s\" at "
+			                  "%s (check %s.password)",
 			                  label, user_s, red, label);
 		else if (strstr(msg, "no password supplied") || strstr(msg, "fe_sendauth"))
 			rc = sl_error_set(err, SL_ERR_CONNECT,
-			                  "%s: the server at %s requires a password for user \"%s\" (set %s.password)", label,
-			                  red, user_s, label);
+			                  "%s: the server at %s requires a password for user "
+			                  "\"%s\" (set %s.password)",
+			                  label, red, user_s, label);
 		else if (strstr(msg, "database \"") && strstr(msg, "does not exist"))
 			rc = sl_error_set(err, SL_ERR_CONNECT,
-			                  "%s: database \"%s\" does not exist at %s (create it or fix the database in %s.url)",
+			                  "%s: database \"%s\" does not exist at %s (create it or "
+			                  "fix the database in %s.url)",
 			                  label, db_s, red, label);
 		else if (strstr(msg, "role \"") && strstr(msg, "does not exist"))
-			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: user \"%s\" does not exist at %s (fix the user in %s.url)",
-			                  label, user_s, red, label);
-		else if (strstr(msg, "must have replication") || strstr(msg, "permission denied to start WAL sender") ||
+			rc = sl_error_set(
+			        err, SL_ERR_CONNECT,
+			        "%s: user \"%s\" does not exist at %s (fix the user in %s.url)",
+			        label, user_s, red, label);
+		else if (strstr(msg, "must have replication") ||
+		         strstr(msg, "permission denied to start WAL sender") ||
 		         strstr(msg, "must be superuser or replication role"))
 			rc = sl_error_set(err, SL_ERR_PRIVILEGE,
-			                  "%s: user \"%s\" may not open a replication connection (run: ALTER ROLE \"%s\" "
+			                  "%s: user \"%s\" may not open a replication connection "
+			                  "(run: ALTER ROLE \"%s\" "
 			                  "REPLICATION)",
 			                  label, user_s, user_s);
 		else if (strstr(msg, "no pg_hba.conf entry") && replication)
 			rc = sl_error_set(err, SL_ERR_PRIVILEGE,
-			                  "%s: pg_hba.conf has no 'replication' entry for user \"%s\" (add: host replication %s "
+			                  "%s: pg_hba.conf has no 'replication' entry for user "
+			                  "\"%s\" (add: host replication %s "
 			                  "<address> scram-sha-256)",
 			                  label, user_s, user_s);
 		else
-			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: cannot connect to %s: %s (check %s.url and that the server is "
-			                  "running)", label, red, reason, label);
-		err->retryable = strstr(msg, "Connection refused") != NULL || strstr(msg, "timeout") != NULL;
+			rc = sl_error_set(
+			        err, SL_ERR_CONNECT,
+			        "%s: cannot connect to %s: %s (check %s.url and that the server is "
+			        "running)",
+			        label, red, reason, label);
+		err->retryable =
+		        strstr(msg, "Connection refused") != NULL || strstr(msg, "timeout") != NULL;
 		PQfinish(conn);
 		return rc;
 	}
@@ -140,8 +157,9 @@ int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_e
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char msg[768];
-	snprintf(msg, sizeof msg, "%s", res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-	                                                                      : PQerrorMessage(conn));
+	snprintf(msg, sizeof msg, "%s",
+	         res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+	                                             : PQerrorMessage(conn));
 	sl_pg_trim(msg);
 	sl_redact_secrets(msg, sizeof msg);
 	int code = SL_ERR_SERVER;
@@ -150,10 +168,10 @@ int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_e
 	sl_error_set(err, code, "%s: %s", what, msg);
 	if (err) {
 		snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state ? state : "");
-		err->retryable = PQstatus(conn) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 ||
-		                                                               strcmp(state, "40001") == 0 ||
-		                                                               strcmp(state, "40P01") == 0 ||
-		                                                               strncmp(state, "57P", 3) == 0));
+		err->retryable =
+		        PQstatus(conn) != CONNECTION_OK ||
+		        (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "40001") == 0 ||
+		                   strcmp(state, "40P01") == 0 || strncmp(state, "57P", 3) == 0));
 	}
 	return code;
 }
@@ -172,8 +190,8 @@ int sl_pg_exec(PGconn *conn, const char *sql, sl_error *err)
 	return rc;
 }
 
-int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **res,
-                sl_error *err)
+int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                PGresult **res, sl_error *err)
 {
 	*res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(*res);
@@ -189,8 +207,8 @@ int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *p
 }
 
 int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs, sl_batch **batch,
-                   size_t batch_bytes, sl_pg_flush_fn flush, void *ctx, int64_t *rows, volatile int *cancel,
-                   sl_error *err)
+                   size_t batch_bytes, sl_pg_flush_fn flush, void *ctx, int64_t *rows,
+                   volatile int *cancel, sl_error *err)
 {
 	int rc = 0;
 	*rows = 0;
@@ -223,7 +241,9 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 		if (!header) {
 			int h = sl_pgcopy_parse_header(p, len, err);
 			if (h <= 0) {
-				rc = h < 0 ? h : sl_error_set(err, SL_ERR_DATA, "COPY header split across messages");
+				rc = h < 0 ? h
+				           : sl_error_set(err, SL_ERR_DATA,
+				                          "COPY header split across messages");
 				PQfreemem(buf);
 				break;
 			}
@@ -238,7 +258,8 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 				rc = used;
 			} else if (used == 0) {
 				/* PostgreSQL sends one tuple per CopyData message */
-				rc = sl_error_set(err, SL_ERR_DATA, "COPY tuple split across messages");
+				rc = sl_error_set(err, SL_ERR_DATA,
+				                  "COPY tuple split across messages");
 			} else {
 				p += used;
 				len -= (size_t)used;

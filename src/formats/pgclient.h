@@ -17,8 +17,8 @@
  * connection (replication=database). The session gets DateStyle ISO, IntervalStyle iso_8601,
  * extra_float_digits 3, TimeZone UTC and search_path pg_catalog, so text forms are stable and
  * every non-catalog name comes back schema-qualified. */
-int sl_pg_connect(const char *url, const char *password, const char *label, bool replication, PGconn **out,
-                  sl_error *err);
+int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
+                  PGconn **out, sl_error *err);
 
 /* host:port/dbname of a connection, for messages (no user, no password). */
 const char *sl_pg_where(PGconn *conn, char *buf, size_t n);
@@ -26,8 +26,8 @@ const char *sl_pg_where(PGconn *conn, char *buf, size_t n);
 /* Run a statement that returns no rows. */
 int sl_pg_exec(PGconn *conn, const char *sql, sl_error *err);
 /* Run a query with text parameters; on success *res is the result (caller PQclear()s it). */
-int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **res,
-                sl_error *err);
+int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                PGresult **res, sl_error *err);
 /* Fill err from a failed result (SQLSTATE, privilege errors, retryable connection loss). */
 int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_error *err);
 
@@ -37,8 +37,8 @@ int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_e
  * (unless empty). *rows gets the number of rows read. */
 typedef sl_batch *(*sl_pg_flush_fn)(void *ctx, sl_batch *full, sl_error *err);
 int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs, sl_batch **batch,
-                   size_t batch_bytes, sl_pg_flush_fn flush, void *ctx, int64_t *rows, volatile int *cancel,
-                   sl_error *err);
+                   size_t batch_bytes, sl_pg_flush_fn flush, void *ctx, int64_t *rows,
+                   volatile int *cancel, sl_error *err);
 
 /* COPY FROM STDIN: begin with the statement, put buffers, end (checks the result). */
 int sl_pg_copy_in_begin(PGconn *conn, const char *copy_sql, sl_error *err);

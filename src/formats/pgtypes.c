@@ -9,12 +9,37 @@
 #include "formats/pgclient.h"
 
 enum {
-	OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT8 = 20, OID_INT2 = 21,
-	OID_INT4 = 23, OID_TEXT = 25, OID_OID = 26, OID_JSON = 114, OID_XML = 142, OID_POINT = 600,
-	OID_LSEG = 601, OID_PATH = 602, OID_BOX = 603, OID_POLYGON = 604, OID_LINE = 628,
-	OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_CIRCLE = 718, OID_MONEY = 790, OID_BPCHAR = 1042,
-	OID_VARCHAR = 1043, OID_DATE = 1082, OID_TIME = 1083, OID_TIMESTAMP = 1114,
-	OID_TIMESTAMPTZ = 1184, OID_NUMERIC = 1700, OID_UUID = 2950, OID_LSN = 3220, OID_JSONB = 3802
+	OID_BOOL = 16,
+	OID_BYTEA = 17,
+	OID_CHAR = 18,
+	OID_NAME = 19,
+	OID_INT8 = 20,
+	OID_INT2 = 21,
+	OID_INT4 = 23,
+	OID_TEXT = 25,
+	OID_OID = 26,
+	OID_JSON = 114,
+	OID_XML = 142,
+	OID_POINT = 600,
+	OID_LSEG = 601,
+	OID_PATH = 602,
+	OID_BOX = 603,
+	OID_POLYGON = 604,
+	OID_LINE = 628,
+	OID_FLOAT4 = 700,
+	OID_FLOAT8 = 701,
+	OID_CIRCLE = 718,
+	OID_MONEY = 790,
+	OID_BPCHAR = 1042,
+	OID_VARCHAR = 1043,
+	OID_DATE = 1082,
+	OID_TIME = 1083,
+	OID_TIMESTAMP = 1114,
+	OID_TIMESTAMPTZ = 1184,
+	OID_NUMERIC = 1700,
+	OID_UUID = 2950,
+	OID_LSN = 3220,
+	OID_JSONB = 3802
 };
 
 static void sl_set_ext(sl_field *f, const char *ext)
@@ -24,21 +49,51 @@ static void sl_set_ext(sl_field *f, const char *ext)
 
 /* Map a scalar (non-array) type; returns PLAIN when a binary codec exists, TEXT when the value
  * must travel as its text form, RANGE_JSON, or UNSUPPORTED. */
-static sl_pg_select sl_map_scalar(uint32_t oid, int32_t typmod, char typtype, sl_field *f, sl_pg_kind *kind,
-                                  const char **reason)
+static sl_pg_select sl_map_scalar(uint32_t oid, int32_t typmod, char typtype, sl_field *f,
+                                  sl_pg_kind *kind, const char **reason)
 {
 	switch (oid) {
-	case OID_BOOL: f->type = SL_TYPE_BOOL; *kind = SL_PG_BOOL; return SL_PG_SELECT_PLAIN;
-	case OID_BYTEA: f->type = SL_TYPE_BINARY; *kind = SL_PG_BYTEA; return SL_PG_SELECT_PLAIN;
-	case OID_INT2: f->type = SL_TYPE_INT16; *kind = SL_PG_INT2; return SL_PG_SELECT_PLAIN;
-	case OID_INT4: f->type = SL_TYPE_INT32; *kind = SL_PG_INT4; return SL_PG_SELECT_PLAIN;
+	case OID_BOOL:
+		f->type = SL_TYPE_BOOL;
+		*kind = SL_PG_BOOL;
+		return SL_PG_SELECT_PLAIN;
+	case OID_BYTEA:
+		f->type = SL_TYPE_BINARY;
+		*kind = SL_PG_BYTEA;
+		return SL_PG_SELECT_PLAIN;
+	case OID_INT2:
+		f->type = SL_TYPE_INT16;
+		*kind = SL_PG_INT2;
+		return SL_PG_SELECT_PLAIN;
+	case OID_INT4:
+		f->type = SL_TYPE_INT32;
+		*kind = SL_PG_INT4;
+		return SL_PG_SELECT_PLAIN;
 	case OID_INT8:
-	case OID_MONEY: f->type = SL_TYPE_INT64; *kind = SL_PG_INT8; return SL_PG_SELECT_PLAIN;
-	case OID_OID: f->type = SL_TYPE_UINT32; *kind = SL_PG_OID; return SL_PG_SELECT_PLAIN;
-	case OID_LSN: f->type = SL_TYPE_UINT64; *kind = SL_PG_LSN; return SL_PG_SELECT_PLAIN;
-	case OID_FLOAT4: f->type = SL_TYPE_FLOAT32; *kind = SL_PG_FLOAT4; return SL_PG_SELECT_PLAIN;
-	case OID_FLOAT8: f->type = SL_TYPE_FLOAT64; *kind = SL_PG_FLOAT8; return SL_PG_SELECT_PLAIN;
-	case OID_DATE: f->type = SL_TYPE_DATE32; *kind = SL_PG_DATE; return SL_PG_SELECT_PLAIN;
+	case OID_MONEY:
+		f->type = SL_TYPE_INT64;
+		*kind = SL_PG_INT8;
+		return SL_PG_SELECT_PLAIN;
+	case OID_OID:
+		f->type = SL_TYPE_UINT32;
+		*kind = SL_PG_OID;
+		return SL_PG_SELECT_PLAIN;
+	case OID_LSN:
+		f->type = SL_TYPE_UINT64;
+		*kind = SL_PG_LSN;
+		return SL_PG_SELECT_PLAIN;
+	case OID_FLOAT4:
+		f->type = SL_TYPE_FLOAT32;
+		*kind = SL_PG_FLOAT4;
+		return SL_PG_SELECT_PLAIN;
+	case OID_FLOAT8:
+		f->type = SL_TYPE_FLOAT64;
+		*kind = SL_PG_FLOAT8;
+		return SL_PG_SELECT_PLAIN;
+	case OID_DATE:
+		f->type = SL_TYPE_DATE32;
+		*kind = SL_PG_DATE;
+		return SL_PG_SELECT_PLAIN;
 	case OID_TIME:
 		f->type = SL_TYPE_TIME64;
 		f->unit = SL_UNIT_US;
@@ -68,7 +123,10 @@ static sl_pg_select sl_map_scalar(uint32_t oid, int32_t typmod, char typtype, sl
 		}
 		return SL_PG_SELECT_PLAIN;
 	}
-	case OID_UUID: f->type = SL_TYPE_UTF8; *kind = SL_PG_UUID; return SL_PG_SELECT_PLAIN;
+	case OID_UUID:
+		f->type = SL_TYPE_UTF8;
+		*kind = SL_PG_UUID;
+		return SL_PG_SELECT_PLAIN;
 	case OID_JSON:
 		f->type = SL_TYPE_UTF8;
 		sl_set_ext(f, "arrow.json");
@@ -83,28 +141,44 @@ static sl_pg_select sl_map_scalar(uint32_t oid, int32_t typmod, char typtype, sl
 	case OID_VARCHAR:
 	case OID_BPCHAR:
 	case OID_NAME:
-	case OID_XML: f->type = SL_TYPE_UTF8; *kind = SL_PG_TEXT; return SL_PG_SELECT_PLAIN;
+	case OID_XML:
+		f->type = SL_TYPE_UTF8;
+		*kind = SL_PG_TEXT;
+		return SL_PG_SELECT_PLAIN;
 	case OID_POINT:
 	case OID_LSEG:
 	case OID_PATH:
 	case OID_BOX:
 	case OID_POLYGON:
 	case OID_LINE:
-	case OID_CIRCLE: *reason = "geometric types are not supported"; return SL_PG_SELECT_UNSUPPORTED;
-	default: break;
+	case OID_CIRCLE:
+		*reason = "geometric types are not supported";
+		return SL_PG_SELECT_UNSUPPORTED;
+	default:
+		break;
 	}
 	f->type = SL_TYPE_UTF8;
 	*kind = SL_PG_TEXT;
 	switch (typtype) {
-	case 'e': return SL_PG_SELECT_PLAIN; /* enum: the binary form is the label */
-	case 'r': sl_set_ext(f, "arrow.json"); return SL_PG_SELECT_RANGE_JSON;
-	case 'm': *reason = "multirange types are not supported"; return SL_PG_SELECT_UNSUPPORTED;
-	case 'p': *reason = "pseudo-types cannot be replicated"; return SL_PG_SELECT_UNSUPPORTED;
-	default: return SL_PG_SELECT_TEXT; /* interval, timetz, bit, inet, tsvector, composite, extension types */
+	case 'e':
+		return SL_PG_SELECT_PLAIN; /* enum: the binary form is the label */
+	case 'r':
+		sl_set_ext(f, "arrow.json");
+		return SL_PG_SELECT_RANGE_JSON;
+	case 'm':
+		*reason = "multirange types are not supported";
+		return SL_PG_SELECT_UNSUPPORTED;
+	case 'p':
+		*reason = "pseudo-types cannot be replicated";
+		return SL_PG_SELECT_UNSUPPORTED;
+	default:
+		return SL_PG_SELECT_TEXT; /* interval, timetz, bit, inet, tsvector, composite,
+		                             extension types */
 	}
 }
 
-sl_pg_select sl_pg_map_column(const sl_pg_typeinfo *ti, sl_field *field, sl_pg_codec *codec, const char **reason)
+sl_pg_select sl_pg_map_column(const sl_pg_typeinfo *ti, sl_field *field, sl_pg_codec *codec,
+                              const char **reason)
 {
 	memset(codec, 0, sizeof *codec);
 	*reason = NULL;
@@ -112,7 +186,8 @@ sl_pg_select sl_pg_map_column(const sl_pg_typeinfo *ti, sl_field *field, sl_pg_c
 		sl_field *child = sl_malloc(sizeof *child);
 		sl_field_init(child, "item", SL_TYPE_NA);
 		sl_pg_kind ek;
-		sl_pg_select how = sl_map_scalar(ti->elem_oid, ti->typmod, ti->elem_typtype, child, &ek, reason);
+		sl_pg_select how = sl_map_scalar(ti->elem_oid, ti->typmod, ti->elem_typtype, child,
+		                                 &ek, reason);
 		if (how == SL_PG_SELECT_UNSUPPORTED || ti->elem_typcategory == 'A') {
 			if (*reason == NULL)
 				*reason = "nested arrays are not supported";
@@ -154,8 +229,9 @@ void sl_pg_select_expr(sl_buf *b, const char *name, sl_pg_select how)
 		sl_buf_puts(b, "::text[]");
 		break;
 	case SL_PG_SELECT_RANGE_JSON:
-		/* {"empty":true} or {"lower":..,"upper":..,"lower_inclusive":..,"upper_inclusive":..};
-		 * an infinite bound is null */
+		/* {"empty":true} or
+		 * {"lower":..,"upper":..,"lower_inclusive":..,"upper_inclusive":..}; an infinite
+		 * bound is null */
 		sl_buf_puts(b, "CASE WHEN ");
 		sl_pg_quote_ident(b, name);
 		sl_buf_puts(b, " IS NULL THEN NULL WHEN isempty(");
@@ -185,40 +261,66 @@ static bool sl_target_scalar(const sl_field *f, uint32_t oid, char typtype, sl_p
 {
 	sl_type_id t = f->type;
 	switch (oid) {
-	case OID_BOOL: *kind = SL_PG_BOOL; return t == SL_TYPE_BOOL;
-	case OID_INT2: *kind = SL_PG_INT2; return t == SL_TYPE_INT8 || t == SL_TYPE_INT16 || t == SL_TYPE_UINT8;
+	case OID_BOOL:
+		*kind = SL_PG_BOOL;
+		return t == SL_TYPE_BOOL;
+	case OID_INT2:
+		*kind = SL_PG_INT2;
+		return t == SL_TYPE_INT8 || t == SL_TYPE_INT16 || t == SL_TYPE_UINT8;
 	case OID_INT4:
 		*kind = SL_PG_INT4;
-		return t == SL_TYPE_INT8 || t == SL_TYPE_INT16 || t == SL_TYPE_INT32 || t == SL_TYPE_UINT8 ||
-		       t == SL_TYPE_UINT16;
+		return t == SL_TYPE_INT8 || t == SL_TYPE_INT16 || t == SL_TYPE_INT32 ||
+		       t == SL_TYPE_UINT8 || t == SL_TYPE_UINT16;
 	case OID_INT8:
 	case OID_MONEY:
 		*kind = SL_PG_INT8;
 		return (sl_is_int(t) && t != SL_TYPE_UINT64) ||
 		       ((t == SL_TYPE_TIMESTAMP || t == SL_TYPE_TIME64) && f->unit == SL_UNIT_NS);
-	case OID_OID: *kind = SL_PG_OID; return t == SL_TYPE_UINT32;
-	case OID_LSN: *kind = SL_PG_LSN; return t == SL_TYPE_UINT64;
+	case OID_OID:
+		*kind = SL_PG_OID;
+		return t == SL_TYPE_UINT32;
+	case OID_LSN:
+		*kind = SL_PG_LSN;
+		return t == SL_TYPE_UINT64;
 	case OID_NUMERIC:
 		*kind = SL_PG_NUMERIC;
-		return t == SL_TYPE_DECIMAL128 || t == SL_TYPE_DECIMAL256 || t == SL_TYPE_UTF8 || sl_is_int(t);
-	case OID_FLOAT4: *kind = SL_PG_FLOAT4; return t == SL_TYPE_FLOAT32 || t == SL_TYPE_FLOAT16;
-	case OID_FLOAT8: *kind = SL_PG_FLOAT8; return t == SL_TYPE_FLOAT64 || t == SL_TYPE_FLOAT32;
-	case OID_DATE: *kind = SL_PG_DATE; return t == SL_TYPE_DATE32 || t == SL_TYPE_DATE64;
+		return t == SL_TYPE_DECIMAL128 || t == SL_TYPE_DECIMAL256 || t == SL_TYPE_UTF8 ||
+		       sl_is_int(t);
+	case OID_FLOAT4:
+		*kind = SL_PG_FLOAT4;
+		return t == SL_TYPE_FLOAT32 || t == SL_TYPE_FLOAT16;
+	case OID_FLOAT8:
+		*kind = SL_PG_FLOAT8;
+		return t == SL_TYPE_FLOAT64 || t == SL_TYPE_FLOAT32;
+	case OID_DATE:
+		*kind = SL_PG_DATE;
+		return t == SL_TYPE_DATE32 || t == SL_TYPE_DATE64;
 	case OID_TIME:
 		*kind = SL_PG_TIME;
 		return t == SL_TYPE_TIME32 || (t == SL_TYPE_TIME64 && f->unit == SL_UNIT_US);
 	case OID_TIMESTAMP:
-	case OID_TIMESTAMPTZ: *kind = SL_PG_TIMESTAMP; return t == SL_TYPE_TIMESTAMP && f->unit != SL_UNIT_NS;
-	case OID_BYTEA: *kind = SL_PG_BYTEA; return t == SL_TYPE_BINARY || t == SL_TYPE_FIXED_BINARY;
-	case OID_JSONB: *kind = SL_PG_JSONB; return t == SL_TYPE_UTF8;
-	case OID_UUID: *kind = SL_PG_UUID; return t == SL_TYPE_UTF8;
+	case OID_TIMESTAMPTZ:
+		*kind = SL_PG_TIMESTAMP;
+		return t == SL_TYPE_TIMESTAMP && f->unit != SL_UNIT_NS;
+	case OID_BYTEA:
+		*kind = SL_PG_BYTEA;
+		return t == SL_TYPE_BINARY || t == SL_TYPE_FIXED_BINARY;
+	case OID_JSONB:
+		*kind = SL_PG_JSONB;
+		return t == SL_TYPE_UTF8;
+	case OID_UUID:
+		*kind = SL_PG_UUID;
+		return t == SL_TYPE_UTF8;
 	case OID_TEXT:
 	case OID_VARCHAR:
 	case OID_BPCHAR:
 	case OID_NAME:
 	case OID_JSON:
-	case OID_XML: *kind = SL_PG_TEXT; return t == SL_TYPE_UTF8;
-	default: break;
+	case OID_XML:
+		*kind = SL_PG_TEXT;
+		return t == SL_TYPE_UTF8;
+	default:
+		break;
 	}
 	*kind = SL_PG_TEXT;
 	return typtype == 'e' && t == SL_TYPE_UTF8 && f->ext_name == NULL;
@@ -249,38 +351,54 @@ const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n)
 {
 	char inner[128];
 	switch (f->type) {
-	case SL_TYPE_BOOL: return "boolean";
+	case SL_TYPE_BOOL:
+		return "boolean";
 	case SL_TYPE_INT8:
 	case SL_TYPE_INT16:
-	case SL_TYPE_UINT8: return "smallint";
+	case SL_TYPE_UINT8:
+		return "smallint";
 	case SL_TYPE_INT32:
-	case SL_TYPE_UINT16: return "integer";
+	case SL_TYPE_UINT16:
+		return "integer";
 	case SL_TYPE_INT64:
-	case SL_TYPE_UINT32: return "bigint";
-	case SL_TYPE_UINT64: return "numeric";
+	case SL_TYPE_UINT32:
+		return "bigint";
+	case SL_TYPE_UINT64:
+		return "numeric";
 	case SL_TYPE_FLOAT16:
-	case SL_TYPE_FLOAT32: return "real";
-	case SL_TYPE_FLOAT64: return "double precision";
+	case SL_TYPE_FLOAT32:
+		return "real";
+	case SL_TYPE_FLOAT64:
+		return "double precision";
 	case SL_TYPE_DECIMAL128:
-	case SL_TYPE_DECIMAL256: snprintf(buf, n, "numeric(%d,%d)", f->precision, f->scale); return buf;
+	case SL_TYPE_DECIMAL256:
+		snprintf(buf, n, "numeric(%d,%d)", f->precision, f->scale);
+		return buf;
 	case SL_TYPE_DATE32:
-	case SL_TYPE_DATE64: return "date";
-	case SL_TYPE_TIME32: return "time";
-	case SL_TYPE_TIME64: return f->unit == SL_UNIT_NS ? "bigint" : "time";
+	case SL_TYPE_DATE64:
+		return "date";
+	case SL_TYPE_TIME32:
+		return "time";
+	case SL_TYPE_TIME64:
+		return f->unit == SL_UNIT_NS ? "bigint" : "time";
 	case SL_TYPE_TIMESTAMP:
 		if (f->unit == SL_UNIT_NS)
 			return "bigint";
 		return f->tz ? "timestamp with time zone" : "timestamp without time zone";
 	case SL_TYPE_UTF8:
-	case SL_TYPE_LARGE_UTF8: return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0 ? "jsonb" : "text";
+	case SL_TYPE_LARGE_UTF8:
+		return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0 ? "jsonb" : "text";
 	case SL_TYPE_BINARY:
 	case SL_TYPE_LARGE_BINARY:
-	case SL_TYPE_FIXED_BINARY: return "bytea";
+	case SL_TYPE_FIXED_BINARY:
+		return "bytea";
 	case SL_TYPE_LIST:
-		if (f->child == NULL || f->child->type == SL_TYPE_LIST || !sl_pg_type_for_field(f->child, inner, sizeof inner))
+		if (f->child == NULL || f->child->type == SL_TYPE_LIST ||
+		    !sl_pg_type_for_field(f->child, inner, sizeof inner))
 			return NULL;
 		snprintf(buf, n, "%s[]", inner);
 		return buf;
-	default: return NULL;
+	default:
+		return NULL;
 	}
 }

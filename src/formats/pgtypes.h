@@ -16,26 +16,27 @@
 
 /* Catalog facts about one column, as read by the discovery query. */
 typedef struct sl_pg_typeinfo {
-	uint32_t oid;        /* type after domain resolution */
-	int32_t typmod;      /* typmod after domain resolution */
-	char typtype;        /* b c d e p r m */
-	char typcategory;    /* 'A' for arrays */
-	uint32_t elem_oid;   /* arrays: element type */
+	uint32_t oid;      /* type after domain resolution */
+	int32_t typmod;    /* typmod after domain resolution */
+	char typtype;      /* b c d e p r m */
+	char typcategory;  /* 'A' for arrays */
+	uint32_t elem_oid; /* arrays: element type */
 	char elem_typtype;
 	char elem_typcategory;
 } sl_pg_typeinfo;
 
 typedef enum sl_pg_select {
-	SL_PG_SELECT_PLAIN = 0,   /* "col" */
-	SL_PG_SELECT_TEXT,        /* "col"::text */
-	SL_PG_SELECT_TEXT_ARRAY,  /* "col"::text[] */
-	SL_PG_SELECT_RANGE_JSON,  /* the range as a JSON object (arrow.json) */
-	SL_PG_SELECT_UNSUPPORTED  /* the column is skipped with a warning */
+	SL_PG_SELECT_PLAIN = 0,  /* "col" */
+	SL_PG_SELECT_TEXT,       /* "col"::text */
+	SL_PG_SELECT_TEXT_ARRAY, /* "col"::text[] */
+	SL_PG_SELECT_RANGE_JSON, /* the range as a JSON object (arrow.json) */
+	SL_PG_SELECT_UNSUPPORTED /* the column is skipped with a warning */
 } sl_pg_select;
 
 /* Map a column. `field` must be initialised with its name; its type and attributes are set.
  * Returns how to select it; for UNSUPPORTED, *reason says why. */
-sl_pg_select sl_pg_map_column(const sl_pg_typeinfo *ti, sl_field *field, sl_pg_codec *codec, const char **reason);
+sl_pg_select sl_pg_map_column(const sl_pg_typeinfo *ti, sl_field *field, sl_pg_codec *codec,
+                              const char **reason);
 
 /* Append the select expression for column `name` mapped as `how`. */
 void sl_pg_select_expr(sl_buf *b, const char *name, sl_pg_select how);

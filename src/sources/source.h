@@ -32,9 +32,9 @@ typedef void (*sl_check_fn)(void *ctx, bool ok, const char *what, const char *de
 
 /* What snapshot_begin decided. */
 typedef struct sl_snapshot_info {
-	char position[128];   /* the consistent point */
-	bool resumed;         /* continuing an earlier snapshot (its tables not done are reloaded) */
-	bool restarted;       /* an earlier snapshot could not be resumed and starts over */
+	char position[128]; /* the consistent point */
+	bool resumed;       /* continuing an earlier snapshot (its tables not done are reloaded) */
+	bool restarted;     /* an earlier snapshot could not be resumed and starts over */
 } sl_snapshot_info;
 
 typedef sl_batch *(*sl_batch_sink)(void *ctx, sl_batch *full, sl_error *err);
@@ -47,22 +47,25 @@ typedef struct sl_source_ops {
 	int (*check)(sl_source *src, sl_check_fn report, void *ctx);
 	int (*discover)(sl_source *src, sl_catalog *cat, sl_error *err);
 	/* Fix (or recover) the consistent point; statuses in `st` say what is already loaded. */
-	int (*snapshot_begin)(sl_source *src, sl_catalog *cat, sl_state *st, sl_snapshot_info *info, sl_error *err);
+	int (*snapshot_begin)(sl_source *src, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
+	                      sl_error *err);
 	/* Split table t into chunks of about chunk_bytes; appends to *chunks. */
-	int (*plan)(sl_source *src, const sl_catalog *cat, int t, int64_t chunk_bytes, sl_chunk **chunks, int *nchunks,
-	            sl_error *err);
+	int (*plan)(sl_source *src, const sl_catalog *cat, int t, int64_t chunk_bytes,
+	            sl_chunk **chunks, int *nchunks, sl_error *err);
 	int (*reader_open)(sl_source *src, sl_reader **out, sl_error *err);
-	/* Read one chunk: rows go into *batch; sink(ctx, batch) takes a full batch and returns the next. */
-	int (*read_chunk)(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk, sl_batch **batch,
-	                  size_t batch_bytes, sl_batch_sink sink, void *ctx, int64_t *rows, volatile int *cancel,
-	                  sl_error *err);
+	/* Read one chunk: rows go into *batch; sink(ctx, batch) takes a full batch and returns the
+	 * next. */
+	int (*read_chunk)(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
+	                  sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+	                  int64_t *rows, volatile int *cancel, sl_error *err);
 	void (*reader_close)(sl_reader *r);
 	/* All readers have finished; release the consistent point. */
 	int (*snapshot_end)(sl_source *src, sl_error *err);
 	/* Release what the source holds for this pipeline (the replication slot). */
 	int (*reset)(sl_source *src, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
-	int (*digest)(sl_source *src, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash, sl_error *err);
+	int (*digest)(sl_source *src, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
+	              sl_error *err);
 } sl_source_ops;
 
 const sl_source_ops *sl_source_lookup(const char *type);

@@ -28,7 +28,8 @@ typedef struct sl_target_ops {
 	 * reloaded is an error (sluice never overwrites data it did not write). */
 	int (*prepare)(sl_target *tgt, const sl_catalog *cat, int t, bool reload, sl_error *err);
 	/* Name of table t on the target, for messages ("schema.name"). */
-	const char *(*table_name)(sl_target *tgt, const sl_catalog *cat, int t, char *buf, size_t n);
+	const char *(*table_name)(sl_target *tgt, const sl_catalog *cat, int t, char *buf,
+	                          size_t n);
 	int (*writer_open)(sl_target *tgt, sl_writer **out, sl_error *err);
 	int (*load_begin)(sl_writer *w, const sl_catalog *cat, int t, sl_error *err);
 	int (*load_batch)(sl_writer *w, const sl_batch *b, sl_error *err);
@@ -37,7 +38,8 @@ typedef struct sl_target_ops {
 	/* After every chunk of table t is loaded: add the primary key etc. */
 	int (*finish_table)(sl_writer *w, const sl_catalog *cat, int t, sl_error *err);
 	void (*writer_close)(sl_writer *w);
-	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash, sl_error *err);
+	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
+	              sl_error *err);
 } sl_target_ops;
 
 const sl_target_ops *sl_target_lookup(const char *type);

@@ -201,7 +201,8 @@ static void test_queue_oversized_item(void **state)
 	(void)state;
 	sl_queue *q = sl_queue_create(10);
 	int *v = malloc(sizeof *v);
-	assert_int_equal(sl_queue_push(q, v, 1, 1000), 0); /* bigger than the budget, queue empty: accepted */
+	assert_int_equal(sl_queue_push(q, v, 1, 1000),
+	                 0); /* bigger than the budget, queue empty: accepted */
 	sl_queue_destroy(q, free_int);
 }
 
@@ -253,7 +254,8 @@ static void test_state_store(void **state)
 	sl_pipeline_state ps;
 	assert_int_equal(sl_state_load(st, &ps, &err), 0);
 	assert_false(ps.found);
-	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/16B3748", &err), 0);
+	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/16B3748", &err),
+	                 0);
 	assert_int_equal(sl_state_table_set(st, "public.a", SL_TABLE_DONE, 42, &err), 0);
 	assert_int_equal(sl_state_table_set(st, "public.b", SL_TABLE_PENDING, 0, &err), 0);
 	sl_state_close(st);
@@ -270,7 +272,8 @@ static void test_state_store(void **state)
 	assert_int_equal(ts, SL_TABLE_DONE);
 	assert_int_equal(rows, 42);
 	/* a new consistent point: loaded tables must be reloaded, untouched ones stay pending */
-	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/2000000", &err), 0);
+	assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db slot s", "0/2000000", &err),
+	                 0);
 	assert_int_equal(sl_state_table_get(st, "public.a", &ts, &rows, &err), 0);
 	assert_int_equal(ts, SL_TABLE_LOADING);
 	assert_int_equal(sl_state_table_get(st, "public.b", &ts, &rows, &err), 0);
@@ -296,12 +299,12 @@ static void test_state_store(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_batch_export),
-		cmocka_unit_test(test_schema_export),
-		cmocka_unit_test(test_queue_backpressure),
-		cmocka_unit_test(test_queue_oversized_item),
-		cmocka_unit_test(test_digest_order_independent),
-		cmocka_unit_test(test_state_store),
+	        cmocka_unit_test(test_batch_export),
+	        cmocka_unit_test(test_schema_export),
+	        cmocka_unit_test(test_queue_backpressure),
+	        cmocka_unit_test(test_queue_oversized_item),
+	        cmocka_unit_test(test_digest_order_independent),
+	        cmocka_unit_test(test_state_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

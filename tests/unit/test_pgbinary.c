@@ -21,14 +21,19 @@
  *   'héllo😀'::text, '\x00ff'::bytea, '{"a": 1}'::jsonb, 'a0eebc99-...'::uuid,
  *   ARRAY[1,NULL,3]::int4[], '{}'::text[], true, NULL::int4, 'NaN'::numeric, 4294967295::oid,
  *   '16/B374D848'::pg_lsn, '12.34'::money) TO STDOUT (FORMAT binary), PostgreSQL 15.20 */
-static const char golden_hex[] =
-	"5047434f50590aff0d0a000000000000000000001800000002000100000004fffffffb000000087fffffffffffffff00"
-	"0000043fc0000000000008fff00000000000000000000e000300010000000104d2162e23280000000a0001ffff400000"
-	"0201f400000004ffffd533000000047fffffff00000008000000141dd7600000000008000000000000000100000008ff"
-	"fffffffff0bdc00000000a68c3a96c6c6ff09f98800000000200ff00000009017b2261223a20317d00000010a0eebc99"
-	"9c0b4ef8bb6d6bb9bd380a110000002800000001000000010000001700000003000000010000000400000001ffffffff"
-	"00000004000000030000000c0000000000000000000000190000000101ffffffff0000000800000000c0000000000000"
-	"04ffffffff0000000800000016b374d8480000000800000000000004d2ffff";
+static const char golden_hex[] = "5047434f50590aff0d0a000000000000000000001800000002000100000004fff"
+                                 "ffffb000000087fffffffffffffff00"
+                                 "0000043fc0000000000008fff00000000000000000000e000300010000000104d"
+                                 "2162e23280000000a0001ffff400000"
+                                 "0201f400000004ffffd533000000047fffffff00000008000000141dd76000000"
+                                 "00008000000000000000100000008ff"
+                                 "fffffffff0bdc00000000a68c3a96c6c6ff09f98800000000200ff00000009017"
+                                 "b2261223a20317d00000010a0eebc99"
+                                 "9c0b4ef8bb6d6bb9bd380a1100000028000000010000000100000017000000030"
+                                 "00000010000000400000001ffffffff"
+                                 "00000004000000030000000c0000000000000000000000190000000101fffffff"
+                                 "f0000000800000000c0000000000000"
+                                 "04ffffffff0000000800000016b374d8480000000800000000000004d2ffff";
 
 static size_t unhex(const char *hex, uint8_t *out)
 {
@@ -51,15 +56,18 @@ static void golden_schema(void)
 		sl_type_id t;
 		sl_pg_kind k;
 	} cols[NG] = {
-		{SL_TYPE_INT16, SL_PG_INT2},       {SL_TYPE_INT32, SL_PG_INT4},     {SL_TYPE_INT64, SL_PG_INT8},
-		{SL_TYPE_FLOAT32, SL_PG_FLOAT4},   {SL_TYPE_FLOAT64, SL_PG_FLOAT8}, {SL_TYPE_UTF8, SL_PG_NUMERIC},
-		{SL_TYPE_DECIMAL128, SL_PG_NUMERIC}, {SL_TYPE_DATE32, SL_PG_DATE}, {SL_TYPE_DATE32, SL_PG_DATE},
-		{SL_TYPE_TIME64, SL_PG_TIME},      {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
-		{SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP}, {SL_TYPE_UTF8, SL_PG_TEXT}, {SL_TYPE_BINARY, SL_PG_BYTEA},
-		{SL_TYPE_UTF8, SL_PG_JSONB},       {SL_TYPE_UTF8, SL_PG_UUID},      {SL_TYPE_LIST, SL_PG_ARRAY},
-		{SL_TYPE_LIST, SL_PG_ARRAY},       {SL_TYPE_BOOL, SL_PG_BOOL},      {SL_TYPE_INT32, SL_PG_INT4},
-		{SL_TYPE_UTF8, SL_PG_NUMERIC},     {SL_TYPE_UINT32, SL_PG_OID},     {SL_TYPE_UINT64, SL_PG_LSN},
-		{SL_TYPE_INT64, SL_PG_INT8},
+	        {SL_TYPE_INT16, SL_PG_INT2},          {SL_TYPE_INT32, SL_PG_INT4},
+	        {SL_TYPE_INT64, SL_PG_INT8},          {SL_TYPE_FLOAT32, SL_PG_FLOAT4},
+	        {SL_TYPE_FLOAT64, SL_PG_FLOAT8},      {SL_TYPE_UTF8, SL_PG_NUMERIC},
+	        {SL_TYPE_DECIMAL128, SL_PG_NUMERIC},  {SL_TYPE_DATE32, SL_PG_DATE},
+	        {SL_TYPE_DATE32, SL_PG_DATE},         {SL_TYPE_TIME64, SL_PG_TIME},
+	        {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP}, {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
+	        {SL_TYPE_UTF8, SL_PG_TEXT},           {SL_TYPE_BINARY, SL_PG_BYTEA},
+	        {SL_TYPE_UTF8, SL_PG_JSONB},          {SL_TYPE_UTF8, SL_PG_UUID},
+	        {SL_TYPE_LIST, SL_PG_ARRAY},          {SL_TYPE_LIST, SL_PG_ARRAY},
+	        {SL_TYPE_BOOL, SL_PG_BOOL},           {SL_TYPE_INT32, SL_PG_INT4},
+	        {SL_TYPE_UTF8, SL_PG_NUMERIC},        {SL_TYPE_UINT32, SL_PG_OID},
+	        {SL_TYPE_UINT64, SL_PG_LSN},          {SL_TYPE_INT64, SL_PG_INT8},
 	};
 	for (int i = 0; i < NG; i++) {
 		char name[8];
@@ -88,7 +96,8 @@ static void golden_free(void)
 		sl_field_reset(&gf[i]);
 }
 
-static sl_batch *decode_all(const sl_field *f, const sl_pg_codec *c, int n, const uint8_t *buf, size_t len)
+static sl_batch *decode_all(const sl_field *f, const sl_pg_codec *c, int n, const uint8_t *buf,
+                            size_t len)
 {
 	sl_error err = {0};
 	sl_batch *b = sl_batch_create(f, n);
@@ -127,7 +136,8 @@ static void test_golden_decode_and_reencode(void **state)
 	assert_int_equal(((int32_t *)b->cols[1].values.data)[0], -5);
 	assert_true(((int64_t *)b->cols[2].values.data)[0] == INT64_MAX);
 	assert_true(((float *)b->cols[3].values.data)[0] == 1.5f);
-	assert_true(isinf(((double *)b->cols[4].values.data)[0]) && ((double *)b->cols[4].values.data)[0] < 0);
+	assert_true(isinf(((double *)b->cols[4].values.data)[0]) &&
+	            ((double *)b->cols[4].values.data)[0] < 0);
 	assert_str(&b->cols[5], 0, "12345678.9");
 	char dec[100];
 	sl_decimal_to_text(b->cols[6].values.data, 16, 2, dec);
@@ -180,23 +190,30 @@ static void test_numeric_golden(void **state)
 	static const struct {
 		const char *text, *hex;
 	} cases[] = {
-		{"12345678.9", "0003000100000001" "04d2162e2328"},
-		{"-0.05", "0001ffff40000002" "01f4"},
-		{"1.50", "0002000000000002" "00011388"},
-		{"0", "0000000000000000"},
-		{"0.000", "0000000000000003"},
-		{"NaN", "00000000c0000000"},
-		{"Infinity", "00000000d0000000"},
-		{"-Infinity", "00000000f0000000"},
-		{"100000000", "0001000200000000" "0001"},
-		{"0.00001", "0001fffe00000005" "03e8"},
+	        {"12345678.9", "0003000100000001"
+	                       "04d2162e2328"},
+	        {"-0.05", "0001ffff40000002"
+	                  "01f4"},
+	        {"1.50", "0002000000000002"
+	                 "00011388"},
+	        {"0", "0000000000000000"},
+	        {"0.000", "0000000000000003"},
+	        {"NaN", "00000000c0000000"},
+	        {"Infinity", "00000000d0000000"},
+	        {"-Infinity", "00000000f0000000"},
+	        {"100000000", "0001000200000000"
+	                      "0001"},
+	        {"0.00001", "0001fffe00000005"
+	                    "03e8"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		uint8_t expect[64];
 		size_t n = unhex(cases[i].hex, expect);
 		sl_buf out = {0};
 		sl_error err = {0};
-		assert_int_equal(sl_pg_numeric_from_text(cases[i].text, strlen(cases[i].text), &out, &err), 0);
+		assert_int_equal(
+		        sl_pg_numeric_from_text(cases[i].text, strlen(cases[i].text), &out, &err),
+		        0);
 		assert_int_equal(out.len, n);
 		assert_memory_equal(out.data, expect, n);
 		sl_buf txt = {0};
@@ -221,15 +238,18 @@ static void test_numeric_decimal(void **state)
 		const char *text;
 		int width, scale;
 	} cases[] = {
-		{"99999999999999999999999999999999999999", 16, 0},
-		{"-99999999999999999999999999999999999999", 16, 0},
-		{"9999999999999999999999999999.9999999999", 16, 10},
-		{"-0.0000000001", 16, 10},
-		{"0.00", 16, 2},
-		{"123.45", 16, 2},
-		{"9999999999999999999999999999999999999999999999999999999999999999999999999999", 32, 0},
-		{"-99999999999999999999999999999999999999999999999999999999.99999999999999999999", 32, 20},
-		{"1.0000000000000000000000000000000000000000000000000000000000000000000000000", 32, 73},
+	        {"99999999999999999999999999999999999999", 16, 0},
+	        {"-99999999999999999999999999999999999999", 16, 0},
+	        {"9999999999999999999999999999.9999999999", 16, 10},
+	        {"-0.0000000001", 16, 10},
+	        {"0.00", 16, 2},
+	        {"123.45", 16, 2},
+	        {"9999999999999999999999999999999999999999999999999999999999999999999999999999", 32,
+	         0},
+	        {"-99999999999999999999999999999999999999999999999999999999.99999999999999999999",
+	         32, 20},
+	        {"1.0000000000000000000000000000000000000000000000000000000000000000000000000", 32,
+	         73},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		sl_buf pg = {0}, back = {0}, txt = {0};
@@ -237,13 +257,16 @@ static void test_numeric_decimal(void **state)
 		const char *t = cases[i].text;
 		assert_int_equal(sl_pg_numeric_from_text(t, strlen(t), &pg, &err), 0);
 		uint8_t dec[32];
-		if (sl_pg_numeric_to_decimal(pg.data, pg.len, cases[i].width, cases[i].scale, dec, &err) != 0)
+		if (sl_pg_numeric_to_decimal(pg.data, pg.len, cases[i].width, cases[i].scale, dec,
+		                             &err) != 0)
 			fail_msg("%s: %s", t, err.msg);
 		char s[100];
 		sl_decimal_to_text(dec, cases[i].width, cases[i].scale, s);
 		assert_string_equal(s, t);
 		uint8_t dec2[32];
-		assert_int_equal(sl_decimal_from_text(t, strlen(t), cases[i].width, cases[i].scale, dec2), 0);
+		assert_int_equal(
+		        sl_decimal_from_text(t, strlen(t), cases[i].width, cases[i].scale, dec2),
+		        0);
 		assert_memory_equal(dec, dec2, (size_t)cases[i].width);
 		sl_pg_numeric_from_decimal(dec, cases[i].width, cases[i].scale, &back);
 		assert_int_equal(sl_pg_numeric_to_text(back.data, back.len, &txt, &err), 0);
@@ -256,7 +279,9 @@ static void test_numeric_decimal(void **state)
 	sl_buf pg = {0};
 	sl_error err = {0};
 	uint8_t dec[32];
-	sl_pg_numeric_from_text("1" "00000000000000000000000000000000000000000", 40, &pg, &err);
+	sl_pg_numeric_from_text("1"
+	                        "00000000000000000000000000000000000000000",
+	                        40, &pg, &err);
 	assert_true(sl_pg_numeric_to_decimal(pg.data, pg.len, 16, 0, dec, &err) < 0);
 	sl_buf_reset(&pg);
 	sl_pg_numeric_from_text("NaN", 3, &pg, &err);
@@ -279,12 +304,15 @@ static void test_edge_roundtrip(void **state)
 		sl_type_id t;
 		sl_pg_kind k;
 	} def[NC] = {
-		{SL_TYPE_BOOL, SL_PG_BOOL},     {SL_TYPE_INT16, SL_PG_INT2},       {SL_TYPE_INT32, SL_PG_INT4},
-		{SL_TYPE_INT64, SL_PG_INT8},    {SL_TYPE_FLOAT32, SL_PG_FLOAT4},   {SL_TYPE_FLOAT64, SL_PG_FLOAT8},
-		{SL_TYPE_DECIMAL128, SL_PG_NUMERIC}, {SL_TYPE_DECIMAL256, SL_PG_NUMERIC}, {SL_TYPE_UTF8, SL_PG_NUMERIC},
-		{SL_TYPE_DATE32, SL_PG_DATE},   {SL_TYPE_TIME64, SL_PG_TIME},      {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
-		{SL_TYPE_UTF8, SL_PG_TEXT},     {SL_TYPE_BINARY, SL_PG_BYTEA},     {SL_TYPE_UTF8, SL_PG_JSONB},
-		{SL_TYPE_UTF8, SL_PG_UUID},     {SL_TYPE_UINT32, SL_PG_OID},       {SL_TYPE_LIST, SL_PG_ARRAY},
+	        {SL_TYPE_BOOL, SL_PG_BOOL},          {SL_TYPE_INT16, SL_PG_INT2},
+	        {SL_TYPE_INT32, SL_PG_INT4},         {SL_TYPE_INT64, SL_PG_INT8},
+	        {SL_TYPE_FLOAT32, SL_PG_FLOAT4},     {SL_TYPE_FLOAT64, SL_PG_FLOAT8},
+	        {SL_TYPE_DECIMAL128, SL_PG_NUMERIC}, {SL_TYPE_DECIMAL256, SL_PG_NUMERIC},
+	        {SL_TYPE_UTF8, SL_PG_NUMERIC},       {SL_TYPE_DATE32, SL_PG_DATE},
+	        {SL_TYPE_TIME64, SL_PG_TIME},        {SL_TYPE_TIMESTAMP, SL_PG_TIMESTAMP},
+	        {SL_TYPE_UTF8, SL_PG_TEXT},          {SL_TYPE_BINARY, SL_PG_BYTEA},
+	        {SL_TYPE_UTF8, SL_PG_JSONB},         {SL_TYPE_UTF8, SL_PG_UUID},
+	        {SL_TYPE_UINT32, SL_PG_OID},         {SL_TYPE_LIST, SL_PG_ARRAY},
 	};
 	for (int i = 0; i < NC; i++) {
 		sl_field_init(&f[i], "c", def[i].t);
@@ -303,19 +331,26 @@ static void test_edge_roundtrip(void **state)
 	c[17].elem_oid = 25;
 
 	sl_batch *b = sl_batch_create(f, NC);
-	/* row 0: minimums / negatives; row 1: maximums / specials; row 2: NULL everywhere; row 3: empties */
-	const char *d128[] = {"-9999999999999999999999999999.9999999999", "9999999999999999999999999999.9999999999",
-	                      NULL, "0.0000000000"};
-	const char *d256[] = {"-99999999999999999999999999999999999999999999999999999999.99999999999999999999",
-	                      "12345678901234567890123456789012345678901234567890123456.12345678901234567890", NULL,
-	                      "0.00000000000000000000"};
-	const char *num[] = {"-1234567890123456789012345678901234567890.000000000000000000001", "NaN", NULL, "0"};
-	const char *txt[] = {"multibyte \xf0\x9f\x98\x80 \xe2\x82\xac 'quote' \\ back\nslash", "x", NULL, ""};
+	/* row 0: minimums / negatives; row 1: maximums / specials; row 2: NULL everywhere; row 3:
+	 * empties */
+	const char *d128[] = {"-9999999999999999999999999999.9999999999",
+	                      "9999999999999999999999999999.9999999999", NULL, "0.0000000000"};
+	const char *d256[] = {
+	        "-99999999999999999999999999999999999999999999999999999999.99999999999999999999",
+	        "12345678901234567890123456789012345678901234567890123456.12345678901234567890",
+	        NULL, "0.00000000000000000000"};
+	const char *num[] = {"-1234567890123456789012345678901234567890.000000000000000000001",
+	                     "NaN", NULL, "0"};
+	const char *txt[] = {"multibyte \xf0\x9f\x98\x80 \xe2\x82\xac 'quote' \\ back\nslash", "x",
+	                     NULL, ""};
 	const char *json[] = {"{\"k\": [1, 2.5, \"\xc3\xa9\"]}", "null", NULL, "{}"};
-	const char *uuid[] = {"00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", NULL,
+	const char *uuid[] = {"00000000-0000-0000-0000-000000000000",
+	                      "ffffffff-ffff-ffff-ffff-ffffffffffff", NULL,
 	                      "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"};
-	const int32_t dates[] = {-2451545 + SL_PG_EPOCH_DAYS /* 4713 BC */, SL_DATE32_POS_INF, 0, SL_DATE32_NEG_INF};
-	const int64_t ts[] = {INT64_C(-211813488000000000) + SL_PG_EPOCH_US, SL_TIMESTAMP_POS_INF, 0, SL_TIMESTAMP_NEG_INF};
+	const int32_t dates[] = {-2451545 + SL_PG_EPOCH_DAYS /* 4713 BC */, SL_DATE32_POS_INF, 0,
+	                         SL_DATE32_NEG_INF};
+	const int64_t ts[] = {INT64_C(-211813488000000000) + SL_PG_EPOCH_US, SL_TIMESTAMP_POS_INF,
+	                      0, SL_TIMESTAMP_NEG_INF};
 	const double f64[] = {-0.0, NAN, 0, INFINITY};
 	const float f32[] = {-INFINITY, 3.4028235e38f, 0, NAN};
 	for (int r = 0; r < 4; r++) {
@@ -380,7 +415,8 @@ static void test_edge_roundtrip(void **state)
 		if (def[i].t == SL_TYPE_UTF8 || def[i].t == SL_TYPE_BINARY) {
 			for (int64_t r = 0; r < b->length; r++) {
 				int32_t n1, n2;
-				const uint8_t *p1 = sl_col_bytes(x, r, &n1), *p2 = sl_col_bytes(y, r, &n2);
+				const uint8_t *p1 = sl_col_bytes(x, r, &n1),
+				              *p2 = sl_col_bytes(y, r, &n2);
 				if (def[i].k == SL_PG_UUID && n1 == 0)
 					continue;
 				assert_int_equal(n1, n2);
@@ -441,8 +477,9 @@ static void test_malformed_input(void **state)
 	sl_field_set_child(&af[0], e);
 	sl_pg_codec ac[1] = {{.kind = SL_PG_ARRAY, .elem_kind = SL_PG_INT4, .elem_oid = 23}};
 	sl_batch *ab = sl_batch_create(af, 1);
-	const uint8_t twod[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x14, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 23,
-	                        0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+	const uint8_t twod[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x14, 0, 0, 0, 2, 0, 0,
+	                        0,    0,    0,    0,    0,    23,   0, 0, 0, 1, 0, 0,
+	                        0,    1,    0,    0,    0,    1,    0, 0, 0, 1};
 	assert_true(sl_pgcopy_decode_tuple(ac, twod, sizeof twod, ab, &tr, &err) < 0);
 	assert_non_null(strstr(err.msg, "matrix"));
 	sl_batch_destroy(ab);
@@ -452,11 +489,11 @@ static void test_malformed_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_decode_and_reencode),
-		cmocka_unit_test(test_numeric_golden),
-		cmocka_unit_test(test_numeric_decimal),
-		cmocka_unit_test(test_edge_roundtrip),
-		cmocka_unit_test(test_malformed_input),
+	        cmocka_unit_test(test_golden_decode_and_reencode),
+	        cmocka_unit_test(test_numeric_golden),
+	        cmocka_unit_test(test_numeric_decimal),
+	        cmocka_unit_test(test_edge_roundtrip),
+	        cmocka_unit_test(test_malformed_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

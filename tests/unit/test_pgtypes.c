@@ -12,7 +12,7 @@
 
 #include "formats/pgtypes.h"
 
-#define TM(p, s) ((int32_t)((((p) << 16) | ((s) & 0x7ff)) + 4))
+#define TM(p, s) ((int32_t)((((p) << 16) | ((s)&0x7ff)) + 4))
 
 static const struct row {
 	const char *pg;
@@ -20,62 +20,83 @@ static const struct row {
 	const char *arrow;
 	sl_pg_select how;
 } rows[] = {
-	{"bool", {16, -1, 'b', 'B', 0, 0, 0}, "Boolean", SL_PG_SELECT_PLAIN},
-	{"int2", {21, -1, 'b', 'N', 0, 0, 0}, "Int16", SL_PG_SELECT_PLAIN},
-	{"int4", {23, -1, 'b', 'N', 0, 0, 0}, "Int32", SL_PG_SELECT_PLAIN},
-	{"int8", {20, -1, 'b', 'N', 0, 0, 0}, "Int64", SL_PG_SELECT_PLAIN},
-	{"money", {790, -1, 'b', 'N', 0, 0, 0}, "Int64", SL_PG_SELECT_PLAIN},
-	{"float4", {700, -1, 'b', 'N', 0, 0, 0}, "Float32", SL_PG_SELECT_PLAIN},
-	{"float8", {701, -1, 'b', 'N', 0, 0, 0}, "Float64", SL_PG_SELECT_PLAIN},
-	{"numeric(12,2)", {1700, TM(12, 2), 'b', 'N', 0, 0, 0}, "Decimal128(12, 2)", SL_PG_SELECT_PLAIN},
-	{"numeric(38,10)", {1700, TM(38, 10), 'b', 'N', 0, 0, 0}, "Decimal128(38, 10)", SL_PG_SELECT_PLAIN},
-	{"numeric(39,0)", {1700, TM(39, 0), 'b', 'N', 0, 0, 0}, "Decimal256(39, 0)", SL_PG_SELECT_PLAIN},
-	{"numeric(76,20)", {1700, TM(76, 20), 'b', 'N', 0, 0, 0}, "Decimal256(76, 20)", SL_PG_SELECT_PLAIN},
-	{"numeric(77,0)", {1700, TM(77, 0), 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"numeric(5,-2)", {1700, TM(5, -2), 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"numeric", {1700, -1, 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"oid", {26, -1, 'b', 'N', 0, 0, 0}, "UInt32", SL_PG_SELECT_PLAIN},
-	{"pg_lsn", {3220, -1, 'b', 'U', 0, 0, 0}, "UInt64", SL_PG_SELECT_PLAIN},
-	{"date", {1082, -1, 'b', 'D', 0, 0, 0}, "Date32", SL_PG_SELECT_PLAIN},
-	{"time", {1083, -1, 'b', 'D', 0, 0, 0}, "Time64(us)", SL_PG_SELECT_PLAIN},
-	{"timestamp", {1114, -1, 'b', 'D', 0, 0, 0}, "Timestamp(us)", SL_PG_SELECT_PLAIN},
-	{"timestamptz", {1184, -1, 'b', 'D', 0, 0, 0}, "Timestamp(us, \"UTC\")", SL_PG_SELECT_PLAIN},
-	{"timetz", {1266, -1, 'b', 'D', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"interval", {1186, -1, 'b', 'T', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"char(n)", {1042, 14, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"varchar", {1043, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"text", {25, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"name", {19, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"\"char\"", {18, -1, 'b', 'Z', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"citext (extension)", {90001, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"bit(3)", {1560, 3, 'b', 'V', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"varbit", {1562, -1, 'b', 'V', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"uuid", {2950, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"enum", {90002, -1, 'e', 'E', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"inet", {869, -1, 'b', 'I', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"cidr", {650, -1, 'b', 'I', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"macaddr", {829, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"macaddr8", {774, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"tsvector", {3614, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"bytea", {17, -1, 'b', 'U', 0, 0, 0}, "Binary", SL_PG_SELECT_PLAIN},
-	{"json", {114, -1, 'b', 'U', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_PLAIN},
-	{"jsonb", {3802, -1, 'b', 'U', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_PLAIN},
-	{"xml", {142, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
-	{"int4range", {3904, -1, 'r', 'R', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_RANGE_JSON},
-	{"tstzrange", {3910, -1, 'r', 'R', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_RANGE_JSON},
-	{"composite", {90003, -1, 'c', 'C', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
-	{"bool[]", {1000, -1, 'b', 'A', 16, 'b', 'B'}, "List<Boolean>", SL_PG_SELECT_PLAIN},
-	{"int4[]", {1007, -1, 'b', 'A', 23, 'b', 'N'}, "List<Int32>", SL_PG_SELECT_PLAIN},
-	{"numeric(10,2)[]", {1231, TM(10, 2), 'b', 'A', 1700, 'b', 'N'}, "List<Decimal128(10, 2)>", SL_PG_SELECT_PLAIN},
-	{"timestamptz[]", {1185, -1, 'b', 'A', 1184, 'b', 'D'}, "List<Timestamp(us, \"UTC\")>", SL_PG_SELECT_PLAIN},
-	{"text[]", {1009, -1, 'b', 'A', 25, 'b', 'S'}, "List<Utf8>", SL_PG_SELECT_PLAIN},
-	{"uuid[]", {2951, -1, 'b', 'A', 2950, 'b', 'U'}, "List<Utf8>", SL_PG_SELECT_PLAIN},
-	{"inet[]", {1041, -1, 'b', 'A', 869, 'b', 'I'}, "List<Utf8>", SL_PG_SELECT_TEXT_ARRAY},
-	{"interval[]", {1187, -1, 'b', 'A', 1186, 'b', 'T'}, "List<Utf8>", SL_PG_SELECT_TEXT_ARRAY},
-	{"point", {600, -1, 'b', 'G', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
-	{"polygon", {604, -1, 'b', 'G', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
-	{"int4multirange", {4451, -1, 'm', 'R', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
-	{"point[]", {1017, -1, 'b', 'A', 600, 'b', 'G'}, NULL, SL_PG_SELECT_UNSUPPORTED},
+        {"bool", {16, -1, 'b', 'B', 0, 0, 0}, "Boolean", SL_PG_SELECT_PLAIN},
+        {"int2", {21, -1, 'b', 'N', 0, 0, 0}, "Int16", SL_PG_SELECT_PLAIN},
+        {"int4", {23, -1, 'b', 'N', 0, 0, 0}, "Int32", SL_PG_SELECT_PLAIN},
+        {"int8", {20, -1, 'b', 'N', 0, 0, 0}, "Int64", SL_PG_SELECT_PLAIN},
+        {"money", {790, -1, 'b', 'N', 0, 0, 0}, "Int64", SL_PG_SELECT_PLAIN},
+        {"float4", {700, -1, 'b', 'N', 0, 0, 0}, "Float32", SL_PG_SELECT_PLAIN},
+        {"float8", {701, -1, 'b', 'N', 0, 0, 0}, "Float64", SL_PG_SELECT_PLAIN},
+        {"numeric(12,2)",
+         {1700, TM(12, 2), 'b', 'N', 0, 0, 0},
+         "Decimal128(12, 2)",
+         SL_PG_SELECT_PLAIN},
+        {"numeric(38,10)",
+         {1700, TM(38, 10), 'b', 'N', 0, 0, 0},
+         "Decimal128(38, 10)",
+         SL_PG_SELECT_PLAIN},
+        {"numeric(39,0)",
+         {1700, TM(39, 0), 'b', 'N', 0, 0, 0},
+         "Decimal256(39, 0)",
+         SL_PG_SELECT_PLAIN},
+        {"numeric(76,20)",
+         {1700, TM(76, 20), 'b', 'N', 0, 0, 0},
+         "Decimal256(76, 20)",
+         SL_PG_SELECT_PLAIN},
+        {"numeric(77,0)", {1700, TM(77, 0), 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"numeric(5,-2)", {1700, TM(5, -2), 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"numeric", {1700, -1, 'b', 'N', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"oid", {26, -1, 'b', 'N', 0, 0, 0}, "UInt32", SL_PG_SELECT_PLAIN},
+        {"pg_lsn", {3220, -1, 'b', 'U', 0, 0, 0}, "UInt64", SL_PG_SELECT_PLAIN},
+        {"date", {1082, -1, 'b', 'D', 0, 0, 0}, "Date32", SL_PG_SELECT_PLAIN},
+        {"time", {1083, -1, 'b', 'D', 0, 0, 0}, "Time64(us)", SL_PG_SELECT_PLAIN},
+        {"timestamp", {1114, -1, 'b', 'D', 0, 0, 0}, "Timestamp(us)", SL_PG_SELECT_PLAIN},
+        {"timestamptz",
+         {1184, -1, 'b', 'D', 0, 0, 0},
+         "Timestamp(us, \"UTC\")",
+         SL_PG_SELECT_PLAIN},
+        {"timetz", {1266, -1, 'b', 'D', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"interval", {1186, -1, 'b', 'T', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"char(n)", {1042, 14, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"varchar", {1043, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"text", {25, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"name", {19, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"\"char\"", {18, -1, 'b', 'Z', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"citext (extension)", {90001, -1, 'b', 'S', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"bit(3)", {1560, 3, 'b', 'V', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"varbit", {1562, -1, 'b', 'V', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"uuid", {2950, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"enum", {90002, -1, 'e', 'E', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"inet", {869, -1, 'b', 'I', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"cidr", {650, -1, 'b', 'I', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"macaddr", {829, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"macaddr8", {774, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"tsvector", {3614, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"bytea", {17, -1, 'b', 'U', 0, 0, 0}, "Binary", SL_PG_SELECT_PLAIN},
+        {"json", {114, -1, 'b', 'U', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_PLAIN},
+        {"jsonb", {3802, -1, 'b', 'U', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_PLAIN},
+        {"xml", {142, -1, 'b', 'U', 0, 0, 0}, "Utf8", SL_PG_SELECT_PLAIN},
+        {"int4range", {3904, -1, 'r', 'R', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_RANGE_JSON},
+        {"tstzrange", {3910, -1, 'r', 'R', 0, 0, 0}, "Utf8 [arrow.json]", SL_PG_SELECT_RANGE_JSON},
+        {"composite", {90003, -1, 'c', 'C', 0, 0, 0}, "Utf8", SL_PG_SELECT_TEXT},
+        {"bool[]", {1000, -1, 'b', 'A', 16, 'b', 'B'}, "List<Boolean>", SL_PG_SELECT_PLAIN},
+        {"int4[]", {1007, -1, 'b', 'A', 23, 'b', 'N'}, "List<Int32>", SL_PG_SELECT_PLAIN},
+        {"numeric(10,2)[]",
+         {1231, TM(10, 2), 'b', 'A', 1700, 'b', 'N'},
+         "List<Decimal128(10, 2)>",
+         SL_PG_SELECT_PLAIN},
+        {"timestamptz[]",
+         {1185, -1, 'b', 'A', 1184, 'b', 'D'},
+         "List<Timestamp(us, \"UTC\")>",
+         SL_PG_SELECT_PLAIN},
+        {"text[]", {1009, -1, 'b', 'A', 25, 'b', 'S'}, "List<Utf8>", SL_PG_SELECT_PLAIN},
+        {"uuid[]", {2951, -1, 'b', 'A', 2950, 'b', 'U'}, "List<Utf8>", SL_PG_SELECT_PLAIN},
+        {"inet[]", {1041, -1, 'b', 'A', 869, 'b', 'I'}, "List<Utf8>", SL_PG_SELECT_TEXT_ARRAY},
+        {"interval[]", {1187, -1, 'b', 'A', 1186, 'b', 'T'}, "List<Utf8>", SL_PG_SELECT_TEXT_ARRAY},
+        {"point", {600, -1, 'b', 'G', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
+        {"polygon", {604, -1, 'b', 'G', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
+        {"int4multirange", {4451, -1, 'm', 'R', 0, 0, 0}, NULL, SL_PG_SELECT_UNSUPPORTED},
+        {"point[]", {1017, -1, 'b', 'A', 600, 'b', 'G'}, NULL, SL_PG_SELECT_UNSUPPORTED},
 };
 
 static void test_source_mapping(void **state)
@@ -94,7 +115,8 @@ static void test_source_mapping(void **state)
 		} else {
 			char d[128];
 			if (strcmp(sl_field_describe(&f, d, sizeof d), rows[i].arrow) != 0)
-				fail_msg("%s: mapped to %s, expected %s", rows[i].pg, d, rows[i].arrow);
+				fail_msg("%s: mapped to %s, expected %s", rows[i].pg, d,
+				         rows[i].arrow);
 		}
 		sl_field_reset(&f);
 	}
@@ -114,11 +136,13 @@ static void test_target_binary_or_staged(void **state)
 		const char *reason;
 		sl_pg_select how = sl_pg_map_column(&rows[i].ti, &f, &codec, &reason);
 		bool binary = sl_pg_target_codec(&f, &rows[i].ti, &tcodec);
-		if (how == SL_PG_SELECT_PLAIN && rows[i].ti.typtype != 'b' && rows[i].ti.typtype != 'e')
+		if (how == SL_PG_SELECT_PLAIN && rows[i].ti.typtype != 'b' &&
+		    rows[i].ti.typtype != 'e')
 			fail_msg("%s: unexpected plain mapping", rows[i].pg);
 		bool expect_binary = how == SL_PG_SELECT_PLAIN;
 		if (binary != expect_binary)
-			fail_msg("%s: binary load %d, expected %d", rows[i].pg, binary, expect_binary);
+			fail_msg("%s: binary load %d, expected %d", rows[i].pg, binary,
+			         expect_binary);
 		if (binary) {
 			assert_int_equal(tcodec.kind, codec.kind);
 			assert_int_equal(tcodec.elem_kind, codec.elem_kind);
@@ -136,14 +160,18 @@ static void test_target_types_for_arrow(void **state)
 		sl_time_unit unit;
 		const char *tz, *ext, *pg;
 	} m[] = {
-		{SL_TYPE_INT8, 0, NULL, NULL, "smallint"},       {SL_TYPE_UINT16, 0, NULL, NULL, "integer"},
-		{SL_TYPE_UINT32, 0, NULL, NULL, "bigint"},       {SL_TYPE_UINT64, 0, NULL, NULL, "numeric"},
-		{SL_TYPE_FLOAT16, 0, NULL, NULL, "real"},        {SL_TYPE_DATE64, 0, NULL, NULL, "date"},
-		{SL_TYPE_TIME64, SL_UNIT_NS, NULL, NULL, "bigint"},
-		{SL_TYPE_TIMESTAMP, SL_UNIT_MS, "UTC", NULL, "timestamp with time zone"},
-		{SL_TYPE_TIMESTAMP, SL_UNIT_NS, NULL, NULL, "bigint"},
-		{SL_TYPE_UTF8, 0, NULL, "arrow.json", "jsonb"}, {SL_TYPE_LARGE_UTF8, 0, NULL, NULL, "text"},
-		{SL_TYPE_FIXED_BINARY, 0, NULL, NULL, "bytea"},
+	        {SL_TYPE_INT8, 0, NULL, NULL, "smallint"},
+	        {SL_TYPE_UINT16, 0, NULL, NULL, "integer"},
+	        {SL_TYPE_UINT32, 0, NULL, NULL, "bigint"},
+	        {SL_TYPE_UINT64, 0, NULL, NULL, "numeric"},
+	        {SL_TYPE_FLOAT16, 0, NULL, NULL, "real"},
+	        {SL_TYPE_DATE64, 0, NULL, NULL, "date"},
+	        {SL_TYPE_TIME64, SL_UNIT_NS, NULL, NULL, "bigint"},
+	        {SL_TYPE_TIMESTAMP, SL_UNIT_MS, "UTC", NULL, "timestamp with time zone"},
+	        {SL_TYPE_TIMESTAMP, SL_UNIT_NS, NULL, NULL, "bigint"},
+	        {SL_TYPE_UTF8, 0, NULL, "arrow.json", "jsonb"},
+	        {SL_TYPE_LARGE_UTF8, 0, NULL, NULL, "text"},
+	        {SL_TYPE_FIXED_BINARY, 0, NULL, NULL, "bytea"},
 	};
 	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
 		sl_field f;
@@ -162,9 +190,9 @@ static void test_target_types_for_arrow(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_source_mapping),
-		cmocka_unit_test(test_target_binary_or_staged),
-		cmocka_unit_test(test_target_types_for_arrow),
+	        cmocka_unit_test(test_source_mapping),
+	        cmocka_unit_test(test_target_binary_or_staged),
+	        cmocka_unit_test(test_target_types_for_arrow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,8 @@ struct pg_table {
 struct sl_source {
 	const sl_config *cfg;
 	PGconn *meta;
-	PGconn *repl;          /* replication connection holding the exported snapshot */
-	char snapshot_name[64];/* "" when readers take a fresh snapshot (resumed snapshot) */
+	PGconn *repl;           /* replication connection holding the exported snapshot */
+	char snapshot_name[64]; /* "" when readers take a fresh snapshot (resumed snapshot) */
 	char publication[128];
 	char slot[128];
 	int server_version;
@@ -85,7 +85,8 @@ static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 	}
-	int rc = sl_pg_connect(cfg->source.url, cfg->source.password, "source", false, &s->meta, err);
+	int rc = sl_pg_connect(cfg->source.url, cfg->source.password, "source", false, &s->meta,
+	                       err);
 	if (rc < 0) {
 		free(s);
 		return rc;
@@ -99,7 +100,8 @@ static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 	}
 	if (rc == 0 && s->server_version < 100000)
 		rc = sl_error_set(err, SL_ERR_SETTING,
-		                  "source: PostgreSQL %d.%d is too old; sluice needs PostgreSQL 10 or later (pgoutput)",
+		                  "source: PostgreSQL %d.%d is too old; sluice needs PostgreSQL 10 "
+		                  "or later (pgoutput)",
 		                  s->server_version / 10000, s->server_version % 10000 / 100);
 	if (rc < 0) {
 		PQfinish(s->meta);
@@ -123,52 +125,62 @@ static void pg_close(sl_source *s)
 /* ---------------------------------------------------------------- discovery ---- */
 
 static const char pg_tables_sql[] =
-	"SELECT c.oid, n.nspname, c.relname, c.relkind,"
-	"       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), 0)::bigint"
-	"              FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid WHERE pt.isleaf)"
-	"            ELSE greatest(c.reltuples, -1)::bigint END,"
-	"       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(pt.relid)), 0)::bigint"
-	"              FROM pg_partition_tree(c.oid) pt WHERE pt.isleaf)"
-	"            ELSE pg_relation_size(c.oid) END"
-	"  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-	" WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
-	"   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_(toast|temp)'"
-	"   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid"
-	"                   AND d.deptype = 'e')"
-	" ORDER BY n.nspname, c.relname";
+        "SELECT c.oid, n.nspname, c.relname, c.relkind,"
+        "       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(pc.reltuples, 0)), "
+        "0)::bigint"
+        "              FROM pg_partition_tree(c.oid) pt JOIN pg_class pc ON pc.oid = pt.relid "
+        "WHERE pt.isleaf)"
+        "            ELSE greatest(c.reltuples, -1)::bigint END,"
+        "       CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(pt.relid)), "
+        "0)::bigint"
+        "              FROM pg_partition_tree(c.oid) pt WHERE pt.isleaf)"
+        "            ELSE pg_relation_size(c.oid) END"
+        "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
+        "   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ "
+        "'^pg_(toast|temp)'"
+        "   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND "
+        "d.objid = c.oid"
+        "                   AND d.deptype = 'e')"
+        " ORDER BY n.nspname, c.relname";
 
 static const char pg_keys_sql[] =
-	"SELECT i.indrelid, a.attname FROM pg_index i"
-	" CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
-	"  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-	" WHERE i.indisprimary AND i.indrelid = ANY($1::oid[])"
-	" ORDER BY i.indrelid, k.ord";
+        "SELECT i.indrelid, a.attname FROM pg_index i"
+        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+        "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        " WHERE i.indisprimary AND i.indrelid = ANY($1::oid[])"
+        " ORDER BY i.indrelid, k.ord";
 
 static const char pg_type_sql[] =
-	"SELECT n.nspname, t.typname, t.typtype, t.typcategory, t.typelem,"
-	"       (SELECT e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
-	"         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
-	"           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
-	"       (SELECT en.nspname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
-	"          JOIN pg_namespace en ON en.oid = e.extnamespace"
-	"         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
-	"           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
-	"       t.typbasetype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,"
-	"       (SELECT string_agg(format('CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), ' '"
-	"                          ORDER BY conname) FROM pg_constraint WHERE contypid = t.oid),"
-	"       (SELECT string_agg(quote_literal(enumlabel), ', ' ORDER BY enumsortorder)"
-	"          FROM pg_enum WHERE enumtypid = t.oid),"
-	"       (SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)"
-	"          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped),"
-	"       (SELECT string_agg(atttypid::text, ',' ORDER BY attnum)"
-	"          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT attisdropped),"
-	"       (SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid),"
-	"       (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid),"
-	"       format_type(t.oid, NULL)"
-	"  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1";
+        "SELECT n.nspname, t.typname, t.typtype, t.typcategory, t.typelem,"
+        "       (SELECT e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+        "         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
+        "           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
+        "       (SELECT en.nspname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid"
+        "          JOIN pg_namespace en ON en.oid = e.extnamespace"
+        "         WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid"
+        "           AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),"
+        "       t.typbasetype, format_type(t.typbasetype, t.typtypmod), t.typnotnull,"
+        "       (SELECT string_agg(format('CONSTRAINT %I %s', conname, pg_get_constraintdef(oid)), "
+        "' '"
+        "                          ORDER BY conname) FROM pg_constraint WHERE contypid = t.oid),"
+        "       (SELECT string_agg(quote_literal(enumlabel), ', ' ORDER BY enumsortorder)"
+        "          FROM pg_enum WHERE enumtypid = t.oid),"
+        "       (SELECT string_agg(format('%I %s', attname, format_type(atttypid, atttypmod)), ', "
+        "' ORDER BY attnum)"
+        "          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT "
+        "attisdropped),"
+        "       (SELECT string_agg(atttypid::text, ',' ORDER BY attnum)"
+        "          FROM pg_attribute WHERE attrelid = t.typrelid AND attnum > 0 AND NOT "
+        "attisdropped),"
+        "       (SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid),"
+        "       (SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = t.oid),"
+        "       format_type(t.oid, NULL)"
+        "  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1";
 
 /* Add what type `oid` needs on a same-engine target (dependencies first). */
-static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, int depth, sl_error *err)
+static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, int depth,
+                                   sl_error *err)
 {
 	if (oid == 0 || depth > 8)
 		return 0;
@@ -213,10 +225,13 @@ static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, 
 	const char *q = sl_buf_cstr(&qname);
 	switch (typtype) {
 	case 'e':
-		sl_buf_printf(&ddl, "CREATE TYPE %s AS ENUM (%s)", q, PQgetisnull(res, 0, 11) ? "" : PQgetvalue(res, 0, 11));
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS ENUM (%s)", q,
+		              PQgetisnull(res, 0, 11) ? "" : PQgetvalue(res, 0, 11));
 		break;
 	case 'd':
-		if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10), depth + 1, err)) < 0)
+		if ((rc = pg_collect_requirements(
+		             s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 7), NULL, 10), depth + 1,
+		             err)) < 0)
 			goto out;
 		sl_buf_printf(&ddl, "CREATE DOMAIN %s AS %s%s %s", q, PQgetvalue(res, 0, 8),
 		              PQgetvalue(res, 0, 9)[0] == 't' ? " NOT NULL" : "",
@@ -225,19 +240,23 @@ static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, 
 	case 'c': {
 		char *attrs = sl_strdup(PQgetisnull(res, 0, 13) ? "" : PQgetvalue(res, 0, 13));
 		for (char *tok = strtok(attrs, ","); tok; tok = strtok(NULL, ","))
-			if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(tok, NULL, 10), depth + 1, err)) < 0)
+			if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(tok, NULL, 10),
+			                                  depth + 1, err)) < 0)
 				break;
 		free(attrs);
 		if (rc < 0)
 			goto out;
-		sl_buf_printf(&ddl, "CREATE TYPE %s AS (%s)", q, PQgetisnull(res, 0, 12) ? "" : PQgetvalue(res, 0, 12));
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS (%s)", q,
+		              PQgetisnull(res, 0, 12) ? "" : PQgetvalue(res, 0, 12));
 		break;
 	}
 	case 'r':
-		if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 14), NULL, 10), depth + 1,
-		                                  err)) < 0)
+		if ((rc = pg_collect_requirements(
+		             s, t, (uint32_t)strtoul(PQgetvalue(res, 0, 14), NULL, 10), depth + 1,
+		             err)) < 0)
 			goto out;
-		sl_buf_printf(&ddl, "CREATE TYPE %s AS RANGE (SUBTYPE = %s)", q, PQgetvalue(res, 0, 15));
+		sl_buf_printf(&ddl, "CREATE TYPE %s AS RANGE (SUBTYPE = %s)", q,
+		              PQgetvalue(res, 0, 15));
 		break;
 	default:
 		/* a base type outside any extension: it must already exist on the target */
@@ -316,9 +335,11 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		sl_buf sel = {0};
 		for (int k = 0; k < nc; k++) {
 			if (how[k] == SL_PG_SELECT_UNSUPPORTED) {
-				t->skipped = sl_realloc(t->skipped, sizeof *t->skipped * (size_t)(t->nskipped + 1));
+				t->skipped = sl_realloc(
+				        t->skipped, sizeof *t->skipped * (size_t)(t->nskipped + 1));
 				t->skipped[t->nskipped].name = sl_strdup(cols[start + k].name);
-				t->skipped[t->nskipped].source_type = sl_strdup(cols[start + k].format_type);
+				t->skipped[t->nskipped].source_type =
+				        sl_strdup(cols[start + k].format_type);
 				t->skipped[t->nskipped].reason = sl_strdup(reasons[k]);
 				t->nskipped++;
 				sl_field_reset(&fields[k]);
@@ -329,7 +350,8 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 			sl_pg_select_expr(&sel, fields[k].name, how[k]);
 			pt->codecs[t->nfields] = codecs[k];
 			t->fields[t->nfields++] = fields[k];
-			if ((rc = pg_collect_requirements(s, t, cols[start + k].type_oid, 0, err)) < 0)
+			if ((rc = pg_collect_requirements(s, t, cols[start + k].type_oid, 0, err)) <
+			    0)
 				break;
 		}
 		pt->select_list = sl_strdup(t->nfields ? sl_buf_cstr(&sel) : "");
@@ -355,7 +377,8 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 				continue;
 			for (int k = 0; k < t->nfields; k++)
 				if (strcmp(t->fields[k].name, att) == 0) {
-					t->key = sl_realloc(t->key, sizeof *t->key * (size_t)(t->nkey + 1));
+					t->key = sl_realloc(t->key,
+					                    sizeof *t->key * (size_t)(t->nkey + 1));
 					t->key[t->nkey++] = k;
 				}
 		}
@@ -371,9 +394,10 @@ out:
 
 /* ---------------------------------------------------------------- checks ---- */
 
-static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt, ...)
+static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt,
+                      ...)
 {
 	char detail[1024];
 	va_list ap;
@@ -384,15 +408,15 @@ static void pg_report(sl_check_fn report, void *ctx, bool ok, const char *what, 
 }
 
 static const char pg_settings_sql[] =
-	"SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
-	"       (SELECT count(*) FROM pg_replication_slots)::int,"
-	"       current_setting('max_wal_senders')::int,"
-	"       (SELECT count(*) FROM pg_stat_replication)::int,"
-	"       (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user),"
-	"       current_user, has_database_privilege(current_database(), 'CREATE'),"
-	"       (SELECT count(*) FROM pg_publication WHERE pubname = $1)::int,"
-	"       (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $2)::int,"
-	"       current_database(), version()";
+        "SELECT current_setting('wal_level'), current_setting('max_replication_slots')::int,"
+        "       (SELECT count(*) FROM pg_replication_slots)::int,"
+        "       current_setting('max_wal_senders')::int,"
+        "       (SELECT count(*) FROM pg_stat_replication)::int,"
+        "       (SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user),"
+        "       current_user, has_database_privilege(current_database(), 'CREATE'),"
+        "       (SELECT count(*) FROM pg_publication WHERE pubname = $1)::int,"
+        "       (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $2)::int,"
+        "       current_database(), version()";
 
 static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 {
@@ -400,7 +424,8 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	char where[256];
 	sl_error err = {0};
 	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
-	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000, s->server_version % 10000);
+	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000,
+	          s->server_version % 10000);
 	PGresult *res;
 	const char *params[2] = {s->publication, s->slot};
 	if (sl_pg_query(s->meta, pg_settings_sql, 2, params, &res, &err) < 0) {
@@ -414,38 +439,47 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	char user[128];
 	snprintf(user, sizeof user, "%s", PQgetvalue(res, 0, 6));
 	bool can_create = PQgetvalue(res, 0, 7)[0] == 't';
-	bool pub_exists = atoi(PQgetvalue(res, 0, 8)) > 0, slot_exists = atoi(PQgetvalue(res, 0, 9)) > 0;
+	bool pub_exists = atoi(PQgetvalue(res, 0, 8)) > 0,
+	     slot_exists = atoi(PQgetvalue(res, 0, 9)) > 0;
 	char db[128];
 	snprintf(db, sizeof db, "%s", PQgetvalue(res, 0, 10));
 
 	bool ok = strcmp(wal_level, "logical") == 0;
 	failed += !ok;
 	pg_report(report, ctx, ok, "source wal_level",
-	          ok ? "wal_level is logical" : "wal_level is '%s' (run: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)",
+	          ok ? "wal_level is logical"
+	             : "wal_level is '%s' (run: ALTER SYSTEM SET wal_level = logical; then restart "
+	               "PostgreSQL)",
 	          wal_level);
 	ok = slot_exists || used_slots < max_slots;
 	failed += !ok;
 	pg_report(report, ctx, ok, "source replication slots",
-	          ok ? "%d of max_replication_slots=%d in use" : "all %d of max_replication_slots=%d are in use (raise "
-	                                                         "max_replication_slots and restart, or drop an unused slot)",
+	          ok ? "%d of max_replication_slots=%d in use"
+	             : "all %d of max_replication_slots=%d are in use (raise "
+	               "max_replication_slots and restart, or drop an unused slot)",
 	          used_slots, max_slots);
 	ok = used_senders < max_senders;
 	failed += !ok;
 	pg_report(report, ctx, ok, "source wal senders",
-	          ok ? "%d of max_wal_senders=%d in use" : "all %d of max_wal_senders=%d are in use (raise max_wal_senders "
-	                                                   "and restart)",
+	          ok ? "%d of max_wal_senders=%d in use"
+	             : "all %d of max_wal_senders=%d are in use (raise max_wal_senders "
+	               "and restart)",
 	          used_senders, max_senders);
 	failed += !can_replicate;
 	pg_report(report, ctx, can_replicate, "source replication privilege",
-	          can_replicate ? "user \"%s\" has REPLICATION" : "user \"%s\" lacks REPLICATION (run: ALTER ROLE \"%s\" REPLICATION)",
+	          can_replicate
+	                  ? "user \"%s\" has REPLICATION"
+	                  : "user \"%s\" lacks REPLICATION (run: ALTER ROLE \"%s\" REPLICATION)",
 	          user, user);
 	ok = pub_exists || can_create;
 	failed += !ok;
 	pg_report(report, ctx, ok, "source publication",
 	          pub_exists ? "publication \"%s\" exists"
 	          : ok       ? "publication \"%s\" will be created"
-	                     : "publication \"%s\" is missing and user may not create it (run as an owner of the tables: "
-	                       "CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH (publish_via_partition_root))",
+	               : "publication \"%s\" is missing and user may not create it (run as an "
+	                 "owner of the tables: "
+	                 "CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH "
+	                 "(publish_via_partition_root))",
 	          s->publication, s->publication);
 	pg_report(report, ctx, true, "source replication slot",
 	          slot_exists ? "slot \"%s\" exists" : "slot \"%s\" will be created", s->slot);
@@ -454,11 +488,13 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	/* a replication connection must be allowed (pg_hba.conf, REPLICATION) */
 	if (can_replicate) {
 		PGconn *repl = NULL;
-		if (sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &repl, &err) < 0) {
+		if (sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true,
+		                  &repl, &err) < 0) {
 			failed++;
 			report(ctx, false, "source replication connection", err.msg);
 		} else {
-			report(ctx, true, "source replication connection", "a replication connection can be opened");
+			report(ctx, true, "source replication connection",
+			       "a replication connection can be opened");
 			PQfinish(repl);
 		}
 	}
@@ -480,8 +516,11 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 		if (sl_pg_query(s->meta, sl_buf_cstr(&q), 0, NULL, &res, &err) == 0) {
 			if (PQgetvalue(res, 0, 0)[0] != 't') {
 				char what[300];
-				snprintf(what, sizeof what, "source table %s", cat.tables[i].qualified);
-				pg_report(report, ctx, false, what, "user \"%s\" cannot read it (run: GRANT SELECT ON %s TO \"%s\")",
+				snprintf(what, sizeof what, "source table %s",
+				         cat.tables[i].qualified);
+				pg_report(report, ctx, false, what,
+				          "user \"%s\" cannot read it (run: GRANT SELECT ON %s TO "
+				          "\"%s\")",
 				          user, sl_buf_cstr(&pq), user);
 				denied++;
 			}
@@ -494,10 +533,13 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	ok = cat.ntables > 0;
 	failed += !ok;
 	if (ok)
-		pg_report(report, ctx, true, "source tables", "%d table(s) selected in database \"%s\"", cat.ntables, db);
+		pg_report(report, ctx, true, "source tables",
+		          "%d table(s) selected in database \"%s\"", cat.ntables, db);
 	else
 		pg_report(report, ctx, false, "source tables",
-		          "no table selected in database \"%s\" (check source.tables.include/exclude)", db);
+		          "no table selected in database \"%s\" (check "
+		          "source.tables.include/exclude)",
+		          db);
 	sl_catalog_free(&cat);
 	return failed;
 }
@@ -514,13 +556,17 @@ static int pg_slot_exists(sl_source *s, bool *exists, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->slot};
-	SL_TRY(sl_pg_query(s->meta, "SELECT database = current_database(), plugin FROM pg_replication_slots WHERE slot_name = $1",
+	SL_TRY(sl_pg_query(s->meta,
+	                   "SELECT database = current_database(), plugin FROM pg_replication_slots "
+	                   "WHERE slot_name = $1",
 	                   1, params, &res, err));
 	*exists = PQntuples(res) > 0;
 	int rc = 0;
-	if (*exists && (PQgetvalue(res, 0, 0)[0] != 't' || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0))
+	if (*exists &&
+	    (PQgetvalue(res, 0, 0)[0] != 't' || strcmp(PQgetvalue(res, 0, 1), "pgoutput") != 0))
 		rc = sl_error_set(err, SL_ERR_STATE,
-		                  "source: replication slot \"%s\" exists but belongs to another database or plugin (set "
+		                  "source: replication slot \"%s\" exists but belongs to another "
+		                  "database or plugin (set "
 		                  "source.slot to another name)",
 		                  s->slot);
 	PQclear(res);
@@ -537,12 +583,14 @@ static int pg_drop_slot(sl_source *s, sl_error *err)
 	return rc;
 }
 
-/* Create the publication when missing; add selected tables it lacks (unless it is FOR ALL TABLES). */
+/* Create the publication when missing; add selected tables it lacks (unless it is FOR ALL TABLES).
+ */
 static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->publication};
-	SL_TRY(sl_pg_query(s->meta, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1, params, &res, err));
+	SL_TRY(sl_pg_query(s->meta, "SELECT puballtables FROM pg_publication WHERE pubname = $1", 1,
+	                   params, &res, err));
 	bool exists = PQntuples(res) > 0, all = exists && PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	if (all)
@@ -557,23 +605,29 @@ static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *
 			for (int i = 0; i < cat->ntables; i++) {
 				if (i)
 					sl_buf_puts(&sql, ", ");
-				sl_pg_quote_qualified(&sql, cat->tables[i].schema, cat->tables[i].name);
+				sl_pg_quote_qualified(&sql, cat->tables[i].schema,
+				                      cat->tables[i].name);
 			}
 		}
 		sl_buf_puts(&sql, " WITH (publish_via_partition_root = true)");
 		rc = sl_pg_exec(s->meta, sl_buf_cstr(&sql), err);
 		if (rc < 0)
-			sl_error_wrap(err, "source: cannot create publication \"%s\" (create it as an owner of the tables, "
-			                   "e.g. CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH (publish_via_partition_root))",
+			sl_error_wrap(err,
+			              "source: cannot create publication \"%s\" (create it as an "
+			              "owner of the tables, "
+			              "e.g. CREATE PUBLICATION \"%s\" FOR ALL TABLES WITH "
+			              "(publish_via_partition_root))",
 			              s->publication, s->publication);
 		else
-			sl_info("source: created publication \"%s\" for %d table(s)", s->publication, cat->ntables);
+			sl_info("source: created publication \"%s\" for %d table(s)",
+			        s->publication, cat->ntables);
 		goto out;
 	}
 	for (int i = 0; i < cat->ntables && rc == 0; i++) {
 		const char *p2[3] = {s->publication, cat->tables[i].schema, cat->tables[i].name};
 		rc = sl_pg_query(s->meta,
-		                 "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+		                 "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND "
+		                 "schemaname = $2 AND tablename = $3",
 		                 3, p2, &res, err);
 		if (rc < 0)
 			break;
@@ -588,8 +642,10 @@ static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *
 		sl_pg_quote_qualified(&sql, cat->tables[i].schema, cat->tables[i].name);
 		rc = sl_pg_exec(s->meta, sl_buf_cstr(&sql), err);
 		if (rc < 0)
-			sl_error_wrap(err, "source: publication \"%s\" lacks table %s and it cannot be added", s->publication,
-			              cat->tables[i].qualified);
+			sl_error_wrap(
+			        err,
+			        "source: publication \"%s\" lacks table %s and it cannot be added",
+			        s->publication, cat->tables[i].qualified);
 	}
 out:
 	sl_buf_free(&sql);
@@ -598,7 +654,8 @@ out:
 
 static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
 {
-	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &s->repl, err));
+	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &s->repl,
+	                     err));
 	sl_buf sql = {0};
 	sl_buf_puts(&sql, "CREATE_REPLICATION_SLOT ");
 	sl_pg_quote_ident(&sql, s->slot);
@@ -611,14 +668,15 @@ static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
 	} else {
 		snprintf(info->position, sizeof info->position, "%s", PQgetvalue(res, 0, 1));
 		snprintf(s->snapshot_name, sizeof s->snapshot_name, "%s", PQgetvalue(res, 0, 2));
-		sl_info("source: created replication slot \"%s\" at %s (snapshot %s)", s->slot, info->position,
-		        s->snapshot_name);
+		sl_info("source: created replication slot \"%s\" at %s (snapshot %s)", s->slot,
+		        info->position, s->snapshot_name);
 	}
 	PQclear(res);
 	return rc;
 }
 
-static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info, sl_error *err)
+static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
+                             sl_error *err)
 {
 	memset(info, 0, sizeof *info);
 	char identity[512];
@@ -627,7 +685,8 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	SL_TRY(sl_state_load(st, &ps, err));
 	if (ps.found && strcmp(ps.identity, identity) != 0)
 		return sl_error_set(err, SL_ERR_STATE,
-		                    "state store holds pipeline '%s' for another source (%s, not %s): use another state.url "
+		                    "state store holds pipeline '%s' for another source (%s, not "
+		                    "%s): use another state.url "
 		                    "or pipeline name",
 		                    s->cfg->name, ps.identity, identity);
 	bool slot_exists;
@@ -636,26 +695,31 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 		snprintf(info->position, sizeof info->position, "%s", ps.position);
 		if (!slot_exists)
 			return sl_error_set(err, SL_ERR_STATE,
-			                    "source: replication slot \"%s\" was dropped after the snapshot; changes since %s are "
+			                    "source: replication slot \"%s\" was dropped after the "
+			                    "snapshot; changes since %s are "
 			                    "lost (run 'sluice reset' and start over)",
 			                    s->slot, ps.position);
 		return 0;
 	}
 	if (!ps.found && slot_exists)
-		return sl_error_set(err, SL_ERR_STATE,
-		                    "source: replication slot \"%s\" already exists but this state store has no record of it "
-		                    "(drop it with SELECT pg_drop_replication_slot('%s'), or set source.slot)",
-		                    s->slot, s->slot);
+		return sl_error_set(
+		        err, SL_ERR_STATE,
+		        "source: replication slot \"%s\" already exists but this state store has "
+		        "no record of it "
+		        "(drop it with SELECT pg_drop_replication_slot('%s'), or set source.slot)",
+		        s->slot, s->slot);
 	if (ps.found && ps.position[0] != '\0' && slot_exists) {
-		/* resume: tables not done are reloaded with a fresh snapshot; CDC from the slot's point makes
-		 * them converge, which is only sound for tables with a key */
+		/* resume: tables not done are reloaded with a fresh snapshot; CDC from the slot's
+		 * point makes them converge, which is only sound for tables with a key */
 		bool resumable = true;
 		for (int i = 0; i < cat->ntables; i++) {
 			sl_table_status ts;
 			SL_TRY(sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, err));
 			if (ts != SL_TABLE_DONE && cat->tables[i].nkey == 0) {
-				sl_warn("snapshot: keyless table %s was not finished; the snapshot starts over from a new "
-				        "consistent point", cat->tables[i].qualified);
+				sl_warn("snapshot: keyless table %s was not finished; the snapshot "
+				        "starts over from a new "
+				        "consistent point",
+				        cat->tables[i].qualified);
 				resumable = false;
 				break;
 			}
@@ -680,8 +744,8 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	return sl_state_begin_snapshot(st, identity, info->position, err);
 }
 
-static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes, sl_chunk **chunks, int *nchunks,
-                   sl_error *err)
+static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes,
+                   sl_chunk **chunks, int *nchunks, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[ti];
 	struct pg_table *pt = t->priv;
@@ -695,11 +759,14 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 	snprintf(oidbuf, sizeof oidbuf, "%u", pt->oid);
 	const char *params[1] = {oidbuf};
 	if (pt->relkind == 'p') {
-		rc = sl_pg_query(s->meta,
-		                 "SELECT format('%I.%I', n.nspname, c.relname), pg_relation_size(c.oid), greatest(c.reltuples, 0)::bigint"
-		                 "  FROM pg_partition_tree($1::oid) pt JOIN pg_class c ON c.oid = pt.relid"
-		                 "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pt.isleaf ORDER BY 2 DESC",
-		                 1, params, &res, err);
+		rc = sl_pg_query(
+		        s->meta,
+		        "SELECT format('%I.%I', n.nspname, c.relname), pg_relation_size(c.oid), "
+		        "greatest(c.reltuples, 0)::bigint"
+		        "  FROM pg_partition_tree($1::oid) pt JOIN pg_class c ON c.oid = pt.relid"
+		        "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pt.isleaf ORDER BY "
+		        "2 DESC",
+		        1, params, &res, err);
 		if (rc < 0)
 			goto out;
 		nleaves = PQntuples(res);
@@ -712,13 +779,18 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 		PQclear(res);
 		res = NULL;
 	} else {
-		rc = sl_pg_query(s->meta, "SELECT format('ONLY %I.%I', n.nspname, c.relname), pg_relation_size(c.oid)"
-		                          "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1::oid",
-		                 1, params, &res, err);
+		rc = sl_pg_query(
+		        s->meta,
+		        "SELECT format('ONLY %I.%I', n.nspname, c.relname), pg_relation_size(c.oid)"
+		        "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
+		        "c.oid = $1::oid",
+		        1, params, &res, err);
 		if (rc < 0)
 			goto out;
 		if (PQntuples(res) != 1) {
-			rc = sl_error_set(err, SL_ERR_STATE, "source: table %s disappeared during the snapshot", t->qualified);
+			rc = sl_error_set(err, SL_ERR_STATE,
+			                  "source: table %s disappeared during the snapshot",
+			                  t->qualified);
 			goto out;
 		}
 		self.qualified = sl_strdup(PQgetvalue(res, 0, 0));
@@ -748,11 +820,15 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 			c->est_rows = rows < 0 ? -1 : rows / n;
 			if (n == 1)
 				c->where = NULL;
-			else if (k == n - 1) /* open-ended: the table may have grown since we measured */
-				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid", (long long)(k * pages_per_chunk));
+			else if (k ==
+			         n - 1) /* open-ended: the table may have grown since we measured */
+				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid",
+				                       (long long)(k * pages_per_chunk));
 			else
-				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
-				                       (long long)(k * pages_per_chunk), (long long)((k + 1) * pages_per_chunk));
+				c->where = sl_asprintf(
+				        "ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
+				        (long long)(k * pages_per_chunk),
+				        (long long)((k + 1) * pages_per_chunk));
 		}
 	}
 out:
@@ -772,7 +848,8 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 {
 	sl_reader *r = sl_calloc(1, sizeof *r);
 	r->src = s;
-	int rc = sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false, &r->conn, err);
+	int rc = sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false,
+	                       &r->conn, err);
 	if (rc == 0)
 		rc = sl_pg_exec(r->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == 0 && s->snapshot_name[0]) {
@@ -790,16 +867,18 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 	return 0;
 }
 
-static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk, sl_batch **batch,
-                         size_t batch_bytes, sl_batch_sink sink, void *ctx, int64_t *rows, volatile int *cancel,
-                         sl_error *err)
+static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
+                         sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+                         int64_t *rows, volatile int *cancel, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[chunk->table];
 	struct pg_table *pt = t->priv;
 	sl_buf sql = {0};
-	sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)", pt->select_list, chunk->relation,
-	              chunk->where ? " WHERE " : "", chunk->where ? chunk->where : "");
-	int rc = sl_pg_copy_out(r->conn, sl_buf_cstr(&sql), pt->codecs, batch, batch_bytes, sink, ctx, rows, cancel, err);
+	sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)",
+	              pt->select_list, chunk->relation, chunk->where ? " WHERE " : "",
+	              chunk->where ? chunk->where : "");
+	int rc = sl_pg_copy_out(r->conn, sl_buf_cstr(&sql), pt->codecs, batch, batch_bytes, sink,
+	                        ctx, rows, cancel, err);
 	if (rc < 0 && rc != SL_ERR_CANCELLED)
 		sl_error_wrap(err, "source: reading %s", t->qualified);
 	sl_buf_free(&sql);
@@ -836,7 +915,8 @@ static int pg_reset(sl_source *s, sl_error *err)
 	return 0;
 }
 
-static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash, sl_error *err)
+static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
+                     sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[ti];
 	struct pg_table *pt = t->priv;
@@ -845,7 +925,8 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows,
 	sl_pg_quote_qualified(&sql, t->schema, t->name);
 	sl_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
 	sl_digest d = {0};
-	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), t->fields, pt->codecs, t->nfields, &d, err);
+	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), t->fields, pt->codecs, t->nfields,
+	                           &d, err);
 	sl_buf_free(&sql);
 	*rows = d.rows;
 	*hash = d.sum;
@@ -853,17 +934,17 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows,
 }
 
 const sl_source_ops sl_pg_source_ops = {
-	.type = "postgres",
-	.open = pg_open,
-	.close = pg_close,
-	.check = pg_check,
-	.discover = pg_discover,
-	.snapshot_begin = pg_snapshot_begin,
-	.plan = pg_plan,
-	.reader_open = pg_reader_open,
-	.read_chunk = pg_read_chunk,
-	.reader_close = pg_reader_close,
-	.snapshot_end = pg_snapshot_end,
-	.reset = pg_reset,
-	.digest = pg_digest,
+        .type = "postgres",
+        .open = pg_open,
+        .close = pg_close,
+        .check = pg_check,
+        .discover = pg_discover,
+        .snapshot_begin = pg_snapshot_begin,
+        .plan = pg_plan,
+        .reader_open = pg_reader_open,
+        .read_chunk = pg_read_chunk,
+        .reader_close = pg_reader_close,
+        .snapshot_end = pg_snapshot_end,
+        .reset = pg_reset,
+        .digest = pg_digest,
 };

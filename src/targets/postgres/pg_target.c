@@ -26,10 +26,10 @@
 struct pg_target_table {
 	bool ready;
 	char *schema, *name;
-	char *qualified;       /* quoted "schema"."name" */
-	sl_pg_codec *codecs;   /* per field: how it travels into the table (or into the stage) */
-	char *copy_sql;        /* COPY ... FROM STDIN (FORMAT binary) */
-	char *stage_ddl;       /* NULL when loading directly */
+	char *qualified;     /* quoted "schema"."name" */
+	sl_pg_codec *codecs; /* per field: how it travels into the table (or into the stage) */
+	char *copy_sql;      /* COPY ... FROM STDIN (FORMAT binary) */
+	char *stage_ddl;     /* NULL when loading directly */
 	char *stage_insert;
 };
 
@@ -43,7 +43,7 @@ struct sl_target {
 struct sl_writer {
 	sl_target *tgt;
 	PGconn *conn;
-	int table;       /* table being loaded, -1 when idle */
+	int table; /* table being loaded, -1 when idle */
 	bool in_txn;
 	sl_buf out;
 	bool *stage_made; /* per table: temp stage exists on this connection */
@@ -53,7 +53,8 @@ static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
 	sl_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
-	int rc = sl_pg_connect(cfg->target.url, cfg->target.password, "target", false, &t->meta, err);
+	int rc = sl_pg_connect(cfg->target.url, cfg->target.password, "target", false, &t->meta,
+	                       err);
 	if (rc < 0) {
 		free(t);
 		return rc;
@@ -102,13 +103,15 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 	char where[256], detail[512];
 	sl_error err = {0};
 	int failed = 0;
-	snprintf(detail, sizeof detail, "connected to %s (PostgreSQL %d.%d)", sl_pg_where(t->meta, where, sizeof where),
-	         PQserverVersion(t->meta) / 10000, PQserverVersion(t->meta) % 10000);
+	snprintf(detail, sizeof detail, "connected to %s (PostgreSQL %d.%d)",
+	         sl_pg_where(t->meta, where, sizeof where), PQserverVersion(t->meta) / 10000,
+	         PQserverVersion(t->meta) % 10000);
 	report(ctx, true, "target connection", detail);
 	PGresult *res;
 	if (sl_pg_query(t->meta,
 	                "SELECT has_database_privilege(current_database(), 'CREATE'),"
-	                "       has_database_privilege(current_database(), 'TEMPORARY'), current_user, current_database()",
+	                "       has_database_privilege(current_database(), 'TEMPORARY'), "
+	                "current_user, current_database()",
 	                0, NULL, &res, &err) < 0) {
 		report(ctx, false, "target privileges", err.msg);
 		return 1;
@@ -116,16 +119,21 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 	bool create = PQgetvalue(res, 0, 0)[0] == 't', temp = PQgetvalue(res, 0, 1)[0] == 't';
 	const char *user = PQgetvalue(res, 0, 2), *db = PQgetvalue(res, 0, 3);
 	if (create)
-		snprintf(detail, sizeof detail, "user \"%s\" may create schemas in database \"%s\"", user, db);
+		snprintf(detail, sizeof detail, "user \"%s\" may create schemas in database \"%s\"",
+		         user, db);
 	else
 		snprintf(detail, sizeof detail,
-		         "user \"%s\" may not create schemas in database \"%s\" (run: GRANT CREATE ON DATABASE \"%s\" TO \"%s\")",
+		         "user \"%s\" may not create schemas in database \"%s\" (run: GRANT CREATE "
+		         "ON DATABASE \"%s\" TO \"%s\")",
 		         user, db, db, user);
 	report(ctx, create, "target CREATE privilege", detail);
 	if (temp)
-		snprintf(detail, sizeof detail, "user \"%s\" may create temporary staging tables", user);
+		snprintf(detail, sizeof detail, "user \"%s\" may create temporary staging tables",
+		         user);
 	else
-		snprintf(detail, sizeof detail, "user \"%s\" may not create temporary tables (run: GRANT TEMPORARY ON DATABASE \"%s\" TO \"%s\")",
+		snprintf(detail, sizeof detail,
+		         "user \"%s\" may not create temporary tables (run: GRANT TEMPORARY ON "
+		         "DATABASE \"%s\" TO \"%s\")",
 		         user, db, user);
 	report(ctx, temp, "target TEMPORARY privilege", detail);
 	failed += !create + !temp;
@@ -141,30 +149,36 @@ static int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
 		if (r->type_name) {
 			PGresult *res;
 			const char *params[1] = {r->type_name};
-			SL_TRY(sl_pg_query(t->meta, "SELECT to_regtype($1) IS NOT NULL", 1, params, &res, err));
+			SL_TRY(sl_pg_query(t->meta, "SELECT to_regtype($1) IS NOT NULL", 1, params,
+			                   &res, err));
 			bool exists = PQgetvalue(res, 0, 0)[0] == 't';
 			PQclear(res);
 			if (exists)
 				continue;
 			if (r->ddl[0] == '\0')
 				return sl_error_set(err, SL_ERR_SETTING,
-				                    "target: type %s (column of %s) does not exist and sluice cannot create it (install "
+				                    "target: type %s (column of %s) does not exist "
+				                    "and sluice cannot create it (install "
 				                    "it in the target database first)",
 				                    r->type_name, td->qualified);
 		}
 		if (sl_pg_exec(t->meta, r->ddl, err) < 0) {
 			if (strncmp(r->ddl, "CREATE EXTENSION", 16) == 0)
-				return sl_error_wrap(err, "target: cannot create an extension that %s needs (ask an administrator to "
-				                          "run '%s' in the target database)",
+				return sl_error_wrap(err,
+				                     "target: cannot create an extension that %s "
+				                     "needs (ask an administrator to "
+				                     "run '%s' in the target database)",
 				                     td->qualified, r->ddl);
-			return sl_error_wrap(err, "target: creating a type that %s needs", td->qualified);
+			return sl_error_wrap(err, "target: creating a type that %s needs",
+			                     td->qualified);
 		}
 	}
 	return 0;
 }
 
 /* The INSERT expression turning a staged text value back into the target type. */
-static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col, sl_error *err)
+static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col,
+                          sl_error *err)
 {
 	(void)err;
 	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
@@ -173,8 +187,10 @@ static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_p
 		const char *params[1] = {oid};
 		PGresult *res;
 		char sub[256] = "text";
-		if (sl_pg_query(t->meta, "SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid = $1::oid", 1, params,
-		                &res, NULL) == 0) {
+		if (sl_pg_query(t->meta,
+		                "SELECT format_type(rngsubtype, NULL) FROM pg_range WHERE rngtypid "
+		                "= $1::oid",
+		                1, params, &res, NULL) == 0) {
 			if (PQntuples(res) == 1)
 				snprintf(sub, sizeof sub, "%s", PQgetvalue(res, 0, 0));
 			PQclear(res);
@@ -183,12 +199,14 @@ static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_p
 		sl_pg_quote_ident(&v, f->name);
 		sl_buf_puts(&v, "::jsonb");
 		const char *j = sl_buf_cstr(&v);
-		sl_buf_printf(b,
-		              "CASE WHEN %s IS NULL THEN NULL WHEN coalesce((%s->>'empty')::boolean, false) THEN 'empty'::%s"
-		              " ELSE %s((%s->>'lower')::%s, (%s->>'upper')::%s,"
-		              " CASE WHEN (%s->>'lower_inclusive')::boolean THEN '[' ELSE '(' END ||"
-		              " CASE WHEN (%s->>'upper_inclusive')::boolean THEN ']' ELSE ')' END) END",
-		              j, j, col->format_type, col->format_type, j, sub, j, sub, j, j);
+		sl_buf_printf(
+		        b,
+		        "CASE WHEN %s IS NULL THEN NULL WHEN coalesce((%s->>'empty')::boolean, "
+		        "false) THEN 'empty'::%s"
+		        " ELSE %s((%s->>'lower')::%s, (%s->>'upper')::%s,"
+		        " CASE WHEN (%s->>'lower_inclusive')::boolean THEN '[' ELSE '(' END ||"
+		        " CASE WHEN (%s->>'upper_inclusive')::boolean THEN ']' ELSE ')' END) END",
+		        j, j, col->format_type, col->format_type, j, sub, j, sub, j, j);
 		sl_buf_free(&v);
 		return;
 	}
@@ -217,7 +235,8 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 	int ncols = 0;
 
 	if (td->nfields == 0) {
-		rc = sl_error_set(err, SL_ERR_DATA, "table %s has no column sluice can replicate", td->qualified);
+		rc = sl_error_set(err, SL_ERR_DATA, "table %s has no column sluice can replicate",
+		                  td->qualified);
 		goto out;
 	}
 	if (same_engine && (rc = pgt_requirements(t, td, err)) < 0)
@@ -247,7 +266,8 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		res = NULL;
 		if (has_rows && !reload) {
 			rc = sl_error_set(err, SL_ERR_STATE,
-			                  "target table %s.%s already exists and has rows that sluice did not write (empty or drop "
+			                  "target table %s.%s already exists and has rows that "
+			                  "sluice did not write (empty or drop "
 			                  "it, or set target.schema to another schema)",
 			                  tt->schema, tt->name);
 			goto out;
@@ -265,11 +285,16 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		for (int i = 0; i < td->nfields; i++) {
 			const sl_field *f = &td->fields[i];
 			char tbuf[256];
-			const char *type = same_engine && f->source_type ? f->source_type : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+			const char *type = same_engine && f->source_type
+			                           ? f->source_type
+			                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
 			if (type == NULL) {
 				char d[128];
-				rc = sl_error_set(err, SL_ERR_DATA, "target: column %s.%s has Arrow type %s, which PostgreSQL cannot store",
-				                  td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+				rc = sl_error_set(err, SL_ERR_DATA,
+				                  "target: column %s.%s has Arrow type %s, which "
+				                  "PostgreSQL cannot store",
+				                  td->qualified, f->name,
+				                  sl_field_describe(f, d, sizeof d));
 				goto out;
 			}
 			if (i)
@@ -282,7 +307,8 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 			sl_error_wrap(err, "target: creating table %s.%s", tt->schema, tt->name);
 			goto out;
 		}
-		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err)) < 0)
+		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res,
+		                      err)) < 0)
 			goto out;
 		snprintf(oid, sizeof oid, "%s", PQgetvalue(res, 0, 0));
 		PQclear(res);
@@ -305,9 +331,11 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 			if (strcmp(cols[k].name, f->name) == 0)
 				col = &cols[k];
 		if (col == NULL) {
-			rc = sl_error_set(err, SL_ERR_STATE, "target table %s.%s has no column \"%s\" (drop the table so sluice "
-			                                     "recreates it, or add the column)",
-			                  tt->schema, tt->name, f->name);
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target table %s.%s has no column \"%s\" (drop the table so sluice "
+			        "recreates it, or add the column)",
+			        tt->schema, tt->name, f->name);
 			break;
 		}
 		if (i) {
@@ -322,11 +350,15 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 			sl_pg_quote_ident(&select, f->name);
 			continue;
 		}
-		bool text_list = f->type == SL_TYPE_LIST && f->child && f->child->type == SL_TYPE_UTF8;
+		bool text_list =
+		        f->type == SL_TYPE_LIST && f->child && f->child->type == SL_TYPE_UTF8;
 		if (f->type != SL_TYPE_UTF8 && !text_list) {
 			char d[128];
-			rc = sl_error_set(err, SL_ERR_DATA, "target: cannot load Arrow %s into column %s.%s.%s of type %s",
-			                  sl_field_describe(f, d, sizeof d), tt->schema, tt->name, f->name, col->format_type);
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "target: cannot load Arrow %s into column %s.%s.%s of type %s",
+			        sl_field_describe(f, d, sizeof d), tt->schema, tt->name, f->name,
+			        col->format_type);
 			break;
 		}
 		staged = true;
@@ -341,12 +373,16 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		sl_buf_reset(&sql);
 		if (staged) {
 			tt->stage_ddl = sl_strdup(sl_buf_cstr(&stage));
-			sl_buf_printf(&insert, "INSERT INTO %s (%s) SELECT %s FROM \"sluice_stage_%d\"", tt->qualified,
-			              sl_buf_cstr(&collist), sl_buf_cstr(&select), ti);
+			sl_buf_printf(
+			        &insert, "INSERT INTO %s (%s) SELECT %s FROM \"sluice_stage_%d\"",
+			        tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&select), ti);
 			tt->stage_insert = sl_strdup(sl_buf_cstr(&insert));
-			sl_buf_printf(&sql, "COPY \"sluice_stage_%d\" (%s) FROM STDIN (FORMAT binary)", ti, sl_buf_cstr(&collist));
+			sl_buf_printf(&sql,
+			              "COPY \"sluice_stage_%d\" (%s) FROM STDIN (FORMAT binary)",
+			              ti, sl_buf_cstr(&collist));
 		} else {
-			sl_buf_printf(&sql, "COPY %s (%s) FROM STDIN (FORMAT binary)", tt->qualified, sl_buf_cstr(&collist));
+			sl_buf_printf(&sql, "COPY %s (%s) FROM STDIN (FORMAT binary)",
+			              tt->qualified, sl_buf_cstr(&collist));
 		}
 		tt->copy_sql = sl_strdup(sl_buf_cstr(&sql));
 		tt->ready = true;
@@ -369,7 +405,8 @@ static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
 	w->tgt = t;
 	w->table = -1;
 	w->stage_made = sl_calloc((size_t)(t->ntables ? t->ntables : 1), sizeof *w->stage_made);
-	int rc = sl_pg_connect(t->cfg->target.url, t->cfg->target.password, "target", false, &w->conn, err);
+	int rc = sl_pg_connect(t->cfg->target.url, t->cfg->target.password, "target", false,
+	                       &w->conn, err);
 	if (rc == 0)
 		rc = sl_pg_exec(w->conn, "SET maintenance_work_mem = '256MB'", err);
 	if (rc < 0) {
@@ -462,8 +499,9 @@ static int pgt_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_erro
 		return 0;
 	PGresult *res;
 	const char *params[1] = {tt->qualified};
-	SL_TRY(sl_pg_query(w->conn, "SELECT 1 FROM pg_index WHERE indrelid = to_regclass($1) AND indisprimary", 1, params,
-	                   &res, err));
+	SL_TRY(sl_pg_query(
+	        w->conn, "SELECT 1 FROM pg_index WHERE indrelid = to_regclass($1) AND indisprimary",
+	        1, params, &res, err));
 	bool has_pk = PQntuples(res) > 0;
 	PQclear(res);
 	if (has_pk)
@@ -493,7 +531,8 @@ static void pgt_writer_close(sl_writer *w)
 	free(w);
 }
 
-static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash, sl_error *err)
+static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
+                      sl_error *err)
 {
 	const sl_table_def *td = &cat->tables[ti];
 	sl_buf q = {0}, sql = {0};
@@ -505,7 +544,8 @@ static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 		goto out0;
 	if (PQgetisnull(res, 0, 0)) {
 		PQclear(res);
-		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist", pgt_schema_for(t, td), td->name);
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist",
+		                  pgt_schema_for(t, td), td->name);
 		goto out0;
 	}
 	char lit[32];
@@ -520,8 +560,9 @@ static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 		while (k < ncols && strcmp(cols[k].name, td->fields[i].name) != 0)
 			k++;
 		if (k == ncols) {
-			rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s lacks column \"%s\"", pgt_schema_for(t, td),
-			                  td->name, td->fields[i].name);
+			rc = sl_error_set(err, SL_ERR_MISMATCH,
+			                  "target table %s.%s lacks column \"%s\"",
+			                  pgt_schema_for(t, td), td->name, td->fields[i].name);
 			goto out;
 		}
 		picked[i] = cols[k];
@@ -558,18 +599,18 @@ out0:
 }
 
 const sl_target_ops sl_pg_target_ops = {
-	.type = "postgres",
-	.open = pgt_open,
-	.close = pgt_close,
-	.check = pgt_check,
-	.prepare = pgt_prepare,
-	.table_name = pgt_table_name,
-	.writer_open = pgt_writer_open,
-	.load_begin = pgt_load_begin,
-	.load_batch = pgt_load_batch,
-	.load_end = pgt_load_end,
-	.load_abort = pgt_load_abort,
-	.finish_table = pgt_finish_table,
-	.writer_close = pgt_writer_close,
-	.digest = pgt_digest,
+        .type = "postgres",
+        .open = pgt_open,
+        .close = pgt_close,
+        .check = pgt_check,
+        .prepare = pgt_prepare,
+        .table_name = pgt_table_name,
+        .writer_open = pgt_writer_open,
+        .load_begin = pgt_load_begin,
+        .load_batch = pgt_load_batch,
+        .load_end = pgt_load_end,
+        .load_abort = pgt_load_abort,
+        .finish_table = pgt_finish_table,
+        .writer_close = pgt_writer_close,
+        .digest = pgt_digest,
 };
