@@ -227,6 +227,7 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 	PQclear(res);
 	bool header = false, trailer = false;
 	int64_t since_check = 0;
+	size_t bytes_since_check = 0;
 	for (;;) {
 		char *buf = NULL;
 		int n = PQgetCopyData(conn, &buf, 0);
@@ -272,8 +273,11 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 		PQfreemem(buf);
 		if (rc < 0)
 			break;
-		if (++since_check >= 256) {
+		/* check the batch size every 256 rows, or sooner when rows are wide (TOASTed values) */
+		bytes_since_check += (size_t)n;
+		if (++since_check >= 256 || bytes_since_check >= batch_bytes / 8) {
 			since_check = 0;
+			bytes_since_check = 0;
 			if (cancel && *cancel) {
 				rc = sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
 				break;
