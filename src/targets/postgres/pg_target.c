@@ -444,13 +444,9 @@ static int pgt_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error 
 static int pgt_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 {
 	const struct pg_target_table *tt = &w->tgt->tables[w->table];
-	int64_t r = 0;
-	while (r < b->length) {
-		/* encode in slices so the output buffer stays about SL_COPY_SLICE */
-		int64_t step = 1024;
-		int64_t to = r + step < b->length ? r + step : b->length;
-		SL_TRY(sl_pgcopy_encode_rows(tt->codecs, b, r, to, &w->out, err));
-		r = to;
+	for (int64_t r = 0; r < b->length; r++) {
+		/* row by row, so the output buffer stays about SL_COPY_SLICE even for wide rows */
+		SL_TRY(sl_pgcopy_encode_rows(tt->codecs, b, r, r + 1, &w->out, err));
 		if (w->out.len >= SL_COPY_SLICE) {
 			SL_TRY(sl_pg_copy_in_put(w->conn, &w->out, err));
 			sl_buf_reset(&w->out);
