@@ -273,7 +273,8 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 		PQfreemem(buf);
 		if (rc < 0)
 			break;
-		/* check the batch size every 256 rows, or sooner when rows are wide (TOASTed values) */
+		/* check the batch size every 256 rows, or sooner when rows are wide (TOASTed
+		 * values) */
 		bytes_since_check += (size_t)n;
 		if (++since_check >= 256 || bytes_since_check >= batch_bytes / 8) {
 			since_check = 0;

@@ -26,8 +26,9 @@
 #include "sources/postgres/pg_source.h"
 
 struct pg_leaf {
-	char *qualified; /* quoted "schema"."name" */
-	int64_t bytes;
+	char *qualified;     /* quoted "schema"."name" */
+	int64_t bytes;       /* main fork: what ctid ranges divide */
+	int64_t total_bytes; /* with TOAST: what the chunks carry */
 	int64_t rows;
 };
 
@@ -762,7 +763,7 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 		rc = sl_pg_query(
 		        s->meta,
 		        "SELECT format('%I.%I', n.nspname, c.relname), pg_relation_size(c.oid), "
-		        "greatest(c.reltuples, 0)::bigint"
+		        "greatest(c.reltuples, 0)::bigint, pg_table_size(c.oid)"
 		        "  FROM pg_partition_tree($1::oid) pt JOIN pg_class c ON c.oid = pt.relid"
 		        "  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE pt.isleaf ORDER BY "
 		        "2 DESC",
@@ -775,13 +776,16 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 			leaves[i].qualified = sl_strdup(PQgetvalue(res, i, 0));
 			leaves[i].bytes = strtoll(PQgetvalue(res, i, 1), NULL, 10);
 			leaves[i].rows = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+			leaves[i].total_bytes = strtoll(PQgetvalue(res, i, 3), NULL, 10);
 		}
 		PQclear(res);
 		res = NULL;
 	} else {
 		rc = sl_pg_query(
 		        s->meta,
-		        "SELECT format('ONLY %I.%I', n.nspname, c.relname), pg_relation_size(c.oid)"
+		        "SELECT format('ONLY %I.%I', n.nspname, c.relname), "
+		        "pg_relation_size(c.oid),"
+		        "       pg_table_size(c.oid)"
 		        "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE "
 		        "c.oid = $1::oid",
 		        1, params, &res, err);
@@ -795,21 +799,26 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 		}
 		self.qualified = sl_strdup(PQgetvalue(res, 0, 0));
 		self.bytes = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		self.total_bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 		self.rows = t->est_rows;
 		PQclear(res);
 		res = NULL;
 	}
 	int64_t block = s->block_size > 0 ? s->block_size : 8192;
-	int64_t pages_per_chunk = chunk_bytes / block;
-	if (pages_per_chunk < 16)
-		pages_per_chunk = 16;
 	/* ctid ranges need a TID range scan (PostgreSQL 14+) to be cheap */
 	bool split = s->server_version >= 140000;
 	for (int l = 0; l < nleaves; l++) {
+		/* size chunks by all they carry (TOASTed values live outside the main fork), then
+		 * divide the main fork's blocks among them */
 		int64_t pages = leaves[l].bytes / block;
-		int64_t n = split ? (pages + pages_per_chunk - 1) / pages_per_chunk : 1;
+		int64_t total = leaves[l].total_bytes > leaves[l].bytes ? leaves[l].total_bytes
+		                                                        : leaves[l].bytes;
+		int64_t n = split ? (total + chunk_bytes - 1) / chunk_bytes : 1;
+		if (n > pages / 4)
+			n = pages / 4; /* at least 4 blocks a chunk */
 		if (n < 1)
 			n = 1;
+		int64_t per = (pages + n - 1) / n;
 		for (int64_t k = 0; k < n; k++) {
 			*chunks = sl_realloc(*chunks, sizeof **chunks * (size_t)(*nchunks + 1));
 			sl_chunk *c = &(*chunks)[(*nchunks)++];
@@ -823,12 +832,11 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 			else if (k ==
 			         n - 1) /* open-ended: the table may have grown since we measured */
 				c->where = sl_asprintf("ctid >= '(%lld,0)'::tid",
-				                       (long long)(k * pages_per_chunk));
+				                       (long long)(k * per));
 			else
 				c->where = sl_asprintf(
 				        "ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
-				        (long long)(k * pages_per_chunk),
-				        (long long)((k + 1) * pages_per_chunk));
+				        (long long)(k * per), (long long)((k + 1) * per));
 		}
 	}
 out:
@@ -867,6 +875,24 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 	return 0;
 }
 
+/* A read failed: name the table, and the grant when the user lacks SELECT. */
+static int pg_read_error(PGconn *conn, const sl_table_def *t, int rc, sl_error *err)
+{
+	if (rc == SL_ERR_CANCELLED)
+		return rc;
+	if (rc == SL_ERR_PRIVILEGE) {
+		sl_buf q = {0};
+		sl_pg_quote_qualified(&q, t->schema, t->name);
+		sl_error_set(err, SL_ERR_PRIVILEGE,
+		             "source: user \"%s\" cannot read table %s (run: GRANT SELECT ON %s TO "
+		             "\"%s\")",
+		             PQuser(conn), t->qualified, sl_buf_cstr(&q), PQuser(conn));
+		sl_buf_free(&q);
+		return rc;
+	}
+	return sl_error_wrap(err, "source: reading %s", t->qualified);
+}
+
 static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
                          sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
                          int64_t *rows, volatile int *cancel, sl_error *err)
@@ -879,8 +905,8 @@ static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *ch
 	              chunk->where ? chunk->where : "");
 	int rc = sl_pg_copy_out(r->conn, sl_buf_cstr(&sql), pt->codecs, batch, batch_bytes, sink,
 	                        ctx, rows, cancel, err);
-	if (rc < 0 && rc != SL_ERR_CANCELLED)
-		sl_error_wrap(err, "source: reading %s", t->qualified);
+	if (rc < 0)
+		pg_read_error(r->conn, t, rc, err);
 	sl_buf_free(&sql);
 	return rc;
 }
@@ -930,6 +956,8 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows,
 	sl_buf_free(&sql);
 	*rows = d.rows;
 	*hash = d.sum;
+	if (rc < 0)
+		pg_read_error(s->meta, t, rc, err);
 	return rc;
 }
 
