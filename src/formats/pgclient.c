@@ -12,9 +12,15 @@ static void sl_pg_trim(char *s)
 	size_t n = strlen(s);
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
 		s[--n] = '\0';
-	for (char *p = s; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	/* one line: newlines and tabs become single spaces */
+	char *w = s;
+	for (char *p = s; *p; p++) {
+		char c = (*p == '\n' || *p == '\t') ? ' ' : *p;
+		if (c == ' ' && w > s && w[-1] == ' ')
+			continue;
+		*w++ = c;
+	}
+	*w = '\0';
 }
 
 /* libpq's connection messages start with "connection to server at ... failed: ". Keep the reason.

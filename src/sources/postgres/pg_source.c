@@ -676,10 +676,28 @@ static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
 	return rc;
 }
 
+/* Settings a slot needs, checked before anything is created on the source. */
+static int pg_require_logical(sl_source *s, sl_error *err)
+{
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta, "SELECT current_setting('wal_level')", 0, NULL, &res, err));
+	char level[32];
+	snprintf(level, sizeof level, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (strcmp(level, "logical") != 0)
+		return sl_error_set(
+		        err, SL_ERR_SETTING,
+		        "source: wal_level is '%s' but logical decoding needs 'logical' (run: "
+		        "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)",
+		        level);
+	return 0;
+}
+
 static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
                              sl_error *err)
 {
 	memset(info, 0, sizeof *info);
+	SL_TRY(pg_require_logical(s, err));
 	char identity[512];
 	pg_identity(s, identity, sizeof identity);
 	sl_pipeline_state ps;
