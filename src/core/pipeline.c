@@ -404,10 +404,37 @@ static void sort_chunks(sl_chunk *c, int n, const sl_catalog *cat)
 	}
 }
 
+/* Two source tables must not land in one target table (e.g. public.items and sales.items
+ * when target.schema puts every table in one schema). */
+static int check_target_names(struct run *r, sl_error *err)
+{
+	int n = r->cat.ntables;
+	char **names = sl_calloc((size_t)(n ? n : 1), sizeof *names);
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		char buf[300];
+		names[i] = sl_strdup(r->tops->table_name(r->tgt, &r->cat, i, buf, sizeof buf));
+		for (int k = 0; k < i; k++)
+			if (strcmp(names[k], names[i]) == 0)
+				rc = sl_error_set(err, SL_ERR_CONFIG,
+				                  "source tables %s and %s would both land in "
+				                  "target table %s "
+				                  "(exclude one in source.tables.exclude, or "
+				                  "remove target.schema)",
+				                  r->cat.tables[k].qualified,
+				                  r->cat.tables[i].qualified, names[i]);
+	}
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
 static int run_snapshot(struct run *r, sl_error *err)
 {
 	const sl_config *cfg = r->cfg;
 	sl_snapshot_info info;
+	SL_TRY(check_target_names(r, err));
 	SL_TRY(r->sops->snapshot_begin(r->src, &r->cat, r->state, &info, err));
 	sl_pipeline_state ps;
 	SL_TRY(sl_state_load(r->state, &ps, err));

@@ -1,0 +1,416 @@
+# shellcheck shell=bash
+# Shared helpers for sluice integration tests. Source it first thing in a test:
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+#
+# It makes sure the two test servers run (test-src: wal_level=logical, test-dst:
+# wal_level=replica, both fsync=off; started idempotently through scripts/pg.sh, exactly as
+# scripts/test.sh starts them), exports their ports, gives the test a private temp directory
+# ($TMP) and cleans up at exit: background sluice processes the test started, replication
+# slots of the pipelines it declared, the databases it created, and $TMP.
+#
+# Environment:
+#   SLUICE_ROOT  project root (default: this file's ../..)
+#   SLUICE_BIN   sluice binary (default: $SLUICE_ROOT/build/sluice)
+#   SLUICE_TEST_KEEP=1  keep databases, slots and $TMP after the test (for debugging)
+set -euo pipefail
+shopt -s inherit_errexit
+
+TEST_NAME=$(basename -- "${BASH_SOURCE[1]:-$0}" .sh)
+SLUICE_ROOT=${SLUICE_ROOT:-$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)}
+SLUICE_BIN=${SLUICE_BIN:-$SLUICE_ROOT/build/sluice}
+PG_SH=$SLUICE_ROOT/scripts/pg.sh
+export SLUICE_ROOT SLUICE_BIN
+
+# Never let the caller's libpq environment point psql somewhere else.
+unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSFILE PGSERVICE PGOPTIONS || true
+
+log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
+
+fail() {
+	printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+
+[[ -x $SLUICE_BIN ]] || fail "sluice binary $SLUICE_BIN not found (build: cmake -S . -B build && cmake --build build -j2)"
+[[ -f $PG_SH ]] || fail "$PG_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
+
+# ------------------------------------------------------------------ servers ---
+
+ensure_instance() { # NAME WAL_LEVEL
+	local out
+	if ! out=$(bash "$PG_SH" start "$1" --wal-level "$2" --fsync off 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not start PostgreSQL instance $1"
+	fi
+}
+ensure_instance test-src logical
+ensure_instance test-dst replica
+
+instance_env() { # NAME VAR-PREFIX: sets ${PREFIX}_PORT, ${PREFIX}_SOCK
+	local lines
+	lines=$(bash "$PG_SH" env "$1") || fail "scripts/pg.sh env $1 failed"
+	eval "$lines"
+	printf -v "${2}_PORT" '%s' "$SL_PG_PORT"
+	printf -v "${2}_SOCK" '%s' "$SL_PG_SOCK"
+}
+instance_env test-src SRC
+instance_env test-dst DST
+export SRC_PORT DST_PORT SRC_SOCK DST_SOCK
+export SL_PG_HOST=127.0.0.1
+export SL_PG_PASSWORD # from scripts/pg.sh env; pipeline files use ${SL_PG_PASSWORD}
+export PGPASSWORD=$SL_PG_PASSWORD
+
+port_of() { # INSTANCE
+	case $1 in
+		test-src) echo "$SRC_PORT" ;;
+		test-dst) echo "$DST_PORT" ;;
+		*) fail "port_of: unknown instance $1" ;;
+	esac
+}
+
+# ------------------------------------------------------------------ cleanup ---
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-$TEST_NAME.XXXXXX")
+export TMP
+CLEAN_DBS=()   # "INSTANCE DB"
+CLEAN_SLOTS=() # "INSTANCE SLOT"
+BG_PIDS=()
+
+drop_slot() { # INSTANCE SLOT  (terminates a walsender still using it)
+	bash "$PG_SH" psql "$1" -d postgres -XAtq -v slot="$2" >/dev/null 2>&1 <<'SQL' || true
+SELECT set_config('sl.slot', :'slot', false) \g /dev/null
+DO $$
+DECLARE i int;
+BEGIN
+  FOR i IN 1..50 LOOP
+    PERFORM pg_terminate_backend(active_pid) FROM pg_replication_slots
+     WHERE slot_name = current_setting('sl.slot') AND active_pid IS NOT NULL;
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_replication_slots
+                          WHERE slot_name = current_setting('sl.slot') AND active_pid IS NOT NULL);
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+  PERFORM pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+   WHERE slot_name = current_setting('sl.slot');
+END
+$$;
+SQL
+}
+
+drop_db() { # INSTANCE DB  (also drops slots living in it)
+	bash "$PG_SH" psql "$1" -d postgres -XAtq -v db="$2" >/dev/null 2>&1 <<'SQL' || true
+SET client_min_messages = warning;
+SELECT set_config('sl.db', :'db', false) \g /dev/null
+DO $$
+DECLARE i int;
+BEGIN
+  FOR i IN 1..50 LOOP
+    PERFORM pg_terminate_backend(active_pid) FROM pg_replication_slots
+     WHERE database = current_setting('sl.db') AND active_pid IS NOT NULL;
+    EXIT WHEN NOT EXISTS (SELECT FROM pg_replication_slots
+                          WHERE database = current_setting('sl.db') AND active_pid IS NOT NULL);
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+  PERFORM pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+   WHERE database = current_setting('sl.db');
+END
+$$;
+DROP DATABASE IF EXISTS :"db" WITH (FORCE);
+SQL
+}
+
+cleanup() {
+	local rc=$? x pid
+	set +e
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [[ ${SLUICE_TEST_KEEP:-} == 1 ]]; then
+		log "SLUICE_TEST_KEEP=1: keeping $TMP, databases and slots"
+		return
+	fi
+	for x in "${CLEAN_SLOTS[@]}"; do
+		# shellcheck disable=SC2086
+		drop_slot $x
+	done
+	for x in "${CLEAN_DBS[@]}"; do
+		# shellcheck disable=SC2086
+		drop_db $x
+	done
+	rm -rf -- "$TMP"
+	((rc == 0)) || log "exit status $rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --------------------------------------------------------------------- SQL ---
+
+# fresh_db INSTANCE DB: drop (if present) and create DB owned by sluice; dropped at exit.
+fresh_db() {
+	local out
+	if ! out=$(bash "$PG_SH" createdb "$1" "$2" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not create database $2 on $1"
+	fi
+	CLEAN_DBS+=("$1 $2")
+}
+
+# inst_sql INSTANCE DB [SQL]: run SQL as superuser (psql -XAtq, stop on error). Without SQL
+# the statements are read from stdin (use that for several statements or psql variables).
+inst_sql() {
+	local inst=$1 db=$2
+	shift 2
+	if (($# > 0)); then
+		bash "$PG_SH" psql "$inst" -d "$db" -XAtq -c "$1"
+	else
+		bash "$PG_SH" psql "$inst" -d "$db" -XAtq
+	fi
+}
+src_sql() { inst_sql test-src "$@"; }
+dst_sql() { inst_sql test-dst "$@"; }
+
+# sql_lit TEXT: TEXT as an SQL string literal.
+sql_lit() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# ---------------------------------------------------------------- pipelines ---
+
+# pipeline_file PATH NAME SRCDB DSTDB [extra lines...]
+#   SRCDB / DSTDB: "db" (source on test-src, target on test-dst) or "INSTANCE:db".
+#   Extra lines "source.KEY: VALUE" / "target.KEY: VALUE" go into that section; any other
+#   extra line is appended at top level. Without a "snapshot:" line, parallelism is 2. The
+#   state store is $TMP/NAME.state.db. The pipeline's slot (sluice_<name>) is dropped at exit.
+pipeline_file() {
+	local path=$1 name=$2 srcdb=$3 dstdb=$4
+	shift 4
+	local sinst=test-src sdb=$srcdb tinst=test-dst tdb=$dstdb
+	[[ $srcdb == *:* ]] && { sinst=${srcdb%%:*}; sdb=${srcdb#*:}; }
+	[[ $dstdb == *:* ]] && { tinst=${dstdb%%:*}; tdb=${dstdb#*:}; }
+	local src_extra=() tgt_extra=() top_extra=() line has_snapshot=0
+	for line in "$@"; do
+		case $line in
+			source.*) src_extra+=("  ${line#source.}") ;;
+			target.*) tgt_extra+=("  ${line#target.}") ;;
+			*)
+				[[ $line == snapshot:* ]] && has_snapshot=1
+				top_extra+=("$line")
+				;;
+		esac
+	done
+	{
+		echo "name: $name"
+		echo "source:"
+		echo "  type: postgres"
+		echo "  url: postgres://sluice@127.0.0.1:$(port_of "$sinst")/$sdb"
+		echo "  password: \${SL_PG_PASSWORD}"
+		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
+		echo "target:"
+		echo "  type: postgres"
+		echo "  url: postgres://sluice@127.0.0.1:$(port_of "$tinst")/$tdb"
+		echo "  password: \${SL_PG_PASSWORD}"
+		((${#tgt_extra[@]} == 0)) || printf '%s\n' "${tgt_extra[@]}"
+		((has_snapshot)) || echo "snapshot: { parallelism: 2 }"
+		echo "state: { url: sqlite://$TMP/$name.state.db }"
+		((${#top_extra[@]} == 0)) || printf '%s\n' "${top_extra[@]}"
+	} >"$path"
+	CLEAN_SLOTS+=("$sinst sluice_${name,,}")
+}
+
+# -------------------------------------------------------------- running sluice ---
+
+# sluice ARGS...: run the binary; sets SL_RC, SL_OUT, SL_ERR (never exits on failure). A call
+# that takes longer than $SLUICE_CMD_TIMEOUT seconds (default 300) is killed (SL_RC 124), so a
+# hang (e.g. a lock wait) fails the test instead of running into CTest's timeout.
+sluice() {
+	SL_RC=0
+	timeout -k 10 "${SLUICE_CMD_TIMEOUT:-300}" "$SLUICE_BIN" "$@" >"$TMP/.out" 2>"$TMP/.err" || SL_RC=$?
+	SL_OUT=$(<"$TMP/.out")
+	SL_ERR=$(<"$TMP/.err")
+	((SL_RC != 124)) || printf '[%s] sluice %s: timed out after %ss\n' "$TEST_NAME" "$*" "${SLUICE_CMD_TIMEOUT:-300}" >&2
+}
+
+# Print the last sluice invocation's output (for failure messages).
+sluice_dump() {
+	printf -- '--- sluice exit %s; stdout:\n%s\n--- stderr (last 30 lines):\n' "$SL_RC" "$SL_OUT" >&2
+	printf '%s\n' "$SL_ERR" | tail -n 30 >&2
+	printf -- '---\n' >&2
+}
+
+# sluice_ok ARGS...: run sluice and fail the test unless it exits 0.
+sluice_ok() {
+	sluice "$@"
+	if ((SL_RC != 0)); then
+		sluice_dump
+		fail "sluice $* exited $SL_RC, expected 0"
+	fi
+}
+
+# sluice_bg OUTFILE ERRFILE ARGS...: start sluice in the background; sets SL_PID.
+sluice_bg() {
+	local out=$1 err=$2
+	shift 2
+	"$SLUICE_BIN" "$@" >"$out" 2>"$err" &
+	SL_PID=$!
+	BG_PIDS+=("$SL_PID")
+}
+
+# ---------------------------------------------------------------- assertions ---
+
+ASSERTS=0
+assert_eq() { # EXPECTED ACTUAL MSG
+	ASSERTS=$((ASSERTS + 1))
+	if [[ $1 != "$2" ]]; then
+		printf -- '--- expected:\n%s\n--- actual:\n%s\n---\n' "$1" "$2" >&2
+		fail "$3"
+	fi
+}
+
+assert_contains() { # HAYSTACK NEEDLE MSG
+	ASSERTS=$((ASSERTS + 1))
+	if [[ $1 != *"$2"* ]]; then
+		printf -- '--- looked for: %s\n--- in:\n%s\n---\n' "$2" "$1" >&2
+		fail "$3"
+	fi
+}
+
+assert_not_contains() { # HAYSTACK NEEDLE MSG
+	ASSERTS=$((ASSERTS + 1))
+	if [[ $1 == *"$2"* ]]; then
+		printf -- '--- must not contain: %s\n--- in:\n%s\n---\n' "$2" "$1" >&2
+		fail "$3"
+	fi
+}
+
+# assert_sluice_error EXPECTED_RC NEEDLE... : the last sluice call failed with EXPECTED_RC
+# ("nonzero" for any non-zero status) and its stderr ends with exactly one
+# "sluice: error: ..." line containing each NEEDLE (case-insensitive).
+assert_sluice_error() {
+	local want=$1 needle last lc
+	shift
+	ASSERTS=$((ASSERTS + 1))
+	if [[ $want == nonzero ]]; then
+		((SL_RC != 0)) || { sluice_dump; fail "expected a non-zero exit, got 0"; }
+	else
+		((SL_RC == want)) || { sluice_dump; fail "expected exit $want, got $SL_RC"; }
+	fi
+	last=$(printf '%s\n' "$SL_ERR" | tail -n 1)
+	[[ $last == "sluice: error: "* ]] || { sluice_dump; fail "last stderr line does not start with 'sluice: error:'"; }
+	[[ $(printf '%s\n' "$SL_ERR" | grep -c '^sluice: error:') == 1 ]] ||
+		{ sluice_dump; fail "expected exactly one 'sluice: error:' line"; }
+	[[ ${#last} -gt 20 ]] || { sluice_dump; fail "error line says nothing"; }
+	[[ $last != *[[:cntrl:]]* ]] || { sluice_dump; fail "error line contains control characters (tab, CR, ...)"; }
+	lc=${last,,}
+	for needle in "$@"; do
+		[[ $lc == *"${needle,,}"* ]] || { sluice_dump; fail "error line does not mention '$needle'"; }
+	done
+	SL_ERRLINE=$last
+}
+
+# pass: last line of a successful test.
+pass() {
+	log "$ASSERTS assertions in ${SECONDS}s"
+	echo "PASS $TEST_NAME"
+}
+
+# ------------------------------------------------------- independent cases ---
+
+# run_case FUNC: run one case in a subshell (with errexit), so a failing case does not hide
+# the others; $CASE is FUNC inside it. cases_done: fail the test if any case failed, else pass.
+FAILED_CASES=()
+CASE=none
+run_case() {
+	local rc=0
+	set +e
+	(
+		set -e
+		ASSERTS=0
+		CASE=$1
+		"$1"
+		echo "$ASSERTS" >"$TMP/.asserts"
+	)
+	rc=$?
+	set -e
+	if ((rc == 0)); then
+		ASSERTS=$((ASSERTS + $(<"$TMP/.asserts")))
+	else
+		FAILED_CASES+=("$1")
+	fi
+}
+cases_done() {
+	((${#FAILED_CASES[@]} == 0)) || fail "${#FAILED_CASES[@]} case(s) failed: ${FAILED_CASES[*]}"
+	pass
+}
+
+# ------------------------------------------------------------ table checks ---
+
+# table_columns INSTANCE DB SCHEMA TABLE [EXCLUDE_COLUMN]: "name type" per line, in order.
+table_columns() {
+	inst_sql "$1" "$2" "SELECT attname || ' ' || format_type(atttypid, atttypmod)
+	  FROM pg_attribute
+	 WHERE attrelid = (quote_ident($(sql_lit "$3")) || '.' || quote_ident($(sql_lit "$4")))::regclass
+	   AND attnum > 0 AND NOT attisdropped AND attname <> $(sql_lit "${5:-}")
+	 ORDER BY attnum"
+}
+
+# select_list INSTANCE DB SCHEMA TABLE [EXCLUDE_COLUMN]: quoted column list, in order.
+select_list() {
+	inst_sql "$1" "$2" "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+	  FROM pg_attribute
+	 WHERE attrelid = (quote_ident($(sql_lit "$3")) || '.' || quote_ident($(sql_lit "$4")))::regclass
+	   AND attnum > 0 AND NOT attisdropped AND attname <> $(sql_lit "${5:-}")"
+}
+
+qident() { printf '"%s"' "${1//\"/\"\"}"; }
+
+# table_digest INSTANCE DB SCHEMA TABLE COLLIST: "rows digest" of the rows' text forms.
+# Up to 100k rows: md5 of the sorted rows (exact). Bigger tables: two sums of 64-bit row
+# hashes with different seeds (order-independent, no sort, counts duplicates).
+table_digest() {
+	local from="(SELECT $5 FROM $(qident "$3").$(qident "$4")) r" n
+	n=$(inst_sql "$1" "$2" "SELECT count(*) FROM $from")
+	if ((n <= 100000)); then
+		inst_sql "$1" "$2" "SELECT count(*) || ' md5 ' || coalesce(md5(string_agg(r::text, E'\n' ORDER BY r::text COLLATE \"C\")), '-') FROM $from"
+	else
+		inst_sql "$1" "$2" "SELECT count(*) || ' hashsum ' || sum(hashtextextended(r::text, 0)::numeric) || ' ' || sum(hashtextextended(r::text, 7)::numeric) FROM $from"
+	fi
+}
+
+# primary_key INSTANCE DB SCHEMA TABLE: the PK's columns, in key order, comma separated.
+primary_key() {
+	inst_sql "$1" "$2" "SELECT coalesce(string_agg(a.attname, ',' ORDER BY k.ord), '')
+	  FROM pg_constraint c
+	  CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+	  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+	 WHERE c.contype = 'p'
+	   AND c.conrelid = (quote_ident($(sql_lit "$3")) || '.' || quote_ident($(sql_lit "$4")))::regclass"
+}
+
+# compare_table SRC_INST SRC_DB DST_INST DST_DB SCHEMA TABLE [DST_SCHEMA] [SKIP_COLUMN]:
+# column names + types, primary key and an SQL digest of the content must be equal. On a
+# digest mismatch, every column is compared on its own and the differing ones are named.
+compare_table() {
+	local si=$1 sd=$2 ti=$3 td=$4 s=$5 t=$6 ts=${7:-$5} skip=${8:-}
+	local what="$s.$t -> $ts.$t"
+	local scols tcols cols sdig tdig
+	scols=$(table_columns "$si" "$sd" "$s" "$t" "$skip")
+	tcols=$(table_columns "$ti" "$td" "$ts" "$t")
+	assert_eq "$scols" "$tcols" "$what: target columns/types differ from the source's"
+	assert_eq "$(primary_key "$si" "$sd" "$s" "$t")" "$(primary_key "$ti" "$td" "$ts" "$t")" \
+		"$what: primary key differs"
+	cols=$(select_list "$si" "$sd" "$s" "$t" "$skip")
+	sdig=$(table_digest "$si" "$sd" "$s" "$t" "$cols")
+	tdig=$(table_digest "$ti" "$td" "$ts" "$t" "$cols")
+	if [[ $sdig != "$tdig" ]]; then
+		local col one_s one_t bad=()
+		while IFS= read -r col; do
+			[[ -n $col ]] || continue
+			one_s=$(table_digest "$si" "$sd" "$s" "$t" "$(qident "$col")")
+			one_t=$(table_digest "$ti" "$td" "$ts" "$t" "$(qident "$col")")
+			[[ $one_s == "$one_t" ]] || bad+=("$col")
+		done < <(inst_sql "$si" "$sd" "SELECT attname FROM pg_attribute
+		          WHERE attrelid = (quote_ident($(sql_lit "$s")) || '.' || quote_ident($(sql_lit "$t")))::regclass
+		            AND attnum > 0 AND NOT attisdropped AND attname <> $(sql_lit "$skip") ORDER BY attnum")
+		printf '%s: columns whose values differ: %s\n' "$what" "${bad[*]:-(none by name)}" >&2
+	fi
+	assert_eq "$sdig" "$tdig" "$what: content digest (count, md5 of rows) differs"
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Source and target are two databases of the same server (test-src), with target.schema: every
+# table lands in schema "copied". Creating the slot waits for every open transaction of the
+# server, so sluice must not hold one on the target while creating it (a hang here fails on the
+# command timeout). Checks: run and verify succeed, all tables are in "copied" with the source's
+# columns, keys and content, and the source is untouched. Then: two source tables with the same
+# name in different schemas cannot both land in "copied" — the run must refuse, not merge them.
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+SDB=it_same_src
+TDB=it_same_dst
+fresh_db test-src "$SDB"
+fresh_db test-src "$TDB"
+export SLUICE_CMD_TIMEOUT=120
+
+src_sql "$SDB" <<'SQL'
+SET ROLE sluice;
+CREATE TYPE status AS ENUM ('new', 'paid', 'shipped');
+CREATE SCHEMA sales;
+CREATE TYPE sales.channel AS ENUM ('web', 'shop');
+CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, email text, created timestamptz);
+INSERT INTO customers
+  SELECT i, 'customer ' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'c' || i || '@example.com' END,
+         '2024-01-01'::timestamptz + i * interval '1 hour'
+  FROM generate_series(1, 5000) i;
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id integer REFERENCES customers, st status,
+                     amount numeric(12,2), items jsonb);
+INSERT INTO orders
+  SELECT i, 1 + i % 5000, (ARRAY['new', 'paid', 'shipped']::status[])[1 + i % 3], i * 1.25,
+         jsonb_build_object('n', i % 4, 'sku', 'S' || i)
+  FROM generate_series(1, 20000) i;
+CREATE TABLE sales.invoices (year integer, no integer, ch sales.channel, total numeric, PRIMARY KEY (year, no));
+INSERT INTO sales.invoices SELECT 2000 + i % 25, i, (ARRAY['web', 'shop']::sales.channel[])[1 + i % 2], i / 3.0
+  FROM generate_series(1, 3000) i;
+CREATE TABLE sales.audit_log (at timestamptz, line text);    -- keyless
+INSERT INTO sales.audit_log SELECT '2024-01-01'::timestamptz + i * interval '1 min', 'line ' || (i % 50)
+  FROM generate_series(1, 2000) i;
+CREATE TABLE measurements (id integer, day date, value float8, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+CREATE TABLE measurements_h1 PARTITION OF measurements FOR VALUES FROM ('2024-01-01') TO ('2024-07-01');
+CREATE TABLE measurements_h2 PARTITION OF measurements FOR VALUES FROM ('2024-07-01') TO ('2025-01-01');
+INSERT INTO measurements SELECT i, '2024-01-01'::date + i % 366, sqrt(i) FROM generate_series(1, 4000) i;
+RESET ROLE;
+ANALYZE;
+SQL
+
+TABLES="public|customers public|orders public|measurements sales|invoices sales|audit_log"
+source_fingerprint() {
+	local x s t out=""
+	for x in $TABLES; do
+		s=${x%%|*} t=${x#*|}
+		out+="$s.$t $(table_digest test-src "$SDB" "$s" "$t" "$(select_list test-src "$SDB" "$s" "$t")")"$'\n'
+	done
+	out+=$(src_sql "$SDB" "SELECT string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, ' ' ORDER BY n.nspname, c.relname)
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'")
+	printf '%s\n' "$out"
+}
+BEFORE=$(source_fingerprint)
+
+PIPE=$TMP/same.yaml
+pipeline_file "$PIPE" it_same "$SDB" "test-src:$TDB" "target.schema: copied"
+assert_contains "$(cat "$PIPE")" "127.0.0.1:$SRC_PORT/$TDB" "pipeline: target on the source server"
+
+sluice_ok check "$PIPE"
+t0=$SECONDS
+sluice_ok run --once "$PIPE"
+log "run took $((SECONDS - t0))s"
+sluice_ok verify "$PIPE"
+assert_contains "$SL_OUT" "all tables equal" "verify: all tables equal"
+for x in $TABLES; do
+	assert_contains "$SL_OUT" "ok   ${x/|/.} -> copied.${x#*|}: " "verify: ${x/|/.} lands in copied"
+done
+
+# Every table is in schema copied, and only those.
+assert_eq "copied.audit_log copied.customers copied.invoices copied.measurements copied.orders" \
+	"$(inst_sql test-src "$TDB" "SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY n.nspname, c.relname)
+	  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')")" \
+	"target: all tables in schema copied, nothing else"
+for x in $TABLES; do
+	compare_table test-src "$SDB" test-src "$TDB" "${x%%|*}" "${x#*|}" copied
+done
+
+# The source is untouched: same content, no new relations (e.g. no "copied" schema there).
+assert_eq "$BEFORE" "$(source_fingerprint)" "source tables and relations unchanged by run and verify"
+assert_eq 0 "$(src_sql "$SDB" "SELECT count(*) FROM pg_namespace WHERE nspname = 'copied'")" \
+	"no schema copied in the source database"
+assert_eq 1 "$(src_sql "$SDB" "SELECT count(*) FROM pg_publication WHERE pubname = 'sluice_it_same'")" \
+	"the publication exists on the source"
+assert_eq 1 "$(src_sql postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_it_same' AND database = '$SDB'")" \
+	"the slot exists, in the source database"
+sluice_ok reset "$PIPE"
+assert_eq 0 "$(src_sql postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_it_same'")" \
+	"reset drops the slot"
+
+# ------------------------------------------ two source tables, one target name ---
+# public.items and sales.items both map to copied.items. sluice must refuse (naming both) rather
+# than load them into one table; keyless tables, so no primary-key error stops the merge.
+CDB=it_same_clash_src
+CTDB=it_same_clash_dst
+fresh_db test-src "$CDB"
+fresh_db test-src "$CTDB"
+src_sql "$CDB" <<'SQL'
+SET ROLE sluice;
+CREATE SCHEMA sales;
+CREATE TABLE public.items (id integer, v text);
+CREATE TABLE sales.items (id integer, v text);
+INSERT INTO public.items VALUES (1, 'public');
+INSERT INTO sales.items VALUES (2, 'sales'), (3, 'sales');
+SQL
+CPIPE=$TMP/clash.yaml
+pipeline_file "$CPIPE" it_same_clash "$CDB" "test-src:$CTDB" "target.schema: copied"
+sluice run --once "$CPIPE"
+merged=$(inst_sql test-src "$CTDB" "SELECT coalesce(string_agg(DISTINCT v, ','), '') FROM copied.items" 2>/dev/null || true)
+if ((SL_RC == 0)) || [[ $merged == *public* && $merged == *sales* ]]; then
+	sluice_dump
+	fail "public.items and sales.items both landed in copied.items (run exit $SL_RC, target rows from: $merged); run must refuse the name clash"
+fi
+# a pipeline-file problem: exit 2, like every configuration error
+assert_sluice_error 2 "public.items" "sales.items" "target.schema"
+pass
