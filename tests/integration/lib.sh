@@ -25,7 +25,7 @@ export SLUICE_ROOT SLUICE_BIN
 # Never let the caller's libpq environment point psql somewhere else.
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSFILE PGSERVICE PGOPTIONS || true
 
-log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
+log() { printf '[%s +%ss] %s\n' "$TEST_NAME" "$SECONDS" "$*" >&2; }
 
 fail() {
 	printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
@@ -412,5 +412,5 @@ compare_table() {
 		            AND attnum > 0 AND NOT attisdropped AND attname <> $(sql_lit "$skip") ORDER BY attnum")
 		printf '%s: columns whose values differ: %s\n' "$what" "${bad[*]:-(none by name)}" >&2
 	fi
-	assert_eq "$sdig" "$tdig" "$what: content digest (count, md5 of rows) differs"
+	assert_eq "$sdig" "$tdig" "$what: content digest (row count + digest of the rows' text) differs"
 }

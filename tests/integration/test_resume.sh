@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Resume: a snapshot killed with SIGKILL in the middle finishes on the next `run --once`, and the
 # target then equals the source; a further run is a no-op. A run stopped with SIGINT exits 130
-# within a few seconds, and the next run finishes it. Finally the "start over" path: a run killed
-# while a keyless table is unfinished takes a new consistent point and reloads everything.
+# within a few seconds, and the next run finishes it. The "start over" path: a run killed while a
+# keyless table is unfinished takes a new consistent point and reloads everything. Last, SIGINT
+# while a primary key build waits for a lock held by another session must still stop sluice.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 SDB=it_resume_src
@@ -29,25 +30,49 @@ grow_big() {
 	BIG_ROWS=$((BIG_ROWS * 2))
 }
 
-# interrupt_run SIGNAL PIPE AFTER_SECONDS: start `run --once`, send SIGNAL after AFTER_SECONDS.
-# Returns 0 when the signal hit a running sluice (sets RC and STOP_SECONDS: time from the
-# signal to its exit), 1 when sluice had already exited.
+# interrupt_run SIGNAL PIPE TDB TABLE: start `run --once`, wait until a COPY into TABLE is
+# running on the target database TDB (so the snapshot is surely under way and TABLE not done),
+# let it load for another 0.5 s (some chunks commit), then send SIGNAL. Returns 0 when the
+# signal hit a running sluice (sets RC and STOP_SECONDS: time from the signal to its exit;
+# a sluice still running 20 s after the signal is killed and RC is "hung"), 1 when sluice
+# exited before it could be interrupted.
 interrupt_run() {
-	local sig=$1 pipe=$2 after=$3 t0
+	local sig=$1 pipe=$2 tdb=$3 table=$4 t0 i copying=0
 	sluice_bg "$TMP/bg.out" "$TMP/bg.err" run --once "$pipe"
-	sleep "$after"
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$SL_PID" 2>/dev/null || break
+		if [[ $(dst_sql "$tdb" "SELECT count(*) FROM pg_stat_activity
+		         WHERE datname = current_database() AND state = 'active'
+		           AND query LIKE 'COPY %$table%FROM STDIN%'") != 0 ]]; then
+			copying=1
+			break
+		fi
+		sleep 0.1
+	done
+	((copying)) && sleep 0.5
 	if ! kill -0 "$SL_PID" 2>/dev/null; then
 		RC=0
 		wait "$SL_PID" || RC=$?
 		BG_PIDS=()
-		log "run exited by itself with status $RC"
+		log "run exited by itself with status $RC before it could be interrupted"
 		return 1
 	fi
+	((copying)) || fail "no COPY into $table seen on the target within 60 s"
 	t0=$EPOCHREALTIME
 	kill -s "$sig" "$SL_PID"
-	RC=0
-	wait "$SL_PID" || RC=$?
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$SL_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	STOP_SECONDS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+	if kill -0 "$SL_PID" 2>/dev/null; then
+		kill -KILL "$SL_PID"
+		wait "$SL_PID" || true
+		RC=hung
+	else
+		RC=0
+		wait "$SL_PID" || RC=$?
+	fi
 	BG_PIDS=()
 	return 0
 }
@@ -76,9 +101,9 @@ killed=0
 for attempt in 1 2 3; do
 	fresh_db test-dst "$TDB"
 	rm -f "$TMP/it_resume_kill.state.db"
-	if interrupt_run KILL "$PIPE" 1.5; then
+	if interrupt_run KILL "$PIPE" "$TDB" big; then
 		assert_eq 137 "$RC" "SIGKILL: exit status of the killed run"
-		[[ -f $TMP/it_resume_kill.state.db ]] || fail "SIGKILL: no state file after 1.5 s of running"
+		[[ -f $TMP/it_resume_kill.state.db ]] || fail "SIGKILL: no state file although the snapshot was loading"
 		st=$(status_of "$PIPE")
 		if [[ $st == *"snapshot: incomplete"* ]] && ! grep -Eq 'public\.big +done' <<<"$st"; then
 			killed=1
@@ -121,7 +146,7 @@ stopped=0
 for attempt in 1 2 3; do
 	fresh_db test-dst "$TDB2"
 	rm -f "$TMP/it_resume_int.state.db"
-	if interrupt_run INT "$PIPE2" 1.5; then
+	if interrupt_run INT "$PIPE2" "$TDB2" big; then
 		stopped=1
 		break
 	fi
@@ -153,7 +178,7 @@ stopped=0
 for attempt in 1 2 3; do
 	fresh_db test-dst "$TDB3"
 	rm -f "$TMP/it_resume_heap.state.db"
-	if interrupt_run KILL "$PIPE3" 1.5 && st=$(status_of "$PIPE3") &&
+	if interrupt_run KILL "$PIPE3" "$TDB3" heap && st=$(status_of "$PIPE3") &&
 		[[ $st == *"snapshot: incomplete"* ]] && ! grep -Eq 'public\.heap +done' <<<"$st"; then
 		stopped=1
 		break
@@ -173,4 +198,69 @@ assert_contains "$SL_OUT" "all tables equal" "verify after starting over"
 compare_table test-src "$SDB" test-dst "$TDB3" public heap
 compare_table test-src "$SDB" test-dst "$TDB3" public small
 sluice_ok reset "$PIPE3"
+
+# ----------------------------------- SIGINT while a statement waits on the target ---
+# The target table exists empty (sluice uses it as is) and another session holds a lock on it
+# that COPY does not conflict with but ADD PRIMARY KEY does, so the load finishes and the
+# primary key build waits. SIGINT must still stop sluice within a few seconds (the statement
+# cancelled), not when the other session lets go.
+TDB4=it_resume_dst_lock
+PIPE4=$TMP/lock.yaml
+fresh_db test-dst "$TDB4"
+dst_sql "$TDB4" "SET ROLE sluice; CREATE TABLE small (id integer, v text)"
+pipeline_file "$PIPE4" it_resume_lock "$SDB" "$TDB4" "source.tables: { include: [public.small] }"
+(printf "SET application_name = 'it_resume_blocker';\nBEGIN;\nSELECT count(*) FROM small;\nSELECT pg_sleep(300);\n" |
+	dst_sql "$TDB4" >/dev/null 2>&1 || true) &
+BLOCKER=$!
+BG_PIDS+=("$BLOCKER")
+unblock() {
+	dst_sql "$TDB4" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'it_resume_blocker'" >/dev/null
+	wait "$BLOCKER" 2>/dev/null || true
+}
+for _ in $(seq 1 100); do
+	[[ $(dst_sql "$TDB4" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'it_resume_blocker' AND query LIKE '%pg_sleep%'") == 1 ]] && break
+	sleep 0.1
+done
+sluice_bg "$TMP/lock.out" "$TMP/lock.err" run --once "$PIPE4"
+waiting=0
+for _ in $(seq 1 300); do
+	kill -0 "$SL_PID" 2>/dev/null || break
+	if [[ $(dst_sql "$TDB4" "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+	          AND query LIKE 'ALTER TABLE %small% ADD PRIMARY KEY%' AND wait_event_type = 'Lock'") != 0 ]]; then
+		waiting=1
+		break
+	fi
+	sleep 0.1
+done
+if ((!waiting)); then
+	unblock
+	SL_RC=$(wait "$SL_PID"; echo $?) SL_OUT=$(<"$TMP/lock.out") SL_ERR=$(<"$TMP/lock.err")
+	sluice_dump
+	fail "the primary key build of public.small never waited for the blocking session"
+fi
+t0=$EPOCHREALTIME
+kill -INT "$SL_PID"
+for _ in $(seq 1 100); do
+	kill -0 "$SL_PID" 2>/dev/null || break
+	sleep 0.1
+done
+took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+if kill -0 "$SL_PID" 2>/dev/null; then
+	kill -KILL "$SL_PID"
+	wait "$SL_PID" || true
+	BG_PIDS=("$BLOCKER")
+	unblock
+	fail "SIGINT while ADD PRIMARY KEY waits for a lock: sluice still running after ${took}s (the in-flight target statement is not cancelled)"
+fi
+RC=0
+wait "$SL_PID" || RC=$?
+BG_PIDS=("$BLOCKER")
+log "SIGINT during a blocked primary key build: exit $RC after ${took}s"
+assert_eq 130 "$RC" "SIGINT during a blocked primary key build: exit status"
+unblock
+sluice_ok run --once "$PIPE4"
+sluice_ok verify "$PIPE4"
+assert_contains "$SL_OUT" "all tables equal" "verify after the blocked run"
+assert_eq "id" "$(primary_key test-dst "$TDB4" public small)" "primary key added on the rerun"
+sluice_ok reset "$PIPE4"
 pass
