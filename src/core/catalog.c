@@ -4,7 +4,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/mem.h"
+
+static void sl_qualify_part(sl_buf *b, const char *part)
+{
+	if (strpbrk(part, ".\"") == NULL) {
+		sl_buf_puts(b, part);
+		return;
+	}
+	sl_buf_putc(b, '"');
+	for (const char *p = part; *p; p++) {
+		if (*p == '"')
+			sl_buf_putc(b, '"');
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '"');
+}
+
+char *sl_qualify(const char *schema, const char *name)
+{
+	sl_buf b = {0};
+	sl_qualify_part(&b, schema);
+	sl_buf_putc(&b, '.');
+	sl_qualify_part(&b, name);
+	sl_buf_putc(&b, '\0');
+	return (char *)b.data;
+}
 
 void sl_table_def_free(sl_table_def *t)
 {

@@ -44,6 +44,10 @@ typedef struct sl_catalog {
 	int ntables;
 } sl_catalog;
 
+/* "schema.name" for messages, globs and state keys; a part containing '.' or '"' is written
+ * in double quotes (quotes doubled), so distinct tables never share a name. Caller frees. */
+char *sl_qualify(const char *schema, const char *name);
+
 void sl_table_def_free(sl_table_def *t);
 void sl_catalog_free(sl_catalog *c);
 /* Add a requirement unless one with the same ddl exists. Copies the strings. */

@@ -618,8 +618,13 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 
 	if (cfg->source.publication == NULL)
 		cfg->source.publication = sl_asprintf("sluice_%s", cfg->name);
-	if (cfg->source.slot == NULL)
+	if (cfg->source.slot == NULL) {
 		cfg->source.slot = sl_asprintf("sluice_%s", cfg->name);
+		/* replication slot names allow only lower-case letters, digits and '_' */
+		for (char *c = cfg->source.slot; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	}
 	if (cfg->state_url == NULL)
 		cfg->state_url = sl_strdup(SL_CFG_DEFAULT_STATE_URL);
 	return 0;

@@ -57,6 +57,7 @@ struct run {
 	struct table_progress *prog;
 	pthread_mutex_t mu;
 	atomic_int failed;
+	atomic_int tables_left; /* tables of this run not done yet (key added, state written) */
 	sl_error first_err;
 	volatile int cancel; /* seen by the readers' COPY loops */
 	struct lane *lanes;
@@ -89,9 +90,17 @@ static void run_fail(struct run *r, const sl_error *err)
 	}
 	pthread_mutex_unlock(&r->mu);
 	r->cancel = 1;
-	for (int i = 0; i < r->nlanes; i++)
-		if (r->lanes[i].q)
-			sl_queue_abort(r->lanes[i].q);
+	/* wake every lane: queues first, then statements that may be waiting on a server (a
+	 * COPY, a primary key build behind a lock) */
+	for (int i = 0; i < r->nlanes; i++) {
+		struct lane *l = &r->lanes[i];
+		if (l->q)
+			sl_queue_abort(l->q);
+		if (l->reader)
+			r->sops->reader_cancel(l->reader);
+		if (l->writer)
+			r->tops->writer_cancel(l->writer);
+	}
 }
 
 struct chunk_marker {
@@ -176,6 +185,7 @@ static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
 	                          atomic_load(&tp->rows), err));
 	tp->finished = sl_now();
 	atomic_store(&tp->state, 2);
+	atomic_fetch_sub(&r->tables_left, 1);
 	return 0;
 }
 
@@ -462,6 +472,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
 		todo++;
 	}
+	atomic_store(&r->tables_left, todo);
 	sort_chunks(r->chunks, r->nchunks, &r->cat);
 	sl_info("snapshot: %d table(s) in %d chunk(s), parallelism %d", todo, r->nchunks,
 	        cfg->snapshot_parallelism);
@@ -494,11 +505,9 @@ static int run_snapshot(struct run *r, sl_error *err)
 			               &r->lanes[started]);
 		}
 		for (;;) {
-			bool all_done = true;
-			for (int i = 0; i < r->cat.ntables; i++)
-				if (atomic_load(&r->prog[i].chunks_left) > 0)
-					all_done = false;
-			if (all_done || atomic_load(&r->failed))
+			/* done means keys added and state written, not just chunks copied: a
+			 * signal during a final key build still stops the run */
+			if (atomic_load(&r->tables_left) == 0 || atomic_load(&r->failed))
 				break;
 			if (sl_stop_requested) {
 				sl_error e;

@@ -153,6 +153,13 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 	return 0;
 }
 
+void sl_pg_cancel(PGcancel *cancel)
+{
+	char errbuf[256];
+	if (cancel)
+		PQcancel(cancel, errbuf, sizeof errbuf);
+}
+
 const char *sl_pg_where(PGconn *conn, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s:%s/%s", PQhost(conn), PQport(conn), PQdb(conn));

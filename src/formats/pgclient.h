@@ -20,6 +20,10 @@
 int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
                   PGconn **out, sl_error *err);
 
+/* Ask the server to cancel what `cancel` (from PQgetCancel) is running; thread-safe, ignores
+ * failures (the statement may have ended already). NULL is a no-op. */
+void sl_pg_cancel(PGcancel *cancel);
+
 /* host:port/dbname of a connection, for messages (no user, no password). */
 const char *sl_pg_where(PGconn *conn, char *buf, size_t n);
 

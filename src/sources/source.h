@@ -58,6 +58,8 @@ typedef struct sl_source_ops {
 	int (*read_chunk)(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
 	                  sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
 	                  int64_t *rows, volatile int *cancel, sl_error *err);
+	/* Interrupt whatever the reader is running (called from another thread). */
+	void (*reader_cancel)(sl_reader *r);
 	void (*reader_close)(sl_reader *r);
 	/* All readers have finished; release the consistent point. */
 	int (*snapshot_end)(sl_source *src, sl_error *err);

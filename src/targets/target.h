@@ -37,6 +37,8 @@ typedef struct sl_target_ops {
 	void (*load_abort)(sl_writer *w);
 	/* After every chunk of table t is loaded: add the primary key etc. */
 	int (*finish_table)(sl_writer *w, const sl_catalog *cat, int t, sl_error *err);
+	/* Interrupt whatever the writer is running (called from another thread). */
+	void (*writer_cancel)(sl_writer *w);
 	void (*writer_close)(sl_writer *w);
 	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
 	              sl_error *err);

@@ -73,8 +73,12 @@ port_of() { # INSTANCE
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-$TEST_NAME.XXXXXX")
 export TMP
-CLEAN_DBS=()   # "INSTANCE DB"
-CLEAN_SLOTS=() # "INSTANCE SLOT"
+# Databases and slots to drop at exit are recorded in a file, so that registrations made in
+# subshells (run_case) are seen too.
+CLEANUP_LIST=$TMP/.cleanup
+: >"$CLEANUP_LIST"
+cleanup_slot() { echo "slot $1 $2" >>"$CLEANUP_LIST"; } # INSTANCE SLOT
+cleanup_db() { echo "db $1 $2" >>"$CLEANUP_LIST"; }     # INSTANCE DB
 BG_PIDS=()
 
 drop_slot() { # INSTANCE SLOT  (terminates a walsender still using it)
@@ -120,7 +124,7 @@ SQL
 }
 
 cleanup() {
-	local rc=$? x pid
+	local rc=$? pid
 	set +e
 	for pid in "${BG_PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
@@ -130,14 +134,16 @@ cleanup() {
 		log "SLUICE_TEST_KEEP=1: keeping $TMP, databases and slots"
 		return
 	fi
-	for x in "${CLEAN_SLOTS[@]}"; do
-		# shellcheck disable=SC2086
-		drop_slot $x
-	done
-	for x in "${CLEAN_DBS[@]}"; do
-		# shellcheck disable=SC2086
-		drop_db $x
-	done
+	local kind inst name
+	if [[ -f $CLEANUP_LIST ]]; then
+		# slots first (a slot's database may be on the other server), then databases
+		while read -r kind inst name; do
+			[[ $kind == slot ]] && drop_slot "$inst" "$name"
+		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
+			[[ $kind == db ]] && drop_db "$inst" "$name"
+		done < <(sort -u "$CLEANUP_LIST")
+	fi
 	rm -rf -- "$TMP"
 	((rc == 0)) || log "exit status $rc"
 }
@@ -153,7 +159,7 @@ fresh_db() {
 		printf '%s\n' "$out" >&2
 		fail "could not create database $2 on $1"
 	fi
-	CLEAN_DBS+=("$1 $2")
+	cleanup_db "$1" "$2"
 }
 
 # inst_sql INSTANCE DB [SQL]: run SQL as superuser (psql -XAtq, stop on error). Without SQL
@@ -213,7 +219,7 @@ pipeline_file() {
 		echo "state: { url: sqlite://$TMP/$name.state.db }"
 		((${#top_extra[@]} == 0)) || printf '%s\n' "${top_extra[@]}"
 	} >"$path"
-	CLEAN_SLOTS+=("$sinst sluice_${name,,}")
+	cleanup_slot "$sinst" "sluice_${name,,}"
 }
 
 # -------------------------------------------------------------- running sluice ---

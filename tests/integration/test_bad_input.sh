@@ -54,7 +54,8 @@ target:
 state: { url: sqlite://$TMP/$CASE.state.db }
 EOF
 }
-CLEAN_SLOTS+=("test-src sluice_$NAME" "test-dst sluice_$NAME")
+cleanup_slot test-src "sluice_$NAME"
+cleanup_slot test-dst "sluice_$NAME"
 GOOD_SRC=postgres://sluice@127.0.0.1:$SRC_PORT/$SDB
 
 # Neither the real test password nor the distinctive one may appear in any output.

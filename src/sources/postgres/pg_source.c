@@ -55,6 +55,7 @@ struct sl_source {
 struct sl_reader {
 	sl_source *src;
 	PGconn *conn;
+	PGcancel *cancel; /* for reader_cancel from another thread */
 };
 
 static void pg_table_free(void *p)
@@ -285,7 +286,7 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 	sl_buf_putc(&oids, '{');
 	for (int i = 0; i < n; i++) {
 		const char *nsp = PQgetvalue(res, i, 1), *rel = PQgetvalue(res, i, 2);
-		char *qualified = sl_asprintf("%s.%s", nsp, rel);
+		char *qualified = sl_qualify(nsp, rel);
 		if (!sl_globs_select(&s->cfg->source.include, &s->cfg->source.exclude, qualified)) {
 			free(qualified);
 			continue;
@@ -889,8 +890,14 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 		free(r);
 		return rc;
 	}
+	r->cancel = PQgetCancel(r->conn);
 	*out = r;
 	return 0;
+}
+
+static void pg_reader_cancel(sl_reader *r)
+{
+	sl_pg_cancel(r->cancel);
 }
 
 /* A read failed: name the table, and the grant when the user lacks SELECT. */
@@ -933,6 +940,7 @@ static void pg_reader_close(sl_reader *r)
 {
 	if (r == NULL)
 		return;
+	PQfreeCancel(r->cancel);
 	PQfinish(r->conn);
 	free(r);
 }
@@ -989,6 +997,7 @@ const sl_source_ops sl_pg_source_ops = {
         .plan = pg_plan,
         .reader_open = pg_reader_open,
         .read_chunk = pg_read_chunk,
+        .reader_cancel = pg_reader_cancel,
         .reader_close = pg_reader_close,
         .snapshot_end = pg_snapshot_end,
         .reset = pg_reset,

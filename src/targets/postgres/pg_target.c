@@ -47,6 +47,7 @@ struct sl_writer {
 	bool in_txn;
 	sl_buf out;
 	bool *stage_made; /* per table: temp stage exists on this connection */
+	PGcancel *cancel; /* for writer_cancel from another thread */
 };
 
 static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
@@ -94,7 +95,9 @@ static const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
 static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
 {
 	const sl_table_def *td = &cat->tables[ti];
-	snprintf(buf, n, "%s.%s", pgt_schema_for(t, td), td->name);
+	char *q = sl_qualify(pgt_schema_for(t, td), td->name);
+	snprintf(buf, n, "%s", q);
+	free(q);
 	return buf;
 }
 
@@ -259,8 +262,16 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 	if (exists) {
 		sl_buf_reset(&sql);
 		sl_buf_printf(&sql, "SELECT EXISTS (SELECT 1 FROM %s)", tt->qualified);
-		if ((rc = sl_pg_query(t->meta, sl_buf_cstr(&sql), 0, NULL, &res, err)) < 0)
+		if ((rc = sl_pg_query(t->meta, sl_buf_cstr(&sql), 0, NULL, &res, err)) < 0) {
+			if (rc == SL_ERR_PRIVILEGE)
+				sl_error_set(err, rc,
+				             "target table %s already exists and user \"%s\" "
+				             "cannot use it "
+				             "(make the user its owner, or drop the table so "
+				             "sluice creates it)",
+				             tt->qualified, PQuser(t->meta));
 			goto out;
+		}
 		bool has_rows = PQgetvalue(res, 0, 0)[0] == 't';
 		PQclear(res);
 		res = NULL;
@@ -416,6 +427,7 @@ static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
 		free(w);
 		return rc;
 	}
+	w->cancel = PQgetCancel(w->conn);
 	*out = w;
 	return 0;
 }
@@ -517,10 +529,16 @@ static int pgt_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_erro
 	return rc;
 }
 
+static void pgt_writer_cancel(sl_writer *w)
+{
+	sl_pg_cancel(w->cancel);
+}
+
 static void pgt_writer_close(sl_writer *w)
 {
 	if (w == NULL)
 		return;
+	PQfreeCancel(w->cancel);
 	PQfinish(w->conn);
 	sl_buf_free(&w->out);
 	free(w->stage_made);
@@ -607,6 +625,7 @@ const sl_target_ops sl_pg_target_ops = {
         .load_end = pgt_load_end,
         .load_abort = pgt_load_abort,
         .finish_table = pgt_finish_table,
+        .writer_cancel = pgt_writer_cancel,
         .writer_close = pgt_writer_close,
         .digest = pgt_digest,
 };
