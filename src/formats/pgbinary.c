@@ -298,13 +298,6 @@ static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t
 	return 0;
 }
 
-static int sl_bad_len(const sl_column *c, int32_t n)
-{
-	(void)c;
-	(void)n;
-	return SL_ERR_DATA;
-}
-
 static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n,
                            sl_error *err)
 {
@@ -406,7 +399,6 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no decoder for kind %d", f->name,
 	                    kind);
 badlen:
-	sl_bad_len(c, n);
 	return sl_error_set(err, SL_ERR_DATA, "column %s: value has unexpected length %d", f->name,
 	                    n);
 }

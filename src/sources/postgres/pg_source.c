@@ -772,7 +772,6 @@ static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 	struct pg_leaf self = {0};
 	struct pg_leaf *leaves = &self;
 	int nleaves = 1;
-	sl_buf q = {0};
 	int rc = 0;
 	PGresult *res = NULL;
 	char oidbuf[16];
@@ -867,7 +866,6 @@ out:
 	} else {
 		free(self.qualified);
 	}
-	sl_buf_free(&q);
 	return rc;
 }
 

@@ -180,10 +180,8 @@ static int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
 }
 
 /* The INSERT expression turning a staged text value back into the target type. */
-static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col,
-                          sl_error *err)
+static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col)
 {
-	(void)err;
 	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
 		char oid[16];
 		snprintf(oid, sizeof oid, "%u", col->ti.oid);
@@ -377,7 +375,7 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 		tt->codecs[i].elem_kind = SL_PG_TEXT;
 		tt->codecs[i].elem_oid = 25;
-		pgt_cast_expr(t, &select, f, col, err);
+		pgt_cast_expr(t, &select, f, col);
 	}
 	sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
 	if (rc == 0) {
