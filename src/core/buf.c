@@ -22,6 +22,17 @@ void sl_buf_free(sl_buf *b)
 	b->len = b->cap = 0;
 }
 
+void sl_buf_put_quoted(sl_buf *b, const char *s, char q)
+{
+	sl_buf_putc(b, q);
+	for (const char *p = s; *p; p++) {
+		if (*p == q)
+			sl_buf_putc(b, q);
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, q);
+}
+
 void sl_buf_printf(sl_buf *b, const char *fmt, ...)
 {
 	va_list ap, ap2;

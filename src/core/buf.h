@@ -17,6 +17,8 @@ typedef struct sl_buf {
 
 void sl_buf_grow(sl_buf *b, size_t extra);
 void sl_buf_free(sl_buf *b);
+/* Append s between two `q` characters, doubling any `q` inside (SQL identifier/literal style). */
+void sl_buf_put_quoted(sl_buf *b, const char *s, char q);
 void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline void sl_buf_reset(sl_buf *b)

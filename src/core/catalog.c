@@ -13,13 +13,7 @@ static void sl_qualify_part(sl_buf *b, const char *part)
 		sl_buf_puts(b, part);
 		return;
 	}
-	sl_buf_putc(b, '"');
-	for (const char *p = part; *p; p++) {
-		if (*p == '"')
-			sl_buf_putc(b, '"');
-		sl_buf_putc(b, *p);
-	}
-	sl_buf_putc(b, '"');
+	sl_buf_put_quoted(b, part, '"');
 }
 
 char *sl_qualify(const char *schema, const char *name)

@@ -376,24 +376,12 @@ int sl_pg_copy_in_end(PGconn *conn, sl_error *err)
 
 void sl_pg_quote_ident(sl_buf *b, const char *ident)
 {
-	sl_buf_putc(b, '"');
-	for (const char *p = ident; *p; p++) {
-		if (*p == '"')
-			sl_buf_putc(b, '"');
-		sl_buf_putc(b, *p);
-	}
-	sl_buf_putc(b, '"');
+	sl_buf_put_quoted(b, ident, '"');
 }
 
 void sl_pg_quote_literal(sl_buf *b, const char *lit)
 {
-	sl_buf_putc(b, '\'');
-	for (const char *p = lit; *p; p++) {
-		if (*p == '\'')
-			sl_buf_putc(b, '\'');
-		sl_buf_putc(b, *p);
-	}
-	sl_buf_putc(b, '\'');
+	sl_buf_put_quoted(b, lit, '\'');
 }
 
 void sl_pg_quote_qualified(sl_buf *b, const char *schema, const char *name)
