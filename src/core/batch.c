@@ -226,3 +226,101 @@ void sl_batch_export(sl_batch *b, struct ArrowArray *out)
 	out->private_data = p;
 	b->length = 0;
 }
+
+/* ---- row-level helpers used by the change applier ---- */
+
+void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i)
+{
+	/* dst may be src (a row copied within one batch): read values only after reserving */
+	if (!sl_col_is_valid(src, i)) {
+		sl_col_append_null(dst);
+		return;
+	}
+	const sl_field *f = src->field;
+	if (f->type == SL_TYPE_BOOL) {
+		sl_col_append_bool(dst, sl_col_bool(src, i));
+	} else if (sl_type_is_var_width(f->type)) {
+		int32_t n;
+		sl_col_bytes(src, i, &n);
+		uint8_t *d = sl_col_append_bytes_start(dst, (size_t)n);
+		const uint8_t *p = sl_col_bytes(src, i, &n);
+		if (n)
+			memmove(d, p, (size_t)n);
+	} else if (f->type == SL_TYPE_LIST) {
+		const int32_t *off = (const int32_t *)src->offsets.data;
+		int32_t from = off[i], to = off[i + 1];
+		for (int32_t k = from; k < to; k++)
+			sl_col_append_from(dst->child, src->child, k);
+		sl_col_end_list(dst);
+	} else {
+		uint8_t tmp[64];
+		int w = sl_type_value_width(f);
+		memcpy(tmp, sl_col_value_ptr(src, i, w), (size_t)w);
+		sl_col_append_fixed(dst, tmp, (size_t)w);
+	}
+}
+
+/* FNV-1a over the value's bytes; nulls and values hash differently. */
+static uint64_t sl_hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	for (size_t k = 0; k < n; k++) {
+		h ^= s[k];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+uint64_t sl_col_hash(const sl_column *c, int64_t i, uint64_t h)
+{
+	if (!sl_col_is_valid(c, i))
+		return sl_hash_bytes(h, "\0n", 2);
+	const sl_field *f = c->field;
+	if (f->type == SL_TYPE_BOOL) {
+		uint8_t v = sl_col_bool(c, i) ? 1 : 2;
+		return sl_hash_bytes(h, &v, 1);
+	}
+	if (sl_type_is_var_width(f->type)) {
+		int32_t n;
+		const uint8_t *p = sl_col_bytes(c, i, &n);
+		h = sl_hash_bytes(h, &n, sizeof n);
+		return sl_hash_bytes(h, p, (size_t)n);
+	}
+	if (f->type == SL_TYPE_LIST) {
+		const int32_t *off = (const int32_t *)c->offsets.data;
+		int32_t n = off[i + 1] - off[i];
+		h = sl_hash_bytes(h, &n, sizeof n);
+		for (int32_t k = off[i]; k < off[i + 1]; k++)
+			h = sl_col_hash(c->child, k, h);
+		return h;
+	}
+	int w = sl_type_value_width(f);
+	return sl_hash_bytes(h, sl_col_value_ptr(c, i, w), (size_t)w);
+}
+
+bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j)
+{
+	bool va = sl_col_is_valid(a, i), vb = sl_col_is_valid(b, j);
+	if (!va || !vb)
+		return va == vb;
+	const sl_field *f = a->field;
+	if (f->type == SL_TYPE_BOOL)
+		return sl_col_bool(a, i) == sl_col_bool(b, j);
+	if (sl_type_is_var_width(f->type)) {
+		int32_t na, nb;
+		const uint8_t *pa = sl_col_bytes(a, i, &na), *pb = sl_col_bytes(b, j, &nb);
+		return na == nb && (na == 0 || memcmp(pa, pb, (size_t)na) == 0);
+	}
+	if (f->type == SL_TYPE_LIST) {
+		const int32_t *oa = (const int32_t *)a->offsets.data;
+		const int32_t *ob = (const int32_t *)b->offsets.data;
+		if (oa[i + 1] - oa[i] != ob[j + 1] - ob[j])
+			return false;
+		for (int32_t k = 0; k < oa[i + 1] - oa[i]; k++)
+			if (!sl_col_equal(a->child, oa[i] + k, b->child, ob[j] + k))
+				return false;
+		return true;
+	}
+	int w = sl_type_value_width(f);
+	return memcmp(sl_col_value_ptr(a, i, w), sl_col_value_ptr(b, j, w), (size_t)w) == 0;
+}

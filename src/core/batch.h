@@ -154,6 +154,15 @@ static inline bool sl_col_bool(const sl_column *c, int64_t i)
 	return (c->values.data[i >> 3] >> (i & 7)) & 1;
 }
 
+/* ---- row-level helpers ---- */
+
+/* Append value i of src (same field type) to dst. */
+void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i);
+/* Mix value i into hash h (equal values give equal hashes; null differs from every value). */
+uint64_t sl_col_hash(const sl_column *c, int64_t i, uint64_t h);
+/* Values a[i] and b[j] (same field type) are identical, nulls equal to nulls. */
+bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j);
+
 /* Export the batch as a struct array (one child per column) through the Arrow C Data
  * Interface. The buffers move into `out`; the batch is left empty and reusable. The caller
  * must call out->release(out). */

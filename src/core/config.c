@@ -32,8 +32,9 @@ typedef struct sl_cfg_parser {
 
 static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source", "target",
                                               "snapshot", "apply",     "state",  NULL};
-static const char *const sl_cfg_source_keys[] = {"type", "url",    "password", "publication",
-                                                 "slot", "tables", NULL};
+static const char *const sl_cfg_source_keys[] = {"type", "url",    "password",  "publication",
+                                                 "slot", "tables", "heartbeat", "max_retained_wal",
+                                                 NULL};
 static const char *const sl_cfg_target_keys[] = {"type",   "url",      "password",
                                                  "schema", "database", NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
@@ -540,6 +541,8 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	}
 	SL_TRY(sl_cfg_string(p, map, section, "publication", false, &ep->publication, NULL));
 	SL_TRY(sl_cfg_string(p, map, section, "slot", false, &ep->slot, NULL));
+	SL_TRY(sl_cfg_duration(p, map, section, "heartbeat", &ep->heartbeat_ms));
+	SL_TRY(sl_cfg_size(p, map, section, "max_retained_wal", &ep->max_retained_wal));
 	char tpath[96];
 	sl_cfg_path(tpath, sizeof tpath, section, "tables");
 	yaml_node_t *tables = sl_cfg_find(p, map, "tables");
@@ -662,6 +665,7 @@ static void sl_cfg_defaults(sl_config *cfg)
 	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->queue_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->apply_max_group_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->source.max_retained_wal = INT64_C(10) << 30;
 	cfg->apply_max_delay_ms = SL_CFG_DEFAULT_DELAY_MS;
 }
 

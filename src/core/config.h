@@ -27,6 +27,8 @@ typedef struct sl_endpoint_config {
 	char *slot;        /* default: "sluice_<name>" */
 	sl_globs include;  /* default: empty = every user table */
 	sl_globs exclude;
+	int64_t heartbeat_ms;     /* source.heartbeat: write a heartbeat this often; 0 = off */
+	int64_t max_retained_wal; /* warn when the slot holds back more WAL (default 10GiB) */
 	/* target only */
 	char *schema;   /* NULL = keep each table's source schema */
 	char *database; /* ClickHouse database, later targets */

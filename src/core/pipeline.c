@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/catalog.h"
+#include "core/cdc.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -552,6 +553,83 @@ static int run_snapshot(struct run *r, sl_error *err)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- CDC ---- */
+
+struct cdc_tick {
+	struct run *r;
+	double last_wal_check, last_heartbeat;
+};
+
+static void format_bytes(char *buf, size_t n, int64_t v)
+{
+	if (v >= (INT64_C(1) << 30))
+		snprintf(buf, n, "%.1f GiB", (double)v / (double)(INT64_C(1) << 30));
+	else if (v >= (INT64_C(1) << 20))
+		snprintf(buf, n, "%.1f MiB", (double)v / (double)(INT64_C(1) << 20));
+	else
+		snprintf(buf, n, "%" PRId64 " bytes", v);
+}
+
+/* Runs on the main thread between applied messages: heartbeat and retained-log warnings. */
+static void run_cdc_tick(void *ctx)
+{
+	struct cdc_tick *t = ctx;
+	struct run *r = t->r;
+	double now = sl_now();
+	sl_error e = {0};
+	if (r->cfg->source.heartbeat_ms > 0 &&
+	    (now - t->last_heartbeat) * 1000.0 >= (double)r->cfg->source.heartbeat_ms) {
+		t->last_heartbeat = now;
+		if (r->sops->heartbeat(r->src, &e) < 0)
+			sl_warn("source: heartbeat failed: %s", e.msg);
+	}
+	if (now - t->last_wal_check >= 60.0) {
+		t->last_wal_check = now;
+		sl_log_info li;
+		if (r->sops->log_info(r->src, &li, &e) == 0 &&
+		    li.retained_bytes > r->cfg->source.max_retained_wal) {
+			char a[32], b[32];
+			format_bytes(a, sizeof a, li.retained_bytes);
+			format_bytes(b, sizeof b, r->cfg->source.max_retained_wal);
+			sl_warn("source: the replication slot holds back %s of log (more than "
+			        "source.max_retained_wal %s): the target is falling behind or the "
+			        "pipeline was stopped for long",
+			        a, b);
+		}
+	}
+}
+
+static int run_cdc(struct run *r, bool once, sl_error *err)
+{
+	sl_pipeline_state ps;
+	SL_TRY(sl_state_load(r->state, &ps, err));
+	if (!ps.snapshot_done)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "snapshot not complete; cannot stream changes");
+	sl_cdc_progress progress;
+	memset(&progress, 0, sizeof progress);
+	snprintf(progress.position, sizeof progress.position, "%s", ps.position);
+	struct cdc_tick tick = {
+	        .r = r, .last_wal_check = sl_now() - 50.0, .last_heartbeat = sl_now()};
+	sl_cdc_params p = {
+	        .cfg = r->cfg,
+	        .sops = r->sops,
+	        .tops = r->tops,
+	        .src = r->src,
+	        .tgt = r->tgt,
+	        .cat = &r->cat,
+	        .epoch = ps.position,
+	        .once = once,
+	        .progress = &progress,
+	        .tick = run_cdc_tick,
+	        .tick_ctx = &tick,
+	};
+	int rc = sl_cdc_run(&p, err);
+	if (rc == 0 && once)
+		sl_info("cdc: caught up; durable position %s", progress.position);
+	return rc;
+}
+
 int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 {
 	struct run r;
@@ -560,8 +638,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		rc = run_discover(&r, err);
 	if (rc == 0)
 		rc = run_snapshot(&r, err);
-	if (rc == 0 && !once)
-		sl_info("change streaming is not implemented yet; stopping after the snapshot");
+	if (rc == 0 && !sl_stop_requested)
+		rc = run_cdc(&r, once, err);
 	run_close(&r);
 	return rc;
 }
@@ -719,6 +797,41 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 
 /* ---------------------------------------------------------------- status / reset ---- */
 
+static void status_cdc(struct run *r, const sl_pipeline_state *ps)
+{
+	sl_error e = {0};
+	sl_log_info li;
+	if (r->sops->log_info(r->src, &li, &e) == 0) {
+		char lag[32], kept[32];
+		format_bytes(lag, sizeof lag, li.lag_bytes < 0 ? 0 : li.lag_bytes);
+		format_bytes(kept, sizeof kept, li.retained_bytes < 0 ? 0 : li.retained_bytes);
+		printf("  slot: %s; source position %s, confirmed %s\n  lag: %s behind the source; "
+		       "%s of log retained for the slot%s\n",
+		       li.slot_state, li.current, li.confirmed[0] ? li.confirmed : "-", lag, kept,
+		       li.retained_bytes > r->cfg->source.max_retained_wal
+		               ? " (more than source.max_retained_wal!)"
+		               : "");
+	} else {
+		printf("  slot: unknown (%s)\n", e.msg);
+	}
+	sl_durable d;
+	if (r->tgt == NULL || r->tops->durable(r->tgt, ps->position, &d, &e) < 0) {
+		printf("  applied: unknown (%s)\n", r->tgt ? e.msg : "target unreachable");
+		return;
+	}
+	if (!d.found) {
+		printf("  applied: no change applied yet (CDC starts at %s)\n", ps->position);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	double behind = li.lag_bytes > 0 ? now - (double)d.commit_us / 1e6 : 0;
+	printf("  applied: up to %s (source commit %.1fs ago, applied %.1fs ago); lag %.1fs\n",
+	       d.position, now - (double)d.commit_us / 1e6, now - (double)d.applied_us / 1e6,
+	       behind < 0 ? 0 : behind);
+}
+
 int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 {
 	sl_state *st;
@@ -734,6 +847,10 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 		struct run r;
 		sl_error e = {0};
 		if (run_open(&r, cfg, false, false, &e) == 0 && run_discover(&r, &e) == 0) {
+			if (r.tops->open(cfg, &r.tgt, &e) < 0)
+				r.tgt = NULL;
+			if (ps.snapshot_done)
+				status_cdc(&r, &ps);
 			for (int i = 0; i < r.cat.ntables; i++) {
 				sl_table_status ts;
 				int64_t rows;

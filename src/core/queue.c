@@ -1,8 +1,10 @@
 /* Bounded byte queue: a singly linked FIFO under one mutex. */
 #include "core/queue.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/mem.h"
 
@@ -49,16 +51,51 @@ void sl_queue_destroy(sl_queue *q, void (*free_item)(void *item, int kind))
 	free(q);
 }
 
+static void sl_deadline(struct timespec *ts, int timeout_ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += timeout_ms / 1000;
+	ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Wait on cv; false once the deadline (when timeout_ms >= 0) has passed. */
+static bool sl_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int timeout_ms,
+                    const struct timespec *deadline)
+{
+	if (timeout_ms < 0) {
+		pthread_cond_wait(cv, mu);
+		return true;
+	}
+	return pthread_cond_timedwait(cv, mu, deadline) != ETIMEDOUT;
+}
+
 int sl_queue_push(sl_queue *q, void *item, int kind, size_t bytes)
 {
+	return sl_queue_push_timed(q, item, kind, bytes, -1);
+}
+
+int sl_queue_push_timed(sl_queue *q, void *item, int kind, size_t bytes, int timeout_ms)
+{
+	struct timespec deadline;
+	if (timeout_ms >= 0)
+		sl_deadline(&deadline, timeout_ms);
 	struct sl_qnode *n = sl_malloc(sizeof *n);
 	n->next = NULL;
 	n->item = item;
 	n->kind = kind;
 	n->bytes = bytes;
 	pthread_mutex_lock(&q->mu);
-	while (!q->aborted && q->head != NULL && q->bytes + bytes > q->max_bytes)
-		pthread_cond_wait(&q->not_full, &q->mu);
+	while (!q->aborted && q->head != NULL && q->bytes + bytes > q->max_bytes) {
+		if (!sl_wait(&q->not_full, &q->mu, timeout_ms, &deadline)) {
+			pthread_mutex_unlock(&q->mu);
+			free(n);
+			return 2;
+		}
+	}
 	if (q->aborted) {
 		pthread_mutex_unlock(&q->mu);
 		free(n);
@@ -77,9 +114,21 @@ int sl_queue_push(sl_queue *q, void *item, int kind, size_t bytes)
 
 int sl_queue_pop(sl_queue *q, void **item, int *kind, size_t *bytes)
 {
+	return sl_queue_pop_timed(q, item, kind, bytes, -1);
+}
+
+int sl_queue_pop_timed(sl_queue *q, void **item, int *kind, size_t *bytes, int timeout_ms)
+{
+	struct timespec deadline;
+	if (timeout_ms >= 0)
+		sl_deadline(&deadline, timeout_ms);
 	pthread_mutex_lock(&q->mu);
-	while (!q->aborted && q->head == NULL && !q->closed)
-		pthread_cond_wait(&q->not_empty, &q->mu);
+	while (!q->aborted && q->head == NULL && !q->closed) {
+		if (!sl_wait(&q->not_empty, &q->mu, timeout_ms, &deadline)) {
+			pthread_mutex_unlock(&q->mu);
+			return 2;
+		}
+	}
 	if (q->aborted) {
 		pthread_mutex_unlock(&q->mu);
 		return -1;

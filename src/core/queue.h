@@ -21,6 +21,10 @@ void sl_queue_destroy(sl_queue *q, void (*free_item)(void *item, int kind));
 int sl_queue_push(sl_queue *q, void *item, int kind, size_t bytes);
 /* Returns 1 with an item, 0 when closed and drained, -1 when aborted. */
 int sl_queue_pop(sl_queue *q, void **item, int *kind, size_t *bytes);
+/* Timed forms: wait at most timeout_ms (-1 = forever); return 2 on timeout (push: the item
+ * was not taken; pop: no item). */
+int sl_queue_push_timed(sl_queue *q, void *item, int kind, size_t bytes, int timeout_ms);
+int sl_queue_pop_timed(sl_queue *q, void **item, int *kind, size_t *bytes, int timeout_ms);
 void sl_queue_close(sl_queue *q);
 void sl_queue_abort(sl_queue *q);
 bool sl_queue_aborted(sl_queue *q);

@@ -745,6 +745,40 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 	                    "column %s: value out of range for its PostgreSQL type", f->name);
 }
 
+int sl_pg_decode_field(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n,
+                       sl_error *err)
+{
+	if (n < 0) {
+		sl_col_append_null(c);
+		return 0;
+	}
+	return codec->kind == SL_PG_ARRAY ? sl_decode_array(codec, c, p, n, err)
+	                                  : sl_decode_value(codec->kind, c, p, n, err);
+}
+
+int sl_pg_encode_field(const sl_pg_codec *codec, const sl_column *c, int64_t i, sl_buf *out,
+                       sl_error *err)
+{
+	if (!sl_col_is_valid(c, i)) {
+		wr32(out, 0xFFFFFFFFu);
+		return 0;
+	}
+	return codec->kind == SL_PG_ARRAY ? sl_encode_array(codec, c, i, out, err)
+	                                  : sl_encode_value(codec->kind, c, i, out, err);
+}
+
+void sl_pgcopy_put_count(sl_buf *out, int n)
+{
+	wr16(out, (uint16_t)n);
+}
+
+void sl_pgcopy_put_field(sl_buf *out, const void *p, int32_t n)
+{
+	wr32(out, (uint32_t)n);
+	if (n > 0)
+		sl_buf_append(out, p, (size_t)n);
+}
+
 int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int64_t from,
                           int64_t to, sl_buf *out, sl_error *err)
 {

@@ -73,6 +73,16 @@ int sl_pgcopy_encode_rows(const sl_pg_codec *codecs, const sl_batch *batch, int6
                           int64_t to, sl_buf *out, sl_error *err);
 void sl_pgcopy_write_trailer(sl_buf *out);
 
+/* One field: decode n bytes (n < 0 = NULL) into column c; encode value i of column c as a
+ * length-prefixed COPY field (NULL as length -1). */
+int sl_pg_decode_field(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n,
+                       sl_error *err);
+int sl_pg_encode_field(const sl_pg_codec *codec, const sl_column *c, int64_t i, sl_buf *out,
+                       sl_error *err);
+/* Raw pieces of a COPY tuple: the field count, and one field of n bytes (n = -1: NULL). */
+void sl_pgcopy_put_count(sl_buf *out, int n);
+void sl_pgcopy_put_field(sl_buf *out, const void *p, int32_t n);
+
 /* Single values, exposed for tests and for other PostgreSQL code. */
 int sl_pg_numeric_to_text(const uint8_t *p, size_t len, sl_buf *out, sl_error *err);
 int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *err);

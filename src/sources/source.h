@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/batch.h"
+#include "core/change.h"
 #include "core/catalog.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -39,6 +40,23 @@ typedef struct sl_snapshot_info {
 
 typedef sl_batch *(*sl_batch_sink)(void *ctx, sl_batch *full, sl_error *err);
 
+/* CDC: the change stream of one session. */
+typedef struct sl_stream sl_stream;
+
+/* Hand one message to the pipeline. Returns 0 when taken (ownership moves), 1 when the
+ * pipeline is busy (the source keeps the message, answers its server, and offers it again),
+ * or < 0 to stop (the source frees the message and returns SL_ERR_CANCELLED). */
+typedef int (*sl_emit_fn)(void *ctx, sl_msg *m);
+
+/* What the source says about its change log, for status and warnings. */
+typedef struct sl_log_info {
+	char slot_state[32];    /* e.g. "active", "inactive", "lost" */
+	char current[64];       /* the source's current position */
+	char confirmed[64];     /* what the source has been told is durable */
+	int64_t lag_bytes;      /* current - confirmed, -1 unknown */
+	int64_t retained_bytes; /* log the source keeps for us, -1 unknown */
+} sl_log_info;
+
 typedef struct sl_source_ops {
 	const char *type;
 	int (*open)(const sl_config *cfg, sl_source **out, sl_error *err);
@@ -65,6 +83,22 @@ typedef struct sl_source_ops {
 	int (*snapshot_end)(sl_source *src, sl_error *err);
 	/* Release what the source holds for this pipeline (the replication slot). */
 	int (*reset)(sl_source *src, sl_error *err);
+	/* CDC. stream_open starts the change stream strictly after `from` (a position from a
+	 * COMMIT, or the consistent point); with `once`, the stream ends (stream_run returns 0)
+	 * once every transaction committed before the source's position at open has been
+	 * emitted. stream_run reads until then, until *stop, or an error (retryable when a
+	 * reconnect may help). stream_ack reports `version` as durable on the target (any
+	 * thread). stream_close sends a last acknowledgement and disconnects. */
+	int (*stream_open)(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+	                   sl_stream **out, sl_error *err);
+	int (*stream_run)(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop,
+	                  sl_error *err);
+	void (*stream_ack)(sl_stream *s, uint64_t version);
+	void (*stream_close)(sl_stream *s);
+	/* The state of the change log kept for this pipeline. */
+	int (*log_info)(sl_source *src, sl_log_info *out, sl_error *err);
+	/* Write a heartbeat into the change log (keeps an idle source's log moving). */
+	int (*heartbeat)(sl_source *src, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
 	int (*digest)(sl_source *src, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
 	              sl_error *err);

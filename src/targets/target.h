@@ -17,6 +17,16 @@
 
 typedef struct sl_target sl_target;
 typedef struct sl_writer sl_writer;
+typedef struct sl_applier sl_applier;
+
+/* The position a target has durably applied (CDC). */
+typedef struct sl_durable {
+	bool found;
+	char position[64];
+	uint64_t version;
+	int64_t commit_us;  /* source commit time of the last applied transaction */
+	int64_t applied_us; /* when the target committed it */
+} sl_durable;
 
 typedef struct sl_target_ops {
 	const char *type;
@@ -42,6 +52,26 @@ typedef struct sl_target_ops {
 	void (*writer_close)(sl_writer *w);
 	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
 	              sl_error *err);
+
+	/* CDC apply (one applier, one thread). `epoch` names the snapshot generation (its
+	 * consistent point): a durable position recorded under another epoch is ignored.
+	 * apply_open reports the durable position. Then, inside one target transaction begun
+	 * on first use: apply_shape (the table's columns from now on; DDL as needed),
+	 * apply_changes (collapsed changes: at most one live row per key; rows whose bit is set
+	 * in `dead` are skipped), apply_truncate; apply_commit stores the position of `commit`
+	 * in the same transaction and commits. apply_rollback abandons the transaction. */
+	int (*apply_open)(sl_target *tgt, const sl_catalog *cat, const char *epoch,
+	                  sl_applier **out, sl_durable *durable, sl_error *err);
+	int (*apply_shape)(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+	int (*apply_changes)(sl_applier *a, const sl_changes *c, const uint8_t *dead,
+	                     sl_error *err);
+	int (*apply_truncate)(sl_applier *a, int t, sl_error *err);
+	int (*apply_commit)(sl_applier *a, const sl_msg *commit, sl_error *err);
+	void (*apply_rollback)(sl_applier *a);
+	void (*apply_cancel)(sl_applier *a); /* from another thread */
+	void (*apply_close)(sl_applier *a);
+	/* The durable position, for status (no applier needed). */
+	int (*durable)(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
 } sl_target_ops;
 
 const sl_target_ops *sl_target_lookup(const char *type);

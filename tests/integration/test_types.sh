@@ -371,7 +371,7 @@ TABLES=$(src_sql "$SDB" "SELECT n.nspname || '|' || c.relname FROM pg_class c JO
 assert_eq 10 "$(printf '%s\n' "$TABLES" | wc -l)" "corpus: 10 tables expected"
 TARGET_TABLES=$(dst_sql "$TDB" "SELECT n.nspname || '|' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p')
-    AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema', '_sluice') AND n.nspname NOT LIKE 'pg_toast%'
   ORDER BY 1")
 assert_eq "$TABLES" "$TARGET_TABLES" "target holds exactly the source's tables (no partitions of their own)"
 

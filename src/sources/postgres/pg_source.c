@@ -24,39 +24,7 @@
 #include "formats/pgcatalog.h"
 #include "formats/pgclient.h"
 #include "sources/postgres/pg_source.h"
-
-struct pg_leaf {
-	char *qualified;     /* quoted "schema"."name" */
-	int64_t bytes;       /* main fork: what ctid ranges divide */
-	int64_t total_bytes; /* with TOAST: what the chunks carry */
-	int64_t rows;
-};
-
-struct pg_table {
-	uint32_t oid;
-	char relkind;
-	sl_pg_codec *codecs;
-	char *select_list;
-	struct pg_leaf *leaves; /* partitioned tables: their leaf partitions */
-	int nleaves;
-};
-
-struct sl_source {
-	const sl_config *cfg;
-	PGconn *meta;
-	PGconn *repl;           /* replication connection holding the exported snapshot */
-	char snapshot_name[64]; /* "" when readers take a fresh snapshot (resumed snapshot) */
-	char publication[128];
-	char slot[128];
-	int server_version;
-	int block_size;
-};
-
-struct sl_reader {
-	sl_source *src;
-	PGconn *conn;
-	PGcancel *cancel; /* for reader_cancel from another thread */
-};
+#include "sources/postgres/pg_source_int.h"
 
 static void pg_table_free(void *p)
 {
@@ -139,7 +107,7 @@ static const char pg_tables_sql[] =
         "            ELSE pg_relation_size(c.oid) END"
         "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition"
-        "   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ "
+        "   AND n.nspname NOT IN ('pg_catalog', 'information_schema', '_sluice') AND n.nspname !~ "
         "'^pg_(toast|temp)'"
         "   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND "
         "d.objid = c.oid"
@@ -999,5 +967,11 @@ const sl_source_ops sl_pg_source_ops = {
         .reader_close = pg_reader_close,
         .snapshot_end = pg_snapshot_end,
         .reset = pg_reset,
+        .stream_open = sl_pg_stream_open,
+        .stream_run = sl_pg_stream_run,
+        .stream_ack = sl_pg_stream_ack,
+        .stream_close = sl_pg_stream_close,
+        .log_info = sl_pg_log_info,
+        .heartbeat = sl_pg_heartbeat,
         .digest = pg_digest,
 };

@@ -20,25 +20,9 @@
 #include "formats/pgcatalog.h"
 #include "formats/pgclient.h"
 #include "targets/postgres/pg_target.h"
+#include "targets/postgres/pg_target_int.h"
 
 #define SL_COPY_SLICE (1u << 20)
-
-struct pg_target_table {
-	bool ready;
-	char *schema, *name;
-	char *qualified;     /* quoted "schema"."name" */
-	sl_pg_codec *codecs; /* per field: how it travels into the table (or into the stage) */
-	char *copy_sql;      /* COPY ... FROM STDIN (FORMAT binary) */
-	char *stage_ddl;     /* NULL when loading directly */
-	char *stage_insert;
-};
-
-struct sl_target {
-	const sl_config *cfg;
-	PGconn *meta;
-	struct pg_target_table *tables;
-	int ntables;
-};
 
 struct sl_writer {
 	sl_target *tgt;
@@ -87,7 +71,7 @@ static void pgt_close(sl_target *t)
 	free(t);
 }
 
-static const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
+const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
 {
 	return t->cfg->target.schema ? t->cfg->target.schema : td->schema;
 }
@@ -145,7 +129,7 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 }
 
 /* Run the requirements (types, extensions) a same-engine table needs. */
-static int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
+int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
 {
 	for (int i = 0; i < td->nrequires; i++) {
 		const sl_requirement *r = &td->requires[i];
@@ -626,4 +610,13 @@ const sl_target_ops sl_pg_target_ops = {
         .writer_cancel = pgt_writer_cancel,
         .writer_close = pgt_writer_close,
         .digest = pgt_digest,
+        .apply_open = pga_open,
+        .apply_shape = pga_shape,
+        .apply_changes = pga_changes,
+        .apply_truncate = pga_truncate,
+        .apply_commit = pga_commit,
+        .apply_rollback = pga_rollback,
+        .apply_cancel = pga_cancel,
+        .apply_close = pga_close,
+        .durable = pga_durable,
 };

@@ -1,0 +1,548 @@
+/* CDC: stream changes from the source into the target, exactly once (DESIGN.md §4).
+ *
+ * A session: the target reports its durable position (or the snapshot's consistent point is
+ * used); the source opens its change stream strictly after it; a reader thread runs the stream
+ * and pushes messages into a queue bounded in bytes; this thread applies them.
+ *
+ * Group commit: whole source transactions are applied as one target transaction. A group is
+ * committed when it holds apply.max_group_bytes, when it is apply.max_delay old, or when the
+ * queue is empty after a COMMIT (nothing more is waiting, so waiting would only add latency).
+ * Within a group, changes to one key collapse to the last (a hash of the key columns points at
+ * the live row; an update that left TOASTed columns unchanged takes their values from the row it
+ * replaces when that row is in the group). Keyless tables keep every change, in order. When the
+ * pending changes exceed apply.max_group_bytes inside one large source transaction, they are
+ * written into the open target transaction and memory is reused: peak memory stays bounded
+ * and nothing is visible before the source's COMMIT.
+ *
+ * After the target commits, the position is acknowledged to the source. A failure rolls the
+ * open target transaction back, and a retryable one (a lost connection, a restarted server)
+ * starts a new session from the durable position after a backoff (1 s doubling to 30 s). */
+#include "core/cdc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/queue.h"
+
+extern volatile sig_atomic_t sl_stop_requested;
+
+struct pend {
+	sl_changes *ch; /* rows collected for this table in the current group */
+	sl_buf dead;    /* bitmap over ch rows: replaced by a later change */
+	int64_t *slots; /* open addressing: row index + 1, 0 = empty */
+	size_t cap, used;
+	int *keycols; /* shape field indexes of the key */
+	int nkey;
+};
+
+struct cdc {
+	const sl_cdc_params *p;
+	sl_applier *ap;
+	sl_stream *stream;
+	sl_queue *q;
+	pthread_t reader;
+	volatile int stop;
+	int reader_rc;
+	sl_error reader_err;
+	struct pend *pend;
+	sl_shape **shapes; /* per table: the shape in force */
+	size_t pending_bytes;
+	/* group */
+	bool in_src_txn;
+	bool group_open;   /* some transaction applied to the target since the last commit */
+	bool target_dirty; /* something written into the open target transaction */
+	double group_started;
+	size_t group_bytes;
+	int64_t group_txns;
+	sl_msg *last_commit; /* of the group */
+	/* statistics */
+	int64_t txns, rows, groups;
+	double lag_sum;
+	double *lags;
+	size_t nlags, caplags;
+};
+
+static double cdc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t cdc_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------------- reader ---- */
+
+static int cdc_emit(void *ctx, sl_msg *m)
+{
+	struct cdc *c = ctx;
+	int rc = sl_queue_push_timed(c->q, m, m->kind, sl_msg_bytes(m), 200);
+	if (rc == 2)
+		return 1;
+	return rc;
+}
+
+static void *cdc_reader_main(void *arg)
+{
+	struct cdc *c = arg;
+	const sl_cdc_params *p = c->p;
+	c->reader_rc = p->sops->stream_run(c->stream, cdc_emit, c, &c->stop, &c->reader_err);
+	sl_queue_close(c->q);
+	return NULL;
+}
+
+static void cdc_free_item(void *item, int kind)
+{
+	(void)kind;
+	sl_msg_free(item);
+}
+
+/* ---------------------------------------------------------------- pending ---- */
+
+static void pend_reset(struct pend *pd)
+{
+	if (pd->ch)
+		sl_changes_reset(pd->ch);
+	sl_buf_reset(&pd->dead);
+	if (pd->slots)
+		memset(pd->slots, 0, pd->cap * sizeof *pd->slots);
+	pd->used = 0;
+}
+
+static void pend_free(struct pend *pd)
+{
+	sl_changes_free(pd->ch);
+	sl_buf_free(&pd->dead);
+	free(pd->slots);
+	free(pd->keycols);
+	memset(pd, 0, sizeof *pd);
+}
+
+static uint64_t pend_hash(const struct pend *pd, const sl_batch *b, int64_t row)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (int k = 0; k < pd->nkey; k++)
+		h = sl_col_hash(&b->cols[pd->keycols[k]], row, h);
+	return h;
+}
+
+static bool pend_key_equal(const struct pend *pd, const sl_batch *a, int64_t i, const sl_batch *b,
+                           int64_t j)
+{
+	for (int k = 0; k < pd->nkey; k++)
+		if (!sl_col_equal(&a->cols[pd->keycols[k]], i, &b->cols[pd->keycols[k]], j))
+			return false;
+	return true;
+}
+
+static void pend_grow(struct pend *pd)
+{
+	size_t ncap = pd->cap ? pd->cap * 2 : 1024;
+	int64_t *old = pd->slots;
+	size_t ocap = pd->cap;
+	pd->slots = sl_calloc(ncap, sizeof *pd->slots);
+	pd->cap = ncap;
+	pd->used = 0;
+	for (size_t i = 0; i < ocap; i++) {
+		if (old[i] == 0)
+			continue;
+		int64_t row = old[i] - 1;
+		size_t s = pend_hash(pd, pd->ch->rows, row) & (ncap - 1);
+		while (pd->slots[s])
+			s = (s + 1) & (ncap - 1);
+		pd->slots[s] = row + 1;
+		pd->used++;
+	}
+	free(old);
+}
+
+static inline bool pend_is_dead(const struct pend *pd, int64_t r)
+{
+	return (pd->dead.data[r >> 3] >> (r & 7)) & 1;
+}
+
+/* Append row r of `in` to the pending changes of its table, collapsing by key. */
+static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
+{
+	sl_changes *ch = pd->ch;
+	int64_t prev = -1;
+	size_t slot = 0;
+	if (pd->nkey > 0) {
+		if (pd->used * 2 >= pd->cap)
+			pend_grow(pd);
+		slot = pend_hash(pd, in->rows, r) & (pd->cap - 1);
+		while (pd->slots[slot]) {
+			int64_t cand = pd->slots[slot] - 1;
+			if (pend_key_equal(pd, ch->rows, cand, in->rows, r)) {
+				prev = cand;
+				break;
+			}
+			slot = (slot + 1) & (pd->cap - 1);
+		}
+	}
+	char op = sl_changes_op(in, r);
+	bool prev_live = prev >= 0 && sl_changes_op(ch, prev) != SL_OP_DELETE;
+	uint8_t ubits[64];
+	uint8_t *u = ch->ubytes <= (int)sizeof ubits ? ubits : sl_malloc((size_t)ch->ubytes);
+	memset(u, 0, (size_t)ch->ubytes);
+	for (int i = 0; i < ch->rows->ncols; i++) {
+		sl_column *dst = &ch->rows->cols[i];
+		if (sl_changes_is_unchanged(in, r, i)) {
+			/* the value is the one the row had: in this group, or on the target */
+			if (prev_live && !sl_changes_is_unchanged(ch, prev, i)) {
+				sl_col_append_from(dst, dst, prev);
+				continue;
+			}
+			u[i >> 3] |= (uint8_t)(1u << (i & 7));
+		}
+		sl_col_append_from(dst, &in->rows->cols[i], r);
+	}
+	sl_changes_end_row(ch, (enum sl_op)op, u);
+	if (u != ubits)
+		free(u);
+	int64_t row = ch->rows->length - 1;
+	if ((row & 7) == 0)
+		sl_buf_putc(&pd->dead, 0);
+	if (prev >= 0)
+		pd->dead.data[prev >> 3] |= (uint8_t)(1u << (prev & 7));
+	if (pd->nkey > 0) {
+		if (prev < 0)
+			pd->used++;
+		pd->slots[slot] = row + 1;
+	}
+}
+
+/* ---------------------------------------------------------------- applying ---- */
+
+static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
+{
+	struct pend *pd = &c->pend[t];
+	if (pd->ch == NULL || pd->ch->rows->length == 0)
+		return 0;
+	size_t bytes = sl_changes_bytes(pd->ch);
+	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
+	c->target_dirty = true;
+	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
+	pend_reset(pd);
+	return rc;
+}
+
+static int cdc_flush_all(struct cdc *c, sl_error *err)
+{
+	for (int t = 0; t < c->p->cat->ntables; t++)
+		SL_TRY(cdc_flush_table(c, t, err));
+	c->pending_bytes = 0;
+	return 0;
+}
+
+static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
+{
+	int t = m->table;
+	struct pend *pd = &c->pend[t];
+	if (c->shapes[t] == m->shape)
+		return 0;
+	SL_TRY(cdc_flush_table(c, t, err));
+	SL_TRY(c->p->tops->apply_shape(c->ap, t, m->shape, err));
+	c->target_dirty = true;
+	sl_shape_unref(c->shapes[t]);
+	c->shapes[t] = sl_shape_ref(m->shape);
+	pend_free(pd);
+	const sl_table_def *td = &c->p->cat->tables[t];
+	pd->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *pd->keycols);
+	for (int k = 0; k < td->nkey; k++) {
+		int fi = sl_shape_find(m->shape, td->fields[td->key[k]].name);
+		if (fi < 0)
+			return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
+			                    td->qualified, td->fields[td->key[k]].name);
+		pd->keycols[pd->nkey++] = fi;
+	}
+	pd->ch = sl_changes_new(t, m->shape);
+	return 0;
+}
+
+static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
+{
+	int t = m->table;
+	struct pend *pd = &c->pend[t];
+	const sl_changes *in = m->changes;
+	if (pd->ch == NULL || pd->ch->shape != in->shape)
+		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
+		                    c->p->cat->tables[t].qualified);
+	size_t before = sl_changes_bytes(pd->ch);
+	for (int64_t r = 0; r < in->rows->length; r++) {
+		/* a keyless table applies inserts and deletes in order: never mix them in one
+		 * statement set */
+		if (pd->nkey == 0 && pd->ch->rows->length > 0 &&
+		    (sl_changes_op(pd->ch, pd->ch->rows->length - 1) == SL_OP_DELETE) !=
+		            (sl_changes_op(in, r) == SL_OP_DELETE)) {
+			c->pending_bytes += sl_changes_bytes(pd->ch) - before;
+			SL_TRY(cdc_flush_table(c, t, err));
+			before = 0;
+		}
+		pend_add(pd, in, r);
+	}
+	size_t after = sl_changes_bytes(pd->ch);
+	c->pending_bytes += after - before;
+	c->group_bytes += sl_changes_bytes(in);
+	c->rows += in->rows->length;
+	if (c->pending_bytes >= (size_t)c->p->cfg->apply_max_group_bytes)
+		return cdc_flush_all(c, err); /* a large transaction: spill into the target */
+	return 0;
+}
+
+static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
+{
+	struct pend *pd = &c->pend[m->table];
+	if (pd->ch) {
+		size_t bytes = sl_changes_bytes(pd->ch);
+		c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
+		pend_reset(pd);
+	}
+	c->target_dirty = true;
+	return c->p->tops->apply_truncate(c->ap, m->table, err);
+}
+
+static void cdc_record_lag(struct cdc *c, int64_t commit_us)
+{
+	double lag = (double)(cdc_wall_us() - commit_us) / 1e6;
+	if (lag < 0)
+		lag = 0;
+	if (c->nlags == c->caplags) {
+		c->caplags = c->caplags ? c->caplags * 2 : 1024;
+		c->lags = sl_realloc(c->lags, c->caplags * sizeof *c->lags);
+	}
+	c->lags[c->nlags++] = lag;
+	c->lag_sum += lag;
+}
+
+static int cdc_commit_group(struct cdc *c, sl_error *err)
+{
+	if (!c->group_open)
+		return 0;
+	SL_TRY(cdc_flush_all(c, err));
+	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
+	c->p->sops->stream_ack(c->stream, c->last_commit->version);
+	cdc_record_lag(c, c->last_commit->commit_us);
+	snprintf(c->p->progress->position, sizeof c->p->progress->position, "%s",
+	         c->last_commit->position);
+	c->p->progress->commit_us = c->last_commit->commit_us;
+	c->groups++;
+	c->group_open = false;
+	c->target_dirty = false;
+	c->group_bytes = 0;
+	c->group_txns = 0;
+	return 0;
+}
+
+static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
+{
+	switch (m->kind) {
+	case SL_MSG_BEGIN:
+		c->in_src_txn = true;
+		if (!c->group_open) {
+			c->group_open = true;
+			c->group_started = cdc_now();
+		}
+		return 0;
+	case SL_MSG_SCHEMA:
+		return cdc_on_schema(c, m, err);
+	case SL_MSG_ROWS:
+		return cdc_on_rows(c, m, err);
+	case SL_MSG_TRUNCATE:
+		return cdc_on_truncate(c, m, err);
+	case SL_MSG_COMMIT:
+		c->in_src_txn = false;
+		c->group_open = true;
+		c->group_txns++;
+		c->txns++;
+		sl_msg_free(c->last_commit);
+		c->last_commit = m;
+		return 1; /* kept */
+	case SL_MSG_PROGRESS:
+		return 0;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- session ---- */
+
+static void cdc_log_stats(struct cdc *c, double secs)
+{
+	if (c->nlags == 0) {
+		sl_info("cdc: no transactions applied in %.1fs", secs);
+		return;
+	}
+	/* p50/p99 of source commit -> target commit */
+	double *v = sl_malloc(c->nlags * sizeof *v);
+	memcpy(v, c->lags, c->nlags * sizeof *v);
+	for (size_t i = 1; i < c->nlags; i++) { /* insertion sort is fine for a log line */
+		double x = v[i];
+		size_t j = i;
+		while (j > 0 && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+	sl_info("cdc: %" PRId64 " transactions, %" PRId64
+	        " row changes in %.1fs (%.0f rows/s), %" PRId64
+	        " target commits; lag per group p50 %.3fs p99 %.3fs",
+	        c->txns, c->rows, secs, secs > 0 ? (double)c->rows / secs : 0, c->groups,
+	        v[c->nlags / 2], v[(c->nlags * 99) / 100]);
+	free(v);
+}
+
+static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
+{
+	const sl_cdc_params *p = c->p;
+	sl_durable d;
+	SL_TRY(p->tops->apply_open(p->tgt, p->cat, p->epoch, &c->ap, &d, err));
+	const char *from = d.found ? d.position : p->epoch;
+	int rc = p->sops->stream_open(p->src, p->cat, from, p->once, &c->stream, err);
+	if (rc < 0)
+		return rc;
+	c->q = sl_queue_create((size_t)p->cfg->queue_bytes);
+	c->stop = 0;
+	c->reader_rc = 0;
+	memset(&c->reader_err, 0, sizeof c->reader_err);
+	pthread_create(&c->reader, NULL, cdc_reader_main, c);
+	double started = cdc_now(), last_log = started;
+	int64_t rows_at_start = c->rows;
+	int64_t max_delay_ms = p->cfg->apply_max_delay_ms;
+	for (;;) {
+		if (sl_stop_requested && !c->in_src_txn) {
+			/* graceful: commit what is complete, at a group boundary */
+			rc = cdc_commit_group(c, err);
+			break;
+		}
+		if (sl_stop_requested && c->in_src_txn) {
+			/* inside a source transaction: abandon it (it will be re-read) */
+			rc = 0;
+			break;
+		}
+		void *item;
+		int kind;
+		int prc = sl_queue_pop_timed(c->q, &item, &kind, NULL, 100);
+		double now = cdc_now();
+		if (prc == 1) {
+			sl_msg *m = item;
+			enum sl_msg_kind mk = m->kind;
+			int hrc = cdc_handle(c, m, err);
+			if (hrc != 1)
+				sl_msg_free(m);
+			if (hrc < 0) {
+				rc = hrc;
+				break;
+			}
+			if (mk == SL_MSG_COMMIT) {
+				bool full = c->group_bytes >= (size_t)p->cfg->apply_max_group_bytes;
+				bool old =
+				        (now - c->group_started) * 1000.0 >= (double)max_delay_ms;
+				bool idle = sl_queue_bytes(c->q) == 0;
+				if ((full || old || idle) && (rc = cdc_commit_group(c, err)) < 0)
+					break;
+				*progressed = true;
+			}
+		} else if (prc == 0) {
+			/* the stream ended (caught up, stopped, or failed) */
+			if (c->reader_rc == 0 && !c->in_src_txn)
+				rc = cdc_commit_group(c, err);
+			break;
+		} else if (prc < 0) {
+			break;
+		} else if (!c->in_src_txn && c->group_open) {
+			if ((rc = cdc_commit_group(c, err)) < 0)
+				break;
+		}
+		if (now - last_log >= 10.0) {
+			sl_info("cdc: applied up to %s; %" PRId64 " row changes in the last %.0fs",
+			        p->progress->position, c->rows - rows_at_start, now - last_log);
+			rows_at_start = c->rows;
+			last_log = now;
+		}
+		if (p->tick)
+			p->tick(p->tick_ctx);
+	}
+	/* stop the reader and wait for it */
+	c->stop = 1;
+	sl_queue_abort(c->q);
+	pthread_join(c->reader, NULL);
+	if (rc < 0 || c->group_open || c->in_src_txn)
+		p->tops->apply_rollback(c->ap);
+	if (rc == 0 && c->reader_rc < 0 && c->reader_rc != SL_ERR_CANCELLED) {
+		*err = c->reader_err;
+		rc = c->reader_rc;
+	}
+	cdc_log_stats(c, cdc_now() - started);
+	return rc;
+}
+
+static void cdc_session_end(struct cdc *c)
+{
+	const sl_cdc_params *p = c->p;
+	if (c->stream)
+		p->sops->stream_close(c->stream);
+	c->stream = NULL;
+	if (c->ap)
+		p->tops->apply_close(c->ap);
+	c->ap = NULL;
+	if (c->q)
+		sl_queue_destroy(c->q, cdc_free_item);
+	c->q = NULL;
+	for (int t = 0; t < p->cat->ntables; t++) {
+		pend_free(&c->pend[t]);
+		sl_shape_unref(c->shapes[t]);
+		c->shapes[t] = NULL;
+	}
+	sl_msg_free(c->last_commit);
+	c->last_commit = NULL;
+	c->in_src_txn = c->group_open = c->target_dirty = false;
+	c->pending_bytes = c->group_bytes = 0;
+	free(c->lags);
+	c->lags = NULL;
+	c->nlags = c->caplags = 0;
+}
+
+int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
+{
+	struct cdc c;
+	memset(&c, 0, sizeof c);
+	c.p = p;
+	int n = p->cat->ntables ? p->cat->ntables : 1;
+	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
+	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
+	int backoff = 1, rc;
+	for (;;) {
+		bool progressed = false;
+		rc = cdc_session(&c, &progressed, err);
+		cdc_session_end(&c);
+		if (rc == 0 || sl_stop_requested || !err->retryable)
+			break;
+		if (progressed)
+			backoff = 1;
+		sl_warn("%s; reconnecting in %ds", err->msg, backoff);
+		for (int i = 0; i < backoff * 10 && !sl_stop_requested; i++)
+			usleep(100000);
+		if (sl_stop_requested)
+			break;
+		backoff = backoff * 2 > 30 ? 30 : backoff * 2;
+		sl_error_clear(err);
+	}
+	free(c.pend);
+	free(c.shapes);
+	if (rc == 0 && sl_stop_requested)
+		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);
+	return rc;
+}

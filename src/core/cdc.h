@@ -1,0 +1,39 @@
+/* CDC apply loop: sessions of source change stream -> group commit -> target (see cdc.c). */
+#ifndef SL_CDC_H
+#define SL_CDC_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/catalog.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "sources/source.h"
+#include "targets/target.h"
+
+/* What the applier has made durable, for the caller's display. */
+typedef struct sl_cdc_progress {
+	char position[64];
+	int64_t commit_us;
+} sl_cdc_progress;
+
+typedef struct sl_cdc_params {
+	const sl_config *cfg;
+	const sl_source_ops *sops;
+	const sl_target_ops *tops;
+	sl_source *src;
+	sl_target *tgt;
+	const sl_catalog *cat;
+	const char *epoch; /* the snapshot's consistent point: where CDC starts the first time */
+	bool once;         /* stop once caught up with the source's position at start */
+	sl_cdc_progress *progress;
+	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
+	void *tick_ctx;
+} sl_cdc_params;
+
+/* Stream until stopped (SIGINT/SIGTERM: graceful), caught up (once), or a non-retryable
+ * error. */
+int sl_cdc_run(const sl_cdc_params *p, sl_error *err);
+
+#endif

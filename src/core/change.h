@@ -1,0 +1,95 @@
+/* Changes: the CDC half of the stream (DESIGN.md §1).
+ *
+ * A source turns its log into messages: SCHEMA (a table's shape, before rows that use it), BEGIN,
+ * ROWS (a batch of changes to one table), TRUNCATE, COMMIT (with the position to resume after
+ * it) and PROGRESS (the source moved on without a transaction we replicate). The applier groups
+ * whole transactions and hands each table's collapsed changes to the target.
+ *
+ * A change batch is an Arrow-layout batch over the table's shape plus, per row, the operation
+ * and, for updates, which columns the source left "unchanged" (PostgreSQL does not resend a
+ * TOASTed value an update did not touch; the target must keep the value it has). Operations:
+ *   INSERT  a new row (keyless tables: appended as is)
+ *   UPSERT  the new image of a row (insert or replace by key)
+ *   DELETE  the old row: its key columns (keyed tables) or its whole image (keyless tables)
+ * A key change arrives as DELETE of the old key, then UPSERT of the new row. */
+#ifndef SL_CHANGE_H
+#define SL_CHANGE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/batch.h"
+#include "core/buf.h"
+#include "core/types.h"
+
+/* A table's shape: its replicated columns now. Reference-counted, because batches built with
+ * an older shape may still be queued when the shape changes. */
+typedef struct sl_shape {
+	atomic_int refs;
+	sl_field *fields;
+	int nfields;
+} sl_shape;
+
+/* Deep-copies fields. */
+sl_shape *sl_shape_new(const sl_field *fields, int n);
+sl_shape *sl_shape_ref(sl_shape *s);
+void sl_shape_unref(sl_shape *s);
+int sl_shape_find(const sl_shape *s, const char *name);
+
+enum sl_op { SL_OP_INSERT = 'I', SL_OP_UPSERT = 'U', SL_OP_DELETE = 'D' };
+
+typedef struct sl_changes {
+	int table;
+	sl_shape *shape; /* one reference held */
+	sl_batch *rows;
+	sl_buf ops;       /* one enum sl_op byte per row */
+	sl_buf unchanged; /* ubytes per row (bit c = column c unchanged), once any row has one */
+	int ubytes;
+	bool any_unchanged;
+} sl_changes;
+
+sl_changes *sl_changes_new(int table, sl_shape *shape);
+void sl_changes_free(sl_changes *c);
+void sl_changes_reset(sl_changes *c);
+size_t sl_changes_bytes(const sl_changes *c);
+/* Close a row after one value was appended to every column; `unchanged` is NULL or ubytes
+ * bytes. */
+void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged);
+
+static inline char sl_changes_op(const sl_changes *c, int64_t row)
+{
+	return (char)c->ops.data[row];
+}
+
+static inline bool sl_changes_is_unchanged(const sl_changes *c, int64_t row, int col)
+{
+	return c->any_unchanged &&
+	       ((c->unchanged.data[row * c->ubytes + (col >> 3)] >> (col & 7)) & 1);
+}
+
+/* Messages on the CDC queue. */
+enum sl_msg_kind {
+	SL_MSG_BEGIN = 1,
+	SL_MSG_SCHEMA,
+	SL_MSG_ROWS,
+	SL_MSG_TRUNCATE,
+	SL_MSG_COMMIT,
+	SL_MSG_PROGRESS
+};
+
+typedef struct sl_msg {
+	enum sl_msg_kind kind;
+	int table;           /* SCHEMA, ROWS, TRUNCATE: catalog index */
+	sl_shape *shape;     /* SCHEMA: one reference held */
+	sl_changes *changes; /* ROWS */
+	char position[64];   /* COMMIT, PROGRESS: where to resume after this point */
+	uint64_t version;    /* COMMIT, PROGRESS: monotonically increasing with the position */
+	int64_t commit_us;   /* BEGIN, COMMIT: source commit time, unix microseconds */
+} sl_msg;
+
+sl_msg *sl_msg_new(enum sl_msg_kind kind);
+void sl_msg_free(sl_msg *m);
+size_t sl_msg_bytes(const sl_msg *m);
+
+#endif

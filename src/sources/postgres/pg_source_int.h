@@ -1,0 +1,56 @@
+/* PostgreSQL source internals shared by discovery/snapshot (pg_source.c) and the change stream
+ * (pg_stream.c). */
+#ifndef SL_PG_SOURCE_INT_H
+#define SL_PG_SOURCE_INT_H
+
+#include <libpq-fe.h>
+
+#include "core/config.h"
+#include "formats/pgtypes.h"
+#include "sources/source.h"
+
+struct pg_leaf {
+	char *qualified;     /* quoted "schema"."name" */
+	int64_t bytes;       /* main fork: what ctid ranges divide */
+	int64_t total_bytes; /* with TOAST: what the chunks carry */
+	int64_t rows;
+};
+
+struct pg_table {
+	uint32_t oid;
+	char relkind;
+	sl_pg_codec *codecs;
+	char *select_list;
+	struct pg_leaf *leaves; /* partitioned tables: their leaf partitions */
+	int nleaves;
+};
+
+struct sl_source {
+	const sl_config *cfg;
+	PGconn *meta;
+	PGconn *repl;           /* replication connection holding the exported snapshot */
+	char snapshot_name[64]; /* "" when readers take a fresh snapshot (resumed snapshot) */
+	char publication[128];
+	char slot[128];
+	int server_version;
+	int block_size;
+	bool stream_text; /* a column needs the text protocol (set by the stream, kept) */
+};
+
+struct sl_reader {
+	sl_source *src;
+	PGconn *conn;
+	PGcancel *cancel; /* for reader_cancel from another thread */
+};
+
+/* pg_stream.c */
+int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+                      sl_stream **out, sl_error *err);
+int sl_pg_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err);
+void sl_pg_stream_ack(sl_stream *s, uint64_t version);
+void sl_pg_stream_close(sl_stream *s);
+int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err);
+int sl_pg_heartbeat(sl_source *src, sl_error *err);
+int sl_pg_parse_lsn(const char *s, uint64_t *out);
+
+#endif

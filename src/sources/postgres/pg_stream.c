@@ -1,0 +1,919 @@
+/* PostgreSQL change stream: logical replication with pgoutput.
+ *
+ * One replication connection runs START_REPLICATION on the pipeline's slot from the durable
+ * position. Protocol version 2 with binary values on PostgreSQL 14+ when every replicated column
+ * has a binary decoder here; text values otherwise (version 1 before 14). Each XLogData payload
+ * is decoded by the pure pgoutput decoder and translated into stream messages: SCHEMA for every
+ * Relation message (the target diffs it against what it has), BEGIN, ROWS per table (a batch is
+ * handed on at 4 MiB or at commit), TRUNCATE, COMMIT with the transaction's end LSN as position
+ * and version. Transactions that end at or before the start position are skipped, so a restart
+ * resumes strictly after what the target committed.
+ *
+ * Acknowledgement: standby status updates report as flushed only what stream_ack said is
+ * durable on the target. When every transaction received is durable and none is open, the
+ * server's own position from its last keepalive is reported instead, so a slot whose tables are
+ * idle still advances. Status goes out every second when it changed and every 10 s regardless,
+ * and at once when the server asks. While the pipeline is busy (the queue is full), the loop keeps
+ * answering the server so it does not time the connection out.
+ *
+ * Threads: the stream runs on the reader thread; stream_ack is called from the applier. */
+#include <inttypes.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "formats/pgcatalog.h"
+#include "formats/pgclient.h"
+#include "formats/pgoutput.h"
+#include "sources/postgres/pg_source_int.h"
+
+#define ST_ROWS_BYTES (4u << 20)
+
+struct st_type {
+	uint32_t oid;
+	int32_t typmod;
+	sl_pg_column info; /* format_type and domain-resolved facts (name unused) */
+};
+
+struct st_rel {
+	uint32_t relid;
+	int table;    /* catalog index, -1 = not replicated */
+	int ncols;    /* columns in the Relation message */
+	int *map;     /* message column -> shape field, -1 = skipped */
+	int *keycols; /* message columns of the catalog key */
+	int nkey;
+	sl_pg_codec *codecs; /* per shape field */
+	sl_shape *shape;
+	bool warned;
+};
+
+struct sl_stream {
+	sl_source *src;
+	const sl_catalog *cat;
+	PGconn *conn;
+	PGconn *meta; /* catalog lookups for Relation messages */
+	bool binary;
+	int proto;
+	uint64_t start; /* skip transactions whose commit starts before this */
+	uint64_t until; /* once: stop when caught up to this; 0 = run until stopped */
+	atomic_uint_fast64_t acked;
+	uint64_t reported;      /* flush position last sent */
+	uint64_t received;      /* highest position seen (data or keepalive) */
+	uint64_t keepalive_lsn; /* server position of the last keepalive outside a transaction */
+	uint64_t last_commit_end;
+	bool in_txn, skip_txn;
+	double last_status, last_data, last_reply_request;
+
+	sl_pgo_msg m;
+	struct st_rel *rels;
+	int nrels;
+	struct st_type *types;
+	int ntypes;
+	sl_changes **pending; /* per catalog table, during a transaction */
+	int *touched;
+	int ntouched;
+	uint8_t *ubits;
+	int ubits_cap;
+
+	sl_emit_fn emit;
+	void *ctx;
+	volatile int *stop;
+};
+
+static double st_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sl_pg_parse_lsn(const char *s, uint64_t *out)
+{
+	unsigned int hi, lo;
+	if (s == NULL || sscanf(s, "%X/%X", &hi, &lo) != 2)
+		return -1;
+	*out = ((uint64_t)hi << 32) | lo;
+	return 0;
+}
+
+static void st_format_lsn(uint64_t lsn, char *buf, size_t n)
+{
+	snprintf(buf, n, "%X/%X", (unsigned int)(lsn >> 32), (unsigned int)lsn);
+}
+
+static inline uint64_t st_rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline void st_wr64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* ---------------------------------------------------------------- status ---- */
+
+static int st_send_status(sl_stream *s, bool reply, sl_error *err)
+{
+	uint64_t acked = atomic_load(&s->acked);
+	uint64_t flush = acked;
+	if (!s->in_txn && acked >= s->last_commit_end && s->keepalive_lsn > flush)
+		flush = s->keepalive_lsn;
+	uint8_t msg[34];
+	msg[0] = 'r';
+	st_wr64(msg + 1, s->received > flush ? s->received : flush); /* written */
+	st_wr64(msg + 9, flush);                                     /* flushed */
+	st_wr64(msg + 17, flush);                                    /* applied */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - SL_PG_EPOCH_US;
+	st_wr64(msg + 25, (uint64_t)now_us);
+	msg[33] = reply ? 1 : 0;
+	if (PQputCopyData(s->conn, (const char *)msg, sizeof msg) != 1 || PQflush(s->conn) != 0) {
+		sl_error_set(err, SL_ERR_CONNECT, "source: replication connection lost: %s",
+		             PQerrorMessage(s->conn));
+		err->retryable = true;
+		return SL_ERR_CONNECT;
+	}
+	s->reported = flush;
+	s->last_status = st_now();
+	if (reply)
+		s->last_reply_request = s->last_status;
+	return 0;
+}
+
+/* Timers: status every second when the acknowledged position moved, every 10 s regardless
+ * (asking for a reply, so an idle slot learns the server's position). */
+static int st_service(sl_stream *s, sl_error *err)
+{
+	double now = st_now();
+	uint64_t acked = atomic_load(&s->acked);
+	bool moved = acked > s->reported;
+	if (now - s->last_status >= 10.0)
+		return st_send_status(s, true, err);
+	if (moved && now - s->last_status >= 1.0)
+		return st_send_status(s, false, err);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- emitting ---- */
+
+static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
+{
+	for (;;) {
+		if (*s->stop) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
+		}
+		int rc = s->emit(s->ctx, m);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
+		}
+		int src = st_service(s, err);
+		if (src < 0) {
+			sl_msg_free(m);
+			return src;
+		}
+	}
+}
+
+static int st_flush_table(sl_stream *s, int t, sl_error *err)
+{
+	sl_changes *c = s->pending[t];
+	if (c == NULL || c->rows->length == 0)
+		return 0;
+	s->pending[t] = NULL;
+	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
+	m->table = t;
+	m->changes = c;
+	return st_emit(s, m, err);
+}
+
+static void st_drop_pending(sl_stream *s)
+{
+	for (int i = 0; i < s->ntouched; i++) {
+		sl_changes_free(s->pending[s->touched[i]]);
+		s->pending[s->touched[i]] = NULL;
+	}
+	s->ntouched = 0;
+}
+
+/* ---------------------------------------------------------------- relations ---- */
+
+static const char st_type_sql[] =
+        "SELECT format_type(t.oid, $2::int),"
+        "       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE $2::int END,"
+        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 "
+        "END,"
+        "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
+        "  FROM pg_type t"
+        "  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
+        "  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
+        " WHERE t.oid = $1::oid";
+
+static int st_type(sl_stream *s, uint32_t oid, int32_t typmod, const sl_pg_column **out,
+                   sl_error *err)
+{
+	for (int i = 0; i < s->ntypes; i++)
+		if (s->types[i].oid == oid && s->types[i].typmod == typmod) {
+			*out = &s->types[i].info;
+			return 0;
+		}
+	char a[16], b[16];
+	snprintf(a, sizeof a, "%u", oid);
+	snprintf(b, sizeof b, "%d", typmod);
+	const char *params[2] = {a, b};
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta, st_type_sql, 2, params, &res, err));
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "source: type %u of a replicated column is gone", oid);
+	}
+	s->types = sl_realloc(s->types, (size_t)(s->ntypes + 1) * sizeof *s->types);
+	struct st_type *t = &s->types[s->ntypes++];
+	memset(t, 0, sizeof *t);
+	t->oid = oid;
+	t->typmod = typmod;
+	t->info.format_type = sl_strdup(PQgetvalue(res, 0, 0));
+	t->info.type_oid = oid;
+	t->info.ti.oid = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+	t->info.ti.typmod = (int32_t)strtol(PQgetvalue(res, 0, 2), NULL, 10);
+	t->info.ti.typtype = PQgetvalue(res, 0, 3)[0];
+	t->info.ti.typcategory = PQgetvalue(res, 0, 4)[0];
+	t->info.ti.elem_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
+	t->info.ti.elem_typtype = PQgetvalue(res, 0, 6)[0];
+	t->info.ti.elem_typcategory = PQgetvalue(res, 0, 7)[0];
+	PQclear(res);
+	*out = &t->info;
+	return 0;
+}
+
+static struct st_rel *st_rel_find(sl_stream *s, uint32_t relid)
+{
+	for (int i = 0; i < s->nrels; i++)
+		if (s->rels[i].relid == relid)
+			return &s->rels[i];
+	return NULL;
+}
+
+static int st_catalog_index(sl_stream *s, uint32_t relid)
+{
+	for (int i = 0; i < s->cat->ntables; i++) {
+		const struct pg_table *pt = s->cat->tables[i].priv;
+		if (pt && pt->oid == relid)
+			return i;
+	}
+	return -1;
+}
+
+static bool st_same_shape(const sl_shape *a, const sl_field *f, int n)
+{
+	if (a == NULL || a->nfields != n)
+		return false;
+	for (int i = 0; i < n; i++) {
+		const sl_field *x = &a->fields[i], *y = &f[i];
+		if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
+		    strcmp(x->source_type ? x->source_type : "",
+		           y->source_type ? y->source_type : ""))
+			return false;
+	}
+	return true;
+}
+
+/* Text mode: the value travels as the type's text form; the target casts it. */
+static void st_as_text(sl_field *f, const sl_pg_column *col, sl_pg_codec *codec)
+{
+	char *name = sl_strdup(f->name), *st = sl_strdup(f->source_type);
+	bool nullable = f->nullable;
+	bool json = col->ti.oid == 114 || col->ti.oid == 3802;
+	sl_field_reset(f);
+	sl_field_init(f, name, SL_TYPE_UTF8);
+	free(name);
+	f->source_type = st;
+	f->nullable = nullable;
+	if (json)
+		f->ext_name = sl_strdup("arrow.json");
+	memset(codec, 0, sizeof *codec);
+	codec->kind = SL_PG_TEXT;
+}
+
+static int st_relation(sl_stream *s, sl_error *err)
+{
+	const sl_pgo_msg *m = &s->m;
+	struct st_rel *r = st_rel_find(s, m->relid);
+	if (r == NULL) {
+		s->rels = sl_realloc(s->rels, (size_t)(s->nrels + 1) * sizeof *s->rels);
+		r = &s->rels[s->nrels++];
+		memset(r, 0, sizeof *r);
+		r->relid = m->relid;
+		r->table = st_catalog_index(s, m->relid);
+	}
+	if (r->table < 0) {
+		if (!r->warned)
+			sl_warn("source: changes to %s.%s are published but the table is not in "
+			        "this "
+			        "pipeline; they are ignored",
+			        m->nspname[0] ? m->nspname : "pg_catalog", m->relname);
+		r->warned = true;
+		return 0;
+	}
+	const sl_table_def *td = &s->cat->tables[r->table];
+	int n = m->ncolumns;
+	sl_field *fields = sl_calloc((size_t)(n ? n : 1), sizeof *fields);
+	sl_pg_codec *codecs = sl_calloc((size_t)(n ? n : 1), sizeof *codecs);
+	int *map = sl_calloc((size_t)(n ? n : 1), sizeof *map);
+	int nf = 0, rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		const sl_pgo_column *c = &m->columns[i];
+		const sl_pg_column *col;
+		map[i] = -1;
+		if ((rc = st_type(s, c->type_oid, c->typmod, &col, err)) < 0)
+			break;
+		sl_field *f = &fields[nf];
+		sl_field_init(f, c->name, SL_TYPE_NA);
+		f->nullable = true;
+		for (int k = 0; k < td->nfields; k++)
+			if (strcmp(td->fields[k].name, c->name) == 0)
+				f->nullable = td->fields[k].nullable;
+		f->source_type = sl_strdup(col->format_type);
+		const char *reason = NULL;
+		sl_pg_select how = sl_pg_map_column(&col->ti, f, &codecs[nf], &reason);
+		if (how == SL_PG_SELECT_UNSUPPORTED) {
+			if (!r->warned)
+				sl_warn("source: column %s.%s (%s) is skipped: %s", td->qualified,
+				        c->name, col->format_type, reason ? reason : "unsupported");
+			sl_field_reset(f);
+			continue;
+		}
+		if (how != SL_PG_SELECT_PLAIN && s->binary) {
+			sl_field_reset(f);
+			rc = sl_error_set(err, SL_ERR_CONNECT,
+			                  "source: column %s.%s (%s) needs the text protocol; "
+			                  "restarting the stream in text mode",
+			                  td->qualified, c->name, col->format_type);
+			err->retryable = true;
+			s->src->stream_text = true;
+			break;
+		}
+		if (!s->binary)
+			st_as_text(f, col, &codecs[nf]);
+		map[i] = nf++;
+	}
+	if (rc == 0) {
+		r->warned = true;
+		/* pending rows were built with the previous shape: hand them on first */
+		if (s->pending[r->table] && !st_same_shape(r->shape, fields, nf))
+			rc = st_flush_table(s, r->table, err);
+	}
+	if (rc == 0) {
+		bool same = st_same_shape(r->shape, fields, nf);
+		if (!same) {
+			sl_shape_unref(r->shape);
+			r->shape = sl_shape_new(fields, nf);
+		}
+		free(r->map);
+		free(r->codecs);
+		r->map = map;
+		r->codecs = codecs;
+		map = NULL;
+		codecs = NULL;
+		r->ncols = n;
+		free(r->keycols);
+		r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
+		r->nkey = 0;
+		for (int k = 0; k < td->nkey; k++) {
+			const char *kn = td->fields[td->key[k]].name;
+			for (int i = 0; i < n; i++)
+				if (strcmp(m->columns[i].name, kn) == 0 && r->map[i] >= 0)
+					r->keycols[r->nkey++] = i;
+		}
+		if (r->nkey != td->nkey)
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "source: a primary key column of %s is no longer replicated "
+			        "(was it dropped?); sluice cannot apply changes to it by key",
+			        td->qualified);
+		if (rc == 0) {
+			/* every Relation message: the target compares it with what it has */
+			sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+			sm->table = r->table;
+			sm->shape = sl_shape_ref(r->shape);
+			rc = st_emit(s, sm, err);
+		}
+	}
+	for (int i = 0; i < nf; i++)
+		sl_field_reset(&fields[i]);
+	free(fields);
+	free(codecs);
+	free(map);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- rows ---- */
+
+static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, enum sl_op op,
+                     sl_error *err)
+{
+	const sl_table_def *td = &s->cat->tables[r->table];
+	if (tup->ncols != r->ncols)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: change to %s has %d columns, its Relation message %d",
+		                    td->qualified, tup->ncols, r->ncols);
+	sl_changes *c = s->pending[r->table];
+	if (c == NULL) {
+		c = s->pending[r->table] = sl_changes_new(r->table, r->shape);
+		bool seen = false;
+		for (int i = 0; i < s->ntouched; i++)
+			seen |= s->touched[i] == r->table;
+		if (!seen)
+			s->touched[s->ntouched++] = r->table;
+	}
+	if (c->ubytes > s->ubits_cap) {
+		s->ubits_cap = c->ubytes;
+		s->ubits = sl_realloc(s->ubits, (size_t)s->ubits_cap);
+	}
+	memset(s->ubits, 0, (size_t)c->ubytes);
+	bool any_u = false;
+	for (int i = 0; i < tup->ncols; i++) {
+		int fi = r->map[i];
+		if (fi < 0)
+			continue;
+		const sl_pgo_value *v = &tup->values[i];
+		sl_column *col = &c->rows->cols[fi];
+		switch (v->kind) {
+		case 'n':
+			sl_col_append_null(col);
+			break;
+		case 'u':
+			sl_col_append_null(col);
+			s->ubits[fi >> 3] |= (uint8_t)(1u << (fi & 7));
+			any_u = true;
+			break;
+		case 'b':
+			SL_TRY(sl_pg_decode_field(&r->codecs[fi], col, v->data, v->len, err));
+			break;
+		case 't':
+			if (col->field->type != SL_TYPE_UTF8)
+				return sl_error_set(
+				        err, SL_ERR_DATA,
+				        "source: column %s.%s arrived as text in binary "
+				        "mode",
+				        td->qualified, col->field->name);
+			sl_col_append_bytes(col, v->data, (size_t)v->len);
+			break;
+		default:
+			return sl_error_set(err, SL_ERR_DATA, "source: unknown value kind");
+		}
+	}
+	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
+	if (sl_changes_bytes(c) >= ST_ROWS_BYTES)
+		return st_flush_table(s, r->table, err);
+	return 0;
+}
+
+static bool st_key_changed(const struct st_rel *r, const sl_pgo_tuple *old, const sl_pgo_tuple *new)
+{
+	for (int k = 0; k < r->nkey; k++) {
+		int i = r->keycols[k];
+		const sl_pgo_value *a = &old->values[i], *b = &new->values[i];
+		if (b->kind == 'u')
+			continue;
+		if (a->kind != b->kind || a->len != b->len ||
+		    (a->len > 0 && memcmp(a->data, b->data, (size_t)a->len) != 0))
+			return true;
+	}
+	return false;
+}
+
+static int st_change(sl_stream *s, sl_error *err)
+{
+	const sl_pgo_msg *m = &s->m;
+	if (s->skip_txn)
+		return 0;
+	struct st_rel *r = st_rel_find(s, m->relid);
+	if (r == NULL)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: change to relation %u before its Relation message",
+		                    m->relid);
+	if (r->table < 0)
+		return 0;
+	const sl_table_def *td = &s->cat->tables[r->table];
+	bool keyed = td->nkey > 0;
+	switch (m->type) {
+	case SL_PGO_INSERT:
+		return st_append(s, r, &m->new_tuple, keyed ? SL_OP_UPSERT : SL_OP_INSERT, err);
+	case SL_PGO_UPDATE:
+		if (!keyed) {
+			if (m->old_kind != 'O')
+				goto no_identity;
+			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, err));
+			return st_append(s, r, &m->new_tuple, SL_OP_INSERT, err);
+		}
+		if (m->old_kind && st_key_changed(r, &m->old_tuple, &m->new_tuple))
+			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, err));
+		return st_append(s, r, &m->new_tuple, SL_OP_UPSERT, err);
+	case SL_PGO_DELETE:
+		if (!keyed && m->old_kind != 'O')
+			goto no_identity;
+		return st_append(s, r, &m->old_tuple, SL_OP_DELETE, err);
+	default:
+		return 0;
+	}
+no_identity:
+	return sl_error_set(err, SL_ERR_SETTING,
+	                    "source: table %s has no primary key and its old rows are not "
+	                    "logged, so its updates and deletes cannot be applied (run on the "
+	                    "source: ALTER TABLE %s REPLICA IDENTITY FULL; then reset the "
+	                    "pipeline)",
+	                    td->qualified, td->qualified);
+}
+
+static int st_truncate(sl_stream *s, sl_error *err)
+{
+	if (s->skip_txn)
+		return 0;
+	for (int i = 0; i < s->m.nrelids; i++) {
+		struct st_rel *r = st_rel_find(s, s->m.relids[i]);
+		int t = r ? r->table : st_catalog_index(s, s->m.relids[i]);
+		if (t < 0)
+			continue;
+		/* rows before the truncate are gone anyway */
+		sl_changes_free(s->pending[t]);
+		s->pending[t] = NULL;
+		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);
+		tm->table = t;
+		SL_TRY(st_emit(s, tm, err));
+	}
+	return 0;
+}
+
+static int st_commit(sl_stream *s, sl_error *err)
+{
+	const sl_pgo_msg *m = &s->m;
+	s->in_txn = false;
+	if (m->end_lsn > s->received)
+		s->received = m->end_lsn;
+	if (s->skip_txn) {
+		st_drop_pending(s);
+		return 0;
+	}
+	for (int i = 0; i < s->ntouched; i++)
+		SL_TRY(st_flush_table(s, s->touched[i], err));
+	s->ntouched = 0;
+	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
+	st_format_lsn(m->end_lsn, cm->position, sizeof cm->position);
+	cm->version = m->end_lsn;
+	cm->commit_us = m->ts + SL_PG_EPOCH_US;
+	s->last_commit_end = m->end_lsn;
+	return st_emit(s, cm, err);
+}
+
+static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *err)
+{
+	SL_TRY(sl_pgo_decode(buf, len, false, &s->m, err));
+	const sl_pgo_msg *m = &s->m;
+	switch (m->type) {
+	case SL_PGO_BEGIN: {
+		s->in_txn = true;
+		s->skip_txn = m->lsn < s->start;
+		s->ntouched = 0;
+		if (s->skip_txn)
+			return 0;
+		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
+		bm->commit_us = m->ts + SL_PG_EPOCH_US;
+		return st_emit(s, bm, err);
+	}
+	case SL_PGO_COMMIT:
+		return st_commit(s, err);
+	case SL_PGO_RELATION:
+		return st_relation(s, err);
+	case SL_PGO_INSERT:
+	case SL_PGO_UPDATE:
+	case SL_PGO_DELETE:
+		return st_change(s, err);
+	case SL_PGO_TRUNCATE:
+		return st_truncate(s, err);
+	case SL_PGO_TYPE:
+	case SL_PGO_ORIGIN:
+	case SL_PGO_MESSAGE:
+		return 0;
+	default:
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: unexpected pgoutput message '%c' (streamed "
+		                    "transactions were not requested)",
+		                    m->type);
+	}
+}
+
+/* ---------------------------------------------------------------- session ---- */
+
+static bool st_all_binary(sl_stream *s, sl_error *err)
+{
+	sl_buf oids = {0};
+	sl_buf_putc(&oids, '{');
+	for (int i = 0; i < s->cat->ntables; i++) {
+		const struct pg_table *pt = s->cat->tables[i].priv;
+		sl_buf_printf(&oids, "%s%u", i ? "," : "", pt ? pt->oid : 0);
+	}
+	sl_buf_putc(&oids, '}');
+	sl_pg_column *cols = NULL;
+	int n = 0;
+	bool all = true;
+	if (sl_pg_read_columns(s->meta, sl_buf_cstr(&oids), &cols, &n, err) < 0) {
+		sl_buf_free(&oids);
+		return false;
+	}
+	for (int i = 0; i < n && all; i++) {
+		sl_field f;
+		sl_pg_codec codec;
+		const char *reason;
+		sl_field_init(&f, cols[i].name, SL_TYPE_NA);
+		sl_pg_select how = sl_pg_map_column(&cols[i].ti, &f, &codec, &reason);
+		if (how != SL_PG_SELECT_PLAIN && how != SL_PG_SELECT_UNSUPPORTED) {
+			sl_info("source: column %s (%s) has no binary decoder here; the change "
+			        "stream uses the text protocol",
+			        cols[i].name, cols[i].format_type);
+			all = false;
+		}
+		sl_field_reset(&f);
+	}
+	sl_pg_columns_free(cols, n);
+	sl_buf_free(&oids);
+	return all;
+}
+
+int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+                      sl_stream **out, sl_error *err)
+{
+	sl_stream *s = sl_calloc(1, sizeof *s);
+	s->src = src;
+	s->cat = cat;
+	s->pending = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *s->pending);
+	s->touched = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *s->touched);
+	atomic_init(&s->acked, 0);
+	int rc = 0;
+	if (sl_pg_parse_lsn(from, &s->start) < 0) {
+		rc = sl_error_set(err, SL_ERR_STATE, "source: bad start position '%s'", from);
+		goto fail;
+	}
+	atomic_store(&s->acked, s->start);
+	s->last_commit_end = s->start;
+	if ((rc = sl_pg_connect(src->cfg->source.url, src->cfg->source.password, "source", false,
+	                        &s->meta, err)) < 0)
+		goto fail;
+	if (once) {
+		PGresult *res;
+		if ((rc = sl_pg_query(s->meta, "SELECT pg_current_wal_lsn()::text", 0, NULL, &res,
+		                      err)) < 0)
+			goto fail;
+		sl_pg_parse_lsn(PQgetvalue(res, 0, 0), &s->until);
+		PQclear(res);
+		if (s->until == 0)
+			s->until = 1;
+	}
+	s->proto = src->server_version >= 140000 ? 2 : 1;
+	s->binary = s->proto == 2 && !src->stream_text;
+	if (s->binary && !st_all_binary(s, err)) {
+		if (err->code)
+			goto fail_rc;
+		s->binary = false;
+	}
+	if ((rc = sl_pg_connect(src->cfg->source.url, src->cfg->source.password, "source", true,
+	                        &s->conn, err)) < 0)
+		goto fail;
+	sl_buf sql = {0}, pub = {0};
+	sl_pg_quote_ident(&pub, src->publication);
+	sl_buf_puts(&sql, "START_REPLICATION SLOT ");
+	sl_pg_quote_ident(&sql, src->slot);
+	sl_buf_printf(&sql, " LOGICAL %s (proto_version '%d', publication_names ", from, s->proto);
+	sl_pg_quote_literal(&sql, sl_buf_cstr(&pub));
+	if (s->proto >= 2)
+		sl_buf_printf(&sql, ", binary '%s', messages 'true'", s->binary ? "true" : "false");
+	sl_buf_putc(&sql, ')');
+	PGresult *res = PQexec(s->conn, sl_buf_cstr(&sql));
+	sl_buf_free(&sql);
+	sl_buf_free(&pub);
+	if (PQresultStatus(res) != PGRES_COPY_BOTH) {
+		rc = sl_pg_result_error(s->conn, res, "source: starting replication", err);
+		PQclear(res);
+		goto fail;
+	}
+	PQclear(res);
+	s->last_status = s->last_data = st_now();
+	sl_info("source: streaming changes from slot \"%s\" after %s (pgoutput v%d, %s values%s)",
+	        src->slot, from, s->proto, s->binary ? "binary" : "text",
+	        once ? ", until caught up" : "");
+	*out = s;
+	return 0;
+fail_rc:
+	rc = err->code;
+fail:
+	sl_pg_stream_close(s);
+	return rc;
+}
+
+static bool st_caught_up(const sl_stream *s)
+{
+	return s->until && !s->in_txn &&
+	       (s->last_commit_end >= s->until || s->keepalive_lsn >= s->until);
+}
+
+int sl_pg_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err)
+{
+	s->emit = emit;
+	s->ctx = ctx;
+	s->stop = stop;
+	int rc = 0;
+	while (rc == 0) {
+		if (*stop)
+			return 0;
+		if (st_caught_up(s))
+			return 0;
+		char *buf = NULL;
+		int n = PQgetCopyData(s->conn, &buf, 1);
+		if (n == 0) {
+			/* nothing buffered: answer timers, then wait for the socket */
+			if ((rc = st_service(s, err)) < 0)
+				break;
+			double now = st_now();
+			if (s->until && now - s->last_data > 0.1 &&
+			    now - s->last_reply_request > 0.2 &&
+			    (rc = st_send_status(s, true, err)) < 0)
+				break;
+			struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+			poll(&pfd, 1, 100);
+			if (PQconsumeInput(s->conn) == 0) {
+				rc = sl_error_set(err, SL_ERR_CONNECT,
+				                  "source: replication connection lost: %s",
+				                  PQerrorMessage(s->conn));
+				err->retryable = true;
+			}
+			continue;
+		}
+		if (n == -1) {
+			PGresult *res = PQgetResult(s->conn);
+			rc = sl_error_set(err, SL_ERR_CONNECT,
+			                  "source: the server ended replication%s%s",
+			                  res && PQresultErrorMessage(res)[0] ? ": " : "",
+			                  res ? PQresultErrorMessage(res) : "");
+			PQclear(res);
+			err->retryable = true;
+			break;
+		}
+		if (n < 0) {
+			rc = sl_error_set(err, SL_ERR_CONNECT,
+			                  "source: replication connection lost: %s",
+			                  PQerrorMessage(s->conn));
+			err->retryable = true;
+			break;
+		}
+		const uint8_t *p = (const uint8_t *)buf;
+		if (p[0] == 'w' && n >= 25) {
+			s->last_data = st_now();
+			uint64_t start = st_rd64(p + 1);
+			if (start > s->received && !s->in_txn)
+				s->received = start;
+			rc = st_message(s, p + 25, (size_t)n - 25, err);
+		} else if (p[0] == 'k' && n >= 18) {
+			uint64_t wal_end = st_rd64(p + 1);
+			if (!s->in_txn && wal_end > s->keepalive_lsn)
+				s->keepalive_lsn = wal_end;
+			if (wal_end > s->received && !s->in_txn)
+				s->received = wal_end;
+			if (p[17])
+				rc = st_send_status(s, false, err);
+		} else {
+			rc = sl_error_set(err, SL_ERR_DATA,
+			                  "source: unexpected replication message '%c' (%d bytes)",
+			                  p[0], n);
+		}
+		PQfreemem(buf);
+		if (rc == 0)
+			rc = st_service(s, err);
+	}
+	return rc;
+}
+
+void sl_pg_stream_ack(sl_stream *s, uint64_t version)
+{
+	uint64_t cur = atomic_load(&s->acked);
+	while (version > cur && !atomic_compare_exchange_weak(&s->acked, &cur, version))
+		;
+}
+
+void sl_pg_stream_close(sl_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
+		sl_error e = {0};
+		/* tell the server what is durable, end the stream, and wait for it to finish so
+		 * the acknowledgement is processed before we disconnect */
+		if (st_send_status(s, false, &e) == 0 && PQputCopyEnd(s->conn, NULL) == 1) {
+			double until = st_now() + 2.0;
+			PQflush(s->conn);
+			while (st_now() < until) {
+				char *buf = NULL;
+				int n = PQgetCopyData(s->conn, &buf, 1);
+				if (buf)
+					PQfreemem(buf);
+				if (n == -1 || n == -2)
+					break;
+				if (n == 0) {
+					struct pollfd pfd = {.fd = PQsocket(s->conn),
+					                     .events = POLLIN};
+					poll(&pfd, 1, 50);
+					if (PQconsumeInput(s->conn) == 0)
+						break;
+				}
+			}
+			PGresult *res;
+			while ((res = PQgetResult(s->conn)) != NULL) {
+				PQclear(res);
+				if (PQstatus(s->conn) != CONNECTION_OK)
+					break;
+			}
+		}
+	}
+	if (s->conn)
+		PQfinish(s->conn);
+	if (s->meta)
+		PQfinish(s->meta);
+	for (int i = 0; s->pending && i < s->cat->ntables; i++)
+		sl_changes_free(s->pending[i]);
+	free(s->pending);
+	free(s->touched);
+	for (int i = 0; i < s->nrels; i++) {
+		free(s->rels[i].map);
+		free(s->rels[i].keycols);
+		free(s->rels[i].codecs);
+		sl_shape_unref(s->rels[i].shape);
+	}
+	free(s->rels);
+	for (int i = 0; i < s->ntypes; i++)
+		free(s->types[i].info.format_type);
+	free(s->types);
+	free(s->ubits);
+	sl_pgo_msg_free(&s->m);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- log info ---- */
+
+int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	out->lag_bytes = out->retained_bytes = -1;
+	const char *params[1] = {src->slot};
+	PGresult *res;
+	SL_TRY(sl_pg_query(
+	        src->meta,
+	        "SELECT CASE WHEN active THEN 'active' ELSE 'inactive' END"
+	        "       || coalesce(' (' || wal_status || ')', ''),"
+	        "       pg_current_wal_lsn()::text, coalesce(confirmed_flush_lsn::text, ''),"
+	        "       coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), "
+	        "confirmed_flush_lsn)::bigint, -1),"
+	        "       coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), "
+	        "restart_lsn)::bigint, -1)"
+	        "  FROM pg_replication_slots WHERE slot_name = $1",
+	        1, params, &res, err));
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		snprintf(out->slot_state, sizeof out->slot_state, "missing");
+		return 0;
+	}
+	snprintf(out->slot_state, sizeof out->slot_state, "%s", PQgetvalue(res, 0, 0));
+	snprintf(out->current, sizeof out->current, "%s", PQgetvalue(res, 0, 1));
+	snprintf(out->confirmed, sizeof out->confirmed, "%s", PQgetvalue(res, 0, 2));
+	out->lag_bytes = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	out->retained_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+int sl_pg_heartbeat(sl_source *src, sl_error *err)
+{
+	PGresult *res;
+	int rc = sl_pg_query(src->meta,
+	                     "SELECT pg_logical_emit_message(false, 'sluice_heartbeat', "
+	                     "now()::text)",
+	                     0, NULL, &res, err);
+	if (rc == 0)
+		PQclear(res);
+	return rc;
+}

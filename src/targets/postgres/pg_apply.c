@@ -1,0 +1,721 @@
+/* PostgreSQL target: applying changes (CDC), exactly once.
+ *
+ * A group of source transactions becomes one target transaction. Per table, the collapsed
+ * changes (at most one live row per key) are copied with COPY (FORMAT binary) into a temporary
+ * staging table that has the table's columns plus the operation and the unchanged-column mask,
+ * then merged with set-based statements:
+ *   keyed:   DELETE ... USING stage WHERE op = 'D';
+ *            INSERT ... SELECT FROM stage ... ON CONFLICT (key) DO UPDATE (full images);
+ *            UPDATE ... FROM stage (images with unchanged TOAST columns: those keep the
+ *            target's value).
+ *   keyless: DELETE one target row per staged old image (rows compared as text; a table scan);
+ *            INSERT the new rows.
+ * Columns the target has and the source no longer sends (dropped on the source) are set to NULL
+ * by updates. The last position of the group is upserted into _sluice.positions in the same
+ * transaction, so after a crash data and position agree.
+ *
+ * Schema changes (apply_shape) run in the same transaction: a new column is added, a widened
+ * type is altered, anything else stops the pipeline with the table and column named. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "formats/pgcatalog.h"
+#include "formats/pgclient.h"
+#include "targets/postgres/pg_target_int.h"
+
+#define PGA_COPY_SLICE (1u << 20)
+
+struct pga_table {
+	sl_shape *shape;
+	char *qualified; /* "schema"."name" */
+	char *display;   /* schema.name for messages */
+	char stage[48];
+	bool stage_dirty; /* used earlier in this transaction: empty it first */
+	sl_pg_codec *codecs;
+	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql;
+};
+
+struct sl_applier {
+	sl_target *tgt;
+	const sl_catalog *cat;
+	PGconn *conn;
+	PGcancel *cancel;
+	char *epoch;
+	bool in_txn;
+	struct pga_table *tables;
+	sl_buf out;
+};
+
+static const char pga_state_ddl[] = "CREATE SCHEMA IF NOT EXISTS _sluice;"
+                                    "CREATE TABLE IF NOT EXISTS _sluice.positions ("
+                                    " pipeline text PRIMARY KEY,"
+                                    " epoch text NOT NULL,"
+                                    " position text NOT NULL,"
+                                    " version bigint NOT NULL,"
+                                    " source_commit_time timestamptz,"
+                                    " applied_at timestamptz NOT NULL DEFAULT now())";
+
+static int pga_read_position(PGconn *conn, const char *name, const char *epoch, sl_durable *d,
+                             sl_error *err)
+{
+	memset(d, 0, sizeof *d);
+	PGresult *res;
+	const char *params[1] = {name};
+	SL_TRY(sl_pg_query(conn,
+	                   "SELECT epoch, position, version,"
+	                   " (extract(epoch FROM source_commit_time) * 1000000)::bigint,"
+	                   " (extract(epoch FROM applied_at) * 1000000)::bigint"
+	                   " FROM _sluice.positions WHERE pipeline = $1",
+	                   1, params, &res, err));
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), epoch) == 0) {
+		d->found = true;
+		snprintf(d->position, sizeof d->position, "%s", PQgetvalue(res, 0, 1));
+		d->version = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+		d->commit_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+		d->applied_us = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	}
+	PQclear(res);
+	return 0;
+}
+
+int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err)
+{
+	PGresult *res;
+	memset(out, 0, sizeof *out);
+	SL_TRY(sl_pg_query(tgt->meta, "SELECT to_regclass('_sluice.positions') IS NOT NULL", 0,
+	                   NULL, &res, err));
+	bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!exists)
+		return 0;
+	return pga_read_position(tgt->meta, tgt->cfg->name, epoch, out, err);
+}
+
+static void pga_table_clear(struct pga_table *tt)
+{
+	sl_shape_unref(tt->shape);
+	free(tt->qualified);
+	free(tt->display);
+	free(tt->codecs);
+	free(tt->copy_sql);
+	free(tt->del_sql);
+	free(tt->ups_sql);
+	free(tt->upd_sql);
+	free(tt->ins_sql);
+	free(tt->kdel_sql);
+	memset(tt, 0, sizeof *tt);
+}
+
+void pga_close(sl_applier *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; a->tables && i < a->cat->ntables; i++)
+		pga_table_clear(&a->tables[i]);
+	free(a->tables);
+	if (a->cancel)
+		PQfreeCancel(a->cancel);
+	if (a->conn)
+		PQfinish(a->conn);
+	free(a->epoch);
+	sl_buf_free(&a->out);
+	free(a);
+}
+
+int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
+             sl_durable *durable, sl_error *err)
+{
+	sl_applier *a = sl_calloc(1, sizeof *a);
+	a->tgt = tgt;
+	a->cat = cat;
+	a->epoch = sl_strdup(epoch);
+	a->tables = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *a->tables);
+	int rc = sl_pg_connect(tgt->cfg->target.url, tgt->cfg->target.password, "target", false,
+	                       &a->conn, err);
+	if (rc == 0) {
+		a->cancel = PQgetCancel(a->conn);
+		rc = sl_pg_exec(a->conn, pga_state_ddl, err);
+		if (rc < 0)
+			sl_error_wrap(
+			        err, "target: creating the position table _sluice.positions (grant "
+			             "the target user CREATE on the database, or create schema "
+			             "_sluice for it)");
+	}
+	if (rc == 0)
+		rc = pga_read_position(a->conn, tgt->cfg->name, epoch, durable, err);
+	if (rc < 0) {
+		pga_close(a);
+		return rc;
+	}
+	*out = a;
+	return 0;
+}
+
+void pga_cancel(sl_applier *a)
+{
+	if (a && a->cancel)
+		sl_pg_cancel(a->cancel);
+}
+
+static int pga_begin(sl_applier *a, sl_error *err)
+{
+	if (a->in_txn)
+		return 0;
+	SL_TRY(sl_pg_exec(a->conn, "BEGIN", err));
+	a->in_txn = true;
+	return 0;
+}
+
+void pga_rollback(sl_applier *a)
+{
+	if (a->in_txn && PQstatus(a->conn) == CONNECTION_OK) {
+		sl_error e = {0};
+		sl_pg_exec(a->conn, "ROLLBACK", &e);
+	}
+	a->in_txn = false;
+}
+
+/* ---------------------------------------------------------------- schema ---- */
+
+/* Split "numeric(12,2)" / "character varying(40)" / "timestamp(3) without time zone" into the
+ * name without the modifier and up to two numbers (-1 when absent). */
+static void pga_parse_type(const char *t, char *base, size_t n, int *a, int *b)
+{
+	*a = *b = -1;
+	const char *open = strchr(t, '(');
+	if (open == NULL) {
+		snprintf(base, n, "%s", t);
+		return;
+	}
+	const char *close = strchr(open, ')');
+	if (close == NULL) {
+		snprintf(base, n, "%s", t);
+		return;
+	}
+	sscanf(open + 1, "%d,%d", a, b);
+	snprintf(base, n, "%.*s%s", (int)(open - t), t, close + 1);
+}
+
+static int pga_int_digits(const char *base)
+{
+	if (strcmp(base, "smallint") == 0)
+		return 5;
+	if (strcmp(base, "integer") == 0)
+		return 10;
+	if (strcmp(base, "bigint") == 0)
+		return 19;
+	return 0;
+}
+
+/* Can a column of type `from` become `to` without losing any value it may hold? */
+static bool pga_widening(const char *from, const char *to)
+{
+	char fb[128], tb[128];
+	int f1, f2, t1, t2;
+	pga_parse_type(from, fb, sizeof fb, &f1, &f2);
+	pga_parse_type(to, tb, sizeof tb, &t1, &t2);
+	int fd = pga_int_digits(fb), td = pga_int_digits(tb);
+	if (fd && td)
+		return td >= fd;
+	if (fd && strcmp(tb, "numeric") == 0)
+		return t1 < 0 || t1 - (t2 < 0 ? 0 : t2) >= fd;
+	if (strcmp(fb, "real") == 0 && strcmp(tb, "double precision") == 0)
+		return true;
+	if (strcmp(fb, "numeric") == 0 && strcmp(tb, "numeric") == 0) {
+		if (t1 < 0)
+			return true;
+		if (f1 < 0)
+			return false;
+		int fs = f2 < 0 ? 0 : f2, ts = t2 < 0 ? 0 : t2;
+		return ts >= fs && t1 - ts >= f1 - fs;
+	}
+	if (strcmp(fb, "character varying") == 0 || strcmp(fb, "text") == 0) {
+		if (strcmp(tb, "text") == 0)
+			return true;
+		if (strcmp(tb, "character varying") == 0)
+			return t1 < 0 ||
+			       (strcmp(fb, "character varying") == 0 && f1 >= 0 && t1 >= f1);
+		return false;
+	}
+	if ((strcmp(fb, "character") == 0 && strcmp(tb, "character") == 0) ||
+	    (strcmp(fb, "bit varying") == 0 && strcmp(tb, "bit varying") == 0))
+		return t1 < 0 || (f1 >= 0 && t1 >= f1);
+	if (strcmp(fb, tb) == 0 &&
+	    (strncmp(fb, "timestamp", 9) == 0 || strncmp(fb, "time ", 5) == 0))
+		return (t1 < 0 ? 6 : t1) >= (f1 < 0 ? 6 : f1);
+	return false;
+}
+
+static const sl_pg_column *pga_find_col(const sl_pg_column *cols, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(cols[i].name, name) == 0)
+			return &cols[i];
+	return NULL;
+}
+
+static bool pga_same_shape(const sl_shape *a, const sl_shape *b)
+{
+	if (a == b)
+		return true;
+	if (a == NULL || b == NULL || a->nfields != b->nfields)
+		return false;
+	for (int i = 0; i < a->nfields; i++) {
+		const sl_field *x = &a->fields[i], *y = &b->fields[i];
+		if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
+		    strcmp(x->source_type ? x->source_type : "",
+		           y->source_type ? y->source_type : ""))
+			return false;
+	}
+	return true;
+}
+
+static int pga_read_cols(sl_applier *a, struct pga_table *tt, sl_pg_column **cols, int *n,
+                         sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {tt->qualified};
+	SL_TRY(sl_pg_query(a->conn, "SELECT to_regclass($1)::oid", 1, params, &res, err));
+	if (PQgetisnull(res, 0, 0)) {
+		PQclear(res);
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "target table %s is missing (was it dropped?); drop the "
+		                    "pipeline's target tables and run sluice reset to start over",
+		                    tt->display);
+	}
+	char lit[32];
+	snprintf(lit, sizeof lit, "{%s}", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return sl_pg_read_columns(a->conn, lit, cols, n, err);
+}
+
+/* Bring the target table's columns in line with the shape (inside the transaction). */
+static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
+                      const sl_shape *shape, bool *changed, sl_error *err)
+{
+	sl_pg_column *cols = NULL;
+	int ncols = 0, rc = 0;
+	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
+	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
+	sl_buf sql = {0};
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		char tbuf[256];
+		const char *want = same_engine && f->source_type
+		                           ? f->source_type
+		                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+		if (want == NULL) {
+			char d[128];
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "target: column %s.%s has Arrow type %s, which PostgreSQL "
+			        "cannot store",
+			        td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+			break;
+		}
+		const sl_pg_column *col = pga_find_col(cols, ncols, f->name);
+		sl_buf_reset(&sql);
+		if (col == NULL) {
+			if (same_engine && (rc = pgt_requirements(a->tgt, td, err)) < 0)
+				break;
+			sl_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", tt->qualified);
+			sl_pg_quote_ident(&sql, f->name);
+			sl_buf_printf(&sql, " %s", want);
+			sl_info("target: %s: adding column %s %s (added on the source)",
+			        tt->display, f->name, want);
+		} else if (strcmp(col->format_type, want) != 0) {
+			if (!pga_widening(col->format_type, want)) {
+				rc = sl_error_set(
+				        err, SL_ERR_DATA,
+				        "source column %s.%s changed type from %s to %s, which "
+				        "sluice "
+				        "cannot apply safely to %s (only widening changes are "
+				        "applied; "
+				        "alter the target column by hand, then run again)",
+				        td->qualified, f->name, col->format_type, want,
+				        tt->display);
+				break;
+			}
+			sl_buf_printf(&sql, "ALTER TABLE %s ALTER COLUMN ", tt->qualified);
+			sl_pg_quote_ident(&sql, f->name);
+			sl_buf_printf(&sql, " TYPE %s USING ", want);
+			sl_pg_quote_ident(&sql, f->name);
+			sl_buf_printf(&sql, "::%s", want);
+			sl_info("target: %s: column %s widened from %s to %s", tt->display, f->name,
+			        col->format_type, want);
+		} else {
+			continue;
+		}
+		if ((rc = pga_begin(a, err)) == 0)
+			rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err);
+		*changed = true;
+	}
+	for (int k = 0; k < ncols && rc == 0; k++)
+		if (sl_shape_find(shape, cols[k].name) < 0 && tt->shape &&
+		    sl_shape_find(tt->shape, cols[k].name) >= 0)
+			sl_info("target: %s: column %s was dropped on the source; it is kept and "
+			        "set to NULL by later updates",
+			        tt->display, cols[k].name);
+	sl_buf_free(&sql);
+	sl_pg_columns_free(cols, ncols);
+	return rc;
+}
+
+static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs)
+{
+	for (int k = 0; k < td->nkey; k++) {
+		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
+		sl_buf_puts(b, " AND t.");
+		sl_pg_quote_ident(b, shape->fields[fi].name);
+		sl_buf_printf(b, " = %s", exprs[fi]);
+	}
+}
+
+/* Build the staging table and the merge statements for the current shape. */
+static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td, int ti,
+                    sl_error *err)
+{
+	const sl_shape *shape = tt->shape;
+	int n = shape->nfields;
+	sl_pg_column *cols = NULL;
+	int ncols = 0, rc = 0;
+	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
+	free(tt->codecs);
+	tt->codecs = sl_calloc((size_t)(n ? n : 1), sizeof *tt->codecs);
+	char **exprs = sl_calloc((size_t)(n ? n : 1), sizeof *exprs);
+	sl_buf stage = {0}, collist = {0}, sel = {0}, b = {0};
+	snprintf(tt->stage, sizeof tt->stage, "sluice_cdc_%d", ti);
+	sl_buf_printf(&stage,
+	              "DROP TABLE IF EXISTS pg_temp.%s; CREATE TEMP TABLE %s (_sl_op \"char\", "
+	              "_sl_u text",
+	              tt->stage, tt->stage);
+	for (int i = 0; i < n && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		const sl_pg_column *col = pga_find_col(cols, ncols, f->name);
+		if (col == NULL) {
+			rc = sl_error_set(err, SL_ERR_STATE, "target table %s has no column \"%s\"",
+			                  tt->display, f->name);
+			break;
+		}
+		sl_buf_reset(&b);
+		sl_buf_puts(&b, "s.");
+		sl_pg_quote_ident(&b, f->name);
+		sl_buf_puts(&stage, ", ");
+		sl_pg_quote_ident(&stage, f->name);
+		if (i) {
+			sl_buf_puts(&collist, ", ");
+			sl_buf_puts(&sel, ", ");
+		}
+		sl_pg_quote_ident(&collist, f->name);
+		if (sl_pg_target_codec(f, &col->ti, &tt->codecs[i])) {
+			sl_buf_printf(&stage, " %s", col->format_type);
+		} else {
+			bool text_list = f->type == SL_TYPE_LIST && f->child &&
+			                 f->child->type == SL_TYPE_UTF8;
+			if (f->type != SL_TYPE_UTF8 && !text_list) {
+				char d[128];
+				rc = sl_error_set(
+				        err, SL_ERR_DATA,
+				        "target: cannot load Arrow %s into column %s.%s of "
+				        "type %s",
+				        sl_field_describe(f, d, sizeof d), tt->display, f->name,
+				        col->format_type);
+				break;
+			}
+			sl_buf_puts(&stage, text_list ? " text[]" : " text");
+			tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
+			tt->codecs[i].elem_kind = SL_PG_TEXT;
+			tt->codecs[i].elem_oid = 25;
+			sl_buf_printf(&b, "::%s", col->format_type);
+		}
+		exprs[i] = sl_strdup(sl_buf_cstr(&b));
+		sl_buf_puts(&sel, exprs[i]);
+	}
+	if (rc == 0) {
+		for (int k = 0; k < td->nkey && rc == 0; k++)
+			if (sl_shape_find(shape, td->fields[td->key[k]].name) < 0)
+				rc = sl_error_set(err, SL_ERR_DATA,
+				                  "source table %s no longer has its key column %s",
+				                  td->qualified, td->fields[td->key[k]].name);
+	}
+	if (rc == 0) {
+		sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
+		rc = pga_begin(a, err);
+		if (rc == 0)
+			rc = sl_pg_exec(a->conn, sl_buf_cstr(&stage), err);
+	}
+	if (rc == 0) {
+		/* target columns the source no longer sends: NULL on update */
+		sl_buf dropped = {0};
+		for (int k = 0; k < ncols; k++) {
+			if (sl_shape_find(shape, cols[k].name) >= 0)
+				continue;
+			sl_buf_puts(&dropped, ", ");
+			sl_pg_quote_ident(&dropped, cols[k].name);
+			sl_buf_puts(&dropped, " = NULL");
+		}
+		free(tt->copy_sql);
+		sl_buf_reset(&b);
+		sl_buf_printf(&b, "COPY %s (_sl_op, _sl_u, %s) FROM STDIN (FORMAT binary)",
+		              tt->stage, sl_buf_cstr(&collist));
+		tt->copy_sql = sl_strdup(sl_buf_cstr(&b));
+		free(tt->del_sql);
+		free(tt->ups_sql);
+		free(tt->upd_sql);
+		free(tt->ins_sql);
+		free(tt->kdel_sql);
+		tt->del_sql = tt->ups_sql = tt->upd_sql = tt->ins_sql = tt->kdel_sql = NULL;
+		if (td->nkey > 0) {
+			sl_buf_reset(&b);
+			sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'",
+			              tt->qualified, tt->stage);
+			pga_key_match(&b, shape, td, exprs);
+			tt->del_sql = sl_strdup(sl_buf_cstr(&b));
+
+			sl_buf_reset(&b);
+			sl_buf_printf(
+			        &b,
+			        "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op <> "
+			        "'D' AND s._sl_u IS NULL ON CONFLICT (",
+			        tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel), tt->stage);
+			for (int k = 0; k < td->nkey; k++) {
+				if (k)
+					sl_buf_puts(&b, ", ");
+				sl_pg_quote_ident(&b, td->fields[td->key[k]].name);
+			}
+			sl_buf_puts(&b, ") DO ");
+			sl_buf set = {0}, uset = {0};
+			for (int i = 0; i < n; i++) {
+				bool is_key = false;
+				for (int k = 0; k < td->nkey; k++)
+					is_key |= strcmp(td->fields[td->key[k]].name,
+					                 shape->fields[i].name) == 0;
+				if (is_key)
+					continue;
+				const char *sep = set.len ? ", " : "";
+				sl_buf_puts(&set, sep);
+				sl_pg_quote_ident(&set, shape->fields[i].name);
+				sl_buf_puts(&set, " = EXCLUDED.");
+				sl_pg_quote_ident(&set, shape->fields[i].name);
+				sl_buf_puts(&uset, sep);
+				sl_pg_quote_ident(&uset, shape->fields[i].name);
+				sl_buf_printf(&uset,
+				              " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.",
+				              i + 1);
+				sl_pg_quote_ident(&uset, shape->fields[i].name);
+				sl_buf_printf(&uset, " ELSE %s END", exprs[i]);
+			}
+			if (set.len == 0 && dropped.len == 0)
+				sl_buf_puts(&b, "NOTHING");
+			else
+				sl_buf_printf(&b, "UPDATE SET %s%s",
+				              set.len ? sl_buf_cstr(&set) : "",
+				              set.len ? sl_buf_cstr(&dropped)
+				                      : sl_buf_cstr(&dropped) + 2);
+			tt->ups_sql = sl_strdup(sl_buf_cstr(&b));
+			if (uset.len) {
+				sl_buf_reset(&b);
+				sl_buf_printf(
+				        &b,
+				        "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op <> 'D' "
+				        "AND s._sl_u IS NOT NULL",
+				        tt->qualified, sl_buf_cstr(&uset),
+				        dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
+				pga_key_match(&b, shape, td, exprs);
+				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
+			}
+			sl_buf_free(&set);
+			sl_buf_free(&uset);
+		} else {
+			sl_buf_reset(&b);
+			sl_buf_printf(
+			        &b, "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s._sl_op <> 'D'",
+			        tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel), tt->stage);
+			tt->ins_sql = sl_strdup(sl_buf_cstr(&b));
+			/* one target row per staged old image; duplicates count */
+			sl_buf trow = {0};
+			for (int i = 0; i < n; i++) {
+				sl_buf_puts(&trow, i ? ", t." : "t.");
+				sl_pg_quote_ident(&trow, shape->fields[i].name);
+			}
+			sl_buf_reset(&b);
+			sl_buf_printf(
+			        &b,
+			        "DELETE FROM %s WHERE ctid IN (SELECT x.ctid FROM (SELECT "
+			        "t.ctid, ROW(%s)::text AS r, row_number() OVER (PARTITION BY "
+			        "ROW(%s)::text) AS n FROM %s t) x JOIN (SELECT ROW(%s)::text AS "
+			        "r, count(*) AS c FROM %s s WHERE s._sl_op = 'D' GROUP BY 1) y "
+			        "ON x.r = y.r AND x.n <= y.c)",
+			        tt->qualified, sl_buf_cstr(&trow), sl_buf_cstr(&trow),
+			        tt->qualified, sl_buf_cstr(&sel), tt->stage);
+			tt->kdel_sql = sl_strdup(sl_buf_cstr(&b));
+			sl_buf_free(&trow);
+		}
+		sl_buf_free(&dropped);
+		tt->stage_dirty = false;
+	}
+	for (int i = 0; i < n; i++)
+		free(exprs[i]);
+	free(exprs);
+	sl_buf_free(&stage);
+	sl_buf_free(&collist);
+	sl_buf_free(&sel);
+	sl_buf_free(&b);
+	sl_pg_columns_free(cols, ncols);
+	return rc;
+}
+
+int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
+{
+	struct pga_table *tt = &a->tables[t];
+	const sl_table_def *td = &a->cat->tables[t];
+	if (tt->shape && pga_same_shape(tt->shape, shape)) {
+		sl_shape_unref(tt->shape);
+		tt->shape = sl_shape_ref(shape);
+		return 0;
+	}
+	if (tt->qualified == NULL) {
+		const char *schema = pgt_schema_for(a->tgt, td);
+		sl_buf q = {0};
+		sl_pg_quote_qualified(&q, schema, td->name);
+		tt->qualified = sl_strdup(sl_buf_cstr(&q));
+		sl_buf_free(&q);
+		tt->display = sl_qualify(schema, td->name);
+	}
+	bool changed = false;
+	SL_TRY(pga_evolve(a, tt, td, shape, &changed, err));
+	sl_shape_unref(tt->shape);
+	tt->shape = sl_shape_ref(shape);
+	return pga_plan(a, tt, td, t, err);
+}
+
+/* ---------------------------------------------------------------- changes ---- */
+
+static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
+{
+	int rc = sl_pg_exec(a->conn, sql, err);
+	if (rc < 0)
+		sl_error_wrap(err, "target: applying changes to %s", tt->display);
+	return rc;
+}
+
+int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+{
+	struct pga_table *tt = &a->tables[c->table];
+	if (tt->shape == NULL || !pga_same_shape(tt->shape, c->shape))
+		return sl_error_set(err, SL_ERR_INTERNAL, "target: changes to %s before its shape",
+		                    a->cat->tables[c->table].qualified);
+	SL_TRY(pga_begin(a, err));
+	if (tt->stage_dirty) {
+		sl_buf q = {0};
+		sl_buf_printf(&q, "TRUNCATE %s", tt->stage);
+		int rc = sl_pg_exec(a->conn, sl_buf_cstr(&q), err);
+		sl_buf_free(&q);
+		SL_TRY(rc);
+	}
+	tt->stage_dirty = true;
+	int n = c->shape->nfields;
+	int64_t ndel = 0, nfull = 0, npart = 0;
+	char *mask = sl_malloc((size_t)n + 1);
+	sl_buf *out = &a->out;
+	sl_buf_reset(out);
+	int rc = sl_pg_copy_in_begin(a->conn, tt->copy_sql, err);
+	if (rc == 0)
+		sl_pgcopy_write_header(out);
+	for (int64_t r = 0; rc == 0 && r < c->rows->length; r++) {
+		if (dead && ((dead[r >> 3] >> (r & 7)) & 1))
+			continue;
+		char op = sl_changes_op(c, r);
+		sl_pgcopy_put_count(out, n + 2);
+		sl_pgcopy_put_field(out, &op, 1);
+		bool any = false;
+		for (int i = 0; i < n; i++) {
+			bool u = sl_changes_is_unchanged(c, r, i);
+			mask[i] = u ? '1' : '0';
+			any |= u;
+		}
+		if (op == SL_OP_DELETE)
+			ndel++;
+		else if (any)
+			npart++;
+		else
+			nfull++;
+		sl_pgcopy_put_field(out, any ? mask : NULL, any ? n : -1);
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = sl_pg_encode_field(&tt->codecs[i], &c->rows->cols[i], r, out, err);
+		if (rc == 0 && out->len >= PGA_COPY_SLICE) {
+			rc = sl_pg_copy_in_put(a->conn, out, err);
+			sl_buf_reset(out);
+		}
+	}
+	free(mask);
+	if (rc == 0) {
+		sl_pgcopy_write_trailer(out);
+		rc = sl_pg_copy_in_put(a->conn, out, err);
+	}
+	if (rc == 0)
+		rc = sl_pg_copy_in_end(a->conn, err);
+	else
+		PQputCopyEnd(a->conn, "sluice: encoding failed");
+	if (rc < 0)
+		return sl_error_wrap(err, "target: staging changes for %s", tt->display);
+	if (tt->del_sql) {
+		if (ndel)
+			SL_TRY(pga_run(a, tt->del_sql, tt, err));
+		if (nfull)
+			SL_TRY(pga_run(a, tt->ups_sql, tt, err));
+		if (npart && tt->upd_sql)
+			SL_TRY(pga_run(a, tt->upd_sql, tt, err));
+	} else {
+		if (ndel)
+			SL_TRY(pga_run(a, tt->kdel_sql, tt, err));
+		if (nfull + npart)
+			SL_TRY(pga_run(a, tt->ins_sql, tt, err));
+	}
+	return 0;
+}
+
+int pga_truncate(sl_applier *a, int t, sl_error *err)
+{
+	struct pga_table *tt = &a->tables[t];
+	if (tt->qualified == NULL)
+		return sl_error_set(err, SL_ERR_INTERNAL, "target: truncate of %s before its shape",
+		                    a->cat->tables[t].qualified);
+	SL_TRY(pga_begin(a, err));
+	sl_buf q = {0};
+	sl_buf_printf(&q, "TRUNCATE %s", tt->qualified);
+	int rc = pga_run(a, sl_buf_cstr(&q), tt, err);
+	sl_buf_free(&q);
+	if (rc == 0)
+		sl_info("target: %s truncated (TRUNCATE on the source)", tt->display);
+	return rc;
+}
+
+int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err)
+{
+	SL_TRY(pga_begin(a, err));
+	char version[32], commit_us[32];
+	snprintf(version, sizeof version, "%llu", (unsigned long long)commit->version);
+	snprintf(commit_us, sizeof commit_us, "%.6f", (double)commit->commit_us / 1e6);
+	const char *params[5] = {a->tgt->cfg->name, a->epoch, commit->position, version, commit_us};
+	PGresult *res;
+	SL_TRY(sl_pg_query(a->conn,
+	                   "INSERT INTO _sluice.positions AS p (pipeline, epoch, position, version,"
+	                   " source_commit_time, applied_at)"
+	                   " VALUES ($1, $2, $3, $4::bigint, to_timestamp($5::float8), "
+	                   "clock_timestamp())"
+	                   " ON CONFLICT (pipeline) DO UPDATE SET epoch = EXCLUDED.epoch,"
+	                   " position = EXCLUDED.position, version = EXCLUDED.version,"
+	                   " source_commit_time = EXCLUDED.source_commit_time,"
+	                   " applied_at = EXCLUDED.applied_at",
+	                   5, params, &res, err));
+	PQclear(res);
+	int rc = sl_pg_exec(a->conn, "COMMIT", err);
+	a->in_txn = false;
+	for (int i = 0; i < a->cat->ntables; i++)
+		a->tables[i].stage_dirty = false;
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* PostgreSQL target internals shared by the snapshot loader (pg_target.c) and the change
+ * applier (pg_apply.c). */
+#ifndef SL_PG_TARGET_INT_H
+#define SL_PG_TARGET_INT_H
+
+#include <libpq-fe.h>
+
+#include "formats/pgtypes.h"
+#include "targets/target.h"
+
+struct pg_target_table {
+	bool ready;
+	char *schema, *name;
+	char *qualified;     /* quoted "schema"."name" */
+	sl_pg_codec *codecs; /* per field: how it travels into the table (or into the stage) */
+	char *copy_sql;      /* COPY ... FROM STDIN (FORMAT binary) */
+	char *stage_ddl;     /* NULL when loading directly */
+	char *stage_insert;
+};
+
+struct sl_target {
+	const sl_config *cfg;
+	PGconn *meta;
+	struct pg_target_table *tables;
+	int ntables;
+};
+
+const char *pgt_schema_for(sl_target *t, const sl_table_def *td);
+int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err);
+
+/* pg_apply.c */
+int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
+             sl_durable *durable, sl_error *err);
+int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
+int pga_truncate(sl_applier *a, int t, sl_error *err);
+int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
+void pga_rollback(sl_applier *a);
+void pga_cancel(sl_applier *a);
+void pga_close(sl_applier *a);
+int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
+
+#endif
