@@ -21,6 +21,7 @@ PACKAGES=(
   postgresql-client-15
   sqlite3
   pgcopydb
+  time
   procps
   iproute2
   ca-certificates

@@ -875,8 +875,16 @@ void sl_pg_stream_close(sl_stream *s)
 
 /* ---------------------------------------------------------------- log info ---- */
 
+/* The main thread's catalog connection outlives source restarts: reconnect it when lost. */
+static void st_meta_alive(sl_source *src)
+{
+	if (PQstatus(src->meta) != CONNECTION_OK)
+		PQreset(src->meta);
+}
+
 int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 {
+	st_meta_alive(src);
 	memset(out, 0, sizeof *out);
 	out->lag_bytes = out->retained_bytes = -1;
 	const char *params[1] = {src->slot};
@@ -909,6 +917,7 @@ int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 int sl_pg_heartbeat(sl_source *src, sl_error *err)
 {
 	PGresult *res;
+	st_meta_alive(src);
 	int rc = sl_pg_query(src->meta,
 	                     "SELECT pg_logical_emit_message(false, 'sluice_heartbeat', "
 	                     "now()::text)",
