@@ -496,6 +496,31 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 			}
 			PQclear(res);
 		}
+		if (cat.tables[i].nkey == 0) {
+			/* without a key, updates and deletes need the whole old row in the log */
+			const struct pg_table *pt = cat.tables[i].priv;
+			char oid[16];
+			snprintf(oid, sizeof oid, "%u", pt->oid);
+			const char *p1[1] = {oid};
+			if (sl_pg_query(s->meta, "SELECT relreplident FROM pg_class WHERE oid = $1",
+			                1, p1, &res, &err) == 0) {
+				char what[300];
+				snprintf(what, sizeof what, "source table %s",
+				         cat.tables[i].qualified);
+				if (PQgetvalue(res, 0, 0)[0] == 'f')
+					pg_report(report, ctx, true, what,
+					          "no primary key; REPLICA IDENTITY FULL: updates and "
+					          "deletes are applied by whole-row match");
+				else
+					pg_report(report, ctx, true, what,
+					          "warning: no primary key and REPLICA IDENTITY is not "
+					          "FULL: only inserts can be replicated, and once "
+					          "published PostgreSQL refuses UPDATE/DELETE on it (run: "
+					          "ALTER TABLE %s REPLICA IDENTITY FULL)",
+					          sl_buf_cstr(&pq));
+				PQclear(res);
+			}
+		}
 		sl_buf_free(&q);
 		sl_buf_free(&pq);
 	}
