@@ -59,12 +59,29 @@ say "sluice discover (the many-types table)"
 say "sluice run --once $DEMO/shop.yaml"
 "$SLUICE" run --once "$DEMO/shop.yaml"
 
+say "Changes on the source while sluice streams: pgbench for 10 s, plus an update, a delete and a new column"
+"$SLUICE" run "$DEMO/shop.yaml" 2>"$DEMO/stream.log" &
+STREAM=$!
+PGPASSWORD=$SL_PG_PASSWORD pgbench -n -c 2 -T 10 -h 127.0.0.1 -p "$SRC_PORT" -U sluice shop 2>&1 | grep -E "^(number of transactions actually|tps)" || true
+PGPASSWORD=$SL_PG_PASSWORD psql -X -q -h 127.0.0.1 -p "$SRC_PORT" -U sluice -d shop <<'SQL'
+ALTER TABLE inventory.products ADD COLUMN discontinued boolean;
+UPDATE inventory.products SET discontinued = true, price = price * 2 WHERE id <= 3;
+DELETE FROM inventory.products WHERE id = 5;
+SQL
+sleep 2
+kill -TERM "$STREAM"
+wait "$STREAM" || true
+grep -E "cdc:|streaming|adding column" "$DEMO/stream.log" | sed 's/^/  /'
+
+say "sluice status $DEMO/shop.yaml"
+"$SLUICE" status "$DEMO/shop.yaml" | head -8
+
 say "sluice verify $DEMO/shop.yaml"
 "$SLUICE" verify "$DEMO/shop.yaml"
 
 say "The copy, in the target database"
 PGPASSWORD=$SL_PG_PASSWORD psql -X -h 127.0.0.1 -p "$DST_PORT" -U sluice -d warehouse -c \
-  "SELECT id, name, price, status, tags, attributes, updated_at, warranty, sizes FROM inventory.products ORDER BY id LIMIT 5"
+  "SELECT id, name, price, status, tags, discontinued, updated_at, warranty, sizes FROM inventory.products ORDER BY id LIMIT 5"
 
 cat <<TXT
 

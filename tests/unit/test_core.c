@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/batch.h"
+#include "core/change.h"
 #include "core/digest.h"
 #include "core/queue.h"
 #include "core/state.h"
@@ -206,6 +207,88 @@ static void test_queue_oversized_item(void **state)
 	sl_queue_destroy(q, free_int);
 }
 
+/* Rows copied within one batch (what the CDC applier does when an update takes unchanged
+ * values from the row it replaces): values survive buffer growth; hashes and equality see
+ * values, nulls and list contents. */
+static void test_row_copy_hash_equal(void **state)
+{
+	(void)state;
+	sl_field f[3];
+	sl_field_init(&f[0], "id", SL_TYPE_INT64);
+	sl_field_init(&f[1], "doc", SL_TYPE_UTF8);
+	sl_field_init(&f[2], "tags", SL_TYPE_LIST);
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_UTF8);
+	sl_field_set_child(&f[2], e);
+	sl_batch *b = sl_batch_create(f, 3);
+	char big[3000];
+	memset(big, 'x', sizeof big);
+	sl_col_append_i64(&b->cols[0], 7);
+	sl_col_append_bytes(&b->cols[1], big, sizeof big);
+	sl_col_append_bytes(&b->cols[2].child[0], "a", 1);
+	sl_col_append_bytes(&b->cols[2].child[0], "bc", 2);
+	sl_col_end_list(&b->cols[2]);
+	sl_batch_end_row(b);
+	/* 200 copies of row 0 into the same batch force reallocations mid-copy */
+	for (int r = 0; r < 200; r++) {
+		for (int c = 0; c < 3; c++)
+			sl_col_append_from(&b->cols[c], &b->cols[c], r);
+		sl_batch_end_row(b);
+	}
+	assert_true(sl_batch_is_consistent(b));
+	int32_t n;
+	const uint8_t *p = sl_col_bytes(&b->cols[1], 200, &n);
+	assert_int_equal(n, sizeof big);
+	assert_memory_equal(p, big, sizeof big);
+	for (int c = 0; c < 3; c++) {
+		assert_true(sl_col_equal(&b->cols[c], 0, &b->cols[c], 200));
+		assert_true(sl_col_hash(&b->cols[c], 0, 1) == sl_col_hash(&b->cols[c], 200, 1));
+	}
+	sl_col_append_i64(&b->cols[0], 8);
+	sl_col_append_null(&b->cols[1]);
+	sl_col_append_bytes(&b->cols[2].child[0], "abc", 3);
+	sl_col_end_list(&b->cols[2]);
+	sl_batch_end_row(b);
+	for (int c = 0; c < 3; c++) {
+		assert_false(sl_col_equal(&b->cols[c], 0, &b->cols[c], 201));
+		assert_true(sl_col_hash(&b->cols[c], 0, 1) != sl_col_hash(&b->cols[c], 201, 1));
+	}
+	sl_batch_destroy(b);
+	for (int c = 0; c < 3; c++)
+		sl_field_reset(&f[c]);
+}
+
+/* Change batches: the unchanged mask appears with the first row that has one, earlier rows read
+ * as all changed. */
+static void test_changes_unchanged_mask(void **state)
+{
+	(void)state;
+	sl_field f[2];
+	sl_field_init(&f[0], "id", SL_TYPE_INT32);
+	sl_field_init(&f[1], "doc", SL_TYPE_UTF8);
+	sl_shape *shape = sl_shape_new(f, 2);
+	sl_changes *c = sl_changes_new(0, shape);
+	sl_col_append_i32(&c->rows->cols[0], 1);
+	sl_col_append_bytes(&c->rows->cols[1], "v", 1);
+	sl_changes_end_row(c, SL_OP_UPSERT, NULL);
+	uint8_t u = 2; /* column 1 unchanged */
+	sl_col_append_i32(&c->rows->cols[0], 1);
+	sl_col_append_null(&c->rows->cols[1]);
+	sl_changes_end_row(c, SL_OP_UPSERT, &u);
+	sl_col_append_i32(&c->rows->cols[0], 2);
+	sl_col_append_null(&c->rows->cols[1]);
+	sl_changes_end_row(c, SL_OP_DELETE, NULL);
+	assert_false(sl_changes_is_unchanged(c, 0, 1));
+	assert_true(sl_changes_is_unchanged(c, 1, 1));
+	assert_false(sl_changes_is_unchanged(c, 1, 0));
+	assert_false(sl_changes_is_unchanged(c, 2, 1));
+	assert_int_equal(sl_changes_op(c, 2), SL_OP_DELETE);
+	sl_changes_free(c);
+	sl_shape_unref(shape);
+	sl_field_reset(&f[0]);
+	sl_field_reset(&f[1]);
+}
+
 static void test_digest_order_independent(void **state)
 {
 	(void)state;
@@ -303,6 +386,8 @@ int main(void)
 	        cmocka_unit_test(test_schema_export),
 	        cmocka_unit_test(test_queue_backpressure),
 	        cmocka_unit_test(test_queue_oversized_item),
+	        cmocka_unit_test(test_row_copy_hash_equal),
+	        cmocka_unit_test(test_changes_unchanged_mask),
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_state_store),
 	};

@@ -340,7 +340,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 	int nf = 0, rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		const sl_pgo_column *c = &m->columns[i];
-		const sl_pg_column *col;
+		const sl_pg_column *col = NULL;
 		map[i] = -1;
 		if ((rc = st_type(s, c->type_oid, c->typmod, &col, err)) < 0)
 			break;
