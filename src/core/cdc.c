@@ -40,6 +40,9 @@ struct pend {
 	size_t cap, used;
 	int *keycols; /* shape field indexes of the key */
 	int nkey;
+	sl_buf refd;         /* bitmap: DELETE rows a MOVE reads its old key from */
+	int64_t last_del;    /* the last DELETE row appended */
+	int64_t last_killed; /* the live row that DELETE replaced, or -1 */
 };
 
 struct cdc {
@@ -116,6 +119,8 @@ static void pend_reset(struct pend *pd)
 	if (pd->ch)
 		sl_changes_reset(pd->ch);
 	sl_buf_reset(&pd->dead);
+	sl_buf_reset(&pd->refd);
+	pd->last_del = pd->last_killed = -1;
 	if (pd->slots)
 		memset(pd->slots, 0, pd->cap * sizeof *pd->slots);
 	pd->used = 0;
@@ -125,6 +130,7 @@ static void pend_free(struct pend *pd)
 {
 	sl_changes_free(pd->ch);
 	sl_buf_free(&pd->dead);
+	sl_buf_free(&pd->refd);
 	free(pd->slots);
 	free(pd->keycols);
 	memset(pd, 0, sizeof *pd);
@@ -168,12 +174,26 @@ static void pend_grow(struct pend *pd)
 	free(old);
 }
 
-static inline bool pend_is_dead(const struct pend *pd, int64_t r)
+static inline bool pend_bit(const sl_buf *b, int64_t r)
 {
-	return (pd->dead.data[r >> 3] >> (r & 7)) & 1;
+	return b->len > (size_t)(r >> 3) && ((b->data[r >> 3] >> (r & 7)) & 1);
 }
 
-/* Append row r of `in` to the pending changes of its table, collapsing by key. */
+static void pend_set_bit(sl_buf *b, int64_t r)
+{
+	while (b->len <= (size_t)(r >> 3))
+		sl_buf_putc(b, 0);
+	b->data[r >> 3] |= (uint8_t)(1u << (r & 7));
+}
+
+/* Append row r of `in` to the pending changes of its table, collapsing by key.
+ *
+ * Unchanged (TOAST) columns take their value from the row this change replaces: the same key's
+ * live row in the group, or for a MOVE the row its old key had (the one the DELETE just before
+ * it replaced). When that row does not have the value either, the target supplies it: under the
+ * same key (UPSERT with the column marked unchanged), or under an old key (MOVE, with `pair`
+ * naming the DELETE row that carries the old key; a later change of that key turns the DELETE
+ * into a KEYREF instead of discarding it). */
 static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 {
 	sl_changes *ch = pd->ch;
@@ -193,30 +213,54 @@ static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 		}
 	}
 	char op = sl_changes_op(in, r);
-	bool prev_live = prev >= 0 && sl_changes_op(ch, prev) != SL_OP_DELETE;
+	int64_t from = -1, pair = -1;
+	if (op == SL_OP_MOVE)
+		from = pd->last_killed;
+	else if (prev >= 0 && sl_changes_op(ch, prev) != SL_OP_DELETE &&
+	         sl_changes_op(ch, prev) != SL_OP_KEYREF)
+		from = prev;
 	uint8_t ubits[64];
 	uint8_t *u = ch->ubytes <= (int)sizeof ubits ? ubits : sl_malloc((size_t)ch->ubytes);
 	memset(u, 0, (size_t)ch->ubytes);
+	bool any_u = false;
 	for (int i = 0; i < ch->rows->ncols; i++) {
 		sl_column *dst = &ch->rows->cols[i];
 		if (sl_changes_is_unchanged(in, r, i)) {
-			/* the value is the one the row had: in this group, or on the target */
-			if (prev_live && !sl_changes_is_unchanged(ch, prev, i)) {
-				sl_col_append_from(dst, dst, prev);
+			if (from >= 0 && !sl_changes_is_unchanged(ch, from, i)) {
+				sl_col_append_from(dst, dst, from);
 				continue;
 			}
+			if (from >= 0 && sl_changes_op(ch, from) == SL_OP_MOVE)
+				pair = sl_changes_pair(ch, from);
+			else if (op == SL_OP_MOVE)
+				pair = pd->last_del;
 			u[i >> 3] |= (uint8_t)(1u << (i & 7));
+			any_u = true;
 		}
 		sl_col_append_from(dst, &in->rows->cols[i], r);
 	}
+	if (op == SL_OP_MOVE || (any_u && pair >= 0))
+		op = any_u ? SL_OP_MOVE : SL_OP_UPSERT;
 	sl_changes_end_row(ch, (enum sl_op)op, u);
 	if (u != ubits)
 		free(u);
 	int64_t row = ch->rows->length - 1;
 	if ((row & 7) == 0)
 		sl_buf_putc(&pd->dead, 0);
-	if (prev >= 0)
-		pd->dead.data[prev >> 3] |= (uint8_t)(1u << (prev & 7));
+	if (op == SL_OP_MOVE) {
+		sl_changes_set_pair(ch, row, pair);
+		pend_set_bit(&pd->refd, pair);
+	}
+	if (prev >= 0) {
+		if (sl_changes_op(ch, prev) == SL_OP_DELETE && pend_bit(&pd->refd, prev))
+			ch->ops.data[prev] = SL_OP_KEYREF; /* still read by a MOVE */
+		else
+			pd->dead.data[prev >> 3] |= (uint8_t)(1u << (prev & 7));
+	}
+	if (op == SL_OP_DELETE) {
+		pd->last_del = row;
+		pd->last_killed = from;
+	}
 	if (pd->nkey > 0) {
 		if (prev < 0)
 			pd->used++;
@@ -236,6 +280,14 @@ static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 	c->target_dirty = true;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pend_reset(pd);
+	if (bytes > (8u << 20)) {
+		/* give large buffers back: many tables must not each keep a group's worth */
+		sl_changes *fresh = sl_changes_new(t, pd->ch->shape);
+		sl_changes_free(pd->ch);
+		pd->ch = fresh;
+		sl_buf_free(&pd->dead);
+		sl_buf_free(&pd->refd);
+	}
 	return rc;
 }
 
@@ -269,6 +321,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 		pd->keycols[pd->nkey++] = fi;
 	}
 	pd->ch = sl_changes_new(t, m->shape);
+	pd->last_del = pd->last_killed = -1;
 	return 0;
 }
 

@@ -58,6 +58,7 @@ void sl_changes_free(sl_changes *c)
 	sl_batch_destroy(c->rows);
 	sl_buf_free(&c->ops);
 	sl_buf_free(&c->unchanged);
+	sl_buf_free(&c->pairs);
 	sl_shape_unref(c->shape);
 	free(c);
 }
@@ -67,12 +68,22 @@ void sl_changes_reset(sl_changes *c)
 	sl_batch_reset(c->rows);
 	sl_buf_reset(&c->ops);
 	sl_buf_reset(&c->unchanged);
+	sl_buf_reset(&c->pairs);
 	c->any_unchanged = false;
+}
+
+void sl_changes_set_pair(sl_changes *c, int64_t row, int64_t from)
+{
+	while (c->pairs.len < (size_t)(row + 1) * 8) {
+		int64_t none = -1;
+		sl_buf_append(&c->pairs, &none, 8);
+	}
+	((int64_t *)c->pairs.data)[row] = from;
 }
 
 size_t sl_changes_bytes(const sl_changes *c)
 {
-	return sl_batch_bytes(c->rows) + c->ops.len + c->unchanged.len;
+	return sl_batch_bytes(c->rows) + c->ops.len + c->unchanged.len + c->pairs.len;
 }
 
 void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged)

@@ -11,7 +11,8 @@
  *   INSERT  a new row (keyless tables: appended as is)
  *   UPSERT  the new image of a row (insert or replace by key)
  *   DELETE  the old row: its key columns (keyed tables) or its whole image (keyless tables)
- * A key change arrives as DELETE of the old key, then UPSERT of the new row. */
+ * A key change arrives as DELETE of the old key, then UPSERT (or MOVE, see below) of the new
+ * row, always in the same batch. */
 #ifndef SL_CHANGE_H
 #define SL_CHANGE_H
 
@@ -37,7 +38,17 @@ sl_shape *sl_shape_ref(sl_shape *s);
 void sl_shape_unref(sl_shape *s);
 int sl_shape_find(const sl_shape *s, const char *name);
 
-enum sl_op { SL_OP_INSERT = 'I', SL_OP_UPSERT = 'U', SL_OP_DELETE = 'D' };
+enum sl_op {
+	SL_OP_INSERT = 'I',
+	SL_OP_UPSERT = 'U',
+	SL_OP_DELETE = 'D',
+	/* the new image of a row whose key changed while some columns were left unchanged: the
+	 * row just before it is the DELETE of its old key, and the unchanged columns take the
+	 * values the row had under that old key */
+	SL_OP_MOVE = 'M',
+	/* applier only: a superseded DELETE kept because a MOVE still reads its old key */
+	SL_OP_KEYREF = 'K'
+};
 
 typedef struct sl_changes {
 	int table;
@@ -47,6 +58,8 @@ typedef struct sl_changes {
 	sl_buf unchanged; /* ubytes per row (bit c = column c unchanged), once any row has one */
 	int ubytes;
 	bool any_unchanged;
+	sl_buf pairs; /* applier only: int64 per row, the row a MOVE reads its old key from (or
+	                 -1); empty when no row is a MOVE */
 } sl_changes;
 
 sl_changes *sl_changes_new(int table, sl_shape *shape);
@@ -61,6 +74,16 @@ static inline char sl_changes_op(const sl_changes *c, int64_t row)
 {
 	return (char)c->ops.data[row];
 }
+
+static inline int64_t sl_changes_pair(const sl_changes *c, int64_t row)
+{
+	if (c->pairs.len < (size_t)(row + 1) * 8)
+		return -1;
+	return ((const int64_t *)c->pairs.data)[row];
+}
+
+/* Record that row `row` (a MOVE) reads its old key from row `from`. */
+void sl_changes_set_pair(sl_changes *c, int64_t row, int64_t from);
 
 static inline bool sl_changes_is_unchanged(const sl_changes *c, int64_t row, int col)
 {

@@ -76,6 +76,23 @@ UPDATE events SET kind = 'c' WHERE kind = 'b';
 SQL
 sluice_ok run --once "$PIPE"
 same acct id "TOAST updates collapsed with their insert in one group"
+
+# key changes of rows whose TOASTed value is not sent (unchanged): the value must follow the row,
+# whether the old row is on the target (1000 -> 2000) or was changed earlier in the same group
+# (1001: updated, then moved twice), and a moved-away key may be reused at once.
+src_sql "$SDB" <<'SQL'
+UPDATE acct SET id = 2000 WHERE id = 1000;
+BEGIN;
+UPDATE acct SET owner = 'moving' WHERE id = 1001;
+UPDATE acct SET id = 2001 WHERE id = 1001;
+UPDATE acct SET id = 2002, owner = 'moved twice' WHERE id = 2001;
+INSERT INTO acct VALUES (1001, 'reused key', 0, NULL, 'k');
+COMMIT;
+SQL
+sluice_ok run --once "$PIPE"
+same acct id "key changes carry unchanged TOASTed values (from the target or from the group)"
+assert_eq 96000 "$(dst_sql "$TDB" "SELECT length(doc) FROM acct WHERE id = 2000")" "moved row kept its TOASTed value"
+assert_eq 96000 "$(dst_sql "$TDB" "SELECT length(doc) FROM acct WHERE id = 2002")" "twice-moved row kept its TOASTed value"
 same events "kind, payload::text" "keyless delete of one duplicate and update (REPLICA IDENTITY FULL)"
 
 # schema evolution

@@ -509,13 +509,16 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 				         cat.tables[i].qualified);
 				if (PQgetvalue(res, 0, 0)[0] == 'f')
 					pg_report(report, ctx, true, what,
-					          "no primary key; REPLICA IDENTITY FULL: updates and "
+					          "no primary key; REPLICA IDENTITY FULL: updates "
+					          "and "
 					          "deletes are applied by whole-row match");
 				else
 					pg_report(report, ctx, true, what,
-					          "warning: no primary key and REPLICA IDENTITY is not "
+					          "warning: no primary key and REPLICA IDENTITY is "
+					          "not "
 					          "FULL: only inserts can be replicated, and once "
-					          "published PostgreSQL refuses UPDATE/DELETE on it (run: "
+					          "published PostgreSQL refuses UPDATE/DELETE on "
+					          "it (run: "
 					          "ALTER TABLE %s REPLICA IDENTITY FULL)",
 					          sl_buf_cstr(&pq));
 				PQclear(res);

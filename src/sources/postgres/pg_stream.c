@@ -427,7 +427,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 /* ---------------------------------------------------------------- rows ---- */
 
 static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, enum sl_op op,
-                     sl_error *err)
+                     bool may_flush, sl_error *err)
 {
 	const sl_table_def *td = &s->cat->tables[r->table];
 	if (tup->ncols != r->ncols)
@@ -481,7 +481,7 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 		}
 	}
 	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
-	if (sl_changes_bytes(c) >= ST_ROWS_BYTES)
+	if (may_flush && sl_changes_bytes(c) >= ST_ROWS_BYTES)
 		return st_flush_table(s, r->table, err);
 	return 0;
 }
@@ -516,21 +516,37 @@ static int st_change(sl_stream *s, sl_error *err)
 	bool keyed = td->nkey > 0;
 	switch (m->type) {
 	case SL_PGO_INSERT:
-		return st_append(s, r, &m->new_tuple, keyed ? SL_OP_UPSERT : SL_OP_INSERT, err);
-	case SL_PGO_UPDATE:
+		return st_append(s, r, &m->new_tuple, keyed ? SL_OP_UPSERT : SL_OP_INSERT, true,
+		                 err);
+	case SL_PGO_UPDATE: {
+		bool unchanged = false;
+		for (int i = 0; i < m->new_tuple.ncols; i++) {
+			sl_pgo_value *v = &s->m.new_tuple.values[i];
+			/* a whole old row (REPLICA IDENTITY FULL) holds the values the update
+			 * left unchanged */
+			if (v->kind == 'u' && m->old_kind == 'O' && i < m->old_tuple.ncols &&
+			    m->old_tuple.values[i].kind != 'u')
+				*v = m->old_tuple.values[i];
+			unchanged |= v->kind == 'u';
+		}
 		if (!keyed) {
 			if (m->old_kind != 'O')
 				goto no_identity;
-			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, err));
-			return st_append(s, r, &m->new_tuple, SL_OP_INSERT, err);
+			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, false, err));
+			return st_append(s, r, &m->new_tuple, SL_OP_INSERT, true, err);
 		}
-		if (m->old_kind && st_key_changed(r, &m->old_tuple, &m->new_tuple))
-			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, err));
-		return st_append(s, r, &m->new_tuple, SL_OP_UPSERT, err);
+		if (m->old_kind && st_key_changed(r, &m->old_tuple, &m->new_tuple)) {
+			/* the pair stays in one batch: the applier reads the old key */
+			SL_TRY(st_append(s, r, &m->old_tuple, SL_OP_DELETE, false, err));
+			return st_append(s, r, &m->new_tuple, unchanged ? SL_OP_MOVE : SL_OP_UPSERT,
+			                 true, err);
+		}
+		return st_append(s, r, &m->new_tuple, SL_OP_UPSERT, true, err);
+	}
 	case SL_PGO_DELETE:
 		if (!keyed && m->old_kind != 'O')
 			goto no_identity;
-		return st_append(s, r, &m->old_tuple, SL_OP_DELETE, err);
+		return st_append(s, r, &m->old_tuple, SL_OP_DELETE, true, err);
 	default:
 		return 0;
 	}

@@ -35,7 +35,7 @@ struct pga_table {
 	char stage[48];
 	bool stage_dirty; /* used earlier in this transaction: empty it first */
 	sl_pg_codec *codecs;
-	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql;
+	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql, *fill_sql;
 };
 
 struct sl_applier {
@@ -94,18 +94,23 @@ int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *er
 	return pga_read_position(tgt->meta, tgt->cfg->name, epoch, out, err);
 }
 
+static void pga_free_statements(struct pga_table *tt)
+{
+	char **sql[] = {&tt->copy_sql, &tt->del_sql,  &tt->ups_sql, &tt->upd_sql,
+	                &tt->ins_sql,  &tt->kdel_sql, &tt->fill_sql};
+	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+		free(*sql[i]);
+		*sql[i] = NULL;
+	}
+}
+
 static void pga_table_clear(struct pga_table *tt)
 {
 	sl_shape_unref(tt->shape);
 	free(tt->qualified);
 	free(tt->display);
 	free(tt->codecs);
-	free(tt->copy_sql);
-	free(tt->del_sql);
-	free(tt->ups_sql);
-	free(tt->upd_sql);
-	free(tt->ins_sql);
-	free(tt->kdel_sql);
+	pga_free_statements(tt);
 	memset(tt, 0, sizeof *tt);
 }
 
@@ -364,13 +369,15 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 	return rc;
 }
 
-static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs)
+/* " AND t.k = <alias>.k[::type] ..." for the key columns; exprs are written for alias "s". */
+static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs,
+                          char alias)
 {
 	for (int k = 0; k < td->nkey; k++) {
 		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
 		sl_buf_puts(b, " AND t.");
 		sl_pg_quote_ident(b, shape->fields[fi].name);
-		sl_buf_printf(b, " = %s", exprs[fi]);
+		sl_buf_printf(b, " = %c%s", alias, exprs[fi] + 1);
 	}
 }
 
@@ -386,11 +393,12 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	free(tt->codecs);
 	tt->codecs = sl_calloc((size_t)(n ? n : 1), sizeof *tt->codecs);
 	char **exprs = sl_calloc((size_t)(n ? n : 1), sizeof *exprs);
+	char *staged = sl_calloc((size_t)(n ? n : 1), 1); /* 't' text, 'a' text[], 0 typed */
 	sl_buf stage = {0}, collist = {0}, sel = {0}, b = {0};
 	snprintf(tt->stage, sizeof tt->stage, "sluice_cdc_%d", ti);
 	sl_buf_printf(&stage,
 	              "DROP TABLE IF EXISTS pg_temp.%s; CREATE TEMP TABLE %s (_sl_op \"char\", "
-	              "_sl_u text",
+	              "_sl_u text, _sl_seq bigint, _sl_pair bigint",
 	              tt->stage, tt->stage);
 	for (int i = 0; i < n && rc == 0; i++) {
 		const sl_field *f = &shape->fields[i];
@@ -426,6 +434,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				break;
 			}
 			sl_buf_puts(&stage, text_list ? " text[]" : " text");
+			staged[i] = text_list ? 'a' : 't';
 			tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 			tt->codecs[i].elem_kind = SL_PG_TEXT;
 			tt->codecs[i].elem_oid = 25;
@@ -457,37 +466,59 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			sl_pg_quote_ident(&dropped, cols[k].name);
 			sl_buf_puts(&dropped, " = NULL");
 		}
-		free(tt->copy_sql);
+		pga_free_statements(tt);
 		sl_buf_reset(&b);
-		sl_buf_printf(&b, "COPY %s (_sl_op, _sl_u, %s) FROM STDIN (FORMAT binary)",
-		              tt->stage, sl_buf_cstr(&collist));
+		sl_buf_printf(
+		        &b,
+		        "COPY %s (_sl_op, _sl_u, _sl_seq, _sl_pair, %s) FROM STDIN (FORMAT binary)",
+		        tt->stage, sl_buf_cstr(&collist));
 		tt->copy_sql = sl_strdup(sl_buf_cstr(&b));
-		free(tt->del_sql);
-		free(tt->ups_sql);
-		free(tt->upd_sql);
-		free(tt->ins_sql);
-		free(tt->kdel_sql);
-		tt->del_sql = tt->ups_sql = tt->upd_sql = tt->ins_sql = tt->kdel_sql = NULL;
 		if (td->nkey > 0) {
 			sl_buf_reset(&b);
 			sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'",
 			              tt->qualified, tt->stage);
-			pga_key_match(&b, shape, td, exprs);
+			pga_key_match(&b, shape, td, exprs, 's');
 			tt->del_sql = sl_strdup(sl_buf_cstr(&b));
 
 			sl_buf_reset(&b);
-			sl_buf_printf(
-			        &b,
-			        "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op <> "
-			        "'D' AND s._sl_u IS NULL ON CONFLICT (",
-			        tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel), tt->stage);
+			sl_buf_printf(&b,
+			              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op "
+			              "NOT IN "
+			              "('D', 'K') AND s._sl_u IS NULL ON CONFLICT (",
+			              tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel),
+			              tt->stage);
 			for (int k = 0; k < td->nkey; k++) {
 				if (k)
 					sl_buf_puts(&b, ", ");
 				sl_pg_quote_ident(&b, td->fields[td->key[k]].name);
 			}
 			sl_buf_puts(&b, ") DO ");
-			sl_buf set = {0}, uset = {0};
+			sl_buf set = {0}, uset = {0}, fset = {0};
+			for (int i = 0; i < n; i++) {
+				/* a MOVE's unchanged values, from the row under its old key */
+				const sl_field *f = &shape->fields[i];
+				const char *cast = staged[i] == 't'   ? "::text"
+				                   : staged[i] == 'a' ? "::text[]"
+				                                      : "";
+				sl_pg_quote_ident(&fset, f->name);
+				sl_buf_printf(&fset,
+				              " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.",
+				              i + 1);
+				sl_pg_quote_ident(&fset, f->name);
+				sl_buf_printf(&fset, "%s ELSE s.", cast);
+				sl_pg_quote_ident(&fset, f->name);
+				sl_buf_puts(&fset, " END, ");
+			}
+			sl_buf fb = {0};
+			sl_buf_printf(
+			        &fb,
+			        "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
+			        "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
+			        tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
+			pga_key_match(&fb, shape, td, exprs, 'o');
+			tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
+			sl_buf_free(&fb);
+			sl_buf_free(&fset);
 			for (int i = 0; i < n; i++) {
 				bool is_key = false;
 				for (int k = 0; k < td->nkey; k++)
@@ -518,13 +549,12 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			tt->ups_sql = sl_strdup(sl_buf_cstr(&b));
 			if (uset.len) {
 				sl_buf_reset(&b);
-				sl_buf_printf(
-				        &b,
-				        "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op <> 'D' "
-				        "AND s._sl_u IS NOT NULL",
-				        tt->qualified, sl_buf_cstr(&uset),
-				        dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
-				pga_key_match(&b, shape, td, exprs);
+				sl_buf_printf(&b,
+				              "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op = 'U' "
+				              "AND s._sl_u IS NOT NULL",
+				              tt->qualified, sl_buf_cstr(&uset),
+				              dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
+				pga_key_match(&b, shape, td, exprs, 's');
 				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
 			}
 			sl_buf_free(&set);
@@ -560,6 +590,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	for (int i = 0; i < n; i++)
 		free(exprs[i]);
 	free(exprs);
+	free(staged);
 	sl_buf_free(&stage);
 	sl_buf_free(&collist);
 	sl_buf_free(&sel);
@@ -594,6 +625,14 @@ int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
 
 /* ---------------------------------------------------------------- changes ---- */
 
+static void pga_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
 static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
 {
 	int rc = sl_pg_exec(a->conn, sql, err);
@@ -618,7 +657,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	}
 	tt->stage_dirty = true;
 	int n = c->shape->nfields;
-	int64_t ndel = 0, nfull = 0, npart = 0;
+	int64_t ndel = 0, nfull = 0, npart = 0, nmove = 0;
 	char *mask = sl_malloc((size_t)n + 1);
 	sl_buf *out = &a->out;
 	sl_buf_reset(out);
@@ -629,7 +668,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 		if (dead && ((dead[r >> 3] >> (r & 7)) & 1))
 			continue;
 		char op = sl_changes_op(c, r);
-		sl_pgcopy_put_count(out, n + 2);
+		sl_pgcopy_put_count(out, n + 4);
 		sl_pgcopy_put_field(out, &op, 1);
 		bool any = false;
 		for (int i = 0; i < n; i++) {
@@ -639,11 +678,21 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 		}
 		if (op == SL_OP_DELETE)
 			ndel++;
+		else if (op == SL_OP_MOVE)
+			nmove++;
+		else if (op == SL_OP_KEYREF)
+			;
 		else if (any)
 			npart++;
 		else
 			nfull++;
 		sl_pgcopy_put_field(out, any ? mask : NULL, any ? n : -1);
+		uint8_t be[8];
+		pga_be64(be, (uint64_t)r);
+		sl_pgcopy_put_field(out, be, 8);
+		int64_t pair = sl_changes_pair(c, r);
+		pga_be64(be, (uint64_t)pair);
+		sl_pgcopy_put_field(out, be, pair >= 0 ? 8 : -1);
 		for (int i = 0; i < n && rc == 0; i++)
 			rc = sl_pg_encode_field(&tt->codecs[i], &c->rows->cols[i], r, out, err);
 		if (rc == 0 && out->len >= PGA_COPY_SLICE) {
@@ -663,9 +712,11 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	if (rc < 0)
 		return sl_error_wrap(err, "target: staging changes for %s", tt->display);
 	if (tt->del_sql) {
+		if (nmove)
+			SL_TRY(pga_run(a, tt->fill_sql, tt, err));
 		if (ndel)
 			SL_TRY(pga_run(a, tt->del_sql, tt, err));
-		if (nfull)
+		if (nfull + nmove)
 			SL_TRY(pga_run(a, tt->ups_sql, tt, err));
 		if (npart && tt->upd_sql)
 			SL_TRY(pga_run(a, tt->upd_sql, tt, err));
