@@ -22,6 +22,7 @@ PACKAGES=(
   sqlite3
   pgcopydb
   time
+  bc
   procps
   iproute2
   ca-certificates

@@ -484,9 +484,16 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			sl_buf_printf(&b,
 			              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op "
 			              "NOT IN "
-			              "('D', 'K') AND s._sl_u IS NULL ON CONFLICT (",
+			              "('D', 'K') AND s._sl_u IS NULL ORDER BY ",
 			              tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel),
 			              tt->stage);
+			/* in key order: the index and the heap are visited in order (about twice
+			 * as fast as arrival order for a large group) */
+			for (int k = 0; k < td->nkey; k++) {
+				int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
+				sl_buf_printf(&b, "%s%s", k ? ", " : "", exprs[fi]);
+			}
+			sl_buf_puts(&b, " ON CONFLICT (");
 			for (int k = 0; k < td->nkey; k++) {
 				if (k)
 					sl_buf_puts(&b, ", ");
