@@ -34,6 +34,7 @@ bench: build
 # Stop every local server the scripts started.
 stop:
 	@bash scripts/pg.sh stop-all
+	@bash scripts/mysql.sh stop-all
 
 clean:
 	rm -rf build build-release build-asan

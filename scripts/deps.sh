@@ -21,6 +21,11 @@ PACKAGES=(
   postgresql-client-15
   sqlite3
   pgcopydb
+  libmariadb-dev
+  mariadb-server
+  mariadb-client
+  sysbench
+  pgloader
   time
   bc
   procps

@@ -19,12 +19,18 @@ if [[ ${SLUICE_UNIT_ONLY:-} == 1 ]]; then
 fi
 
 # Throwaway servers on private loopback ports: test-src (logical decoding on), test-dst
-# (wal_level=replica: also the "wrong setting" server for the bad-input tests).
-bash scripts/pg.sh start test-src --wal-level logical --fsync off
-bash scripts/pg.sh start test-dst --wal-level replica --fsync off
-stop_servers() { bash scripts/pg.sh stop test-src >/dev/null 2>&1 || true; bash scripts/pg.sh stop test-dst >/dev/null 2>&1 || true; }
+# (wal_level=replica: also the "wrong setting" server for the bad-input tests), test-mysql
+# (MariaDB 10.11, binlog on: ROW, FULL row image and metadata).
+stop_servers() {
+  bash scripts/pg.sh stop test-src >/dev/null 2>&1 || true
+  bash scripts/pg.sh stop test-dst >/dev/null 2>&1 || true
+  bash scripts/mysql.sh stop test-mysql >/dev/null 2>&1 || true
+}
 if [[ ${SLUICE_KEEP_SERVERS:-} != 1 ]]; then
   trap stop_servers EXIT
 fi
+bash scripts/pg.sh start test-src --wal-level logical --fsync off
+bash scripts/pg.sh start test-dst --wal-level replica --fsync off
+bash scripts/mysql.sh start test-mysql --fsync off
 
 ctest --test-dir "$BUILD" --output-on-failure --timeout 900

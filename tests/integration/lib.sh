@@ -9,6 +9,9 @@
 # ($TMP) and cleans up at exit: background sluice processes the test started, replication
 # slots of the pipelines it declared, the databases it created, and $TMP.
 #
+# MariaDB: the my_* helpers below use test-mysql (scripts/mysql.sh, binlog on, fsync off),
+# started on first use; a MariaDB test calls my_require first thing.
+#
 # Environment:
 #   SLUICE_ROOT  project root (default: this file's ../..)
 #   SLUICE_BIN   sluice binary (default: $SLUICE_ROOT/build/sluice)
@@ -79,6 +82,7 @@ CLEANUP_LIST=$TMP/.cleanup
 : >"$CLEANUP_LIST"
 cleanup_slot() { echo "slot $1 $2" >>"$CLEANUP_LIST"; } # INSTANCE SLOT
 cleanup_db() { echo "db $1 $2" >>"$CLEANUP_LIST"; }     # INSTANCE DB
+cleanup_mydb() { echo "mydb test-mysql $1" >>"$CLEANUP_LIST"; } # DB (on test-mysql)
 BG_PIDS=()
 
 drop_slot() { # INSTANCE SLOT  (terminates a walsender still using it)
@@ -123,6 +127,19 @@ DROP DATABASE IF EXISTS :"db" WITH (FORCE);
 SQL
 }
 
+drop_mydb() { # INSTANCE DB  (MariaDB; kills the sessions using DB first)
+	local lit id ids i
+	lit=$(my_lit "$2")
+	id=$(my_ident "$2")
+	ids=$(bash "$MY_SH" sql "$1" -N -B -e "SELECT id FROM information_schema.processlist
+	        WHERE db = $lit AND id <> CONNECTION_ID()" 2>/dev/null) || return 0
+	for i in $ids; do
+		bash "$MY_SH" sql "$1" -e "KILL CONNECTION $i" >/dev/null 2>&1
+	done
+	bash "$MY_SH" sql "$1" -e "SET SESSION lock_wait_timeout = 30; DROP DATABASE IF EXISTS $id" \
+		>/dev/null 2>&1 || true
+}
+
 cleanup() {
 	local rc=$? pid
 	set +e
@@ -142,6 +159,9 @@ cleanup() {
 		done < <(sort -u "$CLEANUP_LIST")
 		while read -r kind inst name; do
 			[[ $kind == db ]] && drop_db "$inst" "$name"
+		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
+			[[ $kind == mydb ]] && drop_mydb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
 	fi
 	rm -rf -- "$TMP"
@@ -178,6 +198,76 @@ dst_sql() { inst_sql test-dst "$@"; }
 
 # sql_lit TEXT: TEXT as an SQL string literal.
 sql_lit() { printf "'%s'" "${1//\'/\'\'}"; }
+
+# ------------------------------------------------------------------ MariaDB ---
+
+# test-mysql is started (idempotently, as scripts/test.sh starts it) by my_require, which
+# MariaDB tests call first thing: it sets MY_PORT / MY_SOCK in the test's shell, so that
+# subshells ($(my_port), run_case) inherit them instead of checking the server again.
+# sluice gets the password the way it gets SL_PG_PASSWORD: a pipeline file says
+#   source: { type: mysql, url: $(my_url), password: ${SL_MY_PASSWORD} }
+# The accounts (see scripts/mysql.sh): sluice (replication + FTWRL/LOCK TABLES), sluice_nolock
+# (no RELOAD / LOCK TABLES), sluice_norepl (SELECT only); all have the same password.
+MY_SH=$SLUICE_ROOT/scripts/mysql.sh
+MY_PORT=
+MY_SOCK=
+my_require() {
+	[[ -z $MY_PORT ]] || return 0
+	[[ -f $MY_SH ]] || fail "$MY_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
+	local out lines
+	if ! out=$(bash "$MY_SH" start test-mysql --fsync off 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not start MariaDB instance test-mysql"
+	fi
+	lines=$(bash "$MY_SH" env test-mysql) || fail "scripts/mysql.sh env test-mysql failed"
+	# Evaluated in subshells only: the mariadb client reads MYSQL_HOST, which must not leak
+	# into the test's environment.
+	MY_PORT=$(eval "$lines" && printf '%s' "$MYSQL_PORT")
+	MY_SOCK=$(eval "$lines" && printf '%s' "$MYSQL_SOCK")
+	SL_MY_PASSWORD=$(eval "$lines" && printf '%s' "$MYSQL_PASSWORD")
+	[[ -n $MY_PORT && -n $SL_MY_PASSWORD ]] || fail "scripts/mysql.sh env test-mysql printed no port/password"
+	export MY_PORT MY_SOCK SL_MY_PASSWORD # pipeline files use ${SL_MY_PASSWORD}
+}
+
+# my_port: TCP port of test-mysql (on 127.0.0.1).
+my_port() {
+	my_require
+	echo "$MY_PORT"
+}
+
+# my_url [USER]: connection URL of test-mysql for USER (default sluice), without password.
+my_url() {
+	my_require
+	printf 'mysql://%s@127.0.0.1:%s/\n' "${1:-sluice}" "$MY_PORT"
+}
+
+# my_sql [mariadb client args...]: run SQL on test-mysql as root over the socket, in batch
+# mode without column names (-N -B); stops at the first error. E.g.
+#   my_sql test_x -e 'SELECT count(*) FROM t'      my_sql test_x <<<"INSERT ...; UPDATE ..."
+my_sql() {
+	my_require
+	bash "$MY_SH" sql test-mysql -N -B "$@"
+}
+
+# my_fresh_db DB: drop (if present) and create DB on test-mysql (utf8mb4); dropped at exit.
+# The sluice accounts have ALL on sluice_%, test_% and sbtest only: name databases so.
+my_fresh_db() {
+	my_require
+	local out
+	if ! out=$(bash "$MY_SH" createdb test-mysql "$1" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not create database $1 on test-mysql"
+	fi
+	cleanup_mydb "$1"
+}
+
+# my_lit TEXT / my_ident NAME: TEXT as a MariaDB string literal, NAME as a quoted identifier.
+my_lit() {
+	local s=${1//\\/\\\\}
+	printf "'%s'" "${s//\'/\'\'}"
+}
+# shellcheck disable=SC2016 # the backquotes are literal
+my_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # ---------------------------------------------------------------- pipelines ---
 
