@@ -14,7 +14,7 @@
 
 /* What the applier has made durable, for the caller's display. */
 typedef struct sl_cdc_progress {
-	char position[64];
+	char position[SL_POSITION_MAX];
 	int64_t commit_us;
 } sl_cdc_progress;
 

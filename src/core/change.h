@@ -22,6 +22,7 @@
 
 #include "core/batch.h"
 #include "core/buf.h"
+#include "core/state.h"
 #include "core/types.h"
 
 /* A table's shape: its replicated columns now. Reference-counted, because batches built with
@@ -106,7 +107,7 @@ typedef struct sl_msg {
 	int table;           /* SCHEMA, ROWS, TRUNCATE: catalog index */
 	sl_shape *shape;     /* SCHEMA: one reference held */
 	sl_changes *changes; /* ROWS */
-	char position[64];   /* COMMIT, PROGRESS: where to resume after this point */
+	char position[SL_POSITION_MAX]; /* COMMIT, PROGRESS: where to resume after this point */
 	uint64_t version;    /* COMMIT, PROGRESS: monotonically increasing with the position */
 	int64_t commit_us;   /* BEGIN, COMMIT: source commit time, unix microseconds */
 } sl_msg;

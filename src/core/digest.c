@@ -1,7 +1,17 @@
-/* Row hashing for verify: a 64-bit multiply-xorshift mix over each value's bytes. */
+/* Row hashing for verify: a 64-bit multiply-xorshift mix over each value's bytes. JSON values
+ * (Utf8 with extension arrow.json) hash their canonical form (formats/json.h) instead, since
+ * engines spell one JSON value differently (PostgreSQL jsonb reorders keys, drops duplicates,
+ * respaces and de-escapes); Interval(DayTime) values hash their total milliseconds. */
 #include "core/digest.h"
 
 #include <string.h>
+
+#include "formats/json.h"
+
+/* Work space for one sl_digest_add_batch call: reused by every JSON value of the batch. */
+struct sl_digest_scratch {
+	sl_buf json, work;
+};
 
 #define SL_MIX_K 0x9E3779B97F4A7C15ull
 
@@ -29,7 +39,12 @@ static uint64_t sl_hash_bytes(const uint8_t *p, size_t n)
 	return sl_mix(h, tail ^ ((uint64_t)n << 56));
 }
 
-static uint64_t sl_hash_value(const sl_column *c, int64_t i)
+static bool sl_is_json(const sl_field *f)
+{
+	return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0;
+}
+
+static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_scratch *s)
 {
 	if (!sl_col_is_valid(c, i))
 		return 0x6E756C6C6E756C6Cull; /* "nullnull" */
@@ -40,13 +55,26 @@ static uint64_t sl_hash_value(const sl_column *c, int64_t i)
 		const int32_t *off = (const int32_t *)c->offsets.data;
 		uint64_t h = sl_mix(0x4C495354ull, (uint64_t)(off[i + 1] - off[i]));
 		for (int32_t k = off[i]; k < off[i + 1]; k++)
-			h = sl_mix(h, sl_hash_value(c->child, k));
+			h = sl_mix(h, sl_hash_value(c->child, k, s));
 		return h;
 	}
 	if (sl_type_is_var_width(f->type)) {
 		int32_t n;
 		const uint8_t *p = sl_col_bytes(c, i, &n);
+		if (sl_is_json(f)) {
+			/* invalid JSON (or too deep) falls back to its bytes: a valid canonical
+			 * text never equals an invalid one */
+			sl_buf_reset(&s->json);
+			if (sl_json_canonical(p, (size_t)n, &s->json, &s->work) == 0)
+				return sl_hash_bytes(s->json.data, s->json.len);
+		}
 		return sl_hash_bytes(p, (size_t)n);
+	}
+	if (f->type == SL_TYPE_INTERVAL_DT) {
+		sl_interval_dt v;
+		memcpy(&v, c->values.data + i * 8, 8);
+		int64_t ms = sl_interval_dt_to_ms(v);
+		return sl_hash_bytes((const uint8_t *)&ms, 8);
 	}
 	int w = sl_type_value_width(f);
 	return sl_hash_bytes(c->values.data + i * w, (size_t)w);
@@ -54,11 +82,14 @@ static uint64_t sl_hash_value(const sl_column *c, int64_t i)
 
 void sl_digest_add_batch(sl_digest *d, const sl_batch *b)
 {
+	struct sl_digest_scratch s = {{0}, {0}};
 	for (int64_t r = 0; r < b->length; r++) {
 		uint64_t h = 0x9E3779B97F4A7C15ull;
 		for (int i = 0; i < b->ncols; i++)
-			h = sl_mix(h, sl_hash_value(&b->cols[i], r));
+			h = sl_mix(h, sl_hash_value(&b->cols[i], r, &s));
 		d->sum += h;
 		d->rows++;
 	}
+	sl_buf_free(&s.json);
+	sl_buf_free(&s.work);
 }

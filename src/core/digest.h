@@ -3,7 +3,9 @@
  * Each row hashes its columns' Arrow values (type-aware: the bytes of fixed-width values, the
  * bytes of var-width values, list elements, a marker for NULL) into 64 bits; a table's digest is
  * the row count plus the wrapping sum of its row hashes, so row order does not matter and the
- * same rows read from two engines compare equal when they decode to the same Arrow values. */
+ * same rows read from two engines compare equal when they decode to the same Arrow values.
+ * JSON values (extension arrow.json) count by their canonical form (formats/json.h): key
+ * order, duplicate keys, whitespace, escapes and number spelling do not matter. */
 #ifndef SL_DIGEST_H
 #define SL_DIGEST_H
 

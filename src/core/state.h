@@ -11,12 +11,15 @@
 
 #include "core/error.h"
 
+/* Longest position text (a MySQL GTID set names one uuid per source server it ever had). */
+#define SL_POSITION_MAX 1024
+
 typedef struct sl_state sl_state;
 
 typedef struct sl_pipeline_state {
 	bool found;         /* a consistent point was recorded */
 	char identity[512]; /* source identity recorded with it (no secrets) */
-	char position[128]; /* consistent point, source-specific text (PostgreSQL: an LSN) */
+	char position[SL_POSITION_MAX]; /* consistent point, source-specific text (PostgreSQL: an LSN) */
 	bool snapshot_done;
 	int64_t created_at; /* unix seconds */
 } sl_pipeline_state;

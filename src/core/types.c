@@ -102,6 +102,8 @@ const char *sl_field_format(const sl_field *f, char *buf, int n)
 	case SL_TYPE_TIMESTAMP:
 		snprintf(buf, (size_t)n, "ts%c:%s", sl_unit_char[f->unit], f->tz ? f->tz : "");
 		return buf;
+	case SL_TYPE_INTERVAL_DT:
+		return "tiD";
 	case SL_TYPE_UTF8:
 		return "u";
 	case SL_TYPE_LARGE_UTF8:
@@ -124,12 +126,11 @@ const char *sl_field_format(const sl_field *f, char *buf, int n)
 const char *sl_field_describe(const sl_field *f, char *buf, int n)
 {
 	static const char *names[SL_TYPE_COUNT_] = {
-	        "Null",    "Boolean",   "Int8",    "Int16",       "Int32",
-	        "Int64",   "UInt8",     "UInt16",  "UInt32",      "UInt64",
-	        "Float16", "Float32",   "Float64", "Decimal128",  "Decimal256",
-	        "Date32",  "Date64",    "Time32",  "Time64",      "Timestamp",
-	        "Utf8",    "LargeUtf8", "Binary",  "LargeBinary", "FixedSizeBinary",
-	        "List"};
+	        "Null",        "Boolean",         "Int8",       "Int16",  "Int32",     "Int64",
+	        "UInt8",       "UInt16",          "UInt32",     "UInt64", "Float16",   "Float32",
+	        "Float64",     "Decimal128",      "Decimal256", "Date32", "Date64",    "Time32",
+	        "Time64",      "Timestamp",       "Interval",   "Utf8",   "LargeUtf8", "Binary",
+	        "LargeBinary", "FixedSizeBinary", "List"};
 	char inner[128];
 	switch (f->type) {
 	case SL_TYPE_DECIMAL128:
@@ -149,6 +150,9 @@ const char *sl_field_describe(const sl_field *f, char *buf, int n)
 		break;
 	case SL_TYPE_FIXED_BINARY:
 		snprintf(buf, (size_t)n, "FixedSizeBinary(%d)", f->byte_width);
+		break;
+	case SL_TYPE_INTERVAL_DT:
+		snprintf(buf, (size_t)n, "Interval(DayTime)");
 		break;
 	case SL_TYPE_LIST:
 		snprintf(buf, (size_t)n, "List<%s>",
@@ -187,6 +191,7 @@ int sl_type_value_width(const sl_field *f)
 	case SL_TYPE_DATE64:
 	case SL_TYPE_TIME64:
 	case SL_TYPE_TIMESTAMP:
+	case SL_TYPE_INTERVAL_DT:
 		return 8;
 	case SL_TYPE_DECIMAL128:
 		return 16;

@@ -32,6 +32,8 @@ typedef enum sl_type_id {
 	SL_TYPE_TIME32,     /* unit s or ms since midnight */
 	SL_TYPE_TIME64,     /* unit us or ns since midnight */
 	SL_TYPE_TIMESTAMP,  /* unit since 1970-01-01 00:00 UTC, tz NULL = naive */
+	/* Interval(DayTime): int32 days, then int32 milliseconds (sl_interval_dt below) */
+	SL_TYPE_INTERVAL_DT,
 	SL_TYPE_UTF8,
 	SL_TYPE_LARGE_UTF8,
 	SL_TYPE_BINARY,
@@ -40,6 +42,35 @@ typedef enum sl_type_id {
 	SL_TYPE_LIST,         /* child */
 	SL_TYPE_COUNT_
 } sl_type_id;
+
+/* Interval(DayTime) values (Arrow format "tiD"): 8 bytes, int32 days then int32 milliseconds,
+ * little-endian. Arrow allows any combination; sluice writes only the canonical form, in which
+ * days and ms carry the same sign (or are zero) and |ms| < 86400000, so equal durations have
+ * equal bytes (a day counts as 24 hours, as PostgreSQL compares intervals). Decoders normalise
+ * to it; verify's digest hashes the total milliseconds, so it tolerates other forms. */
+typedef struct sl_interval_dt {
+	int32_t days;
+	int32_t ms;
+} sl_interval_dt;
+
+#define SL_MS_PER_DAY 86400000
+
+/* The canonical form of total milliseconds; returns false when the days do not fit int32. */
+static inline bool sl_interval_dt_from_ms(int64_t total, sl_interval_dt *out)
+{
+	int64_t days = total / SL_MS_PER_DAY; /* C truncates: the remainder has total's sign */
+	if (days < INT32_MIN || days > INT32_MAX)
+		return false;
+	out->days = (int32_t)days;
+	out->ms = (int32_t)(total % SL_MS_PER_DAY);
+	return true;
+}
+
+/* Total milliseconds of any (canonical or not) value; cannot overflow. */
+static inline int64_t sl_interval_dt_to_ms(sl_interval_dt v)
+{
+	return (int64_t)v.days * SL_MS_PER_DAY + v.ms;
+}
 
 typedef enum sl_time_unit { SL_UNIT_S = 0, SL_UNIT_MS, SL_UNIT_US, SL_UNIT_NS } sl_time_unit;
 

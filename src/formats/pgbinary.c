@@ -298,6 +298,181 @@ static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t
 	return 0;
 }
 
+static float sl_half_to_float(uint16_t h)
+{
+	int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
+	float v;
+	if (exp == 0)
+		v = ldexpf((float)man, -24);
+	else if (exp == 31)
+		v = man ? NAN : INFINITY;
+	else
+		v = ldexpf((float)(man + 1024), exp - 25);
+	return sign ? -v : v;
+}
+
+/* The Float16 holding exactly v; false when none does. */
+static bool sl_float_to_half(float v, uint16_t *out)
+{
+	uint16_t sign = signbit(v) ? 0x8000 : 0;
+	float a = fabsf(v);
+	if (isnan(v)) {
+		*out = sign | 0x7E00;
+		return true;
+	}
+	if (isinf(a) || a == 0) {
+		*out = sign | (isinf(a) ? 0x7C00 : 0);
+		return true;
+	}
+	int e;
+	frexpf(a, &e); /* a = m * 2^e, 0.5 <= m < 1 */
+	float man;
+	uint16_t h;
+	if (e - 1 >= -14) { /* normal: (1 + man/1024) * 2^(exp-15) */
+		if (e - 1 + 15 > 30)
+			return false;
+		man = (ldexpf(a, -(e - 1)) - 1.0f) * 1024.0f;
+		h = (uint16_t)(sign | (e - 1 + 15) << 10 | (int)man);
+	} else { /* subnormal: man * 2^-24 */
+		man = ldexpf(a, 24);
+		h = (uint16_t)(sign | (int)man);
+	}
+	if (man != floorf(man))
+		return false;
+	*out = h;
+	return sl_half_to_float(h) == v;
+}
+
+static const char *sl_pg_kind_name(sl_pg_kind k)
+{
+	static const char *names[] = {
+	        [SL_PG_BOOL] = "bool",         [SL_PG_INT2] = "int2",
+	        [SL_PG_INT4] = "int4",         [SL_PG_INT8] = "int8",
+	        [SL_PG_OID] = "oid",           [SL_PG_LSN] = "pg_lsn",
+	        [SL_PG_FLOAT4] = "float4",     [SL_PG_FLOAT8] = "float8",
+	        [SL_PG_NUMERIC] = "numeric",   [SL_PG_DATE] = "date",
+	        [SL_PG_TIME] = "time",         [SL_PG_TIMESTAMP] = "timestamp",
+	        [SL_PG_TEXT] = "text",         [SL_PG_BYTEA] = "bytea",
+	        [SL_PG_JSONB] = "jsonb",       [SL_PG_UUID] = "uuid",
+	        [SL_PG_INTERVAL] = "interval", [SL_PG_ARRAY] = "array"};
+	return (size_t)k < sizeof names / sizeof *names && names[k] ? names[k] : "?";
+}
+
+/* The field type cannot receive this wire kind (a codec/field pairing no mapping produces). */
+static int sl_decode_unsupported(sl_pg_kind kind, const sl_field *f, sl_error *err)
+{
+	char d[128];
+	return sl_error_set(err, SL_ERR_INTERNAL,
+	                    "column %s: cannot decode a PostgreSQL %s value into Arrow %s", f->name,
+	                    sl_pg_kind_name(kind), sl_field_describe(f, d, sizeof d));
+}
+
+/* Append the integer (neg ? -mag : mag) to a column of any integer type, or of Timestamp(ns) /
+ * Time64(ns), which travel as int8. SL_ERR_DATA when it does not fit the type. */
+static int sl_store_int(sl_pg_kind kind, sl_column *c, bool neg, uint64_t mag, sl_error *err)
+{
+	const sl_field *f = c->field;
+	uint64_t max;
+	bool is_signed = true;
+	int w;
+	switch (f->type) {
+	case SL_TYPE_INT8:
+		max = INT8_MAX, w = 1;
+		break;
+	case SL_TYPE_INT16:
+		max = INT16_MAX, w = 2;
+		break;
+	case SL_TYPE_INT32:
+		max = INT32_MAX, w = 4;
+		break;
+	case SL_TYPE_TIMESTAMP:
+	case SL_TYPE_TIME64:
+		if (f->unit != SL_UNIT_NS || kind != SL_PG_INT8)
+			return sl_decode_unsupported(kind, f, err);
+		/* fall through */
+	case SL_TYPE_INT64:
+		max = INT64_MAX, w = 8;
+		break;
+	case SL_TYPE_UINT8:
+		max = UINT8_MAX, w = 1, is_signed = false;
+		break;
+	case SL_TYPE_UINT16:
+		max = UINT16_MAX, w = 2, is_signed = false;
+		break;
+	case SL_TYPE_UINT32:
+		max = UINT32_MAX, w = 4, is_signed = false;
+		break;
+	case SL_TYPE_UINT64:
+		max = UINT64_MAX, w = 8, is_signed = false;
+		break;
+	default:
+		return sl_decode_unsupported(kind, f, err);
+	}
+	bool fits = neg ? mag == 0 || (is_signed && mag <= max + 1) : mag <= max;
+	if (!fits) {
+		char d[128];
+		return sl_error_set(
+		        err, SL_ERR_DATA, "column %s: %s%llu is out of range for Arrow %s", f->name,
+		        neg ? "-" : "", (unsigned long long)mag, sl_field_describe(f, d, sizeof d));
+	}
+	uint64_t v = neg ? 0 - mag : mag; /* two's complement */
+	uint8_t le[8];
+	for (int k = 0; k < w; k++)
+		le[k] = (uint8_t)(v >> (8 * k));
+	sl_col_append_fixed(c, le, (size_t)w);
+	return 0;
+}
+
+static int sl_store_i64(sl_pg_kind kind, sl_column *c, int64_t v, sl_error *err)
+{
+	return sl_store_int(kind, c, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, err);
+}
+
+/* us as a whole number of unit u; false when it is not one, or overflows. */
+static bool sl_us_to_unit(int64_t us, sl_time_unit u, int64_t *out)
+{
+	switch (u) {
+	case SL_UNIT_S:
+		*out = us / 1000000;
+		return us % 1000000 == 0;
+	case SL_UNIT_MS:
+		*out = us / 1000;
+		return us % 1000 == 0;
+	case SL_UNIT_US:
+		*out = us;
+		return true;
+	case SL_UNIT_NS:
+		return !__builtin_mul_overflow(us, 1000, out);
+	}
+	return false;
+}
+
+static const char *sl_unit_name(sl_time_unit u)
+{
+	return u == SL_UNIT_S ? "s" : u == SL_UNIT_MS ? "ms" : u == SL_UNIT_US ? "us" : "ns";
+}
+
+/* interval (int64 us, int32 days, int32 months) -> Interval(DayTime), a month as 30 days. */
+static int sl_decode_interval(const sl_field *f, const uint8_t *p, sl_interval_dt *out,
+                              sl_error *err)
+{
+	int64_t us = (int64_t)rd64(p), total;
+	int32_t days = (int32_t)rd32(p + 8), months = (int32_t)rd32(p + 12);
+	if (us % 1000 != 0)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "column %s: interval has a fraction of a millisecond, which "
+		                    "Interval(DayTime) cannot hold",
+		                    f->name);
+	/* |months * 30 + days| < 2^37 days, so |total| < 2^63 ms; checked all the same */
+	int64_t day_total = (int64_t)months * 30 + days;
+	if (__builtin_mul_overflow(day_total, (int64_t)SL_MS_PER_DAY, &total) ||
+	    __builtin_add_overflow(total, us / 1000, &total) || !sl_interval_dt_from_ms(total, out))
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "column %s: interval is out of range for Interval(DayTime)",
+		                    f->name);
+	return 0;
+}
+
 static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n,
                            sl_error *err)
 {
@@ -306,51 +481,152 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 	case SL_PG_BOOL:
 		if (n != 1)
 			goto badlen;
+		if (f->type != SL_TYPE_BOOL)
+			break;
 		sl_col_append_bool(c, p[0] != 0);
 		return 0;
 	case SL_PG_INT2:
 		if (n != 2)
 			goto badlen;
+		if (f->type != SL_TYPE_INT16)
+			return sl_store_i64(kind, c, (int16_t)rd16(p), err);
 		sl_col_append_i16(c, (int16_t)rd16(p));
 		return 0;
 	case SL_PG_INT4:
-	case SL_PG_OID:
-	case SL_PG_FLOAT4: {
+	case SL_PG_OID: {
 		if (n != 4)
 			goto badlen;
 		uint32_t v = rd32(p);
+		if (kind == SL_PG_INT4 && f->type != SL_TYPE_INT32)
+			return sl_store_i64(kind, c, (int32_t)v, err);
+		if (kind == SL_PG_OID && f->type != SL_TYPE_UINT32)
+			return sl_store_int(kind, c, false, v, err);
 		sl_col_append_fixed(c, &v, 4);
 		return 0;
 	}
 	case SL_PG_INT8:
-	case SL_PG_LSN:
-	case SL_PG_FLOAT8:
+	case SL_PG_LSN: {
+		if (n != 8)
+			goto badlen;
+		uint64_t v = rd64(p);
+		if (kind == SL_PG_INT8 && f->type != SL_TYPE_INT64)
+			return sl_store_i64(kind, c, (int64_t)v, err);
+		if (kind == SL_PG_LSN && f->type != SL_TYPE_UINT64)
+			return sl_store_int(kind, c, false, v, err);
+		sl_col_append_fixed(c, &v, 8);
+		return 0;
+	}
+	case SL_PG_FLOAT4: {
+		if (n != 4)
+			goto badlen;
+		uint32_t v = rd32(p);
+		float x;
+		memcpy(&x, &v, 4);
+		uint16_t h;
+		switch (f->type) {
+		case SL_TYPE_FLOAT32:
+			sl_col_append_fixed(c, &v, 4);
+			return 0;
+		case SL_TYPE_FLOAT64:
+			sl_col_append_f64(c, x);
+			return 0;
+		case SL_TYPE_FLOAT16:
+			if (!sl_float_to_half(x, &h))
+				goto inexact;
+			sl_col_append_fixed(c, &h, 2);
+			return 0;
+		default:
+			break;
+		}
+		break;
+	}
+	case SL_PG_FLOAT8: {
+		if (n != 8)
+			goto badlen;
+		uint64_t v = rd64(p);
+		double x;
+		memcpy(&x, &v, 8);
+		float y = (float)x;
+		uint16_t h;
+		bool exact = y == x || (isnan(x) && isnan(y));
+		switch (f->type) {
+		case SL_TYPE_FLOAT64:
+			sl_col_append_fixed(c, &v, 8);
+			return 0;
+		case SL_TYPE_FLOAT32:
+			if (!exact)
+				goto inexact;
+			sl_col_append_f32(c, y);
+			return 0;
+		case SL_TYPE_FLOAT16:
+			if (!exact || !sl_float_to_half(y, &h))
+				goto inexact;
+			sl_col_append_fixed(c, &h, 2);
+			return 0;
+		default:
+			break;
+		}
+		break;
+	}
 	case SL_PG_TIME: {
 		if (n != 8)
 			goto badlen;
 		uint64_t v = rd64(p);
-		sl_col_append_fixed(c, &v, 8);
+		int64_t t;
+		if (f->type == SL_TYPE_TIME64 && f->unit == SL_UNIT_US) {
+			sl_col_append_fixed(c, &v, 8);
+			return 0;
+		}
+		if (f->type != SL_TYPE_TIME32 && f->type != SL_TYPE_TIME64)
+			break;
+		if (!sl_us_to_unit((int64_t)v, f->unit, &t) ||
+		    (f->type == SL_TYPE_TIME32 && (t < INT32_MIN || t > INT32_MAX)))
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: time %lld us is not a whole number of %s",
+			                    f->name, (long long)v, sl_unit_name(f->unit));
+		if (f->type == SL_TYPE_TIME32)
+			sl_col_append_i32(c, (int32_t)t);
+		else
+			sl_col_append_i64(c, t);
 		return 0;
 	}
 	case SL_PG_DATE: {
 		if (n != 4)
 			goto badlen;
 		int32_t d = (int32_t)rd32(p);
-		if (d != SL_DATE32_POS_INF && d != SL_DATE32_NEG_INF)
+		bool inf = d == SL_DATE32_POS_INF || d == SL_DATE32_NEG_INF;
+		if (!inf)
 			d += SL_PG_EPOCH_DAYS; /* PostgreSQL's range is far inside int32 */
-		sl_col_append_i32(c, d);
+		if (f->type == SL_TYPE_DATE32) {
+			sl_col_append_i32(c, d);
+			return 0;
+		}
+		if (f->type != SL_TYPE_DATE64)
+			break;
+		sl_col_append_i64(c, inf ? (d > 0 ? SL_TIMESTAMP_POS_INF : SL_TIMESTAMP_NEG_INF)
+		                         : (int64_t)d * SL_MS_PER_DAY);
 		return 0;
 	}
 	case SL_PG_TIMESTAMP: {
 		if (n != 8)
 			goto badlen;
+		if (f->type != SL_TYPE_TIMESTAMP)
+			break;
 		int64_t t = (int64_t)rd64(p);
-		if (t != SL_TIMESTAMP_POS_INF && t != SL_TIMESTAMP_NEG_INF &&
-		    __builtin_add_overflow(t, SL_PG_EPOCH_US, &t))
+		if (t == SL_TIMESTAMP_POS_INF || t == SL_TIMESTAMP_NEG_INF) {
+			sl_col_append_i64(c, t);
+			return 0;
+		}
+		if (__builtin_add_overflow(t, SL_PG_EPOCH_US, &t))
 			return sl_error_set(err, SL_ERR_DATA,
 			                    "column %s: timestamp beyond year 294247 cannot be "
 			                    "represented in microseconds since 1970",
 			                    f->name);
+		if (f->unit != SL_UNIT_US && !sl_us_to_unit(t, f->unit, &t))
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: timestamp is not a whole number of %s, or "
+			                    "out of range in %s",
+			                    f->name, sl_unit_name(f->unit), sl_unit_name(f->unit));
 		sl_col_append_i64(c, t);
 		return 0;
 	}
@@ -362,7 +638,7 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 				return sl_error_wrap(err, "column %s", f->name);
 			sl_col_append_fixed(c, tmp, (size_t)w);
 			return 0;
-		} else {
+		} else if (f->type == SL_TYPE_UTF8) {
 			sl_col_validity_(c, true);
 			if (sl_pg_numeric_to_text(p, (size_t)n, &c->values, err) < 0)
 				return sl_error_wrap(err, "column %s", f->name);
@@ -370,12 +646,41 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 			sl_buf_append(&c->offsets, &end, 4);
 			c->length++;
 			return 0;
+		} else if (f->type >= SL_TYPE_INT8 && f->type <= SL_TYPE_UINT64) {
+			uint8_t tmp[16];
+			bool neg;
+			sl_u256 mag;
+			if (sl_pg_numeric_to_decimal(p, (size_t)n, 16, 0, tmp, err) < 0)
+				return sl_error_wrap(err, "column %s", f->name);
+			sl_decimal_load(tmp, 16, &neg, &mag);
+			if (mag.w[1] | mag.w[2] | mag.w[3]) {
+				char d[128];
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: numeric value is out of range for "
+				                    "Arrow %s",
+				                    f->name, sl_field_describe(f, d, sizeof d));
+			}
+			return sl_store_int(kind, c, neg, mag.w[0], err);
 		}
+		break;
 	case SL_PG_TEXT:
 	case SL_PG_BYTEA:
+		if (f->type == SL_TYPE_FIXED_BINARY) {
+			if (n != f->byte_width)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: value of %d bytes does not fit "
+				                    "FixedSizeBinary(%d)",
+				                    f->name, n, f->byte_width);
+			sl_col_append_fixed(c, p, (size_t)n);
+			return 0;
+		}
+		if (!sl_type_is_var_width(f->type))
+			break;
 		sl_col_append_bytes(c, p, (size_t)n);
 		return 0;
 	case SL_PG_JSONB:
+		if (!sl_type_is_var_width(f->type))
+			break;
 		if (n < 1 || p[0] != 1)
 			return sl_error_set(err, SL_ERR_DATA,
 			                    "column %s: unknown jsonb binary version", f->name);
@@ -384,6 +689,8 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 	case SL_PG_UUID: {
 		if (n != 16)
 			goto badlen;
+		if (!sl_type_is_var_width(f->type))
+			break;
 		uint8_t *o = sl_col_append_bytes_start(c, 36);
 		for (int i = 0, k = 0; i < 16; i++) {
 			if (i == 4 || i == 6 || i == 8 || i == 10)
@@ -393,14 +700,28 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 		}
 		return 0;
 	}
-	case SL_PG_ARRAY:
-		break;
+	case SL_PG_INTERVAL: {
+		if (n != 16)
+			goto badlen;
+		if (f->type != SL_TYPE_INTERVAL_DT)
+			break;
+		sl_interval_dt v;
+		SL_TRY(sl_decode_interval(f, p, &v, err));
+		sl_col_append_fixed(c, &v, 8);
+		return 0;
 	}
-	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no decoder for kind %d", f->name,
-	                    kind);
+	case SL_PG_ARRAY:
+		return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no decoder for kind %d",
+		                    f->name, kind);
+	}
+	return sl_decode_unsupported(kind, f, err);
 badlen:
 	return sl_error_set(err, SL_ERR_DATA, "column %s: value has unexpected length %d", f->name,
 	                    n);
+inexact:
+	return sl_error_set(err, SL_ERR_DATA, "column %s: %s value cannot be held exactly by %s",
+	                    f->name, sl_pg_kind_name(kind),
+	                    f->type == SL_TYPE_FLOAT16 ? "Float16" : "Float32");
 }
 
 int sl_pgcopy_decode_tuple(const sl_pg_codec *codecs, const uint8_t *buf, size_t len,
@@ -465,19 +786,6 @@ void sl_pgcopy_write_header(sl_buf *out)
 void sl_pgcopy_write_trailer(sl_buf *out)
 {
 	wr16(out, 0xFFFF);
-}
-
-static float sl_half_to_float(uint16_t h)
-{
-	int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
-	float v;
-	if (exp == 0)
-		v = ldexpf((float)man, -24);
-	else if (exp == 31)
-		v = man ? NAN : INFINITY;
-	else
-		v = ldexpf((float)(man + 1024), exp - 25);
-	return sign ? -v : v;
 }
 
 static int sl_hexval(uint8_t ch)
@@ -736,6 +1044,20 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 			                    f->name, n, s);
 		wr32(out, 16);
 		sl_buf_append(out, u, 16);
+		return 0;
+	}
+	case SL_PG_INTERVAL: {
+		/* all in microseconds (days 0, months 0): TIME '838:59:59' stays 838:59:59 */
+		sl_interval_dt v;
+		int64_t us;
+		memcpy(&v, c->values.data + i * 8, 8);
+		if (__builtin_mul_overflow((int64_t)v.days, INT64_C(86400000000), &us) ||
+		    __builtin_add_overflow(us, (int64_t)v.ms * 1000, &us))
+			break;
+		wr32(out, 16);
+		wr64(out, (uint64_t)us);
+		wr32(out, 0);
+		wr32(out, 0);
 		return 0;
 	}
 	case SL_PG_ARRAY:

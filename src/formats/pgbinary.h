@@ -9,9 +9,17 @@
  *   date int32 days since 2000-01-01 (INT32_MAX/MIN = +/-infinity); time int64 us since
  *   midnight; timestamp[tz] int64 us since 2000-01-01 UTC (INT64_MAX/MIN = +/-infinity);
  *   numeric int16 ndigits, int16 weight, uint16 sign, int16 dscale, ndigits int16 base-10000
- *   digits; text-like types raw bytes; jsonb a version byte 1 + text; uuid 16 bytes;
+ *   digits; interval int64 us, int32 days, int32 months; text-like types raw bytes; jsonb a
+ *   version byte 1 + text; uuid 16 bytes;
  *   arrays int32 ndim, int32 has-nulls, uint32 element oid, per dimension int32 size + int32
  *   lower bound, then each element as a length-prefixed field.
+ *
+ * A value of one wire kind may be encoded from, and decoded into, several Arrow types (a
+ * column's Arrow field need not be the one the PostgreSQL source would choose, e.g. a MySQL
+ * TINYINT UNSIGNED (UInt8) in a smallint column): the decoder accepts every field type the
+ * encoder accepts for that kind and range-checks narrowing (SL_ERR_DATA when a value does not
+ * fit, or would lose precision).
+ *
  * Everything here is a pure function of bytes: no I/O, every length checked. */
 #ifndef SL_PGBINARY_H
 #define SL_PGBINARY_H
@@ -42,7 +50,10 @@ typedef enum sl_pg_kind {
 	SL_PG_BYTEA,
 	SL_PG_JSONB,
 	SL_PG_UUID,
-	SL_PG_ARRAY /* one-dimensional array of elem_kind */
+	SL_PG_INTERVAL, /* from/into Interval(DayTime): encoded as microseconds only (days and
+	                   months 0, so MySQL's TIME '838:59:59' shows as 838:59:59); decoded with
+	                   a month as 30 days, to the canonical form (see core/types.h) */
+	SL_PG_ARRAY     /* one-dimensional array of elem_kind */
 } sl_pg_kind;
 
 typedef struct sl_pg_codec {

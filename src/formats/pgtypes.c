@@ -36,6 +36,7 @@ enum {
 	OID_TIME = 1083,
 	OID_TIMESTAMP = 1114,
 	OID_TIMESTAMPTZ = 1184,
+	OID_INTERVAL = 1186,
 	OID_NUMERIC = 1700,
 	OID_UUID = 2950,
 	OID_LSN = 3220,
@@ -302,6 +303,9 @@ static bool sl_target_scalar(const sl_field *f, uint32_t oid, char typtype, sl_p
 	case OID_TIMESTAMPTZ:
 		*kind = SL_PG_TIMESTAMP;
 		return t == SL_TYPE_TIMESTAMP && f->unit != SL_UNIT_NS;
+	case OID_INTERVAL:
+		*kind = SL_PG_INTERVAL;
+		return t == SL_TYPE_INTERVAL_DT;
 	case OID_BYTEA:
 		*kind = SL_PG_BYTEA;
 		return t == SL_TYPE_BINARY || t == SL_TYPE_FIXED_BINARY;
@@ -385,6 +389,8 @@ const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n)
 		if (f->unit == SL_UNIT_NS)
 			return "bigint";
 		return f->tz ? "timestamp with time zone" : "timestamp without time zone";
+	case SL_TYPE_INTERVAL_DT:
+		return "interval";
 	case SL_TYPE_UTF8:
 	case SL_TYPE_LARGE_UTF8:
 		return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0 ? "jsonb" : "text";
@@ -392,12 +398,16 @@ const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n)
 	case SL_TYPE_LARGE_BINARY:
 	case SL_TYPE_FIXED_BINARY:
 		return "bytea";
-	case SL_TYPE_LIST:
-		if (f->child == NULL || f->child->type == SL_TYPE_LIST ||
-		    !sl_pg_type_for_field(f->child, inner, sizeof inner))
+	case SL_TYPE_LIST: {
+		/* the element's name may be a literal or written into inner */
+		const char *elem = f->child && f->child->type != SL_TYPE_LIST
+		                           ? sl_pg_type_for_field(f->child, inner, sizeof inner)
+		                           : NULL;
+		if (elem == NULL)
 			return NULL;
-		snprintf(buf, n, "%s[]", inner);
+		snprintf(buf, n, "%s[]", elem);
 		return buf;
+	}
 	default:
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/state.h"
 #include "core/batch.h"
 #include "core/catalog.h"
 #include "core/config.h"
@@ -22,7 +23,7 @@ typedef struct sl_applier sl_applier;
 /* The position a target has durably applied (CDC). */
 typedef struct sl_durable {
 	bool found;
-	char position[64];
+	char position[SL_POSITION_MAX];
 	uint64_t version;
 	int64_t commit_us;  /* source commit time of the last applied transaction */
 	int64_t applied_us; /* when the target committed it */

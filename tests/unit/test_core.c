@@ -127,6 +127,22 @@ static void test_schema_export(void **state)
 	char d[64];
 	assert_string_equal(sl_field_describe(&f[1], d, sizeof d), "Timestamp(us, \"UTC\")");
 	assert_string_equal(sl_field_describe(&f[0], d, sizeof d), "Decimal128(12, 2)");
+	sl_field iv;
+	sl_field_init(&iv, "d", SL_TYPE_INTERVAL_DT);
+	assert_string_equal(sl_field_format(&iv, d, sizeof d), "tiD");
+	assert_string_equal(sl_field_describe(&iv, d, sizeof d), "Interval(DayTime)");
+	assert_int_equal(sl_type_value_width(&iv), 8);
+	sl_field_reset(&iv);
+	/* canonical Interval(DayTime): days and ms share the sign, |ms| < one day */
+	sl_interval_dt v;
+	assert_true(sl_interval_dt_from_ms(-INT64_C(86400001), &v));
+	assert_int_equal(v.days, -1);
+	assert_int_equal(v.ms, -1);
+	assert_true(sl_interval_dt_from_ms(INT64_C(3020399999), &v));
+	assert_int_equal(v.days, 34);
+	assert_int_equal(v.ms, INT64_C(3020399999) - 34 * INT64_C(86400000));
+	assert_int_equal(sl_interval_dt_to_ms((sl_interval_dt){1, -1000}), 86399000);
+	assert_false(sl_interval_dt_from_ms(INT64_MAX, &v));
 	s.release(&s);
 	assert_null(s.release);
 	for (int i = 0; i < 4; i++)

@@ -172,6 +172,7 @@ static void test_target_types_for_arrow(void **state)
 	        {SL_TYPE_UTF8, 0, NULL, "arrow.json", "jsonb"},
 	        {SL_TYPE_LARGE_UTF8, 0, NULL, NULL, "text"},
 	        {SL_TYPE_FIXED_BINARY, 0, NULL, NULL, "bytea"},
+	        {SL_TYPE_INTERVAL_DT, 0, NULL, NULL, "interval"},
 	};
 	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
 		sl_field f;
@@ -187,12 +188,63 @@ static void test_target_types_for_arrow(void **state)
 	}
 }
 
+/* Arrow types of other engines into the PostgreSQL columns sl_pg_type_for_field creates. */
+static void test_target_cross_engine_codecs(void **state)
+{
+	(void)state;
+	static const struct {
+		sl_type_id t;
+		sl_pg_typeinfo ti;
+		bool binary;
+		sl_pg_kind kind;
+	} m[] = {
+	        {SL_TYPE_UINT8, {21, -1, 'b', 'N', 0, 0, 0}, true, SL_PG_INT2},
+	        {SL_TYPE_UINT16, {23, -1, 'b', 'N', 0, 0, 0}, true, SL_PG_INT4},
+	        {SL_TYPE_UINT32, {20, -1, 'b', 'N', 0, 0, 0}, true, SL_PG_INT8},
+	        {SL_TYPE_UINT64, {1700, -1, 'b', 'N', 0, 0, 0}, true, SL_PG_NUMERIC},
+	        {SL_TYPE_UINT64, {20, -1, 'b', 'N', 0, 0, 0}, false, 0},
+	        {SL_TYPE_INTERVAL_DT, {1186, -1, 'b', 'T', 0, 0, 0}, true, SL_PG_INTERVAL},
+	        {SL_TYPE_INTERVAL_DT, {25, -1, 'b', 'S', 0, 0, 0}, false, 0},
+	        {SL_TYPE_UTF8, {1186, -1, 'b', 'T', 0, 0, 0}, false, 0},
+	};
+	for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+		sl_field f;
+		sl_field_init(&f, "c", m[i].t);
+		sl_pg_codec codec;
+		bool binary = sl_pg_target_codec(&f, &m[i].ti, &codec);
+		if (binary != m[i].binary)
+			fail_msg("row %zu: binary %d, expected %d", i, binary, m[i].binary);
+		if (binary)
+			assert_int_equal(codec.kind, m[i].kind);
+		sl_field_reset(&f);
+	}
+	sl_field l;
+	sl_field_init(&l, "c", SL_TYPE_LIST);
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_INTERVAL_DT);
+	sl_field_set_child(&l, e);
+	sl_pg_typeinfo arr = {1187, -1, 'b', 'A', 1186, 'b', 'T'};
+	sl_pg_codec codec;
+	assert_true(sl_pg_target_codec(&l, &arr, &codec));
+	assert_int_equal(codec.kind, SL_PG_ARRAY);
+	assert_int_equal(codec.elem_kind, SL_PG_INTERVAL);
+	assert_int_equal(codec.elem_oid, 1186);
+	char buf[64];
+	assert_string_equal(sl_pg_type_for_field(&l, buf, sizeof buf), "interval[]");
+	e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_UTF8);
+	sl_field_set_child(&l, e);
+	assert_string_equal(sl_pg_type_for_field(&l, buf, sizeof buf), "text[]");
+	sl_field_reset(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_source_mapping),
 	        cmocka_unit_test(test_target_binary_or_staged),
 	        cmocka_unit_test(test_target_types_for_arrow),
+	        cmocka_unit_test(test_target_cross_engine_codecs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

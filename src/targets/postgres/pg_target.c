@@ -2,11 +2,11 @@
  * primary key after the load.
  *
  * A column whose incoming Arrow value has a binary form the target type accepts (integers,
- * floats, decimals into numeric, dates, times, timestamps, text-like types, enums, jsonb, uuid,
- * bytea, one-dimensional arrays of those) is sent as is. A column that can only travel as text
- * (interval, inet, bit, tsvector, composite and extension types, ranges as JSON) makes its table
- * load through a temporary staging table: COPY into the stage with text columns, then one
- * INSERT ... SELECT with casts, in the same transaction.
+ * floats, decimals into numeric, dates, times, timestamps, Interval(DayTime) into interval,
+ * text-like types, enums, jsonb, uuid, bytea, one-dimensional arrays of those) is sent as is. A
+ * column that can only travel as text (interval, inet, bit, tsvector, composite and extension
+ * types, ranges as JSON) makes its table load through a temporary staging table: COPY into the
+ * stage with text columns, then one INSERT ... SELECT with casts, in the same transaction.
  *
  * Threads: prepare runs on the main thread before any writer starts; each sl_writer (its own
  * connection) is used by one lane thread and only reads the per-table plan. */
@@ -527,10 +527,42 @@ static void pgt_writer_close(sl_writer *w)
 	free(w);
 }
 
+/* Another engine's table: each target column is read the way the writer wrote it (the same
+ * codec, from the source's Arrow field to the column's type) and decoded back into the source's
+ * field, so both digests hash the same Arrow values. Columns the writer staged as text are read
+ * as text. */
+static int pgt_digest_codecs(sl_target *t, const sl_table_def *td, const sl_pg_column *cols,
+                             sl_pg_codec *codecs, sl_pg_select *how, sl_error *err)
+{
+	for (int i = 0; i < td->nfields; i++) {
+		const sl_field *f = &td->fields[i];
+		if (sl_pg_target_codec(f, &cols[i].ti, &codecs[i])) {
+			how[i] = SL_PG_SELECT_PLAIN;
+			continue;
+		}
+		bool text_list =
+		        f->type == SL_TYPE_LIST && f->child && f->child->type == SL_TYPE_UTF8;
+		if (f->type != SL_TYPE_UTF8 && !text_list) {
+			char d[128];
+			return sl_error_set(err, SL_ERR_MISMATCH,
+			                    "column \"%s\" of %s.%s has type %s, which cannot hold "
+			                    "the source's Arrow %s",
+			                    f->name, pgt_schema_for(t, td), td->name,
+			                    cols[i].format_type, sl_field_describe(f, d, sizeof d));
+		}
+		how[i] = text_list ? SL_PG_SELECT_TEXT_ARRAY : SL_PG_SELECT_TEXT;
+		codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
+		codecs[i].elem_kind = SL_PG_TEXT;
+		codecs[i].elem_oid = 25;
+	}
+	return 0;
+}
+
 static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
                       sl_error *err)
 {
 	const sl_table_def *td = &cat->tables[ti];
+	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
 	sl_buf q = {0}, sql = {0};
 	sl_pg_quote_qualified(&q, pgt_schema_for(t, td), td->name);
 	const char *params[1] = {sl_buf_cstr(&q)};
@@ -563,28 +595,44 @@ static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 		}
 		picked[i] = cols[k];
 	}
-	sl_field *fields = sl_calloc((size_t)td->nfields, sizeof *fields);
 	sl_pg_codec *codecs = sl_calloc((size_t)td->nfields, sizeof *codecs);
 	sl_pg_select *how = sl_calloc((size_t)td->nfields, sizeof *how);
-	const char **reasons = sl_calloc((size_t)td->nfields, sizeof *reasons);
-	sl_pg_build_select(picked, td->nfields, fields, codecs, how, reasons);
+	sl_field *fields = NULL;
+	if (same_engine) {
+		/* both sides decode the same PostgreSQL types into the same Arrow values */
+		fields = sl_calloc((size_t)td->nfields, sizeof *fields);
+		const char **reasons = sl_calloc((size_t)td->nfields, sizeof *reasons);
+		sl_pg_build_select(picked, td->nfields, fields, codecs, how, reasons);
+		free(reasons);
+	} else if ((rc = pgt_digest_codecs(t, td, picked, codecs, how, err)) < 0) {
+		goto out1;
+	}
 	sl_buf_puts(&sql, "COPY (SELECT ");
 	for (int i = 0; i < td->nfields; i++) {
 		if (i)
 			sl_buf_puts(&sql, ", ");
-		sl_pg_select_expr(&sql, fields[i].name, how[i]);
+		sl_pg_select_expr(&sql, td->fields[i].name, how[i]);
 	}
 	sl_buf_printf(&sql, " FROM %s) TO STDOUT (FORMAT binary)", sl_buf_cstr(&q));
 	sl_digest d = {0};
-	rc = sl_pg_copy_digest(t->meta, sl_buf_cstr(&sql), fields, codecs, td->nfields, &d, err);
+	rc = sl_pg_copy_digest(t->meta, sl_buf_cstr(&sql), same_engine ? fields : td->fields,
+	                       codecs, td->nfields, &d, err);
+	if (rc == SL_ERR_DATA && !same_engine) {
+		/* a target value the source's type cannot hold: the tables differ */
+		sl_error_wrap(err, "target table %s.%s", pgt_schema_for(t, td), td->name);
+		if (err)
+			err->code = SL_ERR_MISMATCH;
+		rc = SL_ERR_MISMATCH;
+	}
 	*rows = d.rows;
 	*hash = d.sum;
-	for (int i = 0; i < td->nfields; i++)
-		sl_field_reset(&fields[i]);
+out1:
+	if (fields)
+		for (int i = 0; i < td->nfields; i++)
+			sl_field_reset(&fields[i]);
 	free(fields);
 	free(codecs);
 	free(how);
-	free(reasons);
 out:
 	free(picked);
 	sl_pg_columns_free(cols, ncols);

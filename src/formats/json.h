@@ -1,0 +1,34 @@
+/* JSON text (RFC 8259) -> a canonical JSON text, so two engines' spellings of one value compare
+ * equal byte for byte.
+ *
+ * The canonical form follows PostgreSQL jsonb's notion of equality: object members sorted by
+ * their canonical key bytes, and of duplicate keys only the last one kept; arrays in order;
+ * strings with every escape decoded and re-encoded one way (only '"', '\' and control characters
+ * escaped, as \" \\ and \u00xx; everything else as raw UTF-8), so "\u00e9" and "é" agree;
+ * numbers by their exact decimal value, written as an optional '-', the significant digits
+ * (no leading or trailing zeros) and, when not zero, an exponent: 1.0, 1.00, 10E-1 and 1e0 are
+ * all "1", 1.50 is "15e-1", 100 is "1e2", -0.0 is "0" (any number of digits, no rounding);
+ * true, false, null; no whitespace.
+ *
+ * A pure function of bytes: every length checked, recursion bounded by SL_JSON_MAX_DEPTH. */
+#ifndef SL_JSON_H
+#define SL_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* Deepest nesting of arrays and objects accepted (MySQL allows 100; PostgreSQL about as much
+ * as its stack allows). */
+#define SL_JSON_MAX_DEPTH 1000
+
+/* Append the canonical form of the JSON text buf[0..len) to out. `scratch` is work space (the
+ * member tables of the objects being sorted); its contents are overwritten and both buffers
+ * keep their capacity, so one pair serves many values. Returns 0, or -1 (out left as it was)
+ * when the text is not one valid JSON value with optional surrounding whitespace, is not valid
+ * UTF-8, has an unpaired surrogate escape, nests deeper than SL_JSON_MAX_DEPTH, or has a number
+ * whose exponent has more than 15 significant digits. The caller owns both buffers. */
+int sl_json_canonical(const uint8_t *buf, size_t len, sl_buf *out, sl_buf *scratch);
+
+#endif
