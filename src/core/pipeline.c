@@ -344,7 +344,7 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 	r->sops = sl_source_lookup(cfg->source.type);
 	if (r->sops == NULL)
 		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "source.type '%s' is not supported (supported: postgres)",
+		                    "source.type '%s' is not supported (supported: postgres, mysql)",
 		                    cfg->source.type);
 	r->tops = sl_target_lookup(cfg->target.type);
 	if (r->tops == NULL)
@@ -668,7 +668,7 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 	const sl_target_ops *tops = sl_target_lookup(cfg->target.type);
 	if (sops == NULL)
 		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "source.type '%s' is not supported (supported: postgres)",
+		                    "source.type '%s' is not supported (supported: postgres, mysql)",
 		                    cfg->source.type);
 	if (tops == NULL)
 		return sl_error_set(err, SL_ERR_CONFIG,

@@ -1,0 +1,1237 @@
+/* MySQL / MariaDB source: connection, preflight checks, discovery, consistent point and parallel
+ * snapshot.
+ *
+ * Consistent point: with the RELOAD privilege, FLUSH TABLES WITH READ LOCK stops commits for a
+ * moment while every snapshot reader opens START TRANSACTION WITH CONSISTENT SNAPSHOT and the
+ * GTID position is read; UNLOCK TABLES follows at once. All chunks, read in parallel by
+ * different connections, then see one state, the one at that position. Without the privilege
+ * (or when resuming an interrupted snapshot) the position is read first and every chunk is read
+ * later in its own consistent snapshot: chunks see different moments, all at or after the
+ * position, and CDC replays the binlog from the position, which upserts full row images by key
+ * and deletes by key, so every table converges to the source exactly. That argument needs a
+ * primary key, so the lock-free path refuses keyless tables.
+ *
+ * Chunks: a table with physical partitions is read partition by partition; otherwise a table
+ * with a single-column integer primary key is split into key ranges of about
+ * snapshot.chunk_size; other tables are one chunk.
+ *
+ * Threads: the sl_source is used by the main thread; each sl_reader by one snapshot worker
+ * (reader_cancel from another thread opens its own connection to KILL QUERY). */
+#include <ctype.h>
+#include <errmsg.h>
+#include <inttypes.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/digest.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sources/mysql/my_source.h"
+#include "sources/mysql/my_source_int.h"
+
+/* ---------------------------------------------------------------- URL ---- */
+
+static int my_hex(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copy [p, end) percent-decoded into out. */
+static bool my_unescape(const char *p, const char *end, char *out, size_t n)
+{
+	size_t k = 0;
+	while (p < end) {
+		int c = (unsigned char)*p++;
+		if (c == '%' && end - p >= 2 && my_hex(p[0]) >= 0 && my_hex(p[1]) >= 0) {
+			c = my_hex(p[0]) * 16 + my_hex(p[1]);
+			p += 2;
+		}
+		if (k + 1 >= n)
+			return false;
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+	return true;
+}
+
+static int my_parse_url(const char *url, const char *password, sl_my_url *u, sl_error *err)
+{
+	memset(u, 0, sizeof *u);
+	u->port = 3306;
+	const char *p = url;
+	if (strncmp(p, "mysql://", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "mariadb://", 10) == 0)
+		p += 10;
+	else
+		goto bad;
+	const char *at = strrchr(p, '@');
+	const char *slash = strchr(at ? at : p, '/');
+	const char *q = strchr(at ? at : p, '?');
+	if (q && (slash == NULL || q < slash))
+		slash = NULL;
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!my_unescape(p, colon ? colon : at, u->user, sizeof u->user))
+			goto bad;
+		if (colon && !my_unescape(colon + 1, at, u->password, sizeof u->password))
+			goto bad;
+		p = at + 1;
+	}
+	const char *hend = slash ? slash : (q ? q : p + strlen(p));
+	const char *colon = memchr(p, ':', (size_t)(hend - p));
+	if (!my_unescape(p, colon ? colon : hend, u->host, sizeof u->host))
+		goto bad;
+	if (colon) {
+		char *e;
+		long port = strtol(colon + 1, &e, 10);
+		if (e != hend || port <= 0 || port > 65535)
+			goto bad;
+		u->port = (unsigned)port;
+	}
+	if (slash) {
+		const char *dend = q ? q : slash + strlen(slash);
+		if (!my_unescape(slash + 1, dend, u->database, sizeof u->database))
+			goto bad;
+	}
+	if (q && q[1] != '\0')
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source.url: parameters (%s) are not supported for MySQL; use "
+		                    "mysql://user@host:port/database",
+		                    q);
+	if (u->host[0] == '\0')
+		snprintf(u->host, sizeof u->host, "localhost");
+	if (u->user[0] == '\0')
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "source.url names no user: use mysql://user@host:port/database");
+	if (password)
+		snprintf(u->password, sizeof u->password, "%s", password);
+	if (u->password[0])
+		sl_log_add_secret(u->password);
+	return 0;
+bad:
+	return sl_error_set(err, SL_ERR_CONFIG,
+	                    "source.url is not a MySQL URL: expected "
+	                    "mysql://user@host:port/database");
+}
+
+/* ---------------------------------------------------------------- connections ---- */
+
+int sl_my_server_error(MYSQL *c, const char *what, sl_error *err)
+{
+	unsigned e = mysql_errno(c);
+	int code = SL_ERR_SERVER;
+	bool retry = false;
+	if (e == CR_SERVER_GONE_ERROR || e == CR_SERVER_LOST || e == CR_CONN_HOST_ERROR ||
+	    e == CR_CONNECTION_ERROR || e == ER_CONNECTION_KILLED || e == ER_SERVER_SHUTDOWN) {
+		code = SL_ERR_CONNECT;
+		retry = true;
+	} else if (e == ER_SPECIFIC_ACCESS_DENIED_ERROR || e == ER_TABLEACCESS_DENIED_ERROR ||
+	           e == ER_DBACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR) {
+		code = SL_ERR_PRIVILEGE;
+	} else if (e == ER_LOCK_WAIT_TIMEOUT || e == ER_LOCK_DEADLOCK) {
+		retry = true;
+	}
+	sl_error_set(err, code, "source: %s: %s (MySQL error %u)", what, mysql_error(c), e);
+	err->retryable = retry;
+	snprintf(err->sqlstate, sizeof err->sqlstate, "%s", mysql_sqlstate(c));
+	return code;
+}
+
+int sl_my_exec(MYSQL *c, const char *sql, sl_error *err)
+{
+	if (mysql_real_query(c, sql, strlen(sql)) != 0) {
+		char what[160];
+		snprintf(what, sizeof what, "%.150s", sql);
+		return sl_my_server_error(c, what, err);
+	}
+	MYSQL_RES *res = mysql_store_result(c);
+	if (res)
+		mysql_free_result(res);
+	return 0;
+}
+
+int sl_my_scalar(MYSQL *c, const char *sql, char **out, sl_error *err)
+{
+	*out = NULL;
+	if (mysql_real_query(c, sql, strlen(sql)) != 0) {
+		char what[160];
+		snprintf(what, sizeof what, "%.150s", sql);
+		return sl_my_server_error(c, what, err);
+	}
+	MYSQL_RES *res = mysql_store_result(c);
+	if (res == NULL)
+		return sl_my_server_error(c, sql, err);
+	MYSQL_ROW row = mysql_fetch_row(res);
+	*out = sl_strdup(row && row[0] ? row[0] : "");
+	mysql_free_result(res);
+	return 0;
+}
+
+int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err)
+{
+	*out = NULL;
+	MYSQL *c = mysql_init(NULL);
+	if (c == NULL)
+		return sl_error_set(err, SL_ERR_INTERNAL, "out of memory (mysql_init)");
+	unsigned timeout = 10, rw_timeout = 3600;
+	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
+	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
+	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	const sl_my_url *u = &s->url;
+	if (mysql_real_connect(c, u->host, u->user, u->password[0] ? u->password : NULL, NULL,
+	                       u->port, NULL, 0) == NULL) {
+		unsigned e = mysql_errno(c);
+		int rc;
+		if (e == ER_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR)
+			rc = sl_error_set(
+			        err, SL_ERR_CONNECT,
+			        "%s: login refused for user '%s' on %s:%u (check the user "
+			        "in source.url and source.password)",
+			        what, u->user, u->host, u->port);
+		else if (e == CR_CONN_HOST_ERROR || e == CR_CONNECTION_ERROR ||
+		         e == CR_UNKNOWN_HOST || e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) {
+			rc = sl_error_set(err, SL_ERR_CONNECT,
+			                  "%s: cannot connect to %s:%u: %s (is the server running, "
+			                  "and are the host and port in source.url right?)",
+			                  what, u->host, u->port, mysql_error(c));
+			err->retryable = true;
+		} else
+			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: cannot connect to %s:%u: %s",
+			                  what, u->host, u->port, mysql_error(c));
+		mysql_close(c);
+		return rc;
+	}
+	int rc = sl_my_exec(c,
+	                    "SET time_zone = '+00:00', net_write_timeout = 3600, "
+	                    "net_read_timeout = 3600, sql_mode = ''",
+	                    err);
+	if (rc == 0 && u->database[0]) {
+		if (mysql_select_db(c, u->database) != 0)
+			rc = sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "%s: database '%s' (from source.url) does not exist or is "
+			        "not readable by '%s'",
+			        what, u->database, u->user);
+	}
+	if (rc < 0) {
+		mysql_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err)
+{
+	return sl_my_scalar(c,
+	                    s->flavor == SL_GTID_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_pos"
+	                                                 : "SELECT @@GLOBAL.gtid_executed",
+	                    out, err);
+}
+
+static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
+{
+	sl_source *s = sl_calloc(1, sizeof *s);
+	s->cfg = cfg;
+	int rc = my_parse_url(cfg->source.url, cfg->source.password, &s->url, err);
+	if (rc == 0)
+		rc = sl_my_connect(s, "source", &s->meta, err);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	s->version = mysql_get_server_version(s->meta);
+	s->mariadb = strstr(mysql_get_server_info(s->meta), "MariaDB") != NULL;
+	s->flavor = s->mariadb ? SL_GTID_MARIADB : SL_GTID_MYSQL;
+	char *v = NULL;
+	if (sl_my_scalar(s->meta, "SELECT @@server_id", &v, err) == 0)
+		s->server_id = (uint32_t)strtoul(v, NULL, 10);
+	free(v);
+	if (s->mariadb ? s->version < 100500 : s->version < 80000) {
+		rc = sl_error_set(
+		        err, SL_ERR_SETTING,
+		        "source: %s %s is too old; sluice needs MySQL 8.0 or MariaDB 10.5 "
+		        "or later (binlog_row_metadata)",
+		        s->mariadb ? "MariaDB" : "MySQL", mysql_get_server_info(s->meta));
+		mysql_close(s->meta);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+static void my_close_pre_readers(sl_source *s)
+{
+	for (int i = 0; i < s->npre; i++)
+		if (s->pre_readers[i])
+			mysql_close(s->pre_readers[i]);
+	free(s->pre_readers);
+	s->pre_readers = NULL;
+	s->npre = s->npre_used = 0;
+}
+
+static void my_close(sl_source *s)
+{
+	if (s == NULL)
+		return;
+	my_close_pre_readers(s);
+	if (s->meta)
+		mysql_close(s->meta);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- settings ---- */
+
+struct my_settings {
+	char log_bin[16], binlog_format[16], row_image[16], row_metadata[16], gtid_mode[32],
+	        enforce_gtid[16], checksum[16];
+	unsigned long server_id;
+	long long expire_seconds;
+};
+
+static int my_read_settings(sl_source *s, struct my_settings *st, sl_error *err)
+{
+	memset(st, 0, sizeof *st);
+	const char *sql =
+	        s->mariadb ? "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, "
+	                     "@@binlog_row_metadata, 'ON', 'ON', @@server_id, "
+	                     "@@binlog_expire_logs_seconds, @@binlog_checksum"
+	                   : "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, "
+	                     "@@binlog_row_metadata, @@gtid_mode, @@enforce_gtid_consistency, "
+	                     "@@server_id, @@binlog_expire_logs_seconds, @@binlog_checksum";
+	if (mysql_real_query(s->meta, sql, strlen(sql)) != 0)
+		return sl_my_server_error(s->meta, "reading the binlog settings", err);
+	MYSQL_RES *res = mysql_store_result(s->meta);
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	if (row == NULL) {
+		if (res)
+			mysql_free_result(res);
+		return sl_my_server_error(s->meta, "reading the binlog settings", err);
+	}
+#define COPY(dst, i) snprintf(dst, sizeof dst, "%s", row[i] ? row[i] : "")
+	COPY(st->log_bin, 0);
+	if (strcmp(st->log_bin, "1") == 0)
+		snprintf(st->log_bin, sizeof st->log_bin, "ON");
+	else if (strcmp(st->log_bin, "0") == 0)
+		snprintf(st->log_bin, sizeof st->log_bin, "OFF");
+	COPY(st->binlog_format, 1);
+	COPY(st->row_image, 2);
+	COPY(st->row_metadata, 3);
+	COPY(st->gtid_mode, 4);
+	COPY(st->enforce_gtid, 5);
+	st->server_id = row[6] ? strtoul(row[6], NULL, 10) : 0;
+	st->expire_seconds = row[7] ? strtoll(row[7], NULL, 10) : 0;
+	COPY(st->checksum, 8);
+#undef COPY
+	mysql_free_result(res);
+	return 0;
+}
+
+/* The settings CDC needs, each with its fix. Returns the number failed; reports each. */
+static int my_check_settings(sl_source *s, const struct my_settings *st, sl_check_fn report,
+                             void *ctx)
+{
+	int failed = 0;
+	char d[512];
+	bool ok = strcmp(st->log_bin, "ON") == 0;
+	snprintf(d, sizeof d,
+	         ok ? "binary log is on"
+	            : "the binary log is off (add log_bin = mysql-bin to the [mysqld] section of "
+	              "the server's configuration and restart it)");
+	report(ctx, ok, "source log_bin", d);
+	failed += !ok;
+	ok = strcasecmp(st->binlog_format, "ROW") == 0;
+	snprintf(d, sizeof d,
+	         ok ? "binlog_format is ROW"
+	            : "binlog_format is %s (run SET GLOBAL binlog_format = 'ROW' and set "
+	              "binlog_format = ROW in the server's configuration)",
+	         st->binlog_format);
+	report(ctx, ok, "source binlog_format", d);
+	failed += !ok;
+	ok = strcasecmp(st->row_image, "FULL") == 0;
+	snprintf(d, sizeof d,
+	         ok ? "binlog_row_image is FULL"
+	            : "binlog_row_image is %s (run SET GLOBAL binlog_row_image = 'FULL' and set "
+	              "binlog_row_image = FULL in the server's configuration)",
+	         st->row_image);
+	report(ctx, ok, "source binlog_row_image", d);
+	failed += !ok;
+	ok = strcasecmp(st->row_metadata, "FULL") == 0;
+	snprintf(d, sizeof d,
+	         ok ? "binlog_row_metadata is FULL"
+	            : "binlog_row_metadata is %s (run SET GLOBAL binlog_row_metadata = 'FULL' "
+	              "and set binlog_row_metadata = FULL in the server's configuration)",
+	         st->row_metadata);
+	report(ctx, ok, "source binlog_row_metadata", d);
+	failed += !ok;
+	ok = st->server_id != 0;
+	snprintf(d, sizeof d,
+	         ok ? "server_id is %lu"
+	            : "server_id is 0 (set server_id to a unique non-zero value in the server's "
+	              "configuration and restart it)",
+	         st->server_id);
+	report(ctx, ok, "source server_id", d);
+	failed += !ok;
+	if (!s->mariadb) {
+		ok = strcasecmp(st->gtid_mode, "ON") == 0;
+		snprintf(d, sizeof d,
+		         ok ? "gtid_mode is ON"
+		            : "gtid_mode is %s (set gtid_mode = ON and enforce_gtid_consistency = "
+		              "ON in the server's configuration and restart it)",
+		         st->gtid_mode);
+		report(ctx, ok, "source gtid_mode", d);
+		failed += !ok;
+		ok = strcasecmp(st->enforce_gtid, "ON") == 0;
+		snprintf(d, sizeof d,
+		         ok ? "enforce_gtid_consistency is ON"
+		            : "enforce_gtid_consistency is %s (set enforce_gtid_consistency = ON "
+		              "in the server's configuration)",
+		         st->enforce_gtid);
+		report(ctx, ok, "source enforce_gtid_consistency", d);
+		failed += !ok;
+	}
+	return failed;
+}
+
+struct first_failure {
+	sl_error *err;
+	bool set;
+};
+
+static void my_first_failure(void *ctx, bool ok, const char *what, const char *detail)
+{
+	struct first_failure *f = ctx;
+	(void)what;
+	if (!ok && !f->set) {
+		sl_error_set(f->err, SL_ERR_SETTING, "source: %s", detail);
+		f->set = true;
+	}
+}
+
+/* Privileges from SHOW GRANTS: global ones matter for replication. */
+struct my_grants {
+	bool all, repl_slave, repl_client, reload, select_any;
+};
+
+static void my_read_grants(sl_source *s, struct my_grants *g);
+
+/* Fail with the first wrong setting or missing privilege (run, before anything is read). */
+static int my_require_settings(sl_source *s, sl_error *err)
+{
+	struct my_settings st;
+	SL_TRY(my_read_settings(s, &st, err));
+	struct first_failure f = {.err = err};
+	if (my_check_settings(s, &st, my_first_failure, &f) > 0)
+		return err->code;
+	struct my_grants g;
+	my_read_grants(s, &g);
+	if (!g.repl_slave || !g.repl_client)
+		return sl_error_set(err, SL_ERR_PRIVILEGE,
+		                    "source: user '%s' lacks %s, needed to read the binary log "
+		                    "(run: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO "
+		                    "'%s'@'%%')",
+		                    s->url.user,
+		                    !g.repl_slave ? "REPLICATION SLAVE" : "REPLICATION CLIENT",
+		                    s->url.user);
+	return 0;
+}
+
+static void my_read_grants(sl_source *s, struct my_grants *g)
+{
+	memset(g, 0, sizeof *g);
+	if (mysql_query(s->meta, "SHOW GRANTS FOR CURRENT_USER()") != 0)
+		return;
+	MYSQL_RES *res = mysql_store_result(s->meta);
+	MYSQL_ROW row;
+	while (res && (row = mysql_fetch_row(res)) != NULL) {
+		const char *line = row[0] ? row[0] : "";
+		const char *on = strstr(line, " ON ");
+		if (on == NULL)
+			continue;
+		bool global = strncmp(on, " ON *.*", 7) == 0;
+		char privs[2048];
+		snprintf(privs, sizeof privs, "%.*s", (int)(on - line), line);
+		if (global && strstr(privs, "ALL PRIVILEGES"))
+			g->all = true;
+		if (global &&
+		    (strstr(privs, "REPLICATION SLAVE") || strstr(privs, "REPLICATION REPLICA")))
+			g->repl_slave = true;
+		if (global &&
+		    (strstr(privs, "REPLICATION CLIENT") || strstr(privs, "BINLOG MONITOR")))
+			g->repl_client = true;
+		if (global && strstr(privs, "RELOAD"))
+			g->reload = true;
+		if (strstr(privs, "SELECT") || strstr(privs, "ALL PRIVILEGES"))
+			g->select_any = true;
+	}
+	if (res)
+		mysql_free_result(res);
+	if (g->all)
+		g->repl_slave = g->repl_client = g->reload = g->select_any = true;
+}
+
+static void my_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+static void my_report(sl_check_fn report, void *ctx, bool ok, const char *what, const char *fmt,
+                      ...)
+{
+	char d[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d, sizeof d, fmt, ap);
+	va_end(ap);
+	report(ctx, ok, what, d);
+}
+
+static int my_check(sl_source *s, sl_check_fn report, void *ctx)
+{
+	int failed = 0;
+	my_report(report, ctx, true, "source connection", "connected to %s:%u (%s %s)", s->url.host,
+	          s->url.port, s->mariadb ? "MariaDB" : "MySQL", mysql_get_server_info(s->meta));
+	struct my_settings st;
+	sl_error e = {0};
+	if (my_read_settings(s, &st, &e) < 0) {
+		report(ctx, false, "source settings", e.msg);
+		return 1;
+	}
+	failed += my_check_settings(s, &st, report, ctx);
+	if (strcasecmp(st.log_bin, "ON") == 0) {
+		char *pos = NULL;
+		if (sl_my_current_position(s, s->meta, &pos, &e) < 0) {
+			report(ctx, false, "source GTID position", e.msg);
+			failed++;
+		} else {
+			my_report(report, ctx, true, "source GTID position", "%s position: %s",
+			          s->mariadb ? "MariaDB GTID" : "MySQL GTID",
+			          pos[0] ? pos : "(empty: no transaction logged yet)");
+		}
+		free(pos);
+		if (st.expire_seconds > 0 && st.expire_seconds < 3 * 86400)
+			my_report(report, ctx, true, "source binlog retention",
+			          "warning: binary logs are kept %lld hours; a pipeline stopped "
+			          "longer "
+			          "than that must start over (3 days or more is recommended: "
+			          "binlog_expire_logs_seconds = 259200)",
+			          st.expire_seconds / 3600);
+	}
+	struct my_grants g;
+	my_read_grants(s, &g);
+	bool ok = g.repl_slave;
+	my_report(report, ctx, ok, "source privilege REPLICATION SLAVE",
+	          ok ? "'%s' may read the binary log"
+	             : "'%s' lacks REPLICATION SLAVE (run: GRANT REPLICATION SLAVE ON *.* TO "
+	               "'%s'@'%%')",
+	          s->url.user, s->url.user);
+	failed += !ok;
+	ok = g.repl_client;
+	my_report(report, ctx, ok, "source privilege REPLICATION CLIENT",
+	          ok ? "'%s' may read the binlog position"
+	             : "'%s' lacks REPLICATION CLIENT (run: GRANT REPLICATION CLIENT ON *.* TO "
+	               "'%s'@'%%')",
+	          s->url.user, s->url.user);
+	failed += !ok;
+	ok = g.select_any;
+	my_report(report, ctx, ok, "source privilege SELECT",
+	          ok ? "'%s' may read tables"
+	             : "'%s' lacks SELECT (run: GRANT SELECT ON *.* TO '%s'@'%%', or on the "
+	               "replicated databases)",
+	          s->url.user, s->url.user);
+	failed += !ok;
+	my_report(
+	        report, ctx, true, "source snapshot locking",
+	        g.reload ? "RELOAD granted: the snapshot reads every table at one consistent point "
+	                   "(FLUSH TABLES WITH READ LOCK is held for a moment)"
+	                 : "no RELOAD privilege: the snapshot runs lock-free (chunks converge "
+	                   "through binlog replay; tables need a primary key)");
+	return failed;
+}
+
+/* ---------------------------------------------------------------- discovery ---- */
+
+static void my_quote_ident(sl_buf *b, const char *name)
+{
+	sl_buf_putc(b, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`')
+			sl_buf_putc(b, '`');
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '`');
+}
+
+static void my_quote_lit(sl_buf *b, const char *s)
+{
+	sl_buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			sl_buf_putc(b, *p);
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '\'');
+}
+
+void sl_my_table_free(void *p)
+{
+	struct my_table *t = p;
+	if (t == NULL)
+		return;
+	free(t->select_list);
+	free(t->from);
+	for (int i = 0; i < t->npartitions; i++)
+		free(t->partitions[i]);
+	free(t->partitions);
+	for (int i = 0; i < t->ntypes; i++)
+		sl_my_coltype_reset(&t->types[i]);
+	free(t->types);
+	free(t);
+}
+
+static bool my_system_schema(const char *db)
+{
+	return strcmp(db, "mysql") == 0 || strcmp(db, "information_schema") == 0 ||
+	       strcmp(db, "performance_schema") == 0 || strcmp(db, "sys") == 0;
+}
+
+/* Read one table's columns, key and select list (t->schema and t->name set, t->priv a fresh
+ * struct my_table). */
+int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err)
+{
+	struct my_table *mt = t->priv;
+	sl_buf sql = {0};
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	int rc = 0;
+	sl_buf_reset(&sql);
+	/* MariaDB's JSON is LONGTEXT with a json_valid() check named after the column */
+	sl_buf_printf(&sql,
+	              "SELECT c.COLUMN_NAME, c.DATA_TYPE, c.COLUMN_TYPE, c.IS_NULLABLE, "
+	              "c.CHARACTER_SET_NAME, COALESCE(c.CHARACTER_OCTET_LENGTH, 0), "
+	              "COALESCE(c.DATETIME_PRECISION, -1), COALESCE(c.NUMERIC_PRECISION, 0), "
+	              "COALESCE(c.NUMERIC_SCALE, 0), %s, "
+	              "(SELECT s.SEQ_IN_INDEX FROM information_schema.STATISTICS s WHERE "
+	              "s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME AND "
+	              "s.COLUMN_NAME = c.COLUMN_NAME AND s.INDEX_NAME = 'PRIMARY') "
+	              "FROM information_schema.COLUMNS c WHERE c.TABLE_SCHEMA = ",
+	              s->mariadb ? "EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS "
+	                           "k WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND "
+	                           "k.TABLE_NAME = c.TABLE_NAME AND k.CONSTRAINT_NAME = "
+	                           "c.COLUMN_NAME AND k.CHECK_CLAUSE LIKE 'json_valid(%%')"
+	                         : "0");
+	my_quote_lit(&sql, t->schema);
+	sl_buf_puts(&sql, " AND c.TABLE_NAME = ");
+	my_quote_lit(&sql, t->name);
+	sl_buf_puts(&sql, " ORDER BY c.ORDINAL_POSITION");
+	if (mysql_real_query(c, sl_buf_cstr(&sql), sql.len) != 0) {
+		rc = sl_my_server_error(c, "reading columns", err);
+		goto out;
+	}
+	res = mysql_store_result(c);
+	int n = res ? (int)mysql_num_rows(res) : 0;
+	t->fields = sl_calloc((size_t)(n ? n : 1), sizeof *t->fields);
+	mt->types = sl_calloc((size_t)(n ? n : 1), sizeof *mt->types);
+	int keypos[64];
+	int nk = 0;
+	sl_buf sel = {0};
+	while (res && (row = mysql_fetch_row(res)) != NULL) {
+		sl_my_coltype ct;
+		const char *reason = NULL;
+		if (!sl_my_coltype_from_schema(row[1], row[2], row[4], strtoll(row[5], NULL, 10),
+		                               atoi(row[6]), atoi(row[7]), atoi(row[8]),
+		                               row[9] && row[9][0] == '1', &ct, &reason)) {
+			t->skipped = sl_realloc(t->skipped,
+			                        (size_t)(t->nskipped + 1) * sizeof *t->skipped);
+			sl_skipped_column *sk = &t->skipped[t->nskipped++];
+			sk->name = sl_strdup(row[0]);
+			sk->source_type = sl_strdup(row[2]);
+			sk->reason = sl_strdup(reason);
+			continue;
+		}
+		int fi = t->nfields++;
+		sl_field *f = &t->fields[fi];
+		sl_my_field(&ct, row[0], f);
+		f->nullable = strcmp(row[3], "YES") == 0;
+		f->source_type = sl_strdup(row[2]);
+		mt->types[fi] = ct;
+		mt->ntypes = fi + 1;
+		if (row[10] && nk < 64) {
+			int seq = atoi(row[10]);
+			if (seq >= 1 && seq <= 64)
+				keypos[seq - 1] = fi, nk = seq > nk ? seq : nk;
+		}
+		if (fi)
+			sl_buf_puts(&sel, ", ");
+		/* FLOAT prints only 6 digits; as DOUBLE it round-trips exactly */
+		if (ct.type == SL_MY_FLOAT)
+			sl_buf_puts(&sel, "CAST(");
+		my_quote_ident(&sel, row[0]);
+		if (ct.type == SL_MY_FLOAT)
+			sl_buf_puts(&sel, " AS DOUBLE)");
+	}
+	if (res)
+		mysql_free_result(res);
+	mt->select_list = sl_strdup(sel.len ? sl_buf_cstr(&sel) : "1");
+	sl_buf_free(&sel);
+	if (nk) {
+		t->key = sl_calloc((size_t)nk, sizeof *t->key);
+		for (int k = 0; k < nk; k++)
+			t->key[k] = keypos[k];
+		t->nkey = nk;
+		if (nk == 1) {
+			uint8_t ty = mt->types[keypos[0]].type;
+			if (ty == SL_MY_TINY || ty == SL_MY_SHORT || ty == SL_MY_INT24 ||
+			    ty == SL_MY_LONG || ty == SL_MY_LONGLONG)
+				mt->int_key = keypos[0];
+		}
+	}
+	sl_buf fr = {0};
+	my_quote_ident(&fr, t->schema);
+	sl_buf_putc(&fr, '.');
+	my_quote_ident(&fr, t->name);
+	mt->from = sl_strdup(sl_buf_cstr(&fr));
+	sl_buf_free(&fr);
+	if (t->nfields == 0)
+		rc = sl_error_set(err, SL_ERR_DATA,
+		                  "source: table %s has no column of a supported type "
+		                  "(exclude it in source.tables.exclude)",
+		                  t->qualified);
+out:
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
+{
+	const sl_config *cfg = s->cfg;
+	sl_buf sql = {0};
+	sl_buf_puts(&sql, "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, COALESCE(t.TABLE_ROWS, -1), "
+	                  "COALESCE(t.DATA_LENGTH, 0) FROM information_schema.TABLES t "
+	                  "WHERE t.TABLE_TYPE = 'BASE TABLE' AND t.TABLE_SCHEMA NOT IN ('mysql', "
+	                  "'information_schema', 'performance_schema', 'sys')");
+	if (s->url.database[0] && cfg->source.include.count == 0) {
+		sl_buf_puts(&sql, " AND t.TABLE_SCHEMA = ");
+		my_quote_lit(&sql, s->url.database);
+	}
+	sl_buf_puts(&sql, " ORDER BY 1, 2");
+	int rc = 0;
+	if (mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) != 0) {
+		rc = sl_my_server_error(s->meta, "listing tables", err);
+		sl_buf_free(&sql);
+		return rc;
+	}
+	MYSQL_RES *res = mysql_store_result(s->meta);
+	MYSQL_ROW row;
+	while (res && (row = mysql_fetch_row(res)) != NULL) {
+		if (my_system_schema(row[0]))
+			continue;
+		char *q = sl_qualify(row[0], row[1]);
+		if (!sl_globs_select(&cfg->source.include, &cfg->source.exclude, q)) {
+			free(q);
+			continue;
+		}
+		cat->tables =
+		        sl_realloc(cat->tables, (size_t)(cat->ntables + 1) * sizeof *cat->tables);
+		sl_table_def *t = &cat->tables[cat->ntables++];
+		memset(t, 0, sizeof *t);
+		t->schema = sl_strdup(row[0]);
+		t->name = sl_strdup(row[1]);
+		t->qualified = q;
+		t->est_rows = strtoll(row[2], NULL, 10);
+		t->est_bytes = strtoll(row[3], NULL, 10);
+		t->engine = "mysql";
+		struct my_table *mt = sl_calloc(1, sizeof *mt);
+		mt->int_key = -1;
+		t->priv = mt;
+		t->priv_free = sl_my_table_free;
+	}
+	if (res)
+		mysql_free_result(res);
+	sl_buf_free(&sql);
+	for (int i = 0; i < cat->ntables && rc == 0; i++) {
+		sl_table_def *t = &cat->tables[i];
+		struct my_table *mt = t->priv;
+		if ((rc = sl_my_read_table(s, s->meta, t, err)) < 0)
+			break;
+		for (int k = 0; k < t->nskipped; k++)
+			sl_warn("source: column %s.%s (%s) is skipped: %s", t->qualified,
+			        t->skipped[k].name, t->skipped[k].source_type,
+			        t->skipped[k].reason);
+		/* physical partitions */
+		sl_buf_reset(&sql);
+		sl_buf_puts(&sql,
+		            "SELECT COALESCE(SUBPARTITION_NAME, PARTITION_NAME) FROM "
+		            "information_schema.PARTITIONS WHERE PARTITION_NAME IS NOT NULL AND "
+		            "TABLE_SCHEMA = ");
+		my_quote_lit(&sql, t->schema);
+		sl_buf_puts(&sql, " AND TABLE_NAME = ");
+		my_quote_lit(&sql, t->name);
+		sl_buf_puts(&sql,
+		            " ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION");
+		if (rc == 0 && mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) == 0 &&
+		    (res = mysql_store_result(s->meta)) != NULL) {
+			while ((row = mysql_fetch_row(res)) != NULL) {
+				mt->partitions =
+				        sl_realloc(mt->partitions, (size_t)(mt->npartitions + 1) *
+				                                           sizeof *mt->partitions);
+				mt->partitions[mt->npartitions++] = sl_strdup(row[0]);
+			}
+			mysql_free_result(res);
+		}
+	}
+	sl_buf_free(&sql);
+	if (rc == 0 && cat->ntables == 0)
+		rc = sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "no table selected on the source (check source.url's database and "
+		        "source.tables.include / exclude; the user must be able to read "
+		        "the tables)");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- snapshot ---- */
+
+static void my_identity(sl_source *s, char *buf, size_t n)
+{
+	char *uuid = NULL;
+	sl_error e;
+	if (!s->mariadb && sl_my_scalar(s->meta, "SELECT @@server_uuid", &uuid, &e) == 0)
+		snprintf(buf, n, "mysql server_uuid=%s", uuid);
+	else
+		snprintf(buf, n, "%s server_id=%u", s->mariadb ? "mariadb" : "mysql", s->server_id);
+	free(uuid);
+}
+
+static int my_start_snapshot_txn(MYSQL *c, sl_error *err)
+{
+	SL_TRY(sl_my_exec(c, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", err));
+	return sl_my_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
+}
+
+static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
+                             sl_error *err)
+{
+	memset(info, 0, sizeof *info);
+	SL_TRY(my_require_settings(s, err));
+	char identity[512];
+	my_identity(s, identity, sizeof identity);
+	sl_pipeline_state ps;
+	SL_TRY(sl_state_load(st, &ps, err));
+	if (ps.found && strcmp(ps.identity, identity) != 0)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "state store holds pipeline '%s' for another source (%s, not "
+		                    "%s): use another state.url or pipeline name",
+		                    s->cfg->name, ps.identity, identity);
+	if (ps.found && ps.snapshot_done) {
+		snprintf(info->position, sizeof info->position, "%s", ps.position);
+		return sl_my_check_purged(s, s->meta, ps.position, err);
+	}
+	bool keyless_pending = false;
+	const char *keyless = NULL;
+	for (int i = 0; i < cat->ntables; i++) {
+		sl_table_status ts;
+		SL_TRY(sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, err));
+		if (ts != SL_TABLE_DONE && cat->tables[i].nkey == 0) {
+			keyless_pending = true;
+			keyless = cat->tables[i].qualified;
+		}
+	}
+	if (ps.found && ps.position[0] != '\0' &&
+	    sl_my_check_purged(s, s->meta, ps.position, err) == 0) {
+		if (!keyless_pending) {
+			/* resume: tables not done are reloaded lock-free; binlog replay from the
+			 * recorded position makes them converge */
+			snprintf(info->position, sizeof info->position, "%s", ps.position);
+			info->resumed = true;
+			s->locked_snapshot = false;
+			return 0;
+		}
+		sl_warn("snapshot: keyless table %s was not finished; the snapshot starts over "
+		        "from "
+		        "a new consistent point",
+		        keyless);
+	}
+	if (ps.found)
+		info->restarted = true;
+	/* a new consistent point */
+	int rc = 0;
+	char *pos = NULL;
+	if (mysql_query(s->meta, "SET SESSION lock_wait_timeout = 60") != 0 ||
+	    mysql_query(s->meta, "FLUSH TABLES WITH READ LOCK") != 0) {
+		unsigned e = mysql_errno(s->meta);
+		if (e != ER_SPECIFIC_ACCESS_DENIED_ERROR && e != ER_ACCESS_DENIED_ERROR &&
+		    e != ER_DBACCESS_DENIED_ERROR)
+			return sl_my_server_error(s->meta, "FLUSH TABLES WITH READ LOCK", err);
+		if (keyless_pending)
+			return sl_error_set(
+			        err, SL_ERR_PRIVILEGE,
+			        "source: table %s has no primary key, and without the RELOAD "
+			        "privilege "
+			        "the snapshot cannot read all tables at one point (run: GRANT "
+			        "RELOAD ON "
+			        "*.* TO '%s'@'%%', or add a primary key, or exclude the table)",
+			        keyless, s->url.user);
+		sl_info("snapshot: no RELOAD privilege: reading lock-free; the binlog replay from "
+		        "the start position makes every table converge");
+		s->locked_snapshot = false;
+		SL_TRY(sl_my_current_position(s, s->meta, &pos, err));
+	} else {
+		s->locked_snapshot = true;
+		int n = s->cfg->snapshot_parallelism > 0 ? s->cfg->snapshot_parallelism : 1;
+		s->pre_readers = sl_calloc((size_t)n, sizeof *s->pre_readers);
+		s->npre = n;
+		for (int i = 0; i < n && rc == 0; i++) {
+			rc = sl_my_connect(s, "source snapshot reader", &s->pre_readers[i], err);
+			if (rc == 0)
+				rc = my_start_snapshot_txn(s->pre_readers[i], err);
+		}
+		if (rc == 0)
+			rc = sl_my_current_position(s, s->meta, &pos, err);
+		sl_error e2;
+		if (sl_my_exec(s->meta, "UNLOCK TABLES", &e2) < 0 && rc == 0) {
+			*err = e2;
+			rc = e2.code;
+		}
+		if (rc < 0) {
+			my_close_pre_readers(s);
+			free(pos);
+			return rc;
+		}
+	}
+	snprintf(info->position, sizeof info->position, "%s", pos);
+	free(pos);
+	return sl_state_begin_snapshot(st, identity, info->position, err);
+}
+
+static int my_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes,
+                   sl_chunk **chunks, int *nchunks, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	struct my_table *mt = t->priv;
+	if (mt->npartitions > 0) {
+		for (int i = 0; i < mt->npartitions; i++) {
+			sl_buf b = {0};
+			sl_buf_puts(&b, "PARTITION (");
+			my_quote_ident(&b, mt->partitions[i]);
+			sl_buf_putc(&b, ')');
+			*chunks = sl_realloc(*chunks, (size_t)(*nchunks + 1) * sizeof **chunks);
+			sl_chunk *c = &(*chunks)[(*nchunks)++];
+			memset(c, 0, sizeof *c);
+			c->table = ti;
+			c->est_rows = t->est_rows > 0 ? t->est_rows / mt->npartitions : 0;
+			c->relation = sl_strdup(sl_buf_cstr(&b));
+			sl_buf_free(&b);
+		}
+		return 0;
+	}
+	int64_t parts = chunk_bytes > 0 ? t->est_bytes / chunk_bytes + 1 : 1;
+	if (parts > 1024)
+		parts = 1024;
+	if (mt->int_key >= 0 && parts > 1) {
+		sl_buf q = {0}, col = {0};
+		my_quote_ident(&col, t->fields[mt->int_key].name);
+		sl_buf_printf(&q, "SELECT MIN(%s), MAX(%s) FROM %s", sl_buf_cstr(&col),
+		              sl_buf_cstr(&col), mt->from);
+		int rc = 0;
+		if (mysql_real_query(s->meta, sl_buf_cstr(&q), q.len) != 0) {
+			rc = sl_my_server_error(s->meta, "reading key bounds", err);
+		} else {
+			MYSQL_RES *res = mysql_store_result(s->meta);
+			MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+			if (row && row[0] && row[1]) {
+				bool uns = mt->types[mt->int_key].is_unsigned;
+				__int128 lo = uns ? (__int128)strtoull(row[0], NULL, 10)
+				                  : (__int128)strtoll(row[0], NULL, 10);
+				__int128 hi = uns ? (__int128)strtoull(row[1], NULL, 10)
+				                  : (__int128)strtoll(row[1], NULL, 10);
+				__int128 span = hi - lo + 1;
+				if (span < parts)
+					parts = (int64_t)span;
+				__int128 step = span / parts;
+				for (int64_t i = 0; i < parts; i++) {
+					__int128 a = lo + step * i, b = lo + step * (i + 1);
+					char wa[48], wb[48];
+					snprintf(wa, sizeof wa, "%s%" PRIu64, a < 0 ? "-" : "",
+					         (uint64_t)(a < 0 ? -a : a));
+					snprintf(wb, sizeof wb, "%s%" PRIu64, b < 0 ? "-" : "",
+					         (uint64_t)(b < 0 ? -b : b));
+					sl_buf w = {0};
+					if (i == 0)
+						sl_buf_printf(&w, "%s < %s", sl_buf_cstr(&col), wb);
+					else if (i == parts - 1)
+						sl_buf_printf(&w, "%s >= %s", sl_buf_cstr(&col),
+						              wa);
+					else
+						sl_buf_printf(&w, "%s >= %s AND %s < %s",
+						              sl_buf_cstr(&col), wa,
+						              sl_buf_cstr(&col), wb);
+					*chunks = sl_realloc(*chunks, (size_t)(*nchunks + 1) *
+					                                      sizeof **chunks);
+					sl_chunk *c = &(*chunks)[(*nchunks)++];
+					memset(c, 0, sizeof *c);
+					c->table = ti;
+					c->est_rows = t->est_rows > 0 ? t->est_rows / parts : 0;
+					c->where = sl_strdup(parts == 1 ? "1=1" : sl_buf_cstr(&w));
+					sl_buf_free(&w);
+				}
+				mysql_free_result(res);
+				sl_buf_free(&q);
+				sl_buf_free(&col);
+				return 0;
+			}
+			if (res)
+				mysql_free_result(res);
+		}
+		sl_buf_free(&q);
+		sl_buf_free(&col);
+		if (rc < 0)
+			return rc;
+	}
+	*chunks = sl_realloc(*chunks, (size_t)(*nchunks + 1) * sizeof **chunks);
+	sl_chunk *c = &(*chunks)[(*nchunks)++];
+	memset(c, 0, sizeof *c);
+	c->table = ti;
+	c->est_rows = t->est_rows > 0 ? t->est_rows : 0;
+	return 0;
+}
+
+static int my_reader_open(sl_source *s, sl_reader **out, sl_error *err)
+{
+	sl_reader *r = sl_calloc(1, sizeof *r);
+	r->src = s;
+	if (s->locked_snapshot && s->npre_used < s->npre) {
+		r->conn = s->pre_readers[s->npre_used];
+		s->pre_readers[s->npre_used++] = NULL;
+		r->in_snapshot = true;
+	} else {
+		int rc = sl_my_connect(s, "source snapshot reader", &r->conn, err);
+		if (rc < 0) {
+			free(r);
+			return rc;
+		}
+	}
+	r->thread_id = mysql_thread_id(r->conn);
+	*out = r;
+	return 0;
+}
+
+/* Read rows of `sql` into batches (snapshot chunks and verify). */
+static int my_read_rows(sl_source *s, MYSQL *c, const char *sql, const sl_table_def *t,
+                        sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+                        int64_t *rows, volatile int *cancel, sl_buf *scratch, sl_error *err)
+{
+	struct my_table *mt = t->priv;
+	*rows = 0;
+	if (mysql_real_query(c, sql, strlen(sql)) != 0)
+		return sl_my_server_error(c, t->qualified, err);
+	MYSQL_RES *res = mysql_use_result(c);
+	if (res == NULL)
+		return sl_my_server_error(c, t->qualified, err);
+	unsigned nf = mysql_num_fields(res);
+	if ((int)nf != t->nfields) {
+		mysql_free_result(res);
+		return sl_error_set(err, SL_ERR_INTERNAL, "source: %s: %u columns, expected %d",
+		                    t->qualified, nf, t->nfields);
+	}
+	/* the text protocol converts text to utf8mb4 (SET NAMES): no charset conversion here */
+	sl_my_coltype *types = sl_calloc((size_t)(nf ? nf : 1), sizeof *types);
+	for (unsigned i = 0; i < nf; i++) {
+		types[i] = mt->types[i];
+		if (types[i].charset == SL_MY_CS_LATIN1)
+			types[i].charset = SL_MY_CS_UTF8;
+	}
+	int rc = 0;
+	MYSQL_ROW row;
+	int since = 0;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		unsigned long *len = mysql_fetch_lengths(res);
+		for (unsigned i = 0; i < nf && rc == 0; i++) {
+			sl_my_value v;
+			rc = sl_my_parse_text(&types[i], row[i], len[i], &v, err);
+			bool zero = false;
+			if (rc == 0)
+				rc = sl_my_append(&(*batch)->cols[i], &types[i], &v, scratch, &zero,
+				                  err);
+			if (rc < 0)
+				sl_error_wrap(err, "source: %s", t->qualified);
+			if (zero && !s->warned_zero_date) {
+				s->warned_zero_date = true;
+				sl_warn("source: %s.%s holds zero dates ('0000-00-00'); they have "
+				        "no "
+				        "value in Arrow or PostgreSQL and are written as NULL",
+				        t->qualified, t->fields[i].name);
+			}
+		}
+		if (rc < 0)
+			break;
+		sl_batch_end_row(*batch);
+		(*rows)++;
+		if (++since >= 256) {
+			since = 0;
+			if (cancel && *cancel) {
+				rc = sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
+				break;
+			}
+			if (sl_batch_bytes(*batch) >= batch_bytes) {
+				*batch = sink(ctx, *batch, err);
+				if (*batch == NULL) {
+					rc = err && err->code ? err->code : SL_ERR_INTERNAL;
+					break;
+				}
+			}
+		}
+	}
+	if (rc == 0 && mysql_errno(c) != 0)
+		rc = sl_my_server_error(c, t->qualified, err);
+	if (rc == 0 && (*batch)->length > 0) {
+		*batch = sink(ctx, *batch, err);
+		if (*batch == NULL)
+			rc = err && err->code ? err->code : SL_ERR_INTERNAL;
+	}
+	free(types);
+	mysql_free_result(res);
+	return rc;
+}
+
+static void my_chunk_sql(const sl_table_def *t, const sl_chunk *chunk, sl_buf *sql)
+{
+	struct my_table *mt = t->priv;
+	sl_buf_printf(sql, "SELECT %s FROM %s", mt->select_list, mt->from);
+	if (chunk && chunk->relation)
+		sl_buf_printf(sql, " %s", chunk->relation);
+	if (chunk && chunk->where)
+		sl_buf_printf(sql, " WHERE %s", chunk->where);
+}
+
+static int my_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
+                         sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+                         int64_t *rows, volatile int *cancel, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[chunk->table];
+	sl_buf sql = {0};
+	my_chunk_sql(t, chunk, &sql);
+	int rc = 0;
+	if (!r->in_snapshot)
+		rc = my_start_snapshot_txn(r->conn, err);
+	if (rc == 0)
+		rc = my_read_rows(r->src, r->conn, sl_buf_cstr(&sql), t, batch, batch_bytes, sink,
+		                  ctx, rows, cancel, &r->scratch, err);
+	if (!r->in_snapshot) {
+		sl_error e2;
+		if (sl_my_exec(r->conn, "COMMIT", &e2) < 0 && rc == 0) {
+			*err = e2;
+			rc = e2.code;
+		}
+	}
+	sl_buf_free(&sql);
+	return rc;
+}
+
+static void my_reader_cancel(sl_reader *r)
+{
+	MYSQL *c = NULL;
+	sl_error e;
+	if (sl_my_connect(r->src, "source (cancel)", &c, &e) < 0)
+		return;
+	char sql[64];
+	snprintf(sql, sizeof sql, "KILL QUERY %lu", r->thread_id);
+	mysql_query(c, sql);
+	mysql_close(c);
+}
+
+static void my_reader_close(sl_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->conn)
+		mysql_close(r->conn);
+	sl_buf_free(&r->scratch);
+	free(r);
+}
+
+static int my_snapshot_end(sl_source *s, sl_error *err)
+{
+	(void)err;
+	my_close_pre_readers(s);
+	return 0;
+}
+
+static int my_reset(sl_source *s, sl_error *err)
+{
+	/* the binlog keeps nothing for a reader: nothing to release on the server */
+	(void)s;
+	(void)err;
+	return 0;
+}
+
+struct my_digest_ctx {
+	sl_digest d;
+};
+
+static sl_batch *my_digest_sink(void *ctx, sl_batch *full, sl_error *err)
+{
+	(void)err;
+	struct my_digest_ctx *d = ctx;
+	sl_digest_add_batch(&d->d, full);
+	sl_batch_reset(full);
+	return full;
+}
+
+static int my_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
+                     sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	sl_buf sql = {0}, scratch = {0};
+	my_chunk_sql(t, NULL, &sql);
+	struct my_digest_ctx d = {0};
+	sl_batch *b = sl_batch_create(t->fields, t->nfields);
+	int64_t n = 0;
+	int rc = my_start_snapshot_txn(s->meta, err);
+	if (rc == 0)
+		rc = my_read_rows(s, s->meta, sl_buf_cstr(&sql), t, &b, 4 << 20, my_digest_sink, &d,
+		                  &n, NULL, &scratch, err);
+	sl_error e2;
+	sl_my_exec(s->meta, "COMMIT", &e2);
+	if (rc == 0 && b) {
+		sl_digest_add_batch(&d.d, b);
+		*rows = d.d.rows;
+		*hash = d.d.sum;
+	}
+	sl_batch_destroy(b);
+	sl_buf_free(&sql);
+	sl_buf_free(&scratch);
+	return rc;
+}
+
+const sl_source_ops sl_my_source_ops = {
+        .type = "mysql",
+        .open = my_open,
+        .close = my_close,
+        .check = my_check,
+        .discover = my_discover,
+        .snapshot_begin = my_snapshot_begin,
+        .plan = my_plan,
+        .reader_open = my_reader_open,
+        .read_chunk = my_read_chunk,
+        .reader_cancel = my_reader_cancel,
+        .reader_close = my_reader_close,
+        .snapshot_end = my_snapshot_end,
+        .reset = my_reset,
+        .stream_open = sl_my_stream_open,
+        .stream_run = sl_my_stream_run,
+        .stream_ack = sl_my_stream_ack,
+        .stream_close = sl_my_stream_close,
+        .log_info = sl_my_log_info,
+        .heartbeat = sl_my_heartbeat,
+        .digest = my_digest,
+};

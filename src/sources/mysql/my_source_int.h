@@ -1,0 +1,82 @@
+/* MySQL / MariaDB source internals shared by discovery/snapshot (my_source.c) and the binlog
+ * stream (my_stream.c). */
+#ifndef SL_MY_SOURCE_INT_H
+#define SL_MY_SOURCE_INT_H
+
+#include <mysql.h>
+
+#include "core/config.h"
+#include "formats/binlog.h"
+#include "sources/mysql/my_types.h"
+#include "sources/source.h"
+
+/* A parsed mysql:// URL. */
+typedef struct sl_my_url {
+	char user[128];
+	char host[256];
+	unsigned port;
+	char database[256]; /* "" = every database */
+	char password[256]; /* from the URL or source.password */
+} sl_my_url;
+
+struct my_table {
+	sl_my_coltype *types; /* per field (catalog order) */
+	int ntypes;
+	char *select_list; /* "`a`, `b`" */
+	char *from;        /* "`db`.`t`" */
+	char **partitions; /* physical partitions, NULL when none */
+	int npartitions;
+	int int_key; /* field index of a single-column integer primary key, or -1 */
+};
+
+struct sl_source {
+	const sl_config *cfg;
+	sl_my_url url;
+	MYSQL *meta;
+	bool mariadb;
+	unsigned long version; /* e.g. 101106 */
+	sl_gtid_flavor flavor;
+	uint32_t server_id; /* the source server's */
+	/* snapshot */
+	bool locked_snapshot; /* readers share one consistent snapshot (FTWRL held briefly) */
+	MYSQL **pre_readers;  /* connections that started their snapshot under the lock */
+	int npre, npre_used;
+	bool warned_zero_date;
+};
+
+struct sl_reader {
+	sl_source *src;
+	MYSQL *conn;
+	unsigned long thread_id;
+	bool in_snapshot; /* its transaction is the shared consistent snapshot */
+	sl_buf scratch;
+};
+
+/* my_source.c */
+int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err);
+int sl_my_exec(MYSQL *c, const char *sql, sl_error *err);
+/* Run a query and return its first row's first column (NULL-safe: "" when NULL); caller
+ * frees. */
+int sl_my_scalar(MYSQL *c, const char *sql, char **out, sl_error *err);
+int sl_my_server_error(MYSQL *c, const char *what, sl_error *err);
+/* The position now: the server's executed GTID set (MySQL @@gtid_executed, MariaDB
+ * @@gtid_binlog_pos). */
+int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err);
+
+/* Read one table's columns, key and select list into t (schema, name and qualified set; priv a
+ * zeroed struct my_table with int_key -1, freed by sl_my_table_free). */
+int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err);
+void sl_my_table_free(void *p);
+
+/* my_stream.c */
+int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+                      sl_stream **out, sl_error *err);
+int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err);
+void sl_my_stream_ack(sl_stream *s, uint64_t version);
+void sl_my_stream_close(sl_stream *s);
+int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err);
+int sl_my_heartbeat(sl_source *src, sl_error *err);
+/* Refuse a start position the server no longer has in its binlogs. */
+int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err);
+
+#endif

@@ -1,0 +1,1112 @@
+/* MySQL / MariaDB change stream: the binary log, read as a replica would, from a GTID position.
+ *
+ * Session: a connection announces its checksum support (@master_binlog_checksum), a heartbeat
+ * period, and where to start: MariaDB takes the GTID position in @slave_connect_state and a
+ * COM_BINLOG_DUMP; MySQL takes the GTID set in COM_BINLOG_DUMP_GTID. Packets are read with
+ * libmariadb's mariadb_rpl_fetch (framing only); every event is decoded by formats/binlog.c.
+ * Before starting, the position is compared with what the server still has (MariaDB: the GTID
+ * state at the start of its oldest binlog; MySQL: gtid_purged), so a purged position is refused
+ * instead of silently skipping changes.
+ *
+ * Transactions: a GTID event opens one; XID (or a COMMIT query) closes it; a DDL statement is a
+ * transaction of its own. TABLE_MAP events give each table's columns (names, types, signedness,
+ * ENUM/SET values: binlog_row_metadata=FULL), so schema changes are seen without parsing DDL:
+ * when a table's columns differ from the shape last sent, a SCHEMA message goes first. Row
+ * events become UPSERT (insert, update), DELETE, and DELETE + UPSERT when a key changes;
+ * keyless tables get INSERT and whole-row DELETE. TRUNCATE TABLE statements become TRUNCATE.
+ * The position after each transaction is the executed GTID set; the version (for
+ * acknowledgements) is binlog file number << 32 | offset.
+ *
+ * Threads: the stream runs on the CDC reader thread; stream_ack may come from any thread. */
+#include <inttypes.h>
+#include <stddef.h>
+#include <mysql.h>
+#include <mariadb_rpl.h>
+#include <mysqld_error.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "sources/mysql/my_source_int.h"
+
+#define MS_ROWS_BYTES (8u << 20)
+#define MS_MAX_RELS 4096
+
+struct ms_rel {
+	uint64_t table_id;
+	int table; /* catalog index, -1 = not replicated */
+	sl_binlog_table tm;
+	sl_my_coltype *types; /* per binlog column */
+	int *map;             /* binlog column -> shape field, -1 = skipped */
+	int *keycols;         /* binlog columns of the key, in key order */
+	int nkey;
+	sl_shape *shape;
+};
+
+struct sl_stream {
+	sl_source *src;
+	const sl_catalog *cat;
+	MYSQL *conn;
+	MARIADB_RPL *rpl;
+	MARIADB_RPL_EVENT *ev;
+	sl_binlog_format fmt;
+	sl_gtid_set *gtid; /* executed: the position */
+	bool once;
+	/* the transaction being read */
+	bool in_txn, saw_begin, skip, standalone;
+	uint32_t cur_domain, cur_server;
+	uint64_t cur_seq;
+	uint8_t cur_uuid[16];
+	int64_t cur_gno;
+	uint32_t txn_ts;
+	/* tables */
+	struct ms_rel *rels;
+	int nrels;
+	sl_shape **sent; /* per catalog table: the shape last sent (SCHEMA) */
+	bool *warned;
+	sl_changes **pending;
+	int *touched;
+	int ntouched;
+	/* decoding */
+	sl_my_value *vals, *vals2;
+	int nvals;
+	uint8_t *ubits;
+	sl_buf scratch;
+	bool warned_zero;
+	MYSQL *backfill; /* reads a table whose columns were added */
+	/* positions */
+	uint64_t file_index;
+	_Atomic uint64_t acked;
+	sl_emit_fn emit;
+	void *ctx;
+	volatile int *stop;
+};
+
+/* ---------------------------------------------------------------- helpers ---- */
+
+static uint32_t ms_pseudo_server_id(const char *name)
+{
+	/* a replica id of our own, stable per pipeline, unlikely to clash with real servers */
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return 0x50000000u | (h & 0x0FFFFFFFu);
+}
+
+static void ms_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void ms_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void ms_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
+{
+	sl_gtid_set *have = sl_gtid_set_parse(s->flavor, from, err);
+	if (have == NULL)
+		return sl_error_wrap(err, "source: the saved position '%s' is not a GTID position",
+		                     from);
+	char *oldest = NULL;
+	int rc = 0;
+	if (s->mariadb) {
+		char *first = NULL;
+		if (mysql_query(c, "SHOW BINARY LOGS") != 0) {
+			rc = sl_my_server_error(c, "SHOW BINARY LOGS", err);
+		} else {
+			MYSQL_RES *res = mysql_store_result(c);
+			MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+			if (row && row[0])
+				first = sl_strdup(row[0]);
+			if (res)
+				mysql_free_result(res);
+		}
+		if (rc == 0 && first) {
+			sl_buf q = {0};
+			sl_buf_puts(&q, "SELECT BINLOG_GTID_POS('");
+			for (const char *p = first; *p; p++) {
+				if (*p == '\'' || *p == '\\')
+					sl_buf_putc(&q, '\\');
+				sl_buf_putc(&q, *p);
+			}
+			sl_buf_puts(&q, "', 4)");
+			rc = sl_my_scalar(c, sl_buf_cstr(&q), &oldest, err);
+			sl_buf_free(&q);
+		}
+		free(first);
+	} else {
+		rc = sl_my_scalar(c, "SELECT @@GLOBAL.gtid_purged", &oldest, err);
+	}
+	if (rc == 0 && oldest) {
+		sl_gtid_set *gone = sl_gtid_set_parse(s->flavor, oldest, err);
+		if (gone == NULL)
+			rc = sl_error_wrap(err, "source: cannot read the server's purged position");
+		else if (!sl_gtid_set_contains(have, gone))
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "source: the binary logs no longer hold position '%s': the "
+			        "server purged them up to '%s', so changes in between are "
+			        "lost (run 'sluice reset' and start over; keep binary logs "
+			        "longer with binlog_expire_logs_seconds)",
+			        from, oldest);
+		sl_gtid_set_free(gone);
+	}
+	free(oldest);
+	sl_gtid_set_free(have);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- open ---- */
+
+int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+                      sl_stream **out, sl_error *err)
+{
+	*out = NULL;
+	sl_stream *s = sl_calloc(1, sizeof *s);
+	s->src = src;
+	s->cat = cat;
+	s->once = once;
+	sl_binlog_format_default(&s->fmt);
+	int n = cat->ntables ? cat->ntables : 1;
+	s->sent = sl_calloc((size_t)n, sizeof *s->sent);
+	s->warned = sl_calloc((size_t)n, sizeof *s->warned);
+	s->pending = sl_calloc((size_t)n, sizeof *s->pending);
+	s->touched = sl_calloc((size_t)n, sizeof *s->touched);
+	int rc = 0;
+	s->gtid = sl_gtid_set_parse(src->flavor, from, err);
+	if (s->gtid == NULL) {
+		rc = sl_error_wrap(err, "source: the start position '%s' is not a GTID position",
+		                   from);
+		goto fail;
+	}
+	if ((rc = sl_my_connect(src, "source binlog", &s->conn, err)) < 0)
+		goto fail;
+	if ((rc = sl_my_check_purged(src, s->conn, from, err)) < 0)
+		goto fail;
+	char *checksum = NULL;
+	if ((rc = sl_my_scalar(s->conn, "SELECT @@GLOBAL.binlog_checksum", &checksum, err)) < 0)
+		goto fail;
+	sl_buf q = {0};
+	sl_buf_printf(&q, "SET @master_binlog_checksum = '%s', @master_heartbeat_period = %s",
+	              strcasecmp(checksum, "CRC32") == 0 ? "CRC32" : "NONE", "1000000000");
+	free(checksum);
+	rc = sl_my_exec(s->conn, sl_buf_cstr(&q), err);
+	sl_buf_free(&q);
+	if (rc < 0)
+		goto fail;
+	uint32_t sid = ms_pseudo_server_id(src->cfg->name);
+	enum enum_server_command cmd;
+	uint8_t *pkt = NULL;
+	size_t plen = 0;
+	if (src->mariadb) {
+		sl_buf v = {0};
+		sl_buf_puts(&v, "SET @mariadb_slave_capability = 4, @slave_connect_state = '");
+		sl_buf_puts(&v, from); /* digits, '-' and ',' only: parsed above */
+		sl_buf_puts(&v,
+		            "', @slave_gtid_strict_mode = 1, @slave_gtid_ignore_duplicates = 0");
+		rc = sl_my_exec(s->conn, sl_buf_cstr(&v), err);
+		sl_buf_free(&v);
+		if (rc < 0)
+			goto fail;
+		cmd = COM_BINLOG_DUMP;
+		plen = 10;
+		pkt = sl_calloc(1, plen);
+		ms_put32(pkt, 4);
+		ms_put16(pkt + 4, once ? 1 : 0); /* BINLOG_DUMP_NON_BLOCK: EOF at the end */
+		ms_put32(pkt + 6, sid);
+	} else {
+		sl_buf set = {0};
+		sl_gtid_set_encode_mysql(s->gtid, &set);
+		cmd = (enum enum_server_command)0x1e; /* COM_BINLOG_DUMP_GTID */
+		plen = 2 + 4 + 4 + 8 + 4 + set.len;
+		pkt = sl_calloc(1, plen);
+		ms_put16(pkt, (uint16_t)(0x04 | (once ? 1 : 0))); /* THROUGH_GTID | NON_BLOCK */
+		ms_put32(pkt + 2, sid);
+		ms_put32(pkt + 6, 0); /* no file name */
+		ms_put64(pkt + 10, 4);
+		ms_put32(pkt + 18, (uint32_t)set.len);
+		memcpy(pkt + 22, set.data, set.len);
+		sl_buf_free(&set);
+	}
+	s->rpl = mariadb_rpl_init(s->conn);
+	if (s->rpl == NULL) {
+		free(pkt);
+		rc = sl_error_set(err, SL_ERR_INTERNAL, "source: mariadb_rpl_init failed");
+		goto fail;
+	}
+	if (s->conn->methods->db_command(s->conn, cmd, (const char *)pkt, plen, 1, NULL) != 0) {
+		free(pkt);
+		rc = sl_my_server_error(s->conn, "starting the binlog dump", err);
+		goto fail;
+	}
+	free(pkt);
+	char pos[SL_POSITION_MAX];
+	sl_gtid_set_format(s->gtid, pos, sizeof pos);
+	sl_info("cdc: reading the binlog of %s:%u from GTID position '%s'%s", src->url.host,
+	        src->url.port, pos[0] ? pos : "(start)", once ? " until caught up" : "");
+	*out = s;
+	return 0;
+fail:
+	sl_my_stream_close(s);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- emitting ---- */
+
+static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
+{
+	for (;;) {
+		if (*s->stop) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
+		}
+		int rc = s->emit(s->ctx, m);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
+		}
+	}
+}
+
+static int ms_flush_table(sl_stream *s, int t, sl_error *err)
+{
+	sl_changes *c = s->pending[t];
+	if (c == NULL || c->rows->length == 0)
+		return 0;
+	s->pending[t] = NULL;
+	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
+	m->table = t;
+	m->changes = c;
+	return ms_emit(s, m, err);
+}
+
+static void ms_drop_pending(sl_stream *s)
+{
+	for (int i = 0; i < s->ntouched; i++) {
+		sl_changes_free(s->pending[s->touched[i]]);
+		s->pending[s->touched[i]] = NULL;
+	}
+	s->ntouched = 0;
+}
+
+/* ---------------------------------------------------------------- tables ---- */
+
+static void ms_rel_clear(struct ms_rel *r)
+{
+	for (int i = 0; r->types && i < r->tm.ncols; i++)
+		sl_my_coltype_reset(&r->types[i]);
+	free(r->types);
+	free(r->map);
+	free(r->keycols);
+	sl_shape_unref(r->shape);
+	sl_binlog_table_reset(&r->tm);
+	memset(r, 0, sizeof *r);
+}
+
+static struct ms_rel *ms_rel_find(sl_stream *s, uint64_t id)
+{
+	for (int i = s->nrels - 1; i >= 0; i--)
+		if (s->rels[i].table_id == id)
+			return &s->rels[i];
+	return NULL;
+}
+
+static int ms_catalog_index(const sl_stream *s, const char *db, const char *table)
+{
+	for (int i = 0; i < s->cat->ntables; i++)
+		if (strcmp(s->cat->tables[i].schema, db) == 0 &&
+		    strcmp(s->cat->tables[i].name, table) == 0)
+			return i;
+	return -1;
+}
+
+static bool ms_field_equal(const sl_field *a, const sl_field *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->type != b->type || a->precision != b->precision ||
+	    a->scale != b->scale || a->unit != b->unit || a->nullable != b->nullable)
+		return false;
+	if ((a->tz == NULL) != (b->tz == NULL) || (a->tz && strcmp(a->tz, b->tz) != 0))
+		return false;
+	if ((a->ext_name == NULL) != (b->ext_name == NULL) ||
+	    (a->ext_name && strcmp(a->ext_name, b->ext_name) != 0))
+		return false;
+	return true;
+}
+
+static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n)
+{
+	if (a == NULL || a->nfields != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (!ms_field_equal(&a->fields[i], &f[i]) ||
+		    strcmp(a->fields[i].source_type ? a->fields[i].source_type : "",
+		           f[i].source_type ? f[i].source_type : "") != 0)
+			return false;
+	return true;
+}
+
+static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error *err)
+{
+	sl_binlog_table tm;
+	SL_TRY(sl_binlog_parse_table_map(&s->fmt, body, len, &tm, err));
+	struct ms_rel *r = ms_rel_find(s, tm.table_id);
+	if (r && r->tm.ncols == tm.ncols && strcmp(r->tm.db, tm.db) == 0 &&
+	    strcmp(r->tm.table, tm.table) == 0) {
+		/* the same table id maps the same columns until a DDL, which changes the id;
+		 * compare anyway (cheap) to stay correct when a server reuses ids */
+		bool same = true;
+		for (int i = 0; i < tm.ncols && same; i++) {
+			const sl_binlog_column *a = &r->tm.cols[i], *b = &tm.cols[i];
+			same = a->type == b->type && a->meta == b->meta &&
+			       a->nullable == b->nullable && a->is_unsigned == b->is_unsigned &&
+			       a->charset == b->charset && a->nelems == b->nelems &&
+			       strcmp(a->name ? a->name : "", b->name ? b->name : "") == 0;
+		}
+		if (same) {
+			sl_binlog_table_reset(&tm);
+			return 0;
+		}
+	}
+	if (r == NULL) {
+		if (s->nrels >= MS_MAX_RELS) {
+			for (int i = 0; i < s->nrels; i++)
+				ms_rel_clear(&s->rels[i]);
+			s->nrels = 0;
+		}
+		s->rels = sl_realloc(s->rels, (size_t)(s->nrels + 1) * sizeof *s->rels);
+		r = &s->rels[s->nrels++];
+		memset(r, 0, sizeof *r);
+	} else {
+		ms_rel_clear(r);
+	}
+	r->table_id = tm.table_id;
+	r->tm = tm;
+	r->table = ms_catalog_index(s, tm.db, tm.table);
+	if (r->table < 0)
+		return 0;
+	const sl_table_def *td = &s->cat->tables[r->table];
+	int n = tm.ncols;
+	if (!tm.has_names)
+		return sl_error_set(err, SL_ERR_SETTING,
+		                    "source: the binlog carries no column names for %s (set "
+		                    "binlog_row_metadata = FULL on the server)",
+		                    td->qualified);
+	r->types = sl_calloc((size_t)(n ? n : 1), sizeof *r->types);
+	r->map = sl_calloc((size_t)(n ? n : 1), sizeof *r->map);
+	sl_field *fields = sl_calloc((size_t)(n ? n : 1), sizeof *fields);
+	int nf = 0, rc = 0;
+	bool warned = s->warned[r->table];
+	for (int i = 0; i < n; i++) {
+		const sl_binlog_column *bc = &tm.cols[i];
+		r->map[i] = -1;
+		const char *reason = NULL;
+		if (!sl_my_coltype_from_binlog(bc, &r->types[i], &reason)) {
+			if (!warned)
+				sl_warn("source: column %s.%s is skipped: %s", td->qualified,
+				        bc->name, reason ? reason : "unsupported");
+			continue;
+		}
+		/* what discovery knew about the column: JSON-ness (MariaDB's JSON is LONGTEXT),
+		 * and the type text when nothing changed */
+		const sl_field *known = NULL;
+		const struct my_table *mt = td->priv;
+		for (int k = 0; k < td->nfields; k++)
+			if (strcmp(td->fields[k].name, bc->name) == 0) {
+				known = &td->fields[k];
+				if (mt && k < mt->ntypes && mt->types[k].json)
+					r->types[i].json = true;
+				if (mt && k < mt->ntypes && r->types[i].type == SL_MY_STRING &&
+				    mt->types[k].type == SL_MY_STRING)
+					r->types[i].length = mt->types[k].length;
+			}
+		sl_field *f = &fields[nf];
+		sl_my_field(&r->types[i], bc->name, f);
+		f->nullable = bc->nullable;
+		if (known && ms_field_equal(known, f))
+			f->source_type = known->source_type ? sl_strdup(known->source_type) : NULL;
+		r->map[i] = nf++;
+	}
+	s->warned[r->table] = true;
+	/* the key */
+	r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
+	for (int k = 0; k < td->nkey; k++) {
+		const char *kn = td->fields[td->key[k]].name;
+		for (int i = 0; i < n; i++)
+			if (r->map[i] >= 0 && strcmp(tm.cols[i].name, kn) == 0)
+				r->keycols[r->nkey++] = i;
+	}
+	if (r->nkey != td->nkey)
+		rc = sl_error_set(err, SL_ERR_DATA,
+		                  "source: a primary key column of %s is no longer in the binlog "
+		                  "(was it dropped or renamed?); sluice cannot apply changes to it "
+		                  "by key (run 'sluice reset' and start over)",
+		                  td->qualified);
+	if (rc == 0) {
+		if (ms_same_shape(s->sent[r->table], fields, nf)) {
+			r->shape = sl_shape_ref(s->sent[r->table]);
+		} else {
+			/* rows built with the previous shape go first */
+			rc = ms_flush_table(s, r->table, err);
+			r->shape = sl_shape_new(fields, nf);
+			if (rc == 0) {
+				sl_shape_unref(s->sent[r->table]);
+				s->sent[r->table] = sl_shape_ref(r->shape);
+				sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+				sm->table = r->table;
+				sm->shape = sl_shape_ref(r->shape);
+				rc = ms_emit(s, sm, err);
+			}
+		}
+	}
+	for (int i = 0; i < nf; i++)
+		sl_field_reset(&fields[i]);
+	free(fields);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- rows ---- */
+
+static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, enum sl_op op,
+                     sl_error *err)
+{
+	int t = r->table;
+	sl_changes *c = s->pending[t];
+	if (c && c->shape != r->shape) {
+		SL_TRY(ms_flush_table(s, t, err));
+		c = NULL;
+	}
+	if (c == NULL) {
+		bool listed = false;
+		for (int i = 0; i < s->ntouched; i++)
+			listed |= s->touched[i] == t;
+		if (!listed)
+			s->touched[s->ntouched++] = t;
+		c = s->pending[t] = sl_changes_new(t, r->shape);
+	}
+	int nf = r->shape->nfields;
+	int ubytes = (nf + 7) / 8;
+	s->ubits = sl_realloc(s->ubits, (size_t)ubytes);
+	memset(s->ubits, 0, (size_t)ubytes);
+	bool any_u = false;
+	for (int i = 0; i < r->tm.ncols; i++) {
+		int j = r->map[i];
+		if (j < 0)
+			continue;
+		const sl_my_value *v = &vals[i];
+		if (v->kind == SL_MYV_ABSENT && op != SL_OP_DELETE) {
+			s->ubits[j >> 3] |= (uint8_t)(1 << (j & 7));
+			any_u = true;
+		}
+		bool zero = false;
+		int rc = sl_my_append(&c->rows->cols[j], &r->types[i], v, &s->scratch, &zero, err);
+		if (rc < 0)
+			return sl_error_wrap(err, "source: %s", s->cat->tables[t].qualified);
+		if (zero && !s->warned_zero) {
+			s->warned_zero = true;
+			sl_warn("source: %s.%s holds zero dates ('0000-00-00'); they have no value "
+			        "in "
+			        "Arrow or PostgreSQL and are written as NULL",
+			        s->cat->tables[t].qualified, c->shape->fields[j].name);
+		}
+	}
+	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
+	return 0;
+}
+
+static bool ms_key_changed(const struct ms_rel *r, const sl_my_value *a, const sl_my_value *b)
+{
+	for (int k = 0; k < r->nkey; k++) {
+		const sl_my_value *x = &a[r->keycols[k]], *y = &b[r->keycols[k]];
+		if (x->kind != y->kind)
+			return true;
+		switch (x->kind) {
+		case SL_MYV_INT:
+			if (x->i != y->i)
+				return true;
+			break;
+		case SL_MYV_UINT:
+		case SL_MYV_YEAR:
+		case SL_MYV_BIT:
+		case SL_MYV_ENUM:
+		case SL_MYV_SET:
+			if (x->u != y->u)
+				return true;
+			break;
+		case SL_MYV_BYTES:
+			if (x->len != y->len || (x->len && memcmp(x->bytes, y->bytes, x->len) != 0))
+				return true;
+			break;
+		default:
+			/* compare every decoded part; a false "changed" is harmless (delete +
+			 * upsert) */
+			if (memcmp(x, y, sizeof *x) != 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, sl_error *err)
+{
+	sl_binlog_rows rows;
+	SL_TRY(sl_binlog_parse_rows(&s->fmt, type, body, len, &rows, err));
+	struct ms_rel *r = ms_rel_find(s, rows.table_id);
+	if (r == NULL)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: rows event for table id %" PRIu64
+		                    " before its TABLE_MAP",
+		                    rows.table_id);
+	if (r->table < 0 || s->skip)
+		return 0;
+	const sl_table_def *td = &s->cat->tables[r->table];
+	bool keyed = td->nkey > 0;
+	if (s->nvals < r->tm.ncols) {
+		s->nvals = r->tm.ncols;
+		s->vals = sl_realloc(s->vals, (size_t)s->nvals * sizeof *s->vals);
+		s->vals2 = sl_realloc(s->vals2, (size_t)s->nvals * sizeof *s->vals2);
+	}
+	const uint8_t *p = rows.rows, *end = rows.rows + rows.rows_len;
+	while (p < end) {
+		int n = sl_binlog_decode_row(&r->tm, rows.present, p, (size_t)(end - p), s->vals,
+		                             err);
+		if (n < 0)
+			return n;
+		p += n;
+		if (rows.kind == 'U') {
+			int n2 = sl_binlog_decode_row(&r->tm, rows.present_after, p,
+			                              (size_t)(end - p), s->vals2, err);
+			if (n2 < 0)
+				return n2;
+			p += n2;
+			if (!keyed) {
+				SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
+				SL_TRY(ms_append(s, r, s->vals2, SL_OP_INSERT, err));
+			} else if (ms_key_changed(r, s->vals, s->vals2)) {
+				SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
+				SL_TRY(ms_append(s, r, s->vals2, SL_OP_UPSERT, err));
+			} else {
+				SL_TRY(ms_append(s, r, s->vals2, SL_OP_UPSERT, err));
+			}
+		} else if (rows.kind == 'I') {
+			SL_TRY(ms_append(s, r, s->vals, keyed ? SL_OP_UPSERT : SL_OP_INSERT, err));
+		} else {
+			SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
+		}
+		sl_changes *c = s->pending[r->table];
+		if (c && sl_changes_bytes(c) >= MS_ROWS_BYTES)
+			SL_TRY(ms_flush_table(s, r->table, err));
+	}
+	return 0;
+}
+
+/* ALTER TABLE ... ADD gave a table new columns, whose values in existing rows (the defaults)
+ * the binlog never carries. Read the table's columns from the catalog and its rows now (its own
+ * consistent snapshot, at or after this point of the binlog), send the shape and upsert every
+ * row inside the DDL's transaction; the binlog events that follow replay over it and converge,
+ * as in the lock-free snapshot. Keyless tables cannot be upserted: their old rows keep NULL
+ * (warned). */
+static int ms_backfill(sl_stream *s, int t, sl_error *err)
+{
+	const sl_table_def *td = &s->cat->tables[t];
+	if (td->nkey == 0) {
+		sl_warn("cdc: columns were added to keyless table %s; its existing rows keep NULL "
+		        "in "
+		        "them on the target (rows changed from now on carry their values)",
+		        td->qualified);
+		return 0;
+	}
+	if (s->backfill == NULL)
+		SL_TRY(sl_my_connect(s->src, "source (re-reading a table)", &s->backfill, err));
+	MYSQL *c = s->backfill;
+	sl_table_def now = {0};
+	now.schema = sl_strdup(td->schema);
+	now.name = sl_strdup(td->name);
+	now.qualified = sl_strdup(td->qualified);
+	struct my_table *mt = sl_calloc(1, sizeof *mt);
+	mt->int_key = -1;
+	now.priv = mt;
+	now.priv_free = sl_my_table_free;
+	struct ms_rel r = {.table = t};
+	sl_buf sql = {0};
+	MYSQL_RES *res = NULL;
+	int64_t rows = 0;
+	int rc = sl_my_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
+	if (rc == 0)
+		rc = sl_my_read_table(s->src, c, &now, err);
+	if (rc < 0)
+		goto out;
+	sl_info("cdc: columns were added to %s; re-reading its rows so existing rows get their "
+	        "values",
+	        td->qualified);
+	/* the shape, as discovery sees it now */
+	r.shape = sl_shape_new(now.fields, now.nfields);
+	r.tm.ncols = now.nfields;
+	r.map = sl_calloc((size_t)(now.nfields ? now.nfields : 1), sizeof *r.map);
+	r.types = sl_calloc((size_t)(now.nfields ? now.nfields : 1), sizeof *r.types);
+	for (int i = 0; i < now.nfields; i++) {
+		r.map[i] = i;
+		r.types[i] = mt->types[i];
+		if (r.types[i].charset == SL_MY_CS_LATIN1) /* the text protocol sends utf8mb4 */
+			r.types[i].charset = SL_MY_CS_UTF8;
+	}
+	if (!ms_same_shape(s->sent[t], now.fields, now.nfields)) {
+		if ((rc = ms_flush_table(s, t, err)) < 0)
+			goto out;
+		sl_shape_unref(s->sent[t]);
+		s->sent[t] = sl_shape_ref(r.shape);
+		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+		sm->table = t;
+		sm->shape = sl_shape_ref(r.shape);
+		if ((rc = ms_emit(s, sm, err)) < 0)
+			goto out;
+	}
+	if (s->nvals < now.nfields) {
+		s->nvals = now.nfields;
+		s->vals = sl_realloc(s->vals, (size_t)s->nvals * sizeof *s->vals);
+		s->vals2 = sl_realloc(s->vals2, (size_t)s->nvals * sizeof *s->vals2);
+	}
+	sl_buf_printf(&sql, "SELECT %s FROM %s", mt->select_list, mt->from);
+	if (mysql_real_query(c, sl_buf_cstr(&sql), sql.len) != 0 ||
+	    (res = mysql_use_result(c)) == NULL) {
+		rc = sl_my_server_error(c, td->qualified, err);
+		goto out;
+	}
+	MYSQL_ROW row;
+	while (rc == 0 && (row = mysql_fetch_row(res)) != NULL) {
+		unsigned long *len = mysql_fetch_lengths(res);
+		for (int k = 0; k < now.nfields && rc == 0; k++)
+			rc = sl_my_parse_text(&r.types[k], row[k], len[k], &s->vals[k], err);
+		if (rc == 0)
+			rc = ms_append(s, &r, s->vals, SL_OP_UPSERT, err);
+		sl_changes *ch = s->pending[t];
+		if (rc == 0 && ch && sl_changes_bytes(ch) >= MS_ROWS_BYTES)
+			rc = ms_flush_table(s, t, err);
+		rows++;
+	}
+	if (rc == 0 && mysql_errno(c) != 0)
+		rc = sl_my_server_error(c, td->qualified, err);
+	if (rc == 0)
+		sl_info("cdc: %s re-read: %" PRId64 " rows", td->qualified, rows);
+out:
+	if (res)
+		mysql_free_result(res);
+	sl_error e2;
+	sl_my_exec(c, "COMMIT", &e2);
+	/* the rows pending for this table were built with r.shape: hand them on before r goes */
+	if (rc == 0)
+		rc = ms_flush_table(s, t, err);
+	free(r.map);
+	free(r.types); /* shallow copies of mt->types */
+	sl_shape_unref(r.shape);
+	sl_table_def_free(&now);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- transactions ---- */
+
+static int ms_begin(sl_stream *s, uint32_t ts, sl_error *err)
+{
+	s->in_txn = true;
+	s->saw_begin = false;
+	s->ntouched = 0;
+	s->txn_ts = ts;
+	if (s->skip)
+		return 0;
+	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
+	bm->commit_us = (int64_t)ts * 1000000;
+	return ms_emit(s, bm, err);
+}
+
+static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
+{
+	if (!s->in_txn)
+		return 0;
+	s->in_txn = false;
+	if (s->src->mariadb)
+		sl_gtid_set_add_mariadb(s->gtid, s->cur_domain, s->cur_server, s->cur_seq);
+	else
+		sl_gtid_set_add_mysql(s->gtid, s->cur_uuid, s->cur_gno);
+	if (s->skip) {
+		ms_drop_pending(s);
+		s->skip = false;
+		return 0;
+	}
+	for (int i = 0; i < s->ntouched; i++)
+		SL_TRY(ms_flush_table(s, s->touched[i], err));
+	s->ntouched = 0;
+	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
+	sl_gtid_set_format(s->gtid, cm->position, sizeof cm->position);
+	cm->version = s->file_index << 32 | h->next_pos;
+	cm->commit_us = (int64_t)h->timestamp * 1000000;
+	return ms_emit(s, cm, err);
+}
+
+/* The table named at p ("[db.]name", identifiers bare or in backquotes; db defaults to the
+ * statement's default database): its catalog index, or -1. */
+static int ms_named_table(sl_stream *s, const sl_binlog_query *q, const char *p, const char *end)
+{
+	char part[2][256];
+	int nparts = 0;
+	while (p < end && nparts < 2) {
+		size_t k = 0;
+		if (*p == '`') {
+			p++;
+			while (p < end) {
+				if (*p == '`' && p + 1 < end && p[1] == '`') {
+					if (k + 1 < sizeof part[0])
+						part[nparts][k++] = '`';
+					p += 2;
+				} else if (*p == '`') {
+					p++;
+					break;
+				} else {
+					if (k + 1 < sizeof part[0])
+						part[nparts][k++] = *p;
+					p++;
+				}
+			}
+		} else {
+			while (p < end && *p != '.' && *p != ' ' && *p != ';' && *p != '\n' &&
+			       *p != '\t') {
+				if (k + 1 < sizeof part[0])
+					part[nparts][k++] = *p;
+				p++;
+			}
+		}
+		part[nparts++][k] = '\0';
+		if (p < end && *p == '.')
+			p++;
+		else
+			break;
+	}
+	if (nparts == 0)
+		return -1;
+	char db[256];
+	if (nparts == 2)
+		snprintf(db, sizeof db, "%s", part[0]);
+	else
+		snprintf(db, sizeof db, "%.*s", (int)q->db_len, q->db);
+	return ms_catalog_index(s, db, part[nparts - 1]);
+}
+
+/* "TRUNCATE [TABLE] [db.]name" */
+static int ms_truncate_target(sl_stream *s, const sl_binlog_query *q)
+{
+	const char *p = q->sql, *end = q->sql + q->sql_len;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t'))
+		p++;
+	if (end - p < 9 || strncasecmp(p, "TRUNCATE", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
+		return -1;
+	p += 8;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (end - p > 6 && strncasecmp(p, "TABLE", 5) == 0 &&
+	    (p[5] == ' ' || p[5] == '\t' || p[5] == '`')) {
+		p += 5;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+	}
+	return ms_named_table(s, q, p, end);
+}
+
+/* "ALTER [ONLINE] [IGNORE] TABLE [IF EXISTS] [db.]name ... ADD ...": the table, when it is
+ * replicated and the statement adds something. */
+static int ms_alter_add_target(sl_stream *s, const sl_binlog_query *q)
+{
+	const char *p = q->sql, *end = q->sql + q->sql_len;
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t'))
+		p++;
+	if (end - p < 12 || strncasecmp(p, "ALTER", 5) != 0)
+		return -1;
+	bool adds = false;
+	for (const char *x = p + 5; x + 5 <= end; x++)
+		if ((x[-1] == ' ' || x[-1] == ',' || x[-1] == '\n' || x[-1] == '\t') &&
+		    strncasecmp(x, "ADD", 3) == 0 &&
+		    (x[3] == ' ' || x[3] == '\n' || x[3] == '\t' || x[3] == '(' || x[3] == '`'))
+			adds = true;
+	if (!adds)
+		return -1;
+	p += 5;
+	static const char *const skip[] = {"ONLINE", "IGNORE", "TABLE", "IF", "EXISTS"};
+	for (;;) {
+		while (p < end && (*p == ' ' || *p == '\n' || *p == '\t'))
+			p++;
+		bool skipped = false;
+		for (size_t k = 0; k < sizeof skip / sizeof *skip; k++) {
+			size_t n = strlen(skip[k]);
+			if ((size_t)(end - p) > n && strncasecmp(p, skip[k], n) == 0 &&
+			    (p[n] == ' ' || p[n] == '\n' || p[n] == '\t')) {
+				p += n;
+				skipped = true;
+			}
+		}
+		if (!skipped)
+			break;
+	}
+	return ms_named_table(s, q, p, end);
+}
+
+static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body, size_t len,
+                    sl_error *err)
+{
+	sl_binlog_query q;
+	SL_TRY(sl_binlog_parse_query(&s->fmt, body, len, &q, err));
+	if (q.sql_len == 5 && strncasecmp(q.sql, "BEGIN", 5) == 0) {
+		if (!s->in_txn) /* no GTID event before it (should not happen with GTIDs) */
+			SL_TRY(ms_begin(s, h->timestamp, err));
+		s->saw_begin = true;
+		return 0;
+	}
+	if ((q.sql_len == 6 && strncasecmp(q.sql, "COMMIT", 6) == 0)) {
+		return ms_commit(s, h, err);
+	}
+	if (q.sql_len >= 8 && strncasecmp(q.sql, "ROLLBACK", 8) == 0 && s->saw_begin) {
+		/* a transaction that touched only non-transactional tables and rolled back */
+		ms_drop_pending(s);
+		return ms_commit(s, h, err);
+	}
+	/* a statement (DDL): its own transaction */
+	int t = s->in_txn && !s->skip ? ms_truncate_target(s, &q) : -1;
+	if (t >= 0 && s->sent[t] == NULL) {
+		/* the target learns a table's shape before anything else about it */
+		const sl_table_def *td = &s->cat->tables[t];
+		s->sent[t] = sl_shape_new(td->fields, td->nfields);
+		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+		sm->table = t;
+		sm->shape = sl_shape_ref(s->sent[t]);
+		SL_TRY(ms_emit(s, sm, err));
+	}
+	if (t >= 0) {
+		sl_changes_free(s->pending[t]);
+		s->pending[t] = NULL;
+		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);
+		tm->table = t;
+		SL_TRY(ms_emit(s, tm, err));
+	}
+	t = s->in_txn && !s->skip ? ms_alter_add_target(s, &q) : -1;
+	if (t >= 0)
+		SL_TRY(ms_backfill(s, t, err));
+	if (s->in_txn && !s->saw_begin)
+		return ms_commit(s, h, err);
+	return 0;
+}
+
+static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
+{
+	sl_binlog_header h;
+	const uint8_t *body;
+	size_t blen;
+	if (n > 4 && p[4] == SL_BINLOG_FORMAT_DESCRIPTION)
+		return sl_binlog_parse_fde(p, n, &s->fmt, err);
+	SL_TRY(sl_binlog_event(&s->fmt, p, n, &h, &body, &blen, err));
+	switch (h.type) {
+	case SL_BINLOG_ROTATE: {
+		sl_binlog_rotate rot;
+		SL_TRY(sl_binlog_parse_rotate(body, blen, &rot, err));
+		const char *dot = NULL;
+		for (size_t i = 0; i < rot.name_len; i++)
+			if (rot.name[i] == '.')
+				dot = rot.name + i;
+		if (dot) {
+			uint64_t idx = 0;
+			for (const char *q = dot + 1; q < rot.name + rot.name_len; q++)
+				if (*q >= '0' && *q <= '9')
+					idx = idx * 10 + (uint64_t)(*q - '0');
+			s->file_index = idx;
+		}
+		return 0;
+	}
+	case SL_BINLOG_MARIADB_GTID: {
+		sl_binlog_mariadb_gtid g;
+		SL_TRY(sl_binlog_parse_mariadb_gtid(body, blen, &g, err));
+		if (s->in_txn) /* a transaction without its end: should not happen */
+			ms_drop_pending(s);
+		s->cur_domain = g.domain;
+		s->cur_server = h.server_id;
+		s->cur_seq = g.seq;
+		s->standalone = g.standalone;
+		/* already applied (contained in the start position)? */
+		char one[64];
+		snprintf(one, sizeof one, "%u-%u-%" PRIu64, g.domain, h.server_id, g.seq);
+		sl_error e2;
+		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MARIADB, one, &e2);
+		s->skip = x && sl_gtid_set_contains(s->gtid, x);
+		sl_gtid_set_free(x);
+		return ms_begin(s, h.timestamp, err);
+	}
+	case SL_BINLOG_MYSQL_GTID: {
+		sl_binlog_mysql_gtid g;
+		SL_TRY(sl_binlog_parse_mysql_gtid(body, blen, &g, err));
+		if (s->in_txn)
+			ms_drop_pending(s);
+		memcpy(s->cur_uuid, g.uuid, 16);
+		s->cur_gno = g.gno;
+		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MYSQL, "", err);
+		if (x == NULL)
+			return err->code;
+		sl_gtid_set_add_mysql(x, g.uuid, g.gno);
+		s->skip = sl_gtid_set_contains(s->gtid, x);
+		sl_gtid_set_free(x);
+		return ms_begin(s, h.timestamp, err);
+	}
+	case SL_BINLOG_QUERY:
+		return ms_query(s, &h, body, blen, err);
+	case SL_BINLOG_XID:
+		return ms_commit(s, &h, err);
+	case SL_BINLOG_TABLE_MAP:
+		return ms_table_map(s, body, blen, err);
+	case SL_BINLOG_WRITE_ROWS_V1:
+	case SL_BINLOG_UPDATE_ROWS_V1:
+	case SL_BINLOG_DELETE_ROWS_V1:
+	case SL_BINLOG_WRITE_ROWS:
+	case SL_BINLOG_UPDATE_ROWS:
+	case SL_BINLOG_DELETE_ROWS:
+	case SL_BINLOG_MYSQL_PARTIAL_UPDATE_ROWS:
+	case SL_BINLOG_MARIADB_WRITE_ROWS_COMPRESSED:
+	case SL_BINLOG_MARIADB_UPDATE_ROWS_COMPRESSED:
+	case SL_BINLOG_MARIADB_DELETE_ROWS_COMPRESSED:
+	case SL_BINLOG_MARIADB_WRITE_ROWS_COMPRESSED_V1:
+	case SL_BINLOG_MARIADB_UPDATE_ROWS_COMPRESSED_V1:
+	case SL_BINLOG_MARIADB_DELETE_ROWS_COMPRESSED_V1:
+		return ms_rows(s, h.type, body, blen, err);
+	case SL_BINLOG_MARIADB_QUERY_COMPRESSED:
+		return sl_error_set(
+		        err, SL_ERR_SETTING,
+		        "source: the binlog is compressed (set log_bin_compress = OFF on "
+		        "the server)");
+	case SL_BINLOG_MARIADB_START_ENCRYPTION:
+		return sl_error_set(err, SL_ERR_SETTING,
+		                    "source: the binlog is encrypted, which a binlog reader cannot "
+		                    "decode (set encrypt_binlog = OFF on the server)");
+	default:
+		return 0; /* heartbeats, GTID lists, checkpoints, annotations, ... */
+	}
+}
+
+int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err)
+{
+	s->emit = emit;
+	s->ctx = ctx;
+	s->stop = stop;
+	while (!*stop) {
+		s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
+		if (s->ev == NULL) {
+			unsigned e = mysql_errno(s->conn);
+			if (e == 0 && s->once && !s->in_txn)
+				return 0;
+			if (e == ER_MASTER_FATAL_ERROR_READING_BINLOG) {
+				int rc = sl_error_set(
+				        err, SL_ERR_STATE,
+				        "source: the server cannot send the binlog from our "
+				        "position: %s (if binary logs were purged, run "
+				        "'sluice reset' and start over)",
+				        mysql_error(s->conn));
+				return rc;
+			}
+			int rc = sl_error_set(err, SL_ERR_CONNECT,
+			                      "source: binlog connection lost: %s",
+			                      e ? mysql_error(s->conn) : "end of stream");
+			err->retryable = true;
+			return rc;
+		}
+		size_t off = s->ev->raw_data_ofs;
+		if (s->ev->raw_data_size <= off)
+			continue;
+		int rc = ms_event(s, s->ev->raw_data + off, s->ev->raw_data_size - off, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void sl_my_stream_ack(sl_stream *s, uint64_t version)
+{
+	/* the binlog keeps nothing per reader: the acknowledgement is only recorded */
+	uint64_t cur = atomic_load(&s->acked);
+	while (version > cur && !atomic_compare_exchange_weak(&s->acked, &cur, version))
+		;
+}
+
+void sl_my_stream_close(sl_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ev)
+		mariadb_free_rpl_event(s->ev);
+	if (s->rpl)
+		mariadb_rpl_close(s->rpl); /* frees the handle, not the connection */
+	if (s->conn)
+		mysql_close(s->conn);
+	if (s->backfill)
+		mysql_close(s->backfill);
+	for (int i = 0; s->pending && i < s->cat->ntables; i++)
+		sl_changes_free(s->pending[i]);
+	for (int i = 0; s->sent && i < s->cat->ntables; i++)
+		sl_shape_unref(s->sent[i]);
+	free(s->pending);
+	free(s->sent);
+	free(s->warned);
+	free(s->touched);
+	for (int i = 0; i < s->nrels; i++)
+		ms_rel_clear(&s->rels[i]);
+	free(s->rels);
+	free(s->vals);
+	free(s->vals2);
+	free(s->ubits);
+	sl_buf_free(&s->scratch);
+	sl_gtid_set_free(s->gtid);
+	free(s);
+}
+
+/* ---------------------------------------------------------------- log info ---- */
+
+int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	out->lag_bytes = -1;
+	out->retained_bytes = -1;
+	snprintf(out->slot_state, sizeof out->slot_state, "binlog");
+	char *pos = NULL;
+	SL_TRY(sl_my_current_position(src, src->meta, &pos, err));
+	snprintf(out->current, sizeof out->current, "%s", pos);
+	free(pos);
+	if (mysql_query(src->meta, "SHOW BINARY LOGS") == 0) {
+		MYSQL_RES *res = mysql_store_result(src->meta);
+		MYSQL_ROW row;
+		int64_t total = 0;
+		while (res && (row = mysql_fetch_row(res)) != NULL)
+			total += row[1] ? strtoll(row[1], NULL, 10) : 0;
+		if (res)
+			mysql_free_result(res);
+		out->retained_bytes = total;
+	}
+	return 0;
+}
+
+int sl_my_heartbeat(sl_source *src, sl_error *err)
+{
+	/* the server sends heartbeat events on an idle binlog connection (1 s), and the binlog
+	 * keeps nothing per reader: there is nothing to write */
+	(void)src;
+	(void)err;
+	return 0;
+}
