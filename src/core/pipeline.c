@@ -343,9 +343,10 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 	pthread_mutex_init(&r->mu, NULL);
 	r->sops = sl_source_lookup(cfg->source.type);
 	if (r->sops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "source.type '%s' is not supported (supported: postgres, mysql)",
-		                    cfg->source.type);
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "source.type '%s' is not supported (supported: postgres, mysql)",
+		        cfg->source.type);
 	r->tops = sl_target_lookup(cfg->target.type);
 	if (r->tops == NULL)
 		return sl_error_set(err, SL_ERR_CONFIG,
@@ -667,9 +668,10 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 	const sl_source_ops *sops = sl_source_lookup(cfg->source.type);
 	const sl_target_ops *tops = sl_target_lookup(cfg->target.type);
 	if (sops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "source.type '%s' is not supported (supported: postgres, mysql)",
-		                    cfg->source.type);
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "source.type '%s' is not supported (supported: postgres, mysql)",
+		        cfg->source.type);
 	if (tops == NULL)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.type '%s' is not supported (supported: postgres)",
@@ -801,7 +803,11 @@ static void status_cdc(struct run *r, const sl_pipeline_state *ps)
 {
 	sl_error e = {0};
 	sl_log_info li;
-	if (r->sops->log_info(r->src, &li, &e) == 0) {
+	int lrc = r->sops->log_info(r->src, &li, &e);
+	if (lrc == 0 && li.lag_bytes < 0 && li.retained_bytes < 0) {
+		/* a log the source does not keep for us (MySQL's binlog) */
+		printf("  %s: source position %s\n", li.slot_state, li.current);
+	} else if (lrc == 0) {
 		char lag[32], kept[32];
 		format_bytes(lag, sizeof lag, li.lag_bytes < 0 ? 0 : li.lag_bytes);
 		format_bytes(kept, sizeof kept, li.retained_bytes < 0 ? 0 : li.retained_bytes);
@@ -826,7 +832,10 @@ static void status_cdc(struct run *r, const sl_pipeline_state *ps)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-	double behind = li.lag_bytes > 0 ? now - (double)d.commit_us / 1e6 : 0;
+	bool behind_source =
+	        lrc == 0 &&
+	        (li.lag_bytes > 0 || (li.lag_bytes < 0 && strcmp(li.current, d.position) != 0));
+	double behind = behind_source ? now - (double)d.commit_us / 1e6 : 0;
 	printf("  applied: up to %s (source commit %.1fs ago, applied %.1fs ago); lag %.1fs\n",
 	       d.position, now - (double)d.commit_us / 1e6, now - (double)d.applied_us / 1e6,
 	       behind < 0 ? 0 : behind);

@@ -177,13 +177,14 @@ int sl_my_scalar(MYSQL *c, const char *sql, char **out, sl_error *err)
 	return 0;
 }
 
-int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err)
+int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_timeout, MYSQL **out,
+                          sl_error *err)
 {
 	*out = NULL;
 	MYSQL *c = mysql_init(NULL);
 	if (c == NULL)
 		return sl_error_set(err, SL_ERR_INTERNAL, "out of memory (mysql_init)");
-	unsigned timeout = 10, rw_timeout = 3600;
+	unsigned timeout = 10, rw_timeout = read_timeout;
 	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
@@ -230,6 +231,11 @@ int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *e
 	}
 	*out = c;
 	return 0;
+}
+
+int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err)
+{
+	return sl_my_connect_timeout(s, what, 3600, out, err);
 }
 
 int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err)

@@ -53,7 +53,11 @@ struct sl_reader {
 };
 
 /* my_source.c */
+/* Connect as source.url says; reads time out after an hour (sl_my_connect) or read_timeout
+ * seconds. */
 int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err);
+int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_timeout, MYSQL **out,
+                          sl_error *err);
 int sl_my_exec(MYSQL *c, const char *sql, sl_error *err);
 /* Run a query and return its first row's first column (NULL-safe: "" when NULL); caller
  * frees. */

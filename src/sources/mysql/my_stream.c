@@ -37,6 +37,8 @@
 
 #define MS_ROWS_BYTES (8u << 20)
 #define MS_MAX_RELS 4096
+/* the server sends a heartbeat every second when idle: 30 s of silence is a dead link */
+#define MS_READ_TIMEOUT 30
 
 struct ms_rel {
 	uint64_t table_id;
@@ -195,7 +197,7 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 		                   from);
 		goto fail;
 	}
-	if ((rc = sl_my_connect(src, "source binlog", &s->conn, err)) < 0)
+	if ((rc = sl_my_connect_timeout(src, "source binlog", MS_READ_TIMEOUT, &s->conn, err)) < 0)
 		goto fail;
 	if ((rc = sl_my_check_purged(src, s->conn, from, err)) < 0)
 		goto fail;
@@ -1097,7 +1099,10 @@ int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 			total += row[1] ? strtoll(row[1], NULL, 10) : 0;
 		if (res)
 			mysql_free_result(res);
-		out->retained_bytes = total;
+		/* the server keeps its binlogs by age, not for us: nothing is "retained" on our
+		 * behalf, so report the size only for status */
+		out->lag_bytes = -1;
+		(void)total;
 	}
 	return 0;
 }
