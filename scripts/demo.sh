@@ -83,12 +83,57 @@ say "The copy, in the target database"
 PGPASSWORD=$SL_PG_PASSWORD psql -X -h 127.0.0.1 -p "$DST_PORT" -U sluice -d warehouse -c \
   "SELECT id, name, price, status, tags, discontinued, updated_at, warranty, sizes FROM inventory.products ORDER BY id LIMIT 5"
 
+say "MariaDB -> PostgreSQL: a throwaway MariaDB (demo-mysql, binlog ROW/FULL/FULL) with a small store"
+bash scripts/mysql.sh start demo-mysql
+MY_PORT=$(bash scripts/mysql.sh env demo-mysql | sed -n 's/^export MYSQL_PORT=//p')
+export SL_MY_PASSWORD
+SL_MY_PASSWORD=$(bash scripts/mysql.sh env demo-mysql | sed -n 's/^export MYSQL_PASSWORD=//p')
+bash scripts/mysql.sh createdb demo-mysql sluice_store >/dev/null
+bash scripts/mysql.sh sql demo-mysql sluice_store <<'SQL'
+CREATE TABLE customers (id int unsigned PRIMARY KEY, name varchar(80), tier enum('basic','gold'),
+  flags set('newsletter','vip','beta'), signed_up datetime(6), prefs json);
+CREATE TABLE orders (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, customer int unsigned,
+  total decimal(14,2), placed timestamp(6) DEFAULT CURRENT_TIMESTAMP(6), slot time, paid bit(1));
+INSERT INTO customers SELECT seq, CONCAT('customer ', seq), IF(seq % 7 = 0, 'gold', 'basic'),
+  IF(seq % 3 = 0, 'newsletter,vip', ''), '2024-01-01 08:00:00' + INTERVAL seq MINUTE,
+  JSON_OBJECT('lang', IF(seq % 2 = 0, 'en', 'fr'), 'n', seq) FROM seq_1_to_20000;
+INSERT INTO orders (customer, total, slot, paid) SELECT 1 + seq % 20000, seq * 1.25,
+  SEC_TO_TIME(seq % 86400), seq % 2 FROM seq_1_to_200000;
+SQL
+cat >"$DEMO/store.yaml" <<YAML
+# MariaDB database "sluice_store" into PostgreSQL database "warehouse" (schema sluice_store).
+name: store
+source:
+  type: mysql
+  url: mysql://sluice@127.0.0.1:$MY_PORT/sluice_store
+  password: \${SL_MY_PASSWORD}
+target:
+  type: postgres
+  url: postgres://sluice@127.0.0.1:$DST_PORT/warehouse
+  password: \${SL_PG_PASSWORD}
+snapshot: { parallelism: 2 }
+state: { url: sqlite://$DEMO/store-state.db }
+YAML
+"$SLUICE" check "$DEMO/store.yaml" | tail -3
+"$SLUICE" run --once "$DEMO/store.yaml"
+bash scripts/mysql.sh sql demo-mysql sluice_store <<'SQL'
+UPDATE customers SET tier = 'gold', flags = 'vip,beta' WHERE id <= 100;
+DELETE FROM orders WHERE id % 50 = 0;
+ALTER TABLE customers ADD COLUMN country char(2) NOT NULL DEFAULT 'FR';
+INSERT INTO orders (customer, total, slot, paid) VALUES (1, 99.99, '-01:30:00', b'1');
+SQL
+"$SLUICE" run --once "$DEMO/store.yaml" 2>&1 | grep -E "cdc:" | sed 's/^/  /'
+"$SLUICE" verify "$DEMO/store.yaml"
+PGPASSWORD=$SL_PG_PASSWORD psql -X -h 127.0.0.1 -p "$DST_PORT" -U sluice -d warehouse -c \
+  "SELECT id, name, tier, flags, signed_up, prefs, country FROM sluice_store.customers ORDER BY id LIMIT 3"
+
 cat <<TXT
 
 Where the data is:
   source  psql -h 127.0.0.1 -p $SRC_PORT -U sluice shop        (password: $SL_PG_PASSWORD)
   target  psql -h 127.0.0.1 -p $DST_PORT -U sluice warehouse
-  pipeline file  $DEMO/shop.yaml      state  $DEMO/sluice-state.db
+  mariadb mariadb -h 127.0.0.1 -P $MY_PORT -u sluice -p sluice_store   (password: $SL_MY_PASSWORD)
+  pipeline files $DEMO/shop.yaml, $DEMO/store.yaml      state  $DEMO/*.db
   try: SL_PG_PASSWORD=$SL_PG_PASSWORD $SLUICE status $DEMO/shop.yaml
 Stop the demo servers with: make stop
 TXT
