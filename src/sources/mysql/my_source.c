@@ -349,63 +349,48 @@ static int my_read_settings(sl_source *s, struct my_settings *st, sl_error *err)
 static int my_check_settings(sl_source *s, const struct my_settings *st, sl_check_fn report,
                              void *ctx)
 {
+	static const char set_fix[] = "run SET GLOBAL %s = '%s' and set %s = %s in the server's "
+	                              "configuration";
+	static const char restart_fix[] = "set %s = %s in the [mysqld] section of the server's "
+	                                  "configuration and restart it";
+	char sid[24];
+	snprintf(sid, sizeof sid, "%lu", st->server_id);
+	const struct {
+		const char *name, *value, *want, *fix;
+		bool mysql_only;
+	} rules[] = {
+	        {"log_bin", st->log_bin, "ON", restart_fix, false},
+	        {"binlog_format", st->binlog_format, "ROW", set_fix, false},
+	        {"binlog_row_image", st->row_image, "FULL", set_fix, false},
+	        {"binlog_row_metadata", st->row_metadata, "FULL", set_fix, false},
+	        {"server_id", sid, NULL, restart_fix, false},
+	        {"gtid_mode", st->gtid_mode, "ON", restart_fix, true},
+	        {"enforce_gtid_consistency", st->enforce_gtid, "ON", restart_fix, true},
+	};
 	int failed = 0;
-	char d[512];
-	bool ok = strcmp(st->log_bin, "ON") == 0;
-	snprintf(d, sizeof d,
-	         ok ? "binary log is on"
-	            : "the binary log is off (add log_bin = mysql-bin to the [mysqld] section of "
-	              "the server's configuration and restart it)");
-	report(ctx, ok, "source log_bin", d);
-	failed += !ok;
-	ok = strcasecmp(st->binlog_format, "ROW") == 0;
-	snprintf(d, sizeof d,
-	         ok ? "binlog_format is ROW"
-	            : "binlog_format is %s (run SET GLOBAL binlog_format = 'ROW' and set "
-	              "binlog_format = ROW in the server's configuration)",
-	         st->binlog_format);
-	report(ctx, ok, "source binlog_format", d);
-	failed += !ok;
-	ok = strcasecmp(st->row_image, "FULL") == 0;
-	snprintf(d, sizeof d,
-	         ok ? "binlog_row_image is FULL"
-	            : "binlog_row_image is %s (run SET GLOBAL binlog_row_image = 'FULL' and set "
-	              "binlog_row_image = FULL in the server's configuration)",
-	         st->row_image);
-	report(ctx, ok, "source binlog_row_image", d);
-	failed += !ok;
-	ok = strcasecmp(st->row_metadata, "FULL") == 0;
-	snprintf(d, sizeof d,
-	         ok ? "binlog_row_metadata is FULL"
-	            : "binlog_row_metadata is %s (run SET GLOBAL binlog_row_metadata = 'FULL' "
-	              "and set binlog_row_metadata = FULL in the server's configuration)",
-	         st->row_metadata);
-	report(ctx, ok, "source binlog_row_metadata", d);
-	failed += !ok;
-	ok = st->server_id != 0;
-	snprintf(d, sizeof d,
-	         ok ? "server_id is %lu"
-	            : "server_id is 0 (set server_id to a unique non-zero value in the server's "
-	              "configuration and restart it)",
-	         st->server_id);
-	report(ctx, ok, "source server_id", d);
-	failed += !ok;
-	if (!s->mariadb) {
-		ok = strcasecmp(st->gtid_mode, "ON") == 0;
-		snprintf(d, sizeof d,
-		         ok ? "gtid_mode is ON"
-		            : "gtid_mode is %s (set gtid_mode = ON and enforce_gtid_consistency = "
-		              "ON in the server's configuration and restart it)",
-		         st->gtid_mode);
-		report(ctx, ok, "source gtid_mode", d);
-		failed += !ok;
-		ok = strcasecmp(st->enforce_gtid, "ON") == 0;
-		snprintf(d, sizeof d,
-		         ok ? "enforce_gtid_consistency is ON"
-		            : "enforce_gtid_consistency is %s (set enforce_gtid_consistency = ON "
-		              "in the server's configuration)",
-		         st->enforce_gtid);
-		report(ctx, ok, "source enforce_gtid_consistency", d);
+	for (size_t i = 0; i < sizeof rules / sizeof *rules; i++) {
+		if (rules[i].mysql_only && s->mariadb)
+			continue;
+		const char *name = rules[i].name, *value = rules[i].value, *want = rules[i].want;
+		bool ok = want ? strcasecmp(value, want) == 0 : strcmp(value, "0") != 0;
+		char what[64], d[512], fix[256];
+		snprintf(what, sizeof what, "source %s", name);
+		if (rules[i].fix == set_fix)
+			snprintf(fix, sizeof fix, set_fix, name, want, name, want);
+		else
+			snprintf(fix, sizeof fix, restart_fix, name,
+			         want ? want : "a unique non-zero value");
+		if (ok)
+			snprintf(d, sizeof d, "%s is %s", name, value);
+		else if (strcmp(name, "log_bin") == 0)
+			snprintf(d, sizeof d,
+			         "the binary log is off (add log_bin = mysql-bin to the [mysqld] "
+			         "section "
+			         "of the server's configuration and restart it)");
+		else
+			snprintf(d, sizeof d, "%s is %s (%s)", name, value[0] ? value : "unset",
+			         fix);
+		report(ctx, ok, what, d);
 		failed += !ok;
 	}
 	return failed;

@@ -879,10 +879,11 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		return 0;
 	}
 	if (q.sql_len >= 3 && strncasecmp(q.sql, "XA ", 3) == 0 && !s->skip)
-		return sl_error_set(err, SL_ERR_DATA,
-		                    "source: the binlog holds an XA transaction ('%.*s'), which sluice "
-		                    "does not replicate",
-		                    (int)(q.sql_len > 40 ? 40 : q.sql_len), q.sql);
+		return sl_error_set(
+		        err, SL_ERR_DATA,
+		        "source: the binlog holds an XA transaction ('%.*s'), which sluice "
+		        "does not replicate",
+		        (int)(q.sql_len > 40 ? 40 : q.sql_len), q.sql);
 	if ((q.sql_len == 6 && strncasecmp(q.sql, "COMMIT", 6) == 0)) {
 		return ms_commit(s, h, err);
 	}

@@ -557,46 +557,16 @@ static int my_bad(const sl_column *c, const char *what, sl_error *err)
 
 static int my_append_int(sl_column *c, const sl_my_value *v, sl_error *err)
 {
-	bool neg = v->kind == SL_MYV_INT && v->i < 0;
-	uint64_t mag = v->kind == SL_MYV_INT ? (uint64_t)v->i : v->u;
-	switch (c->field->type) {
-	case SL_TYPE_INT8: {
-		int8_t x = (int8_t)v->i;
-		sl_col_append_fixed(c, &x, 1);
-		return 0;
-	}
-	case SL_TYPE_UINT8: {
-		uint8_t x = (uint8_t)mag;
-		sl_col_append_fixed(c, &x, 1);
-		return 0;
-	}
-	case SL_TYPE_INT16:
-		sl_col_append_i16(c, (int16_t)v->i);
-		return 0;
-	case SL_TYPE_UINT16: {
-		uint16_t x = (uint16_t)mag;
-		sl_col_append_fixed(c, &x, 2);
-		return 0;
-	}
-	case SL_TYPE_INT32:
-		sl_col_append_i32(c, (int32_t)v->i);
-		return 0;
-	case SL_TYPE_UINT32: {
-		uint32_t x = (uint32_t)mag;
-		sl_col_append_fixed(c, &x, 4);
-		return 0;
-	}
-	case SL_TYPE_INT64:
-		sl_col_append_i64(c, v->i);
-		return 0;
-	case SL_TYPE_UINT64:
-		if (neg)
-			return my_bad(c, "negative value in an unsigned column", err);
-		sl_col_append_fixed(c, &mag, 8);
-		return 0;
-	default:
+	sl_type_id t = c->field->type;
+	if (t < SL_TYPE_INT8 || t > SL_TYPE_UINT64)
 		return my_bad(c, "integer value for a non-integer column", err);
-	}
+	if (t == SL_TYPE_UINT64 && v->kind == SL_MYV_INT && v->i < 0)
+		return my_bad(c, "negative value in an unsigned column", err);
+	/* two's complement, little-endian: the low bytes of the 64-bit value are the value at
+	 * every narrower width (the column's type bounds it) */
+	uint64_t x = v->kind == SL_MYV_INT ? (uint64_t)v->i : v->u;
+	sl_col_append_fixed(c, &x, (size_t)sl_type_value_width(c->field));
+	return 0;
 }
 
 static void my_format_time(const sl_my_value *v, int fsp, sl_buf *out)
