@@ -266,7 +266,8 @@ typedef struct sl_my_value {
 /* Decode one row image starting at p (n bytes left): a null bitmap over the present columns, then
  * each present non-NULL value. vals[0..t->ncols) are filled (absent columns SL_MYV_ABSENT).
  * Returns the bytes consumed (> 0) or a negative error naming the table and column. Byte values
- * point into p. */
+ * point into p. `present` is read for t->ncols bits: check rows.ncols == t->ncols first. CHAR and
+ * BINARY values come as the server logs them, without trailing pad spaces / 0x00 bytes. */
 int sl_binlog_decode_row(const sl_binlog_table *t, const uint8_t *present, const uint8_t *p,
                          size_t n, sl_my_value *vals, sl_error *err);
 
