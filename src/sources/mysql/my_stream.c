@@ -205,8 +205,11 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	if ((rc = sl_my_scalar(s->conn, "SELECT @@GLOBAL.binlog_checksum", &checksum, err)) < 0)
 		goto fail;
 	sl_buf q = {0};
+	/* the artificial ROTATE that opens the stream comes before the FORMAT_DESCRIPTION event
+	 * and already carries the negotiated checksum */
+	s->fmt.checksum = strcasecmp(checksum, "CRC32") == 0;
 	sl_buf_printf(&q, "SET @master_binlog_checksum = '%s', @master_heartbeat_period = %s",
-	              strcasecmp(checksum, "CRC32") == 0 ? "CRC32" : "NONE", "1000000000");
+	              s->fmt.checksum ? "CRC32" : "NONE", "1000000000");
 	free(checksum);
 	rc = sl_my_exec(s->conn, sl_buf_cstr(&q), err);
 	sl_buf_free(&q);
@@ -579,6 +582,10 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 	if (r->table < 0 || s->skip)
 		return 0;
 	const sl_table_def *td = &s->cat->tables[r->table];
+	if (rows.ncols != r->tm.ncols)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: a rows event for %s has %d columns, its TABLE_MAP %d",
+		                    td->qualified, rows.ncols, r->tm.ncols);
 	bool keyed = td->nkey > 0;
 	if (s->nvals < r->tm.ncols) {
 		s->nvals = r->tm.ncols;
