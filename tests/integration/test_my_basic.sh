@@ -136,6 +136,30 @@ sluice_ok verify "$PIPE2"
 assert_not_contains "$SL_OUT" "DIFF" "verify: lock-free snapshot equal"
 SDB=$SDB_SAVE TDB=$TDB_SAVE
 
+# a long write keeps FLUSH TABLES WITH READ LOCK waiting: after 10 s sluice gives up the
+# lock (writes queue behind it) and reads lock-free
+SDB3=test_mylongq
+TDB3=it_mylongq_dst
+my_fresh_db "$SDB3"
+fresh_db test-dst "$TDB3"
+my_sql "$SDB3" -e "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SELECT seq, seq FROM seq_1_to_1000"
+my_sql "$SDB3" -e "UPDATE t SET v = v + 0 * SLEEP(25) WHERE id = 1" >/dev/null 2>&1 &
+LONGQ=$!
+BG_PIDS+=("$LONGQ")
+sleep 1
+SDB=$SDB3 TDB=$TDB3
+my_pipeline "$TMP/longq.yaml" it_mylongq sluice
+sluice_ok run --once "$TMP/longq.yaml"
+assert_contains "$SL_ERR" "waited 10 s" "a lock that cannot be had in 10 s is given up"
+assert_contains "$SL_ERR" "lock-free" "then the snapshot reads lock-free"
+same t "id, v" id "lock-free after a lock timeout: equal"
+kill "$LONGQ" 2>/dev/null || true
+wait "$LONGQ" 2>/dev/null || true
+for id in $(my_sql -e "SELECT id FROM information_schema.processlist WHERE info LIKE 'UPDATE t SET v = v + 0 * SLEEP%'"); do
+	my_sql -e "KILL QUERY $id" >/dev/null 2>&1 || true
+done
+SDB=$SDB_SAVE TDB=$TDB_SAVE
+
 # keyless tables cannot converge lock-free: refused with the fix
 my_sql "$SDB2" -e "CREATE TABLE nokey (a int)"
 PIPE3=$TMP/nolock3.yaml

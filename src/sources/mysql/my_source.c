@@ -857,35 +857,53 @@ static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	/* a new consistent point */
 	int rc = 0;
 	char *pos = NULL;
-	if (mysql_query(s->meta, "SET SESSION lock_wait_timeout = 60") != 0 ||
+	/* the readers connect first, so the lock is held only while they open their snapshots */
+	int n = s->cfg->snapshot_parallelism > 0 ? s->cfg->snapshot_parallelism : 1;
+	s->pre_readers = sl_calloc((size_t)n, sizeof *s->pre_readers);
+	s->npre = n;
+	for (int i = 0; i < n && rc == 0; i++)
+		rc = sl_my_connect(s, "source snapshot reader", &s->pre_readers[i], err);
+	if (rc < 0) {
+		my_close_pre_readers(s);
+		return rc;
+	}
+	/* FLUSH TABLES WITH READ LOCK waits for running statements, and writes queue behind it
+	 * meanwhile: give up after 10 s rather than stall the server */
+	const char *why = NULL;
+	if (mysql_query(s->meta, "SET SESSION lock_wait_timeout = 10") != 0 ||
 	    mysql_query(s->meta, "FLUSH TABLES WITH READ LOCK") != 0) {
 		unsigned e = mysql_errno(s->meta);
-		if (e != ER_SPECIFIC_ACCESS_DENIED_ERROR && e != ER_ACCESS_DENIED_ERROR &&
-		    e != ER_DBACCESS_DENIED_ERROR)
-			return sl_my_server_error(s->meta, "FLUSH TABLES WITH READ LOCK", err);
+		if (e == ER_SPECIFIC_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_ERROR ||
+		    e == ER_DBACCESS_DENIED_ERROR)
+			why = "no RELOAD privilege";
+		else if (e == ER_LOCK_WAIT_TIMEOUT)
+			why = "FLUSH TABLES WITH READ LOCK waited 10 s for running statements";
+		else {
+			rc = sl_my_server_error(s->meta, "FLUSH TABLES WITH READ LOCK", err);
+			my_close_pre_readers(s);
+			return rc;
+		}
+	}
+	if (why) {
+		my_close_pre_readers(s);
 		if (keyless_pending)
 			return sl_error_set(
 			        err, SL_ERR_PRIVILEGE,
-			        "source: table %s has no primary key, and without the RELOAD "
-			        "privilege "
-			        "the snapshot cannot read all tables at one point (run: GRANT "
-			        "RELOAD ON "
-			        "*.* TO '%s'@'%%', or add a primary key, or exclude the table)",
-			        keyless, s->url.user);
-		sl_info("snapshot: no RELOAD privilege: reading lock-free; the binlog replay from "
-		        "the start position makes every table converge");
+			        "source: table %s has no primary key, and the snapshot "
+			        "cannot read all tables at one point (%s; run: GRANT RELOAD "
+			        "ON *.* TO '%s'@'%%' and retry when no long statement runs, "
+			        "or add a primary key, or exclude the table)",
+			        keyless, why, s->url.user);
+		sl_info("snapshot: %s: reading lock-free; the binlog replay from the start "
+		        "position "
+		        "makes every table converge",
+		        why);
 		s->locked_snapshot = false;
 		SL_TRY(sl_my_current_position(s, s->meta, &pos, err));
 	} else {
 		s->locked_snapshot = true;
-		int n = s->cfg->snapshot_parallelism > 0 ? s->cfg->snapshot_parallelism : 1;
-		s->pre_readers = sl_calloc((size_t)n, sizeof *s->pre_readers);
-		s->npre = n;
-		for (int i = 0; i < n && rc == 0; i++) {
-			rc = sl_my_connect(s, "source snapshot reader", &s->pre_readers[i], err);
-			if (rc == 0)
-				rc = my_start_snapshot_txn(s->pre_readers[i], err);
-		}
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = my_start_snapshot_txn(s->pre_readers[i], err);
 		if (rc == 0)
 			rc = sl_my_current_position(s, s->meta, &pos, err);
 		sl_error e2;
