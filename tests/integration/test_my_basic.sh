@@ -23,6 +23,8 @@ CREATE TABLE parted (id int NOT NULL, v varchar(20), PRIMARY KEY (id))
 INSERT INTO acct SELECT seq, CONCAT('owner', seq), seq * 10, NULL FROM seq_1_to_2000;
 INSERT INTO events VALUES ('a', 1), ('a', 1), ('b', 2);
 INSERT INTO parted SELECT seq * 7, CONCAT('v', seq) FROM seq_1_to_500;
+CREATE TABLE pairs (a int, b varchar(10), v int, PRIMARY KEY (a, b));
+INSERT INTO pairs SELECT seq % 300, CONCAT('b', seq), seq FROM seq_1_to_6000;
 SQL
 
 my_pipeline() { # PATH NAME USER [extra lines...]
@@ -59,6 +61,9 @@ sluice_ok run --once "$PIPE"
 assert_contains "$SL_ERR" "snapshot: complete" "the snapshot ran"
 same acct "id, owner, balance, coalesce(note, 'NULL')" id "snapshot: acct equal"
 same parted "id, v" id "snapshot: a partitioned table read partition by partition"
+same pairs "a, b, v" "a, b" "snapshot: a composite key split into ranges of its first column"
+chunks=$(printf '%s\n' "$SL_ERR" | sed -n 's/.*snapshot: \([0-9]*\) table(s) in \([0-9]*\) chunk(s).*/\2/p')
+((chunks > 8)) || fail "expected key-range chunks, got $chunks chunk(s)"
 assert_eq 3 "$(dst_sql "$TDB" "SELECT count(*) FROM $SDB.events")" "snapshot: keyless rows, duplicates kept"
 
 my_sql "$SDB" <<'SQL'

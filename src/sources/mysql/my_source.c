@@ -12,7 +12,7 @@
  * primary key, so the lock-free path refuses keyless tables.
  *
  * Chunks: a table with physical partitions is read partition by partition; otherwise a table
- * with a single-column integer primary key is split into key ranges of about
+ * whose primary key starts with an integer column is split into ranges of that column of about
  * snapshot.chunk_size; other tables are one chunk.
  *
  * Threads: the sl_source is used by the main thread; each sl_reader by one snapshot worker
@@ -679,7 +679,8 @@ int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err)
 		for (int k = 0; k < nk; k++)
 			t->key[k] = keypos[k];
 		t->nkey = nk;
-		if (nk == 1) {
+		/* ranges of the key's first column split the rows, composite keys too */
+		{
 			uint8_t ty = mt->types[keypos[0]].type;
 			if (ty == SL_MY_TINY || ty == SL_MY_SHORT || ty == SL_MY_INT24 ||
 			    ty == SL_MY_LONG || ty == SL_MY_LONGLONG)

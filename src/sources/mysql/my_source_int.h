@@ -26,7 +26,7 @@ struct my_table {
 	char *from;        /* "`db`.`t`" */
 	char **partitions; /* physical partitions, NULL when none */
 	int npartitions;
-	int int_key; /* field index of a single-column integer primary key, or -1 */
+	int int_key; /* field index of the primary key's first column when an integer, or -1 */
 };
 
 struct sl_source {
