@@ -29,6 +29,12 @@ CREATE TABLE t (
   dtm datetime(6), ts timestamp(6) NULL DEFAULT NULL, yr year,
   geo point NULL
 );
+-- generated columns (virtual: not stored, still in the row images) and latin1 text (cp1252 in
+-- the binlog, converted to UTF-8), BINARY padding
+CREATE TABLE g (id int PRIMARY KEY, a int, b int AS (a * 2) VIRTUAL, c int AS (a + 1) PERSISTENT);
+CREATE TABLE l (id int PRIMARY KEY, s varchar(20) CHARACTER SET latin1, c char(5) CHARACTER SET latin1, b binary(4));
+INSERT INTO g (id, a) VALUES (1, 10), (2, 20);
+INSERT INTO l VALUES (1, 'café €', 'é', 'a');
 SQL
 
 rows() { # ID-OFFSET
@@ -81,6 +87,8 @@ assert_contains "$SL_ERR" "skipped" "the spatial column is skipped"
 
 # the same rows through the binlog, then updates of every column through the binlog
 my_sql "$SDB" < <(rows 100)
+my_sql "$SDB" -e "INSERT INTO g (id, a) VALUES (3, 30); UPDATE g SET a = 11 WHERE id = 1;
+  INSERT INTO l VALUES (2, 'naïve ™ œ', 'ü', 'ab'); UPDATE l SET s = CONCAT(s, '!') WHERE id = 1"
 my_sql "$SDB" -e "UPDATE t SET u64 = u64 - 1, d65 = -d65, st = '', tm6 = '-01:02:03.4', js = '{\"u\": \"é\"}' WHERE id IN (1, 101)"
 sluice_ok run --once "$PIPE"
 sluice_ok verify "$PIPE"
@@ -119,4 +127,8 @@ assert_eq "-01:02:03.400000" "$(q "SELECT tm6 FROM $SDB.t WHERE id = 101")" "TIM
 assert_eq "-12:30:00.5" "$(q "SELECT tm3::text FROM $SDB.t WHERE id = 102")" "TIME(3) -12:30:00.5"
 assert_eq "2024-02-29 23:59:59.999999" "$(q "SELECT dtm::text FROM $SDB.t WHERE id = 101")" "DATETIME(6) microseconds"
 assert_eq "Grüße 🎉 𝄞 ✓" "$(q "SELECT vc FROM $SDB.t WHERE id = 101")" "4-byte UTF-8"
+assert_eq "1 11 22 12|2 20 40 21|3 30 60 31" "$(q "SELECT string_agg(concat_ws(' ', id, a, b, c), '|' ORDER BY id) FROM $SDB.g")" \
+	"generated columns (virtual and stored) arrive with their values"
+assert_eq "café €!|naïve ™ œ" "$(q "SELECT string_agg(s, '|' ORDER BY id) FROM $SDB.l")" "latin1 (cp1252) text through snapshot and binlog"
+assert_eq "\\x61620000" "$(q "SELECT b FROM $SDB.l WHERE id = 2")" "BINARY(4) keeps its zero padding from the binlog"
 pass
