@@ -32,9 +32,9 @@ typedef struct sl_cfg_parser {
 
 static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source", "target",
                                               "snapshot", "apply",     "state",  NULL};
-static const char *const sl_cfg_source_keys[] = {"type", "url",    "password",  "publication",
-                                                 "slot", "tables", "heartbeat", "max_retained_wal",
-                                                 NULL};
+static const char *const sl_cfg_source_keys[] = {
+        "type",   "url",       "password",         "publication", "slot",
+        "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
 static const char *const sl_cfg_target_keys[] = {"type",   "url",      "password",
                                                  "schema", "database", NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
@@ -457,6 +457,27 @@ static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
 	return rc;
 }
 
+/* source.server_id: the replica id a MySQL binlog reader presents, 1 .. 2^32-1. */
+static int sl_cfg_server_id(sl_cfg_parser *p, yaml_node_t *map, uint32_t *out)
+{
+	char *s = NULL;
+	const char *end = NULL;
+	int line = 0, rc = 0;
+	SL_TRY(sl_cfg_string(p, map, "source", "server_id", false, &s, &line));
+	if (s == NULL)
+		return 0;
+	int64_t v = sl_cfg_digits(s, &end);
+	if (v < 1 || v > (int64_t)UINT32_MAX || *end != '\0')
+		rc = sl_error_set(p->err, SL_ERR_CONFIG,
+		                  "%s:%d: source.server_id '%s' must be a whole number from 1 to "
+		                  "4294967295",
+		                  p->origin, line, s);
+	else
+		*out = (uint32_t)v;
+	free(s);
+	return rc;
+}
+
 /* include/exclude: a list of patterns; a single value counts as a one-element list. */
 static int sl_cfg_globs(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
                         sl_globs *g)
@@ -543,6 +564,7 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	SL_TRY(sl_cfg_string(p, map, section, "slot", false, &ep->slot, NULL));
 	SL_TRY(sl_cfg_duration(p, map, section, "heartbeat", &ep->heartbeat_ms));
 	SL_TRY(sl_cfg_size(p, map, section, "max_retained_wal", &ep->max_retained_wal));
+	SL_TRY(sl_cfg_server_id(p, map, &ep->server_id));
 	char tpath[96];
 	sl_cfg_path(tpath, sizeof tpath, section, "tables");
 	yaml_node_t *tables = sl_cfg_find(p, map, "tables");

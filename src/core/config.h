@@ -29,6 +29,7 @@ typedef struct sl_endpoint_config {
 	sl_globs exclude;
 	int64_t heartbeat_ms;     /* source.heartbeat: write a heartbeat this often; 0 = off */
 	int64_t max_retained_wal; /* warn when the slot holds back more WAL (default 10GiB) */
+	uint32_t server_id;       /* MySQL: replica id for the binlog dump; 0 = derived */
 	/* target only */
 	char *schema;   /* NULL = keep each table's source schema */
 	char *database; /* ClickHouse database, later targets */

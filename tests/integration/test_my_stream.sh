@@ -16,9 +16,10 @@ my_sql "$SDB" -e "CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE log (
 PIPE=$TMP/stream.yaml
 {
 	echo "name: it_mystream"
-	echo "source: { type: mysql, url: '$(my_url)$SDB', password: '\${SL_MY_PASSWORD}' }"
+	echo "source: { type: mysql, url: '$(my_url)$SDB', password: '\${SL_MY_PASSWORD}', server_id: 777001 }"
 	echo "target: { type: postgres, url: 'postgres://sluice@127.0.0.1:$(port_of test-dst)/$TDB', password: '\${SL_PG_PASSWORD}' }"
 	echo "apply: { max_delay: 100ms }"
+	echo "# an explicit replica id (the default derives one from the pipeline name)"
 	echo "state: { url: 'sqlite://$TMP/stream.state.db' }"
 } >"$PIPE"
 
@@ -35,6 +36,12 @@ wait_for() { # SQL EXPECTED WHAT
 sluice_bg "$TMP/run.out" "$TMP/run.err" run "$PIPE"
 RUN=$SL_PID
 wait_for "SELECT count(*) FROM $SDB.t" 1000 "snapshot"
+for _ in $(seq 1 50); do
+	ids=$(my_sql -e "SELECT count(*) FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'")
+	((ids >= 1)) && break
+	sleep 0.2
+done
+((ids >= 1)) || fail "no binlog dump thread on the server"
 my_sql "$SDB" -e "UPDATE t SET v = 1 WHERE id <= 500; INSERT INTO log (at) VALUES ('before restart')"
 wait_for "SELECT count(*) FROM $SDB.t WHERE v = 1" 500 "changes while streaming"
 

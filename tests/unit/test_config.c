@@ -456,6 +456,31 @@ static void test_missing_required_key(void **state)
 	assert_contains(err.msg, "test.yaml:2: source.url is empty");
 }
 
+static void test_server_id(void **state)
+{
+	(void)state;
+	sl_config *cfg = parse_ok("name: x\n"
+	                          "source: {type: mysql, url: u, server_id: 4294967295}\n"
+	                          "target: {type: postgres, url: u}\n");
+	assert_int_equal(cfg->source.server_id, 4294967295u);
+	sl_config_free(cfg);
+	cfg = parse_ok(
+	        "name: x\nsource: {type: mysql, url: u}\ntarget: {type: postgres, url: u}\n");
+	assert_int_equal(cfg->source.server_id, 0);
+	sl_config_free(cfg);
+	sl_error err;
+	const char *bad[] = {"0", "4294967296", "-1", "12x", "1.5"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char yaml[256];
+		snprintf(yaml, sizeof yaml,
+		         "name: x\nsource: {type: mysql, url: u, server_id: %s}\n"
+		         "target: {type: postgres, url: u}\n",
+		         bad[i]);
+		parse_fail(yaml, &err);
+		assert_contains(err.msg, "source.server_id");
+	}
+}
+
 static void test_bad_name(void **state)
 {
 	(void)state;
@@ -766,6 +791,7 @@ int main(void)
 	        cmocka_unit_test(test_globs_select),
 	        cmocka_unit_test(test_password_not_in_errors),
 	        cmocka_unit_test(test_load_file),
+	        cmocka_unit_test(test_server_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

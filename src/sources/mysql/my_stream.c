@@ -215,7 +215,16 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_buf_free(&q);
 	if (rc < 0)
 		goto fail;
-	uint32_t sid = ms_pseudo_server_id(src->cfg->name);
+	uint32_t sid = src->cfg->source.server_id ? src->cfg->source.server_id
+	                                          : ms_pseudo_server_id(src->cfg->name);
+	if (sid == src->server_id) {
+		rc = sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "source.server_id %u is the source server's own server_id; choose "
+		        "another",
+		        sid);
+		goto fail;
+	}
 	enum enum_server_command cmd;
 	uint8_t *pkt = NULL;
 	size_t plen = 0;
