@@ -87,6 +87,8 @@ assert_contains "$SL_ERR" "skipped" "the spatial column is skipped"
 
 # the same rows through the binlog, then updates of every column through the binlog
 my_sql "$SDB" < <(rows 100)
+# a 12 MB value through the binlog (one row event bigger than a default client packet)
+my_sql "$SDB" -e "INSERT INTO t (id, mt) VALUES (500, REPEAT('é', 6000000))"
 my_sql "$SDB" -e "INSERT INTO g (id, a) VALUES (3, 30); UPDATE g SET a = 11 WHERE id = 1;
   INSERT INTO l VALUES (2, 'naïve ™ œ', 'ü', 'ab'); UPDATE l SET s = CONCAT(s, '!') WHERE id = 1"
 my_sql "$SDB" -e "UPDATE t SET u64 = u64 - 1, d65 = -d65, st = '', tm6 = '-01:02:03.4', js = '{\"u\": \"é\"}' WHERE id IN (1, 101)"
@@ -100,7 +102,9 @@ q() { dst_sql "$TDB" "$1"; }
 diff_rows=$(q "SELECT count(*) FROM $SDB.t a JOIN $SDB.t b ON b.id = a.id + 100
   WHERE a.id > 1 AND (to_jsonb(a) - 'id') IS DISTINCT FROM (to_jsonb(b) - 'id')")
 assert_eq 0 "$diff_rows" "snapshot and binlog give identical values for identical rows"
-assert_eq 8 "$(q "SELECT count(*) FROM $SDB.t")" "all rows arrived"
+assert_eq 9 "$(q "SELECT count(*) FROM $SDB.t")" "all rows arrived"
+assert_eq "12000000 6000000" "$(q "SELECT octet_length(mt) || ' ' || length(mt) FROM $SDB.t WHERE id = 500")" \
+	"a 12 MB MEDIUMTEXT value arrives whole"
 
 # types on the target, per the spec's PostgreSQL target table
 types=$(q "SELECT string_agg(column_name || ':' || data_type, ' ' ORDER BY ordinal_position)

@@ -189,6 +189,9 @@ int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_ti
 	mysql_options(c, MYSQL_OPT_READ_TIMEOUT, &rw_timeout);
 	mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout);
 	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* rows and binlog events as big as the server allows (LONGBLOB values, big row events) */
+	unsigned long max_packet = 1UL << 30;
+	mysql_options(c, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
 	const sl_my_url *u = &s->url;
 	if (mysql_real_connect(c, u->host, u->user, u->password[0] ? u->password : NULL, NULL,
 	                       u->port, NULL, 0) == NULL) {
