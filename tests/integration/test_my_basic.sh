@@ -78,6 +78,13 @@ BEGIN;
 INSERT INTO acct VALUES (6000, 'rolled back', 0, NULL);
 DELETE FROM acct WHERE id = 2;
 ROLLBACK;
+BEGIN;
+INSERT INTO acct VALUES (6001, 'kept', 1, NULL);
+SAVEPOINT sp;
+INSERT INTO acct VALUES (6002, 'rolled back to savepoint', 2, NULL);
+ROLLBACK TO SAVEPOINT sp;
+UPDATE acct SET note = 'after savepoint' WHERE id = 6001;
+COMMIT;
 INSERT INTO acct SELECT seq + 10000, CONCAT('bulk', seq), seq, REPEAT('x', seq) FROM seq_1_to_3000;
 DELETE FROM events WHERE kind = 'b';
 INSERT INTO events VALUES ('c', 3);
@@ -87,6 +94,8 @@ sluice_ok run --once "$PIPE"
 same acct "id, owner, balance, coalesce(note, 'NULL')" id "CDC: inserts, updates, deletes, key change, bulk insert"
 same ledger "id, acct, amount" id "CDC: a transaction spanning two tables"
 assert_eq 0 "$(dst_sql "$TDB" "SELECT count(*) FROM $SDB.acct WHERE id = 6000")" "CDC: a rolled-back transaction left nothing"
+assert_eq "kept after savepoint|" "$(dst_sql "$TDB" "SELECT string_agg(owner || ' ' || note, ',') || '|' || coalesce(string_agg(CASE WHEN id = 6002 THEN 'x' END, ''), '') FROM $SDB.acct WHERE id IN (6001, 6002)")" \
+	"CDC: ROLLBACK TO SAVEPOINT undid only its part"
 same events "kind, n" "kind, n" "CDC: keyless table"
 same parted "id, v" id "CDC: partitioned table, rows moving between partitions"
 

@@ -61,7 +61,8 @@ struct sl_stream {
 	sl_gtid_set *gtid; /* executed: the position */
 	bool once;
 	/* the transaction being read */
-	bool in_txn, saw_begin, skip, standalone;
+	bool in_txn, skip, standalone;
+	bool saw_begin; /* inside BEGIN … COMMIT/XID (not a standalone statement) */
 	uint32_t cur_domain, cur_server;
 	uint64_t cur_seq;
 	uint8_t cur_uuid[16];
@@ -591,6 +592,11 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 	if (r->table < 0 || s->skip)
 		return 0;
 	const sl_table_def *td = &s->cat->tables[r->table];
+	if (!s->in_txn)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "source: a rows event for %s outside a transaction (no GTID "
+		                    "event before it)",
+		                    td->qualified);
 	if (rows.ncols != r->tm.ncols)
 		return sl_error_set(err, SL_ERR_DATA,
 		                    "source: a rows event for %s has %d columns, its TABLE_MAP %d",
@@ -903,11 +909,14 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	if ((q.sql_len == 6 && strncasecmp(q.sql, "COMMIT", 6) == 0)) {
 		return ms_commit(s, h, err);
 	}
-	if (q.sql_len >= 8 && strncasecmp(q.sql, "ROLLBACK", 8) == 0 && s->saw_begin) {
+	if (q.sql_len == 8 && strncasecmp(q.sql, "ROLLBACK", 8) == 0 && s->saw_begin) {
 		/* a transaction that touched only non-transactional tables and rolled back */
 		ms_drop_pending(s);
 		return ms_commit(s, h, err);
 	}
+	/* inside BEGIN ... COMMIT (SAVEPOINT, ROLLBACK TO ...): nothing to apply */
+	if (s->saw_begin)
+		return 0;
 	/* a statement (DDL): its own transaction */
 	int t = s->in_txn && !s->skip ? ms_truncate_target(s, &q) : -1;
 	if (t >= 0 && s->sent[t] == NULL) {
@@ -975,7 +984,11 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MARIADB, one, &e2);
 		s->skip = x && sl_gtid_set_contains(s->gtid, x);
 		sl_gtid_set_free(x);
-		return ms_begin(s, h.timestamp, err);
+		SL_TRY(ms_begin(s, h.timestamp, err));
+		/* MariaDB's GTID event is the BEGIN of a transaction (no BEGIN query follows),
+		 * unless the group is one standalone statement (DDL) */
+		s->saw_begin = !g.standalone;
+		return 0;
 	}
 	case SL_BINLOG_MYSQL_GTID: {
 		sl_binlog_mysql_gtid g;
