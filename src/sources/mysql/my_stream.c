@@ -83,6 +83,8 @@ struct sl_stream {
 	sl_buf scratch;
 	bool warned_zero;
 	MYSQL *backfill; /* reads a table whose columns were added */
+	char **noted;    /* tables outside the catalog already warned about */
+	int nnoted;
 	/* positions */
 	uint64_t file_index;
 	_Atomic uint64_t acked;
@@ -378,6 +380,17 @@ static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n)
 	return true;
 }
 
+/* Has a warning about this table been given? (Records it.) */
+static bool ms_noted(sl_stream *s, const char *qualified)
+{
+	for (int i = 0; i < s->nnoted; i++)
+		if (strcmp(s->noted[i], qualified) == 0)
+			return true;
+	s->noted = sl_realloc(s->noted, (size_t)(s->nnoted + 1) * sizeof *s->noted);
+	s->noted[s->nnoted++] = sl_strdup(qualified);
+	return false;
+}
+
 static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error *err)
 {
 	sl_binlog_table tm;
@@ -415,8 +428,23 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 	r->table_id = tm.table_id;
 	r->tm = tm;
 	r->table = ms_catalog_index(s, tm.db, tm.table);
-	if (r->table < 0)
+	if (r->table < 0) {
+		/* a table this pipeline would select, but not in its catalog: created (or renamed)
+		 * after the snapshot */
+		const sl_config *cfg = s->src->cfg;
+		char *q = sl_qualify(tm.db, tm.table);
+		bool wanted = sl_globs_select(&cfg->source.include, &cfg->source.exclude, q) &&
+		              (cfg->source.include.count > 0 || s->src->url.database[0] == '\0' ||
+		               strcmp(s->src->url.database, tm.db) == 0);
+		if (wanted && !ms_noted(s, q))
+			sl_warn("source: table %s has changes in the binlog but was not in the "
+			        "snapshot "
+			        "(created or renamed since); its changes are not replicated (run "
+			        "'sluice reset' and start over to include it)",
+			        q);
+		free(q);
 		return 0;
+	}
 	const sl_table_def *td = &s->cat->tables[r->table];
 	int n = tm.ncols;
 	if (!tm.has_names)
@@ -1111,6 +1139,9 @@ void sl_my_stream_close(sl_stream *s)
 	free(s->ubits);
 	sl_buf_free(&s->scratch);
 	sl_gtid_set_free(s->gtid);
+	for (int i = 0; i < s->nnoted; i++)
+		free(s->noted[i]);
+	free(s->noted);
 	free(s);
 }
 
