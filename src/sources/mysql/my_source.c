@@ -21,9 +21,11 @@
 #include <errmsg.h>
 #include <inttypes.h>
 #include <mysqld_error.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/digest.h"
 #include "core/log.h"
