@@ -35,6 +35,7 @@ bench: build
 stop:
 	@bash scripts/pg.sh stop-all
 	@bash scripts/mysql.sh stop-all
+	@bash scripts/clickhouse.sh stop-all
 
 clean:
 	rm -rf build build-release build-asan

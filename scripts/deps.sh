@@ -24,6 +24,10 @@ PACKAGES=(
   libmariadb-dev
   mariadb-server
   mariadb-client
+  clickhouse-server
+  clickhouse-client
+  libcurl4-openssl-dev
+  curl
   sysbench
   pgloader
   time
@@ -74,6 +78,27 @@ echo "deps.sh: installing ${#missing[@]} missing package(s): ${missing[*]}" >&2
 mapfile -t still_missing < <(missing_packages)
 if ((${#still_missing[@]} > 0)); then
   die "packages still not installed after apt-get: ${still_missing[*]}"
+fi
+
+# Debian's clickhouse-server package enables a system-wide server on the default ports
+# (8123, 9000, 9009) and starts it where services may start (not in a container whose
+# policy-rc.d forbids it). sluice runs its own instances (scripts/clickhouse.sh), so when
+# this run installed the package, disable that service and stop it if it runs. Never
+# through its init script: that `stop` kills every clickhouse-server process of the
+# machine, the project's own instances included.
+if [[ " ${missing[*]} " == *" clickhouse-server "* ]]; then
+  if [[ -d /run/systemd/system ]]; then
+    "${SUDO[@]}" systemctl disable --now clickhouse-server.service >/dev/null 2>&1 || true
+  else
+    "${SUDO[@]}" systemctl disable clickhouse-server.service >/dev/null 2>&1 ||
+      "${SUDO[@]}" update-rc.d clickhouse-server disable >/dev/null 2>&1 || true
+    # a server started by the package's postinst runs exactly this command line
+    mapfile -t pids < <(pgrep -x -f '/usr/sbin/clickhouse-server --config=/etc/clickhouse-server/config.xml' || true)
+    if ((${#pids[@]} > 0)); then
+      "${SUDO[@]}" kill -TERM "${pids[@]}" 2>/dev/null || true
+    fi
+  fi
+  echo "deps.sh: disabled the system-wide clickhouse-server service (tests start their own: scripts/clickhouse.sh)" >&2
 fi
 
 echo "deps.sh: installed ${missing[*]}"

@@ -20,11 +20,13 @@ fi
 
 # Throwaway servers on private loopback ports: test-src (logical decoding on), test-dst
 # (wal_level=replica: also the "wrong setting" server for the bad-input tests), test-mysql
-# (MariaDB 10.11, binlog on: ROW, FULL row image and metadata).
+# (MariaDB 10.11, binlog on: ROW, FULL row image and metadata), test-clickhouse (ClickHouse
+# 18.16, Debian's package).
 stop_servers() {
   bash scripts/pg.sh stop test-src >/dev/null 2>&1 || true
   bash scripts/pg.sh stop test-dst >/dev/null 2>&1 || true
   bash scripts/mysql.sh stop test-mysql >/dev/null 2>&1 || true
+  bash scripts/clickhouse.sh stop test-clickhouse >/dev/null 2>&1 || true
 }
 if [[ ${SLUICE_KEEP_SERVERS:-} != 1 ]]; then
   trap stop_servers EXIT
@@ -32,5 +34,6 @@ fi
 bash scripts/pg.sh start test-src --wal-level logical --fsync off
 bash scripts/pg.sh start test-dst --wal-level replica --fsync off
 bash scripts/mysql.sh start test-mysql --fsync off
+bash scripts/clickhouse.sh start test-clickhouse
 
 ctest --test-dir "$BUILD" --output-on-failure --timeout 900

@@ -163,6 +163,9 @@ cleanup() {
 		while read -r kind inst name; do
 			[[ $kind == mydb ]] && drop_mydb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
+			[[ $kind == chdb ]] && drop_chdb "$inst" "$name"
+		done < <(sort -u "$CLEANUP_LIST")
 	fi
 	rm -rf -- "$TMP"
 	((rc == 0)) || log "exit status $rc"
@@ -509,4 +512,71 @@ compare_table() {
 		printf '%s: columns whose values differ: %s\n' "$what" "${bad[*]:-(none by name)}" >&2
 	fi
 	assert_eq "$sdig" "$tdig" "$what: content digest (row count + digest of the rows' text) differs"
+}
+
+# --------------------------------------------------------------- ClickHouse ---
+
+# test-clickhouse (scripts/clickhouse.sh: Debian's ClickHouse 18.16) is started, idempotently
+# and as scripts/test.sh starts it, by ch_require, which ClickHouse tests call first thing: it
+# sets CH_HTTP_PORT / CH_TCP_PORT in the test's shell (subshells inherit them) and exports
+# SL_CH_PASSWORD, the password of the `sluice` account (every privilege, loopback only), so a
+# pipeline file says
+#   target: { type: clickhouse, url: $(ch_url), user: sluice, password: ${SL_CH_PASSWORD} }
+# The admin account (`default`, random password) is used through scripts/clickhouse.sh only.
+CH_SH=$SLUICE_ROOT/scripts/clickhouse.sh
+CH_HTTP_PORT=
+CH_TCP_PORT=
+ch_require() {
+	[[ -z $CH_HTTP_PORT ]] || return 0
+	[[ -f $CH_SH ]] || fail "$CH_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
+	local out lines
+	if ! out=$(bash "$CH_SH" start test-clickhouse 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not start ClickHouse instance test-clickhouse"
+	fi
+	lines=$(bash "$CH_SH" env test-clickhouse) || fail "scripts/clickhouse.sh env test-clickhouse failed"
+	CH_HTTP_PORT=$(eval "$lines" && printf '%s' "$CH_HTTP_PORT")
+	CH_TCP_PORT=$(eval "$lines" && printf '%s' "$CH_TCP_PORT")
+	SL_CH_PASSWORD=$(eval "$lines" && printf '%s' "$CH_PASSWORD")
+	[[ -n $CH_HTTP_PORT && -n $SL_CH_PASSWORD ]] ||
+		fail "scripts/clickhouse.sh env test-clickhouse printed no port/password"
+	export CH_HTTP_PORT CH_TCP_PORT SL_CH_PASSWORD # pipeline files use ${SL_CH_PASSWORD}
+}
+
+# ch_url: HTTP base URL of test-clickhouse (no trailing slash, no credentials).
+ch_url() {
+	ch_require
+	printf 'http://127.0.0.1:%s\n' "$CH_HTTP_PORT"
+}
+
+# ch_sql [SQL] [clickhouse-client args...]: run SQL on test-clickhouse as the admin account
+# (native protocol), TabSeparated output; fails on the first error. Without SQL (or when the
+# first argument is an option) the statements, separated by ';', are read from stdin. E.g.
+#   ch_sql 'SELECT count() FROM test_x.t'      ch_sql <<<"CREATE TABLE ...; INSERT ...;"
+#   ch_sql 'SELECT * FROM t ORDER BY id' --database test_x
+ch_sql() {
+	ch_require
+	if (($# > 0)) && [[ $1 != -* ]]; then
+		local q=$1
+		shift
+		bash "$CH_SH" sql test-clickhouse --format=TabSeparated --query="$q" "$@"
+	else
+		bash "$CH_SH" sql test-clickhouse --format=TabSeparated --multiquery "$@"
+	fi
+}
+
+# ch_fresh_db DB: drop (if present) and create DB on test-clickhouse; dropped at exit.
+ch_fresh_db() {
+	ch_require
+	local out
+	if ! out=$(bash "$CH_SH" createdb test-clickhouse "$1" 2>&1); then
+		printf '%s\n' "$out" >&2
+		fail "could not create database $1 on test-clickhouse"
+	fi
+	cleanup_chdb "$1"
+}
+cleanup_chdb() { echo "chdb test-clickhouse $1" >>"$CLEANUP_LIST"; } # DB (on test-clickhouse)
+
+drop_chdb() { # INSTANCE DB
+	bash "$CH_SH" sql "$1" --query="DROP DATABASE IF EXISTS \`$2\`" >/dev/null 2>&1 || true
 }
