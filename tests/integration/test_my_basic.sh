@@ -173,7 +173,10 @@ my_sql "$SDB3" -e "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t SEL
 my_sql "$SDB3" -e "UPDATE t SET v = v + 0 * SLEEP(25) WHERE id = 1" >/dev/null 2>&1 &
 LONGQ=$!
 BG_PIDS+=("$LONGQ")
-sleep 1
+for _ in $(seq 1 100); do # until the write is running
+	[[ $(my_sql -e "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'UPDATE t SET v = v + 0 * SLEEP%'") -gt 0 ]] && break
+	sleep 0.1
+done
 SDB=$SDB3 TDB=$TDB3
 my_pipeline "$TMP/longq.yaml" it_mylongq sluice
 sluice_ok run --once "$TMP/longq.yaml"
