@@ -104,12 +104,12 @@ enum sl_msg_kind {
 
 typedef struct sl_msg {
 	enum sl_msg_kind kind;
-	int table;           /* SCHEMA, ROWS, TRUNCATE: catalog index */
-	sl_shape *shape;     /* SCHEMA: one reference held */
-	sl_changes *changes; /* ROWS */
+	int table;                      /* SCHEMA, ROWS, TRUNCATE: catalog index */
+	sl_shape *shape;                /* SCHEMA: one reference held */
+	sl_changes *changes;            /* ROWS */
 	char position[SL_POSITION_MAX]; /* COMMIT, PROGRESS: where to resume after this point */
-	uint64_t version;    /* COMMIT, PROGRESS: monotonically increasing with the position */
-	int64_t commit_us;   /* BEGIN, COMMIT: source commit time, unix microseconds */
+	uint64_t version;  /* COMMIT, PROGRESS: monotonically increasing with the position */
+	int64_t commit_us; /* BEGIN, COMMIT: source commit time, unix microseconds */
 } sl_msg;
 
 sl_msg *sl_msg_new(enum sl_msg_kind kind);

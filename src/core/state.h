@@ -17,9 +17,10 @@
 typedef struct sl_state sl_state;
 
 typedef struct sl_pipeline_state {
-	bool found;         /* a consistent point was recorded */
-	char identity[512]; /* source identity recorded with it (no secrets) */
-	char position[SL_POSITION_MAX]; /* consistent point, source-specific text (PostgreSQL: an LSN) */
+	bool found;                     /* a consistent point was recorded */
+	char identity[512];             /* source identity recorded with it (no secrets) */
+	char position[SL_POSITION_MAX]; /* consistent point, source-specific text (PostgreSQL: an
+	                                   LSN) */
 	bool snapshot_done;
 	int64_t created_at; /* unix seconds */
 } sl_pipeline_state;

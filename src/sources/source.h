@@ -34,8 +34,8 @@ typedef void (*sl_check_fn)(void *ctx, bool ok, const char *what, const char *de
 /* What snapshot_begin decided. */
 typedef struct sl_snapshot_info {
 	char position[SL_POSITION_MAX]; /* the consistent point */
-	bool resumed;       /* continuing an earlier snapshot (its tables not done are reloaded) */
-	bool restarted;     /* an earlier snapshot could not be resumed and starts over */
+	bool resumed;   /* continuing an earlier snapshot (its tables not done are reloaded) */
+	bool restarted; /* an earlier snapshot could not be resumed and starts over */
 } sl_snapshot_info;
 
 typedef sl_batch *(*sl_batch_sink)(void *ctx, sl_batch *full, sl_error *err);

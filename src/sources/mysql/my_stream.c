@@ -61,13 +61,12 @@ struct sl_stream {
 	sl_gtid_set *gtid; /* executed: the position */
 	bool once;
 	/* the transaction being read */
-	bool in_txn, skip, standalone;
+	bool in_txn, skip;
 	bool saw_begin; /* inside BEGIN … COMMIT/XID (not a standalone statement) */
 	uint32_t cur_domain, cur_server;
 	uint64_t cur_seq;
 	uint8_t cur_uuid[16];
 	int64_t cur_gno;
-	uint32_t txn_ts;
 	/* tables */
 	struct ms_rel *rels;
 	int nrels;
@@ -780,7 +779,6 @@ static int ms_begin(sl_stream *s, uint32_t ts, sl_error *err)
 	s->in_txn = true;
 	s->saw_begin = false;
 	s->ntouched = 0;
-	s->txn_ts = ts;
 	if (s->skip)
 		return 0;
 	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
@@ -1004,7 +1002,6 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		s->cur_domain = g.domain;
 		s->cur_server = h.server_id;
 		s->cur_seq = g.seq;
-		s->standalone = g.standalone;
 		/* already applied (contained in the start position)? */
 		char one[64];
 		snprintf(one, sizeof one, "%u-%u-%" PRIu64, g.domain, h.server_id, g.seq);

@@ -19,17 +19,6 @@ void sl_my_coltype_reset(sl_my_coltype *ct)
 	memset(ct, 0, sizeof *ct);
 }
 
-void sl_my_coltype_copy(sl_my_coltype *dst, const sl_my_coltype *src)
-{
-	*dst = *src;
-	dst->elems = NULL;
-	if (src->nelems) {
-		dst->elems = sl_calloc((size_t)src->nelems, sizeof *dst->elems);
-		for (int i = 0; i < src->nelems; i++)
-			dst->elems[i] = sl_strdup(src->elems[i]);
-	}
-}
-
 static sl_my_charset my_charset_by_name(const char *cs)
 {
 	if (cs == NULL || cs[0] == '\0')

@@ -38,7 +38,6 @@ typedef struct sl_my_coltype {
 } sl_my_coltype;
 
 void sl_my_coltype_reset(sl_my_coltype *ct);
-void sl_my_coltype_copy(sl_my_coltype *dst, const sl_my_coltype *src);
 
 /* From information_schema.COLUMNS: DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME (may be NULL),
  * CHARACTER_OCTET_LENGTH, DATETIME_PRECISION (may be -1), NUMERIC_PRECISION/SCALE; json says
