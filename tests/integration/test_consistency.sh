@@ -25,7 +25,8 @@ PIPE=$TMP/cons.yaml
 pipeline_file "$PIPE" it_cons "$SDB" "$TDB" "snapshot: { parallelism: 2, chunk_size: 1MiB }"
 
 # Writer: transaction i inserts id ROWS+i into both tables, marks id 50*i in both, deletes id
-# 50*i+1 from both. It keeps going until sluice has finished (flag file), then stops.
+# 50*i+1 from both (both modulo ROWS: the writer's own rows are never deleted, so they stay a
+# gapless prefix however fast it runs). It keeps going until sluice has finished (flag file), then stops.
 writer() {
 	local i=0
 	while [[ ! -e $TMP/stop ]] && ((i < 20000)); do
@@ -33,7 +34,8 @@ writer() {
 		printf "BEGIN; INSERT INTO ca VALUES (%d, 'new'); INSERT INTO cb VALUES (%d, 'new');
 UPDATE ca SET pad = 'u%d' WHERE id = %d; UPDATE cb SET pad = 'u%d' WHERE id = %d;
 DELETE FROM ca WHERE id = %d; DELETE FROM cb WHERE id = %d; COMMIT;\n" \
-			$((ROWS + i)) $((ROWS + i)) "$i" $((50 * i)) "$i" $((50 * i)) $((50 * i + 1)) $((50 * i + 1))
+			$((ROWS + i)) $((ROWS + i)) "$i" $((50 * i % ROWS)) "$i" $((50 * i % ROWS)) \
+			$((50 * i % ROWS + 1)) $((50 * i % ROWS + 1))
 	done | src_sql "$SDB" >/dev/null
 }
 writer &
