@@ -1,6 +1,7 @@
-/* ClickHouse Native format encoder (see chnative.h). */
+/* ClickHouse Native format encoder and decoder (see chnative.h). */
 #include "formats/chnative.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,8 +176,9 @@ void sl_ch_block_begin(sl_buf *out, int ncols, int64_t nrows)
 	sl_ch_put_varuint(out, (uint64_t)nrows);
 }
 
-/* Days since 1970-01-01 -> y, m, d (proleptic Gregorian). */
-static void ch_civil(int64_t z, int *y, int *m, int *d)
+/* Days since 1970-01-01 -> y, m, d (proleptic Gregorian); the year is 64-bit, as second
+ * timestamps reach years beyond int. */
+static void ch_civil(int64_t z, int64_t *y, int *m, int *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -186,13 +188,20 @@ static void ch_civil(int64_t z, int *y, int *m, int *d)
 	int64_t mp = (5 * doy + 2) / 153;
 	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
 	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
+	*y = yoe + era * 400 + (*m <= 2);
 }
 
 static int64_t ch_floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* a - floor(a / b) * b for b > 0, without the product (which overflows near INT64_MIN). */
+static int64_t ch_floor_mod(int64_t a, int64_t b)
+{
+	int64_t m = a % b;
+	return m < 0 ? m + b : m;
 }
 
 static const int64_t ch_pow10[10] = {1,      10,      100,      1000,      10000,
@@ -203,11 +212,12 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
                           size_t n)
 {
 	const sl_field *f = c->field;
-	int y, mo, d;
+	int64_t y;
+	int mo, d;
 	if (codec->kind == SL_CH_DATE_TEXT) {
 		int32_t days = ((const int32_t *)c->values.data)[i];
 		ch_civil(days, &y, &mo, &d);
-		snprintf(t, n, "%04d-%02d-%02d", y, mo, d);
+		snprintf(t, n, "%04lld-%02d-%02d", (long long)y, mo, d);
 		return;
 	}
 	if (codec->kind == SL_CH_INTERVAL_TEXT) {
@@ -223,14 +233,17 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 	int64_t v = f->type == SL_TYPE_TIME32 ? ((const int32_t *)c->values.data)[i]
 	                                      : ((const int64_t *)c->values.data)[i];
 	int64_t per = ch_pow10[codec->scale_digits];
-	int64_t secs = ch_floor_div(v, per), frac = v - secs * per;
-	int64_t days = ch_floor_div(secs, 86400), sod = secs - days * 86400;
+	int64_t secs = ch_floor_div(v, per), frac = ch_floor_mod(v, per);
+	int64_t days = ch_floor_div(secs, 86400), sod = ch_floor_mod(secs, 86400);
 	ch_civil(days, &y, &mo, &d);
-	int k = snprintf(t, n, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, (int)(sod / 3600),
-	                 (int)(sod / 60 % 60), (int)(sod % 60));
+	int k = snprintf(t, n, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, mo, d,
+	                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
 	if (codec->scale_digits > 0 && k > 0 && (size_t)k < n)
 		snprintf(t + k, n - (size_t)k, ".%0*lld", codec->scale_digits, (long long)frac);
 }
+
+static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
+                     sl_buf *out, sl_error *err);
 
 static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
                      sl_buf *out, sl_error *err)
@@ -298,9 +311,11 @@ static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 				sl_ch_put_string(out, c->values.data + i * f->byte_width,
 				                 (size_t)f->byte_width);
 			} else if (f->type == SL_TYPE_DECIMAL128 || f->type == SL_TYPE_DECIMAL256) {
-				/* handled by the caller's text path */
-				return sl_error_set(err, SL_ERR_INTERNAL,
-				                    "column %s: decimal as text", f->name);
+				/* a decimal too wide for the server's Decimal: its exact text */
+				int w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+				char t[96];
+				int k = sl_decimal_to_text(c->values.data + i * w, w, f->scale, t);
+				sl_ch_put_string(out, t, (size_t)k);
 			} else {
 				int32_t n;
 				const uint8_t *p = sl_col_bytes(c, i, &n);
@@ -324,11 +339,22 @@ static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 			uint64_t end = (uint64_t)(off[i + 1] - off[from]);
 			sl_buf_append(out, &end, 8);
 		}
-		return ch_values(codec->elem, c->child, off[from], off[to], out, err);
+		/* Array(Nullable(T)): the elements' null map, then their values */
+		return ch_column(codec->elem, c->child, off[from], off[to], out, err);
 	}
 	}
 	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no Native encoder for kind %d",
 	                    f->name, codec->kind);
+}
+
+/* Rows [from, to) of c: Nullable's null map when the codec says so, then the values. */
+static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
+                     sl_buf *out, sl_error *err)
+{
+	if (codec->nullable)
+		for (int64_t i = from; i < to; i++)
+			sl_buf_putc(out, sl_col_is_valid(c, i) ? 0 : 1);
+	return ch_values(codec, c, from, to, out, err);
 }
 
 int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *type,
@@ -336,25 +362,7 @@ int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *
 {
 	sl_ch_put_string(out, name, strlen(name));
 	sl_ch_put_string(out, type, strlen(type));
-	if (codec->kind == SL_CH_STRING &&
-	    (c->field->type == SL_TYPE_DECIMAL128 || c->field->type == SL_TYPE_DECIMAL256)) {
-		/* a decimal too wide for the server's Decimal: its exact text */
-		if (codec->nullable)
-			for (int64_t i = from; i < to; i++)
-				sl_buf_putc(out, sl_col_is_valid(c, i) ? 0 : 1);
-		int w = c->field->type == SL_TYPE_DECIMAL128 ? 16 : 32;
-		for (int64_t i = from; i < to; i++) {
-			char t[96] = "";
-			if (sl_col_is_valid(c, i))
-				sl_decimal_to_text(c->values.data + i * w, w, c->field->scale, t);
-			sl_ch_put_string(out, t, strlen(t));
-		}
-		return 0;
-	}
-	if (codec->nullable)
-		for (int64_t i = from; i < to; i++)
-			sl_buf_putc(out, sl_col_is_valid(c, i) ? 0 : 1);
-	return ch_values(codec, c, from, to, out, err);
+	return ch_column(codec, c, from, to, out, err);
 }
 
 void sl_ch_encode_const_u64(const char *name, uint64_t v, int64_t nrows, sl_buf *out)
@@ -371,4 +379,500 @@ void sl_ch_encode_const_u8(const char *name, uint8_t v, int64_t nrows, sl_buf *o
 	sl_ch_put_string(out, "UInt8", 5);
 	for (int64_t i = 0; i < nrows; i++)
 		sl_buf_putc(out, (char)v);
+}
+
+/* ---- decoding ---- */
+
+static int ch_truncated(sl_error *err, const char *name)
+{
+	return sl_error_set(err, SL_ERR_DATA,
+	                    "column %s: Native data truncated (the server's answer ended early)",
+	                    name);
+}
+
+/* LEB128, at most 64 bits. */
+static int ch_get_varuint(sl_ch_reader *r, uint64_t *v)
+{
+	uint64_t x = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (r->p >= r->end)
+			return -1;
+		uint8_t b = *r->p++;
+		if (shift == 63 && b > 1)
+			return -1;
+		x |= (uint64_t)(b & 0x7F) << shift;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int ch_get_string(sl_ch_reader *r, const uint8_t **s, size_t *n)
+{
+	uint64_t len;
+	if (ch_get_varuint(r, &len) < 0 || len > (uint64_t)(r->end - r->p))
+		return -1;
+	*s = r->p;
+	*n = (size_t)len;
+	r->p += len;
+	return 0;
+}
+
+/* n values of w bytes each, or NULL when the input is shorter. */
+static const uint8_t *ch_take(sl_ch_reader *r, int64_t n, size_t w)
+{
+	if (n < 0 || (uint64_t)n > (size_t)(r->end - r->p) / w)
+		return NULL;
+	const uint8_t *p = r->p;
+	r->p += (size_t)n * w;
+	return p;
+}
+
+int sl_ch_block_next(sl_ch_reader *r, int *ncols, int64_t *nrows, sl_error *err)
+{
+	if (r->p >= r->end)
+		return 0;
+	uint64_t nc, nr;
+	if (ch_get_varuint(r, &nc) < 0 || ch_get_varuint(r, &nr) < 0)
+		return sl_error_set(err, SL_ERR_DATA, "Native block header truncated or malformed");
+	if (nc > INT_MAX || nr > INT64_MAX)
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "Native block header malformed: %llu columns, %llu rows",
+		                    (unsigned long long)nc, (unsigned long long)nr);
+	*ncols = (int)nc;
+	*nrows = (int64_t)nr;
+	return 1;
+}
+
+/* Column name and type text; 0, or <0 with err when truncated. */
+static int ch_column_header(sl_ch_reader *r, const uint8_t **nm, size_t *nn, const uint8_t **ty,
+                            size_t *tn, const char *want, sl_error *err)
+{
+	if (ch_get_string(r, nm, nn) < 0 || ch_get_string(r, ty, tn) < 0)
+		return ch_truncated(err, want);
+	return 0;
+}
+
+int sl_ch_skip_column(sl_ch_reader *r, int64_t nrows, sl_error *err)
+{
+	const uint8_t *nm, *ty;
+	size_t nn, tn;
+	SL_TRY(ch_column_header(r, &nm, &nn, &ty, &tn, "(metadata)", err));
+	static const struct {
+		const char *type;
+		size_t width;
+	} meta[] = {{"UInt8", 1}, {"UInt32", 4}, {"UInt64", 8}, {"Int64", 8}};
+	for (size_t k = 0; k < sizeof meta / sizeof meta[0]; k++) {
+		if (tn != strlen(meta[k].type) || memcmp(ty, meta[k].type, tn) != 0)
+			continue;
+		if (ch_take(r, nrows, meta[k].width) == NULL)
+			return sl_error_set(err, SL_ERR_DATA, "column %.*s: Native data truncated",
+			                    (int)nn, (const char *)nm);
+		return 0;
+	}
+	return sl_error_set(err, SL_ERR_DATA,
+	                    "column %.*s: cannot skip a column of type %.*s (only UInt8, UInt32, "
+	                    "UInt64 and Int64 metadata columns)",
+	                    (int)nn, (const char *)nm, (int)tn, (const char *)ty);
+}
+
+/* Half-precision bits of a float, rounded to nearest even (exact for a widened half). */
+static uint16_t ch_f32_to_f16(uint32_t b)
+{
+	uint32_t sign = (b >> 16) & 0x8000, m = b & 0x7FFFFF;
+	int32_t e = (int32_t)((b >> 23) & 0xFF);
+	if (e == 0xFF)
+		return (uint16_t)(sign | 0x7C00 | (m ? 0x200 : 0)); /* inf, NaN (quiet) */
+	int32_t he = e - 127 + 15;
+	if (he >= 31)
+		return (uint16_t)(sign | 0x7C00); /* too large: inf */
+	if (he <= 0) {                            /* a half subnormal, or zero */
+		if (he < -10)
+			return (uint16_t)sign;
+		m |= 0x800000;
+		int shift = 14 - he; /* 14..24 */
+		uint32_t hm = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+		if (rem > half || (rem == half && (hm & 1)))
+			hm++; /* may carry into the smallest normal, which is right */
+		return (uint16_t)(sign | hm);
+	}
+	uint32_t hm = m >> 13, rem = m & 0x1FFF;
+	uint32_t h = sign | ((uint32_t)he << 10) | hm;
+	if (rem > 0x1000 || (rem == 0x1000 && (hm & 1)))
+		h++; /* may carry into the exponent, up to inf */
+	return (uint16_t)h;
+}
+
+/* Digits s[*i..]: at least min, at most max of them. */
+static bool ch_digits(const uint8_t *s, size_t n, size_t *i, int min, int max, int64_t *v)
+{
+	int k = 0;
+	int64_t x = 0;
+	while (*i < n && s[*i] >= '0' && s[*i] <= '9' && k < max) {
+		x = x * 10 + (s[*i] - '0');
+		(*i)++;
+		k++;
+	}
+	if (k < min || (*i < n && s[*i] >= '0' && s[*i] <= '9'))
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool ch_expect(const uint8_t *s, size_t n, size_t *i, char c)
+{
+	if (*i >= n || s[*i] != c)
+		return false;
+	(*i)++;
+	return true;
+}
+
+/* '[-]Y...Y-MM-DD' (proleptic Gregorian, any number of year digits up to 12) at s[*i..] ->
+ * days since 1970-01-01. */
+static bool ch_parse_date(const uint8_t *s, size_t n, size_t *i, int64_t *days)
+{
+	bool neg = ch_expect(s, n, i, '-');
+	int64_t y, m, d;
+	if (!ch_digits(s, n, i, 1, 12, &y) || !ch_expect(s, n, i, '-') ||
+	    !ch_digits(s, n, i, 2, 2, &m) || !ch_expect(s, n, i, '-') ||
+	    !ch_digits(s, n, i, 2, 2, &d))
+		return false;
+	if (neg)
+		y = -y;
+	static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
+		return false;
+	/* days_from_civil (H. Hinnant), the inverse of ch_civil */
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*days = era * 146097 + doe - 719468;
+	return true;
+}
+
+/* *out = a * m + b for 0 <= b < m, false on overflow; fine down to INT64_MIN (the encoder's
+ * floor division makes a * m alone overflow there). */
+static bool ch_mul_add(int64_t a, int64_t m, int64_t b, int64_t *out)
+{
+	int64_t t;
+	if (a < 0 && b > 0)
+		return !__builtin_mul_overflow(a + 1, m, &t) &&
+		       !__builtin_add_overflow(t, b - m, out);
+	return !__builtin_mul_overflow(a, m, &t) && !__builtin_add_overflow(t, b, out);
+}
+
+/* 'DATE HH:MM:SS[.f...]' (at most `digits` fraction digits) -> ticks of 10^-digits s. */
+static bool ch_parse_datetime(const uint8_t *s, size_t n, int digits, int64_t *ticks)
+{
+	size_t i = 0;
+	int64_t days, hh, mi, ss, frac = 0;
+	if (!ch_parse_date(s, n, &i, &days) || !ch_expect(s, n, &i, ' ') ||
+	    !ch_digits(s, n, &i, 2, 2, &hh) || !ch_expect(s, n, &i, ':') ||
+	    !ch_digits(s, n, &i, 2, 2, &mi) || !ch_expect(s, n, &i, ':') ||
+	    !ch_digits(s, n, &i, 2, 2, &ss) || hh > 23 || mi > 59 || ss > 59)
+		return false;
+	if (i < n && digits > 0) {
+		size_t at;
+		if (!ch_expect(s, n, &i, '.'))
+			return false;
+		at = i;
+		if (!ch_digits(s, n, &i, 1, digits, &frac))
+			return false;
+		for (size_t k = i - at; k < (size_t)digits; k++)
+			frac *= 10;
+	}
+	if (i != n)
+		return false;
+	int64_t secs;
+	return ch_mul_add(days, 86400, hh * 3600 + mi * 60 + ss, &secs) &&
+	       ch_mul_add(secs, ch_pow10[digits], frac, ticks);
+}
+
+/* '[-]H...H:MM:SS.mmm' -> total milliseconds. */
+static bool ch_parse_interval(const uint8_t *s, size_t n, int64_t *total)
+{
+	size_t i = 0;
+	bool neg = ch_expect(s, n, &i, '-');
+	int64_t hh, mi, ss, ms;
+	if (!ch_digits(s, n, &i, 1, 12, &hh) || !ch_expect(s, n, &i, ':') ||
+	    !ch_digits(s, n, &i, 2, 2, &mi) || !ch_expect(s, n, &i, ':') ||
+	    !ch_digits(s, n, &i, 2, 2, &ss) || !ch_expect(s, n, &i, '.') ||
+	    !ch_digits(s, n, &i, 3, 3, &ms) || i != n || mi > 59 || ss > 59)
+		return false;
+	int64_t t = hh * 3600000 + mi * 60000 + ss * 1000 + ms; /* < 10^12 hours: no overflow */
+	*total = neg ? -t : t;
+	return true;
+}
+
+static int ch_bad_value(sl_error *err, const char *name, const char *what, const uint8_t *s,
+                        size_t n)
+{
+	return sl_error_set(err, SL_ERR_DATA, "column %s: %s '%.*s'", name, what,
+	                    (int)(n > 80 ? 80 : n), (const char *)s);
+}
+
+/* One String value of an SL_CH_STRING / *_TEXT column, not NULL, appended to c. */
+static int ch_text_value(const sl_ch_codec *codec, sl_column *c, const uint8_t *s, size_t n,
+                         const char *name, sl_error *err)
+{
+	const sl_field *f = c->field;
+	switch (codec->kind) {
+	case SL_CH_STRING:
+		if (f->type == SL_TYPE_FIXED_BINARY) {
+			if (n != (size_t)f->byte_width)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: a value of %zu bytes for "
+				                    "FixedSizeBinary(%d)",
+				                    name, n, f->byte_width);
+			sl_col_append_fixed(c, s, n);
+		} else if (f->type == SL_TYPE_DECIMAL128 || f->type == SL_TYPE_DECIMAL256) {
+			uint8_t v[32];
+			int w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+			if (sl_decimal_from_text((const char *)s, n, w, f->scale, v) < 0)
+				return ch_bad_value(err, name, "not a decimal of its scale:", s, n);
+			sl_col_append_fixed(c, v, (size_t)w);
+		} else if (sl_type_is_var_width(f->type)) {
+			if (n > (size_t)INT32_MAX - c->values.len)
+				return sl_error_set(
+				        err, SL_ERR_DATA,
+				        "column %s: more than 2 GiB of values in one batch "
+				        "(use smaller batches)",
+				        name);
+			sl_col_append_bytes(c, s, n);
+		} else {
+			return sl_error_set(err, SL_ERR_INTERNAL,
+			                    "column %s: no Native String decoder for type %d", name,
+			                    f->type);
+		}
+		return 0;
+	case SL_CH_DATE_TEXT: {
+		size_t i = 0;
+		int64_t days;
+		if (!ch_parse_date(s, n, &i, &days) || i != n || days < INT32_MIN ||
+		    days > INT32_MAX)
+			return ch_bad_value(err, name, "not a date (YYYY-MM-DD):", s, n);
+		sl_col_append_i32(c, (int32_t)days);
+		return 0;
+	}
+	case SL_CH_DT_TEXT: {
+		int64_t t;
+		if (!ch_parse_datetime(s, n, codec->scale_digits, &t) ||
+		    (f->type == SL_TYPE_TIME32 && (t < INT32_MIN || t > INT32_MAX)))
+			return ch_bad_value(err, name,
+			                    "not a date and time (YYYY-MM-DD HH:MM:SS[.f]) of the "
+			                    "field's range:",
+			                    s, n);
+		if (f->type == SL_TYPE_TIME32)
+			sl_col_append_i32(c, (int32_t)t);
+		else
+			sl_col_append_i64(c, t);
+		return 0;
+	}
+	case SL_CH_INTERVAL_TEXT: {
+		int64_t total;
+		sl_interval_dt v;
+		if (!ch_parse_interval(s, n, &total) || !sl_interval_dt_from_ms(total, &v))
+			return ch_bad_value(err, name, "not an interval ([-]HH:MM:SS.mmm):", s, n);
+		sl_col_append_fixed(c, &v, sizeof v);
+		return 0;
+	}
+	default:
+		return sl_error_set(err, SL_ERR_INTERNAL, "column %s: kind %d is not text", name,
+		                    codec->kind);
+	}
+}
+
+/* Nullable's null map of n rows: *nulls points at it. */
+static int ch_null_map(sl_ch_reader *r, int64_t n, const uint8_t **nulls, const char *name,
+                       sl_error *err)
+{
+	if ((*nulls = ch_take(r, n, 1)) == NULL)
+		return ch_truncated(err, name);
+	for (int64_t i = 0; i < n; i++)
+		if ((*nulls)[i] > 1)
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: null map byte %u (want 0 or 1)", name,
+			                    (*nulls)[i]);
+	return 0;
+}
+
+/* n values of the codec's kind appended to c; nulls[i] != 0 (when nulls is not NULL) makes
+ * value i a NULL, its bytes skipped. */
+static int ch_read_values(sl_ch_reader *r, const sl_ch_codec *codec, int64_t n,
+                          const uint8_t *nulls, sl_column *c, const char *name, sl_error *err)
+{
+	const sl_field *f = c->field;
+	const uint8_t *p;
+	switch (codec->kind) {
+	case SL_CH_FIXED:
+	case SL_CH_DATE32: {
+		size_t w = (size_t)sl_type_value_width(f);
+		if (w == 0 || (p = ch_take(r, n, w)) == NULL)
+			return w ? ch_truncated(err, name)
+			         : sl_error_set(err, SL_ERR_INTERNAL, "column %s: no value width",
+			                        name);
+		for (int64_t i = 0; i < n; i++) {
+			if (nulls && nulls[i])
+				sl_col_append_null(c);
+			else
+				sl_col_append_fixed(c, p + (size_t)i * w, w);
+		}
+		return 0;
+	}
+	case SL_CH_BOOL_U8:
+		if ((p = ch_take(r, n, 1)) == NULL)
+			return ch_truncated(err, name);
+		for (int64_t i = 0; i < n; i++) {
+			if (nulls && nulls[i])
+				sl_col_append_null(c);
+			else
+				sl_col_append_bool(c, p[i] != 0);
+		}
+		return 0;
+	case SL_CH_FLOAT16_F32:
+		if ((p = ch_take(r, n, 4)) == NULL)
+			return ch_truncated(err, name);
+		for (int64_t i = 0; i < n; i++) {
+			uint32_t b;
+			memcpy(&b, p + i * 4, 4);
+			if (nulls && nulls[i])
+				sl_col_append_null(c);
+			else
+				sl_col_append_i16(c, (int16_t)ch_f32_to_f16(b));
+		}
+		return 0;
+	case SL_CH_DT64:
+		if ((p = ch_take(r, n, 8)) == NULL)
+			return ch_truncated(err, name);
+		for (int64_t i = 0; i < n; i++) {
+			int64_t v;
+			memcpy(&v, p + i * 8, 8);
+			if (nulls && nulls[i])
+				sl_col_append_null(c);
+			else if (f->type != SL_TYPE_TIME32)
+				sl_col_append_i64(c, v);
+			else if (v >= INT32_MIN && v <= INT32_MAX)
+				sl_col_append_i32(c, (int32_t)v);
+			else
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: %lld ticks do not fit Time32", name,
+				                    (long long)v);
+		}
+		return 0;
+	case SL_CH_DECIMAL: {
+		size_t cw = (size_t)codec->width, w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+		if ((cw != 4 && cw != 8 && cw != 16 && cw != 32) ||
+		    (f->type != SL_TYPE_DECIMAL128 && f->type != SL_TYPE_DECIMAL256))
+			return sl_error_set(err, SL_ERR_INTERNAL,
+			                    "column %s: Decimal of %zu bytes into type %d", name,
+			                    cw, f->type);
+		if ((p = ch_take(r, n, cw)) == NULL)
+			return ch_truncated(err, name);
+		for (int64_t i = 0; i < n; i++) {
+			const uint8_t *v = p + (size_t)i * cw;
+			if (nulls && nulls[i]) {
+				sl_col_append_null(c);
+				continue;
+			}
+			/* little-endian two's complement: sign-extend, or check the dropped bytes
+			 * are the sign */
+			uint8_t d[32], ext = (v[cw - 1] & 0x80) ? 0xFF : 0;
+			memcpy(d, v, cw < w ? cw : w);
+			for (size_t k = cw; k < w; k++)
+				d[k] = ext;
+			for (size_t k = w; k < cw; k++)
+				if (v[k] != ext || (d[w - 1] & 0x80) != (ext & 0x80))
+					return sl_error_set(err, SL_ERR_DATA,
+					                    "column %s: a Decimal too wide for "
+					                    "Decimal128",
+					                    name);
+			sl_col_append_fixed(c, d, w);
+		}
+		return 0;
+	}
+	case SL_CH_STRING:
+	case SL_CH_DATE_TEXT:
+	case SL_CH_DT_TEXT:
+	case SL_CH_INTERVAL_TEXT:
+		for (int64_t i = 0; i < n; i++) {
+			const uint8_t *s;
+			size_t len;
+			if (ch_get_string(r, &s, &len) < 0)
+				return ch_truncated(err, name);
+			if (nulls && nulls[i])
+				sl_col_append_null(c);
+			else
+				SL_TRY(ch_text_value(codec, c, s, len, name, err));
+		}
+		return 0;
+	case SL_CH_ARRAY: {
+		/* end offsets for every row, then all the elements (their null map, values) */
+		if (c->child == NULL || codec->elem == NULL)
+			return sl_error_set(err, SL_ERR_INTERNAL,
+			                    "column %s: Array into a non-list", name);
+		if ((p = ch_take(r, n, 8)) == NULL)
+			return ch_truncated(err, name);
+		uint64_t prev = 0;
+		for (int64_t i = 0; i < n; i++) {
+			uint64_t end;
+			memcpy(&end, p + i * 8, 8);
+			if (end < prev || end > (uint64_t)(INT32_MAX - c->child->length))
+				return sl_error_set(
+				        err, SL_ERR_DATA,
+				        "column %s: Array offsets malformed (%llu after "
+				        "%llu, or more than 2^31 elements in a batch)",
+				        name, (unsigned long long)end, (unsigned long long)prev);
+			prev = end;
+		}
+		const uint8_t *enulls = NULL;
+		if (codec->elem->nullable)
+			SL_TRY(ch_null_map(r, (int64_t)prev, &enulls, name, err));
+		prev = 0;
+		for (int64_t i = 0; i < n; i++) {
+			uint64_t end;
+			memcpy(&end, p + i * 8, 8);
+			SL_TRY(ch_read_values(r, codec->elem, (int64_t)(end - prev),
+			                      enulls ? enulls + prev : NULL, c->child, name, err));
+			sl_col_end_list(c);
+			prev = end;
+		}
+		return 0;
+	}
+	}
+	return sl_error_set(err, SL_ERR_INTERNAL, "column %s: no Native decoder for kind %d", name,
+	                    codec->kind);
+}
+
+/* Nullable's null map when the codec says so, then n values. */
+static int ch_read_column(sl_ch_reader *r, const sl_ch_codec *codec, int64_t n, sl_column *c,
+                          const char *name, sl_error *err)
+{
+	const uint8_t *nulls = NULL;
+	if (codec->nullable)
+		SL_TRY(ch_null_map(r, n, &nulls, name, err));
+	return ch_read_values(r, codec, n, nulls, c, name, err);
+}
+
+int sl_ch_decode_column(sl_ch_reader *r, const sl_ch_codec *codec, const char *name,
+                        const char *type, int64_t nrows, sl_column *dst, sl_error *err)
+{
+	const uint8_t *nm, *ty;
+	size_t nn, tn;
+	SL_TRY(ch_column_header(r, &nm, &nn, &ty, &tn, name, err));
+	if (nn != strlen(name) || memcmp(nm, name, nn) != 0 || tn != strlen(type) ||
+	    memcmp(ty, type, tn) != 0)
+		return sl_error_set(
+		        err, SL_ERR_DATA,
+		        "column %s: the server sent column %.*s of type %.*s where %s of "
+		        "type %s was expected (was the table changed outside sluice?)",
+		        name, (int)nn, (const char *)nm, (int)tn, (const char *)ty, name, type);
+	if (nrows < 0)
+		return sl_error_set(err, SL_ERR_INTERNAL, "column %s: %lld rows", name,
+		                    (long long)nrows);
+	return ch_read_column(r, codec, nrows, dst, name, err);
 }

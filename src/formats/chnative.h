@@ -1,5 +1,5 @@
-/* ClickHouse Native format (the column-oriented block format of `INSERT ... FORMAT Native` over
- * HTTP) from columnar batches.
+/* ClickHouse Native format (the column-oriented block format of `INSERT ... FORMAT Native` and
+ * `SELECT ... FORMAT Native` over HTTP) from columnar batches, and back.
  *
  * The format (ClickHouse docs, "Native" format, and its source's NativeWriter): a stream of
  * blocks; each block is VarUInt column count, VarUInt row count, then per column a String name, a
@@ -9,7 +9,8 @@
  * DateTime64(p) = Int64 ticks, Date32 = Int32 days, Decimal(p,s) = Int32/64/128/256 by p);
  * String = String per value; FixedString(n) = n bytes; Nullable(T) = a UInt8 per row (1 = NULL)
  * then T's values for every row (any value where NULL); Array(T) = UInt64 cumulative end offsets
- * per row, then T's values of all elements.
+ * per row, then all the elements as one column of T (for Array(Nullable(T)): the elements' null
+ * map, then their values).
  *
  * Pure functions of memory: no I/O. */
 #ifndef SL_CHNATIVE_H
@@ -77,5 +78,36 @@ int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *
 /* A column holding one UInt64 / UInt8 value in every row (metadata columns). */
 void sl_ch_encode_const_u64(const char *name, uint64_t v, int64_t nrows, sl_buf *out);
 void sl_ch_encode_const_u8(const char *name, uint8_t v, int64_t nrows, sl_buf *out);
+
+/* ---- decoding: the mirror of the encoder ---- */
+
+/* A cursor over a Native stream (e.g. an HTTP response body): the bytes [p, end), borrowed;
+ * the functions below advance p. */
+typedef struct sl_ch_reader {
+	const uint8_t *p, *end;
+} sl_ch_reader;
+
+/* Next block header. Returns 1 and sets *ncols, *nrows; 0 at the end of the input; <0 (with err,
+ * SL_ERR_DATA) on truncated or malformed input. Then the caller reads the block's ncols columns
+ * in order, each with sl_ch_decode_column or sl_ch_skip_column. A block may have 0 rows (just
+ * the column names and types); 18.16 answers an empty result with no block at all (0 bytes). */
+int sl_ch_block_next(sl_ch_reader *r, int *ncols, int64_t *nrows, sl_error *err);
+
+/* One column of the current block: reads its name and type text (checked: the name must equal
+ * `name` and the type `type`, else SL_ERR_DATA naming both), then nrows values, appended to
+ * dst (a column of a batch built over the source field the codec was made from, with `type`
+ * from the same sl_ch_type_for_field call). Gives back exactly what sl_ch_encode_column wrote:
+ * Nullable NULLs as nulls, the text fallbacks parsed, Float16 narrowed from Float32 (rounded to
+ * nearest even when the value did not come from a half), Decimal and DateTime64 values checked
+ * to fit the field. Returns 0, or <0 with err (SL_ERR_DATA naming the column: truncated input,
+ * a value that does not parse or fit); then dst holds part of the block, so reset the batch.
+ * XXX: Array cannot be Nullable in ClickHouse, so a NULL list was written as an empty array and
+ * comes back as an empty (valid) list. */
+int sl_ch_decode_column(sl_ch_reader *r, const sl_ch_codec *codec, const char *name,
+                        const char *type, int64_t nrows, sl_column *dst, sl_error *err);
+
+/* Skip one column (name, type, values) whose type text is one of: UInt8, UInt64, Int64, UInt32 —
+ * metadata columns; returns <0 (SL_ERR_DATA) for other types and on truncated input. */
+int sl_ch_skip_column(sl_ch_reader *r, int64_t nrows, sl_error *err);
 
 #endif
