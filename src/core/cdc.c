@@ -43,6 +43,8 @@ struct pend {
 	sl_buf refd;         /* bitmap: DELETE rows a MOVE reads its old key from */
 	int64_t last_del;    /* the last DELETE row appended */
 	int64_t last_killed; /* the live row that DELETE replaced, or -1 */
+	uint64_t seq_txn;    /* the transaction seq counts in */
+	uint64_t seq;        /* changes to this table in that transaction so far */
 };
 
 struct cdc {
@@ -59,8 +61,9 @@ struct cdc {
 	size_t pending_bytes;
 	/* group */
 	bool in_src_txn;
-	bool group_open;   /* some transaction applied to the target since the last commit */
-	bool target_dirty; /* something written into the open target transaction */
+	uint64_t txn_version; /* the open source transaction's BEGIN version */
+	bool group_open;      /* some transaction applied to the target since the last commit */
+	bool target_dirty;    /* something written into the open target transaction */
 	double group_started;
 	size_t group_bytes;
 	int64_t group_txns;
@@ -310,7 +313,10 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	c->target_dirty = true;
 	sl_shape_unref(c->shapes[t]);
 	c->shapes[t] = sl_shape_ref(m->shape);
+	uint64_t seq_txn = pd->seq_txn, seq = pd->seq; /* a shape can change mid-transaction */
 	pend_free(pd);
+	pd->seq_txn = seq_txn;
+	pd->seq = seq;
 	const sl_table_def *td = &c->p->cat->tables[t];
 	pd->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *pd->keycols);
 	for (int k = 0; k < td->nkey; k++) {
@@ -345,6 +351,12 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 			before = 0;
 		}
 		pend_add(pd, in, r);
+		if (pd->seq_txn != c->txn_version) {
+			pd->seq_txn = c->txn_version;
+			pd->seq = 0;
+		}
+		sl_row_origin o = {c->txn_version, pd->seq++};
+		sl_buf_append(&pd->ch->origins, &o, sizeof o);
 	}
 	size_t after = sl_changes_bytes(pd->ch);
 	c->pending_bytes += after - before;
@@ -364,7 +376,7 @@ static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 		pend_reset(pd);
 	}
 	c->target_dirty = true;
-	return c->p->tops->apply_truncate(c->ap, m->table, err);
+	return c->p->tops->apply_truncate(c->ap, m->table, c->txn_version, err);
 }
 
 static void cdc_record_lag(struct cdc *c, int64_t commit_us)
@@ -404,6 +416,7 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 	switch (m->kind) {
 	case SL_MSG_BEGIN:
 		c->in_src_txn = true;
+		c->txn_version = m->version;
 		if (!c->group_open) {
 			c->group_open = true;
 			c->group_started = cdc_now();

@@ -59,6 +59,7 @@ void sl_changes_free(sl_changes *c)
 	sl_buf_free(&c->ops);
 	sl_buf_free(&c->unchanged);
 	sl_buf_free(&c->pairs);
+	sl_buf_free(&c->origins);
 	sl_shape_unref(c->shape);
 	free(c);
 }
@@ -69,6 +70,7 @@ void sl_changes_reset(sl_changes *c)
 	sl_buf_reset(&c->ops);
 	sl_buf_reset(&c->unchanged);
 	sl_buf_reset(&c->pairs);
+	sl_buf_reset(&c->origins);
 	c->any_unchanged = false;
 }
 
@@ -83,7 +85,8 @@ void sl_changes_set_pair(sl_changes *c, int64_t row, int64_t from)
 
 size_t sl_changes_bytes(const sl_changes *c)
 {
-	return sl_batch_bytes(c->rows) + c->ops.len + c->unchanged.len + c->pairs.len;
+	return sl_batch_bytes(c->rows) + c->ops.len + c->unchanged.len + c->pairs.len +
+	       c->origins.len;
 }
 
 void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged)

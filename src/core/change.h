@@ -59,9 +59,27 @@ typedef struct sl_changes {
 	sl_buf unchanged; /* ubytes per row (bit c = column c unchanged), once any row has one */
 	int ubytes;
 	bool any_unchanged;
-	sl_buf pairs; /* applier only: int64 per row, the row a MOVE reads its old key from (or
-	                 -1); empty when no row is a MOVE */
+	sl_buf pairs;   /* applier only: int64 per row, the row a MOVE reads its old key from (or
+	                   -1); empty when no row is a MOVE */
+	sl_buf origins; /* applier only: sl_row_origin per row (targets without transactions
+	                   derive row versions and identities from it) */
 } sl_changes;
+
+/* Where a change came from: the version of its source transaction (the BEGIN's) and its
+ * ordinal among that transaction's changes to the table. The same transaction read again
+ * after a restart gives every change the same origin. */
+typedef struct sl_row_origin {
+	uint64_t version;
+	uint64_t seq;
+} sl_row_origin;
+
+static inline sl_row_origin sl_changes_origin(const sl_changes *c, int64_t row)
+{
+	sl_row_origin o = {0, 0};
+	if (c->origins.len >= (size_t)(row + 1) * sizeof o)
+		o = ((const sl_row_origin *)c->origins.data)[row];
+	return o;
+}
 
 sl_changes *sl_changes_new(int table, sl_shape *shape);
 void sl_changes_free(sl_changes *c);
@@ -108,7 +126,10 @@ typedef struct sl_msg {
 	sl_shape *shape;                /* SCHEMA: one reference held */
 	sl_changes *changes;            /* ROWS */
 	char position[SL_POSITION_MAX]; /* COMMIT, PROGRESS: where to resume after this point */
-	uint64_t version;  /* COMMIT, PROGRESS: monotonically increasing with the position */
+	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
+	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
+	 * MySQL: the GTID event's binlog offset) */
+	uint64_t version;
 	int64_t commit_us; /* BEGIN, COMMIT: source commit time, unix microseconds */
 } sl_msg;
 

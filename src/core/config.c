@@ -35,8 +35,8 @@ static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source",
 static const char *const sl_cfg_source_keys[] = {
         "type",   "url",       "password",         "publication", "slot",
         "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
-static const char *const sl_cfg_target_keys[] = {"type",   "url",      "password",
-                                                 "schema", "database", NULL};
+static const char *const sl_cfg_target_keys[] = {
+        "type", "url", "password", "schema", "database", "async_insert", "compression", NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
@@ -458,6 +458,29 @@ static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
 }
 
 /* source.server_id: the replica id a MySQL binlog reader presents, 1 .. 2^32-1. */
+static const char *const sl_cfg_compressions[] = {"auto", "gzip", "none", NULL};
+
+/* A string that must be one of `allowed`; *out stays NULL when absent. */
+static int sl_cfg_choice(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                         const char *const *allowed, char **out)
+{
+	int line = 0;
+	SL_TRY(sl_cfg_string(p, map, section, key, false, out, &line));
+	if (*out == NULL)
+		return 0;
+	for (int i = 0; allowed[i]; i++)
+		if (strcmp(*out, allowed[i]) == 0)
+			return 0;
+	char path[96], expected[128];
+	sl_cfg_path(path, sizeof path, section, key);
+	sl_cfg_join(allowed, expected, sizeof expected);
+	int rc = sl_error_set(p->err, SL_ERR_CONFIG, "%s:%d: %s '%s' must be one of: %s", p->origin,
+	                      line, path, *out, expected);
+	free(*out);
+	*out = NULL;
+	return rc;
+}
+
 static int sl_cfg_server_id(sl_cfg_parser *p, yaml_node_t *map, uint32_t *out)
 {
 	char *s = NULL;
@@ -558,7 +581,15 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 		sl_log_add_secret(ep->password);
 	if (!is_source) {
 		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
-		return sl_cfg_string(p, map, section, "database", false, &ep->database, NULL);
+		SL_TRY(sl_cfg_string(p, map, section, "database", false, &ep->database, NULL));
+		SL_TRY(sl_cfg_choice(p, map, section, "compression", sl_cfg_compressions,
+		                     &ep->compression));
+		char *s = NULL;
+		const char *const bools[] = {"true", "false", NULL};
+		SL_TRY(sl_cfg_choice(p, map, section, "async_insert", bools, &s));
+		ep->async_insert = s && strcmp(s, "true") == 0;
+		free(s);
+		return 0;
 	}
 	SL_TRY(sl_cfg_string(p, map, section, "publication", false, &ep->publication, NULL));
 	SL_TRY(sl_cfg_string(p, map, section, "slot", false, &ep->slot, NULL));
@@ -816,6 +847,7 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	sl_cfg_globs_free(&ep->exclude);
 	free(ep->schema);
 	free(ep->database);
+	free(ep->compression);
 }
 
 void sl_config_free(sl_config *cfg)

@@ -31,8 +31,10 @@ typedef struct sl_endpoint_config {
 	int64_t max_retained_wal; /* warn when the slot holds back more WAL (default 10GiB) */
 	uint32_t server_id;       /* MySQL: replica id for the binlog dump; 0 = derived */
 	/* target only */
-	char *schema;   /* NULL = keep each table's source schema */
-	char *database; /* ClickHouse database, later targets */
+	char *schema;      /* NULL = keep each table's source schema */
+	char *database;    /* ClickHouse: where tables land (default "default") */
+	char *compression; /* ClickHouse: auto (gzip unless loopback) | gzip | none */
+	bool async_insert; /* ClickHouse 21.11+: asynchronous inserts */
 } sl_endpoint_config;
 
 typedef struct sl_config {

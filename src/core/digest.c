@@ -39,6 +39,8 @@ static uint64_t sl_hash_bytes(const uint8_t *p, size_t n)
 	return sl_mix(h, tail ^ ((uint64_t)n << 56));
 }
 
+bool sl_digest_null_list_is_empty = false;
+
 static bool sl_is_json(const sl_field *f)
 {
 	return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0;
@@ -46,9 +48,12 @@ static bool sl_is_json(const sl_field *f)
 
 static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_scratch *s)
 {
-	if (!sl_col_is_valid(c, i))
-		return 0x6E756C6C6E756C6Cull; /* "nullnull" */
 	const sl_field *f = c->field;
+	if (!sl_col_is_valid(c, i)) {
+		if (f->type == SL_TYPE_LIST && sl_digest_null_list_is_empty)
+			return sl_mix(0x4C495354ull, 0); /* as an empty list */
+		return 0x6E756C6C6E756C6Cull;            /* "nullnull" */
+	}
 	if (f->type == SL_TYPE_BOOL)
 		return sl_col_bool(c, i) ? 0x1111 : 0x2222;
 	if (f->type == SL_TYPE_LIST) {

@@ -18,6 +18,10 @@ typedef struct sl_digest {
 	uint64_t sum;
 } sl_digest;
 
+/* Count a NULL list as an empty one (set once, before digests are computed, when the target
+ * cannot store a NULL array: ClickHouse). */
+extern bool sl_digest_null_list_is_empty;
+
 /* Add every row of the batch to the digest. */
 void sl_digest_add_batch(sl_digest *d, const sl_batch *b);
 

@@ -24,6 +24,7 @@
 
 #include "core/catalog.h"
 #include "core/cdc.h"
+#include "core/digest.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -349,9 +350,10 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 		        cfg->source.type);
 	r->tops = sl_target_lookup(cfg->target.type);
 	if (r->tops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "target.type '%s' is not supported (supported: postgres)",
-		                    cfg->target.type);
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "target.type '%s' is not supported (supported: postgres, clickhouse)",
+		        cfg->target.type);
 	SL_TRY(r->sops->open(cfg, &r->src, err));
 	if (with_target)
 		SL_TRY(r->tops->open(cfg, &r->tgt, err));
@@ -700,9 +702,10 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 		        "source.type '%s' is not supported (supported: postgres, mysql)",
 		        cfg->source.type);
 	if (tops == NULL)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "target.type '%s' is not supported (supported: postgres)",
-		                    cfg->target.type);
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "target.type '%s' is not supported (supported: postgres, clickhouse)",
+		        cfg->target.type);
 	sl_source *src = NULL;
 	sl_target *tgt = NULL;
 	sl_error e = {0};
@@ -783,6 +786,8 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 	if (rc == 0 && (rc = sl_state_load(r.state, &ps, err)) == 0 && ps.snapshot_done)
 		rc = run_drop_unloaded(&r, err); /* tables the pipeline does not replicate */
 	int differ = 0;
+	if (rc == 0)
+		sl_digest_null_list_is_empty = r.tops->lists_never_null;
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		if (sl_stop_requested) {
 			rc = sl_error_set(err, SL_ERR_CANCELLED, "verify stopped by signal");

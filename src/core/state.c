@@ -24,7 +24,10 @@ static const char sl_state_schema[] =
         "CREATE TABLE IF NOT EXISTS sluice_table ("
         "  pipeline TEXT NOT NULL, name TEXT NOT NULL, status INTEGER NOT NULL,"
         "  rows INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
-        "  PRIMARY KEY (pipeline, name));";
+        "  PRIMARY KEY (pipeline, name));"
+        "CREATE TABLE IF NOT EXISTS sluice_position ("
+        "  pipeline TEXT PRIMARY KEY, epoch TEXT NOT NULL, position TEXT NOT NULL,"
+        "  version INTEGER NOT NULL, commit_us INTEGER NOT NULL, applied_us INTEGER NOT NULL);";
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -178,6 +181,9 @@ int sl_state_reset(sl_state *st, sl_error *err)
 	const void *a[] = {st->name};
 	int rc = sl_state_exec(st, "DELETE FROM sluice_table WHERE pipeline = ?", "t", a, err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_position WHERE pipeline = ?", "t", a,
+		                   err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
@@ -240,4 +246,54 @@ const char *sl_table_status_name(sl_table_status s)
 		return "done";
 	}
 	return "?";
+}
+
+int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT epoch, position, version, commit_us, applied_us FROM "
+	                       "sluice_position WHERE pipeline = ?",
+	                       -1, &stmt, NULL) != SQLITE_OK) {
+		rc = sl_state_fail(st, err, "read");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(stmt);
+	if (s == SQLITE_ROW) {
+		if (strcmp((const char *)sqlite3_column_text(stmt, 0), epoch) == 0) {
+			out->found = true;
+			snprintf(out->position, sizeof out->position, "%s",
+			         (const char *)sqlite3_column_text(stmt, 1));
+			out->version = (uint64_t)sqlite3_column_int64(stmt, 2);
+			out->commit_us = sqlite3_column_int64(stmt, 3);
+			out->applied_us = sqlite3_column_int64(stmt, 4);
+		}
+	} else if (s != SQLITE_DONE) {
+		rc = sl_state_fail(st, err, "read");
+	}
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_position *p,
+                          sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	int64_t version = (int64_t)p->version;
+	const void *a[] = {st->name, epoch, p->position, &version, &p->commit_us, &p->applied_us};
+	int rc = sl_state_exec(st,
+	                       "INSERT INTO sluice_position (pipeline, epoch, position, version,"
+	                       " commit_us, applied_us) VALUES (?, ?, ?, ?, ?, ?)"
+	                       " ON CONFLICT (pipeline) DO UPDATE SET epoch = excluded.epoch,"
+	                       " position = excluded.position, version = excluded.version,"
+	                       " commit_us = excluded.commit_us, applied_us = excluded.applied_us",
+	                       "tttiii", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
 }

@@ -52,4 +52,19 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
 
 const char *sl_table_status_name(sl_table_status s);
 
+/* The CDC position a target without transactions of its own (ClickHouse) has applied, written
+ * after the target acknowledged the data. `epoch` names the snapshot generation: a position
+ * recorded under another epoch is not found. */
+typedef struct sl_state_position {
+	bool found;
+	char position[SL_POSITION_MAX];
+	uint64_t version;
+	int64_t commit_us;
+	int64_t applied_us;
+} sl_state_position;
+
+int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *out, sl_error *err);
+int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_position *p,
+                          sl_error *err);
+
 #endif

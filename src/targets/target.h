@@ -31,6 +31,7 @@ typedef struct sl_durable {
 
 typedef struct sl_target_ops {
 	const char *type;
+	bool lists_never_null; /* a NULL list lands as an empty one (verify counts them equal) */
 	int (*open)(const sl_config *cfg, sl_target **out, sl_error *err);
 	void (*close)(sl_target *tgt);
 	int (*check)(sl_target *tgt, sl_check_fn report, void *ctx);
@@ -59,14 +60,15 @@ typedef struct sl_target_ops {
 	 * apply_open reports the durable position. Then, inside one target transaction begun
 	 * on first use: apply_shape (the table's columns from now on; DDL as needed),
 	 * apply_changes (collapsed changes: at most one live row per key; rows whose bit is set
-	 * in `dead` are skipped), apply_truncate; apply_commit stores the position of `commit`
+	 * in `dead` are skipped), apply_truncate (version: its transaction's BEGIN version);
+	 * apply_commit stores the position of `commit`
 	 * in the same transaction and commits. apply_rollback abandons the transaction. */
 	int (*apply_open)(sl_target *tgt, const sl_catalog *cat, const char *epoch,
 	                  sl_applier **out, sl_durable *durable, sl_error *err);
 	int (*apply_shape)(sl_applier *a, int t, sl_shape *shape, sl_error *err);
 	int (*apply_changes)(sl_applier *a, const sl_changes *c, const uint8_t *dead,
 	                     sl_error *err);
-	int (*apply_truncate)(sl_applier *a, int t, sl_error *err);
+	int (*apply_truncate)(sl_applier *a, int t, uint64_t version, sl_error *err);
 	int (*apply_commit)(sl_applier *a, const sl_msg *commit, sl_error *err);
 	void (*apply_rollback)(sl_applier *a);
 	void (*apply_cancel)(sl_applier *a); /* from another thread */

@@ -774,7 +774,7 @@ out:
 
 /* ---------------------------------------------------------------- transactions ---- */
 
-static int ms_begin(sl_stream *s, uint32_t ts, sl_error *err)
+static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 {
 	s->in_txn = true;
 	s->saw_begin = false;
@@ -782,7 +782,8 @@ static int ms_begin(sl_stream *s, uint32_t ts, sl_error *err)
 	if (s->skip)
 		return 0;
 	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
-	bm->commit_us = (int64_t)ts * 1000000;
+	bm->commit_us = (int64_t)h->timestamp * 1000000;
+	bm->version = s->file_index << 32 | h->next_pos;
 	return ms_emit(s, bm, err);
 }
 
@@ -922,7 +923,7 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	SL_TRY(sl_binlog_parse_query(&s->fmt, body, len, &q, err));
 	if (q.sql_len == 5 && strncasecmp(q.sql, "BEGIN", 5) == 0) {
 		if (!s->in_txn) /* no GTID event before it (should not happen with GTIDs) */
-			SL_TRY(ms_begin(s, h->timestamp, err));
+			SL_TRY(ms_begin(s, h, err));
 		s->saw_begin = true;
 		return 0;
 	}
@@ -1009,7 +1010,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MARIADB, one, &e2);
 		s->skip = x && sl_gtid_set_contains(s->gtid, x);
 		sl_gtid_set_free(x);
-		SL_TRY(ms_begin(s, h.timestamp, err));
+		SL_TRY(ms_begin(s, &h, err));
 		/* MariaDB's GTID event is the BEGIN of a transaction (no BEGIN query follows),
 		 * unless the group is one standalone statement (DDL) */
 		s->saw_begin = !g.standalone;
@@ -1028,7 +1029,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		sl_gtid_set_add_mysql(x, g.uuid, g.gno);
 		s->skip = sl_gtid_set_contains(s->gtid, x);
 		sl_gtid_set_free(x);
-		return ms_begin(s, h.timestamp, err);
+		return ms_begin(s, &h, err);
 	}
 	case SL_BINLOG_QUERY:
 		return ms_query(s, &h, body, blen, err);

@@ -612,6 +612,7 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 			return 0;
 		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
 		bm->commit_us = m->ts + SL_PG_EPOCH_US;
+		bm->version = m->lsn;
 		return st_emit(s, bm, err);
 	}
 	case SL_PGO_COMMIT:

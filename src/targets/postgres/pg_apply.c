@@ -736,8 +736,9 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	return 0;
 }
 
-int pga_truncate(sl_applier *a, int t, sl_error *err)
+int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
 {
+	(void)version;
 	struct pga_table *tt = &a->tables[t];
 	if (tt->qualified == NULL)
 		return sl_error_set(err, SL_ERR_INTERNAL, "target: truncate of %s before its shape",

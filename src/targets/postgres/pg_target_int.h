@@ -33,7 +33,7 @@ int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applie
              sl_durable *durable, sl_error *err);
 int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
 int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
-int pga_truncate(sl_applier *a, int t, sl_error *err);
+int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
 int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
 void pga_rollback(sl_applier *a);
 void pga_cancel(sl_applier *a);
