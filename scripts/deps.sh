@@ -27,6 +27,7 @@ PACKAGES=(
   clickhouse-server
   clickhouse-client
   libcurl4-openssl-dev
+  zlib1g-dev
   curl
   sysbench
   pgloader

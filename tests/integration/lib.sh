@@ -275,7 +275,8 @@ my_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 # ---------------------------------------------------------------- pipelines ---
 
 # pipeline_file PATH NAME SRCDB DSTDB [extra lines...]
-#   SRCDB / DSTDB: "db" (source on test-src, target on test-dst) or "INSTANCE:db".
+#   SRCDB / DSTDB: "db" (source on test-src, target on test-dst) or "INSTANCE:db";
+#   DSTDB "clickhouse:db": the ClickHouse target test-clickhouse, database db (user sluice).
 #   Extra lines "source.KEY: VALUE" / "target.KEY: VALUE" go into that section; any other
 #   extra line is appended at top level. Without a "snapshot:" line, parallelism is 2. The
 #   state store is $TMP/NAME.state.db. The pipeline's slot (sluice_<name>) is dropped at exit.
@@ -304,9 +305,17 @@ pipeline_file() {
 		echo "  password: \${SL_PG_PASSWORD}"
 		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
 		echo "target:"
-		echo "  type: postgres"
-		echo "  url: postgres://sluice@127.0.0.1:$(port_of "$tinst")/$tdb"
-		echo "  password: \${SL_PG_PASSWORD}"
+		if [[ $tinst == clickhouse ]]; then
+			ch_require
+			echo "  type: clickhouse"
+			echo "  url: http://sluice@127.0.0.1:$CH_HTTP_PORT"
+			echo "  password: \${SL_CH_PASSWORD}"
+			echo "  database: $tdb"
+		else
+			echo "  type: postgres"
+			echo "  url: postgres://sluice@127.0.0.1:$(port_of "$tinst")/$tdb"
+			echo "  password: \${SL_PG_PASSWORD}"
+		fi
 		((${#tgt_extra[@]} == 0)) || printf '%s\n' "${tgt_extra[@]}"
 		((has_snapshot)) || echo "snapshot: { parallelism: 2 }"
 		echo "state: { url: sqlite://$TMP/$name.state.db }"

@@ -1,0 +1,718 @@
+/* ClickHouse target: applying changes (CDC).
+ *
+ * ClickHouse has no transactions, so exactly-once comes from idempotence: every row carries
+ * _sluice_version, the version of its source transaction (position order), and the tables are
+ * ReplacingMergeTree(_sluice_version): re-applying a group after a crash writes rows that
+ * replace the first attempt's instead of adding to them. The position is saved in the state
+ * store only after ClickHouse acknowledged every insert of the group.
+ *
+ * Keyed tables: one row per live change (the last per key, the applier collapsed them); a
+ * DELETE is a tombstone row (_sluice_deleted = 1) with the key. An update that left TOASTed
+ * columns unchanged (or a key change, MOVE) is completed with the values ClickHouse holds for
+ * the (old) key, fetched with FINAL, so the row written is whole; no NULL or placeholder is
+ * ever written for a value the source did not send.
+ *
+ * Keyless tables: a row's identity is (_sluice_origin, _sluice_seq), its source transaction's
+ * version and its ordinal in it, the same however the stream is regrouped after a restart. A
+ * DELETE finds a live row with the same values by _sluice_hash and writes its tombstone;
+ * among equal rows it takes the one with the smallest identity that was live just before the
+ * delete (rows deleted at or after the delete's own point count as live, so a replayed delete
+ * picks the same row again).
+ *
+ * Schema changes: a new source column is added; a widened type is modified in place; a column
+ * dropped on the source stays (made Nullable, so new rows hold NULL); anything else stops the
+ * pipeline naming the table and column. TRUNCATE writes a tombstone for every live row. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "targets/clickhouse/ch_target_int.h"
+
+struct cha_table {
+	sl_shape *shape;
+	ch_col *cols; /* per shape field; type = what the ClickHouse column is */
+	int ncols;
+	int *keycols; /* shape indexes of the key */
+	int nkey;
+	sl_field *keyfields; /* shallow copies of the key fields (for key batches) */
+	sl_buf insert_sql;
+};
+
+struct sl_applier {
+	sl_target *tgt;
+	const sl_catalog *cat;
+	char *epoch;
+	sl_ch_http *h;
+	struct cha_table *tables;
+	ch_meta meta;
+	sl_buf block, q, resp;
+};
+
+static void cha_table_clear(struct cha_table *at)
+{
+	for (int i = 0; i < at->ncols; i++)
+		sl_ch_codec_reset(&at->cols[i].codec);
+	free(at->cols);
+	free(at->keycols);
+	free(at->keyfields);
+	sl_buf_free(&at->insert_sql);
+	sl_shape_unref(at->shape);
+	memset(at, 0, sizeof *at);
+}
+
+void cha_close(sl_applier *a)
+{
+	if (a == NULL)
+		return;
+	for (int i = 0; a->tables && i < a->cat->ntables; i++)
+		cha_table_clear(&a->tables[i]);
+	free(a->tables);
+	sl_ch_http_free(a->h);
+	cht_meta_free(&a->meta);
+	sl_buf_free(&a->block);
+	sl_buf_free(&a->q);
+	sl_buf_free(&a->resp);
+	free(a->epoch);
+	free(a);
+}
+
+int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	SL_TRY(cht_state(tgt, err));
+	sl_state_position p;
+	SL_TRY(sl_state_position_get(tgt->state, epoch, &p, err));
+	out->found = p.found;
+	snprintf(out->position, sizeof out->position, "%s", p.position);
+	out->version = p.version;
+	out->commit_us = p.commit_us;
+	out->applied_us = p.applied_us;
+	return 0;
+}
+
+int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
+             sl_durable *durable, sl_error *err)
+{
+	SL_TRY(cha_durable(tgt, epoch, durable, err));
+	sl_applier *a = sl_calloc(1, sizeof *a);
+	a->tgt = tgt;
+	a->cat = cat;
+	a->epoch = sl_strdup(epoch);
+	a->tables = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *a->tables);
+	a->h = sl_ch_http_new(&tgt->url, "target", tgt->gzip);
+	*out = a;
+	return 0;
+}
+
+void cha_cancel(sl_applier *a)
+{
+	if (a)
+		sl_ch_http_cancel(a->h);
+}
+
+void cha_rollback(sl_applier *a)
+{
+	/* nothing to undo: what was written is re-written identically when the group is
+	 * applied again */
+	(void)a;
+}
+
+int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	sl_state_position p = {.found = true,
+	                       .version = commit->version,
+	                       .commit_us = commit->commit_us,
+	                       .applied_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
+	snprintf(p.position, sizeof p.position, "%s", commit->position);
+	return sl_state_position_set(a->tgt->state, a->epoch, &p, err);
+}
+
+/* ---------------------------------------------------------------- schema ---- */
+
+/* The type inside Nullable(...), or the type itself. */
+static const char *cha_base(const char *type, char *buf, size_t n)
+{
+	if (strncmp(type, "Nullable(", 9) == 0) {
+		snprintf(buf, n, "%.*s", (int)strlen(type) - 10, type + 9);
+		return buf;
+	}
+	return type;
+}
+
+static int cha_int_rank(const char *t, bool *is_unsigned)
+{
+	static const char *const names[] = {"Int8", "Int16", "Int32", "Int64"};
+	*is_unsigned = t[0] == 'U';
+	const char *s = *is_unsigned ? t + 1 : t;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* May a column of base type `have` become `want` in place without losing a value? */
+static bool cha_widens(const char *have, const char *want)
+{
+	bool hu, wu;
+	int hr = cha_int_rank(have, &hu), wr = cha_int_rank(want, &wu);
+	if (hr && wr)
+		return hu == wu ? wr > hr : (hu && !wu && wr > hr);
+	if (strcmp(have, "Float32") == 0 && strcmp(want, "Float64") == 0)
+		return true;
+	int hp, hs, wp, ws;
+	if (sscanf(have, "Decimal(%d, %d)", &hp, &hs) == 2 &&
+	    sscanf(want, "Decimal(%d, %d)", &wp, &ws) == 2)
+		return ws == hs && wp >= hp;
+	return false;
+}
+
+static bool cha_is_meta(const char *name)
+{
+	return strncmp(name, "_sluice_", 8) == 0;
+}
+
+/* Bring the ClickHouse table in line with the shape; fill at->cols with what it holds. */
+static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape *shape,
+                      sl_error *err)
+{
+	sl_target *tgt = a->tgt;
+	struct ch_table *tt = &tgt->tables[t];
+	const sl_table_def *td = &a->cat->tables[t];
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(tgt, a->h, tt->name, &names, &types, &n, err));
+	int rc = 0;
+	if (n == 0) {
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "target table %s is missing (was it dropped? run `sluice reset` "
+		                  "and start again to reload it)",
+		                  tt->display);
+		goto out;
+	}
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		bool key = false;
+		for (int k = 0; k < td->nkey; k++)
+			key |= strcmp(td->fields[td->key[k]].name, f->name) == 0;
+		ch_col *col = &at->cols[i];
+		if (!cht_col_for(tgt, f, key, col))
+			continue; /* kind 0: not replicated (warned at the snapshot) */
+		int k = 0;
+		while (k < n && strcmp(names[k], f->name) != 0)
+			k++;
+		sl_buf_reset(&a->q);
+		bool nullable;
+		char hb[200], wb[200];
+		if (k == n) {
+			sl_buf_printf(&a->q, "ALTER TABLE %s ADD COLUMN ", tt->quoted);
+			sl_ch_quote_ident(&a->q, f->name);
+			sl_buf_printf(&a->q, " %s", col->type);
+			sl_info("target: adding column %s %s to %s", f->name, col->type,
+			        tt->display);
+		} else if (cht_type_holds(types[k], col->type, &nullable)) {
+			col->codec.nullable |= nullable;
+			snprintf(col->type, sizeof col->type, "%s", types[k]);
+			continue;
+		} else if (!key && cha_widens(cha_base(types[k], hb, sizeof hb),
+		                              cha_base(col->type, wb, sizeof wb))) {
+			if (strncmp(types[k], "Nullable(", 9) == 0 && !col->codec.nullable) {
+				/* stay Nullable: older rows may hold NULL */
+				col->codec.nullable = true;
+				snprintf(hb, sizeof hb, "Nullable(%s)", col->type);
+				snprintf(col->type, sizeof col->type, "%s", hb);
+			}
+			sl_buf_printf(&a->q, "ALTER TABLE %s MODIFY COLUMN ", tt->quoted);
+			sl_ch_quote_ident(&a->q, f->name);
+			sl_buf_printf(&a->q, " %s", col->type);
+			sl_info("target: widening column %s of %s from %s to %s", f->name,
+			        tt->display, types[k], col->type);
+		} else {
+			rc = sl_error_set(err, SL_ERR_DATA,
+			                  "column %s of %s changed type on the source: ClickHouse "
+			                  "holds %s, the source now sends %s, which is not a "
+			                  "widening sluice can apply in place (change the column "
+			                  "back, or drop the target table and run `sluice reset`)",
+			                  f->name, tt->display, types[k], col->type);
+			break;
+		}
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	/* columns dropped on the source stay; new rows must hold NULL in them, not a default */
+	for (int k = 0; k < n && rc == 0; k++) {
+		if (cha_is_meta(names[k]) || sl_shape_find(shape, names[k]) >= 0 ||
+		    strncmp(types[k], "Nullable(", 9) == 0 || strncmp(types[k], "Array(", 6) == 0)
+			continue;
+		bool key = false;
+		for (int j = 0; j < td->nkey; j++)
+			key |= strcmp(td->fields[td->key[j]].name, names[k]) == 0;
+		if (key)
+			continue;
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q, "ALTER TABLE %s MODIFY COLUMN ", tt->quoted);
+		sl_ch_quote_ident(&a->q, names[k]);
+		sl_buf_printf(&a->q, " Nullable(%s)", types[k]);
+		sl_info("target: column %s of %s is no longer on the source; kept, Nullable",
+		        names[k], tt->display);
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+out:
+	cht_columns_free(names, types, n);
+	return rc;
+}
+
+int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
+{
+	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
+	struct cha_table *at = &a->tables[t];
+	const sl_table_def *td = &a->cat->tables[t];
+	cha_table_clear(at);
+	at->shape = sl_shape_ref(shape);
+	at->ncols = shape->nfields;
+	at->cols = sl_calloc((size_t)(shape->nfields ? shape->nfields : 1), sizeof *at->cols);
+	at->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *at->keycols);
+	at->keyfields = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *at->keyfields);
+	for (int k = 0; k < td->nkey; k++) {
+		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
+		if (fi < 0)
+			return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
+			                    td->qualified, td->fields[td->key[k]].name);
+		at->keycols[at->nkey] = fi;
+		at->keyfields[at->nkey++] = shape->fields[fi];
+	}
+	SL_TRY(cha_evolve(a, t, at, shape, err));
+	struct ch_table *tt = &a->tgt->tables[t];
+	cht_insert_sql(tt->quoted, shape->fields, at->cols, at->ncols, tt->keyless,
+	               &at->insert_sql);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- rows ---- */
+
+static int cha_send(sl_applier *a, int t, const sl_batch *b, sl_error *err)
+{
+	struct cha_table *at = &a->tables[t];
+	struct ch_table *tt = &a->tgt->tables[t];
+	if (b->length == 0)
+		return 0;
+	sl_buf_reset(&a->block);
+	SL_TRY(cht_encode(b, at->cols, tt->keyless, &a->meta, &a->block, err));
+	int rc = sl_ch_insert(a->h, sl_buf_cstr(&at->insert_sql), a->tgt->settings, a->block.data,
+	                      a->block.len, err);
+	if (rc < 0)
+		sl_error_wrap(err, "applying changes to %s", tt->display);
+	return rc;
+}
+
+static bool cha_bit(const uint8_t *bits, int64_t r)
+{
+	return bits && ((bits[r >> 3] >> (r & 7)) & 1);
+}
+
+/* Current rows, read back from ClickHouse by key. */
+struct cha_found {
+	sl_batch *rows; /* over the shape's fields */
+	int64_t *slots; /* open addressing: row + 1 */
+	size_t cap;
+};
+
+static uint64_t cha_key_hash(const struct cha_table *at, const sl_batch *b, int64_t r)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (int k = 0; k < at->nkey; k++)
+		h = sl_col_hash(&b->cols[at->keycols[k]], r, h);
+	return h;
+}
+
+static int64_t cha_find(const struct cha_table *at, const struct cha_found *f, const sl_batch *b,
+                        int64_t r)
+{
+	if (f->cap == 0)
+		return -1;
+	size_t s = cha_key_hash(at, b, r) & (f->cap - 1);
+	while (f->slots[s]) {
+		int64_t cand = f->slots[s] - 1;
+		bool eq = true;
+		for (int k = 0; k < at->nkey && eq; k++)
+			eq = sl_col_equal(&f->rows->cols[at->keycols[k]], cand,
+			                  &b->cols[at->keycols[k]], r);
+		if (eq)
+			return cand;
+		s = (s + 1) & (f->cap - 1);
+	}
+	return -1;
+}
+
+/* Read the current values of the keys of rows `want` (row indexes of c) from ClickHouse:
+ * the keys go into a Memory table, the rows come back by a FINAL join on it. */
+static int cha_fetch(sl_applier *a, int t, const sl_changes *c, const int64_t *want, int64_t nwant,
+                     struct cha_found *f, sl_error *err)
+{
+	struct cha_table *at = &a->tables[t];
+	struct ch_table *tt = &a->tgt->tables[t];
+	sl_buf stage = {0}, keys = {0};
+	sl_buf_printf(&stage, "%s.", a->tgt->qdb);
+	char sname[300];
+	snprintf(sname, sizeof sname, "_sluice_keys_%s_%s", a->tgt->cfg->name, tt->name);
+	sl_ch_quote_ident(&stage, sname);
+	int rc = sl_ch_execf(a->h, err, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&stage));
+	sl_buf_reset(&a->q);
+	sl_buf_printf(&a->q, "CREATE TABLE %s (", sl_buf_cstr(&stage));
+	for (int k = 0; k < at->nkey; k++) {
+		if (k) {
+			sl_buf_puts(&a->q, ", ");
+			sl_buf_puts(&keys, ", ");
+		}
+		sl_ch_quote_ident(&a->q, at->keyfields[k].name);
+		sl_ch_quote_ident(&keys, at->keyfields[k].name);
+		sl_buf_printf(&a->q, " %s", at->cols[at->keycols[k]].type);
+	}
+	sl_buf_puts(&a->q, ") ENGINE = Memory");
+	if (rc == 0)
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	/* the keys, as one Native block */
+	sl_batch *kb = sl_batch_create(at->keyfields, at->nkey);
+	for (int64_t i = 0; i < nwant; i++) {
+		for (int k = 0; k < at->nkey; k++)
+			sl_col_append_from(&kb->cols[k], &c->rows->cols[at->keycols[k]], want[i]);
+		sl_batch_end_row(kb);
+	}
+	sl_buf_reset(&a->block);
+	sl_ch_block_begin(&a->block, at->nkey, kb->length);
+	for (int k = 0; k < at->nkey && rc == 0; k++)
+		rc = sl_ch_encode_column(&at->cols[at->keycols[k]].codec, at->keyfields[k].name,
+		                         at->cols[at->keycols[k]].type, &kb->cols[k], 0, kb->length,
+		                         &a->block, err);
+	sl_batch_destroy(kb);
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q, "INSERT INTO %s FORMAT Native", sl_buf_cstr(&stage));
+		rc = sl_ch_insert(a->h, sl_buf_cstr(&a->q), "", a->block.data, a->block.len, err);
+	}
+	sl_buf_reset(&a->q);
+	sl_buf_puts(&a->q, "SELECT ");
+	int nsel = 0;
+	for (int i = 0; i < at->ncols; i++) {
+		if (at->cols[i].codec.kind == 0)
+			continue;
+		if (nsel++)
+			sl_buf_puts(&a->q, ", ");
+		sl_ch_quote_ident(&a->q, at->shape->fields[i].name);
+	}
+	sl_buf_printf(&a->q,
+	              " FROM %s FINAL WHERE _sluice_deleted = 0 AND (%s) IN (SELECT %s FROM %s)"
+	              " FORMAT Native",
+	              tt->quoted, sl_buf_cstr(&keys), sl_buf_cstr(&keys), sl_buf_cstr(&stage));
+	sl_buf_reset(&a->resp);
+	if (rc == 0)
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), &a->resp, err);
+	sl_error e2 = {0};
+	sl_ch_execf(a->h, &e2, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&stage));
+	sl_buf_free(&stage);
+	sl_buf_free(&keys);
+	f->rows = sl_batch_create(at->shape->fields, at->shape->nfields);
+	sl_ch_reader rd = {a->resp.data, a->resp.data + a->resp.len};
+	int ncols;
+	int64_t nrows;
+	while (rc == 0 && (rc = sl_ch_block_next(&rd, &ncols, &nrows, err)) == 1) {
+		rc = 0;
+		for (int i = 0; i < at->ncols && rc == 0; i++) {
+			if (at->cols[i].codec.kind == 0) {
+				for (int64_t r = 0; r < nrows; r++)
+					sl_col_append_null(&f->rows->cols[i]);
+				continue;
+			}
+			rc = sl_ch_decode_column(&rd, &at->cols[i].codec, at->shape->fields[i].name,
+			                         at->cols[i].type, nrows, &f->rows->cols[i], err);
+		}
+		f->rows->length += nrows;
+	}
+	if (rc < 0) {
+		sl_error_wrap(err, "reading current rows of %s", tt->display);
+		return rc;
+	}
+	int64_t n = f->rows->length;
+	f->cap = 16;
+	while (f->cap < (size_t)n * 2)
+		f->cap *= 2;
+	f->slots = sl_calloc(f->cap, sizeof *f->slots);
+	for (int64_t r = 0; r < n; r++) {
+		size_t s = cha_key_hash(at, f->rows, r) & (f->cap - 1);
+		while (f->slots[s])
+			s = (s + 1) & (f->cap - 1);
+		f->slots[s] = r + 1;
+	}
+	return 0;
+}
+
+static bool cha_any_unchanged(const sl_changes *c, int64_t r)
+{
+	if (!c->any_unchanged)
+		return false;
+	for (int k = 0; k < c->ubytes; k++)
+		if (c->unchanged.data[r * c->ubytes + k])
+			return true;
+	return false;
+}
+
+static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+{
+	struct cha_table *at = &a->tables[c->table];
+	struct ch_table *tt = &a->tgt->tables[c->table];
+	int64_t n = c->rows->length;
+	/* rows whose unchanged columns ClickHouse must supply, and where their key is */
+	int64_t *want = NULL, nwant = 0;
+	for (int64_t r = 0; r < n; r++) {
+		char op = sl_changes_op(c, r);
+		if (cha_bit(dead, r) || op == SL_OP_KEYREF || op == SL_OP_DELETE ||
+		    !cha_any_unchanged(c, r))
+			continue;
+		if (want == NULL)
+			want = sl_malloc((size_t)n * sizeof *want);
+		int64_t from = op == SL_OP_MOVE ? sl_changes_pair(c, r) : r;
+		want[nwant++] = from >= 0 ? from : r;
+	}
+	struct cha_found found = {0};
+	int rc = 0;
+	if (nwant > 0)
+		rc = cha_fetch(a, c->table, c, want, nwant, &found, err);
+	free(want);
+	sl_batch *out = sl_batch_create(at->shape->fields, at->shape->nfields);
+	cht_meta_reset(&a->meta);
+	int64_t missing = 0;
+	for (int64_t r = 0; r < n && rc == 0; r++) {
+		char op = sl_changes_op(c, r);
+		if (cha_bit(dead, r) || op == SL_OP_KEYREF)
+			continue;
+		int64_t cur = -1;
+		if (op != SL_OP_DELETE && cha_any_unchanged(c, r)) {
+			int64_t from = op == SL_OP_MOVE ? sl_changes_pair(c, r) : r;
+			cur = cha_find(at, &found, c->rows, from >= 0 ? from : r);
+			if (cur < 0) {
+				missing++;
+				continue;
+			}
+		}
+		for (int i = 0; i < at->ncols; i++) {
+			if (cur >= 0 && sl_changes_is_unchanged(c, r, i))
+				sl_col_append_from(&out->cols[i], &found.rows->cols[i], cur);
+			else
+				sl_col_append_from(&out->cols[i], &c->rows->cols[i], r);
+		}
+		sl_batch_end_row(out);
+		sl_row_origin o = sl_changes_origin(c, r);
+		cht_meta_add(&a->meta, o.version, op == SL_OP_DELETE, 0, 0, 0, 0);
+	}
+	if (missing > 0)
+		sl_warn("target: %" PRId64 " updated row(s) of %s left columns unchanged whose "
+		        "values ClickHouse does not have (the row is missing there); skipped",
+		        missing, tt->display);
+	if (rc == 0)
+		rc = cha_send(a, c->table, out, err);
+	sl_batch_destroy(out);
+	if (found.rows)
+		sl_batch_destroy(found.rows);
+	free(found.slots);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- keyless ---- */
+
+struct cha_cand {
+	uint64_t origin, seq, hash, version, del_seq;
+	bool deleted, taken;
+};
+
+static int cha_cand_cmp(const void *x, const void *y)
+{
+	const struct cha_cand *a = x, *b = y;
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	if (a->origin != b->origin)
+		return a->origin < b->origin ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool cha_before(uint64_t v1, uint64_t s1, uint64_t v2, uint64_t s2)
+{
+	return v1 < v2 || (v1 == v2 && s1 < s2);
+}
+
+/* The rows that could be the ones deleted: every row (live or tombstoned) with one of the
+ * hashes. */
+static int cha_candidates(sl_applier *a, struct ch_table *tt, const uint64_t *hashes, int64_t n,
+                          struct cha_cand **out, int64_t *nout, sl_error *err)
+{
+	*out = NULL;
+	*nout = 0;
+	int64_t cap = 0;
+	for (int64_t from = 0; from < n; from += 2000) {
+		int64_t to = from + 2000 < n ? from + 2000 : n;
+		sl_buf_reset(&a->q);
+		sl_buf_printf(
+		        &a->q,
+		        "SELECT _sluice_origin, _sluice_seq, _sluice_hash, _sluice_version,"
+		        " _sluice_deleted, _sluice_del_seq FROM %s FINAL WHERE _sluice_hash IN (",
+		        tt->quoted);
+		for (int64_t i = from; i < to; i++)
+			sl_buf_printf(&a->q, "%s%" PRIu64, i > from ? "," : "", hashes[i]);
+		sl_buf_puts(&a->q, ") FORMAT TabSeparated");
+		sl_buf_reset(&a->resp);
+		SL_TRY(sl_ch_exec(a->h, sl_buf_cstr(&a->q), &a->resp, err));
+		const char *p = sl_buf_cstr(&a->resp);
+		while (*p) {
+			struct cha_cand cd = {0};
+			unsigned long long v[6];
+			int used = 0;
+			if (sscanf(p, "%llu\t%llu\t%llu\t%llu\t%llu\t%llu%n", &v[0], &v[1], &v[2],
+			           &v[3], &v[4], &v[5], &used) != 6)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "target: unexpected row identities from %s",
+				                    tt->display);
+			cd.origin = v[0], cd.seq = v[1], cd.hash = v[2], cd.version = v[3];
+			cd.deleted = v[4] != 0, cd.del_seq = v[5];
+			if (*nout == cap) {
+				cap = cap ? cap * 2 : 64;
+				*out = sl_realloc(*out, (size_t)cap * sizeof **out);
+			}
+			(*out)[(*nout)++] = cd;
+			p += used;
+			while (*p == '\n' || *p == '\r')
+				p++;
+		}
+	}
+	if (*nout > 1)
+		qsort(*out, (size_t)*nout, sizeof **out, cha_cand_cmp);
+	return 0;
+}
+
+static int cha_keyless(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+{
+	struct cha_table *at = &a->tables[c->table];
+	struct ch_table *tt = &a->tgt->tables[c->table];
+	int64_t n = c->rows->length;
+	uint64_t *hashes = sl_malloc((size_t)(n ? n : 1) * sizeof *hashes);
+	int64_t ndel = 0;
+	for (int64_t r = 0; r < n; r++) {
+		hashes[r] = cht_row_hash(c->rows, r, at->cols);
+		if (!cha_bit(dead, r) && sl_changes_op(c, r) == SL_OP_DELETE)
+			ndel++;
+	}
+	struct cha_cand *cand = NULL;
+	int64_t ncand = 0;
+	int rc = 0;
+	if (ndel > 0) {
+		uint64_t *dh = sl_malloc((size_t)ndel * sizeof *dh);
+		int64_t k = 0;
+		for (int64_t r = 0; r < n; r++)
+			if (!cha_bit(dead, r) && sl_changes_op(c, r) == SL_OP_DELETE)
+				dh[k++] = hashes[r];
+		rc = cha_candidates(a, tt, dh, ndel, &cand, &ncand, err);
+		free(dh);
+	}
+	sl_batch *out = sl_batch_create(at->shape->fields, at->shape->nfields);
+	cht_meta_reset(&a->meta);
+	int64_t missing = 0;
+	for (int64_t r = 0; r < n && rc == 0; r++) {
+		char op = sl_changes_op(c, r);
+		if (cha_bit(dead, r) || op == SL_OP_KEYREF)
+			continue;
+		sl_row_origin o = sl_changes_origin(c, r);
+		if (op != SL_OP_DELETE) {
+			cht_meta_add(&a->meta, o.version, false, o.version, o.seq, hashes[r], 0);
+		} else {
+			/* the first candidate (smallest identity) with these values that was live
+			 * just before this delete */
+			struct cha_cand key = {.hash = hashes[r]};
+			int64_t lo = 0, hi = ncand;
+			while (lo < hi) {
+				int64_t mid = (lo + hi) / 2;
+				if (cand[mid].hash < key.hash)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			struct cha_cand *pick = NULL;
+			for (int64_t i = lo; i < ncand && cand[i].hash == key.hash; i++) {
+				struct cha_cand *cd = &cand[i];
+				if (cd->taken || !cha_before(cd->origin, cd->seq, o.version, o.seq))
+					continue;
+				if (cd->deleted &&
+				    cha_before(cd->version, cd->del_seq, o.version, o.seq))
+					continue; /* deleted earlier */
+				pick = cd;
+				break;
+			}
+			if (pick == NULL) {
+				missing++;
+				continue;
+			}
+			pick->taken = true;
+			cht_meta_add(&a->meta, o.version, true, pick->origin, pick->seq, pick->hash,
+			             o.seq);
+		}
+		for (int i = 0; i < at->ncols; i++)
+			sl_col_append_from(&out->cols[i], &c->rows->cols[i], r);
+		sl_batch_end_row(out);
+	}
+	if (missing > 0)
+		sl_warn("target: %" PRId64 " deleted row(s) of keyless table %s were not found in "
+		        "ClickHouse; nothing to delete for them",
+		        missing, tt->display);
+	if (rc == 0)
+		rc = cha_send(a, c->table, out, err);
+	sl_batch_destroy(out);
+	free(cand);
+	free(hashes);
+	return rc;
+}
+
+int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+{
+	struct cha_table *at = &a->tables[c->table];
+	if (at->shape != c->shape)
+		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
+		                    a->cat->tables[c->table].qualified);
+	if (a->tgt->tables[c->table].keyless)
+		return cha_keyless(a, c, dead, err);
+	return cha_keyed(a, c, dead, err);
+}
+
+int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
+{
+	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
+	struct ch_table *tt = &a->tgt->tables[t];
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(a->tgt, a->h, tt->name, &names, &types, &n, err));
+	sl_buf cols = {0};
+	for (int k = 0; k < n; k++) {
+		if (cha_is_meta(names[k]))
+			continue;
+		sl_ch_quote_ident(&cols, names[k]);
+		sl_buf_puts(&cols, ", ");
+	}
+	cht_columns_free(names, types, n);
+	const char *ids = tt->keyless ? ", _sluice_origin, _sluice_seq, _sluice_hash" : "";
+	sl_buf_reset(&a->q);
+	sl_buf_printf(&a->q,
+	              "INSERT INTO %s (%s_sluice_version, _sluice_deleted%s%s) SELECT "
+	              "%stoUInt64(%" PRIu64 "), toUInt8(1)%s%s FROM %s FINAL WHERE _sluice_deleted "
+	              "= 0 AND _sluice_version <= %" PRIu64,
+	              tt->quoted, sl_buf_cstr(&cols), ids, tt->keyless ? ", _sluice_del_seq" : "",
+	              sl_buf_cstr(&cols), version, ids,
+	              tt->keyless ? ", toUInt64(18446744073709551615)" : "", tt->quoted, version);
+	sl_buf_free(&cols);
+	int rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	if (rc < 0)
+		sl_error_wrap(err, "truncating %s", tt->display);
+	else
+		sl_info("target: %s truncated on the source; its rows are marked deleted",
+		        tt->display);
+	return rc;
+}

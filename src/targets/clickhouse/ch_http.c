@@ -1,0 +1,361 @@
+/* ClickHouse HTTP interface client (see ch_http.h). */
+#define _GNU_SOURCE
+#include "targets/clickhouse/ch_http.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <zlib.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+struct sl_ch_http {
+	CURL *curl;
+	char base[400]; /* scheme://host:port/ */
+	char what[32];
+	char where[300]; /* host:port, for messages */
+	bool gzip;
+	atomic_int cancelled;
+	sl_buf url, body, resp;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+static bool ch_unescape(const char *p, const char *end, char *out, size_t n)
+{
+	size_t k = 0;
+	while (p < end) {
+		int c = (unsigned char)*p++;
+		if (c == '%' && end - p >= 2 && isxdigit((unsigned char)p[0]) &&
+		    isxdigit((unsigned char)p[1])) {
+			char hex[3] = {p[0], p[1], 0};
+			c = (int)strtol(hex, NULL, 16);
+			p += 2;
+		}
+		if (k + 1 >= n)
+			return false;
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+	return true;
+}
+
+int sl_ch_url_parse(const char *url, const char *password, sl_ch_url *out, sl_error *err)
+{
+	memset(out, 0, sizeof *out);
+	const char *p;
+	if (url && strncmp(url, "http://", 7) == 0) {
+		p = url + 7;
+	} else if (url && strncmp(url, "https://", 8) == 0) {
+		p = url + 8;
+		out->tls = true;
+	} else {
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.url is not a ClickHouse HTTP URL: expected "
+		                    "http://user@host:8123 (or https://)");
+	}
+	const char *end = p + strcspn(p, "/?#");
+	if (*end == '?' || *end == '#' || (*end == '/' && end[1] != '\0'))
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.url: a path or parameters after the host are not "
+		                    "supported; name the database in target.database");
+	const char *at = memchr(p, '@', (size_t)(end - p));
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if (!ch_unescape(p, colon ? colon : at, out->user, sizeof out->user) ||
+		    (colon && !ch_unescape(colon + 1, at, out->password, sizeof out->password)))
+			goto bad;
+		p = at + 1;
+	}
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	if (p[0] == '[') { /* [v6]:port */
+		const char *rb = memchr(p, ']', (size_t)(end - p));
+		if (rb == NULL)
+			goto bad;
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+	}
+	if (!ch_unescape(p, colon ? colon : end, out->host, sizeof out->host))
+		goto bad;
+	out->port = out->tls ? 8443 : 8123;
+	if (colon) {
+		char *e;
+		long port = strtol(colon + 1, &e, 10);
+		if (e != end || port <= 0 || port > 65535)
+			goto bad;
+		out->port = (unsigned)port;
+	}
+	if (out->host[0] == '\0')
+		goto bad;
+	if (out->user[0] == '\0')
+		snprintf(out->user, sizeof out->user, "default");
+	if (password)
+		snprintf(out->password, sizeof out->password, "%s", password);
+	if (out->password[0])
+		sl_log_add_secret(out->password);
+	return 0;
+bad:
+	return sl_error_set(err, SL_ERR_CONFIG,
+	                    "target.url is not a ClickHouse HTTP URL: expected "
+	                    "http://user@host:8123 (or https://)");
+}
+
+static int ch_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	sl_ch_http *h = ctx;
+	return atomic_load(&h->cancelled) ? 1 : 0;
+}
+
+static size_t ch_write(char *p, size_t size, size_t n, void *ctx)
+{
+	sl_buf_append(ctx, p, size * n);
+	return size * n;
+}
+
+static void ch_global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, ch_global_init);
+	sl_ch_http *h = sl_calloc(1, sizeof *h);
+	h->curl = curl_easy_init();
+	if (h->curl == NULL)
+		abort(); /* out of memory: as sl_calloc does */
+	bool v6 = strchr(u->host, ':') != NULL && u->host[0] != '[';
+	snprintf(h->base, sizeof h->base, "%s://%s%s%s:%u/", u->tls ? "https" : "http",
+	         v6 ? "[" : "", u->host, v6 ? "]" : "", u->port);
+	snprintf(h->where, sizeof h->where, "%s:%u", u->host, u->port);
+	snprintf(h->what, sizeof h->what, "%s", what);
+	h->gzip = gzip;
+	CURL *c = h->curl;
+	curl_easy_setopt(c, CURLOPT_USERNAME, u->user);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, u->password);
+	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	/* a statement may run long without sending a byte (a large INSERT ... SELECT); a server
+	 * that says nothing for 10 minutes is gone */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 600L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, ch_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->resp);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	return h;
+}
+
+void sl_ch_http_free(sl_ch_http *h)
+{
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	sl_buf_free(&h->url);
+	sl_buf_free(&h->body);
+	sl_buf_free(&h->resp);
+	free(h);
+}
+
+void sl_ch_http_cancel(sl_ch_http *h)
+{
+	if (h)
+		atomic_store(&h->cancelled, 1);
+}
+
+static void ch_url_encode(sl_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+			sl_buf_putc(b, (char)c);
+		} else {
+			sl_buf_putc(b, '%');
+			sl_buf_putc(b, hex[c >> 4]);
+			sl_buf_putc(b, hex[c & 15]);
+		}
+	}
+}
+
+/* The first line of a ClickHouse error body, without the "e.displayText() = " and "e.what()"
+ * decorations of older servers. */
+static void ch_error_text(const sl_buf *resp, char *out, size_t n)
+{
+	size_t len = resp->len < n - 1 ? resp->len : n - 1;
+	memcpy(out, resp->data, len);
+	out[len] = '\0';
+	char *cut = strchr(out, '\n');
+	if (cut)
+		*cut = '\0';
+	if ((cut = strstr(out, ", e.what() = ")) != NULL)
+		*cut = '\0';
+	if ((cut = strstr(out, "e.displayText() = ")) != NULL)
+		memmove(cut, cut + 18, strlen(cut + 18) + 1);
+	len = strlen(out);
+	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '\r'))
+		out[--len] = '\0';
+}
+
+static int ch_code_of(const sl_buf *resp)
+{
+	const char *p = memmem(resp->data, resp->len, "Code: ", 6);
+	return p ? atoi(p + 6) : 0;
+}
+
+static int ch_request(sl_ch_http *h, const char *query_param, const char *settings,
+                      const void *data, size_t n, bool may_gzip, sl_buf *out, sl_error *err)
+{
+	if (atomic_load(&h->cancelled))
+		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
+	CURL *c = h->curl;
+	sl_buf_reset(&h->url);
+	sl_buf_puts(&h->url, h->base);
+	sl_buf_puts(&h->url, "?");
+	if (query_param) {
+		sl_buf_puts(&h->url, "query=");
+		ch_url_encode(&h->url, query_param);
+	}
+	if (settings)
+		sl_buf_puts(&h->url, settings);
+	curl_easy_setopt(c, CURLOPT_URL, sl_buf_cstr(&h->url));
+	struct curl_slist *headers = NULL;
+	headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+	headers = curl_slist_append(headers, "Expect:");
+	if (may_gzip && h->gzip && n > 4096) {
+		z_stream z;
+		memset(&z, 0, sizeof z);
+		/* windowBits 15 + 16: a gzip wrapper, which the server's Content-Encoding: gzip
+		 * expects */
+		deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+		size_t bound = deflateBound(&z, n);
+		sl_buf_reset(&h->body);
+		z.next_in = (Bytef *)data;
+		z.avail_in = (uInt)n;
+		z.next_out = sl_buf_reserve(&h->body, bound);
+		z.avail_out = (uInt)bound;
+		int zr = deflate(&z, Z_FINISH);
+		h->body.len = bound - z.avail_out;
+		deflateEnd(&z);
+		if (zr == Z_STREAM_END && n <= UINT32_MAX) {
+			data = h->body.data;
+			n = h->body.len;
+			headers = curl_slist_append(headers, "Content-Encoding: gzip");
+		}
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	sl_buf_reset(&h->resp);
+	h->curl_err[0] = '\0';
+	CURLcode cr = curl_easy_perform(c);
+	curl_slist_free_all(headers);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	if (cr == CURLE_ABORTED_BY_CALLBACK)
+		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
+	if (cr != CURLE_OK) {
+		int rc = sl_error_set(
+		        err, SL_ERR_CONNECT,
+		        "%s: cannot reach ClickHouse at %s: %s (is the server running "
+		        "and target.url right?)",
+		        h->what, h->where, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cr));
+		err->retryable = true;
+		return rc;
+	}
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 200) {
+		if (out)
+			sl_buf_append(out, h->resp.data, h->resp.len);
+		return 0;
+	}
+	char text[700];
+	ch_error_text(&h->resp, text, sizeof text);
+	int code = ch_code_of(&h->resp);
+	/* 192 unknown user, 193 wrong password, 516 authentication failed (newer servers) */
+	if (status == 401 || status == 403 || code == 192 || code == 193 || code == 516)
+		return sl_error_set(
+		        err, SL_ERR_CONNECT,
+		        "%s: ClickHouse at %s refused the login (wrong user or password; "
+		        "set target.password or the user in target.url): %s",
+		        h->what, h->where, text);
+	/* 164 readonly, 497 access denied */
+	if (code == 164 || code == 497)
+		return sl_error_set(err, SL_ERR_PRIVILEGE,
+		                    "%s: the ClickHouse user lacks a privilege (grant it CREATE, "
+		                    "ALTER, INSERT and SELECT on target.database, readonly=0): %s",
+		                    h->what, text);
+	int rc = sl_error_set(err, SL_ERR_SERVER, "%s: ClickHouse: %s", h->what,
+	                      text[0] ? text : "(no message)");
+	/* 252 too many parts, 202 too many simultaneous queries, 209/210 network */
+	err->retryable = status == 503 || code == 252 || code == 202 || code == 209 || code == 210;
+	return rc;
+}
+
+int sl_ch_exec(sl_ch_http *h, const char *sql, sl_buf *out, sl_error *err)
+{
+	return ch_request(h, NULL, NULL, sql, strlen(sql), false, out, err);
+}
+
+int sl_ch_execf(sl_ch_http *h, sl_error *err, const char *fmt, ...)
+{
+	sl_buf b = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[4096];
+	int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (k >= (int)sizeof tmp) {
+		va_start(ap, fmt);
+		char *big = sl_malloc((size_t)k + 1);
+		vsnprintf(big, (size_t)k + 1, fmt, ap);
+		va_end(ap);
+		sl_buf_puts(&b, big);
+		free(big);
+	} else {
+		sl_buf_puts(&b, tmp);
+	}
+	int rc = sl_ch_exec(h, sl_buf_cstr(&b), NULL, err);
+	sl_buf_free(&b);
+	return rc;
+}
+
+int sl_ch_insert(sl_ch_http *h, const char *insert, const char *settings, const void *data,
+                 size_t n, sl_error *err)
+{
+	return ch_request(h, insert, settings, data, n, true, NULL, err);
+}
+
+void sl_ch_quote_ident(sl_buf *b, const char *name)
+{
+	sl_buf_putc(b, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`' || *p == '\\')
+			sl_buf_putc(b, '\\');
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '`');
+}
+
+void sl_ch_quote_string(sl_buf *b, const char *s)
+{
+	sl_buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			sl_buf_putc(b, '\\');
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '\'');
+}

@@ -1,0 +1,52 @@
+/* ClickHouse HTTP interface client (libcurl).
+ *
+ * One client is one keep-alive connection, used by one thread. Statements travel in the request
+ * body (POST); an INSERT's statement travels in the `query` URL parameter and its data (Native
+ * blocks) in the body, gzip-compressed when the client was opened with compression on. The user
+ * and password go in the Authorization header, never in a URL or a message. A ClickHouse
+ * error ("Code: 60, e.displayText() = DB::Exception: ...") becomes one line in sl_error;
+ * unreachable servers are retryable SL_ERR_CONNECT, bad credentials non-retryable. */
+#ifndef SL_CH_HTTP_H
+#define SL_CH_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/error.h"
+
+typedef struct sl_ch_url {
+	bool tls;
+	char host[256];
+	unsigned port;
+	char user[128];
+	char password[256];
+} sl_ch_url;
+
+/* Parse http[s]://user[:password]@host[:port][/]; `password` (when not NULL) wins over the URL's.
+ * The default port is 8123 (http) or 8443 (https); the default user is "default". */
+int sl_ch_url_parse(const char *url, const char *password, sl_ch_url *out, sl_error *err);
+
+typedef struct sl_ch_http sl_ch_http;
+
+/* `what` names the connection in messages ("target"). No request is sent yet. */
+sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip);
+void sl_ch_http_free(sl_ch_http *h);
+
+/* Run one statement; the response body (when out is not NULL) is appended to out. */
+int sl_ch_exec(sl_ch_http *h, const char *sql, sl_buf *out, sl_error *err);
+/* printf-style statement, no response wanted. */
+int sl_ch_execf(sl_ch_http *h, sl_error *err, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+/* INSERT: `insert` is the statement up to and including "FORMAT Native", `settings` extra URL
+ * parameters ("" or "&async_insert=1..."), data the body. */
+int sl_ch_insert(sl_ch_http *h, const char *insert, const char *settings, const void *data,
+                 size_t n, sl_error *err);
+/* Make the running (or next) request fail with SL_ERR_CANCELLED; any thread. */
+void sl_ch_http_cancel(sl_ch_http *h);
+
+/* Append a quoted identifier (`name`) / string literal ('text') to b. */
+void sl_ch_quote_ident(sl_buf *b, const char *name);
+void sl_ch_quote_string(sl_buf *b, const char *s);
+
+#endif

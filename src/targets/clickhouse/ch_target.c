@@ -1,0 +1,698 @@
+/* ClickHouse target: tables, the snapshot loader and verify (see ch_target_int.h).
+ *
+ * Everything travels over the HTTP interface. Rows are written as Native blocks built straight
+ * from the batches (formats/chnative.c): a snapshot writer buffers a chunk's blocks up to
+ * CHT_INSERT_BYTES and sends them as one INSERT, so the server makes few large parts. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/digest.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "targets/clickhouse/ch_target.h"
+#include "targets/clickhouse/ch_target_int.h"
+
+#define CHT_INSERT_BYTES (32u << 20)
+
+struct sl_writer {
+	sl_target *t;
+	sl_ch_http *h;
+	const sl_catalog *cat;
+	int table;
+	sl_buf block, meta_cols;
+	ch_meta meta;
+	int64_t rows;
+};
+
+/* ---------------------------------------------------------------- helpers ---- */
+
+bool cht_is_keyless(const sl_table_def *td)
+{
+	return td->nkey == 0;
+}
+
+const char *cht_name_for(const sl_catalog *cat, int t, char *buf, size_t n)
+{
+	const sl_table_def *td = &cat->tables[t];
+	for (int k = 0; k < cat->ntables; k++)
+		if (k != t && strcmp(cat->tables[k].name, td->name) == 0) {
+			snprintf(buf, n, "%s_%s", td->schema, td->name);
+			return buf;
+		}
+	snprintf(buf, n, "%s", td->name);
+	return buf;
+}
+
+bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!sl_ch_type_for_field(f, &t->caps, out->type, sizeof out->type, &out->codec))
+		return false;
+	out->key = key;
+	if (key && out->codec.nullable) {
+		/* ClickHouse refuses Nullable sorting-key columns; key values are never NULL */
+		out->codec.nullable = false;
+		size_t len = strlen(out->type);
+		memmove(out->type, out->type + 9, len - 9); /* "Nullable(" ... ")" */
+		out->type[len - 10] = '\0';
+	}
+	return true;
+}
+
+static char *cht_tsv_field(char **p)
+{
+	char *s = *p, *w = s, *r = s;
+	while (*r && *r != '\t' && *r != '\n') {
+		if (*r == '\\' && r[1]) {
+			r++;
+			*w++ = *r == 't' ? '\t' : *r == 'n' ? '\n' : *r == '0' ? '\0' : *r;
+			r++;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	char end = *r;
+	*w = '\0';
+	*p = end ? r + 1 : r;
+	return s;
+}
+
+int cht_columns(sl_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
+                int *n, sl_error *err)
+{
+	*names = *types = NULL;
+	*n = 0;
+	sl_buf q = {0}, resp = {0};
+	sl_buf_puts(&q, "SELECT name, type FROM system.columns WHERE database = ");
+	sl_ch_quote_string(&q, t->db);
+	sl_buf_puts(&q, " AND table = ");
+	sl_ch_quote_string(&q, table);
+	sl_buf_puts(&q, " FORMAT TabSeparated");
+	int rc = sl_ch_exec(h, sl_buf_cstr(&q), &resp, err);
+	if (rc == 0) {
+		char *p = (char *)sl_buf_cstr(&resp);
+		int cap = 0;
+		while (*p) {
+			char *name = cht_tsv_field(&p), *type = cht_tsv_field(&p);
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 16;
+				*names = sl_realloc(*names, (size_t)cap * sizeof **names);
+				*types = sl_realloc(*types, (size_t)cap * sizeof **types);
+			}
+			(*names)[*n] = sl_strdup(name);
+			(*types)[*n] = sl_strdup(type);
+			(*n)++;
+		}
+	}
+	sl_buf_free(&q);
+	sl_buf_free(&resp);
+	return rc;
+}
+
+void cht_columns_free(char **names, char **types, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(names[i]);
+		free(types[i]);
+	}
+	free(names);
+	free(types);
+}
+
+uint64_t cht_row_hash(const sl_batch *b, int64_t r, const ch_col *cols)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (int i = 0; i < b->ncols; i++) {
+		const sl_column *c = &b->cols[i];
+		if (cols[i].codec.kind == 0 || !sl_col_is_valid(c, r))
+			continue; /* a NULL (or a column added later) does not change the hash */
+		for (const char *p = c->field->name; *p; p++)
+			h = (h ^ (uint8_t)*p) * UINT64_C(1099511628211);
+		h = sl_col_hash(c, r, h);
+	}
+	return h;
+}
+
+void cht_meta_reset(ch_meta *m)
+{
+	sl_buf_reset(&m->version);
+	sl_buf_reset(&m->deleted);
+	sl_buf_reset(&m->origin);
+	sl_buf_reset(&m->seq);
+	sl_buf_reset(&m->hash);
+	sl_buf_reset(&m->del_seq);
+}
+
+void cht_meta_free(ch_meta *m)
+{
+	sl_buf_free(&m->version);
+	sl_buf_free(&m->deleted);
+	sl_buf_free(&m->origin);
+	sl_buf_free(&m->seq);
+	sl_buf_free(&m->hash);
+	sl_buf_free(&m->del_seq);
+}
+
+void cht_meta_add(ch_meta *m, uint64_t version, bool deleted, uint64_t origin, uint64_t seq,
+                  uint64_t hash, uint64_t del_seq)
+{
+	sl_buf_append(&m->version, &version, 8);
+	sl_buf_putc(&m->deleted, deleted ? 1 : 0);
+	sl_buf_append(&m->origin, &origin, 8);
+	sl_buf_append(&m->seq, &seq, 8);
+	sl_buf_append(&m->hash, &hash, 8);
+	sl_buf_append(&m->del_seq, &del_seq, 8);
+}
+
+static void cht_put_meta(sl_buf *out, const char *name, const char *type, const sl_buf *v)
+{
+	sl_ch_put_string(out, name, strlen(name));
+	sl_ch_put_string(out, type, strlen(type));
+	sl_buf_append(out, v->data, v->len);
+}
+
+void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *cols, int n,
+                    bool keyless, sl_buf *out)
+{
+	sl_buf_reset(out);
+	sl_buf_printf(out, "INSERT INTO %s (", quoted);
+	for (int i = 0; i < n; i++) {
+		if (cols[i].codec.kind == 0)
+			continue;
+		sl_ch_quote_ident(out, fields[i].name);
+		sl_buf_puts(out, ", ");
+	}
+	sl_buf_puts(out, "_sluice_version, _sluice_deleted");
+	if (keyless)
+		sl_buf_puts(out, ", _sluice_origin, _sluice_seq, _sluice_hash, _sluice_del_seq");
+	sl_buf_puts(out, ") FORMAT Native");
+}
+
+int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_meta *m, sl_buf *out,
+               sl_error *err)
+{
+	int n = 2 + (keyless ? 4 : 0);
+	for (int i = 0; i < b->ncols; i++)
+		n += cols[i].codec.kind != 0;
+	sl_ch_block_begin(out, n, b->length);
+	for (int i = 0; i < b->ncols; i++) {
+		if (cols[i].codec.kind == 0)
+			continue;
+		SL_TRY(sl_ch_encode_column(&cols[i].codec, b->fields[i].name, cols[i].type,
+		                           &b->cols[i], 0, b->length, out, err));
+	}
+	cht_put_meta(out, "_sluice_version", "UInt64", &m->version);
+	cht_put_meta(out, "_sluice_deleted", "UInt8", &m->deleted);
+	if (keyless) {
+		cht_put_meta(out, "_sluice_origin", "UInt64", &m->origin);
+		cht_put_meta(out, "_sluice_seq", "UInt64", &m->seq);
+		cht_put_meta(out, "_sluice_hash", "UInt64", &m->hash);
+		cht_put_meta(out, "_sluice_del_seq", "UInt64", &m->del_seq);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open ---- */
+
+static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
+{
+	if (cfg->target.schema)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.schema does not apply to ClickHouse; tables land in "
+		                    "target.database");
+	sl_target *t = sl_calloc(1, sizeof *t);
+	t->cfg = cfg;
+	int rc = sl_ch_url_parse(cfg->target.url, cfg->target.password, &t->url, err);
+	if (rc < 0) {
+		free(t);
+		return rc;
+	}
+	const char *comp = cfg->target.compression ? cfg->target.compression : "auto";
+	bool local = strcmp(t->url.host, "localhost") == 0 ||
+	             strncmp(t->url.host, "127.", 4) == 0 || strcmp(t->url.host, "::1") == 0;
+	t->gzip = strcmp(comp, "gzip") == 0 || (strcmp(comp, "auto") == 0 && !local);
+	t->db = sl_strdup(cfg->target.database ? cfg->target.database : "default");
+	sl_buf q = {0};
+	sl_ch_quote_ident(&q, t->db);
+	t->qdb = sl_strdup(sl_buf_cstr(&q));
+	sl_buf_free(&q);
+	t->meta = sl_ch_http_new(&t->url, "target", false);
+	sl_buf resp = {0};
+	rc = sl_ch_exec(t->meta, "SELECT version()", &resp, err);
+	if (rc == 0) {
+		snprintf(t->version, sizeof t->version, "%.*s", (int)resp.len, resp.data);
+		t->version[strcspn(t->version, "\r\n")] = '\0';
+		sl_ch_caps_for_version(t->version, &t->caps);
+		int major = atoi(t->version);
+		int minor = strchr(t->version, '.') ? atoi(strchr(t->version, '.') + 1) : 0;
+		bool async_ok = major * 100 + minor >= 2111;
+		if (cfg->target.async_insert && async_ok)
+			snprintf(t->settings, sizeof t->settings,
+			         "&async_insert=1&wait_for_async_insert=1");
+		else if (cfg->target.async_insert)
+			sl_warn("target: ClickHouse %s has no asynchronous inserts (21.11+); "
+			        "target.async_insert is ignored",
+			        t->version);
+	}
+	sl_buf_free(&resp);
+	if (rc < 0) {
+		sl_ch_http_free(t->meta);
+		free(t->db);
+		free(t->qdb);
+		free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+static void cht_table_free(struct ch_table *tt)
+{
+	for (int i = 0; i < tt->ncols; i++)
+		sl_ch_codec_reset(&tt->cols[i].codec);
+	free(tt->cols);
+	free(tt->name);
+	free(tt->quoted);
+	free(tt->display);
+	memset(tt, 0, sizeof *tt);
+}
+
+static void cht_close(sl_target *t)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->ntables; i++)
+		cht_table_free(&t->tables[i]);
+	free(t->tables);
+	sl_ch_http_free(t->meta);
+	sl_state_close(t->state);
+	free(t->db);
+	free(t->qdb);
+	free(t);
+}
+
+int cht_state(sl_target *t, sl_error *err)
+{
+	if (t->state)
+		return 0;
+	return sl_state_open(t->cfg->state_url, t->cfg->name, &t->state, err);
+}
+
+static const char *cht_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
+{
+	char name[256];
+	snprintf(buf, n, "%s.%s", t->db, cht_name_for(cat, ti, name, sizeof name));
+	return buf;
+}
+
+static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
+{
+	char detail[600];
+	sl_error err = {0};
+	int failed = 0;
+	snprintf(detail, sizeof detail, "connected to ClickHouse %s at %s:%u as %s", t->version,
+	         t->url.host, t->url.port, t->url.user);
+	report(ctx, true, "target connection", detail);
+	if (!t->caps.datetime64 || !t->caps.date32 || !t->caps.boolean) {
+		snprintf(detail, sizeof detail,
+		         "ClickHouse %s lacks%s%s%s; those columns use the documented fallbacks "
+		         "(dates and timestamps as text, booleans as UInt8)",
+		         t->version, t->caps.datetime64 ? "" : " DateTime64",
+		         t->caps.date32 ? "" : " Date32", t->caps.boolean ? "" : " Bool");
+		report(ctx, true, "target types", detail);
+	}
+	int rc = sl_ch_execf(t->meta, &err, "CREATE DATABASE IF NOT EXISTS %s", t->qdb);
+	if (rc == 0)
+		rc = sl_ch_execf(t->meta, &err,
+		                 "CREATE TABLE IF NOT EXISTS %s._sluice_check (x UInt8) ENGINE = "
+		                 "Memory",
+		                 t->qdb);
+	if (rc == 0)
+		rc = sl_ch_execf(t->meta, &err, "INSERT INTO %s._sluice_check VALUES (1)", t->qdb);
+	if (rc == 0)
+		rc = sl_ch_execf(t->meta, &err, "DROP TABLE %s._sluice_check", t->qdb);
+	if (rc == 0)
+		snprintf(detail, sizeof detail,
+		         "user %s may create, fill and drop tables in database %s", t->url.user,
+		         t->db);
+	else
+		snprintf(detail, sizeof detail,
+		         "%s (grant the user CREATE, DROP, ALTER, INSERT and SELECT on %s.*)",
+		         err.msg, t->db);
+	report(ctx, rc == 0, "target privileges", detail);
+	failed += rc != 0;
+	return failed;
+}
+
+/* ---------------------------------------------------------------- prepare ---- */
+
+static int cht_count(sl_target *t, const char *quoted, int64_t *rows, sl_error *err)
+{
+	sl_buf q = {0}, resp = {0};
+	sl_buf_printf(&q, "SELECT count() FROM %s", quoted);
+	int rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), &resp, err);
+	*rows = rc == 0 ? strtoll(sl_buf_cstr(&resp), NULL, 10) : 0;
+	sl_buf_free(&q);
+	sl_buf_free(&resp);
+	return rc;
+}
+
+/* Columns of table ti: types, codecs, key flags; unsupported columns warned about once. */
+int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
+{
+	if (t->tables == NULL) {
+		t->ntables = cat->ntables;
+		t->tables = sl_calloc((size_t)(t->ntables ? t->ntables : 1), sizeof *t->tables);
+	}
+	struct ch_table *tt = &t->tables[ti];
+	if (tt->ready)
+		return 0;
+	const sl_table_def *td = &cat->tables[ti];
+	char name[256];
+	tt->name = sl_strdup(cht_name_for(cat, ti, name, sizeof name));
+	sl_buf q = {0};
+	sl_buf_printf(&q, "%s.", t->qdb);
+	sl_ch_quote_ident(&q, tt->name);
+	tt->quoted = sl_strdup(sl_buf_cstr(&q));
+	sl_buf_free(&q);
+	size_t dn = strlen(t->db) + strlen(tt->name) + 2;
+	tt->display = sl_malloc(dn);
+	snprintf(tt->display, dn, "%s.%s", t->db, tt->name);
+	tt->keyless = cht_is_keyless(td);
+	tt->ncols = td->nfields;
+	tt->cols = sl_calloc((size_t)(td->nfields ? td->nfields : 1), sizeof *tt->cols);
+	for (int i = 0; i < td->nfields; i++) {
+		bool key = false;
+		for (int k = 0; k < td->nkey; k++)
+			key |= td->key[k] == i;
+		if (!cht_col_for(t, &td->fields[i], key, &tt->cols[i])) {
+			char d[128];
+			if (key)
+				return sl_error_set(
+				        err, SL_ERR_DATA,
+				        "key column %s of %s has type %s, which ClickHouse "
+				        "cannot store",
+				        td->fields[i].name, td->qualified,
+				        sl_field_describe(&td->fields[i], d, sizeof d));
+			sl_warn("target: column %s of %s (%s) has no ClickHouse type; it is "
+			        "skipped",
+			        td->fields[i].name, td->qualified,
+			        sl_field_describe(&td->fields[i], d, sizeof d));
+		}
+	}
+	tt->ready = true;
+	return 0;
+}
+
+static void cht_create_sql(const sl_table_def *td, const struct ch_table *tt, sl_buf *q)
+{
+	sl_buf_printf(q, "CREATE TABLE %s (", tt->quoted);
+	for (int i = 0; i < td->nfields; i++) {
+		if (tt->cols[i].codec.kind == 0)
+			continue;
+		sl_ch_quote_ident(q, td->fields[i].name);
+		sl_buf_printf(q, " %s, ", tt->cols[i].type);
+	}
+	sl_buf_puts(q, "_sluice_version UInt64, _sluice_deleted UInt8");
+	if (tt->keyless)
+		sl_buf_puts(q, ", _sluice_origin UInt64, _sluice_seq UInt64, _sluice_hash UInt64,"
+		               " _sluice_del_seq UInt64");
+	sl_buf_puts(q, ") ENGINE = ReplacingMergeTree(_sluice_version) ORDER BY (");
+	if (tt->keyless) {
+		sl_buf_puts(q, "_sluice_origin, _sluice_seq");
+	} else {
+		for (int k = 0; k < td->nkey; k++) {
+			if (k)
+				sl_buf_puts(q, ", ");
+			sl_ch_quote_ident(q, td->fields[td->key[k]].name);
+		}
+	}
+	sl_buf_puts(q, ")");
+}
+
+static int cht_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+{
+	SL_TRY(cht_table_setup(t, cat, ti, err));
+	struct ch_table *tt = &t->tables[ti];
+	const sl_table_def *td = &cat->tables[ti];
+	SL_TRY(sl_ch_execf(t->meta, err, "CREATE DATABASE IF NOT EXISTS %s", t->qdb));
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(t, t->meta, tt->name, &names, &types, &n, err));
+	cht_columns_free(names, types, n);
+	if (n > 0) {
+		int64_t rows = 0;
+		SL_TRY(cht_count(t, tt->quoted, &rows, err));
+		if (rows > 0 && !reload)
+			return sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target table %s already has %" PRId64
+			        " rows that this pipeline did not write (drop it, choose "
+			        "another target.database, or run `sluice reset`)",
+			        tt->display, rows);
+		/* TRUNCATE does not last on older servers (a restart can bring merged parts back):
+		 * the table is dropped and made anew */
+		SL_TRY(sl_ch_execf(t->meta, err, "DROP TABLE %s", tt->quoted));
+	}
+	sl_buf q = {0};
+	cht_create_sql(td, tt, &q);
+	int rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), NULL, err);
+	sl_buf_free(&q);
+	if (rc < 0)
+		sl_error_wrap(err, "creating %s", tt->display);
+	atomic_store(&tt->next_seq, 0);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- writers ---- */
+
+static int cht_writer_open(sl_target *t, sl_writer **out, sl_error *err)
+{
+	(void)err;
+	sl_writer *w = sl_calloc(1, sizeof *w);
+	w->t = t;
+	w->h = sl_ch_http_new(&t->url, "target", t->gzip);
+	w->table = -1;
+	*out = w;
+	return 0;
+}
+
+static int cht_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+{
+	SL_TRY(cht_table_setup(w->t, cat, ti, err));
+	w->table = ti;
+	w->cat = cat;
+	sl_buf_reset(&w->block);
+	w->rows = 0;
+	return 0;
+}
+
+static int cht_send(sl_writer *w, sl_error *err)
+{
+	if (w->block.len == 0)
+		return 0;
+	struct ch_table *tt = &w->t->tables[w->table];
+	sl_buf sql = {0};
+	cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
+	               tt->keyless, &sql);
+	int rc = sl_ch_insert(w->h, sl_buf_cstr(&sql), w->t->settings, w->block.data, w->block.len,
+	                      err);
+	sl_buf_free(&sql);
+	if (rc < 0)
+		sl_error_wrap(err, "inserting into %s", tt->display);
+	sl_buf_reset(&w->block);
+	return rc;
+}
+
+static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
+{
+	struct ch_table *tt = &w->t->tables[w->table];
+	if (b->length == 0)
+		return 0;
+	cht_meta_reset(&w->meta);
+	/* keyless rows: identities unique within the load (a table is reloaded whole) */
+	int64_t base = tt->keyless ? atomic_fetch_add(&tt->next_seq, b->length) : 0;
+	for (int64_t r = 0; r < b->length; r++)
+		cht_meta_add(&w->meta, 0, false, 0, (uint64_t)(base + r),
+		             tt->keyless ? cht_row_hash(b, r, tt->cols) : 0, 0);
+	SL_TRY(cht_encode(b, tt->cols, tt->keyless, &w->meta, &w->block, err));
+	w->rows += b->length;
+	if (w->block.len >= CHT_INSERT_BYTES)
+		return cht_send(w, err);
+	return 0;
+}
+
+static int cht_load_end(sl_writer *w, sl_error *err)
+{
+	int rc = cht_send(w, err);
+	w->table = -1;
+	return rc;
+}
+
+static void cht_load_abort(sl_writer *w)
+{
+	sl_buf_reset(&w->block);
+	w->table = -1;
+}
+
+static int cht_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+{
+	(void)w, (void)cat, (void)ti, (void)err;
+	return 0; /* the sorting key exists from the start */
+}
+
+static void cht_writer_cancel(sl_writer *w)
+{
+	sl_ch_http_cancel(w->h);
+}
+
+static void cht_writer_close(sl_writer *w)
+{
+	if (w == NULL)
+		return;
+	sl_ch_http_free(w->h);
+	sl_buf_free(&w->block);
+	sl_buf_free(&w->meta_cols);
+	cht_meta_free(&w->meta);
+	free(w);
+}
+
+/* ---------------------------------------------------------------- verify ---- */
+
+/* Does the ClickHouse column type `have` hold what codec `want` writes? Equal, or the Nullable
+ * of it (a column that became NOT NULL on the source, or was dropped and kept). */
+bool cht_type_holds(const char *have, const char *want, bool *nullable)
+{
+	*nullable = false;
+	if (strcmp(have, want) == 0)
+		return true;
+	size_t n = strlen(want);
+	if (strncmp(have, "Nullable(", 9) == 0 && strlen(have) == n + 10 &&
+	    strncmp(have + 9, want, n) == 0 && have[n + 9] == ')') {
+		*nullable = true;
+		return true;
+	}
+	return false;
+}
+
+static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
+                      sl_error *err)
+{
+	SL_TRY(cht_table_setup(t, cat, ti, err));
+	struct ch_table *tt = &t->tables[ti];
+	const sl_table_def *td = &cat->tables[ti];
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(t, t->meta, tt->name, &names, &types, &n, err));
+	int rc = 0;
+	sl_buf q = {0}, resp = {0};
+	ch_col *cols = sl_calloc((size_t)(td->nfields ? td->nfields : 1), sizeof *cols);
+	if (n == 0) {
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s does not exist",
+		                  tt->display);
+		goto out;
+	}
+	sl_buf_puts(&q, "SELECT ");
+	int nsel = 0;
+	for (int i = 0; i < td->nfields; i++) {
+		cols[i] = tt->cols[i];
+		cols[i].codec.elem = NULL; /* borrowed below; never reset here */
+		if (tt->cols[i].codec.kind == 0)
+			continue;
+		int k = 0;
+		while (k < n && strcmp(names[k], td->fields[i].name) != 0)
+			k++;
+		bool nullable;
+		if (k == n) {
+			rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s lacks column %s",
+			                  tt->display, td->fields[i].name);
+			goto out;
+		}
+		if (!cht_type_holds(types[k], tt->cols[i].type, &nullable)) {
+			rc = sl_error_set(
+			        err, SL_ERR_MISMATCH,
+			        "column %s of %s has type %s; the source's values need %s",
+			        td->fields[i].name, tt->display, types[k], tt->cols[i].type);
+			goto out;
+		}
+		cols[i].codec.elem = tt->cols[i].codec.elem;
+		cols[i].codec.nullable |= nullable;
+		snprintf(cols[i].type, sizeof cols[i].type, "%s", types[k]);
+		if (nsel++)
+			sl_buf_puts(&q, ", ");
+		sl_ch_quote_ident(&q, td->fields[i].name);
+	}
+	if (nsel == 0)
+		sl_buf_puts(&q, "1");
+	sl_buf_printf(&q, " FROM %s FINAL WHERE _sluice_deleted = 0 FORMAT Native", tt->quoted);
+	if ((rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), &resp, err)) < 0)
+		goto out;
+	sl_batch *b = sl_batch_create(td->fields, td->nfields);
+	sl_digest d = {0};
+	sl_ch_reader rd = {resp.data, resp.data + resp.len};
+	int ncols;
+	int64_t nrows;
+	while ((rc = sl_ch_block_next(&rd, &ncols, &nrows, err)) == 1) {
+		sl_batch_reset(b);
+		for (int i = 0; i < td->nfields && rc >= 0; i++) {
+			if (cols[i].codec.kind == 0) {
+				for (int64_t r = 0; r < nrows; r++)
+					sl_col_append_null(&b->cols[i]);
+				continue;
+			}
+			rc = sl_ch_decode_column(&rd, &cols[i].codec, td->fields[i].name,
+			                         cols[i].type, nrows, &b->cols[i], err);
+		}
+		if (nsel == 0 && rc >= 0)
+			rc = sl_ch_skip_column(&rd, nrows, err);
+		if (rc < 0)
+			break;
+		b->length = nrows;
+		sl_digest_add_batch(&d, b);
+	}
+	sl_batch_destroy(b);
+	if (rc == SL_ERR_DATA) {
+		sl_error_wrap(err, "target table %s", tt->display);
+		err->code = rc = SL_ERR_MISMATCH;
+	}
+	if (rc > 0)
+		rc = 0;
+	*rows = d.rows;
+	*hash = d.sum;
+out:
+	free(cols);
+	cht_columns_free(names, types, n);
+	sl_buf_free(&q);
+	sl_buf_free(&resp);
+	return rc;
+}
+
+const sl_target_ops sl_ch_target_ops = {
+        .type = "clickhouse",
+        .lists_never_null = true,
+        .open = cht_open,
+        .close = cht_close,
+        .check = cht_check,
+        .prepare = cht_prepare,
+        .table_name = cht_table_name,
+        .writer_open = cht_writer_open,
+        .load_begin = cht_load_begin,
+        .load_batch = cht_load_batch,
+        .load_end = cht_load_end,
+        .load_abort = cht_load_abort,
+        .finish_table = cht_finish_table,
+        .writer_cancel = cht_writer_cancel,
+        .writer_close = cht_writer_close,
+        .digest = cht_digest,
+        .apply_open = cha_open,
+        .apply_shape = cha_shape,
+        .apply_changes = cha_changes,
+        .apply_truncate = cha_truncate,
+        .apply_commit = cha_commit,
+        .apply_rollback = cha_rollback,
+        .apply_cancel = cha_cancel,
+        .apply_close = cha_close,
+        .durable = cha_durable,
+};

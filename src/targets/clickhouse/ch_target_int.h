@@ -1,0 +1,105 @@
+/* ClickHouse target internals shared by the snapshot loader (ch_target.c) and the change
+ * applier (ch_apply.c).
+ *
+ * Table layout (docs/ARCHITECTURE.md, "ClickHouse target"): the source columns, then
+ *   _sluice_version UInt64  the source position of the row's last change (0: snapshot)
+ *   _sluice_deleted UInt8   1 = deleted on the source (a tombstone)
+ * and for keyless tables the row identity and what deletes need:
+ *   _sluice_origin UInt64   the version of the transaction that inserted the row (0: snapshot)
+ *   _sluice_seq UInt64      its ordinal in that transaction (snapshot: in the load)
+ *   _sluice_hash UInt64     a hash of the row's values (deletes find their row by it)
+ *   _sluice_del_seq UInt64  tombstones: the delete's ordinal in its transaction
+ * ENGINE = ReplacingMergeTree(_sluice_version) ORDER BY the key (or origin, seq): re-inserting a
+ * row after a crash replaces it instead of adding a copy. */
+#ifndef SL_CH_TARGET_INT_H
+#define SL_CH_TARGET_INT_H
+
+#include <stdatomic.h>
+
+#include "core/state.h"
+#include "formats/chnative.h"
+#include "targets/clickhouse/ch_http.h"
+#include "targets/target.h"
+
+/* How one source column travels: its ClickHouse type and codec (kind 0 = not replicated: a
+ * type ClickHouse cannot hold, skipped with a warning). */
+typedef struct ch_col {
+	char type[200];
+	sl_ch_codec codec;
+	bool key;
+} ch_col;
+
+/* Per-row metadata column values of a block being built. */
+typedef struct ch_meta {
+	sl_buf version, deleted, origin, seq, hash, del_seq;
+} ch_meta;
+
+struct ch_table {
+	bool ready;
+	char *name;    /* ClickHouse table name */
+	char *quoted;  /* `db`.`name` */
+	char *display; /* db.name */
+	ch_col *cols;  /* per catalog field */
+	int ncols;
+	bool keyless;
+	atomic_llong next_seq; /* keyless snapshot rows: identities handed out */
+};
+
+struct sl_target {
+	const sl_config *cfg;
+	sl_ch_url url;
+	bool gzip;
+	char settings[128]; /* extra URL parameters of inserts */
+	char version[64];
+	sl_ch_caps caps;
+	sl_ch_http *meta;
+	sl_state *state;
+	char *db;  /* target.database */
+	char *qdb; /* `db` */
+	struct ch_table *tables;
+	int ntables;
+};
+
+/* The ClickHouse table name of catalog table t (source name; schema_name when two selected
+ * source tables share a name). */
+const char *cht_name_for(const sl_catalog *cat, int t, char *buf, size_t n);
+/* Type and codec of a field; `key` columns are never Nullable. False: not representable. */
+bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out);
+/* Read `name type` of the table's columns from system.columns; *n = 0 when it does not exist. */
+int cht_columns(sl_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
+                int *n, sl_error *err);
+void cht_columns_free(char **names, char **types, int n);
+/* The value hash of row r over the given columns (NULLs left out, names mixed in), stable
+ * across runs: what keyless deletes find their row by. */
+uint64_t cht_row_hash(const sl_batch *b, int64_t r, const ch_col *cols);
+bool cht_is_keyless(const sl_table_def *td);
+/* Names and columns of catalog table ti (once). */
+int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err);
+/* Open the state store (positions) on first use. */
+int cht_state(sl_target *t, sl_error *err);
+void cht_meta_reset(ch_meta *m);
+void cht_meta_free(ch_meta *m);
+void cht_meta_add(ch_meta *m, uint64_t version, bool deleted, uint64_t origin, uint64_t seq,
+                  uint64_t hash, uint64_t del_seq);
+/* "INSERT INTO `db`.`t` (columns..., metadata) FORMAT Native" for cols[0..n). */
+void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *cols, int n,
+                    bool keyless, sl_buf *out);
+/* One Native block: b's replicated columns then the metadata columns from m. */
+int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_meta *m, sl_buf *out,
+               sl_error *err);
+/* Does a column of ClickHouse type `have` take what `want` writes (equal, or its Nullable)? */
+bool cht_type_holds(const char *have, const char *want, bool *nullable);
+
+/* ch_apply.c */
+int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
+             sl_durable *durable, sl_error *err);
+int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
+int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
+int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
+void cha_rollback(sl_applier *a);
+void cha_cancel(sl_applier *a);
+void cha_close(sl_applier *a);
+int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
+
+#endif
