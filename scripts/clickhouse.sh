@@ -37,6 +37,8 @@
 #            password kept in NAME/admin-password and NAME/client.xml (mode 600)
 #   sluice   every privilege 18.16 knows (no readonly, all databases), password
 #            below. 18.16 has no SQL user management (no GRANT / CREATE USER).
+#   sluice_ro    the same password, profile `readonly` (readonly = 1: SELECT only),
+#                for tests of a user that lacks privileges
 #
 # `env` prints CH_HTTP_PORT, CH_TCP_PORT, CH_HOST (127.0.0.1), CH_USER (sluice)
 # and CH_PASSWORD.
@@ -450,9 +452,12 @@ render_users() {
   echo '    <default>'
   profile_lines | render_elements 6
   echo '    </default>'
+  echo '    <readonly>'
+  echo '      <readonly>1</readonly>'
+  echo '    </readonly>'
   echo '  </profiles>'
   echo '  <users>'
-  for u in default sluice; do
+  for u in default sluice sluice_ro; do
     echo "    <$u>"
     if [[ $u == default ]]; then
       echo "      <password_sha256_hex>$admin_hash</password_sha256_hex>"
@@ -463,7 +468,11 @@ render_users() {
     echo '        <ip>127.0.0.1</ip>'
     echo '        <ip>::1</ip>'
     echo '      </networks>'
-    echo '      <profile>default</profile>'
+    if [[ $u == sluice_ro ]]; then
+      echo '      <profile>readonly</profile>'
+    else
+      echo '      <profile>default</profile>'
+    fi
     echo '      <quota>default</quota>'
     echo "    </$u>"
   done
