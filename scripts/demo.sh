@@ -127,13 +127,44 @@ SQL
 PGPASSWORD=$SL_PG_PASSWORD psql -X -h 127.0.0.1 -p "$DST_PORT" -U sluice -d warehouse -c \
   "SELECT id, name, tier, flags, signed_up, prefs, country FROM sluice_store.customers ORDER BY id LIMIT 3"
 
+say "PostgreSQL -> ClickHouse: the same shop into a throwaway ClickHouse (demo-clickhouse)"
+bash scripts/clickhouse.sh start demo-clickhouse
+CH_PORT=$(bash scripts/clickhouse.sh env demo-clickhouse | sed -n 's/^export CH_HTTP_PORT=//p')
+export SL_CH_PASSWORD
+SL_CH_PASSWORD=$(bash scripts/clickhouse.sh env demo-clickhouse | sed -n 's/^export CH_PASSWORD=//p')
+cat >"$DEMO/shop-ch.yaml" <<YAML
+# PostgreSQL database "shop" into ClickHouse database "shop" (ReplacingMergeTree tables; read
+# them with FINAL and WHERE _sluice_deleted = 0).
+name: shop_ch
+source:
+  type: postgres
+  url: postgres://sluice@127.0.0.1:$SRC_PORT/shop
+  password: \${SL_PG_PASSWORD}
+target:
+  type: clickhouse
+  url: http://sluice@127.0.0.1:$CH_PORT
+  password: \${SL_CH_PASSWORD}
+  database: shop
+snapshot: { parallelism: 2 }
+state: { url: sqlite://$DEMO/shop-ch-state.db }
+YAML
+"$SLUICE" check "$DEMO/shop-ch.yaml" | tail -4
+"$SLUICE" run --once "$DEMO/shop-ch.yaml"
+PGPASSWORD=$SL_PG_PASSWORD psql -X -q -h 127.0.0.1 -p "$SRC_PORT" -U sluice -d shop \
+  -c "UPDATE inventory.products SET price = price + 1 WHERE id <= 3; DELETE FROM inventory.products WHERE id = 4"
+"$SLUICE" run --once "$DEMO/shop-ch.yaml" 2>&1 | grep -E "cdc:" | sed 's/^/  /'
+"$SLUICE" verify "$DEMO/shop-ch.yaml"
+bash scripts/clickhouse.sh sql demo-clickhouse --format=PrettyCompact --query \
+  "SELECT id, name, price, discontinued, _sluice_version, _sluice_deleted FROM shop.products FINAL ORDER BY id LIMIT 5"
+
 cat <<TXT
 
 Where the data is:
   source  psql -h 127.0.0.1 -p $SRC_PORT -U sluice shop        (password: $SL_PG_PASSWORD)
   target  psql -h 127.0.0.1 -p $DST_PORT -U sluice warehouse
   mariadb mariadb -h 127.0.0.1 -P $MY_PORT -u sluice -p sluice_store   (password: $SL_MY_PASSWORD)
-  pipeline files $DEMO/shop.yaml, $DEMO/store.yaml      state  $DEMO/*.db
+  clickhouse  bash scripts/clickhouse.sh sql demo-clickhouse --query "SELECT * FROM shop.products FINAL"
+  pipeline files $DEMO/shop.yaml, $DEMO/store.yaml, $DEMO/shop-ch.yaml      state  $DEMO/*.db
   try: SL_PG_PASSWORD=$SL_PG_PASSWORD $SLUICE status $DEMO/shop.yaml
 Stop the demo servers with: make stop
 TXT

@@ -457,8 +457,8 @@ static int ch_column_header(sl_ch_reader *r, const uint8_t **nm, size_t *nn, con
 
 int sl_ch_skip_column(sl_ch_reader *r, int64_t nrows, sl_error *err)
 {
-	const uint8_t *nm, *ty;
-	size_t nn, tn;
+	const uint8_t *nm = NULL, *ty = NULL;
+	size_t nn = 0, tn = 0;
 	SL_TRY(ch_column_header(r, &nm, &nn, &ty, &tn, "(metadata)", err));
 	static const struct {
 		const char *type;
@@ -861,8 +861,8 @@ static int ch_read_column(sl_ch_reader *r, const sl_ch_codec *codec, int64_t n, 
 int sl_ch_decode_column(sl_ch_reader *r, const sl_ch_codec *codec, const char *name,
                         const char *type, int64_t nrows, sl_column *dst, sl_error *err)
 {
-	const uint8_t *nm, *ty;
-	size_t nn, tn;
+	const uint8_t *nm = NULL, *ty = NULL;
+	size_t nn = 0, tn = 0;
 	SL_TRY(ch_column_header(r, &nm, &nn, &ty, &tn, name, err));
 	if (nn != strlen(name) || memcmp(nm, name, nn) != 0 || tn != strlen(type) ||
 	    memcmp(ty, type, tn) != 0)
