@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MariaDB -> ClickHouse: snapshot, binlog CDC (updates, deletes, a key change, a keyless table
+# MariaDB -> ClickHouse (insert bodies gzip-compressed): snapshot, binlog CDC (updates, deletes, a key change, a keyless table
 # with equal rows, a multi-statement transaction, ALTER TABLE ADD COLUMN with its re-read), then
 # re-delivery: the saved position is forgotten, as if the process had died after ClickHouse
 # acknowledged the inserts but before the position was saved, so every change since the
@@ -35,6 +35,7 @@ target:
   url: http://sluice@127.0.0.1:$CH_HTTP_PORT
   password: \${SL_CH_PASSWORD}
   database: $CDB
+  compression: gzip
 snapshot: { parallelism: 2, chunk_size: 16KiB }
 state: { url: sqlite://$STATE }
 YAML

@@ -420,17 +420,8 @@ static int cha_fetch(sl_applier *a, int t, const sl_changes *c, const int64_t *w
 	int ncols;
 	int64_t nrows;
 	while (rc == 0 && (rc = sl_ch_block_next(&rd, &ncols, &nrows, err)) == 1) {
-		rc = 0;
-		for (int i = 0; i < at->ncols && rc == 0; i++) {
-			if (at->cols[i].codec.kind == 0) {
-				for (int64_t r = 0; r < nrows; r++)
-					sl_col_append_null(&f->rows->cols[i]);
-				continue;
-			}
-			rc = sl_ch_decode_column(&rd, &at->cols[i].codec, at->shape->fields[i].name,
-			                         at->cols[i].type, nrows, &f->rows->cols[i], err);
-		}
-		f->rows->length += nrows;
+		rc = cht_decode_block(&rd, at->cols, at->shape->fields, at->ncols, nrows, f->rows,
+		                      err);
 	}
 	if (rc < 0) {
 		sl_error_wrap(err, "reading current rows of %s", tt->display);

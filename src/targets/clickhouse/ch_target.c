@@ -214,6 +214,22 @@ int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_met
 	return 0;
 }
 
+int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *fields, int n,
+                     int64_t nrows, sl_batch *b, sl_error *err)
+{
+	for (int i = 0; i < n; i++) {
+		if (cols[i].codec.kind == 0) {
+			for (int64_t r = 0; r < nrows; r++)
+				sl_col_append_null(&b->cols[i]);
+			continue;
+		}
+		SL_TRY(sl_ch_decode_column(rd, &cols[i].codec, fields[i].name, cols[i].type, nrows,
+		                           &b->cols[i], err));
+	}
+	b->length += nrows;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- open ---- */
 
 static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
@@ -636,20 +652,11 @@ static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 	int64_t nrows;
 	while ((rc = sl_ch_block_next(&rd, &ncols, &nrows, err)) == 1) {
 		sl_batch_reset(b);
-		for (int i = 0; i < td->nfields && rc >= 0; i++) {
-			if (cols[i].codec.kind == 0) {
-				for (int64_t r = 0; r < nrows; r++)
-					sl_col_append_null(&b->cols[i]);
-				continue;
-			}
-			rc = sl_ch_decode_column(&rd, &cols[i].codec, td->fields[i].name,
-			                         cols[i].type, nrows, &b->cols[i], err);
-		}
+		rc = cht_decode_block(&rd, cols, td->fields, td->nfields, nrows, b, err);
 		if (nsel == 0 && rc >= 0)
 			rc = sl_ch_skip_column(&rd, nrows, err);
 		if (rc < 0)
 			break;
-		b->length = nrows;
 		sl_digest_add_batch(&d, b);
 	}
 	sl_batch_destroy(b);

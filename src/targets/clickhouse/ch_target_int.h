@@ -87,6 +87,10 @@ void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *co
 /* One Native block: b's replicated columns then the metadata columns from m. */
 int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_meta *m, sl_buf *out,
                sl_error *err);
+/* Decode the current block's columns cols[0..n) (over fields) into b, appending nrows rows;
+ * columns not replicated (kind 0) are not in the block and get NULLs. */
+int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *fields, int n,
+                     int64_t nrows, sl_batch *b, sl_error *err);
 /* Does a column of ClickHouse type `have` take what `want` writes (equal, or its Nullable)? */
 bool cht_type_holds(const char *have, const char *want, bool *nullable);
 
