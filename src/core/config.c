@@ -35,8 +35,9 @@ static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source",
 static const char *const sl_cfg_source_keys[] = {
         "type",   "url",       "password",         "publication", "slot",
         "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
-static const char *const sl_cfg_target_keys[] = {
-        "type", "url", "password", "schema", "database", "async_insert", "compression", NULL};
+static const char *const sl_cfg_target_keys[] = {"type",        "url",         "password",
+                                                 "schema",      "database",    "async_insert",
+                                                 "compression", "tls_ca_file", NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
@@ -582,6 +583,8 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	if (!is_source) {
 		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
 		SL_TRY(sl_cfg_string(p, map, section, "database", false, &ep->database, NULL));
+		SL_TRY(sl_cfg_string(p, map, section, "tls_ca_file", false, &ep->tls_ca_file,
+		                     NULL));
 		SL_TRY(sl_cfg_choice(p, map, section, "compression", sl_cfg_compressions,
 		                     &ep->compression));
 		char *s = NULL;
@@ -848,6 +851,7 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	free(ep->schema);
 	free(ep->database);
 	free(ep->compression);
+	free(ep->tls_ca_file);
 }
 
 void sl_config_free(sl_config *cfg)

@@ -35,6 +35,8 @@ typedef struct sl_endpoint_config {
 	char *database;    /* ClickHouse: where tables land (default "default") */
 	char *compression; /* ClickHouse: auto (gzip unless loopback) | gzip | none */
 	bool async_insert; /* ClickHouse 21.11+: asynchronous inserts */
+	char *tls_ca_file; /* ClickHouse https: CA certificates (PEM) to trust instead of the
+	                      system's */
 } sl_endpoint_config;
 
 typedef struct sl_config {

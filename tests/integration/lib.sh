@@ -166,6 +166,9 @@ cleanup() {
 		while read -r kind inst name; do
 			[[ $kind == chdb ]] && drop_chdb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
+			[[ $kind == chstop ]] && bash "$CH_SH" stop "$inst" >/dev/null 2>&1
+		done < <(sort -u "$CLEANUP_LIST")
 	fi
 	rm -rf -- "$TMP"
 	((rc == 0)) || log "exit status $rc"
@@ -585,6 +588,7 @@ ch_fresh_db() {
 	cleanup_chdb "$1"
 }
 cleanup_chdb() { echo "chdb test-clickhouse $1" >>"$CLEANUP_LIST"; } # DB (on test-clickhouse)
+cleanup_chinstance() { echo "chstop $1 -" >>"$CLEANUP_LIST"; }          # INSTANCE: stopped at exit
 
 drop_chdb() { # INSTANCE DB
 	bash "$CH_SH" sql "$1" --query="DROP DATABASE IF EXISTS \`$2\`" >/dev/null 2>&1 || true

@@ -155,6 +155,8 @@ sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	if (u->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, u->ca_file);
 	return h;
 }
 
@@ -265,6 +267,14 @@ static int ch_request(sl_ch_http *h, const char *query_param, const char *settin
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	if (cr == CURLE_ABORTED_BY_CALLBACK)
 		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
+	if (cr == CURLE_PEER_FAILED_VERIFICATION || cr == CURLE_SSL_CACERT_BADFILE ||
+	    cr == CURLE_SSL_CONNECT_ERROR)
+		return sl_error_set(
+		        err, SL_ERR_CONNECT,
+		        "%s: TLS with ClickHouse at %s failed: %s (is the server's "
+		        "certificate signed by a CA this machine trusts? name its CA in "
+		        "target.tls_ca_file)",
+		        h->what, h->where, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cr));
 	if (cr != CURLE_OK) {
 		int rc = sl_error_set(
 		        err, SL_ERR_CONNECT,

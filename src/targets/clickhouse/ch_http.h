@@ -17,6 +17,7 @@
 
 typedef struct sl_ch_url {
 	bool tls;
+	const char *ca_file; /* PEM bundle to verify the server with; NULL: the system's */
 	char host[256];
 	unsigned port;
 	char user[128];

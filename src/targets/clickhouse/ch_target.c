@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/digest.h"
 #include "core/log.h"
@@ -244,6 +245,14 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 	if (rc < 0) {
 		free(t);
 		return rc;
+	}
+	t->url.ca_file = cfg->target.tls_ca_file;
+	if (t->url.ca_file && access(t->url.ca_file, R_OK) != 0) {
+		free(t);
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.tls_ca_file %s cannot be read (a PEM file of CA "
+		                    "certificates)",
+		                    cfg->target.tls_ca_file);
 	}
 	const char *comp = cfg->target.compression ? cfg->target.compression : "auto";
 	bool local = strcmp(t->url.host, "localhost") == 0 ||
