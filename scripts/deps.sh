@@ -36,6 +36,7 @@ PACKAGES=(
   procps
   iproute2
   ca-certificates
+  openssl
 )
 
 die() {
