@@ -216,8 +216,14 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 	int mo, d;
 	if (codec->kind == SL_CH_DATE_TEXT) {
 		int32_t days = ((const int32_t *)c->values.data)[i];
+		if (days == SL_DATE32_POS_INF || days == SL_DATE32_NEG_INF) {
+			snprintf(t, n, "%s", days > 0 ? "infinity" : "-infinity");
+			return;
+		}
 		ch_civil(days, &y, &mo, &d);
-		snprintf(t, n, "%04lld-%02d-%02d", (long long)y, mo, d);
+		/* ISO 8601 years: 1 BC is 0000, 2 BC -0001; at least four digits after the sign */
+		snprintf(t, n, "%s%04lld-%02d-%02d", y < 0 ? "-" : "", (long long)(y < 0 ? -y : y),
+		         mo, d);
 		return;
 	}
 	if (codec->kind == SL_CH_INTERVAL_TEXT) {
@@ -232,12 +238,18 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 	/* SL_CH_DT_TEXT */
 	int64_t v = f->type == SL_TYPE_TIME32 ? ((const int32_t *)c->values.data)[i]
 	                                      : ((const int64_t *)c->values.data)[i];
+	if (f->type == SL_TYPE_TIMESTAMP &&
+	    (v == SL_TIMESTAMP_POS_INF || v == SL_TIMESTAMP_NEG_INF)) {
+		snprintf(t, n, "%s", v > 0 ? "infinity" : "-infinity");
+		return;
+	}
 	int64_t per = ch_pow10[codec->scale_digits];
 	int64_t secs = ch_floor_div(v, per), frac = ch_floor_mod(v, per);
 	int64_t days = ch_floor_div(secs, 86400), sod = ch_floor_mod(secs, 86400);
 	ch_civil(days, &y, &mo, &d);
-	int k = snprintf(t, n, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, mo, d,
-	                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+	int k = snprintf(t, n, "%s%04lld-%02d-%02d %02d:%02d:%02d", y < 0 ? "-" : "",
+	                 (long long)(y < 0 ? -y : y), mo, d, (int)(sod / 3600),
+	                 (int)(sod / 60 % 60), (int)(sod % 60));
 	if (codec->scale_digits > 0 && k > 0 && (size_t)k < n)
 		snprintf(t + k, n - (size_t)k, ".%0*lld", codec->scale_digits, (long long)frac);
 }
@@ -609,6 +621,16 @@ static bool ch_parse_interval(const uint8_t *s, size_t n, int64_t *total)
 	return true;
 }
 
+/* 'infinity' -> 1, '-infinity' -> -1 (the sentinels' text), else 0. */
+static int ch_is_infinity(const uint8_t *s, size_t n)
+{
+	if (n == 8 && memcmp(s, "infinity", 8) == 0)
+		return 1;
+	if (n == 9 && memcmp(s, "-infinity", 9) == 0)
+		return -1;
+	return 0;
+}
+
 static int ch_bad_value(sl_error *err, const char *name, const char *what, const uint8_t *s,
                         size_t n)
 {
@@ -653,6 +675,11 @@ static int ch_text_value(const sl_ch_codec *codec, sl_column *c, const uint8_t *
 	case SL_CH_DATE_TEXT: {
 		size_t i = 0;
 		int64_t days;
+		if (ch_is_infinity(s, n) != 0) {
+			sl_col_append_i32(c, ch_is_infinity(s, n) > 0 ? SL_DATE32_POS_INF
+			                                              : SL_DATE32_NEG_INF);
+			return 0;
+		}
 		if (!ch_parse_date(s, n, &i, &days) || i != n || days < INT32_MIN ||
 		    days > INT32_MAX)
 			return ch_bad_value(err, name, "not a date (YYYY-MM-DD):", s, n);
@@ -661,6 +688,11 @@ static int ch_text_value(const sl_ch_codec *codec, sl_column *c, const uint8_t *
 	}
 	case SL_CH_DT_TEXT: {
 		int64_t t;
+		if (f->type == SL_TYPE_TIMESTAMP && ch_is_infinity(s, n) != 0) {
+			sl_col_append_i64(c, ch_is_infinity(s, n) > 0 ? SL_TIMESTAMP_POS_INF
+			                                              : SL_TIMESTAMP_NEG_INF);
+			return 0;
+		}
 		if (!ch_parse_datetime(s, n, codec->scale_digits, &t) ||
 		    (f->type == SL_TYPE_TIME32 && (t < INT32_MIN || t > INT32_MAX)))
 			return ch_bad_value(err, name,

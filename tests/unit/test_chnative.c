@@ -626,22 +626,56 @@ static void test_decode_text_spelling(void **state)
 	sl_field f;
 	rt_field_init(&f, &(rt_spec){"t", SL_TYPE_TIMESTAMP, 0, 0, SL_UNIT_NS}, false);
 	sl_batch *b = sl_batch_create(&f, 1);
-	sl_col_append_i64(&b->cols[0], -1);
-	sl_col_append_i64(&b->cols[0], INT64_MIN);
-	sl_batch_end_row(b);
-	sl_batch_end_row(b);
+	const int64_t vals[] = {-1, INT64_MIN + 1, SL_TIMESTAMP_NEG_INF, SL_TIMESTAMP_POS_INF};
+	const char *want[] = {"1969-12-31 23:59:59.999999999", "1677-09-21 00:12:43.145224193",
+	                      "-infinity", "infinity"};
+	for (int i = 0; i < 4; i++) {
+		sl_col_append_i64(&b->cols[0], vals[i]);
+		sl_batch_end_row(b);
+	}
 	char type[160];
 	sl_ch_codec codec;
 	sl_error err;
 	assert_true(sl_ch_type_for_field(&f, &old, type, sizeof type, &codec));
 	sl_buf out = {0};
-	assert_int_equal(sl_ch_encode_column(&codec, "t", type, &b->cols[0], 0, 2, &out, &err), 0);
-	const char *want1 = "1969-12-31 23:59:59.999999999";
-	const char *want2 = "1677-09-21 00:12:43.145224192";
+	assert_int_equal(sl_ch_encode_column(&codec, "t", type, &b->cols[0], 0, 4, &out, &err), 0);
 	/* name (2 bytes), type (7), then a length byte before each value */
-	assert_int_equal(out.len, 9 + 1 + strlen(want1) + 1 + strlen(want2));
-	assert_memory_equal(out.data + 10, want1, strlen(want1));
-	assert_memory_equal(out.data + 11 + strlen(want1), want2, strlen(want2));
+	size_t at = 9;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(out.data[at], strlen(want[i]));
+		assert_memory_equal(out.data + at + 1, want[i], strlen(want[i]));
+		at += 1 + strlen(want[i]);
+	}
+	assert_int_equal(out.len, at);
+	sl_buf_free(&out);
+	sl_batch_destroy(b);
+	sl_ch_codec_reset(&codec);
+	sl_field_reset(&f);
+
+	/* dates: ISO years (1 BC = 0000, 10 BC = -0009), the sentinels as infinity */
+	rt_field_init(&f, &(rt_spec){"d", SL_TYPE_DATE32, 0, 0, 0}, false);
+	b = sl_batch_create(&f, 1);
+	const int32_t days[] = {-722815, -719893, SL_DATE32_POS_INF, SL_DATE32_NEG_INF};
+	const char *dwant[] = {"-0009-01-01", "-0001-01-01", "infinity", "-infinity"};
+	for (int i = 0; i < 4; i++) {
+		sl_col_append_i32(&b->cols[0], days[i]);
+		sl_batch_end_row(b);
+	}
+	assert_true(sl_ch_type_for_field(&f, &old, type, sizeof type, &codec));
+	assert_int_equal(sl_ch_encode_column(&codec, "d", type, &b->cols[0], 0, 4, &out, &err), 0);
+	at = 9;
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(out.data[at], strlen(dwant[i]));
+		assert_memory_equal(out.data + at + 1, dwant[i], strlen(dwant[i]));
+		at += 1 + strlen(dwant[i]);
+	}
+	/* and back */
+	sl_batch *back = sl_batch_create(&f, 1);
+	sl_ch_reader rd = {out.data, out.data + out.len};
+	assert_int_equal(sl_ch_decode_column(&rd, &codec, "d", type, 4, &back->cols[0], &err), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(((const int32_t *)back->cols[0].values.data)[i], days[i]);
+	sl_batch_destroy(back);
 	sl_buf_free(&out);
 	sl_batch_destroy(b);
 	sl_ch_codec_reset(&codec);
