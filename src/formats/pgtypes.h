@@ -49,4 +49,57 @@ bool sl_pg_target_codec(const sl_field *f, const sl_pg_typeinfo *target, sl_pg_c
  * NULL when unsupported (Duration, Struct, Map). */
 const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n);
 
+/* ---- Text forms ----
+ * A value as the type's output function prints it (pgoutput's text mode), turned into the same
+ * Arrow value the binary path gives: the text is parsed into the kind's binary COPY field form
+ * (see pgbinary.h) and that is decoded by sl_pg_decode_field, so both paths share one decoder and
+ * give identical bytes. The forms read are those of a session with DateStyle ISO, TimeZone UTC
+ * (other numeric offsets are applied), extra_float_digits 3, bytea_output hex (escape is read
+ * too), lc_monetary C and IntervalStyle iso_8601 (postgres is read too):
+ *   bool t/f; integers and oid in decimal; money [-]$1,234.56 (all its digits: the amount in
+ *   cents); pg_lsn X/X; floats as printed (shortest exact, or 9/17 digits), NaN, Infinity,
+ *   -Infinity; numeric digits, NaN, Infinity; date YYYY-MM-DD[ BC], infinity, -infinity; time
+ *   HH:MM:SS[.ffffff]; timestamp YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC], infinity,
+ *   -infinity; bytea \x<hex> or escaped; uuid 8-4-4-4-12 hex; text, json, jsonb as is;
+ *   interval P1Y2M3DT4H5M6.5S or 1 year 2 mons 3 days 04:05:06.5; one-dimensional arrays
+ *   {a,"b c",NULL} (elements quoted and backslash-escaped as array_out does, an optional
+ *   [lower:upper]= prefix ignored, as the binary path ignores lower bounds).
+ * Text that is none of these is SL_ERR_DATA naming the column and the value; nothing becomes
+ * NULL silently. Pure functions of bytes. */
+
+/* Flags: SL_PG_TEXT_INET: the (element) values are inet output ("10.0.0.1"); give them the form
+ * of the inet -> text cast that the snapshot reads ("10.0.0.1/32"). */
+#define SL_PG_TEXT_INET 1u
+/* SL_PG_TEXT_RANGE: a range's output ("[1,10)", "empty"); give it the JSON object the snapshot
+ * reads (json_build_object of lower, upper, lower_inclusive, upper_inclusive, spelled as
+ * PostgreSQL spells it). The bounds are JSON numbers (RANGE_NUM: int4/int8/numeric ranges),
+ * timestamps in JSON's form (RANGE_TS, RANGE_TSTZ: "2024-01-01T10:00:00+00:00"), or strings
+ * (dates and other subtypes: their output text). */
+#define SL_PG_TEXT_RANGE 2u
+#define SL_PG_TEXT_RANGE_NUM 4u
+#define SL_PG_TEXT_RANGE_TS 8u
+#define SL_PG_TEXT_RANGE_TSTZ 16u
+
+/* Flags for a column of this type that the snapshot reads as text (0 for every other). */
+unsigned sl_pg_text_flags(const sl_pg_typeinfo *ti);
+
+/* Working space for sl_pg_decode_text, reused from value to value; zero-initialise, free with
+ * sl_pg_text_buf_free. */
+typedef struct sl_pg_text_buf {
+	sl_buf bin;  /* the binary form being built */
+	sl_buf elem; /* an unescaped array element */
+} sl_pg_text_buf;
+void sl_pg_text_buf_free(sl_pg_text_buf *tb);
+
+/* Append the binary COPY field form (no length prefix) of the text s[0..len) of a value of
+ * codec's kind to out; tmp is working space. SL_ERR_DATA when the text is not such a value (out
+ * then holds part of one). */
+int sl_pg_text_to_binary(const sl_pg_codec *codec, const char *s, size_t len, unsigned flags,
+                         sl_buf *out, sl_buf *tmp, sl_error *err);
+
+/* Append the value whose text is s[0..len) to column c (c->field, as for sl_pg_decode_field).
+ * On error the column may hold part of an array value and must be discarded. */
+int sl_pg_decode_text(const sl_pg_codec *codec, sl_column *c, const char *s, size_t len,
+                      unsigned flags, sl_pg_text_buf *tb, sl_error *err);
+
 #endif

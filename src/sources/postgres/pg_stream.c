@@ -2,7 +2,10 @@
  *
  * One replication connection runs START_REPLICATION on the pipeline's slot from the durable
  * position. Protocol version 2 with binary values on PostgreSQL 14+ when every replicated column
- * has a binary decoder here; text values otherwise (version 1 before 14). Each XLogData payload
+ * has a binary decoder here; text values otherwise (version 1 before 14). Text values are parsed
+ * into the same Arrow types as binary ones (formats/pgtypes.h, "Text forms"), in the forms the
+ * session fixes before it starts (st_session_sql), so a table's shape does not depend on the
+ * mode; only the columns the snapshot reads as text travel as text. Each XLogData payload
  * is decoded by the pure pgoutput decoder and translated into stream messages: SCHEMA for every
  * Relation message (the target diffs it against what it has), BEGIN, ROWS per table (a batch is
  * handed on at 4 MiB or at commit), TRUNCATE, COMMIT with the transaction's end LSN as position
@@ -48,6 +51,7 @@ struct st_rel {
 	int *keycols; /* message columns of the catalog key */
 	int nkey;
 	sl_pg_codec *codecs; /* per shape field */
+	unsigned *tflags;    /* per shape field: sl_pg_text_flags */
 	sl_shape *shape;
 	bool warned;
 };
@@ -79,6 +83,7 @@ struct sl_stream {
 	int ntouched;
 	uint8_t *ubits;
 	int ubits_cap;
+	sl_pg_text_buf tbuf;
 
 	sl_emit_fn emit;
 	void *ctx;
@@ -295,23 +300,6 @@ static bool st_same_shape(const sl_shape *a, const sl_field *f, int n)
 	return true;
 }
 
-/* Text mode: the value travels as the type's text form; the target casts it. */
-static void st_as_text(sl_field *f, const sl_pg_column *col, sl_pg_codec *codec)
-{
-	char *name = sl_strdup(f->name), *st = sl_strdup(f->source_type);
-	bool nullable = f->nullable;
-	bool json = col->ti.oid == 114 || col->ti.oid == 3802;
-	sl_field_reset(f);
-	sl_field_init(f, name, SL_TYPE_UTF8);
-	free(name);
-	f->source_type = st;
-	f->nullable = nullable;
-	if (json)
-		f->ext_name = sl_strdup("arrow.json");
-	memset(codec, 0, sizeof *codec);
-	codec->kind = SL_PG_TEXT;
-}
-
 static int st_relation(sl_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
@@ -336,6 +324,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 	int n = m->ncolumns;
 	sl_field *fields = sl_calloc((size_t)(n ? n : 1), sizeof *fields);
 	sl_pg_codec *codecs = sl_calloc((size_t)(n ? n : 1), sizeof *codecs);
+	unsigned *tflags = sl_calloc((size_t)(n ? n : 1), sizeof *tflags);
 	int *map = sl_calloc((size_t)(n ? n : 1), sizeof *map);
 	int nf = 0, rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
@@ -370,8 +359,9 @@ static int st_relation(sl_stream *s, sl_error *err)
 			s->src->stream_text = true;
 			break;
 		}
-		if (!s->binary)
-			st_as_text(f, col, &codecs[nf]);
+		if (how == SL_PG_SELECT_TEXT || how == SL_PG_SELECT_TEXT_ARRAY ||
+		    how == SL_PG_SELECT_RANGE_JSON)
+			tflags[nf] = sl_pg_text_flags(&col->ti);
 		map[i] = nf++;
 	}
 	if (rc == 0) {
@@ -388,10 +378,13 @@ static int st_relation(sl_stream *s, sl_error *err)
 		}
 		free(r->map);
 		free(r->codecs);
+		free(r->tflags);
 		r->map = map;
 		r->codecs = codecs;
+		r->tflags = tflags;
 		map = NULL;
 		codecs = NULL;
+		tflags = NULL;
 		r->ncols = n;
 		free(r->keycols);
 		r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
@@ -420,6 +413,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 		sl_field_reset(&fields[i]);
 	free(fields);
 	free(codecs);
+	free(tflags);
 	free(map);
 	return rc;
 }
@@ -468,13 +462,9 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 			SL_TRY(sl_pg_decode_field(&r->codecs[fi], col, v->data, v->len, err));
 			break;
 		case 't':
-			if (col->field->type != SL_TYPE_UTF8)
-				return sl_error_set(
-				        err, SL_ERR_DATA,
-				        "source: column %s.%s arrived as text in binary "
-				        "mode",
-				        td->qualified, col->field->name);
-			sl_col_append_bytes(col, v->data, (size_t)v->len);
+			if (sl_pg_decode_text(&r->codecs[fi], col, (const char *)v->data,
+			                      (size_t)v->len, r->tflags[fi], &s->tbuf, err) < 0)
+				return sl_error_wrap(err, "source: %s", td->qualified);
 			break;
 		default:
 			return sl_error_set(err, SL_ERR_DATA, "source: unknown value kind");
@@ -639,6 +629,14 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 
 /* ---------------------------------------------------------------- session ---- */
 
+/* The walsender prints text values with its session's settings: fix every one the text parser
+ * depends on (sl_pg_connect already asks for most of them; a role or database setting must not
+ * change them). IntervalStyle iso_8601 and the others are those of the snapshot's sessions, so
+ * values that stay text (interval, timetz, composites) read the same in both. */
+static const char *const st_session_sql[] = {
+        "SET DateStyle = ISO",        "SET IntervalStyle = iso_8601", "SET TimeZone = 'UTC'",
+        "SET extra_float_digits = 3", "SET bytea_output = hex",       "SET lc_monetary = 'C'"};
+
 static bool st_all_binary(sl_stream *s, sl_error *err)
 {
 	sl_buf oids = {0};
@@ -713,6 +711,12 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	if ((rc = sl_pg_connect(src->cfg->source.url, src->cfg->source.password, "source", true,
 	                        &s->conn, err)) < 0)
 		goto fail;
+	for (size_t i = 0; i < sizeof st_session_sql / sizeof *st_session_sql; i++)
+		if ((rc = sl_pg_exec(s->conn, st_session_sql[i], err)) < 0) {
+			sl_error_wrap(err, "source: setting up the replication session (%s)",
+			              st_session_sql[i]);
+			goto fail;
+		}
 	sl_buf sql = {0}, pub = {0};
 	sl_pg_quote_ident(&pub, src->publication);
 	sl_buf_puts(&sql, "START_REPLICATION SLOT ");
@@ -879,6 +883,7 @@ void sl_pg_stream_close(sl_stream *s)
 		free(s->rels[i].map);
 		free(s->rels[i].keycols);
 		free(s->rels[i].codecs);
+		free(s->rels[i].tflags);
 		sl_shape_unref(s->rels[i].shape);
 	}
 	free(s->rels);
@@ -886,6 +891,7 @@ void sl_pg_stream_close(sl_stream *s)
 		free(s->types[i].info.format_type);
 	free(s->types);
 	free(s->ubits);
+	sl_pg_text_buf_free(&s->tbuf);
 	sl_pgo_msg_free(&s->m);
 	free(s);
 }
