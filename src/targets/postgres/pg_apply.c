@@ -438,7 +438,8 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 			tt->codecs[i].elem_kind = SL_PG_TEXT;
 			tt->codecs[i].elem_oid = 25;
-			sl_buf_printf(&b, "::%s", col->format_type);
+			sl_buf_reset(&b);
+			pgt_cast_expr(a->tgt, &b, "s.", f, col);
 		}
 		exprs[i] = sl_strdup(sl_buf_cstr(&b));
 		sl_buf_puts(&sel, exprs[i]);

@@ -164,7 +164,8 @@ int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
 }
 
 /* The INSERT expression turning a staged text value back into the target type. */
-static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_pg_column *col)
+void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+                   const sl_pg_column *col)
 {
 	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
 		char oid[16];
@@ -181,6 +182,7 @@ static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_p
 			PQclear(res);
 		}
 		sl_buf v = {0};
+		sl_buf_puts(&v, prefix);
 		sl_pg_quote_ident(&v, f->name);
 		sl_buf_puts(&v, "::jsonb");
 		const char *j = sl_buf_cstr(&v);
@@ -195,6 +197,7 @@ static void pgt_cast_expr(sl_target *t, sl_buf *b, const sl_field *f, const sl_p
 		sl_buf_free(&v);
 		return;
 	}
+	sl_buf_puts(b, prefix);
 	sl_pg_quote_ident(b, f->name);
 	sl_buf_printf(b, "::%s", col->format_type);
 }
@@ -359,7 +362,7 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 		tt->codecs[i].elem_kind = SL_PG_TEXT;
 		tt->codecs[i].elem_oid = 25;
-		pgt_cast_expr(t, &select, f, col);
+		pgt_cast_expr(t, &select, "", f, col);
 	}
 	sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
 	if (rc == 0) {

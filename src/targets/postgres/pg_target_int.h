@@ -27,6 +27,10 @@ struct sl_target {
 
 const char *pgt_schema_for(sl_target *t, const sl_table_def *td);
 int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err);
+/* `prefix`"col" cast from its staged text to the column's type (a range from the snapshot's JSON
+ * object, anything else by ::type). */
+void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+                   const sl_pg_column *col);
 
 /* pg_apply.c */
 int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
