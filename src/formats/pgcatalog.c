@@ -10,16 +10,21 @@
 static const char sl_columns_sql[] =
         "SELECT a.attrelid, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod), "
         "a.atttypid,"
-        "       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,"
-        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 "
+        "       rt.oid, CASE WHEN rt.typcategory = 'A' AND b.typmod = -1 THEN eb.typmod ELSE "
+        "b.typmod END,"
+        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN eb.oid ELSE 0 "
         "END,"
         "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
         "  FROM pg_attribute a"
-        "  JOIN pg_type t ON t.oid = a.atttypid"
-        "  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
-        "  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
-        " WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped"
-        " ORDER BY a.attrelid, a.attnum";
+        "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
+                "a.atttypid", "a.atttypmod",
+                "b") "  JOIN pg_type rt ON rt.oid = b.oid"
+                     "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
+                             "rt.typelem", "-1", "eb") "  LEFT JOIN pg_type et ON et.oid = eb.oid "
+                                                       "AND rt.typcategory = 'A'"
+                                                       " WHERE a.attrelid = ANY($1::oid[]) AND "
+                                                       "a.attnum > 0 AND NOT a.attisdropped"
+                                                       " ORDER BY a.attrelid, a.attnum";
 
 int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
                        sl_error *err)

@@ -10,6 +10,15 @@
 #include "core/error.h"
 #include "formats/pgtypes.h"
 
+/* SQL (a subquery to join LATERAL, named ALIAS, columns oid and typmod): the type TYPE_OID with
+ * TYPMOD after every domain level is stripped (domains over domains too), and the typmod in
+ * force: the outermost one set. */
+#define SL_PG_BASE_TYPE_SQL(type_oid, typmod, alias)                                               \
+	"(WITH RECURSIVE d(oid, typmod, lvl) AS (SELECT " type_oid ", " typmod ", 0"               \
+	" UNION ALL SELECT bt.typbasetype, CASE WHEN d.typmod <> -1 THEN d.typmod ELSE "           \
+	"bt.typtypmod END, d.lvl + 1 FROM d JOIN pg_type bt ON bt.oid = d.oid WHERE bt.typtype = " \
+	"'d') SELECT oid, typmod FROM d ORDER BY lvl DESC LIMIT 1) " alias
+
 typedef struct sl_pg_column {
 	uint32_t relid;
 	char *name;

@@ -221,14 +221,19 @@ static void st_drop_pending(sl_stream *s)
 
 static const char st_type_sql[] =
         "SELECT format_type(t.oid, $2::int),"
-        "       rt.oid, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE $2::int END,"
-        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN rt.typelem ELSE 0 "
+        "       rt.oid, CASE WHEN rt.typcategory = 'A' AND b.typmod = -1 THEN eb.typmod ELSE "
+        "b.typmod END,"
+        "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN eb.oid ELSE 0 "
         "END,"
         "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
         "  FROM pg_type t"
-        "  JOIN pg_type rt ON rt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END"
-        "  LEFT JOIN pg_type et ON et.oid = rt.typelem AND rt.typcategory = 'A'"
-        " WHERE t.oid = $1::oid";
+        "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
+                "t.oid", "$2::int", "b") "  JOIN pg_type rt ON rt.oid = b.oid"
+                                         "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
+                                                 "rt.typelem", "-1",
+                                                 "eb") "  LEFT JOIN pg_type et ON et.oid = eb.oid "
+                                                       "AND rt.typcategory = 'A'"
+                                                       " WHERE t.oid = $1::oid";
 
 static int st_type(sl_stream *s, uint32_t oid, int32_t typmod, const sl_pg_column **out,
                    sl_error *err)
