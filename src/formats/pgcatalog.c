@@ -14,7 +14,7 @@ static const char sl_columns_sql[] =
         "b.typmod END,"
         "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN eb.oid ELSE 0 "
         "END,"
-        "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
+        "       coalesce(et.typtype, ''), coalesce(et.typcategory, ''), %s"
         "  FROM pg_attribute a"
         "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
                 "a.atttypid", "a.atttypmod",
@@ -31,7 +31,11 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 {
 	PGresult *res;
 	const char *params[1] = {oids_literal};
-	SL_TRY(sl_pg_query(conn, sl_columns_sql, 1, params, &res, err));
+	/* attgenerated exists from PostgreSQL 12 */
+	char sql[sizeof sl_columns_sql + 32];
+	snprintf(sql, sizeof sql, sl_columns_sql,
+	         PQserverVersion(conn) >= 120000 ? "a.attgenerated = 's'" : "false");
+	SL_TRY(sl_pg_query(conn, sql, 1, params, &res, err));
 	int rows = PQntuples(res);
 	sl_pg_column *c = sl_calloc((size_t)(rows ? rows : 1), sizeof *c);
 	for (int i = 0; i < rows; i++) {
@@ -47,6 +51,7 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 		c[i].ti.elem_oid = (uint32_t)strtoul(PQgetvalue(res, i, 9), NULL, 10);
 		c[i].ti.elem_typtype = PQgetvalue(res, i, 10)[0];
 		c[i].ti.elem_typcategory = PQgetvalue(res, i, 11)[0];
+		c[i].generated = PQgetvalue(res, i, 12)[0] == 't';
 	}
 	PQclear(res);
 	*cols = c;

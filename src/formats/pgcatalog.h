@@ -27,6 +27,7 @@ typedef struct sl_pg_column {
 	                    */
 	uint32_t type_oid; /* atttypid (before domain resolution) */
 	sl_pg_typeinfo ti; /* domain-resolved */
+	bool generated;    /* a stored generated column (attgenerated 's') */
 } sl_pg_column;
 
 /* Columns of the relations whose oids are in `oids_literal` ("{1,2,3}"), ordered by relation

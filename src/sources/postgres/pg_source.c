@@ -299,6 +299,14 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		sl_pg_select *how = sl_calloc((size_t)(nc ? nc : 1), sizeof *how);
 		const char **reasons = sl_calloc((size_t)(nc ? nc : 1), sizeof *reasons);
 		sl_pg_build_select(cols + start, nc, fields, codecs, how, reasons);
+		for (int k = 0; k < nc; k++)
+			if (cols[start + k].generated && s->server_version < 180000) {
+				how[k] = SL_PG_SELECT_UNSUPPORTED;
+				reasons[k] =
+				        "a generated column: PostgreSQL before 18 leaves generated "
+				        "columns out of logical replication, so changes would not "
+				        "carry it (add it on the target as a generated column)";
+			}
 		/* keep the supported columns; remember the others */
 		t->fields = sl_calloc((size_t)(nc ? nc : 1), sizeof *t->fields);
 		pt->codecs = sl_calloc((size_t)(nc ? nc : 1), sizeof *pt->codecs);
