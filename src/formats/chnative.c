@@ -207,6 +207,33 @@ static int64_t ch_floor_mod(int64_t a, int64_t b)
 static const int64_t ch_pow10[10] = {1,      10,      100,      1000,      10000,
                                      100000, 1000000, 10000000, 100000000, 1000000000};
 
+/* v (>= 0, < 10^width) as exactly `width` digits. */
+static void ch_put_digits(char *p, int64_t v, int width)
+{
+	for (int k = width - 1; k >= 0; k--) {
+		p[k] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* ISO 8601 date: years 1 BC = 0000, 2 BC = -0001, at least four digits after the sign. Returns
+ * the length written (NUL-terminated). */
+static size_t ch_put_date(char *t, size_t n, int64_t y, int mo, int d)
+{
+	if (y >= 0 && y <= 9999 && n > 10) {
+		ch_put_digits(t, y, 4);
+		t[4] = '-';
+		ch_put_digits(t + 5, mo, 2);
+		t[7] = '-';
+		ch_put_digits(t + 8, d, 2);
+		t[10] = '\0';
+		return 10;
+	}
+	int k = snprintf(t, n, "%s%04lld-%02d-%02d", y < 0 ? "-" : "", (long long)(y < 0 ? -y : y),
+	                 mo, d);
+	return k > 0 && (size_t)k < n ? (size_t)k : 0;
+}
+
 /* The value of row i as text for the *_TEXT kinds. */
 static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t i, char *t,
                           size_t n)
@@ -221,9 +248,7 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 			return;
 		}
 		ch_civil(days, &y, &mo, &d);
-		/* ISO 8601 years: 1 BC is 0000, 2 BC -0001; at least four digits after the sign */
-		snprintf(t, n, "%s%04lld-%02d-%02d", y < 0 ? "-" : "", (long long)(y < 0 ? -y : y),
-		         mo, d);
+		ch_put_date(t, n, y, mo, d);
 		return;
 	}
 	if (codec->kind == SL_CH_INTERVAL_TEXT) {
@@ -247,11 +272,22 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 	int64_t secs = ch_floor_div(v, per), frac = ch_floor_mod(v, per);
 	int64_t days = ch_floor_div(secs, 86400), sod = ch_floor_mod(secs, 86400);
 	ch_civil(days, &y, &mo, &d);
-	int k = snprintf(t, n, "%s%04lld-%02d-%02d %02d:%02d:%02d", y < 0 ? "-" : "",
-	                 (long long)(y < 0 ? -y : y), mo, d, (int)(sod / 3600),
-	                 (int)(sod / 60 % 60), (int)(sod % 60));
-	if (codec->scale_digits > 0 && k > 0 && (size_t)k < n)
-		snprintf(t + k, n - (size_t)k, ".%0*lld", codec->scale_digits, (long long)frac);
+	size_t k = ch_put_date(t, n, y, mo, d);
+	if (k + 10 + (size_t)codec->scale_digits >= n)
+		return; /* cannot happen with the caller's 64 bytes */
+	t[k] = ' ';
+	ch_put_digits(t + k + 1, sod / 3600, 2);
+	t[k + 3] = ':';
+	ch_put_digits(t + k + 4, sod / 60 % 60, 2);
+	t[k + 6] = ':';
+	ch_put_digits(t + k + 7, sod % 60, 2);
+	k += 9;
+	if (codec->scale_digits > 0) {
+		t[k++] = '.';
+		ch_put_digits(t + k, frac, codec->scale_digits);
+		k += (size_t)codec->scale_digits;
+	}
+	t[k] = '\0';
 }
 
 static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
