@@ -27,6 +27,7 @@ HTTPS=$((HTTP + 400))
 bash "$CH_SH" start "$INST" -o https_port=$HTTPS -o openSSL.server.certificateFile="$CERTS/server.crt" \
 	-o openSSL.server.privateKeyFile="$CERTS/server.key" -o openSSL.server.verificationMode=none \
 	>"$TMP/start.log" 2>&1 || fail "could not start $INST with https: $(tail -3 "$TMP/start.log")"
+bash "$CH_SH" sql "$INST" --query "DROP DATABASE IF EXISTS tlsdb" || fail "could not drop tlsdb on $INST"
 
 SDB=it_chtls_src
 fresh_db test-src "$SDB"

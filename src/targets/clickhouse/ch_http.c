@@ -16,6 +16,24 @@
 #include "core/log.h"
 #include "core/mem.h"
 
+#define CH_SLOTS 4
+#define CH_SLOT_BYTES (1u << 20)
+
+struct ch_stream {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	sl_buf q[CH_SLOTS]; /* filled buffers, a ring from head */
+	int head, count;
+	size_t off; /* bytes of q[head] already handed to curl */
+	bool eof, abandon, done;
+	CURLcode cr;
+	struct curl_slist *headers;
+	bool gz;
+	z_stream z;
+	sl_buf fill; /* the buffer being filled */
+};
+
 struct sl_ch_http {
 	CURL *curl;
 	char base[400]; /* scheme://host:port/ */
@@ -25,6 +43,8 @@ struct sl_ch_http {
 	atomic_int cancelled;
 	sl_buf url, body, resp;
 	char curl_err[CURL_ERROR_SIZE];
+	struct ch_stream *stream; /* streaming INSERT state, made on first use */
+	bool stream_failed;       /* the running INSERT already ended in an error */
 };
 
 static bool ch_unescape(const char *p, const char *end, char *out, size_t n)
@@ -165,6 +185,14 @@ void sl_ch_http_free(sl_ch_http *h)
 	if (h == NULL)
 		return;
 	curl_easy_cleanup(h->curl);
+	if (h->stream) {
+		for (int i = 0; i < CH_SLOTS; i++)
+			sl_buf_free(&h->stream->q[i]);
+		sl_buf_free(&h->stream->fill);
+		pthread_mutex_destroy(&h->stream->mu);
+		pthread_cond_destroy(&h->stream->cv);
+		free(h->stream);
+	}
 	sl_buf_free(&h->url);
 	sl_buf_free(&h->body);
 	sl_buf_free(&h->resp);
@@ -173,8 +201,15 @@ void sl_ch_http_free(sl_ch_http *h)
 
 void sl_ch_http_cancel(sl_ch_http *h)
 {
-	if (h)
-		atomic_store(&h->cancelled, 1);
+	if (h == NULL)
+		return;
+	atomic_store(&h->cancelled, 1);
+	struct ch_stream *st = h->stream;
+	if (st) { /* wake a sender waiting for data */
+		pthread_mutex_lock(&st->mu);
+		pthread_cond_broadcast(&st->cv);
+		pthread_mutex_unlock(&st->mu);
+	}
 }
 
 static void ch_url_encode(sl_buf *b, const char *s)
@@ -217,12 +252,10 @@ static int ch_code_of(const sl_buf *resp)
 	return p ? atoi(p + 6) : 0;
 }
 
-static int ch_request(sl_ch_http *h, const char *query_param, const char *settings,
-                      const void *data, size_t n, bool may_gzip, sl_buf *out, sl_error *err)
+/* The URL and headers of a request; *headers to free with curl_slist_free_all. */
+static void ch_prepare(sl_ch_http *h, const char *query_param, const char *settings,
+                       struct curl_slist **headers)
 {
-	if (atomic_load(&h->cancelled))
-		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
-	CURL *c = h->curl;
 	sl_buf_reset(&h->url);
 	sl_buf_puts(&h->url, h->base);
 	sl_buf_puts(&h->url, "?");
@@ -232,39 +265,16 @@ static int ch_request(sl_ch_http *h, const char *query_param, const char *settin
 	}
 	if (settings)
 		sl_buf_puts(&h->url, settings);
-	curl_easy_setopt(c, CURLOPT_URL, sl_buf_cstr(&h->url));
-	struct curl_slist *headers = NULL;
-	headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
-	headers = curl_slist_append(headers, "Expect:");
-	if (may_gzip && h->gzip && n > 4096) {
-		z_stream z;
-		memset(&z, 0, sizeof z);
-		/* windowBits 15 + 16: a gzip wrapper, which the server's Content-Encoding: gzip
-		 * expects */
-		deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-		size_t bound = deflateBound(&z, n);
-		sl_buf_reset(&h->body);
-		z.next_in = (Bytef *)data;
-		z.avail_in = (uInt)n;
-		z.next_out = sl_buf_reserve(&h->body, bound);
-		z.avail_out = (uInt)bound;
-		int zr = deflate(&z, Z_FINISH);
-		h->body.len = bound - z.avail_out;
-		deflateEnd(&z);
-		if (zr == Z_STREAM_END && n <= UINT32_MAX) {
-			data = h->body.data;
-			n = h->body.len;
-			headers = curl_slist_append(headers, "Content-Encoding: gzip");
-		}
-	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	curl_easy_setopt(h->curl, CURLOPT_URL, sl_buf_cstr(&h->url));
+	*headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	*headers = curl_slist_append(*headers, "Expect:");
 	sl_buf_reset(&h->resp);
 	h->curl_err[0] = '\0';
-	CURLcode cr = curl_easy_perform(c);
-	curl_slist_free_all(headers);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+}
+
+/* What a finished request means: 0, or the error in one line. */
+static int ch_finish(sl_ch_http *h, CURLcode cr, sl_buf *out, sl_error *err)
+{
 	if (cr == CURLE_ABORTED_BY_CALLBACK)
 		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
 	if (cr == CURLE_PEER_FAILED_VERIFICATION || cr == CURLE_SSL_CACERT_BADFILE ||
@@ -275,7 +285,9 @@ static int ch_request(sl_ch_http *h, const char *query_param, const char *settin
 		        "certificate signed by a CA this machine trusts? name its CA in "
 		        "target.tls_ca_file)",
 		        h->what, h->where, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cr));
-	if (cr != CURLE_OK) {
+	long status = 0;
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (cr != CURLE_OK && (status == 0 || status == 200)) {
 		int rc = sl_error_set(
 		        err, SL_ERR_CONNECT,
 		        "%s: cannot reach ClickHouse at %s: %s (is the server running "
@@ -284,8 +296,6 @@ static int ch_request(sl_ch_http *h, const char *query_param, const char *settin
 		err->retryable = true;
 		return rc;
 	}
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 200) {
 		if (out)
 			sl_buf_append(out, h->resp.data, h->resp.len);
@@ -312,6 +322,224 @@ static int ch_request(sl_ch_http *h, const char *query_param, const char *settin
 	/* 252 too many parts, 202 too many simultaneous queries, 209/210 network */
 	err->retryable = status == 503 || code == 252 || code == 202 || code == 209 || code == 210;
 	return rc;
+}
+
+static int ch_request(sl_ch_http *h, const char *query_param, const char *settings,
+                      const void *data, size_t n, bool may_gzip, sl_buf *out, sl_error *err)
+{
+	if (atomic_load(&h->cancelled))
+		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
+	CURL *c = h->curl;
+	struct curl_slist *headers;
+	ch_prepare(h, query_param, settings, &headers);
+	if (may_gzip && h->gzip && n > 4096 && n <= UINT32_MAX) {
+		z_stream z;
+		memset(&z, 0, sizeof z);
+		/* windowBits 15 + 16: a gzip wrapper, which the server's Content-Encoding: gzip
+		 * expects */
+		deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+		size_t bound = deflateBound(&z, n);
+		sl_buf_reset(&h->body);
+		z.next_in = (Bytef *)data;
+		z.avail_in = (uInt)n;
+		z.next_out = sl_buf_reserve(&h->body, bound);
+		z.avail_out = (uInt)bound;
+		int zr = deflate(&z, Z_FINISH);
+		h->body.len = bound - z.avail_out;
+		deflateEnd(&z);
+		if (zr == Z_STREAM_END) {
+			data = h->body.data;
+			n = h->body.len;
+			headers = curl_slist_append(headers, "Content-Encoding: gzip");
+		}
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, data ? data : "");
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	CURLcode cr = curl_easy_perform(c);
+	curl_slist_free_all(headers);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	return ch_finish(h, cr, out, err);
+}
+
+/* ---------------------------------------------------------------- streaming inserts ---- */
+
+static size_t ch_read(char *p, size_t size, size_t n, void *ctx)
+{
+	sl_ch_http *h = ctx;
+	struct ch_stream *st = h->stream;
+	pthread_mutex_lock(&st->mu);
+	while (st->count == 0 && !st->eof && !st->abandon && !atomic_load(&h->cancelled))
+		pthread_cond_wait(&st->cv, &st->mu);
+	size_t k = 0;
+	if (st->abandon || atomic_load(&h->cancelled)) {
+		k = CURL_READFUNC_ABORT;
+	} else if (st->count > 0) {
+		sl_buf *b = &st->q[st->head];
+		k = b->len - st->off < size * n ? b->len - st->off : size * n;
+		memcpy(p, b->data + st->off, k);
+		st->off += k;
+		if (st->off == b->len) {
+			sl_buf_reset(b);
+			st->off = 0;
+			st->head = (st->head + 1) % CH_SLOTS;
+			st->count--;
+			pthread_cond_broadcast(&st->cv);
+		}
+	}
+	pthread_mutex_unlock(&st->mu);
+	return k;
+}
+
+static void *ch_stream_main(void *arg)
+{
+	sl_ch_http *h = arg;
+	struct ch_stream *st = h->stream;
+	CURLcode cr = curl_easy_perform(h->curl);
+	pthread_mutex_lock(&st->mu);
+	st->cr = cr;
+	st->done = true;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+int sl_ch_insert_begin(sl_ch_http *h, const char *insert, const char *settings, sl_error *err)
+{
+	if (atomic_load(&h->cancelled))
+		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
+	if (h->stream == NULL) {
+		h->stream = sl_calloc(1, sizeof *h->stream);
+		pthread_mutex_init(&h->stream->mu, NULL);
+		pthread_cond_init(&h->stream->cv, NULL);
+	}
+	struct ch_stream *st = h->stream;
+	st->head = st->count = 0;
+	st->off = 0;
+	st->eof = st->abandon = st->done = false;
+	sl_buf_reset(&st->fill);
+	ch_prepare(h, insert, settings, &st->headers);
+	st->headers = curl_slist_append(st->headers, "Transfer-Encoding: chunked");
+	st->gz = h->gzip;
+	if (st->gz) {
+		memset(&st->z, 0, sizeof st->z);
+		deflateInit2(&st->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+		st->headers = curl_slist_append(st->headers, "Content-Encoding: gzip");
+	}
+	CURL *c = h->curl;
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, st->headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, ch_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, h);
+	pthread_create(&st->thread, NULL, ch_stream_main, h);
+	return 0;
+}
+
+/* Hand st->fill to the sender; false when the request already ended. */
+static bool ch_enqueue(struct ch_stream *st)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->count == CH_SLOTS && !st->done)
+		pthread_cond_wait(&st->cv, &st->mu);
+	bool ok = !st->done;
+	if (ok) {
+		sl_buf *slot = &st->q[(st->head + st->count) % CH_SLOTS];
+		sl_buf tmp = *slot;
+		*slot = st->fill;
+		st->fill = tmp;
+		sl_buf_reset(&st->fill);
+		st->count++;
+		pthread_cond_broadcast(&st->cv);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return ok;
+}
+
+static void ch_deflate(struct ch_stream *st, const void *data, size_t n, int flush)
+{
+	st->z.next_in = (Bytef *)data;
+	st->z.avail_in = (uInt)n;
+	do {
+		size_t room = n / 2 + 65536;
+		st->z.next_out = sl_buf_reserve(&st->fill, room);
+		st->z.avail_out = (uInt)room;
+		deflate(&st->z, flush);
+		st->fill.len += room - st->z.avail_out;
+	} while (st->z.avail_out == 0 || (flush == Z_FINISH && st->z.avail_in > 0));
+}
+
+/* Wait for the request's end; its result. */
+static int ch_stream_join(sl_ch_http *h, sl_error *err)
+{
+	struct ch_stream *st = h->stream;
+	pthread_join(st->thread, NULL);
+	curl_slist_free_all(st->headers);
+	st->headers = NULL;
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, NULL);
+	if (st->gz)
+		deflateEnd(&st->z);
+	for (int i = 0; i < CH_SLOTS; i++)
+		sl_buf_reset(&st->q[i]);
+	return ch_finish(h, st->cr, NULL, err);
+}
+
+int sl_ch_insert_write(sl_ch_http *h, const void *data, size_t n, sl_error *err)
+{
+	struct ch_stream *st = h->stream;
+	while (n > 0) {
+		size_t k = n > UINT32_MAX / 2 ? UINT32_MAX / 2 : n;
+		if (st->gz)
+			ch_deflate(st, data, k, Z_NO_FLUSH);
+		else
+			sl_buf_append(&st->fill, data, k);
+		data = (const uint8_t *)data + k;
+		n -= k;
+		if (st->fill.len >= CH_SLOT_BYTES && !ch_enqueue(st)) {
+			/* the server answered before the end: an error */
+			int rc = ch_stream_join(h, err);
+			h->stream_failed = true;
+			return rc < 0 ? rc
+			              : sl_error_set(err, SL_ERR_SERVER,
+			                             "%s: ClickHouse ended the INSERT early",
+			                             h->what);
+		}
+	}
+	return 0;
+}
+
+int sl_ch_insert_end(sl_ch_http *h, sl_error *err)
+{
+	struct ch_stream *st = h->stream;
+	if (h->stream_failed) {
+		h->stream_failed = false;
+		return sl_error_set(err, SL_ERR_INTERNAL, "%s: INSERT already failed", h->what);
+	}
+	if (st->gz)
+		ch_deflate(st, "", 0, Z_FINISH);
+	if (st->fill.len > 0)
+		ch_enqueue(st);
+	pthread_mutex_lock(&st->mu);
+	st->eof = true;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	return ch_stream_join(h, err);
+}
+
+void sl_ch_insert_abandon(sl_ch_http *h)
+{
+	struct ch_stream *st = h->stream;
+	if (h->stream_failed) {
+		h->stream_failed = false;
+		return;
+	}
+	pthread_mutex_lock(&st->mu);
+	st->abandon = true;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	sl_error e = {0};
+	ch_stream_join(h, &e);
 }
 
 int sl_ch_exec(sl_ch_http *h, const char *sql, sl_buf *out, sl_error *err)

@@ -43,6 +43,17 @@ int sl_ch_execf(sl_ch_http *h, sl_error *err, const char *fmt, ...)
  * parameters ("" or "&async_insert=1..."), data the body. */
 int sl_ch_insert(sl_ch_http *h, const char *insert, const char *settings, const void *data,
                  size_t n, sl_error *err);
+/* A streaming INSERT: the request runs in a thread of its own while the caller writes the body
+ * (Native blocks) in pieces, sent with chunked transfer encoding (gzip-compressed as a whole
+ * when the client compresses); at most a few MiB wait in memory. _end sends the rest and returns
+ * the server's verdict; _abandon aborts the request (what the server has already stored stays).
+ * After a _write error the request is over (_end then only reports that, _abandon does
+ * nothing). */
+int sl_ch_insert_begin(sl_ch_http *h, const char *insert, const char *settings, sl_error *err);
+int sl_ch_insert_write(sl_ch_http *h, const void *data, size_t n, sl_error *err);
+int sl_ch_insert_end(sl_ch_http *h, sl_error *err);
+void sl_ch_insert_abandon(sl_ch_http *h);
+
 /* Make the running (or next) request fail with SL_ERR_CANCELLED; any thread. */
 void sl_ch_http_cancel(sl_ch_http *h);
 

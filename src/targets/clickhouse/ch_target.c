@@ -1,8 +1,8 @@
 /* ClickHouse target: tables, the snapshot loader and verify (see ch_target_int.h).
  *
  * Everything travels over the HTTP interface. Rows are written as Native blocks built straight
- * from the batches (formats/chnative.c): a snapshot writer buffers a chunk's blocks up to
- * CHT_INSERT_BYTES and sends them as one INSERT, so the server makes few large parts. */
+ * from the batches (formats/chnative.c): each snapshot chunk is one INSERT, streamed while the
+ * chunk is read, so the server makes few large parts and memory stays small. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,17 @@
 #include "targets/clickhouse/ch_target.h"
 #include "targets/clickhouse/ch_target_int.h"
 
-#define CHT_INSERT_BYTES (32u << 20)
+/* Encoded blocks are handed to the chunk's streaming INSERT in pieces of about this size; a
+ * chunk smaller than that goes as one plain request. */
+#define CHT_STREAM_BYTES (4u << 20)
 
 struct sl_writer {
 	sl_target *t;
 	sl_ch_http *h;
 	const sl_catalog *cat;
 	int table;
-	sl_buf block, meta_cols;
+	bool streaming; /* the chunk's INSERT is running */
+	sl_buf block;
 	ch_meta meta;
 	int64_t rows;
 };
@@ -514,21 +517,43 @@ static int cht_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error 
 	return 0;
 }
 
-static int cht_send(sl_writer *w, sl_error *err)
+/* The chunk's INSERT: started with its first blocks, streamed while the chunk is read, so a
+ * chunk is one INSERT (one part, or one per million rows) whatever its size. */
+static int cht_stream(sl_writer *w, bool last, sl_error *err)
 {
-	if (w->block.len == 0)
-		return 0;
 	struct ch_table *tt = &w->t->tables[w->table];
-	sl_buf sql = {0};
-	cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
-	               tt->keyless, &sql);
-	int rc = sl_ch_insert(w->h, sl_buf_cstr(&sql), w->t->settings, w->block.data, w->block.len,
-	                      err);
-	sl_buf_free(&sql);
-	if (rc < 0)
-		sl_error_wrap(err, "inserting into %s", tt->display);
+	if (!w->streaming && last) {
+		/* the whole chunk fits in one body */
+		if (w->block.len == 0)
+			return 0;
+		sl_buf sql = {0};
+		cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
+		               tt->keyless, &sql);
+		int rc = sl_ch_insert(w->h, sl_buf_cstr(&sql), w->t->settings, w->block.data,
+		                      w->block.len, err);
+		sl_buf_free(&sql);
+		sl_buf_reset(&w->block);
+		return rc < 0 ? sl_error_wrap(err, "inserting into %s", tt->display) : 0;
+	}
+	int rc = 0;
+	if (!w->streaming) {
+		sl_buf sql = {0};
+		cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
+		               tt->keyless, &sql);
+		rc = sl_ch_insert_begin(w->h, sl_buf_cstr(&sql), w->t->settings, err);
+		sl_buf_free(&sql);
+		w->streaming = rc == 0;
+	}
+	if (rc == 0 && w->block.len > 0)
+		rc = sl_ch_insert_write(w->h, w->block.data, w->block.len, err);
 	sl_buf_reset(&w->block);
-	return rc;
+	if (w->streaming && (last || rc < 0)) {
+		int erc = sl_ch_insert_end(w->h, rc < 0 ? NULL : err);
+		w->streaming = false;
+		if (rc == 0)
+			rc = erc;
+	}
+	return rc < 0 ? sl_error_wrap(err, "inserting into %s", tt->display) : 0;
 }
 
 static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
@@ -544,20 +569,23 @@ static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 		             tt->keyless ? cht_row_hash(b, r, tt->cols) : 0, 0);
 	SL_TRY(cht_encode(b, tt->cols, tt->keyless, &w->meta, &w->block, err));
 	w->rows += b->length;
-	if (w->block.len >= CHT_INSERT_BYTES)
-		return cht_send(w, err);
+	if (w->block.len >= CHT_STREAM_BYTES)
+		return cht_stream(w, false, err);
 	return 0;
 }
 
 static int cht_load_end(sl_writer *w, sl_error *err)
 {
-	int rc = cht_send(w, err);
+	int rc = cht_stream(w, true, err);
 	w->table = -1;
 	return rc;
 }
 
 static void cht_load_abort(sl_writer *w)
 {
+	if (w->streaming)
+		sl_ch_insert_abandon(w->h);
+	w->streaming = false;
 	sl_buf_reset(&w->block);
 	w->table = -1;
 }
@@ -579,7 +607,6 @@ static void cht_writer_close(sl_writer *w)
 		return;
 	sl_ch_http_free(w->h);
 	sl_buf_free(&w->block);
-	sl_buf_free(&w->meta_cols);
 	cht_meta_free(&w->meta);
 	free(w);
 }
