@@ -422,14 +422,35 @@ const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n)
 unsigned sl_pg_text_flags(const sl_pg_typeinfo *ti)
 {
 	if (ti->typtype == 'r') {
-		switch (ti->oid) {
-		case 3904: /* int4range */
+		uint32_t sub = ti->range_subtype;
+		switch (ti->oid) { /* the built-in ranges, also when the reader did not ask */
+		case 3904:         /* int4range */
+			sub = OID_INT4;
+			break;
 		case 3926: /* int8range */
+			sub = OID_INT8;
+			break;
 		case 3906: /* numrange */
-			return SL_PG_TEXT_RANGE | SL_PG_TEXT_RANGE_NUM;
+			sub = OID_NUMERIC;
+			break;
 		case 3908: /* tsrange */
-			return SL_PG_TEXT_RANGE | SL_PG_TEXT_RANGE_TS;
+			sub = OID_TIMESTAMP;
+			break;
 		case 3910: /* tstzrange */
+			sub = OID_TIMESTAMPTZ;
+			break;
+		}
+		switch (sub) {
+		case OID_INT2:
+		case OID_INT4:
+		case OID_INT8:
+		case OID_NUMERIC:
+		case OID_FLOAT4:
+		case OID_FLOAT8:
+			return SL_PG_TEXT_RANGE | SL_PG_TEXT_RANGE_NUM;
+		case OID_TIMESTAMP:
+			return SL_PG_TEXT_RANGE | SL_PG_TEXT_RANGE_TS;
+		case OID_TIMESTAMPTZ:
 			return SL_PG_TEXT_RANGE | SL_PG_TEXT_RANGE_TSTZ;
 		default:
 			return SL_PG_TEXT_RANGE;
@@ -1064,7 +1085,14 @@ static void tx_json_string(sl_buf *out, const char *s, size_t n)
 static void tx_range_bound(sl_buf *out, const char *s, size_t n, unsigned flags)
 {
 	if (flags & SL_PG_TEXT_RANGE_NUM) {
-		sl_buf_append(out, s, n);
+		/* to_json writes numbers bare, but NaN and the infinities as strings */
+		bool special = (n == 3 && memcmp(s, "NaN", 3) == 0) ||
+		               (n == 8 && memcmp(s, "Infinity", 8) == 0) ||
+		               (n == 9 && memcmp(s, "-Infinity", 9) == 0);
+		if (special)
+			tx_json_string(out, s, n);
+		else
+			sl_buf_append(out, s, n);
 		return;
 	}
 	const char *sp = memchr(s, ' ', n);

@@ -23,6 +23,7 @@ typedef struct sl_pg_typeinfo {
 	uint32_t elem_oid; /* arrays: element type */
 	char elem_typtype;
 	char elem_typcategory;
+	uint32_t range_subtype; /* ranges: the bound type (when the reader asked; else 0) */
 } sl_pg_typeinfo;
 
 typedef enum sl_pg_select {

@@ -225,7 +225,8 @@ static const char st_type_sql[] =
         "b.typmod END,"
         "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN eb.oid ELSE 0 "
         "END,"
-        "       coalesce(et.typtype, ''), coalesce(et.typcategory, '')"
+        "       coalesce(et.typtype, ''), coalesce(et.typcategory, ''),"
+        "       coalesce((SELECT rngsubtype FROM pg_range WHERE rngtypid = rt.oid), 0)"
         "  FROM pg_type t"
         "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
                 "t.oid", "$2::int", "b") "  JOIN pg_type rt ON rt.oid = b.oid"
@@ -268,6 +269,7 @@ static int st_type(sl_stream *s, uint32_t oid, int32_t typmod, const sl_pg_colum
 	t->info.ti.elem_oid = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
 	t->info.ti.elem_typtype = PQgetvalue(res, 0, 6)[0];
 	t->info.ti.elem_typcategory = PQgetvalue(res, 0, 7)[0];
+	t->info.ti.range_subtype = (uint32_t)strtoul(PQgetvalue(res, 0, 8), NULL, 10);
 	PQclear(res);
 	*out = &t->info;
 	return 0;
