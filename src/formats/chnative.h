@@ -101,8 +101,8 @@ int sl_ch_block_next(sl_ch_reader *r, int *ncols, int64_t *nrows, sl_error *err)
  * nearest even when the value did not come from a half), Decimal and DateTime64 values checked
  * to fit the field. Returns 0, or <0 with err (SL_ERR_DATA naming the column: truncated input,
  * a value that does not parse or fit); then dst holds part of the block, so reset the batch.
- * XXX: Array cannot be Nullable in ClickHouse, so a NULL list was written as an empty array and
- * comes back as an empty (valid) list. */
+ * Arrays cannot be Nullable in ClickHouse: a NULL list was written as an empty array and comes
+ * back as an empty (valid) list (verify counts the two alike for this target). */
 int sl_ch_decode_column(sl_ch_reader *r, const sl_ch_codec *codec, const char *name,
                         const char *type, int64_t nrows, sl_column *dst, sl_error *err);
 
