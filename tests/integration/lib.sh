@@ -342,7 +342,13 @@ sluice() {
 
 # Print the last sluice invocation's output (for failure messages).
 sluice_dump() {
-	printf -- '--- sluice exit %s; stdout:\n%s\n--- stderr (last 30 lines):\n' "$SL_RC" "$SL_OUT" >&2
+	printf -- '--- sluice exit %s; stdout:\n%s\n' "$SL_RC" "$SL_OUT" >&2
+	if [[ $SL_ERR == *"ERROR: AddressSanitizer"* || $SL_ERR == *"runtime error"* ]]; then
+		# a sanitizer report: its head (what, where, the stack) is what matters
+		printf -- '--- stderr (sanitizer report, first 60 lines):\n' >&2
+		printf '%s\n' "$SL_ERR" | grep -A60 -m1 "ERROR: AddressSanitizer\|runtime error" >&2
+	fi
+	printf -- '--- stderr (last 30 lines):\n' >&2
 	printf '%s\n' "$SL_ERR" | tail -n 30 >&2
 	printf -- '---\n' >&2
 }

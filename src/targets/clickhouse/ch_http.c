@@ -248,8 +248,14 @@ static void ch_error_text(const sl_buf *resp, char *out, size_t n)
 
 static int ch_code_of(const sl_buf *resp)
 {
-	const char *p = memmem(resp->data, resp->len, "Code: ", 6);
-	return p ? atoi(p + 6) : 0;
+	const uint8_t *p = memmem(resp->data, resp->len, "Code: ", 6);
+	if (p == NULL)
+		return 0;
+	const uint8_t *end = resp->data + resp->len;
+	int code = 0;
+	for (p += 6; p < end && *p >= '0' && *p <= '9' && code < 100000; p++)
+		code = code * 10 + (*p - '0'); /* the body is not NUL-terminated */
+	return code;
 }
 
 /* The URL and headers of a request; *headers to free with curl_slist_free_all. */
