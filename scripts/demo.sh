@@ -132,6 +132,8 @@ bash scripts/clickhouse.sh start demo-clickhouse
 CH_PORT=$(bash scripts/clickhouse.sh env demo-clickhouse | sed -n 's/^export CH_HTTP_PORT=//p')
 export SL_CH_PASSWORD
 SL_CH_PASSWORD=$(bash scripts/clickhouse.sh env demo-clickhouse | sed -n 's/^export CH_PASSWORD=//p')
+bash scripts/clickhouse.sh sql demo-clickhouse --query "DROP DATABASE IF EXISTS shop" # an earlier demo's
+rm -f "$DEMO"/shop-ch-state.db*
 cat >"$DEMO/shop-ch.yaml" <<YAML
 # PostgreSQL database "shop" into ClickHouse database "shop" (ReplacingMergeTree tables; read
 # them with FINAL and WHERE _sluice_deleted = 0).
