@@ -61,6 +61,7 @@
 #   BENCH_WIDE_ROWS    rows of the table `wide` (default 3000000; 0: no such table)
 #   BENCH_RUNS         runs of each contender (default 3); the median is reported
 #   BENCH_PARALLELISM  sluice snapshot.parallelism (default 2)
+#   BENCH_CHUNK_SIZE   sluice snapshot.chunk_size (default: sluice's, 64MiB)
 #   BENCH_CLIENT_JOBS  clickhouse-client (curl) inserts at once, one table each (default
 #                      BENCH_PARALLELISM)
 #   BENCH_COMPRESSION  sluice target.compression: none, gzip or auto (default none)
@@ -87,6 +88,7 @@ RUNS=${BENCH_RUNS:-3}
 PAR=${BENCH_PARALLELISM:-2}
 CLIENT_JOBS=${BENCH_CLIENT_JOBS:-$PAR}
 COMPRESSION=${BENCH_COMPRESSION:-none}
+CHUNK=${BENCH_CHUNK_SIZE:-}
 CLIENT_COMPRESSION=${BENCH_CLIENT_COMPRESSION:-0}
 CONTENDERS=${BENCH_CONTENDERS:-sluice client curl}
 ENFORCE=${BENCH_ENFORCE:-0}
@@ -268,7 +270,7 @@ target:
   password: "\${SL_CH_PASSWORD}"
   database: $CH_DB
   compression: $COMPRESSION
-snapshot: { parallelism: $PAR }
+snapshot: { parallelism: $PAR${CHUNK:+, chunk_size: $CHUNK} }
 state: { url: "sqlite://$WORK/state.db" }
 YAML
 
