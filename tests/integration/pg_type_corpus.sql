@@ -184,3 +184,110 @@ INSERT INTO all_types (id, c_float4, c_float8, c_num) VALUES
   (7, 1e-45, 4.9e-324, ('9' || repeat('0', 130000))::numeric),
   (8, 1.17549435e-38, 2.2250738585072014e-308, ('0.' || repeat('0', 16000) || '1')::numeric),
   (9, 0.1, 0.1, 0.1);
+
+-- Row 100: NULL in every nullable column.
+INSERT INTO all_types (id) VALUES (100);
+
+-- Odd identifiers in a non-public schema.
+CREATE SCHEMA "Odd Schema";
+CREATE TABLE "Odd Schema"."Mixed Table" (
+  "ID"            integer PRIMARY KEY,
+  "Weird ""col""" text,
+  "with space"    integer,
+  "UPPER"         mood,
+  "ünïcode"       text,
+  "select"        boolean
+);
+INSERT INTO "Odd Schema"."Mixed Table" VALUES
+  (1, 'a', 1, 'ok', 'ü', true), (2, 'b"c', NULL, 'sad', NULL, false), (3, NULL, 3, NULL, '😀', NULL);
+
+-- Composite primary key whose column order differs from the table's.
+CREATE TABLE composite_pk (a integer, b text, c timestamptz, v numeric, PRIMARY KEY (b, a));
+INSERT INTO composite_pk
+  SELECT i % 7, 'k' || (i / 7), '2024-01-01'::timestamptz + i * interval '1 minute', i / 3.0
+  FROM generate_series(1, 500) i;
+
+-- No key at all, with duplicate rows.
+CREATE TABLE keyless (x integer, y text);
+INSERT INTO keyless SELECT i % 10, 'dup' FROM generate_series(1, 100) i;
+INSERT INTO keyless VALUES (NULL, NULL), (NULL, NULL);
+
+-- A dropped column between live ones.
+CREATE TABLE dropped_col (id integer PRIMARY KEY, gone text, kept text, n integer);
+ALTER TABLE dropped_col DROP COLUMN gone;
+INSERT INTO dropped_col SELECT i, 'k' || i, i FROM generate_series(1, 100) i;
+
+-- TOAST: 1 MB of hex text (random, so it is stored out of line) and 512 KiB of random bytes.
+CREATE TABLE toasted (id integer PRIMARY KEY, body text, blob bytea);
+INSERT INTO toasted
+  SELECT 1, string_agg(md5(random()::text), ''), decode(string_agg(md5(random()::text), ''), 'hex')
+  FROM generate_series(1, 32768);
+INSERT INTO toasted
+  SELECT 2, string_agg(md5(random()::text) || chr(9731), ''), NULL FROM generate_series(1, 10000);
+INSERT INTO toasted VALUES (3, 'short', '\x01');
+
+-- Partitioned table with a default partition and a primary key.
+CREATE TABLE events (id integer, created date, payload text, PRIMARY KEY (id, created))
+  PARTITION BY RANGE (created);
+CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_default PARTITION OF events DEFAULT;
+INSERT INTO events
+  SELECT i, '2022-07-01'::date + (i % 1000), 'payload ' || i FROM generate_series(1, 3000) i;
+
+CREATE TABLE empty_t (id integer PRIMARY KEY, v text);
+
+-- Types defined in another schema, nested domains, a user-defined range, a composite of an enum
+-- and a range, arrays of text-read types, a generated column, typmod variants.
+CREATE TYPE "Odd Schema"."Color" AS ENUM ('red', 'Green', 'blue blue');
+CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE DOMAIN smallpos AS posint CHECK (VALUE < 100);
+CREATE DOMAIN nn_text AS text NOT NULL;
+CREATE TYPE pair AS (c "Odd Schema"."Color", r int4range, w numeric(5,2));
+CREATE TABLE extras (
+  id int PRIMARY KEY,
+  a_interval interval[],
+  a_inet inet[],
+  a_enum "Odd Schema"."Color"[],
+  a_varchar varchar(10)[],
+  a_jsonb jsonb[],
+  a_bytea bytea[],
+  a_int8 int8[],
+  a_float8 float8[],
+  a_numeric numeric[],
+  a_domain posint[],
+  a_text text[],
+  n_negscale numeric(5,-2),
+  d_nested smallpos,
+  d_nn nn_text,
+  fr floatrange,
+  cp pair,
+  cp_arr pair[],
+  gen int GENERATED ALWAYS AS (id * 2) STORED,
+  bpc bpchar,
+  vc varchar,
+  ts3 timestamptz(3),
+  it_ym interval year to month,
+  it_s interval second(2)
+);
+INSERT INTO extras (id, a_interval, a_inet, a_enum, a_varchar, a_jsonb, a_bytea, a_int8, a_float8,
+  a_numeric, a_domain, a_text, n_negscale, d_nested, d_nn, fr, cp, cp_arr, bpc, vc, ts3, it_ym, it_s) VALUES
+ (1, '{"1 day","-1 mon 2 days"}', '{10.0.0.1,::1/128}', '{red,"blue blue",NULL}', '{"a b",""}',
+  ARRAY['{"a":1}'::jsonb, 'null', NULL], ARRAY['\x00'::bytea, '\x', NULL],
+  '{-9223372036854775808,9223372036854775807}', '{NaN,Infinity,-0,1e-320}', '{NaN,1.2300,-0}', '{1,2}',
+  '{"{x}","a\\b"}', 12300, 99, 'nn', '[1.5,Infinity)', ROW('Green', '[1,5)', 1.50),
+  ARRAY[ROW('red', 'empty', NULL)::pair, NULL],
+  'x   ', 'unlimited   ', '2024-01-01 00:00:00.123+00', '1 year 3 mons', '1.25 seconds'),
+ (2, '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', -99900, 1, '', 'empty',
+  ROW(NULL, NULL, NULL), '{}', '', '', 'infinity', '-1 mon', '-0.01'),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'x', NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL);
+
+-- Big enough for several 1 MiB chunks.
+CREATE TABLE big (id integer PRIMARY KEY, v text, n numeric(12,2), ts timestamptz);
+INSERT INTO big
+  SELECT i, md5(i::text), i / 100.0, '2024-01-01'::timestamptz + i * interval '1 second'
+  FROM generate_series(1, 50000) i;
+
+RESET ROLE;
+ANALYZE;
