@@ -18,6 +18,7 @@
 #include "core/queue.h"
 #include "core/state.h"
 #include "core/types.h"
+#include "core/url.h"
 
 static void test_batch_export(void **state)
 {
@@ -395,6 +396,39 @@ static void test_state_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static bool auth(const char *a, char *user, char *pw, char *host, unsigned *port)
+{
+	user[0] = pw[0] = host[0] = '\0';
+	*port = 0;
+	return sl_url_authority(a, a + strlen(a), user, 32, pw, 32, host, 32, port);
+}
+
+static void test_url_authority(void **state)
+{
+	(void)state;
+	char user[32], pw[32], host[32];
+	unsigned port;
+	assert_true(auth("u:p%40ss@h.example:8123", user, pw, host, &port));
+	assert_string_equal(user, "u");
+	assert_string_equal(pw, "p@ss");
+	assert_string_equal(host, "h.example");
+	assert_int_equal(port, 8123);
+	assert_true(auth("a:b@c@host", user, pw, host, &port)); /* the last '@' ends them */
+	assert_string_equal(pw, "b@c");
+	assert_string_equal(host, "host");
+	assert_int_equal(port, 0);
+	assert_true(auth("[::1]:9000", user, pw, host, &port));
+	assert_string_equal(user, "");
+	assert_string_equal(host, "[::1]");
+	assert_int_equal(port, 9000);
+	assert_false(auth("h:0", user, pw, host, &port));
+	assert_false(auth("h:65536", user, pw, host, &port));
+	assert_false(auth("h:12x", user, pw, host, &port));
+	assert_false(auth("h:", user, pw, host, &port));
+	assert_false(auth("[::1", user, pw, host, &port));
+	assert_false(auth("a-very-long-host-name-that-does-not-fit", user, pw, host, &port));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +440,7 @@ int main(void)
 	        cmocka_unit_test(test_changes_unchanged_mask),
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_state_store),
+	        cmocka_unit_test(test_url_authority),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,39 +30,11 @@
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/url.h"
 #include "sources/mysql/my_source.h"
 #include "sources/mysql/my_source_int.h"
 
 /* ---------------------------------------------------------------- URL ---- */
-
-static int my_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Copy [p, end) percent-decoded into out. */
-static bool my_unescape(const char *p, const char *end, char *out, size_t n)
-{
-	size_t k = 0;
-	while (p < end) {
-		int c = (unsigned char)*p++;
-		if (c == '%' && end - p >= 2 && my_hex(p[0]) >= 0 && my_hex(p[1]) >= 0) {
-			c = my_hex(p[0]) * 16 + my_hex(p[1]);
-			p += 2;
-		}
-		if (k + 1 >= n)
-			return false;
-		out[k++] = (char)c;
-	}
-	out[k] = '\0';
-	return true;
-}
 
 static int my_parse_url(const char *url, const char *password, sl_my_url *u, sl_error *err)
 {
@@ -80,28 +52,13 @@ static int my_parse_url(const char *url, const char *password, sl_my_url *u, sl_
 	const char *q = strchr(at ? at : p, '?');
 	if (q && (slash == NULL || q < slash))
 		slash = NULL;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (!my_unescape(p, colon ? colon : at, u->user, sizeof u->user))
-			goto bad;
-		if (colon && !my_unescape(colon + 1, at, u->password, sizeof u->password))
-			goto bad;
-		p = at + 1;
-	}
 	const char *hend = slash ? slash : (q ? q : p + strlen(p));
-	const char *colon = memchr(p, ':', (size_t)(hend - p));
-	if (!my_unescape(p, colon ? colon : hend, u->host, sizeof u->host))
+	if (!sl_url_authority(p, hend, u->user, sizeof u->user, u->password, sizeof u->password,
+	                      u->host, sizeof u->host, &u->port))
 		goto bad;
-	if (colon) {
-		char *e;
-		long port = strtol(colon + 1, &e, 10);
-		if (e != hend || port <= 0 || port > 65535)
-			goto bad;
-		u->port = (unsigned)port;
-	}
 	if (slash) {
 		const char *dend = q ? q : slash + strlen(slash);
-		if (!my_unescape(slash + 1, dend, u->database, sizeof u->database))
+		if (!sl_url_unescape(slash + 1, dend, u->database, sizeof u->database))
 			goto bad;
 	}
 	if (q && q[1] != '\0')

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/url.h"
 
 #define CH_SLOTS 4
 #define CH_SLOT_BYTES (1u << 20)
@@ -47,25 +48,6 @@ struct sl_ch_http {
 	bool stream_failed;       /* the running INSERT already ended in an error */
 };
 
-static bool ch_unescape(const char *p, const char *end, char *out, size_t n)
-{
-	size_t k = 0;
-	while (p < end) {
-		int c = (unsigned char)*p++;
-		if (c == '%' && end - p >= 2 && isxdigit((unsigned char)p[0]) &&
-		    isxdigit((unsigned char)p[1])) {
-			char hex[3] = {p[0], p[1], 0};
-			c = (int)strtol(hex, NULL, 16);
-			p += 2;
-		}
-		if (k + 1 >= n)
-			return false;
-		out[k++] = (char)c;
-	}
-	out[k] = '\0';
-	return true;
-}
-
 int sl_ch_url_parse(const char *url, const char *password, sl_ch_url *out, sl_error *err)
 {
 	memset(out, 0, sizeof *out);
@@ -85,31 +67,10 @@ int sl_ch_url_parse(const char *url, const char *password, sl_ch_url *out, sl_er
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.url: a path or parameters after the host are not "
 		                    "supported; name the database in target.database");
-	const char *at = memchr(p, '@', (size_t)(end - p));
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		if (!ch_unescape(p, colon ? colon : at, out->user, sizeof out->user) ||
-		    (colon && !ch_unescape(colon + 1, at, out->password, sizeof out->password)))
-			goto bad;
-		p = at + 1;
-	}
-	const char *colon = memchr(p, ':', (size_t)(end - p));
-	if (p[0] == '[') { /* [v6]:port */
-		const char *rb = memchr(p, ']', (size_t)(end - p));
-		if (rb == NULL)
-			goto bad;
-		colon = rb[1] == ':' ? rb + 1 : NULL;
-	}
-	if (!ch_unescape(p, colon ? colon : end, out->host, sizeof out->host))
-		goto bad;
 	out->port = out->tls ? 8443 : 8123;
-	if (colon) {
-		char *e;
-		long port = strtol(colon + 1, &e, 10);
-		if (e != end || port <= 0 || port > 65535)
-			goto bad;
-		out->port = (unsigned)port;
-	}
+	if (!sl_url_authority(p, end, out->user, sizeof out->user, out->password,
+	                      sizeof out->password, out->host, sizeof out->host, &out->port))
+		goto bad;
 	if (out->host[0] == '\0')
 		goto bad;
 	if (out->user[0] == '\0')
