@@ -497,7 +497,7 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 		}
 		sl_batch_end_row(out);
 		sl_row_origin o = sl_changes_origin(c, r);
-		cht_meta_add(&a->meta, o.version, op == SL_OP_DELETE, 0, 0, 0, 0);
+		cht_meta_add(&a->meta, o.version, op == SL_OP_DELETE);
 	}
 	if (missing > 0)
 		sl_warn("target: %" PRId64 " updated row(s) of %s left columns unchanged whose "
@@ -615,7 +615,8 @@ static int cha_keyless(sl_applier *a, const sl_changes *c, const uint8_t *dead, 
 			continue;
 		sl_row_origin o = sl_changes_origin(c, r);
 		if (op != SL_OP_DELETE) {
-			cht_meta_add(&a->meta, o.version, false, o.version, o.seq, hashes[r], 0);
+			cht_meta_add(&a->meta, o.version, false);
+			cht_meta_add_identity(&a->meta, o.version, o.seq, hashes[r], 0);
 		} else {
 			/* the first candidate (smallest identity) with these values that was live
 			 * just before this delete */
@@ -644,8 +645,8 @@ static int cha_keyless(sl_applier *a, const sl_changes *c, const uint8_t *dead, 
 				continue;
 			}
 			pick->taken = true;
-			cht_meta_add(&a->meta, o.version, true, pick->origin, pick->seq, pick->hash,
-			             o.seq);
+			cht_meta_add(&a->meta, o.version, true);
+			cht_meta_add_identity(&a->meta, pick->origin, pick->seq, pick->hash, o.seq);
 		}
 		for (int i = 0; i < at->ncols; i++)
 			sl_col_append_from(&out->cols[i], &c->rows->cols[i], r);

@@ -22,7 +22,6 @@
 struct sl_writer {
 	sl_target *t;
 	sl_ch_http *h;
-	const sl_catalog *cat;
 	int table;
 	bool streaming; /* the chunk's INSERT is running */
 	sl_buf block;
@@ -159,11 +158,15 @@ void cht_meta_free(ch_meta *m)
 	sl_buf_free(&m->del_seq);
 }
 
-void cht_meta_add(ch_meta *m, uint64_t version, bool deleted, uint64_t origin, uint64_t seq,
-                  uint64_t hash, uint64_t del_seq)
+void cht_meta_add(ch_meta *m, uint64_t version, bool deleted)
 {
 	sl_buf_append(&m->version, &version, 8);
 	sl_buf_putc(&m->deleted, deleted ? 1 : 0);
+}
+
+void cht_meta_add_identity(ch_meta *m, uint64_t origin, uint64_t seq, uint64_t hash,
+                           uint64_t del_seq)
+{
 	sl_buf_append(&m->origin, &origin, 8);
 	sl_buf_append(&m->seq, &seq, 8);
 	sl_buf_append(&m->hash, &hash, 8);
@@ -304,6 +307,7 @@ static void cht_table_free(struct ch_table *tt)
 	free(tt->name);
 	free(tt->quoted);
 	free(tt->display);
+	free(tt->insert_sql);
 	memset(tt, 0, sizeof *tt);
 }
 
@@ -430,6 +434,10 @@ int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
 			        sl_field_describe(&td->fields[i], d, sizeof d));
 		}
 	}
+	sl_buf sql = {0};
+	cht_insert_sql(tt->quoted, td->fields, tt->cols, tt->ncols, tt->keyless, &sql);
+	tt->insert_sql = sl_strdup(sl_buf_cstr(&sql));
+	sl_buf_free(&sql);
 	tt->ready = true;
 	return 0;
 }
@@ -511,7 +519,6 @@ static int cht_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error 
 {
 	SL_TRY(cht_table_setup(w->t, cat, ti, err));
 	w->table = ti;
-	w->cat = cat;
 	sl_buf_reset(&w->block);
 	w->rows = 0;
 	return 0;
@@ -526,22 +533,14 @@ static int cht_stream(sl_writer *w, bool last, sl_error *err)
 		/* the whole chunk fits in one body */
 		if (w->block.len == 0)
 			return 0;
-		sl_buf sql = {0};
-		cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
-		               tt->keyless, &sql);
-		int rc = sl_ch_insert(w->h, sl_buf_cstr(&sql), w->t->settings, w->block.data,
+		int rc = sl_ch_insert(w->h, tt->insert_sql, w->t->settings, w->block.data,
 		                      w->block.len, err);
-		sl_buf_free(&sql);
 		sl_buf_reset(&w->block);
 		return rc < 0 ? sl_error_wrap(err, "inserting into %s", tt->display) : 0;
 	}
 	int rc = 0;
 	if (!w->streaming) {
-		sl_buf sql = {0};
-		cht_insert_sql(tt->quoted, w->cat->tables[w->table].fields, tt->cols, tt->ncols,
-		               tt->keyless, &sql);
-		rc = sl_ch_insert_begin(w->h, sl_buf_cstr(&sql), w->t->settings, err);
-		sl_buf_free(&sql);
+		rc = sl_ch_insert_begin(w->h, tt->insert_sql, w->t->settings, err);
 		w->streaming = rc == 0;
 	}
 	if (rc == 0 && w->block.len > 0)
@@ -564,9 +563,12 @@ static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 	cht_meta_reset(&w->meta);
 	/* keyless rows: identities unique within the load (a table is reloaded whole) */
 	int64_t base = tt->keyless ? atomic_fetch_add(&tt->next_seq, b->length) : 0;
-	for (int64_t r = 0; r < b->length; r++)
-		cht_meta_add(&w->meta, 0, false, 0, (uint64_t)(base + r),
-		             tt->keyless ? cht_row_hash(b, r, tt->cols) : 0, 0);
+	for (int64_t r = 0; r < b->length; r++) {
+		cht_meta_add(&w->meta, 0, false);
+		if (tt->keyless)
+			cht_meta_add_identity(&w->meta, 0, (uint64_t)(base + r),
+			                      cht_row_hash(b, r, tt->cols), 0);
+	}
 	SL_TRY(cht_encode(b, tt->cols, tt->keyless, &w->meta, &w->block, err));
 	w->rows += b->length;
 	if (w->block.len >= CHT_STREAM_BYTES)

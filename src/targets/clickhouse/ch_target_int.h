@@ -36,10 +36,11 @@ typedef struct ch_meta {
 
 struct ch_table {
 	bool ready;
-	char *name;    /* ClickHouse table name */
-	char *quoted;  /* `db`.`name` */
-	char *display; /* db.name */
-	ch_col *cols;  /* per catalog field */
+	char *name;       /* ClickHouse table name */
+	char *quoted;     /* `db`.`name` */
+	char *display;    /* db.name */
+	char *insert_sql; /* the snapshot's INSERT ... FORMAT Native */
+	ch_col *cols;     /* per catalog field */
 	int ncols;
 	bool keyless;
 	atomic_llong next_seq; /* keyless snapshot rows: identities handed out */
@@ -79,8 +80,10 @@ int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err);
 int cht_state(sl_target *t, sl_error *err);
 void cht_meta_reset(ch_meta *m);
 void cht_meta_free(ch_meta *m);
-void cht_meta_add(ch_meta *m, uint64_t version, bool deleted, uint64_t origin, uint64_t seq,
-                  uint64_t hash, uint64_t del_seq);
+/* One row's metadata: every table's, then (keyless tables only) its identity. */
+void cht_meta_add(ch_meta *m, uint64_t version, bool deleted);
+void cht_meta_add_identity(ch_meta *m, uint64_t origin, uint64_t seq, uint64_t hash,
+                           uint64_t del_seq);
 /* "INSERT INTO `db`.`t` (columns..., metadata) FORMAT Native" for cols[0..n). */
 void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *cols, int n,
                     bool keyless, sl_buf *out);
