@@ -1177,7 +1177,8 @@ static bool tx_range_json(const char *s, size_t len, unsigned flags, sl_buf *out
 		}
 	}
 	size_t blen = out->len - base;
-	char *bounds = sl_malloc(blen ? blen : 1);
+	char small[256]; /* the usual bounds: no allocation per value */
+	char *bounds = blen <= sizeof small ? small : sl_malloc(blen);
 	memcpy(bounds, out->data + base, blen);
 	out->len = base;
 	sl_buf_puts(out, "{\"lower\" : ");
@@ -1193,7 +1194,8 @@ static bool tx_range_json(const char *s, size_t len, unsigned flags, sl_buf *out
 	sl_buf_printf(out, ", \"lower_inclusive\" : %s, \"upper_inclusive\" : %s}",
 	              s[0] == '[' && !inf[0] ? "true" : "false",
 	              s[len - 1] == ']' && !inf[1] ? "true" : "false");
-	free(bounds);
+	if (bounds != small)
+		free(bounds);
 	return true;
 }
 
