@@ -1,5 +1,6 @@
 /* Core: Arrow-layout batches and their C Data Interface export, schema export, the bounded
  * queue's backpressure, order-independent digests, the SQLite state store. */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -150,9 +151,13 @@ static void test_schema_export(void **state)
 		sl_field_reset(&f[i]);
 }
 
+/* The producer announces each push before making it (attempting) and records it once it
+ * returned (pushed); the consumer announces each pop before making it (popping). The queue
+ * bounds the producer iff, whenever a push returns, at most two items are in the queue:
+ * pushed - popping <= 2 (popping counts a pop about to happen, so this can only under-report). */
 struct producer {
 	sl_queue *q;
-	int pushed;
+	int attempting, pushed, popping, overrun, last_rc;
 };
 
 static void *produce(void *arg)
@@ -161,10 +166,15 @@ static void *produce(void *arg)
 	for (int i = 0; i < 10; i++) {
 		int *v = malloc(sizeof *v);
 		*v = i;
-		if (sl_queue_push(p->q, v, 1, 100) < 0) {
+		__atomic_store_n(&p->attempting, i + 1, __ATOMIC_SEQ_CST);
+		int rc = sl_queue_push(p->q, v, 1, 100);
+		__atomic_store_n(&p->last_rc, rc, __ATOMIC_SEQ_CST);
+		if (rc < 0) {
 			free(v);
 			break;
 		}
+		if (i + 1 - __atomic_load_n(&p->popping, __ATOMIC_SEQ_CST) > 2)
+			__atomic_store_n(&p->overrun, i + 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&p->pushed, i + 1, __ATOMIC_SEQ_CST);
 	}
 	sl_queue_close(p->q);
@@ -177,40 +187,78 @@ static void free_int(void *item, int kind)
 	free(item);
 }
 
+/* Wait (at most 10 s, polling every millisecond) until the producer has made `attempting`
+ * push calls of which `pushed` returned and the queue holds `bytes`: a state, not a delay. */
+static bool wait_producer(struct producer *p, int attempting, int pushed, size_t bytes)
+{
+	for (int ms = 0; ms < 10000; ms++) {
+		if (__atomic_load_n(&p->attempting, __ATOMIC_SEQ_CST) == attempting &&
+		    __atomic_load_n(&p->pushed, __ATOMIC_SEQ_CST) == pushed &&
+		    sl_queue_bytes(p->q) == bytes)
+			return true;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Join within 10 s, or fail (a producer that never wakes up must not hang the suite). */
+static void join_within(pthread_t t)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	if (pthread_timedjoin_np(t, NULL, &dl) != 0)
+		fail_msg("the producer thread did not finish within 10 s");
+}
+
 static void test_queue_backpressure(void **state)
 {
 	(void)state;
 	sl_queue *q = sl_queue_create(250); /* room for two items of 100 bytes */
-	struct producer p = {q, 0};
+	struct producer p = {.q = q};
 	pthread_t t;
-	pthread_create(&t, NULL, produce, &p);
-	usleep(100000);
-	/* the producer is blocked: at most 2 queued (a third would exceed the budget) */
-	assert_true(__atomic_load_n(&p.pushed, __ATOMIC_SEQ_CST) <= 2);
-	assert_true(sl_queue_bytes(q) <= 250);
+	assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
+	/* the producer ran: two items queued, and it is inside its third push */
+	if (!wait_producer(&p, 3, 2, 200))
+		fail_msg("producer never reached its third push: attempting %d, pushed %d, %zu bytes",
+		         p.attempting, p.pushed, sl_queue_bytes(q));
+	/* a third push that returned before any pop would show here (or as overrun below) */
+	assert_int_equal(__atomic_load_n(&p.pushed, __ATOMIC_SEQ_CST), 2);
+	assert_int_equal(sl_queue_bytes(q), 200);
 	int expect = 0;
 	void *item;
 	int kind;
 	size_t bytes;
-	while (sl_queue_pop(q, &item, &kind, &bytes) == 1) {
+	for (;;) {
+		__atomic_add_fetch(&p.popping, 1, __ATOMIC_SEQ_CST);
+		if (sl_queue_pop(q, &item, &kind, &bytes) != 1)
+			break;
 		assert_int_equal(*(int *)item, expect++); /* FIFO */
 		assert_int_equal(bytes, 100);
 		free(item);
 	}
 	assert_int_equal(expect, 10);
-	pthread_join(t, NULL);
+	join_within(t);
+	assert_int_equal(p.pushed, 10);
+	assert_int_equal(p.overrun, 0); /* no push returned with more than two items queued */
 	sl_queue_destroy(q, NULL);
 
-	/* abort wakes a blocked producer and fails later calls */
+	/* abort wakes a producer blocked in its second push, which fails; later calls fail too */
 	q = sl_queue_create(100);
-	p.q = q;
-	p.pushed = 0;
-	pthread_create(&t, NULL, produce, &p);
-	usleep(50000);
+	p = (struct producer){.q = q};
+	assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
+	if (!wait_producer(&p, 2, 1, 100))
+		fail_msg("producer never reached its second push: attempting %d, pushed %d",
+		         p.attempting, p.pushed);
 	sl_queue_abort(q);
-	pthread_join(t, NULL);
-	assert_true(p.pushed < 10);
+	join_within(t);
+	assert_int_equal(p.pushed, 1);
+	assert_int_equal(p.last_rc, -1); /* the blocked push returned the abort */
 	assert_int_equal(sl_queue_pop(q, &item, &kind, &bytes), -1);
+	int *v = malloc(sizeof *v);
+	assert_int_equal(sl_queue_push(q, v, 1, 1), -1);
+	free(v);
 	sl_queue_destroy(q, free_int); /* frees what the aborted queue still holds */
 }
 
