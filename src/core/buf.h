@@ -28,7 +28,7 @@ static inline void sl_buf_reset(sl_buf *b)
 
 static inline uint8_t *sl_buf_reserve(sl_buf *b, size_t n)
 {
-	if (b->cap - b->len < n)
+	if (b->cap - b->len < n || b->data == NULL) /* NULL + 0 is undefined behaviour too */
 		sl_buf_grow(b, n);
 	return b->data + b->len;
 }

@@ -1179,7 +1179,8 @@ static bool tx_range_json(const char *s, size_t len, unsigned flags, sl_buf *out
 	size_t blen = out->len - base;
 	char small[256]; /* the usual bounds: no allocation per value */
 	char *bounds = blen <= sizeof small ? small : sl_malloc(blen);
-	memcpy(bounds, out->data + base, blen);
+	if (blen) /* "(,)": nothing, and out may not be allocated yet */
+		memcpy(bounds, out->data + base, blen);
 	out->len = base;
 	sl_buf_puts(out, "{\"lower\" : ");
 	if (inf[0])
