@@ -816,6 +816,10 @@ static void test_decode_into_other_types(void **state)
 	        {SL_PG_TIMESTAMP, SL_TYPE_UTF8, 0, 0, "0000000000000000", SL_ERR_INTERNAL, 0},
 	        {SL_PG_DATE, SL_TYPE_DATE64, 0, 0, "00000001", 0, 946771200000},
 	        {SL_PG_DATE, SL_TYPE_DATE64, 0, 0, "80000000", 0, (uint64_t)INT64_MIN},
+	        /* the last day below +infinity, and beyond (found by fuzz_pgbinary: overflowed) */
+	        {SL_PG_DATE, SL_TYPE_DATE32, 0, 0, "7fffd531", 0, 0x7ffffffe},
+	        {SL_PG_DATE, SL_TYPE_DATE32, 0, 0, "7fffd532", SL_ERR_DATA, 0},
+	        {SL_PG_DATE, SL_TYPE_DATE64, 0, 0, "7ffffbff", SL_ERR_DATA, 0},
 	        {SL_PG_BYTEA, SL_TYPE_FIXED_BINARY, 0, 3, "00ff01", 0, 0x01ff00},
 	        {SL_PG_BYTEA, SL_TYPE_FIXED_BINARY, 0, 3, "00ff", SL_ERR_DATA, 0},
 	        {SL_PG_BOOL, SL_TYPE_INT8, 0, 0, "01", SL_ERR_INTERNAL, 0},
