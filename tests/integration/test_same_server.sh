@@ -4,7 +4,8 @@
 # server, so sluice must not hold one on the target while creating it (a hang here fails on the
 # command timeout). Checks: run and verify succeed, all tables are in "copied" with the source's
 # columns, keys and content, and the source is untouched. Then: two source tables with the same
-# name in different schemas cannot both land in "copied" — the run must refuse, not merge them.
+# name in different schemas cannot both land in "copied" — the run must refuse, not merge them,
+# before it creates anything. Last, source and target as one database: _sluice is never copied.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 SDB=it_same_src
@@ -118,4 +119,70 @@ if ((SL_RC == 0)) || [[ $merged == *public* && $merged == *sales* ]]; then
 fi
 # a pipeline-file problem: exit 2, like every configuration error
 assert_sluice_error 2 "public.items" "sales.items" "target.schema"
+# README: "refused before anything is created": no slot, no publication, nothing on the
+# target, nothing in the state store.
+assert_eq 0 "$(src_sql postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_it_same_clash'")" \
+	"name clash: no replication slot created"
+assert_eq 0 "$(src_sql "$CDB" "SELECT count(*) FROM pg_publication")" "name clash: no publication created"
+assert_eq "" "$(inst_sql test-src "$CTDB" "SELECT string_agg(nspname, ' ') FROM pg_namespace
+  WHERE nspname NOT IN ('public', 'information_schema') AND nspname !~ '^pg_'")" \
+	"name clash: no schema created on the target (neither copied nor _sluice)"
+assert_eq 0 "$(inst_sql test-src "$CTDB" "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'")" "name clash: no relation created on the target"
+assert_eq "0 0 0" "$(sqlite3 "$TMP/it_same_clash.state.db" "SELECT (SELECT count(*) FROM sluice_pipeline) || ' ' ||
+  (SELECT count(*) FROM sluice_table) || ' ' || (SELECT count(*) FROM sluice_position)")" \
+	"name clash: nothing recorded in the state store"
+
+# ------------------------------------------- source and target: one database ---
+# ARCHITECTURE: "The _sluice schema is never replicated (a pipeline whose source and target are
+# the same database must not copy its own positions)". Pipeline one copies public.* into schema
+# copy1 of the same database, so its CDC creates _sluice.positions there. Pipeline two selects
+# every user table but the copies: _sluice.positions must not be selected, published or copied, so
+# a position written by an applier is never streamed back.
+ODB=it_same_one
+fresh_db test-src "$ODB"
+src_sql "$ODB" <<'SQL'
+SET ROLE sluice;
+CREATE TABLE items (id integer PRIMARY KEY, v text);
+INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, 500) i;
+CREATE TABLE notes (n integer, note text);     -- keyless, insert-only
+INSERT INTO notes SELECT i, 'note ' || i FROM generate_series(1, 200) i;
+SQL
+one_write() {
+	src_sql "$ODB" "BEGIN; INSERT INTO items SELECT max(id) + 1, 'more' FROM items;
+	  UPDATE items SET v = v || '+' WHERE id % 50 = 0; INSERT INTO notes SELECT max(n) + 1, 'more' FROM notes; COMMIT"
+}
+pipeline_file "$TMP/one.yaml" it_same_one "$ODB" "test-src:$ODB" "target.schema: copy1" \
+	"source.tables: { include: [public.*] }"
+sluice_ok run --once "$TMP/one.yaml"
+one_write
+sluice_ok run --once "$TMP/one.yaml"
+assert_eq 1 "$(src_sql "$ODB" "SELECT count(*) FROM _sluice.positions WHERE pipeline = 'it_same_one'")" \
+	"one database: pipeline one keeps its position in _sluice.positions of the source database"
+pipeline_file "$TMP/two.yaml" it_same_two "$ODB" "test-src:$ODB" "target.schema: copy2" \
+	"source.tables: { exclude: [copy1.*, copy2.*] }"
+sluice_ok discover "$TMP/two.yaml"
+assert_contains "$SL_OUT" "public.items" "one database: discover lists the user tables"
+assert_not_contains "$SL_OUT" "_sluice" "one database: discover does not select the _sluice schema"
+sluice_ok run --once "$TMP/two.yaml"
+one_write
+sluice_ok run --once "$TMP/two.yaml"
+assert_not_contains "$SL_ERR" "_sluice" "one database: no change to _sluice.positions reaches pipeline two"
+assert_eq "public.items public.notes" "$(src_sql "$ODB" "SELECT string_agg(schemaname || '.' || tablename, ' ' ORDER BY 1)
+  FROM pg_publication_tables WHERE pubname = 'sluice_it_same_two'")" \
+	"one database: pipeline two publishes its tables, and not _sluice.positions"
+assert_eq "copy2.items copy2.notes" "$(src_sql "$ODB" "SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY 1)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'copy2' AND c.relkind IN ('r', 'p')")" \
+	"one database: only the selected tables land in copy2 (no copy of positions)"
+assert_eq "it_same_one it_same_two" "$(src_sql "$ODB" "SELECT string_agg(pipeline, ' ' ORDER BY 1) FROM _sluice.positions")" \
+	"one database: _sluice.positions holds the two pipelines' positions, nothing else"
+for t in items notes; do
+	compare_table test-src "$ODB" test-src "$ODB" public "$t" copy2
+done
+sluice_ok run --once "$TMP/one.yaml"
+for t in items notes; do
+	compare_table test-src "$ODB" test-src "$ODB" public "$t" copy1
+done
+sluice_ok reset "$TMP/two.yaml"
+sluice_ok reset "$TMP/one.yaml"
 pass
