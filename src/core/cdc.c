@@ -594,15 +594,26 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 		bool progressed = false;
 		rc = cdc_session(&c, &progressed, err);
 		cdc_session_end(&c);
-		if (rc == 0 || sl_stop_requested || !err->retryable)
+		if (rc == 0 || !err->retryable)
 			break;
+		if (sl_stop_requested) {
+			/* a signal while the link is down is a graceful stop like any other: the
+			 * target holds the durable position */
+			sl_info("%s; not reconnecting (stopping)", err->msg);
+			rc = 0;
+			sl_error_clear(err);
+			break;
+		}
 		if (progressed)
 			backoff = 1;
 		sl_warn("%s; reconnecting in %ds", err->msg, backoff);
 		for (int i = 0; i < backoff * 10 && !sl_stop_requested; i++)
 			usleep(100000);
-		if (sl_stop_requested)
+		if (sl_stop_requested) {
+			rc = 0;
+			sl_error_clear(err);
 			break;
+		}
 		backoff = backoff * 2 > 30 ? 30 : backoff * 2;
 		sl_error_clear(err);
 	}
