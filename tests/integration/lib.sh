@@ -40,9 +40,23 @@ fail() {
 
 # ------------------------------------------------------------------ servers ---
 
+# no_inherited_fds CMD...: run CMD with every descriptor above 2 closed. Servers are started
+# through it: a server started by a test run under `flock FILE` would otherwise inherit the
+# lock's descriptor and hold the lock for as long as it runs.
+no_inherited_fds() {
+	(
+		local self=$BASHPID f fd
+		for f in /proc/"$self"/fd/*; do
+			fd=${f##*/}
+			((fd <= 2)) || eval "exec $fd>&-"
+		done
+		exec "$@"
+	)
+}
+
 ensure_instance() { # NAME WAL_LEVEL
 	local out
-	if ! out=$(bash "$PG_SH" start "$1" --wal-level "$2" --fsync off 2>&1); then
+	if ! out=$(no_inherited_fds bash "$PG_SH" start "$1" --wal-level "$2" --fsync off 2>&1); then
 		printf '%s\n' "$out" >&2
 		fail "could not start PostgreSQL instance $1"
 	fi
@@ -221,7 +235,7 @@ my_require() {
 	[[ -z $MY_PORT ]] || return 0
 	[[ -f $MY_SH ]] || fail "$MY_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
 	local out lines
-	if ! out=$(bash "$MY_SH" start test-mysql --fsync off 2>&1); then
+	if ! out=$(no_inherited_fds bash "$MY_SH" start test-mysql --fsync off 2>&1); then
 		printf '%s\n' "$out" >&2
 		fail "could not start MariaDB instance test-mysql"
 	fi
@@ -548,7 +562,7 @@ ch_require() {
 	[[ -z $CH_HTTP_PORT ]] || return 0
 	[[ -f $CH_SH ]] || fail "$CH_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
 	local out lines
-	if ! out=$(bash "$CH_SH" start test-clickhouse 2>&1); then
+	if ! out=$(no_inherited_fds bash "$CH_SH" start test-clickhouse 2>&1); then
 		printf '%s\n' "$out" >&2
 		fail "could not start ClickHouse instance test-clickhouse"
 	fi
@@ -598,4 +612,189 @@ cleanup_chinstance() { echo "chstop $1 -" >>"$CLEANUP_LIST"; }          # INSTAN
 
 drop_chdb() { # INSTANCE DB
 	bash "$CH_SH" sql "$1" --query="DROP DATABASE IF EXISTS \`$2\`" >/dev/null 2>&1 || true
+}
+
+# -------------------------------------------------------------- crash loops ---
+
+# A crash test restarts `sluice run` in a loop while a workload writes to the source, killing
+# it with SIGKILL at a random moment each time. crash_cycle runs one such cycle and proves that
+# the kill hit a live process that had been working, so that a loop whose restarts all died on
+# their own (an error at startup, say) cannot pass:
+#
+#   crash_cycle PIPE PROBE
+#
+# starts `sluice run PIPE` in the background (stdout/stderr in $TMP/crash<N>.out/.err), waits
+# a random CRASH_MIN_WAIT..CRASH_MAX_WAIT seconds (default 1.5..5.5) checking every 0.1 s that
+# it is still alive, then sends SIGKILL and requires `wait` to report the SIGKILL (status 137).
+# A process that exited on its own fails the test, naming its exit status and printing the
+# tail of its stderr.
+#
+# PROBE is a command (a function of the test) printing one integer read from the servers, never
+# from sluice, that grows when sluice makes progress: the target's row count of an insert-only
+# table, say. It runs while no sluice runs (before the first cycle and after each kill); a cycle
+# after which it is larger than after the previous one counts as progressing.
+#
+# Counters: CRASH_CYCLES, CRASH_KILLS (SIGKILLs that hit a live process), CRASH_PROGRESS
+# (cycles with progress), CRASH_PROBE (the probe's last value).
+# crash_check [MIN_KILLS] [MIN_PROGRESS]: fail unless there were at least MIN_KILLS (default 3)
+# kills and MIN_PROGRESS (default 3) progressing cycles, or if any cycle's stderr holds a
+# sanitizer report.
+CRASH_CYCLES=0
+CRASH_KILLS=0
+CRASH_PROGRESS=0
+CRASH_PROBE=
+crash_cycle() {
+	local pipe=$1 probe=$2 n=$CRASH_CYCLES rc=0 lo hi wait_ms deadline now val keep=() p
+	[[ -n $CRASH_PROBE ]] || CRASH_PROBE=$("$probe")
+	[[ $CRASH_PROBE =~ ^[0-9]+$ ]] || fail "crash probe $probe printed '$CRASH_PROBE', not an integer"
+	lo=$(awk -v s="${CRASH_MIN_WAIT:-1.5}" 'BEGIN { printf "%d", s * 1000 }')
+	hi=$(awk -v s="${CRASH_MAX_WAIT:-5.5}" 'BEGIN { printf "%d", s * 1000 }')
+	wait_ms=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
+	CRASH_CYCLES=$((n + 1))
+	sluice_bg "$TMP/crash$n.out" "$TMP/crash$n.err" run "$pipe"
+	now=${EPOCHREALTIME/[.,]/}
+	deadline=$((now / 1000 + wait_ms))
+	while :; do
+		if ! kill -0 "$SL_PID" 2>/dev/null; then
+			break # exited on its own: `wait` below reports how
+		fi
+		now=${EPOCHREALTIME/[.,]/}
+		((now / 1000 < deadline)) || break
+		sleep 0.1
+	done
+	# kill -9 only while alive; a process that exited just before is still waited for below and
+	# reports its own status, not 137 (an exited child stays a zombie until waited for).
+	! kill -0 "$SL_PID" 2>/dev/null || kill -KILL "$SL_PID" 2>/dev/null || :
+	wait "$SL_PID" 2>/dev/null || rc=$? # (2>: no "Killed" job notice)
+	for p in "${BG_PIDS[@]}"; do
+		[[ $p == "$SL_PID" ]] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+	if ((rc != 137)); then
+		SL_RC=$rc
+		SL_OUT=$(<"$TMP/crash$n.out")
+		SL_ERR=$(<"$TMP/crash$n.err")
+		sluice_dump
+		fail "crash cycle $CRASH_CYCLES: sluice run exited on its own with status $rc after less than ${wait_ms}ms (expected to be killed by SIGKILL: 137)"
+	fi
+	CRASH_KILLS=$((CRASH_KILLS + 1))
+	val=$("$probe")
+	[[ $val =~ ^[0-9]+$ ]] || fail "crash probe $probe printed '$val', not an integer"
+	if ((val > CRASH_PROBE)); then
+		CRASH_PROGRESS=$((CRASH_PROGRESS + 1))
+	fi
+	log "crash cycle $CRASH_CYCLES: killed after ${wait_ms}ms; $probe: $CRASH_PROBE -> $val; last log line: $(tail -n 1 "$TMP/crash$n.err")"
+	CRASH_PROBE=$val
+}
+
+# crash_loop PIPE PROBE SECONDS WORKLOAD [MIN_KILLS] [MIN_PROGRESS]: the whole crash phase of a
+# test. WORKLOAD is a function of the test that writes to the source for the number of seconds
+# it is given; it runs in rounds of 5 s, over and over in the background, while crash cycles
+# run for at least SECONDS and then until MIN_PROGRESS (default 3) cycles have shown progress,
+# at most SECONDS + 40 s (a run whose kills keep landing in the snapshot needs more cycles).
+# Then the workload's round ends, its failure fails the test, and crash_check runs.
+crash_loop() {
+	local pipe=$1 probe=$2 secs=$3 workload=$4 min_kills=${5:-3} min_progress=${6:-3}
+	local start=$SECONDS stop=$TMP/.crash_stop wpid rc=0
+	rm -f "$stop"
+	(
+		while [[ ! -e $stop ]]; do
+			"$workload" 5 || exit
+		done
+	) >"$TMP/workload.log" 2>&1 &
+	wpid=$!
+	BG_PIDS+=("$wpid")
+	while ((SECONDS - start < secs || (CRASH_PROGRESS < min_progress && SECONDS - start < secs + 40))); do
+		kill -0 "$wpid" 2>/dev/null || break # failed: reported below
+		crash_cycle "$pipe" "$probe"
+	done
+	touch "$stop"
+	wait "$wpid" || rc=$?
+	local keep=() p
+	for p in "${BG_PIDS[@]}"; do
+		[[ $p == "$wpid" ]] || keep+=("$p")
+	done
+	BG_PIDS=("${keep[@]}")
+	((rc == 0)) || fail "the workload failed (status $rc): $(tail -n 5 "$TMP/workload.log")"
+	log "crash phase: $((SECONDS - start))s"
+	crash_check "$min_kills" "$min_progress"
+}
+
+crash_check() {
+	local min_kills=${1:-3} min_progress=${2:-3} f
+	for f in "$TMP"/crash*.err; do
+		[[ -e $f ]] || continue
+		if grep -q "ERROR: AddressSanitizer\|runtime error\|ERROR: LeakSanitizer" "$f"; then
+			cat "$f" >&2
+			fail "sanitizer report in $f"
+		fi
+	done
+	ASSERTS=$((ASSERTS + 1))
+	((CRASH_KILLS >= min_kills)) ||
+		fail "only $CRASH_KILLS SIGKILLs of a running sluice (of $CRASH_CYCLES cycles), expected at least $min_kills"
+	ASSERTS=$((ASSERTS + 1))
+	((CRASH_PROGRESS >= min_progress)) ||
+		fail "progress observed in only $CRASH_PROGRESS of $CRASH_KILLS crash cycles, expected at least $min_progress"
+	log "$CRASH_KILLS SIGKILLs of a running sluice, $CRASH_PROGRESS cycles with progress"
+}
+
+# An insert-only keyless MariaDB table, for exactly-once checks: with no key, a change applied
+# twice adds a row, which the digests below count.
+#   my_keyless_table DB TABLE: create TABLE (n int, k int NULL, note varchar(40)) without a key,
+#     holding 300 rows of which 100 are exact duplicates of others.
+#   my_keyless_writer DB TABLE SECONDS: insert into TABLE for SECONDS (run it in the background):
+#     transactions of three rows, two of them equal, each followed by an autocommitted copy of an
+#     older row, so equal rows arrive in one transaction and in different ones.
+#   my_keyless_digest DB TABLE / pg_keyless_digest INSTANCE DB SCHEMA.TABLE /
+#   ch_keyless_digest DB.TABLE: "rows md5" computed by the server itself over every row
+#     (duplicates included, ClickHouse: FINAL without deleted rows) in one canonical form,
+#     "n,k,md5(note)" with k NULL as N, sorted bytewise.
+my_keyless_table() {
+	my_sql "$1" <<SQL
+CREATE TABLE $(my_ident "$2") (n int NOT NULL, k int NULL, note varchar(40) NOT NULL);
+INSERT INTO $(my_ident "$2") SELECT seq, IF(seq % 10 = 0, NULL, seq % 7), CONCAT('snap ', seq % 13, ' é')
+  FROM seq_1_to_200;
+INSERT INTO $(my_ident "$2") SELECT * FROM $(my_ident "$2") WHERE n <= 100;
+SQL
+}
+my_keyless_writer() {
+	local t
+	t=$(my_ident "$2")
+	my_sql "$1" <<SQL
+SET @end = UNIX_TIMESTAMP(SYSDATE(6)) + $3;
+DELIMITER //
+BEGIN NOT ATOMIC
+  DECLARE i INT DEFAULT 1;
+  WHILE UNIX_TIMESTAMP(SYSDATE(6)) < @end DO
+    START TRANSACTION;
+    INSERT INTO $t VALUES (1000 + i, i % 7, CONCAT('row ', i % 5, ' é')),
+                          (1000 + i, i % 7, CONCAT('row ', i % 5, ' é')),
+                          (1000 + i, NULL, 'single');
+    COMMIT;
+    INSERT INTO $t VALUES (1000 + i DIV 3, (i DIV 3) % 7, CONCAT('row ', (i DIV 3) % 5, ' é'));
+    SET i = i + 1;
+    DO SLEEP(0.01);
+  END WHILE;
+END //
+DELIMITER ;
+SQL
+}
+my_keyless_digest() {
+	local t
+	t=$(my_ident "$2")
+	my_sql "$1" <<SQL
+SET SESSION group_concat_max_len = 1073741824;
+SELECT CONCAT(count(*), ' ', ifnull(md5(group_concat(r ORDER BY CAST(r AS BINARY) SEPARATOR '\n')), '-'))
+  FROM (SELECT concat_ws(',', n, ifnull(k, 'N'), md5(note)) AS r FROM $t) x;
+SQL
+}
+pg_keyless_digest() {
+	inst_sql "$1" "$2" "SELECT count(*) || ' ' || coalesce(md5(string_agg(r, E'\n' ORDER BY r COLLATE \"C\")), '-')
+	  FROM (SELECT concat_ws(',', n, coalesce(k::text, 'N'), md5(note)) AS r FROM $3) x"
+}
+ch_keyless_digest() {
+	ch_sql "SELECT concat(toString(count()), ' ', if(count() = 0, '-',
+	          lower(hex(MD5(arrayStringConcat(arraySort(groupArray(r)), '\n'))))))
+	  FROM (SELECT concat(toString(n), ',', ifNull(toString(k), 'N'), ',', lower(hex(MD5(note)))) AS r
+	          FROM $1 FINAL WHERE _sluice_deleted = 0)"
 }

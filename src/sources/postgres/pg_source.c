@@ -579,10 +579,29 @@ static int pg_slot_exists(sl_source *s, bool *exists, sl_error *err)
 	return rc;
 }
 
+/* Drop the slot of an unfinished snapshot. A run killed while creating the slot leaves its
+ * session behind until the server notices (CREATE_REPLICATION_SLOT waits for a consistent
+ * point, which can take as long as the server takes to log the running transactions): wait up
+ * to a minute for the slot to be released rather than fail on "slot is active". */
 static int pg_drop_slot(sl_source *s, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->slot};
+	for (int i = 0; i < 600; i++) {
+		SL_TRY(sl_pg_query(s->meta,
+		                   "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
+		                   "AND active_pid IS NOT NULL",
+		                   1, params, &res, err));
+		bool active = PQntuples(res) > 0;
+		if (active && i == 0)
+			sl_info("source: waiting for the session holding replication slot \"%s\" "
+			        "(PID %s) to end",
+			        s->slot, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (!active)
+			break;
+		usleep(100000);
+	}
 	int rc = sl_pg_query(s->meta, "SELECT pg_drop_replication_slot($1)", 1, params, &res, err);
 	if (rc == 0)
 		PQclear(res);
