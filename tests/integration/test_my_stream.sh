@@ -7,10 +7,11 @@
 #   - the binlog silence timeout, both halves, in one ~35 s window: pipeline A reads the binlog
 #     directly, pipeline B through a loopback relay (pause_relay.py). Nothing is written to the
 #     server during the window and B's binlog connection is frozen (held open, nothing
-#     forwarded). B must log the silence as a lost connection after 30 s (not before 28 s: the last heartbeat came up to 1 s before the freeze) and
-#     reconnect (the server drops its frozen dump thread); A, idle for more than 30 s but
-#     receiving the server's heartbeats, must log nothing and keep the same dump thread on the
-#     server; changes made afterwards reach both promptly;
+#     forwarded). B must log the silence as a lost connection after 30 s (not before 28 s: its
+#     last heartbeat may have come up to 1 s before the freeze) and reconnect (the server drops
+#     its frozen dump thread); A, idle for more than 30 s but receiving the server's heartbeats,
+#     must log nothing and keep the same dump thread on the server; changes made afterwards
+#     reach both promptly;
 #   - SIGTERM stops it cleanly (exit 0) while a writer streams (after a change made since the
 #     restart was seen on the target), and a later run resumes;
 #   - nothing lost or applied twice, for both pipelines: keyed tables compared row by row, and an
@@ -141,7 +142,7 @@ bash "$MY_SH" stop test-mysql >/dev/null
 wait "$EVW" || log "the ev writer ended with the server (expected)"
 wait_lines "$R" "reconnecting in" $((n0 + 3)) 30 "three attempts while the source is down"
 kill -0 "$RUN" 2>/dev/null || { cat "$R" >&2; fail "sluice exited when the source stopped"; }
-bash "$MY_SH" start test-mysql --fsync off >/dev/null || fail "could not restart test-mysql"
+no_inherited_fds bash "$MY_SH" start test-mysql --fsync off >/dev/null || fail "could not restart test-mysql"
 mapfile -t retries < <(grep -F "reconnecting in" "$R" | tail -n +$((n0 + 1)) | head -3)
 for k in 0 1 2; do
 	assert_contains "${retries[k]}" "reconnecting in $((1 << k))s" "retry $((k + 1)) announces a $((1 << k)) s delay"
@@ -149,7 +150,7 @@ done
 for k in 0 1; do
 	gap=$(awk -v a="$(log_secs "${retries[k]}")" -v b="$(log_secs "${retries[k + 1]}")" \
 		'BEGIN { d = b - a; if (d < 0) d += 86400; printf "%.3f", d }')
-	awk -v g="$gap" -v w=$((1 << k)) 'BEGIN { exit !(g >= w - 0.01 && g < w + 1.5) }' ||
+	awk -v g="$gap" -v w=$((1 << k)) 'BEGIN { exit !(g >= w - 0.01 && g < w + 0.9) }' ||
 		fail "retry $((k + 2)) came $gap s after retry $((k + 1)), expected $((1 << k)) s (backoff 1 s doubling)"
 	ASSERTS=$((ASSERTS + 1))
 done
