@@ -8,7 +8,9 @@
 # value exactly: PostgreSQL by column types and a digest of the rows as both servers print them;
 # ClickHouse by the column types (Nullable(String)) and each column read as String against the
 # source's own text rendering in the replication session's settings (IntervalStyle iso_8601,
-# DateStyle ISO, TimeZone UTC), compared column by column.
+# DateStyle ISO, TimeZone UTC), compared column by column as hex bytes. (PostgreSQL target: the
+# composite column added while streaming stops the run once, see KNOWN GAP below; the next run
+# finishes.)
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 ch_require
 
