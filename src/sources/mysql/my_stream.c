@@ -460,7 +460,15 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		const sl_binlog_column *bc = &tm.cols[i];
 		r->map[i] = -1;
 		const char *reason = NULL;
-		if (!sl_my_coltype_from_binlog(bc, &r->types[i], &reason)) {
+		/* a column discovery left out stays out: the binlog may show a type it refused as a
+		 * plain one (MariaDB's UUID/INET4/INET6 are fixed-size strings in the row image) */
+		bool was_skipped = false;
+		for (int k = 0; k < td->nskipped && !was_skipped; k++)
+			if (strcmp(td->skipped[k].name, bc->name) == 0) {
+				was_skipped = true;
+				reason = td->skipped[k].reason;
+			}
+		if (was_skipped || !sl_my_coltype_from_binlog(bc, &r->types[i], &reason)) {
 			if (!warned)
 				sl_warn("source: column %s.%s is skipped: %s", td->qualified,
 				        bc->name, reason ? reason : "unsupported");

@@ -39,20 +39,49 @@ static sl_my_charset my_charset_by_id(int id)
 		return SL_MY_CS_UTF8; /* no metadata: assume the common case */
 	if (id == 63)
 		return SL_MY_CS_BINARY;
+	/* MariaDB's _nopad_ collations are 1024 + the id of their base collation */
 	if (id == 5 || id == 8 || id == 15 || id == 31 || id == 47 || id == 48 || id == 49 ||
-	    id == 94 || id == 1032 || id == 1039 || id == 1055 || id == 1079 || id == 1080 ||
-	    id == 1081 || id == 1118)
+	    id == 94 || id == 1032 || id == 1071)
 		return SL_MY_CS_LATIN1;
 	if (id == 11 || id == 65 || id == 1035 || id == 1089) /* ascii */
 		return SL_MY_CS_UTF8;
-	/* utf8mb3: 33, 83, 192..223, 576..; utf8mb4: 45, 46, 224..247, 255..323 (MySQL 8), and
-	 * MariaDB's 2048+ "_nopad"/uca1400 collations for both */
+	/* utf8mb3: 33, 76, 83, 192..223, 576..578; utf8mb4: 45, 46, 224..247, 608..610, 255..323
+	 * (MySQL 8); MariaDB's _nopad_ ones (1057, 1069, 1070, 1107, 1216..1279) and its uca1400
+	 * ones (utf8mb3 2048..2303, utf8mb4 2304..2559; ucs2, utf16 and utf32 follow from 2560) */
 	if (id == 33 || id == 45 || id == 46 || id == 76 || id == 83 || (id >= 192 && id <= 247) ||
 	    (id >= 255 && id <= 323) || (id >= 576 && id <= 578) || (id >= 608 && id <= 610) ||
-	    id == 1057 || id == 1069 || id == 1101 || id == 1107 || id == 1122 || id == 1133 ||
-	    (id >= 1216 && id <= 1247) || (id >= 2048 && id <= 4095))
+	    id == 1057 || id == 1069 || id == 1070 || id == 1107 || (id >= 1216 && id <= 1279) ||
+	    (id >= 2048 && id <= 2559))
 		return SL_MY_CS_UTF8;
 	return SL_MY_CS_OTHER;
+}
+
+/* MySQL's latin1 (cp1252: 0x80..0x9F carry typographic characters) as UTF-8 into o (room for
+ * 3 * n bytes); returns the length written. */
+static size_t my_cp1252_to_utf8(const uint8_t *p, size_t n, uint8_t *o)
+{
+	static const uint16_t cp1252[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020,
+	                                    0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D,
+	                                    0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D,
+	                                    0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+	                                    0x0153, 0x009D, 0x017E, 0x0178};
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cp = p[i];
+		if (cp >= 0x80 && cp < 0xA0)
+			cp = cp1252[cp - 0x80];
+		if (cp < 0x80) {
+			o[k++] = (uint8_t)cp;
+		} else if (cp < 0x800) {
+			o[k++] = (uint8_t)(0xC0 | cp >> 6);
+			o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
+		} else {
+			o[k++] = (uint8_t)(0xE0 | cp >> 12);
+			o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+			o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
+		}
+	}
+	return k;
 }
 
 /* Parse "('a','b''c')" (the list in COLUMN_TYPE of an ENUM or SET). */
@@ -235,10 +264,21 @@ bool sl_my_coltype_from_binlog(const sl_binlog_column *bc, sl_my_coltype *ct, co
 			          "binlog_row_metadata=FULL)";
 			return false;
 		}
+		if (ct->charset == SL_MY_CS_OTHER)
+			break; /* refused below, like a text column in that character set */
 		ct->nelems = bc->nelems;
 		ct->elems = sl_calloc((size_t)(bc->nelems ? bc->nelems : 1), sizeof *ct->elems);
-		for (int i = 0; i < bc->nelems; i++)
-			ct->elems[i] = sl_strdup(bc->elems[i]);
+		for (int i = 0; i < bc->nelems; i++) {
+			/* the binlog writes the values in the column's character set */
+			if (ct->charset == SL_MY_CS_LATIN1) {
+				size_t n = strlen(bc->elems[i]);
+				char *u = sl_malloc(n * 3 + 1);
+				u[my_cp1252_to_utf8((const uint8_t *)bc->elems[i], n, (uint8_t *)u)] = '\0';
+				ct->elems[i] = u;
+			} else {
+				ct->elems[i] = sl_strdup(bc->elems[i]);
+			}
+		}
 		ct->charset = SL_MY_CS_UTF8;
 		break;
 	case SL_MY_GEOMETRY:
@@ -503,29 +543,8 @@ int64_t sl_my_days_from_civil(int y, int m, int d)
 
 static void my_latin1_to_utf8(const uint8_t *p, size_t n, sl_column *c)
 {
-	/* MySQL's latin1 is cp1252: 0x80..0x9F carry typographic characters */
-	static const uint16_t cp1252[32] = {0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020,
-	                                    0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D,
-	                                    0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D,
-	                                    0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
-	                                    0x0153, 0x009D, 0x017E, 0x0178};
 	uint8_t *o = sl_col_append_bytes_start(c, n * 3);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t cp = p[i];
-		if (cp >= 0x80 && cp < 0xA0)
-			cp = cp1252[cp - 0x80];
-		if (cp < 0x80) {
-			o[k++] = (uint8_t)cp;
-		} else if (cp < 0x800) {
-			o[k++] = (uint8_t)(0xC0 | cp >> 6);
-			o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
-		} else {
-			o[k++] = (uint8_t)(0xE0 | cp >> 12);
-			o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-			o[k++] = (uint8_t)(0x80 | (cp & 0x3F));
-		}
-	}
+	size_t k = my_cp1252_to_utf8(p, n, o);
 	/* give back what was reserved and not used */
 	c->values.len -= n * 3 - k;
 	((int32_t *)c->offsets.data)[c->length] = (int32_t)c->values.len;
