@@ -3,7 +3,7 @@
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test unit bench stop clean
+.PHONY: all deps build demo test unit fuzz bench stop clean
 
 all: build
 
@@ -26,6 +26,11 @@ test: deps
 # Unit tests only (no servers).
 unit: deps
 	@SLUICE_UNIT_ONLY=1 bash scripts/test.sh
+
+# The libFuzzer targets alone, each for FUZZ_SECONDS (make test runs each for 20 s).
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@SLUICE_FUZZ_ONLY=1 SLUICE_FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/test.sh
 
 # Snapshot benchmark: sluice vs a raw binary COPY pipe vs pgcopydb, ratios printed.
 bench: build

@@ -17,6 +17,9 @@ PACKAGES=(
   libyaml-dev
   libsqlite3-dev
   libcmocka-dev
+  clang           # the fuzz targets (tests/fuzz) build with clang -fsanitize=fuzzer
+  libclang-rt-dev # libFuzzer and clang's sanitizer runtimes
+  llvm            # llvm-symbolizer: readable stacks in sanitizer reports
   postgresql-15
   postgresql-client-15
   sqlite3

@@ -7,8 +7,20 @@ cd "$ROOT"
 
 bash scripts/deps.sh
 BUILD=build-asan
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
-cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+# The libFuzzer targets (tests/fuzz/fuzz_*.c) need clang: their own build dir, whose path the
+# main build is given so that it registers them as CTest tests fuzz/<name> (label fuzz, each
+# run for SLUICE_FUZZ_SECONDS, default 20, by tests/fuzz/run.sh). Not built for unit-only runs.
+FUZZ_BUILD=$ROOT/build-fuzz
+if [[ ${SLUICE_UNIT_ONLY:-} != 1 ]]; then
+  cmake -S . -B "$FUZZ_BUILD" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSLUICE_FUZZ=ON -DSLUICE_UNIT_TESTS=OFF >/dev/null
+  cmake --build "$FUZZ_BUILD" --target fuzz -j"$JOBS"
+fi
+
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_FUZZ_DIR="$FUZZ_BUILD" >/dev/null
+cmake --build "$BUILD" -j"$JOBS"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -16,6 +28,10 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_sup
 
 if [[ ${SLUICE_UNIT_ONLY:-} == 1 ]]; then
   exec ctest --test-dir "$BUILD" -L unit --output-on-failure
+fi
+# The fuzz targets alone, no servers (make fuzz FUZZ_SECONDS=600: a longer run).
+if [[ ${SLUICE_FUZZ_ONLY:-} == 1 ]]; then
+  exec ctest --test-dir "$BUILD" -L fuzz --output-on-failure --timeout $((${SLUICE_FUZZ_SECONDS:-20} + 300))
 fi
 
 # Throwaway servers on private loopback ports: test-src (logical decoding on), test-dst
