@@ -596,9 +596,10 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 		int32_t d = (int32_t)rd32(p);
 		bool inf = d == SL_DATE32_POS_INF || d == SL_DATE32_NEG_INF;
 		if (!inf && d >= INT32_MAX - SL_PG_EPOCH_DAYS) /* beyond PostgreSQL's dates */
-			return sl_error_set(err, SL_ERR_DATA,
-			                    "column %s: date %d days after 2000-01-01 is out of range",
-			                    f->name, d);
+			return sl_error_set(
+			        err, SL_ERR_DATA,
+			        "column %s: date %d days after 2000-01-01 is out of range", f->name,
+			        d);
 		if (!inf)
 			d += SL_PG_EPOCH_DAYS; /* PostgreSQL's range is far inside int32 */
 		if (f->type == SL_TYPE_DATE32) {

@@ -221,7 +221,8 @@ static void test_queue_backpressure(void **state)
 	assert_int_equal(pthread_create(&t, NULL, produce, &p), 0);
 	/* the producer ran: two items queued, and it is inside its third push */
 	if (!wait_producer(&p, 3, 2, 200))
-		fail_msg("producer never reached its third push: attempting %d, pushed %d, %zu bytes",
+		fail_msg("producer never reached its third push: attempting %d, pushed %d, %zu "
+		         "bytes",
 		         p.attempting, p.pushed, sl_queue_bytes(q));
 	/* a third push that returned before any pop would show here (or as overrun below) */
 	assert_int_equal(__atomic_load_n(&p.pushed, __ATOMIC_SEQ_CST), 2);

@@ -273,7 +273,8 @@ bool sl_my_coltype_from_binlog(const sl_binlog_column *bc, sl_my_coltype *ct, co
 			if (ct->charset == SL_MY_CS_LATIN1) {
 				size_t n = strlen(bc->elems[i]);
 				char *u = sl_malloc(n * 3 + 1);
-				u[my_cp1252_to_utf8((const uint8_t *)bc->elems[i], n, (uint8_t *)u)] = '\0';
+				u[my_cp1252_to_utf8((const uint8_t *)bc->elems[i], n,
+				                    (uint8_t *)u)] = '\0';
 				ct->elems[i] = u;
 			} else {
 				ct->elems[i] = sl_strdup(bc->elems[i]);

@@ -588,10 +588,11 @@ static int pg_drop_slot(sl_source *s, sl_error *err)
 	PGresult *res;
 	const char *params[1] = {s->slot};
 	for (int i = 0; i < 600; i++) {
-		SL_TRY(sl_pg_query(s->meta,
-		                   "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
-		                   "AND active_pid IS NOT NULL",
-		                   1, params, &res, err));
+		SL_TRY(sl_pg_query(
+		        s->meta,
+		        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
+		        "AND active_pid IS NOT NULL",
+		        1, params, &res, err));
 		bool active = PQntuples(res) > 0;
 		if (active && i == 0)
 			sl_info("source: waiting for the session holding replication slot \"%s\" "
