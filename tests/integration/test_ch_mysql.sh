@@ -5,8 +5,8 @@
 # acknowledged the inserts but before the position was saved, so every change since the
 # snapshot is applied a second time. Nothing may change: every table read FINAL without deleted
 # rows still equals the source (`sluice verify` and the rows as both servers print them), no
-# keyless row identity appears twice, and the raw row count shows the second application did
-# write (it replaced rows instead of adding them).
+# keyless row identity stands for two different rows, and the raw row count shows the second
+# application did write (it replaced rows instead of adding them).
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 my_require
 ch_require
@@ -51,8 +51,12 @@ check() { # WHAT
 	same events "kind, n" "kind, n" "$1: events (keyless)"
 	sluice verify "$PIPE"
 	((SL_RC == 0)) || { sluice_dump; fail "verify failed: $1"; }
-	assert_eq 0 "$(ch_sql "SELECT count() FROM (SELECT _sluice_origin, _sluice_seq FROM $CDB.events FINAL GROUP BY _sluice_origin, _sluice_seq HAVING count() > 1)")" \
-		"$1: no keyless row identity twice"
+	# Read without FINAL (FINAL keeps one row per identity, so it would hide a clash): every
+	# live stored version of a keyless identity, replays not yet merged included, is one source
+	# row. Two equal rows given one identity show as a missing row in `same events` above.
+	assert_eq 0 "$(ch_sql "SELECT count() FROM (SELECT _sluice_origin, _sluice_seq FROM $CDB.events
+	                WHERE _sluice_deleted = 0 GROUP BY _sluice_origin, _sluice_seq HAVING uniqExact(kind, n) > 1)")" \
+		"$1: no keyless row identity stands for two different rows"
 }
 
 sluice_ok run --once "$PIPE"

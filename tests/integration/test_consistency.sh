@@ -24,9 +24,11 @@ SQL
 PIPE=$TMP/cons.yaml
 pipeline_file "$PIPE" it_cons "$SDB" "$TDB" "snapshot: { parallelism: 2, chunk_size: 1MiB }"
 
-# Writer: transaction i inserts id ROWS+i into both tables, marks id 50*i in both, deletes id
-# 50*i+1 from both (both modulo ROWS: the writer's own rows are never deleted, so they stay a
-# gapless prefix however fast it runs). It keeps going until sluice has finished (flag file), then stops.
+# Writer: transaction i inserts id ROWS+i into both tables, marks id 10*i in both with 'u<i>',
+# deletes id 10*i+1 from both. At most 20000 transactions, so 10*i+1 < ROWS: every update and
+# delete hits a distinct original row (no wrap-around that would make two transactions touch one
+# row), and the writer's own rows are never deleted, so they stay a gapless prefix however fast it
+# runs. It keeps going until sluice has finished (flag file), then stops.
 writer() {
 	local i=0
 	while [[ ! -e $TMP/stop ]] && ((i < 20000)); do
@@ -34,8 +36,8 @@ writer() {
 		printf "BEGIN; INSERT INTO ca VALUES (%d, 'new'); INSERT INTO cb VALUES (%d, 'new');
 UPDATE ca SET pad = 'u%d' WHERE id = %d; UPDATE cb SET pad = 'u%d' WHERE id = %d;
 DELETE FROM ca WHERE id = %d; DELETE FROM cb WHERE id = %d; COMMIT;\n" \
-			$((ROWS + i)) $((ROWS + i)) "$i" $((50 * i % ROWS)) "$i" $((50 * i % ROWS)) \
-			$((50 * i % ROWS + 1)) $((50 * i % ROWS + 1))
+			$((ROWS + i)) $((ROWS + i)) "$i" $((10 * i)) "$i" $((10 * i)) \
+			$((10 * i + 1)) $((10 * i + 1))
 	done | src_sql "$SDB" >/dev/null
 }
 writer &
@@ -69,7 +71,12 @@ assert_eq "$inserted" "$(dst_sql "$TDB" "SELECT coalesce(max(id), $ROWS) - $ROWS
 	"the snapshot holds a prefix of the writer's transactions"
 assert_eq "$inserted" "$(dst_sql "$TDB" "SELECT count(*) FROM ca WHERE pad LIKE 'u%'")" \
 	"as many updates as inserts were seen"
-assert_eq 0 "$(dst_sql "$TDB" "SELECT count(*) FROM ca WHERE id % 50 = 1 AND id > 1 AND id <= 50 * $inserted + 1")" \
+assert_eq 0 "$(dst_sql "$TDB" "SELECT count(*) FROM ca WHERE pad LIKE 'u%' AND pad <> 'u' || (id / 10)")" \
+	"each update seen is the one its transaction made"
+assert_eq 0 "$(dst_sql "$TDB" "SELECT count(*) FROM ca WHERE id % 10 = 1 AND id > 1 AND id <= 10 * $inserted + 1")" \
 	"deletes of the seen transactions are applied"
+assert_eq $(((ROWS - 10 * inserted - 1) / 10)) \
+	"$(dst_sql "$TDB" "SELECT count(*) FROM ca WHERE id % 10 = 1 AND id > 10 * $inserted + 1 AND id <= $ROWS")" \
+	"deletes of the unseen transactions are not"
 sluice_ok reset "$PIPE"
 pass
