@@ -1,19 +1,23 @@
 /* Row hashing for verify: a 64-bit multiply-xorshift mix over each value's bytes. JSON values
  * (Utf8 with extension arrow.json) hash their canonical form (formats/json.h) instead, since
  * engines spell one JSON value differently (PostgreSQL jsonb reorders keys, drops duplicates,
- * respaces and de-escapes); Interval(DayTime) values hash their total milliseconds. */
+ * respaces and de-escapes); Interval(DayTime) values hash their total milliseconds; under the
+ * digest's rules, decimal NaN/Infinity hash as NULL and a NULL list as an empty one. */
 #include "core/digest.h"
 
 #include <string.h>
 
+#include "formats/decimal.h"
 #include "formats/json.h"
 
 /* Work space for one sl_digest_add_batch call: reused by every JSON value of the batch. */
 struct sl_digest_scratch {
 	sl_buf json, work;
+	sl_digest *d; /* its rules, and where specials are counted */
 };
 
 #define SL_MIX_K 0x9E3779B97F4A7C15ull
+#define SL_HASH_NULL 0x6E756C6C6E756C6Cull /* "nullnull" */
 
 static inline uint64_t sl_mix(uint64_t h, uint64_t v)
 {
@@ -39,8 +43,6 @@ static uint64_t sl_hash_bytes(const uint8_t *p, size_t n)
 	return sl_mix(h, tail ^ ((uint64_t)n << 56));
 }
 
-bool sl_digest_null_list_is_empty = false;
-
 static bool sl_is_json(const sl_field *f)
 {
 	return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0;
@@ -50,9 +52,9 @@ static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_sc
 {
 	const sl_field *f = c->field;
 	if (!sl_col_is_valid(c, i)) {
-		if (f->type == SL_TYPE_LIST && sl_digest_null_list_is_empty)
+		if (f->type == SL_TYPE_LIST && s->d->null_list_is_empty)
 			return sl_mix(0x4C495354ull, 0); /* as an empty list */
-		return 0x6E756C6C6E756C6Cull;            /* "nullnull" */
+		return SL_HASH_NULL;
 	}
 	if (f->type == SL_TYPE_BOOL)
 		return sl_col_bool(c, i) ? 0x1111 : 0x2222;
@@ -82,12 +84,18 @@ static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_sc
 		return sl_hash_bytes((const uint8_t *)&ms, 8);
 	}
 	int w = sl_type_value_width(f);
-	return sl_hash_bytes(c->values.data + i * w, (size_t)w);
+	const uint8_t *v = c->values.data + i * w;
+	if (f->specials && s->d->specials_are_null &&
+	    sl_decimal_special_of(v, w) != SL_DECIMAL_FINITE) {
+		s->d->specials++;
+		return SL_HASH_NULL;
+	}
+	return sl_hash_bytes(v, (size_t)w);
 }
 
 void sl_digest_add_batch(sl_digest *d, const sl_batch *b)
 {
-	struct sl_digest_scratch s = {{0}, {0}};
+	struct sl_digest_scratch s = {{0}, {0}, d};
 	for (int64_t r = 0; r < b->length; r++) {
 		uint64_t h = 0x9E3779B97F4A7C15ull;
 		for (int i = 0; i < b->ncols; i++)

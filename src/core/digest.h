@@ -16,11 +16,13 @@
 typedef struct sl_digest {
 	int64_t rows;
 	uint64_t sum;
+	/* Rules, set by the caller before the first batch, the same for both sides compared: */
+	bool null_list_is_empty; /* count a NULL list as an empty one (the target cannot store
+	                          * a NULL array: ClickHouse) */
+	bool specials_are_null;  /* hash a decimal NaN/Infinity as NULL (the target stores
+	                          * them as NULL: ClickHouse) and count it in `specials` */
+	int64_t specials;
 } sl_digest;
-
-/* Count a NULL list as an empty one (set once, before digests are computed, when the target
- * cannot store a NULL array: ClickHouse). */
-extern bool sl_digest_null_list_is_empty;
 
 /* Add every row of the batch to the digest. */
 void sl_digest_add_batch(sl_digest *d, const sl_batch *b);

@@ -786,22 +786,22 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 	if (rc == 0 && (rc = sl_state_load(r.state, &ps, err)) == 0 && ps.snapshot_done)
 		rc = run_drop_unloaded(&r, err); /* tables the pipeline does not replicate */
 	int differ = 0;
-	if (rc == 0)
-		sl_digest_null_list_is_empty = r.tops->lists_never_null;
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		if (sl_stop_requested) {
 			rc = sl_error_set(err, SL_ERR_CANCELLED, "verify stopped by signal");
 			break;
 		}
 		const sl_table_def *t = &r.cat.tables[i];
-		int64_t srows = 0, trows = 0;
-		uint64_t shash = 0, thash = 0;
+		/* the same rules on both sides: what the target cannot store, it stores as NULL */
+		sl_digest sd = {.null_list_is_empty = r.tops->lists_never_null,
+		                .specials_are_null = r.tops->specials_null};
+		sl_digest td = sd;
 		char tname[300];
 		r.tops->table_name(r.tgt, &r.cat, i, tname, sizeof tname);
-		if ((rc = r.sops->digest(r.src, &r.cat, i, &srows, &shash, err)) < 0)
+		if ((rc = r.sops->digest(r.src, &r.cat, i, &sd, err)) < 0)
 			break;
 		sl_error e = {0};
-		int trc = r.tops->digest(r.tgt, &r.cat, i, &trows, &thash, &e);
+		int trc = r.tops->digest(r.tgt, &r.cat, i, &td, &e);
 		if (trc == SL_ERR_MISMATCH) {
 			printf("DIFF %s -> %s: %s\n", t->qualified, tname, e.msg);
 			differ++;
@@ -812,13 +812,19 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 			rc = trc;
 			break;
 		}
-		if (srows == trows && shash == thash) {
-			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "\n",
-			       t->qualified, tname, srows, shash);
+		char unrep[160] = "";
+		if (sd.specials > 0)
+			snprintf(unrep, sizeof unrep,
+			         "; not representable: %" PRId64 " numeric NaN/Infinity value(s) on the "
+			         "source, NULL on the target",
+			         sd.specials);
+		if (sd.rows == td.rows && sd.sum == td.sum) {
+			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "%s\n",
+			       t->qualified, tname, sd.rows, sd.sum, unrep);
 		} else {
 			printf("DIFF %s -> %s: source %" PRId64 " rows digest %016" PRIx64
-			       ", target %" PRId64 " rows digest %016" PRIx64 "\n",
-			       t->qualified, tname, srows, shash, trows, thash);
+			       ", target %" PRId64 " rows digest %016" PRIx64 "%s\n",
+			       t->qualified, tname, sd.rows, sd.sum, td.rows, td.sum, unrep);
 			differ++;
 		}
 		fflush(stdout);

@@ -81,12 +81,18 @@ typedef enum sl_time_unit { SL_UNIT_S = 0, SL_UNIT_MS, SL_UNIT_US, SL_UNIT_NS } 
 #define SL_DATE32_NEG_INF INT32_MIN
 #define SL_TIMESTAMP_POS_INF INT64_MAX
 #define SL_TIMESTAMP_NEG_INF INT64_MIN
+/* Decimal128/Decimal256 fields with `specials` set may also hold PostgreSQL's numeric NaN,
+ * Infinity and -Infinity, as the extreme two's complement values of the width: NaN the most
+ * negative, -Infinity one above it, Infinity the most positive. A precision-p decimal never
+ * reaches them (10^38 < 2^127, 10^76 < 2^255), so finite values cost nothing extra; the
+ * helpers are in formats/decimal.h. */
 
 typedef struct sl_field {
 	char *name;
 	sl_type_id type;
 	bool nullable;
 	int precision, scale;   /* decimals */
+	bool specials;          /* decimals: may hold the NaN/Infinity sentinels (above) */
 	sl_time_unit unit;      /* time32/time64/timestamp */
 	char *tz;               /* timestamp time zone ("UTC") or NULL */
 	int byte_width;         /* fixed-size binary */

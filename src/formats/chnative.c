@@ -144,7 +144,7 @@ bool sl_ch_type_for_field(const sl_field *f, const sl_ch_caps *caps, char *buf, 
 	const char *t = ch_base_type(f, caps, inner, sizeof inner, codec);
 	if (t == NULL)
 		return false;
-	codec->nullable = f->nullable;
+	codec->nullable = f->nullable || f->specials; /* NaN/Infinity land as NULL */
 	if (codec->nullable)
 		snprintf(buf, n, "Nullable(%s)", t);
 	else
@@ -232,6 +232,18 @@ static size_t ch_put_date(char *t, size_t n, int64_t y, int mo, int d)
 	int k = snprintf(t, n, "%s%04lld-%02d-%02d", y < 0 ? "-" : "", (long long)(y < 0 ? -y : y),
 	                 mo, d);
 	return k > 0 && (size_t)k < n ? (size_t)k : 0;
+}
+
+/* Which NaN/Infinity sentinel decimal row i holds, if any (fields with `specials` only). */
+static sl_decimal_special ch_special(const sl_column *c, int64_t i)
+{
+	int w = c->field->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+	return sl_decimal_special_of(c->values.data + i * w, w);
+}
+
+static bool ch_is_special(const sl_column *c, int64_t i)
+{
+	return ch_special(c, i) != SL_DECIMAL_FINITE;
 }
 
 /* The value of row i as text for the *_TEXT kinds. */
@@ -338,7 +350,12 @@ static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 		return 0;
 	case SL_CH_DECIMAL: {
 		int w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+		static const uint8_t zero[32];
 		for (int64_t i = from; i < to; i++) {
+			if (f->specials && ch_is_special(c, i)) {
+				sl_buf_append(out, zero, (size_t)codec->width); /* NULL there */
+				continue;
+			}
 			/* little-endian two's complement: the low bytes are the narrower value */
 			sl_buf_append(out, c->values.data + i * w, (size_t)codec->width);
 			if (codec->width > w) {
@@ -351,8 +368,8 @@ static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 	}
 	case SL_CH_STRING:
 		for (int64_t i = from; i < to; i++) {
-			if (!sl_col_is_valid(c, i)) {
-				sl_ch_put_varuint(out, 0);
+			if (!sl_col_is_valid(c, i) || (f->specials && ch_is_special(c, i))) {
+				sl_ch_put_varuint(out, 0); /* NULL there */
 				continue;
 			}
 			if (f->type == SL_TYPE_FIXED_BINARY) {
@@ -395,14 +412,43 @@ static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 	                    f->name, codec->kind);
 }
 
-/* Rows [from, to) of c: Nullable's null map when the codec says so, then the values. */
+/* Rows [from, to) of c: Nullable's null map when the codec says so, then the values. A
+ * decimal's NaN/Infinity (ClickHouse's Decimal has none) is written as NULL; a column that
+ * cannot be NULL (a sorting key, or a column created without Nullable) refuses it. */
 static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
                      sl_buf *out, sl_error *err)
 {
-	if (codec->nullable)
+	bool specials = c->field->specials;
+	if (codec->nullable) {
 		for (int64_t i = from; i < to; i++)
-			sl_buf_putc(out, sl_col_is_valid(c, i) ? 0 : 1);
+			sl_buf_putc(out, sl_col_is_valid(c, i) && !(specials && ch_is_special(c, i))
+			                         ? 0
+			                         : 1);
+	} else if (specials) {
+		for (int64_t i = from; i < to; i++)
+			if (sl_col_is_valid(c, i) && ch_is_special(c, i))
+				return sl_error_set(
+				        err, SL_ERR_DATA,
+				        "column %s holds numeric %s, which ClickHouse's Decimal cannot "
+				        "store, and its ClickHouse column is not Nullable (a sorting key "
+				        "column cannot be)",
+				        c->field->name, sl_decimal_special_name(ch_special(c, i)));
+	}
 	return ch_values(codec, c, from, to, out, err);
+}
+
+int64_t sl_ch_count_specials(const sl_column *c, int64_t from, int64_t to)
+{
+	if (c->field->type == SL_TYPE_LIST) {
+		const int32_t *off = (const int32_t *)c->offsets.data;
+		return c->child ? sl_ch_count_specials(c->child, off[from], off[to]) : 0;
+	}
+	if (!c->field->specials)
+		return 0;
+	int64_t n = 0;
+	for (int64_t i = from; i < to; i++)
+		n += sl_col_is_valid(c, i) && ch_is_special(c, i);
+	return n;
 }
 
 int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *type,

@@ -60,7 +60,9 @@ typedef struct sl_ch_codec {
 
 /* The ClickHouse type and codec for an Arrow field: the spec's ClickHouse table, and on servers
  * without a type a lossless fallback (Date32 and DateTime64 as their text, Decimal wider than the
- * server's as its text, Bool as UInt8). Interval(DayTime) is text, as the spec says. Returns
+ * server's as its text, Bool as UInt8). Interval(DayTime) is text, as the spec says. A decimal
+ * that may hold NaN/Infinity (field->specials) is Nullable: those values are written as NULL.
+ * Returns
  * false for fields it cannot take (lists of lists). The type text is written into buf; free
  * codec->elem with sl_ch_codec_reset. */
 bool sl_ch_type_for_field(const sl_field *f, const sl_ch_caps *caps, char *buf, size_t n,
@@ -75,6 +77,9 @@ void sl_ch_block_begin(sl_buf *out, int ncols, int64_t nrows);
 /* One column: name, type text, then rows [from, to) of c. */
 int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *type,
                         const sl_column *c, int64_t from, int64_t to, sl_buf *out, sl_error *err);
+/* How many NaN/Infinity decimal values (fields with `specials`; in lists, their elements) rows
+ * [from, to) of c hold: sl_ch_encode_column writes each as NULL (Decimal has no such value). */
+int64_t sl_ch_count_specials(const sl_column *c, int64_t from, int64_t to);
 /* A column holding one UInt64 / UInt8 value in every row (metadata columns). */
 void sl_ch_encode_const_u64(const char *name, uint64_t v, int64_t nrows, sl_buf *out);
 void sl_ch_encode_const_u8(const char *name, uint8_t v, int64_t nrows, sl_buf *out);

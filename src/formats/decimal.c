@@ -68,6 +68,29 @@ int sl_decimal_store(bool neg, const sl_u256 *mag, int width, uint8_t *out)
 	return 0;
 }
 
+void sl_decimal_special_store(sl_decimal_special s, int width, uint8_t *out)
+{
+	bool pos = s == SL_DECIMAL_POS_INF;
+	memset(out, pos ? 0xFF : 0x00, (size_t)width);
+	out[width - 1] = pos ? 0x7F : 0x80;
+	if (s == SL_DECIMAL_NEG_INF)
+		out[0] = 0x01;
+}
+
+const char *sl_decimal_special_name(sl_decimal_special s)
+{
+	switch (s) {
+	case SL_DECIMAL_NAN:
+		return "NaN";
+	case SL_DECIMAL_POS_INF:
+		return "Infinity";
+	case SL_DECIMAL_NEG_INF:
+		return "-Infinity";
+	default:
+		return NULL;
+	}
+}
+
 int sl_decimal_to_text(const uint8_t *bytes, int width, int scale, char *out)
 {
 	bool neg;

@@ -191,10 +191,13 @@ int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale,
 	uint16_t sign = rd16(p + 4);
 	if (ndigits < 0 || len != 8 + 2 * (size_t)ndigits)
 		return sl_error_set(err, SL_ERR_DATA, "numeric value has a bad header");
-	if (sign == NUMERIC_NAN || sign == NUMERIC_PINF || sign == NUMERIC_NINF)
-		return sl_error_set(err, SL_ERR_DATA,
-		                    "numeric %s cannot be represented as an Arrow decimal",
-		                    sign == NUMERIC_NAN ? "NaN" : "infinity");
+	if (sign == NUMERIC_NAN || sign == NUMERIC_PINF || sign == NUMERIC_NINF) {
+		sl_decimal_special_store(sign == NUMERIC_NAN    ? SL_DECIMAL_NAN
+		                         : sign == NUMERIC_PINF ? SL_DECIMAL_POS_INF
+		                                                : SL_DECIMAL_NEG_INF,
+		                         width, out);
+		return 0;
+	}
 	sl_u256 mag = {{0, 0, 0, 0}};
 	for (int i = 0; i < ndigits; i++) {
 		uint16_t dig = rd16(p + 8 + 2 * i);
@@ -220,6 +223,16 @@ int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale,
 
 void sl_pg_numeric_from_decimal(const uint8_t *dec, int width, int scale, sl_buf *out)
 {
+	sl_decimal_special sp = sl_decimal_special_of(dec, width);
+	if (sp != SL_DECIMAL_FINITE) {
+		wr16(out, 0);
+		wr16(out, 0);
+		wr16(out, sp == SL_DECIMAL_NAN       ? NUMERIC_NAN
+		          : sp == SL_DECIMAL_POS_INF ? NUMERIC_PINF
+		                                     : NUMERIC_NINF);
+		wr16(out, 0);
+		return;
+	}
 	bool neg;
 	sl_u256 mag;
 	sl_decimal_load(dec, width, &neg, &mag);
@@ -657,6 +670,11 @@ static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int3
 			sl_u256 mag;
 			if (sl_pg_numeric_to_decimal(p, (size_t)n, 16, 0, tmp, err) < 0)
 				return sl_error_wrap(err, "column %s", f->name);
+			sl_decimal_special sp = sl_decimal_special_of(tmp, 16);
+			if (sp != SL_DECIMAL_FINITE)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s: numeric %s has no integer form",
+				                    f->name, sl_decimal_special_name(sp));
 			sl_decimal_load(tmp, 16, &neg, &mag);
 			if (mag.w[1] | mag.w[2] | mag.w[3]) {
 				char d[128];

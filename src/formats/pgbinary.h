@@ -97,6 +97,7 @@ void sl_pgcopy_put_field(sl_buf *out, const void *p, int32_t n);
 /* Single values, exposed for tests and for other PostgreSQL code. */
 int sl_pg_numeric_to_text(const uint8_t *p, size_t len, sl_buf *out, sl_error *err);
 int sl_pg_numeric_from_text(const char *s, size_t len, sl_buf *out, sl_error *err);
+/* NaN and +-Infinity become the decimal sentinels of core/types.h, and back. */
 int sl_pg_numeric_to_decimal(const uint8_t *p, size_t len, int width, int scale, uint8_t *out,
                              sl_error *err);
 void sl_pg_numeric_from_decimal(const uint8_t *dec, int width, int scale, sl_buf *out);

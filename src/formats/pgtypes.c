@@ -124,6 +124,7 @@ static sl_pg_select sl_map_scalar(uint32_t oid, int32_t typmod, char typtype, sl
 				f->type = p <= 38 ? SL_TYPE_DECIMAL128 : SL_TYPE_DECIMAL256;
 				f->precision = p;
 				f->scale = s;
+				f->specials = true; /* NaN, Infinity, -Infinity */
 			}
 		}
 		return SL_PG_SELECT_PLAIN;

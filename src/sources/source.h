@@ -14,6 +14,7 @@
 #include "core/change.h"
 #include "core/catalog.h"
 #include "core/config.h"
+#include "core/digest.h"
 #include "core/error.h"
 #include "core/state.h"
 
@@ -100,7 +101,7 @@ typedef struct sl_source_ops {
 	/* Write a heartbeat into the change log (keeps an idle source's log moving). */
 	int (*heartbeat)(sl_source *src, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
-	int (*digest)(sl_source *src, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
+	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d,
 	              sl_error *err);
 } sl_source_ops;
 

@@ -32,6 +32,7 @@ typedef struct sl_durable {
 typedef struct sl_target_ops {
 	const char *type;
 	bool lists_never_null; /* a NULL list lands as an empty one (verify counts them equal) */
+	bool specials_null;    /* a decimal NaN/Infinity lands as NULL (verify counts them) */
 	int (*open)(const sl_config *cfg, sl_target **out, sl_error *err);
 	void (*close)(sl_target *tgt);
 	int (*check)(sl_target *tgt, sl_check_fn report, void *ctx);
@@ -52,7 +53,7 @@ typedef struct sl_target_ops {
 	/* Interrupt whatever the writer is running (called from another thread). */
 	void (*writer_cancel)(sl_writer *w);
 	void (*writer_close)(sl_writer *w);
-	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, int64_t *rows, uint64_t *hash,
+	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, sl_digest *d,
 	              sl_error *err);
 
 	/* CDC apply (one applier, one thread). `epoch` names the snapshot generation (its

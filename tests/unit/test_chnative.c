@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/batch.h"
+#include "core/digest.h"
 #include "formats/chnative.h"
 #include "formats/decimal.h"
 
@@ -682,6 +683,91 @@ static void test_decode_text_spelling(void **state)
 	sl_field_reset(&f);
 }
 
+/* A decimal that may hold NaN/Infinity (field->specials) is Nullable and writes them as NULL,
+ * decimals too wide for the server included; a column that cannot be NULL refuses them; the
+ * values are counted; the digest hashes them as NULL only under its specials_are_null rule. */
+static void test_decimal_specials(void **state)
+{
+	(void)state;
+	const char *vers[] = {"18.16.1", "23.8.1"};
+	for (int v = 0; v < 2; v++) {
+		for (int p = 10; p <= 50; p += 40) { /* Decimal(10,2), and (50,2): String on 18.16 */
+			sl_ch_caps caps;
+			sl_ch_caps_for_version(vers[v], &caps);
+			sl_field f;
+			sl_field_init(&f, "n", p <= 38 ? SL_TYPE_DECIMAL128 : SL_TYPE_DECIMAL256);
+			f.precision = p;
+			f.scale = 2;
+			f.specials = true;
+			int w = p <= 38 ? 16 : 32;
+			char type[160];
+			sl_ch_codec codec;
+			assert_true(sl_ch_type_for_field(&f, &caps, type, sizeof type, &codec));
+			assert_true(codec.nullable);
+			assert_non_null(strstr(type, "Nullable("));
+			sl_batch *b = sl_batch_create(&f, 1);
+			uint8_t dec[32];
+			const sl_decimal_special sp[] = {SL_DECIMAL_FINITE, SL_DECIMAL_NAN,
+			                                 SL_DECIMAL_POS_INF, SL_DECIMAL_NEG_INF};
+			for (int i = 0; i < 4; i++) {
+				if (sp[i] == SL_DECIMAL_FINITE)
+					assert_int_equal(sl_decimal_from_text("-12.50", 6, w, 2, dec), 0);
+				else
+					sl_decimal_special_store(sp[i], w, dec);
+				sl_col_append_fixed(&b->cols[0], dec, (size_t)w);
+				sl_batch_end_row(b);
+			}
+			sl_col_append_null(&b->cols[0]);
+			sl_batch_end_row(b);
+			assert_int_equal(sl_ch_count_specials(&b->cols[0], 0, 5), 3);
+			assert_int_equal(sl_ch_count_specials(&b->cols[0], 2, 4), 2);
+			sl_buf out = {0};
+			sl_error err = {0};
+			assert_int_equal(
+			        sl_ch_encode_column(&codec, "n", type, &b->cols[0], 0, 5, &out, &err), 0);
+			sl_batch *back = sl_batch_create(&f, 1);
+			sl_ch_reader rd = {out.data, out.data + out.len};
+			assert_int_equal(
+			        sl_ch_decode_column(&rd, &codec, "n", type, 5, &back->cols[0], &err), 0);
+			back->length = 5;
+			assert_true(sl_col_is_valid(&back->cols[0], 0));
+			char t[96];
+			sl_decimal_to_text(back->cols[0].values.data, w, 2, t);
+			assert_string_equal(t, "-12.50");
+			for (int i = 1; i < 5; i++)
+				assert_false(sl_col_is_valid(&back->cols[0], i));
+			/* the digest: equal only when the rule says NaN/Infinity are NULL */
+			sl_digest a = {0}, c = {0};
+			sl_digest_add_batch(&a, b);
+			sl_digest_add_batch(&c, back);
+			assert_true(a.sum != c.sum);
+			assert_int_equal(a.specials, 0);
+			sl_digest a2 = {.specials_are_null = true}, c2 = {.specials_are_null = true};
+			sl_digest_add_batch(&a2, b);
+			sl_digest_add_batch(&c2, back);
+			assert_true(a2.sum == c2.sum);
+			assert_int_equal(a2.specials, 3);
+			assert_int_equal(c2.specials, 0);
+			/* not Nullable (a sorting key): refused, naming the value */
+			codec.nullable = false;
+			sl_buf_reset(&out);
+			assert_int_equal(sl_ch_encode_column(&codec, "n", type, &b->cols[0], 0, 1,
+			                                     &out, &err),
+			                 0); /* the finite row alone is fine */
+			assert_int_equal(sl_ch_encode_column(&codec, "n", type, &b->cols[0], 0, 4,
+			                                     &out, &err),
+			                 SL_ERR_DATA);
+			assert_non_null(strstr(err.msg, "NaN"));
+			assert_non_null(strstr(err.msg, "not Nullable"));
+			sl_batch_destroy(back);
+			sl_batch_destroy(b);
+			sl_buf_free(&out);
+			sl_ch_codec_reset(&codec);
+			sl_field_reset(&f);
+		}
+	}
+}
+
 /* A one-column, one-block stream holding the given String values, decoded as field f with
  * the codec of the caps. Returns the decoder's result; the values land in *bp. */
 static int dec_strings(const sl_field *f, const char *version, const char **vals, int n,
@@ -1197,6 +1283,7 @@ int main(void)
 	        cmocka_unit_test(test_decode_malformed),
 	        cmocka_unit_test(test_skip_column),
 	        cmocka_unit_test(test_decode_null_list),
+	        cmocka_unit_test(test_decimal_specials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

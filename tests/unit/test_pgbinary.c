@@ -282,7 +282,7 @@ static void test_numeric_decimal(void **state)
 		sl_buf_free(&back);
 		sl_buf_free(&txt);
 	}
-	/* does not fit / NaN cannot be a decimal */
+	/* does not fit */
 	sl_buf pg = {0};
 	sl_error err = {0};
 	uint8_t dec[32];
@@ -290,10 +290,35 @@ static void test_numeric_decimal(void **state)
 	                        "00000000000000000000000000000000000000000",
 	                        40, &pg, &err);
 	assert_true(sl_pg_numeric_to_decimal(pg.data, pg.len, 16, 0, dec, &err) < 0);
-	sl_buf_reset(&pg);
-	sl_pg_numeric_from_text("NaN", 3, &pg, &err);
-	assert_true(sl_pg_numeric_to_decimal(pg.data, pg.len, 16, 2, dec, &err) < 0);
-	assert_non_null(strstr(err.msg, "NaN"));
+	/* NaN and the infinities: the sentinels of both widths, and back to the same numeric */
+	const char *specials[] = {"NaN", "Infinity", "-Infinity"};
+	const sl_decimal_special want[] = {SL_DECIMAL_NAN, SL_DECIMAL_POS_INF, SL_DECIMAL_NEG_INF};
+	for (int i = 0; i < 3; i++) {
+		for (int w = 16; w <= 32; w += 16) {
+			sl_buf_reset(&pg);
+			sl_pg_numeric_from_text(specials[i], strlen(specials[i]), &pg, &err);
+			assert_int_equal(sl_pg_numeric_to_decimal(pg.data, pg.len, w, 2, dec, &err), 0);
+			assert_int_equal(sl_decimal_special_of(dec, w), want[i]);
+			assert_string_equal(sl_decimal_special_name(want[i]), specials[i]);
+			sl_buf back = {0}, txt = {0};
+			sl_pg_numeric_from_decimal(dec, w, 2, &back);
+			assert_int_equal(sl_pg_numeric_to_text(back.data, back.len, &txt, &err), 0);
+			assert_string_equal(sl_buf_cstr(&txt), specials[i]);
+			sl_buf_free(&back);
+			sl_buf_free(&txt);
+		}
+	}
+	/* the largest finite decimals of every precision are not sentinels */
+	for (int w = 16; w <= 32; w += 16) {
+		const char *nines = "9999999999999999999999999999999999999999999999999999999999999999999999999999";
+		size_t n = w == 16 ? 38 : 76;
+		for (int neg = 0; neg < 2; neg++) {
+			char t[80];
+			snprintf(t, sizeof t, "%s%.*s", neg ? "-" : "", (int)n, nines);
+			assert_int_equal(sl_decimal_from_text(t, strlen(t), w, 0, dec), 0);
+			assert_int_equal(sl_decimal_special_of(dec, w), SL_DECIMAL_FINITE);
+		}
+	}
 	assert_true(sl_decimal_from_text("1.234", 5, 16, 2, dec) < 0); /* more scale than allowed */
 	assert_int_equal(sl_decimal_from_text("1.230", 5, 16, 2, dec), 0);
 	sl_buf_free(&pg);

@@ -1146,39 +1146,29 @@ static int my_reset(sl_source *s, sl_error *err)
 	return 0;
 }
 
-struct my_digest_ctx {
-	sl_digest d;
-};
-
 static sl_batch *my_digest_sink(void *ctx, sl_batch *full, sl_error *err)
 {
 	(void)err;
-	struct my_digest_ctx *d = ctx;
-	sl_digest_add_batch(&d->d, full);
+	sl_digest_add_batch(ctx, full);
 	sl_batch_reset(full);
 	return full;
 }
 
-static int my_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
-                     sl_error *err)
+static int my_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[ti];
 	sl_buf sql = {0}, scratch = {0};
 	my_chunk_sql(t, NULL, &sql);
-	struct my_digest_ctx d = {0};
 	sl_batch *b = sl_batch_create(t->fields, t->nfields);
 	int64_t n = 0;
 	int rc = my_start_snapshot_txn(s->meta, err);
 	if (rc == 0)
-		rc = my_read_rows(s, s->meta, sl_buf_cstr(&sql), t, &b, 4 << 20, my_digest_sink, &d,
+		rc = my_read_rows(s, s->meta, sl_buf_cstr(&sql), t, &b, 4 << 20, my_digest_sink, d,
 		                  &n, NULL, &scratch, err);
 	sl_error e2;
 	sl_my_exec(s->meta, "COMMIT", &e2);
-	if (rc == 0 && b) {
-		sl_digest_add_batch(&d.d, b);
-		*rows = d.d.rows;
-		*hash = d.d.sum;
-	}
+	if (rc == 0 && b)
+		sl_digest_add_batch(d, b);
 	sl_batch_destroy(b);
 	sl_buf_free(&sql);
 	sl_buf_free(&scratch);

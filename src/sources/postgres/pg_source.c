@@ -989,8 +989,7 @@ static int pg_reset(sl_source *s, sl_error *err)
 	return 0;
 }
 
-static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
-                     sl_error *err)
+static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[ti];
 	struct pg_table *pt = t->priv;
@@ -998,12 +997,9 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, int64_t *rows,
 	sl_buf_printf(&sql, "COPY (SELECT %s FROM ", pt->select_list);
 	sl_pg_quote_qualified(&sql, t->schema, t->name);
 	sl_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
-	sl_digest d = {0};
 	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), t->fields, pt->codecs, t->nfields,
-	                           &d, err);
+	                           d, err);
 	sl_buf_free(&sql);
-	*rows = d.rows;
-	*hash = d.sum;
 	if (rc < 0)
 		pg_read_error(s->meta, t, rc, err);
 	return rc;

@@ -301,7 +301,7 @@ static int cha_send(sl_applier *a, int t, const sl_batch *b, sl_error *err)
 	if (b->length == 0)
 		return 0;
 	sl_buf_reset(&a->block);
-	SL_TRY(cht_encode(b, at->cols, tt->keyless, &a->meta, &a->block, err));
+	SL_TRY(cht_encode(b, at->cols, tt->keyless, &a->meta, tt->display, &a->block, err));
 	int rc = sl_ch_insert(a->h, sl_buf_cstr(&at->insert_sql), a->tgt->settings, a->block.data,
 	                      a->block.len, err);
 	if (rc < 0)

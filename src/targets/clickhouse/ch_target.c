@@ -197,8 +197,8 @@ void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *co
 	sl_buf_puts(out, ") FORMAT Native");
 }
 
-int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_meta *m, sl_buf *out,
-               sl_error *err)
+int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m,
+               const char *display, sl_buf *out, sl_error *err)
 {
 	int n = 2 + (keyless ? 4 : 0);
 	for (int i = 0; i < b->ncols; i++)
@@ -207,8 +207,19 @@ int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_met
 	for (int i = 0; i < b->ncols; i++) {
 		if (cols[i].codec.kind == 0)
 			continue;
-		SL_TRY(sl_ch_encode_column(&cols[i].codec, b->fields[i].name, cols[i].type,
-		                           &b->cols[i], 0, b->length, out, err));
+		const sl_field *f = &b->fields[i];
+		if (f->specials || (f->child && f->child->specials)) {
+			int64_t k = sl_ch_count_specials(&b->cols[i], 0, b->length);
+			const sl_ch_codec *dc = cols[i].codec.elem ? cols[i].codec.elem : &cols[i].codec;
+			if (k > 0 && dc->nullable && atomic_fetch_add(&cols[i].nulled, k) == 0)
+				sl_warn("target: column %s of %s holds numeric NaN/Infinity (%" PRId64
+				        " in this batch), which ClickHouse's Decimal cannot store: "
+				        "stored as NULL; sluice verify counts them",
+				        f->name, display, k);
+		}
+		if (sl_ch_encode_column(&cols[i].codec, f->name, cols[i].type, &b->cols[i], 0,
+		                        b->length, out, err) < 0)
+			return sl_error_wrap(err, "table %s", display);
 	}
 	cht_put_meta(out, "_sluice_version", "UInt64", &m->version);
 	cht_put_meta(out, "_sluice_deleted", "UInt8", &m->deleted);
@@ -569,7 +580,7 @@ static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 			cht_meta_add_identity(&w->meta, 0, (uint64_t)(base + r),
 			                      cht_row_hash(b, r, tt->cols), 0);
 	}
-	SL_TRY(cht_encode(b, tt->cols, tt->keyless, &w->meta, &w->block, err));
+	SL_TRY(cht_encode(b, tt->cols, tt->keyless, &w->meta, tt->display, &w->block, err));
 	w->rows += b->length;
 	if (w->block.len >= CHT_STREAM_BYTES)
 		return cht_stream(w, false, err);
@@ -631,8 +642,7 @@ bool cht_type_holds(const char *have, const char *want, bool *nullable)
 	return false;
 }
 
-static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
-                      sl_error *err)
+static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
 	SL_TRY(cht_table_setup(t, cat, ti, err));
 	struct ch_table *tt = &t->tables[ti];
@@ -684,7 +694,6 @@ static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 	if ((rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), &resp, err)) < 0)
 		goto out;
 	sl_batch *b = sl_batch_create(td->fields, td->nfields);
-	sl_digest d = {0};
 	sl_ch_reader rd = {resp.data, resp.data + resp.len};
 	int ncols;
 	int64_t nrows;
@@ -695,7 +704,7 @@ static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 			rc = sl_ch_skip_column(&rd, nrows, err);
 		if (rc < 0)
 			break;
-		sl_digest_add_batch(&d, b);
+		sl_digest_add_batch(d, b);
 	}
 	sl_batch_destroy(b);
 	if (rc == SL_ERR_DATA) {
@@ -704,8 +713,6 @@ static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 	}
 	if (rc > 0)
 		rc = 0;
-	*rows = d.rows;
-	*hash = d.sum;
 out:
 	free(cols);
 	cht_columns_free(names, types, n);
@@ -717,6 +724,7 @@ out:
 const sl_target_ops sl_ch_target_ops = {
         .type = "clickhouse",
         .lists_never_null = true,
+        .specials_null = true,
         .open = cht_open,
         .close = cht_close,
         .check = cht_check,

@@ -27,6 +27,7 @@ typedef struct ch_col {
 	char type[200];
 	sl_ch_codec codec;
 	bool key;
+	atomic_llong nulled; /* numeric NaN/Infinity values written as NULL (see cht_encode) */
 } ch_col;
 
 /* Per-row metadata column values of a block being built. */
@@ -87,9 +88,11 @@ void cht_meta_add_identity(ch_meta *m, uint64_t origin, uint64_t seq, uint64_t h
 /* "INSERT INTO `db`.`t` (columns..., metadata) FORMAT Native" for cols[0..n). */
 void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *cols, int n,
                     bool keyless, sl_buf *out);
-/* One Native block: b's replicated columns then the metadata columns from m. */
-int cht_encode(const sl_batch *b, const ch_col *cols, bool keyless, const ch_meta *m, sl_buf *out,
-               sl_error *err);
+/* One Native block: b's replicated columns then the metadata columns from m. Numeric
+ * NaN/Infinity values are written as NULL and counted in cols[i].nulled; the first ones of a
+ * column are warned about, naming the column and `display` (the table). */
+int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m,
+               const char *display, sl_buf *out, sl_error *err);
 /* Decode the current block's columns cols[0..n) (over fields) into b, appending nrows rows;
  * columns not replicated (kind 0) are not in the block and get NULLs. */
 int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *fields, int n,

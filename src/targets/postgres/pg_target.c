@@ -561,8 +561,7 @@ static int pgt_digest_codecs(sl_target *t, const sl_table_def *td, const sl_pg_c
 	return 0;
 }
 
-static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows, uint64_t *hash,
-                      sl_error *err)
+static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
 	const sl_table_def *td = &cat->tables[ti];
 	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
@@ -617,9 +616,8 @@ static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 		sl_pg_select_expr(&sql, td->fields[i].name, how[i]);
 	}
 	sl_buf_printf(&sql, " FROM %s) TO STDOUT (FORMAT binary)", sl_buf_cstr(&q));
-	sl_digest d = {0};
 	rc = sl_pg_copy_digest(t->meta, sl_buf_cstr(&sql), same_engine ? fields : td->fields,
-	                       codecs, td->nfields, &d, err);
+	                       codecs, td->nfields, d, err);
 	if (rc == SL_ERR_DATA && !same_engine) {
 		/* a target value the source's type cannot hold: the tables differ */
 		sl_error_wrap(err, "target table %s.%s", pgt_schema_for(t, td), td->name);
@@ -627,8 +625,6 @@ static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, int64_t *rows
 			err->code = SL_ERR_MISMATCH;
 		rc = SL_ERR_MISMATCH;
 	}
-	*rows = d.rows;
-	*hash = d.sum;
 out1:
 	if (fields)
 		for (int i = 0; i < td->nfields; i++)
