@@ -665,6 +665,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 	struct run r;
 	int rc = run_open(&r, cfg, true, true, err);
 	if (rc == 0)
+		rc = sl_state_lock(r.state, err);
+	if (rc == 0)
 		rc = run_discover(&r, err);
 	if (rc == 0)
 		rc = run_snapshot(&r, err);
@@ -923,6 +925,8 @@ int sl_pipeline_reset(const sl_config *cfg, sl_error *err)
 {
 	struct run r;
 	int rc = run_open(&r, cfg, false, true, err);
+	if (rc == 0)
+		rc = sl_state_lock(r.state, err);
 	if (rc == 0)
 		rc = r.sops->reset(r.src, err);
 	if (rc == 0)

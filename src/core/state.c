@@ -1,19 +1,25 @@
 /* SQLite-backed state store. */
 #include "core/state.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 
 struct sl_state {
 	sqlite3 *db;
 	char *name;
 	char *path;
+	int lock_fd; /* the run lock (sl_state_lock), or -1 */
 	pthread_mutex_t mu;
 };
 
@@ -49,6 +55,7 @@ int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *e
 	sl_state *st = sl_calloc(1, sizeof *st);
 	st->name = sl_strdup(name);
 	st->path = sl_strdup(path);
+	st->lock_fd = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	if (sqlite3_open_v2(path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -79,10 +86,56 @@ void sl_state_close(sl_state *st)
 	if (st == NULL)
 		return;
 	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases the lock */
 	pthread_mutex_destroy(&st->mu);
 	free(st->name);
 	free(st->path);
 	free(st);
+}
+
+int sl_state_lock(sl_state *st, sl_error *err)
+{
+	if (st->lock_fd >= 0)
+		return 0;
+	char path[4200];
+	snprintf(path, sizeof path, "%s.%s.lock", st->path, st->name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sl_error_set(err, SL_ERR_IO,
+		                    "cannot open the run lock %s: %s (it lives next to the state "
+		                    "store; check state.url and permissions)",
+		                    path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		char holder[256] = "";
+		ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = '\0';
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return sl_error_set(err, SL_ERR_STATE,
+			                    "pipeline %s is already running (%s; lock %s): one "
+			                    "pipeline, one agent; stop the other one first (SIGTERM "
+			                    "lets it finish cleanly)",
+			                    st->name, holder[0] ? holder : "holder unknown", path);
+		return sl_error_set(err, SL_ERR_IO, "cannot take the run lock %s: %s", path,
+		                    strerror(e));
+	}
+	/* who holds it, for the message a second agent prints */
+	char host[128] = "?", line[400];
+	gethostname(host, sizeof host - 1);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int n = snprintf(line, sizeof line, "pid %ld on %s, since %04d-%02d-%02dT%02d:%02d:%02dZ\n",
+	                 (long)getpid(), host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+		sl_warn("state: could not note this process in the run lock %s: %s", path,
+		        strerror(errno));
+	st->lock_fd = fd;
+	return 0;
 }
 
 /* Run one statement with text/int parameters given as a format: 't' text, 'i' int64. */

@@ -36,6 +36,12 @@ typedef enum sl_table_status {
 int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *err);
 void sl_state_close(sl_state *st);
 
+/* Take the pipeline's run lock (one agent per pipeline): an exclusive flock on the file
+ * PATH.NAME.lock next to the state store, held until sl_state_close or the process ends (the
+ * kernel releases it after a crash, so nothing is left to clean up). The file notes the holder
+ * (pid, host, start time); when another process holds it, fails with SL_ERR_STATE naming it. */
+int sl_state_lock(sl_state *st, sl_error *err);
+
 int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err);
 /* Record a new consistent point: every table loaded (even partly) before becomes LOADING, so it
  * is emptied and reloaded; pending tables stay pending. */

@@ -579,6 +579,32 @@ static int pg_slot_exists(sl_source *s, bool *exists, sl_error *err)
 	return rc;
 }
 
+int sl_pg_wait_slot_free(PGconn *conn, const char *slot, int seconds, bool *still_active,
+                         sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {slot};
+	*still_active = false;
+	for (int i = 0; i <= seconds * 10; i++) {
+		SL_TRY(sl_pg_query(conn,
+		                   "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
+		                   "AND active_pid IS NOT NULL",
+		                   1, params, &res, err));
+		bool active = PQntuples(res) > 0;
+		if (active && i == 0)
+			sl_info("source: replication slot \"%s\" is still in use by PID %s (a "
+			        "previous run going away?); waiting up to %d s for it to be released",
+			        slot, PQgetvalue(res, 0, 0), seconds);
+		PQclear(res);
+		if (!active)
+			return 0;
+		if (i < seconds * 10)
+			usleep(100000);
+	}
+	*still_active = true;
+	return 0;
+}
+
 /* Drop the slot of an unfinished snapshot. A run killed while creating the slot leaves its
  * session behind until the server notices (CREATE_REPLICATION_SLOT waits for a consistent
  * point, which can take as long as the server takes to log the running transactions): wait up
@@ -587,22 +613,8 @@ static int pg_drop_slot(sl_source *s, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->slot};
-	for (int i = 0; i < 600; i++) {
-		SL_TRY(sl_pg_query(
-		        s->meta,
-		        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
-		        "AND active_pid IS NOT NULL",
-		        1, params, &res, err));
-		bool active = PQntuples(res) > 0;
-		if (active && i == 0)
-			sl_info("source: waiting for the session holding replication slot \"%s\" "
-			        "(PID %s) to end",
-			        s->slot, PQgetvalue(res, 0, 0));
-		PQclear(res);
-		if (!active)
-			break;
-		usleep(100000);
-	}
+	bool busy;
+	SL_TRY(sl_pg_wait_slot_free(s->meta, s->slot, 60, &busy, err));
 	int rc = sl_pg_query(s->meta, "SELECT pg_drop_replication_slot($1)", 1, params, &res, err);
 	if (rc == 0)
 		PQclear(res);

@@ -43,6 +43,11 @@ struct sl_reader {
 	PGcancel *cancel; /* for reader_cancel from another thread */
 };
 
+/* Wait up to `seconds` while another session holds replication slot `slot` (a previous run
+ * still going away), saying so once; *still_active tells whether it is held after that. */
+int sl_pg_wait_slot_free(PGconn *conn, const char *slot, int seconds, bool *still_active,
+                         sl_error *err);
+
 /* pg_stream.c */
 int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err);

@@ -724,6 +724,20 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 			              st_session_sql[i]);
 			goto fail;
 		}
+	/* A previous run that was just stopped may still hold the slot for a moment: wait for it
+	 * rather than fail on "replication slot is active". */
+	bool busy;
+	if ((rc = sl_pg_wait_slot_free(s->meta, src->slot, 30, &busy, err)) < 0)
+		goto fail;
+	if (busy) {
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "source: replication slot \"%s\" is still in use by another "
+		                  "session after 30 s; is another sluice (or another consumer) "
+		                  "reading it? Stop that one first (see pg_replication_slots."
+		                  "active_pid)",
+		                  src->slot);
+		goto fail;
+	}
 	sl_buf sql = {0}, pub = {0};
 	sl_pg_quote_ident(&pub, src->publication);
 	sl_buf_puts(&sql, "START_REPLICATION SLOT ");
