@@ -798,3 +798,185 @@ ch_keyless_digest() {
 	  FROM (SELECT concat(toString(n), ',', ifNull(toString(k), 'N'), ',', lower(hex(MD5(note)))) AS r
 	          FROM $1 FINAL WHERE _sluice_deleted = 0)"
 }
+
+# ------------------------------------------- PostgreSQL -> ClickHouse values ---
+
+# A PostgreSQL -> ClickHouse test (test_ch_types.sh, test_cdc_text.sh) compares every column row
+# by row: ClickHouse renders its stored value as text, PostgreSQL renders the source value the
+# way ClickHouse should hold it, and the md5 of both must be equal.
+#
+# ch_renderers SDB: create the PostgreSQL renderers, functions in schema chk of the source
+# database SDB (on test-src; sluice replicates tables only). The comparison sessions use the
+# settings of sluice's source sessions, $CH_PG_SET (DateStyle ISO, IntervalStyle iso_8601,
+# TimeZone UTC, extra_float_digits 3), so values the source reads as text (interval, timetz,
+# composites, ranges) have those forms.
+#   chk.d / chk.ts / chk.tstz / chk.time: the text fallbacks of Date32 and Timestamp/Time64(us)
+#     (spec: DateTime64(6); 18.16 has neither, sluice stores the text). 'YYYY-MM-DD' and
+#     'YYYY-MM-DD HH:MM:SS.ffffff' (always 6 digits: the fields are microseconds), the year
+#     astronomical and at least 4 digits as ISO 8601 writes it (1 BC = 0000, 10 BC = -0009),
+#     timestamptz in UTC, a time as the DateTime64 it maps to: 1970-01-01 plus the time (24:00:00
+#     is 1970-01-02 00:00:00.000000); ±infinity as PostgreSQL writes it, 'infinity' and
+#     '-infinity' (a String column can say it; no calendar date means infinity).
+#   chk.q / chk.arr / chk.qarr: an Array as ClickHouse prints it ([1,NULL], ['a\'b']: strings
+#     quoted with \b \f \n \r \t \\ \' escaped). A NULL array is [] (arrays cannot be Nullable).
+#   chk.f4 / chk.f8: a float's bits as an unsigned integer (exact, NaN and -0 included); the
+#     ClickHouse side reads them with reinterpretAsUInt32/64. Float text differs between the two
+#     servers ('inf' / 'Infinity', digits), so the bits are what is compared.
+#   chk.range: the JSON object the spec's range mapping makes (an infinite bound is null).
+#   chk.d_arr / chk.tstz_arr / chk.f8_arr / chk.hex_arr: element-wise, order kept (bytea: upper
+#     case hex).
+CH_PG_SET="SET DateStyle = ISO; SET IntervalStyle = iso_8601; SET TimeZone = 'UTC'; SET extra_float_digits = 3;"
+ch_renderers() {
+	src_sql "$1" <<'SQL'
+SET client_min_messages = warning;
+CREATE SCHEMA chk;
+-- STABLE (to_char is) and not STRICT: PostgreSQL inlines them (a NULL gives NULL all the same)
+CREATE FUNCTION chk.year(y int) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, greatest(4, length(abs(y)::text)), '0') $$;
+CREATE FUNCTION chk.d(d date) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN isfinite(d) THEN
+      chk.year(extract(year FROM d)::int + CASE WHEN extract(year FROM d) < 0 THEN 1 ELSE 0 END)
+      || '-' || lpad(extract(month FROM d)::text, 2, '0') || '-' || lpad(extract(day FROM d)::text, 2, '0')
+    ELSE d::text END $$;
+CREATE FUNCTION chk.ts(t timestamp) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN isfinite(t) THEN chk.d(t::date) || to_char(t, ' HH24:MI:SS.US') ELSE t::text END $$;
+CREATE FUNCTION chk.tstz(t timestamptz) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.ts(t AT TIME ZONE 'UTC') $$;
+CREATE FUNCTION chk.time(t time) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.ts('1970-01-01'::timestamp + t) $$;
+CREATE FUNCTION chk.q(s text) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT '''' || replace(replace(replace(replace(replace(replace(replace(s,
+    '\', '\\'), '''', '\'''), E'\b', '\b'), E'\f', '\f'), E'\n', '\n'), E'\r', '\r'), E'\t', '\t') || '''' $$;
+CREATE FUNCTION chk.arr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT '[' || coalesce(string_agg(coalesce(e, 'NULL'), ',' ORDER BY i), '') || ']'
+    FROM unnest(a) WITH ORDINALITY u(e, i) $$;
+CREATE FUNCTION chk.qarr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.arr(ARRAY(SELECT chk.q(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i)) $$;
+CREATE FUNCTION chk.f4(x real) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT ('x00000000' || encode(float4send(x), 'hex'))::bit(64)::bigint::text $$;
+CREATE FUNCTION chk.f8(x float8) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT (('x' || encode(float8send(x), 'hex'))::bit(64)::bigint::numeric
+          + CASE WHEN float8send(x) >= '\x80' THEN 18446744073709551616 ELSE 0 END)::text $$;
+CREATE FUNCTION chk.range(r anyrange) RETURNS text STABLE STRICT LANGUAGE sql AS $$
+  SELECT CASE WHEN isempty(r) THEN '{"empty":true}'
+    ELSE json_build_object('lower', lower(r), 'upper', upper(r), 'lower_inclusive', lower_inc(r),
+                           'upper_inclusive', upper_inc(r))::text END $$;
+-- element-wise, order kept
+CREATE FUNCTION chk.d_arr(a date[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.d(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.tstz_arr(a timestamptz[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.tstz(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.f8_arr(a float8[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.f8(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.hex_arr(a bytea[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT upper(encode(e, 'hex')) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+SQL
+}
+
+# The tables and columns to compare, declared in order:
+#   ch_chk_table PG-TABLE CH-TABLE [KEY-COLUMN...]: a table (no key column: keyless, its rows
+#     compared whole).
+#   ch_chk_col NAME CLICKHOUSE-TYPE [CH-EXPR [PG-EXPR]]: the next source column of the last
+#     table. CH-EXPR renders the stored value as a String in ClickHouse (default or "-":
+#     toString({})); PG-EXPR renders the source value the way ClickHouse should hold it (default
+#     {}::text); {} is the quoted column. A CH-EXPR starting with "=" is selected as it is and
+#     compared as the server prints it (TabSeparated), not through an md5 computed by the server.
+# The declarations are in CH_TBL_PG / CH_TBL_CH / CH_TBL_KEY (per table) and CH_C_T (the table's
+# index) / CH_C_NAME / CH_C_TYPE / CH_C_CH / CH_C_PG (per column).
+CH_TBL_PG=() CH_TBL_CH=() CH_TBL_KEY=()
+CH_C_T=() CH_C_NAME=() CH_C_TYPE=() CH_C_CH=() CH_C_PG=()
+ch_chk_table() {
+	CH_TBL_PG+=("$1")
+	CH_TBL_CH+=("$2")
+	shift 2
+	CH_TBL_KEY+=("$*")
+}
+ch_chk_col() {
+	local chx=${3:--} pgx=${4:-}
+	[[ $chx != - ]] || chx='toString({})'
+	[[ -n $pgx ]] || pgx='{}::text'
+	CH_C_T+=($((${#CH_TBL_PG[@]} - 1)))
+	CH_C_NAME+=("$1")
+	CH_C_TYPE+=("$2")
+	CH_C_CH+=("$chx")
+	CH_C_PG+=("$pgx")
+}
+
+# ch_ident NAME / ch_lit TEXT: NAME as a ClickHouse identifier, TEXT as a ClickHouse string
+# literal.
+# shellcheck disable=SC2016 # the backquotes are literal
+ch_ident() { printf '`%s`' "${1//\`/\\\`}"; }
+ch_lit() {
+	local s=${1//\\/\\\\}
+	printf "'%s'" "${s//\'/\\\'}"
+}
+# ch_col_expr / pg_col_expr COLUMN-INDEX: the column's CH-EXPR / PG-EXPR, {} replaced by the
+# quoted column.
+ch_col_expr() {
+	local q pat='{}'
+	q=$(ch_ident "${CH_C_NAME[$1]}")
+	printf '%s' "${CH_C_CH[$1]//"$pat"/"$q"}"
+}
+pg_col_expr() {
+	local q pat='{}'
+	q=$(qident "${CH_C_NAME[$1]}")
+	printf '%s' "${CH_C_PG[$1]//"$pat"/"$q"}"
+}
+# ch_col_index TABLE-INDEX NAME: the index of the table's column NAME.
+ch_col_index() {
+	local i
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == $1)) && [[ ${CH_C_NAME[i]} == "$2" ]] && { echo "$i"; return; }
+	done
+	fail "no column $2 in table ${CH_TBL_PG[$1]}"
+}
+# ch_tbl_from CDB TABLE-INDEX: the table's live rows in ClickHouse database CDB (FINAL, not
+# deleted), for a FROM clause.
+ch_tbl_from() { printf '%s.%s FINAL WHERE _sluice_deleted = 0' "$(ch_ident "$1")" "$(ch_ident "${CH_TBL_CH[$2]}")"; }
+# ch_row_key / pg_row_key TABLE-INDEX: the row's key as text on each side, the key columns'
+# renderings joined by '/' ('-' for a keyless table).
+ch_row_key() {
+	local k parts=()
+	for k in ${CH_TBL_KEY[$1]}; do parts+=("$(ch_col_expr "$(ch_col_index "$1" "$k")")"); done
+	((${#parts[@]})) || { echo "'-'"; return; }
+	local IFS=,
+	echo "arrayStringConcat([${parts[*]}], '/')"
+}
+pg_row_key() {
+	local k parts=()
+	for k in ${CH_TBL_KEY[$1]}; do parts+=("$(pg_col_expr "$(ch_col_index "$1" "$k")")"); done
+	((${#parts[@]})) || { echo "'-'"; return; }
+	local IFS=,
+	echo "concat_ws('/', ${parts[*]})"
+}
+
+# ch_rows CDB TABLE-INDEX / pg_rows SDB TABLE-INDEX: one line per live row, "key<TAB>md5 of each
+# column's rendering" (NULL: the word NULL; a "=" column: its value as printed), sorted (byte
+# order); ClickHouse's stored values, PostgreSQL's source values (in $CH_PG_SET).
+ch_rows() {
+	local ti=$2 i sel e
+	sel=$(ch_row_key "$ti")
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == ti)) || continue
+		e=$(ch_col_expr "$i")
+		if [[ $e == =* ]]; then
+			sel+=", ${e#=}"
+		else
+			sel+=", ifNull(lower(hex(MD5($e))), 'NULL')"
+		fi
+	done
+	ch_sql "SELECT $sel FROM $(ch_tbl_from "$1" "$ti")" | LC_ALL=C sort
+}
+pg_rows() {
+	local ti=$2 i sel
+	sel=$(pg_row_key "$ti")
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == ti)) || continue
+		if [[ ${CH_C_CH[i]} == =* ]]; then
+			sel+=", $(pg_col_expr "$i")" # NULL: \N on both sides
+		else
+			sel+=", coalesce(md5($(pg_col_expr "$i")), 'NULL')"
+		fi
+	done
+	src_sql "$1" <<<"$CH_PG_SET COPY (SELECT $sel FROM ${CH_TBL_PG[ti]}) TO STDOUT" | LC_ALL=C sort
+}
