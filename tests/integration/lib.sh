@@ -799,6 +799,112 @@ ch_keyless_digest() {
 	          FROM $1 FINAL WHERE _sluice_deleted = 0)"
 }
 
+# ---------------------------------------------- MariaDB -> PostgreSQL values ---
+
+# A MariaDB -> PostgreSQL test declares its tables and columns, then checks the target against
+# MariaDB's own SQL, column by column:
+#   my_chk_table NAME: a table, same name on both sides (on the target in the schema named as
+#     the source database), keyed by an integer column id.
+#   my_chk_col NAME PG-TYPE [MY-EXPR [PG-EXPR [NORM]]]: the next column of the last table, in
+#     order. PG-TYPE is the target's type (format_type). MY-EXPR renders the MariaDB value as
+#     text with MariaDB's SQL (session time_zone +00:00), PG-EXPR renders the target value as
+#     text ({} is the column); NORM, when given, is a PostgreSQL expression applied to MariaDB's
+#     text ({} = that text) before hashing. "-" or nothing: CAST({} AS CHAR) / {}::text.
+#   MY_CHK_PG_SET: statements (session settings) run before the target's renderings; default none.
+# my_check_types SDB TDB WHAT NOTE: each table's columns on the target (name and format_type, in
+#   order) are the declared ones, no more; NOTE ends the assertion's message.
+# my_check_values SDB TDB WHAT: every column of every table, row by row (ordered by id): the md5
+#   of MariaDB's rendering equals the md5 of the target's. MariaDB's renderings travel as hex
+#   into a scratch table chk.<table> of the target database; PostgreSQL hashes both sides. A
+#   differing column is named with its first differing ids and both renderings of the first;
+#   all of them, then fail.
+MY_CHK_TABLE=() MY_CHK_T=() MY_CHK_NAME=() MY_CHK_TYPE=() MY_CHK_MY=() MY_CHK_PG=() MY_CHK_NORM=()
+MY_CHK_PG_SET=
+my_chk_table() { MY_CHK_TABLE+=("$1"); }
+my_chk_col() {
+	local my=${3:--} pg=${4:--}
+	[[ $my != - ]] || my='CAST({} AS CHAR)'
+	[[ $pg != - ]] || pg='{}::text'
+	MY_CHK_T+=($((${#MY_CHK_TABLE[@]} - 1)))
+	MY_CHK_NAME+=("$1")
+	MY_CHK_TYPE+=("$2")
+	MY_CHK_MY+=("$my")
+	MY_CHK_PG+=("$pg")
+	MY_CHK_NORM+=("${5:-}")
+}
+# my_chk_my_expr / my_chk_pg_expr COLUMN-INDEX: the column's MY-EXPR / PG-EXPR, {} replaced.
+my_chk_my_expr() {
+	local q pat='{}'
+	q=$(my_ident "${MY_CHK_NAME[$1]}")
+	printf '%s' "${MY_CHK_MY[$1]//"$pat"/"$q"}"
+}
+my_chk_pg_expr() {
+	local q pat='{}'
+	q=$(qident "${MY_CHK_NAME[$1]}")
+	printf '%s' "${MY_CHK_PG[$1]//"$pat"/"$q"}"
+}
+
+my_check_types() {
+	local sdb=$1 tdb=$2 ti i want have
+	for ti in "${!MY_CHK_TABLE[@]}"; do
+		want=
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) && want+="${MY_CHK_NAME[i]} ${MY_CHK_TYPE[i]}"$'\n'
+		done
+		have=$(table_columns test-dst "$tdb" "$sdb" "${MY_CHK_TABLE[ti]}")
+		assert_eq "${want%$'\n'}" "$have" "$3: target columns and types of ${MY_CHK_TABLE[ti]} ($4)"
+	done
+}
+
+my_check_values() {
+	local sdb=$1 tdb=$2 what=$3 ti i n sel_my cols_src sel_src sel_dst a b bad=() f keys key tn v
+	local pat='{}'
+	for ti in "${!MY_CHK_TABLE[@]}"; do
+		tn=${MY_CHK_TABLE[ti]}
+		sel_my=id cols_src='id int' sel_src=id sel_dst=id n=0
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) || continue
+			n=$((n + 1))
+			sel_my+=", HEX($(my_chk_my_expr "$i"))"
+			cols_src+=", c$n text"
+			v="convert_from(decode(c$n, 'hex'), 'UTF8')"
+			[[ -z ${MY_CHK_NORM[i]} ]] || v=${MY_CHK_NORM[i]//"$pat"/"$v"}
+			sel_src+=", coalesce(md5($v), 'NULL')"
+			sel_dst+=", coalesce(md5($(my_chk_pg_expr "$i")), 'NULL')"
+		done
+		{
+			echo "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS chk; DROP TABLE IF EXISTS chk.$tn; CREATE TABLE chk.$tn ($cols_src);"
+			echo "COPY chk.$tn FROM STDIN WITH (NULL 'NULL');"
+			my_sql "$sdb" -e "SET time_zone = '+00:00'; SELECT $sel_my FROM $(my_ident "$tn") ORDER BY id"
+			echo '\.'
+		} | dst_sql "$tdb"
+		a=$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET COPY (SELECT $sel_src FROM chk.$tn ORDER BY id) TO STDOUT")
+		b=$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET COPY (SELECT $sel_dst FROM $sdb.$tn ORDER BY id) TO STDOUT")
+		ASSERTS=$((ASSERTS + 1))
+		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
+			printf -- '--- %s: %s: keys differ (< MariaDB, > target):\n' "$what" "$tn" >&2
+			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") >&2 || true
+			bad+=("$tn:rows")
+		fi
+		f=1
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) || continue
+			f=$((f + 1))
+			ASSERTS=$((ASSERTS + 1))
+			[[ $(cut -f1,$f <<<"$a") != "$(cut -f1,$f <<<"$b")" ]] || continue
+			bad+=("$tn.${MY_CHK_NAME[i]}")
+			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([0-9]*\)\t.*/\1/p' |
+				sort -nu | head -n 8 | tr '\n' ' ' || true)
+			printf -- '--- %s: %s.%s differs for id(s): %s\n' "$what" "$tn" "${MY_CHK_NAME[i]}" "$keys" >&2
+			key=${keys%% *}
+			[[ -n $key ]] || continue
+			printf '    MariaDB renders: %s\n' "$(my_sql "$sdb" -e "SET time_zone = '+00:00'; SELECT LEFT($(my_chk_my_expr "$i"), 200) FROM $(my_ident "$tn") WHERE id = $key")" >&2
+			printf '    target renders:  %s\n' "$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET SELECT left($(my_chk_pg_expr "$i"), 200) FROM $sdb.$tn WHERE id = $key")" >&2
+		done
+	done
+	((${#bad[@]} == 0)) || fail "$what: target values differ from MariaDB's: ${bad[*]}"
+}
+
 # ------------------------------------------- PostgreSQL -> ClickHouse values ---
 
 # A PostgreSQL -> ClickHouse test (test_ch_types.sh, test_cdc_text.sh) compares every column row
