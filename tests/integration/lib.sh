@@ -385,6 +385,72 @@ sluice_bg() {
 	BG_PIDS+=("$SL_PID")
 }
 
+# ------------------------------------------------------------------- waiting ---
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (returns 0), for at most
+# SECONDS (then returns 1; the caller fails with its own message). CMD runs as an if-condition
+# would: a failing command inside it does not end the test.
+wait_until() {
+	local tries=$(($1 * 10)) i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_sql INSTANCE DB SQL EXPECTED WHAT [SECONDS]: until SQL on INSTANCE's DB prints EXPECTED
+# (an error counts as not yet); fails after SECONDS (default 30) naming WHAT and the last answer.
+# sql_prints INSTANCE DB SQL EXPECTED: SQL prints EXPECTED; its answer is left in WAIT_GOT.
+WAIT_GOT=
+sql_prints() {
+	WAIT_GOT=$(inst_sql "$1" "$2" "$3" 2>/dev/null) || WAIT_GOT=
+	[[ $WAIT_GOT == "$4" ]]
+}
+wait_sql() {
+	local secs=${6:-30}
+	wait_until "$secs" sql_prints "$1" "$2" "$3" "$4" ||
+		fail "timed out after $secs s waiting for: $5 (expected '$4', $1/$2 says '$WAIT_GOT')"
+}
+
+# count_lines FILE NEEDLE [FROM_LINE]: lines of FILE (after line FROM_LINE) containing NEEDLE.
+count_lines() {
+	awk -v n="$2" -v from="${3:-0}" 'NR > from && index($0, n) { c++ } END { print c + 0 }' "$1"
+}
+# has_lines FILE NEEDLE COUNT: FILE has at least COUNT lines containing NEEDLE.
+has_lines() { (($(count_lines "$1" "$2") >= $3)); }
+# wait_lines FILE NEEDLE COUNT SECONDS WHAT: until FILE has COUNT lines with NEEDLE; fails after
+# SECONDS naming WHAT, with FILE's last 20 lines.
+wait_lines() {
+	wait_until "$4" has_lines "$1" "$2" "$3" && return 0
+	tail -20 "$1" >&2
+	fail "timed out after $4 s waiting for $3 lines with '$2' in $(basename "$1"): $5"
+}
+
+# dump_ids PID: processlist ids of test-mysql's binlog dump threads whose client is a TCP
+# connection of process PID (matched by the client's port, seen by ss and by the server).
+dump_ids() {
+	local ports
+	ports=$(ss -tnpH state established "( dport = :$MY_PORT )" |
+		awk -v pid="pid=$1," 'index($0, pid) { n = split($3, a, ":"); print a[n] }')
+	[[ -n $ports ]] || return 0
+	my_sql -e "SELECT id, host FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'" |
+		awk -v ports="$ports" 'BEGIN { n = split(ports, p, "\n"); for (i = 1; i <= n; i++) want[p[i]] = 1 }
+			{ m = split($2, h, ":"); if (h[m] in want) print $1 }' | sort -n
+}
+# has_dump PID: PID has a binlog dump thread on test-mysql; its id(s) are left in WAIT_GOT.
+has_dump() {
+	WAIT_GOT=$(dump_ids "$1")
+	[[ -n $WAIT_GOT ]]
+}
+# wait_dump PID WHAT: until PID has a binlog dump thread on test-mysql (at most 20 s); prints
+# its id(s).
+wait_dump() {
+	wait_until 20 has_dump "$1" || fail "no binlog dump thread on the server for $2"
+	echo "$WAIT_GOT"
+}
+
 # ---------------------------------------------------------------- assertions ---
 
 ASSERTS=0
