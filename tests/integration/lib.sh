@@ -293,10 +293,12 @@ my_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # pipeline_file PATH NAME SRCDB DSTDB [extra lines...]
 #   SRCDB / DSTDB: "db" (source on test-src, target on test-dst) or "INSTANCE:db";
+#   SRCDB "mysql:db": the MariaDB source test-mysql, database db (user sluice);
 #   DSTDB "clickhouse:db": the ClickHouse target test-clickhouse, database db (user sluice).
 #   Extra lines "source.KEY: VALUE" / "target.KEY: VALUE" go into that section; any other
 #   extra line is appended at top level. Without a "snapshot:" line, parallelism is 2. The
-#   state store is $TMP/NAME.state.db. The pipeline's slot (sluice_<name>) is dropped at exit.
+#   state store is $TMP/NAME.state.db. A PostgreSQL source's slot (sluice_<name>) is dropped
+#   at exit.
 pipeline_file() {
 	local path=$1 name=$2 srcdb=$3 dstdb=$4
 	shift 4
@@ -317,9 +319,15 @@ pipeline_file() {
 	{
 		echo "name: $name"
 		echo "source:"
-		echo "  type: postgres"
-		echo "  url: postgres://sluice@127.0.0.1:$(port_of "$sinst")/$sdb"
-		echo "  password: \${SL_PG_PASSWORD}"
+		if [[ $sinst == mysql ]]; then
+			echo "  type: mysql"
+			echo "  url: $(my_url sluice)$sdb"
+			echo "  password: \${SL_MY_PASSWORD}"
+		else
+			echo "  type: postgres"
+			echo "  url: postgres://sluice@127.0.0.1:$(port_of "$sinst")/$sdb"
+			echo "  password: \${SL_PG_PASSWORD}"
+		fi
 		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
 		echo "target:"
 		if [[ $tinst == clickhouse ]]; then
@@ -338,7 +346,7 @@ pipeline_file() {
 		echo "state: { url: sqlite://$TMP/$name.state.db }"
 		((${#top_extra[@]} == 0)) || printf '%s\n' "${top_extra[@]}"
 	} >"$path"
-	cleanup_slot "$sinst" "sluice_${name,,}"
+	[[ $sinst == mysql ]] || cleanup_slot "$sinst" "sluice_${name,,}"
 }
 
 # -------------------------------------------------------------- running sluice ---
