@@ -293,10 +293,12 @@ my_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # pipeline_file PATH NAME SRCDB DSTDB [extra lines...]
 #   SRCDB / DSTDB: "db" (source on test-src, target on test-dst) or "INSTANCE:db";
+#   SRCDB "mysql:db": the MariaDB source test-mysql, database db (user sluice);
 #   DSTDB "clickhouse:db": the ClickHouse target test-clickhouse, database db (user sluice).
 #   Extra lines "source.KEY: VALUE" / "target.KEY: VALUE" go into that section; any other
 #   extra line is appended at top level. Without a "snapshot:" line, parallelism is 2. The
-#   state store is $TMP/NAME.state.db. The pipeline's slot (sluice_<name>) is dropped at exit.
+#   state store is $TMP/NAME.state.db. A PostgreSQL source's slot (sluice_<name>) is dropped
+#   at exit.
 pipeline_file() {
 	local path=$1 name=$2 srcdb=$3 dstdb=$4
 	shift 4
@@ -317,9 +319,15 @@ pipeline_file() {
 	{
 		echo "name: $name"
 		echo "source:"
-		echo "  type: postgres"
-		echo "  url: postgres://sluice@127.0.0.1:$(port_of "$sinst")/$sdb"
-		echo "  password: \${SL_PG_PASSWORD}"
+		if [[ $sinst == mysql ]]; then
+			echo "  type: mysql"
+			echo "  url: $(my_url sluice)$sdb"
+			echo "  password: \${SL_MY_PASSWORD}"
+		else
+			echo "  type: postgres"
+			echo "  url: postgres://sluice@127.0.0.1:$(port_of "$sinst")/$sdb"
+			echo "  password: \${SL_PG_PASSWORD}"
+		fi
 		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
 		echo "target:"
 		if [[ $tinst == clickhouse ]]; then
@@ -338,7 +346,7 @@ pipeline_file() {
 		echo "state: { url: sqlite://$TMP/$name.state.db }"
 		((${#top_extra[@]} == 0)) || printf '%s\n' "${top_extra[@]}"
 	} >"$path"
-	cleanup_slot "$sinst" "sluice_${name,,}"
+	[[ $sinst == mysql ]] || cleanup_slot "$sinst" "sluice_${name,,}"
 }
 
 # -------------------------------------------------------------- running sluice ---
@@ -383,6 +391,72 @@ sluice_bg() {
 	"$SLUICE_BIN" "$@" >"$out" 2>"$err" &
 	SL_PID=$!
 	BG_PIDS+=("$SL_PID")
+}
+
+# ------------------------------------------------------------------- waiting ---
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (returns 0), for at most
+# SECONDS (then returns 1; the caller fails with its own message). CMD runs as an if-condition
+# would: a failing command inside it does not end the test.
+wait_until() {
+	local tries=$(($1 * 10)) i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_sql INSTANCE DB SQL EXPECTED WHAT [SECONDS]: until SQL on INSTANCE's DB prints EXPECTED
+# (an error counts as not yet); fails after SECONDS (default 30) naming WHAT and the last answer.
+# sql_prints INSTANCE DB SQL EXPECTED: SQL prints EXPECTED; its answer is left in WAIT_GOT.
+WAIT_GOT=
+sql_prints() {
+	WAIT_GOT=$(inst_sql "$1" "$2" "$3" 2>/dev/null) || WAIT_GOT=
+	[[ $WAIT_GOT == "$4" ]]
+}
+wait_sql() {
+	local secs=${6:-30}
+	wait_until "$secs" sql_prints "$1" "$2" "$3" "$4" ||
+		fail "timed out after $secs s waiting for: $5 (expected '$4', $1/$2 says '$WAIT_GOT')"
+}
+
+# count_lines FILE NEEDLE [FROM_LINE]: lines of FILE (after line FROM_LINE) containing NEEDLE.
+count_lines() {
+	awk -v n="$2" -v from="${3:-0}" 'NR > from && index($0, n) { c++ } END { print c + 0 }' "$1"
+}
+# has_lines FILE NEEDLE COUNT: FILE has at least COUNT lines containing NEEDLE.
+has_lines() { (($(count_lines "$1" "$2") >= $3)); }
+# wait_lines FILE NEEDLE COUNT SECONDS WHAT: until FILE has COUNT lines with NEEDLE; fails after
+# SECONDS naming WHAT, with FILE's last 20 lines.
+wait_lines() {
+	wait_until "$4" has_lines "$1" "$2" "$3" && return 0
+	tail -20 "$1" >&2
+	fail "timed out after $4 s waiting for $3 lines with '$2' in $(basename "$1"): $5"
+}
+
+# dump_ids PID: processlist ids of test-mysql's binlog dump threads whose client is a TCP
+# connection of process PID (matched by the client's port, seen by ss and by the server).
+dump_ids() {
+	local ports
+	ports=$(ss -tnpH state established "( dport = :$MY_PORT )" |
+		awk -v pid="pid=$1," 'index($0, pid) { n = split($3, a, ":"); print a[n] }')
+	[[ -n $ports ]] || return 0
+	my_sql -e "SELECT id, host FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'" |
+		awk -v ports="$ports" 'BEGIN { n = split(ports, p, "\n"); for (i = 1; i <= n; i++) want[p[i]] = 1 }
+			{ m = split($2, h, ":"); if (h[m] in want) print $1 }' | sort -n
+}
+# has_dump PID: PID has a binlog dump thread on test-mysql; its id(s) are left in WAIT_GOT.
+has_dump() {
+	WAIT_GOT=$(dump_ids "$1")
+	[[ -n $WAIT_GOT ]]
+}
+# wait_dump PID WHAT: until PID has a binlog dump thread on test-mysql (at most 20 s); prints
+# its id(s).
+wait_dump() {
+	wait_until 20 has_dump "$1" || fail "no binlog dump thread on the server for $2"
+	echo "$WAIT_GOT"
 }
 
 # ---------------------------------------------------------------- assertions ---
@@ -797,4 +871,292 @@ ch_keyless_digest() {
 	          lower(hex(MD5(arrayStringConcat(arraySort(groupArray(r)), '\n'))))))
 	  FROM (SELECT concat(toString(n), ',', ifNull(toString(k), 'N'), ',', lower(hex(MD5(note)))) AS r
 	          FROM $1 FINAL WHERE _sluice_deleted = 0)"
+}
+
+# ---------------------------------------------- MariaDB -> PostgreSQL values ---
+
+# A MariaDB -> PostgreSQL test declares its tables and columns, then checks the target against
+# MariaDB's own SQL, column by column:
+#   my_chk_table NAME: a table, same name on both sides (on the target in the schema named as
+#     the source database), keyed by an integer column id.
+#   my_chk_col NAME PG-TYPE [MY-EXPR [PG-EXPR [NORM]]]: the next column of the last table, in
+#     order. PG-TYPE is the target's type (format_type). MY-EXPR renders the MariaDB value as
+#     text with MariaDB's SQL (session time_zone +00:00), PG-EXPR renders the target value as
+#     text ({} is the column); NORM, when given, is a PostgreSQL expression applied to MariaDB's
+#     text ({} = that text) before hashing. "-" or nothing: CAST({} AS CHAR) / {}::text.
+#   MY_CHK_PG_SET: statements (session settings) run before the target's renderings; default none.
+# my_check_types SDB TDB WHAT NOTE: each table's columns on the target (name and format_type, in
+#   order) are the declared ones, no more; NOTE ends the assertion's message.
+# my_check_values SDB TDB WHAT: every column of every table, row by row (ordered by id): the md5
+#   of MariaDB's rendering equals the md5 of the target's. MariaDB's renderings travel as hex
+#   into a scratch table chk.<table> of the target database; PostgreSQL hashes both sides. A
+#   differing column is named with its first differing ids and both renderings of the first;
+#   all of them, then fail.
+MY_CHK_TABLE=() MY_CHK_T=() MY_CHK_NAME=() MY_CHK_TYPE=() MY_CHK_MY=() MY_CHK_PG=() MY_CHK_NORM=()
+MY_CHK_PG_SET=
+my_chk_table() { MY_CHK_TABLE+=("$1"); }
+my_chk_col() {
+	local my=${3:--} pg=${4:--}
+	[[ $my != - ]] || my='CAST({} AS CHAR)'
+	[[ $pg != - ]] || pg='{}::text'
+	MY_CHK_T+=($((${#MY_CHK_TABLE[@]} - 1)))
+	MY_CHK_NAME+=("$1")
+	MY_CHK_TYPE+=("$2")
+	MY_CHK_MY+=("$my")
+	MY_CHK_PG+=("$pg")
+	MY_CHK_NORM+=("${5:-}")
+}
+# my_chk_my_expr / my_chk_pg_expr COLUMN-INDEX: the column's MY-EXPR / PG-EXPR, {} replaced.
+my_chk_my_expr() {
+	local q pat='{}'
+	q=$(my_ident "${MY_CHK_NAME[$1]}")
+	printf '%s' "${MY_CHK_MY[$1]//"$pat"/"$q"}"
+}
+my_chk_pg_expr() {
+	local q pat='{}'
+	q=$(qident "${MY_CHK_NAME[$1]}")
+	printf '%s' "${MY_CHK_PG[$1]//"$pat"/"$q"}"
+}
+
+my_check_types() {
+	local sdb=$1 tdb=$2 ti i want have
+	for ti in "${!MY_CHK_TABLE[@]}"; do
+		want=
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) && want+="${MY_CHK_NAME[i]} ${MY_CHK_TYPE[i]}"$'\n'
+		done
+		have=$(table_columns test-dst "$tdb" "$sdb" "${MY_CHK_TABLE[ti]}")
+		assert_eq "${want%$'\n'}" "$have" "$3: target columns and types of ${MY_CHK_TABLE[ti]} ($4)"
+	done
+}
+
+my_check_values() {
+	local sdb=$1 tdb=$2 what=$3 ti i n sel_my cols_src sel_src sel_dst a b bad=() f keys key tn v
+	local pat='{}'
+	for ti in "${!MY_CHK_TABLE[@]}"; do
+		tn=${MY_CHK_TABLE[ti]}
+		sel_my=id cols_src='id int' sel_src=id sel_dst=id n=0
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) || continue
+			n=$((n + 1))
+			sel_my+=", HEX($(my_chk_my_expr "$i"))"
+			cols_src+=", c$n text"
+			v="convert_from(decode(c$n, 'hex'), 'UTF8')"
+			[[ -z ${MY_CHK_NORM[i]} ]] || v=${MY_CHK_NORM[i]//"$pat"/"$v"}
+			sel_src+=", coalesce(md5($v), 'NULL')"
+			sel_dst+=", coalesce(md5($(my_chk_pg_expr "$i")), 'NULL')"
+		done
+		{
+			echo "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS chk; DROP TABLE IF EXISTS chk.$tn; CREATE TABLE chk.$tn ($cols_src);"
+			echo "COPY chk.$tn FROM STDIN WITH (NULL 'NULL');"
+			my_sql "$sdb" -e "SET time_zone = '+00:00'; SELECT $sel_my FROM $(my_ident "$tn") ORDER BY id"
+			echo '\.'
+		} | dst_sql "$tdb"
+		a=$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET COPY (SELECT $sel_src FROM chk.$tn ORDER BY id) TO STDOUT")
+		b=$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET COPY (SELECT $sel_dst FROM $sdb.$tn ORDER BY id) TO STDOUT")
+		ASSERTS=$((ASSERTS + 1))
+		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
+			printf -- '--- %s: %s: keys differ (< MariaDB, > target):\n' "$what" "$tn" >&2
+			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") >&2 || true
+			bad+=("$tn:rows")
+		fi
+		f=1
+		for i in "${!MY_CHK_NAME[@]}"; do
+			((MY_CHK_T[i] == ti)) || continue
+			f=$((f + 1))
+			ASSERTS=$((ASSERTS + 1))
+			[[ $(cut -f1,$f <<<"$a") != "$(cut -f1,$f <<<"$b")" ]] || continue
+			bad+=("$tn.${MY_CHK_NAME[i]}")
+			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([0-9]*\)\t.*/\1/p' |
+				sort -nu | head -n 8 | tr '\n' ' ' || true)
+			printf -- '--- %s: %s.%s differs for id(s): %s\n' "$what" "$tn" "${MY_CHK_NAME[i]}" "$keys" >&2
+			key=${keys%% *}
+			[[ -n $key ]] || continue
+			printf '    MariaDB renders: %s\n' "$(my_sql "$sdb" -e "SET time_zone = '+00:00'; SELECT LEFT($(my_chk_my_expr "$i"), 200) FROM $(my_ident "$tn") WHERE id = $key")" >&2
+			printf '    target renders:  %s\n' "$(dst_sql "$tdb" <<<"$MY_CHK_PG_SET SELECT left($(my_chk_pg_expr "$i"), 200) FROM $sdb.$tn WHERE id = $key")" >&2
+		done
+	done
+	((${#bad[@]} == 0)) || fail "$what: target values differ from MariaDB's: ${bad[*]}"
+}
+
+# ------------------------------------------- PostgreSQL -> ClickHouse values ---
+
+# A PostgreSQL -> ClickHouse test (test_ch_types.sh, test_cdc_text.sh) compares every column row
+# by row: ClickHouse renders its stored value as text, PostgreSQL renders the source value the
+# way ClickHouse should hold it, and the md5 of both must be equal.
+#
+# ch_renderers SDB: create the PostgreSQL renderers, functions in schema chk of the source
+# database SDB (on test-src; sluice replicates tables only). The comparison sessions use the
+# settings of sluice's source sessions, $CH_PG_SET (DateStyle ISO, IntervalStyle iso_8601,
+# TimeZone UTC, extra_float_digits 3), so values the source reads as text (interval, timetz,
+# composites, ranges) have those forms.
+#   chk.d / chk.ts / chk.tstz / chk.time: the text fallbacks of Date32 and Timestamp/Time64(us)
+#     (spec: DateTime64(6); 18.16 has neither, sluice stores the text). 'YYYY-MM-DD' and
+#     'YYYY-MM-DD HH:MM:SS.ffffff' (always 6 digits: the fields are microseconds), the year
+#     astronomical and at least 4 digits as ISO 8601 writes it (1 BC = 0000, 10 BC = -0009),
+#     timestamptz in UTC, a time as the DateTime64 it maps to: 1970-01-01 plus the time (24:00:00
+#     is 1970-01-02 00:00:00.000000); ±infinity as PostgreSQL writes it, 'infinity' and
+#     '-infinity' (a String column can say it; no calendar date means infinity).
+#   chk.q / chk.arr / chk.qarr: an Array as ClickHouse prints it ([1,NULL], ['a\'b']: strings
+#     quoted with \b \f \n \r \t \\ \' escaped). A NULL array is [] (arrays cannot be Nullable).
+#   chk.f4 / chk.f8: a float's bits as an unsigned integer (exact, NaN and -0 included); the
+#     ClickHouse side reads them with reinterpretAsUInt32/64. Float text differs between the two
+#     servers ('inf' / 'Infinity', digits), so the bits are what is compared.
+#   chk.range: the JSON object the spec's range mapping makes (an infinite bound is null).
+#   chk.d_arr / chk.tstz_arr / chk.f8_arr / chk.hex_arr: element-wise, order kept (bytea: upper
+#     case hex).
+CH_PG_SET="SET DateStyle = ISO; SET IntervalStyle = iso_8601; SET TimeZone = 'UTC'; SET extra_float_digits = 3;"
+ch_renderers() {
+	src_sql "$1" <<'SQL'
+SET client_min_messages = warning;
+CREATE SCHEMA chk;
+-- STABLE (to_char is) and not STRICT: PostgreSQL inlines them (a NULL gives NULL all the same)
+CREATE FUNCTION chk.year(y int) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, greatest(4, length(abs(y)::text)), '0') $$;
+CREATE FUNCTION chk.d(d date) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN isfinite(d) THEN
+      chk.year(extract(year FROM d)::int + CASE WHEN extract(year FROM d) < 0 THEN 1 ELSE 0 END)
+      || '-' || lpad(extract(month FROM d)::text, 2, '0') || '-' || lpad(extract(day FROM d)::text, 2, '0')
+    ELSE d::text END $$;
+CREATE FUNCTION chk.ts(t timestamp) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT CASE WHEN isfinite(t) THEN chk.d(t::date) || to_char(t, ' HH24:MI:SS.US') ELSE t::text END $$;
+CREATE FUNCTION chk.tstz(t timestamptz) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.ts(t AT TIME ZONE 'UTC') $$;
+CREATE FUNCTION chk.time(t time) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.ts('1970-01-01'::timestamp + t) $$;
+CREATE FUNCTION chk.q(s text) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT '''' || replace(replace(replace(replace(replace(replace(replace(s,
+    '\', '\\'), '''', '\'''), E'\b', '\b'), E'\f', '\f'), E'\n', '\n'), E'\r', '\r'), E'\t', '\t') || '''' $$;
+CREATE FUNCTION chk.arr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT '[' || coalesce(string_agg(coalesce(e, 'NULL'), ',' ORDER BY i), '') || ']'
+    FROM unnest(a) WITH ORDINALITY u(e, i) $$;
+CREATE FUNCTION chk.qarr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT chk.arr(ARRAY(SELECT chk.q(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i)) $$;
+CREATE FUNCTION chk.f4(x real) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT ('x00000000' || encode(float4send(x), 'hex'))::bit(64)::bigint::text $$;
+CREATE FUNCTION chk.f8(x float8) RETURNS text STABLE LANGUAGE sql AS $$
+  SELECT (('x' || encode(float8send(x), 'hex'))::bit(64)::bigint::numeric
+          + CASE WHEN float8send(x) >= '\x80' THEN 18446744073709551616 ELSE 0 END)::text $$;
+CREATE FUNCTION chk.range(r anyrange) RETURNS text STABLE STRICT LANGUAGE sql AS $$
+  SELECT CASE WHEN isempty(r) THEN '{"empty":true}'
+    ELSE json_build_object('lower', lower(r), 'upper', upper(r), 'lower_inclusive', lower_inc(r),
+                           'upper_inclusive', upper_inc(r))::text END $$;
+-- element-wise, order kept
+CREATE FUNCTION chk.d_arr(a date[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.d(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.tstz_arr(a timestamptz[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.tstz(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.f8_arr(a float8[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT chk.f8(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+CREATE FUNCTION chk.hex_arr(a bytea[]) RETURNS text[] STABLE LANGUAGE sql AS $$
+  SELECT ARRAY(SELECT upper(encode(e, 'hex')) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
+SQL
+}
+
+# The tables and columns to compare, declared in order:
+#   ch_chk_table PG-TABLE CH-TABLE [KEY-COLUMN...]: a table (no key column: keyless, its rows
+#     compared whole).
+#   ch_chk_col NAME CLICKHOUSE-TYPE [CH-EXPR [PG-EXPR]]: the next source column of the last
+#     table. CH-EXPR renders the stored value as a String in ClickHouse (default or "-":
+#     toString({})); PG-EXPR renders the source value the way ClickHouse should hold it (default
+#     {}::text); {} is the quoted column. A CH-EXPR starting with "=" is selected as it is and
+#     compared as the server prints it (TabSeparated), not through an md5 computed by the server.
+# The declarations are in CH_TBL_PG / CH_TBL_CH / CH_TBL_KEY (per table) and CH_C_T (the table's
+# index) / CH_C_NAME / CH_C_TYPE / CH_C_CH / CH_C_PG (per column).
+CH_TBL_PG=() CH_TBL_CH=() CH_TBL_KEY=()
+CH_C_T=() CH_C_NAME=() CH_C_TYPE=() CH_C_CH=() CH_C_PG=()
+ch_chk_table() {
+	CH_TBL_PG+=("$1")
+	CH_TBL_CH+=("$2")
+	shift 2
+	CH_TBL_KEY+=("$*")
+}
+ch_chk_col() {
+	local chx=${3:--} pgx=${4:-}
+	[[ $chx != - ]] || chx='toString({})'
+	[[ -n $pgx ]] || pgx='{}::text'
+	CH_C_T+=($((${#CH_TBL_PG[@]} - 1)))
+	CH_C_NAME+=("$1")
+	CH_C_TYPE+=("$2")
+	CH_C_CH+=("$chx")
+	CH_C_PG+=("$pgx")
+}
+
+# ch_ident NAME / ch_lit TEXT: NAME as a ClickHouse identifier, TEXT as a ClickHouse string
+# literal.
+# shellcheck disable=SC2016 # the backquotes are literal
+ch_ident() { printf '`%s`' "${1//\`/\\\`}"; }
+ch_lit() {
+	local s=${1//\\/\\\\}
+	printf "'%s'" "${s//\'/\\\'}"
+}
+# ch_col_expr / pg_col_expr COLUMN-INDEX: the column's CH-EXPR / PG-EXPR, {} replaced by the
+# quoted column.
+ch_col_expr() {
+	local q pat='{}'
+	q=$(ch_ident "${CH_C_NAME[$1]}")
+	printf '%s' "${CH_C_CH[$1]//"$pat"/"$q"}"
+}
+pg_col_expr() {
+	local q pat='{}'
+	q=$(qident "${CH_C_NAME[$1]}")
+	printf '%s' "${CH_C_PG[$1]//"$pat"/"$q"}"
+}
+# ch_col_index TABLE-INDEX NAME: the index of the table's column NAME.
+ch_col_index() {
+	local i
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == $1)) && [[ ${CH_C_NAME[i]} == "$2" ]] && { echo "$i"; return; }
+	done
+	fail "no column $2 in table ${CH_TBL_PG[$1]}"
+}
+# ch_tbl_from CDB TABLE-INDEX: the table's live rows in ClickHouse database CDB (FINAL, not
+# deleted), for a FROM clause.
+ch_tbl_from() { printf '%s.%s FINAL WHERE _sluice_deleted = 0' "$(ch_ident "$1")" "$(ch_ident "${CH_TBL_CH[$2]}")"; }
+# ch_row_key / pg_row_key TABLE-INDEX: the row's key as text on each side, the key columns'
+# renderings joined by '/' ('-' for a keyless table).
+ch_row_key() {
+	local k parts=()
+	for k in ${CH_TBL_KEY[$1]}; do parts+=("$(ch_col_expr "$(ch_col_index "$1" "$k")")"); done
+	((${#parts[@]})) || { echo "'-'"; return; }
+	local IFS=,
+	echo "arrayStringConcat([${parts[*]}], '/')"
+}
+pg_row_key() {
+	local k parts=()
+	for k in ${CH_TBL_KEY[$1]}; do parts+=("$(pg_col_expr "$(ch_col_index "$1" "$k")")"); done
+	((${#parts[@]})) || { echo "'-'"; return; }
+	local IFS=,
+	echo "concat_ws('/', ${parts[*]})"
+}
+
+# ch_rows CDB TABLE-INDEX / pg_rows SDB TABLE-INDEX: one line per live row, "key<TAB>md5 of each
+# column's rendering" (NULL: the word NULL; a "=" column: its value as printed), sorted (byte
+# order); ClickHouse's stored values, PostgreSQL's source values (in $CH_PG_SET).
+ch_rows() {
+	local ti=$2 i sel e
+	sel=$(ch_row_key "$ti")
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == ti)) || continue
+		e=$(ch_col_expr "$i")
+		if [[ $e == =* ]]; then
+			sel+=", ${e#=}"
+		else
+			sel+=", ifNull(lower(hex(MD5($e))), 'NULL')"
+		fi
+	done
+	ch_sql "SELECT $sel FROM $(ch_tbl_from "$1" "$ti")" | LC_ALL=C sort
+}
+pg_rows() {
+	local ti=$2 i sel
+	sel=$(pg_row_key "$ti")
+	for i in "${!CH_C_NAME[@]}"; do
+		((CH_C_T[i] == ti)) || continue
+		if [[ ${CH_C_CH[i]} == =* ]]; then
+			sel+=", $(pg_col_expr "$i")" # NULL: \N on both sides
+		else
+			sel+=", coalesce(md5($(pg_col_expr "$i")), 'NULL')"
+		fi
+	done
+	src_sql "$1" <<<"$CH_PG_SET COPY (SELECT $sel FROM ${CH_TBL_PG[ti]}) TO STDOUT" | LC_ALL=C sort
 }

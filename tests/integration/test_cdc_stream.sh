@@ -43,26 +43,7 @@ same() { # TABLE
 }
 # ev has no key: count + md5 of all rows in a total order, duplicates included
 EV_DIGEST="SELECT count(*) || ' ' || md5(coalesce(string_agg(phase || ':' || n, ',' ORDER BY phase COLLATE \"C\", n), '')) FROM ev"
-wait_for() { # SQL-ON-TARGET EXPECTED WHAT
-	local i
-	for i in $(seq 1 300); do
-		[[ $(dst_sql "$TDB" "$1") == "$2" ]] && return 0
-		sleep 0.1
-	done
-	fail "timed out waiting for: $3 (target says $(dst_sql "$TDB" "$1"))"
-}
-count_lines() { # FILE NEEDLE: lines of FILE containing NEEDLE
-	awk -v n="$2" 'index($0, n) { c++ } END { print c + 0 }' "$1"
-}
-wait_lines() { # FILE NEEDLE COUNT SECONDS WHAT: until FILE has COUNT lines with NEEDLE
-	local i
-	for i in $(seq 1 $(($4 * 10))); do
-		(($(count_lines "$1" "$2") >= $3)) && return 0
-		sleep 0.1
-	done
-	tail -20 "$1" >&2
-	fail "timed out after $4 s waiting for $3 lines with '$2' in $(basename "$1"): $5"
-}
+wait_for() { wait_sql test-dst "$TDB" "$@"; } # SQL-ON-TARGET EXPECTED WHAT (lib.sh: wait_sql)
 
 # ev_writer_start PHASE [SQL]: a background session on the source that inserts (PHASE, i) twice
 # in one statement, i = 1, 2, ..., about every 20 ms until ev_writer_stop; SQL (with @ replaced
@@ -88,12 +69,7 @@ ev_writer_stop() { # the writer must have run without an error
 	((rc == 0)) || { cat "$TMP/evw.err" >&2; fail "the ev writer failed ($rc)"; }
 }
 ev_seen() { # PHASE: wait until the target has rows the writer inserted in PHASE
-	local i
-	for i in $(seq 1 300); do
-		(($(dst_sql "$TDB" "SELECT count(*) FROM ev WHERE phase = '$1'") > 0)) && return 0
-		sleep 0.1
-	done
-	fail "no ev row of phase $1 reached the target within 30 s"
+	wait_for "SELECT count(*) > 0 FROM ev WHERE phase = '$1'" t "an ev row of phase $1 on the target"
 }
 ev_caught_up() { # the target has every ev row the source has
 	wait_for "SELECT count(*) FROM ev" "$(src_sql "$SDB" "SELECT count(*) FROM ev")" "every ev row"

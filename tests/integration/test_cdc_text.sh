@@ -38,171 +38,84 @@ INSERT INTO k VALUES (1, 'a'), (1, 'a'), (2, NULL);
 SQL
 
 # ------------------------------------------- ClickHouse renderers and expectations ---
-# How ClickHouse holds each value, rendered by PostgreSQL (functions in schema chk of the source
-# database, as in test_ch_types.sh; sluice replicates tables only), in the settings of sluice's
-# source sessions (DateStyle ISO, IntervalStyle iso_8601, TimeZone UTC, extra_float_digits 3):
-# dates / timestamps / times as 18.16's String fallbacks ('YYYY-MM-DD', 'YYYY-MM-DD
-# HH:MM:SS.ffffff' in UTC, a time on 1970-01-01), arrays as ClickHouse prints them, floats by
-# their bits, ranges as the README's JSON object, money as Int64 cents, pg_lsn as UInt64.
-src_sql "$SDB" <<'SQL'
-SET client_min_messages = warning;
-CREATE SCHEMA chk;
-CREATE FUNCTION chk.year(y int) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, greatest(4, length(abs(y)::text)), '0') $$;
-CREATE FUNCTION chk.d(d date) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN isfinite(d) THEN
-      chk.year(extract(year FROM d)::int + CASE WHEN extract(year FROM d) < 0 THEN 1 ELSE 0 END)
-      || '-' || lpad(extract(month FROM d)::text, 2, '0') || '-' || lpad(extract(day FROM d)::text, 2, '0')
-    ELSE d::text END $$;
-CREATE FUNCTION chk.ts(t timestamp) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN isfinite(t) THEN chk.d(t::date) || to_char(t, ' HH24:MI:SS.US') ELSE t::text END $$;
-CREATE FUNCTION chk.tstz(t timestamptz) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.ts(t AT TIME ZONE 'UTC') $$;
-CREATE FUNCTION chk.time(t time) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.ts('1970-01-01'::timestamp + t) $$;
-CREATE FUNCTION chk.q(s text) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT '''' || replace(replace(replace(replace(replace(replace(replace(s,
-    '\', '\\'), '''', '\'''), E'\b', '\b'), E'\f', '\f'), E'\n', '\n'), E'\r', '\r'), E'\t', '\t') || '''' $$;
-CREATE FUNCTION chk.arr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT '[' || coalesce(string_agg(coalesce(e, 'NULL'), ',' ORDER BY i), '') || ']'
-    FROM unnest(a) WITH ORDINALITY u(e, i) $$;
-CREATE FUNCTION chk.qarr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.arr(ARRAY(SELECT chk.q(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i)) $$;
-CREATE FUNCTION chk.f4(x real) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT ('x00000000' || encode(float4send(x), 'hex'))::bit(64)::bigint::text $$;
-CREATE FUNCTION chk.f8(x float8) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT (('x' || encode(float8send(x), 'hex'))::bit(64)::bigint::numeric
-          + CASE WHEN float8send(x) >= '\x80' THEN 18446744073709551616 ELSE 0 END)::text $$;
-CREATE FUNCTION chk.range(r anyrange) RETURNS text STABLE STRICT LANGUAGE sql AS $$
-  SELECT CASE WHEN isempty(r) THEN '{"empty":true}'
-    ELSE json_build_object('lower', lower(r), 'upper', upper(r), 'lower_inclusive', lower_inc(r),
-                           'upper_inclusive', upper_inc(r))::text END $$;
-CREATE FUNCTION chk.d_arr(a date[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT chk.d(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-CREATE FUNCTION chk.tstz_arr(a timestamptz[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT chk.tstz(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-CREATE FUNCTION chk.hex_arr(a bytea[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT upper(encode(e, 'hex')) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-SQL
-PG_SET="SET DateStyle = ISO; SET IntervalStyle = iso_8601; SET TimeZone = 'UTC'; SET extra_float_digits = 3;"
+# How ClickHouse holds each value, rendered by PostgreSQL: lib.sh's ch_renderers (functions in
+# schema chk of the source database, as in test_ch_types.sh; sluice replicates tables only), in
+# the settings of sluice's source sessions ($CH_PG_SET): dates / timestamps / times as 18.16's
+# String fallbacks ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, a time on 1970-01-01),
+# arrays as ClickHouse prints them, floats by their bits, ranges as the README's JSON object;
+# money as Int64 cents, pg_lsn as UInt64 (below).
+ch_renderers "$SDB"
 
-# `table PG-TABLE CH-TABLE [KEY-COLUMN]` (none: keyless), then `col NAME CLICKHOUSE-TYPE
-# [CH-EXPR [PG-EXPR]]` per source column: the README's ClickHouse type of the column's Arrow
-# type, Nullable unless a key column, with 18.16's fallbacks; CH-EXPR renders the stored value in
-# ClickHouse (default toString({})), PG-EXPR the source value as ClickHouse should hold it
-# (default {}::text).
-shopt -u patsub_replacement 2>/dev/null || true
-TBL_PG=() TBL_CH=() TBL_KEY=()
-C_T=() C_NAME=() C_TYPE=() C_CH=() C_PG=()
-table() {
-	TBL_PG+=("$1")
-	TBL_CH+=("$2")
-	TBL_KEY+=("${3:-}")
-}
-col() {
-	local chx=${3:--} pgx=${4:-}
-	[[ $chx != - ]] || chx='toString({})'
-	[[ -n $pgx ]] || pgx='{}::text'
-	C_T+=($((${#TBL_PG[@]} - 1)))
-	C_NAME+=("$1")
-	C_TYPE+=("$2")
-	C_CH+=("$chx")
-	C_PG+=("$pgx")
-}
+# `ch_chk_table PG-TABLE CH-TABLE [KEY-COLUMN]` (none: keyless), then `ch_chk_col NAME
+# CLICKHOUSE-TYPE [CH-EXPR [PG-EXPR]]` per source column (lib.sh): the README's ClickHouse type of
+# the column's Arrow type, Nullable unless a key column, with 18.16's fallbacks; CH-EXPR renders
+# the stored value in ClickHouse (default toString({})), PG-EXPR the source value as ClickHouse
+# should hold it (default {}::text).
 F32='toString(reinterpretAsUInt32(reinterpretAsString({})))'
 F64='toString(reinterpretAsUInt64(reinterpretAsString({})))'
 OUT='CASE WHEN {} IS NOT NULL THEN concat({}) END' # char(n) with its padding
 S='Nullable(String)'
 
-table t t id
-col id Int32
-col iv "$S"
-col ip "$S"
-col n 'Nullable(Decimal(12, 2))'
-col big 'Nullable(Int64)'
-col ts "$S" - 'chk.tstz({})'
-col tsn "$S" - 'chk.ts({})'
-col d "$S" - 'chk.d({})'
-col tm "$S" - 'chk.time({})'
-col arr 'Array(Nullable(Int32))' - 'chk.arr({}::text[])'
-col narr 'Array(Nullable(Decimal(10, 2)))' - 'chk.arr({}::text[])'
-col tsarr 'Array(Nullable(String))' - 'chk.qarr(chk.tstz_arr({}))'
-col m 'Nullable(Int64)' - '({}::numeric * 100)::bigint::text'
-col f4 'Nullable(Float32)' "$F32" 'chk.f4({})'
-col f8 'Nullable(Float64)' "$F64" 'chk.f8({})'
-col b "$S" - '{}'
-col u "$S"
-col j "$S"
-col js "$S"
-col txt "$S"
-col bo 'Nullable(UInt8)' - '{}::int::text'
-col ipa 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col iva 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col nu "$S"
-col tz "$S"
-col lsn 'Nullable(UInt64)' - "({} - '0/0')::text"
-col o 'Nullable(UInt32)'
-col sm 'Nullable(Int16)'
-col tarr 'Array(Nullable(String))' - 'chk.qarr({})'
-col barr 'Array(Nullable(String))' 'toString(arrayMap(x -> hex(x), {}))' 'chk.qarr(chk.hex_arr({}))'
-col darr 'Array(Nullable(String))' - 'chk.qarr(chk.d_arr({}))'
-col vc "$S"
-col ch "$S" - "$OUT"
-col r4 "$S" - 'chk.range({})'
-col rn "$S" - 'chk.range({})'
-col rtz "$S" - 'chk.range({})'
-col rts "$S" - 'chk.range({})'
-col rd "$S" - 'chk.range({})'
+ch_chk_table t t id
+ch_chk_col id Int32
+ch_chk_col iv "$S"
+ch_chk_col ip "$S"
+ch_chk_col n 'Nullable(Decimal(12, 2))'
+ch_chk_col big 'Nullable(Int64)'
+ch_chk_col ts "$S" - 'chk.tstz({})'
+ch_chk_col tsn "$S" - 'chk.ts({})'
+ch_chk_col d "$S" - 'chk.d({})'
+ch_chk_col tm "$S" - 'chk.time({})'
+ch_chk_col arr 'Array(Nullable(Int32))' - 'chk.arr({}::text[])'
+ch_chk_col narr 'Array(Nullable(Decimal(10, 2)))' - 'chk.arr({}::text[])'
+ch_chk_col tsarr 'Array(Nullable(String))' - 'chk.qarr(chk.tstz_arr({}))'
+ch_chk_col m 'Nullable(Int64)' - '({}::numeric * 100)::bigint::text'
+ch_chk_col f4 'Nullable(Float32)' "$F32" 'chk.f4({})'
+ch_chk_col f8 'Nullable(Float64)' "$F64" 'chk.f8({})'
+ch_chk_col b "$S" - '{}'
+ch_chk_col u "$S"
+ch_chk_col j "$S"
+ch_chk_col js "$S"
+ch_chk_col txt "$S"
+ch_chk_col bo 'Nullable(UInt8)' - '{}::int::text'
+ch_chk_col ipa 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col iva 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col nu "$S"
+ch_chk_col tz "$S"
+ch_chk_col lsn 'Nullable(UInt64)' - "({} - '0/0')::text"
+ch_chk_col o 'Nullable(UInt32)'
+ch_chk_col sm 'Nullable(Int16)'
+ch_chk_col tarr 'Array(Nullable(String))' - 'chk.qarr({})'
+ch_chk_col barr 'Array(Nullable(String))' 'toString(arrayMap(x -> hex(x), {}))' 'chk.qarr(chk.hex_arr({}))'
+ch_chk_col darr 'Array(Nullable(String))' - 'chk.qarr(chk.d_arr({}))'
+ch_chk_col vc "$S"
+ch_chk_col ch "$S" - "$OUT"
+ch_chk_col r4 "$S" - 'chk.range({})'
+ch_chk_col rn "$S" - 'chk.range({})'
+ch_chk_col rtz "$S" - 'chk.range({})'
+ch_chk_col rts "$S" - 'chk.range({})'
+ch_chk_col rd "$S" - 'chk.range({})'
 
-table k k
-col a 'Nullable(Int32)'
-col b "$S"
-
-# shellcheck disable=SC2016 # the backquotes are literal
-chq() { printf '`%s`' "${1//\`/\\\`}"; }
-ch_lit() { local s=${1//\\/\\\\}; printf "'%s'" "${s//\'/\\\'}"; }
-ch_expr() { local q; q=$(chq "${C_NAME[$1]}"); printf '%s' "${C_CH[$1]//\{\}/$q}"; }
-pg_expr() { local q; q=$(qident "${C_NAME[$1]}"); printf '%s' "${C_PG[$1]//\{\}/$q}"; }
-ch_from() { printf '%s.%s FINAL WHERE _sluice_deleted = 0' "$(chq "$CDB")" "$(chq "${TBL_CH[$1]}")"; }
-# the row's key as text on each side ('-' for a keyless table, whose rows are compared whole)
-ch_key() { if [[ -n ${TBL_KEY[$1]} ]]; then echo "toString($(chq "${TBL_KEY[$1]}"))"; else echo "'-'"; fi; }
-pg_key() { if [[ -n ${TBL_KEY[$1]} ]]; then echo "$(qident "${TBL_KEY[$1]}")::text"; else echo "'-'"; fi; }
+ch_chk_table k k
+ch_chk_col a 'Nullable(Int32)'
+ch_chk_col b "$S"
 
 # check_ch_types WHAT: every table's columns in system.columns, in order, with the expected types
 # and the metadata columns.
 check_ch_types() {
 	local ti i want have
-	for ti in "${!TBL_PG[@]}"; do
+	for ti in "${!CH_TBL_PG[@]}"; do
 		want=
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) && want+="${C_NAME[i]}	${C_TYPE[i]}"$'\n'
+		for i in "${!CH_C_NAME[@]}"; do
+			((CH_C_T[i] == ti)) && want+="${CH_C_NAME[i]}	${CH_C_TYPE[i]}"$'\n'
 		done
 		want+=$'_sluice_version\tUInt64\n_sluice_deleted\tUInt8'
-		[[ -n ${TBL_KEY[ti]} ]] ||
+		[[ -n ${CH_TBL_KEY[ti]} ]] ||
 			want+=$'\n_sluice_origin\tUInt64\n_sluice_seq\tUInt64\n_sluice_hash\tUInt64\n_sluice_del_seq\tUInt64'
 		have=$(ch_sql "SELECT name, type FROM system.columns
-		  WHERE database = $(ch_lit "$CDB") AND table = $(ch_lit "${TBL_CH[ti]}")")
-		assert_eq "$want" "$have" "$1: ClickHouse columns and types of ${TBL_CH[ti]} (README's ClickHouse mapping)"
+		  WHERE database = $(ch_lit "$CDB") AND table = $(ch_lit "${CH_TBL_CH[ti]}")")
+		assert_eq "$want" "$have" "$1: ClickHouse columns and types of ${CH_TBL_CH[ti]} (README's ClickHouse mapping)"
 	done
-}
-
-# rows_ch / rows_pg TABLE-INDEX: one line per live row, "key<TAB>md5 of each column's rendering"
-# (NULL: the word NULL), sorted.
-rows_ch() {
-	local ti=$1 i sel
-	sel=$(ch_key "$ti")
-	for i in "${!C_NAME[@]}"; do
-		((C_T[i] == ti)) && sel+=", ifNull(lower(hex(MD5($(ch_expr "$i")))), 'NULL')"
-	done
-	ch_sql "SELECT $sel FROM $(ch_from "$ti")" | LC_ALL=C sort
-}
-rows_pg() {
-	local ti=$1 i sel
-	sel=$(pg_key "$ti")
-	for i in "${!C_NAME[@]}"; do
-		((C_T[i] == ti)) && sel+=", coalesce(md5($(pg_expr "$i")), 'NULL')"
-	done
-	src_sql "$SDB" <<<"$PG_SET COPY (SELECT $sel FROM ${TBL_PG[ti]}) TO STDOUT" | LC_ALL=C sort
 }
 
 # check_ch_values WHAT: every column of every table, row by row (a keyless table: its sorted rows
@@ -210,37 +123,37 @@ rows_pg() {
 # both renderings of the first; all of them, then fail.
 check_ch_values() {
 	local what=$1 ti i f a b e bad=() keys key
-	for ti in "${!TBL_PG[@]}"; do
-		a=$(rows_pg "$ti")
-		b=$(rows_ch "$ti")
+	for ti in "${!CH_TBL_PG[@]}"; do
+		a=$(pg_rows "$SDB" "$ti")
+		b=$(ch_rows "$CDB" "$ti")
 		ASSERTS=$((ASSERTS + 1))
-		if [[ -z ${TBL_KEY[ti]} ]]; then
+		if [[ -z ${CH_TBL_KEY[ti]} ]]; then
 			[[ $a == "$b" ]] && continue
-			printf -- '--- %s: %s: rows differ (< PostgreSQL, > ClickHouse):\n' "$what" "${TBL_CH[ti]}" >&2
+			printf -- '--- %s: %s: rows differ (< PostgreSQL, > ClickHouse):\n' "$what" "${CH_TBL_CH[ti]}" >&2
 			diff <(echo "$a") <(echo "$b") >&2 || true
-			bad+=("${TBL_CH[ti]}")
+			bad+=("${CH_TBL_CH[ti]}")
 			continue
 		fi
 		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
-			printf -- '--- %s: %s: rows (keys) differ (< PostgreSQL, > ClickHouse):\n' "$what" "${TBL_CH[ti]}" >&2
+			printf -- '--- %s: %s: rows (keys) differ (< PostgreSQL, > ClickHouse):\n' "$what" "${CH_TBL_CH[ti]}" >&2
 			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") >&2 || true
-			bad+=("${TBL_CH[ti]}:rows")
+			bad+=("${CH_TBL_CH[ti]}:rows")
 		fi
 		f=1
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
+		for i in "${!CH_C_NAME[@]}"; do
+			((CH_C_T[i] == ti)) || continue
 			f=$((f + 1))
 			ASSERTS=$((ASSERTS + 1))
 			[[ $(cut -f1,$f <<<"$a") != "$(cut -f1,$f <<<"$b")" ]] || continue
-			bad+=("${TBL_CH[ti]}.${C_NAME[i]}")
+			bad+=("${CH_TBL_CH[ti]}.${CH_C_NAME[i]}")
 			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([^\t]*\)\t.*/\1/p' |
 				LC_ALL=C sort -u | head -n 8 | tr '\n' ' ' || true)
-			printf -- '--- %s: %s.%s differs for key(s): %s\n' "$what" "${TBL_CH[ti]}" "${C_NAME[i]}" "$keys" >&2
+			printf -- '--- %s: %s.%s differs for key(s): %s\n' "$what" "${CH_TBL_CH[ti]}" "${CH_C_NAME[i]}" "$keys" >&2
 			key=${keys%% *}
 			[[ -n $key ]] || continue
-			printf '    PostgreSQL renders: %s\n' "$(src_sql "$SDB" <<<"$PG_SET SELECT coalesce(left($(pg_expr "$i")::text, 300), 'NULL') FROM ${TBL_PG[ti]} WHERE $(pg_key "$ti") = $(sql_lit "$key")")" >&2
-			e="ifNull(substring($(ch_expr "$i"), 1, 300), 'NULL')"
-			printf '    ClickHouse holds:   %s\n' "$(ch_sql "SELECT $e FROM $(ch_from "$ti") AND $(ch_key "$ti") = $(ch_lit "$key")")" >&2
+			printf '    PostgreSQL renders: %s\n' "$(src_sql "$SDB" <<<"$CH_PG_SET SELECT coalesce(left($(pg_col_expr "$i")::text, 300), 'NULL') FROM ${CH_TBL_PG[ti]} WHERE $(pg_row_key "$ti") = $(sql_lit "$key")")" >&2
+			e="ifNull(substring($(ch_col_expr "$i"), 1, 300), 'NULL')"
+			printf '    ClickHouse holds:   %s\n' "$(ch_sql "SELECT $e FROM $(ch_tbl_from "$CDB" "$ti") AND $(ch_row_key "$ti") = $(ch_lit "$key")")" >&2
 		done
 	done
 	((${#bad[@]} == 0)) || fail "$what: values differ in ClickHouse: ${bad[*]}"

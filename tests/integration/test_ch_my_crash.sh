@@ -28,21 +28,8 @@ SB=(sysbench --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port="$MY_PORT" --
 my_keyless_table "$SDB" hist
 
 PIPE=$TMP/chmycrash.yaml
-cat >"$PIPE" <<YAML
-name: it_chmycrash
-source:
-  type: mysql
-  url: $(my_url sluice)$SDB
-  password: \${SL_MY_PASSWORD}
-target:
-  type: clickhouse
-  url: http://sluice@127.0.0.1:$CH_HTTP_PORT
-  password: \${SL_CH_PASSWORD}
-  database: $CDB
-snapshot: { parallelism: 2, chunk_size: 1MiB }
-apply: { max_group_bytes: 4MiB, max_delay: 200ms }
-state: { url: sqlite://$TMP/chmycrash.state.db }
-YAML
+pipeline_file "$PIPE" it_chmycrash "mysql:$SDB" "clickhouse:$CDB" \
+	"snapshot: { parallelism: 2, chunk_size: 1MiB }" "apply: { max_group_bytes: 4MiB, max_delay: 200ms }"
 
 # the workload, in rounds of $1 seconds (crash_loop runs them while it kills sluice): sysbench
 # and the writer appending to hist

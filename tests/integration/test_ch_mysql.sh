@@ -23,22 +23,9 @@ INSERT INTO events VALUES ('a', 1), ('a', 1), ('b', 2);
 SQL
 
 PIPE=$TMP/chmy.yaml
-STATE=$TMP/it_chmy.state.db
-cat >"$PIPE" <<YAML
-name: it_chmy
-source:
-  type: mysql
-  url: $(my_url sluice)$SDB
-  password: \${SL_MY_PASSWORD}
-target:
-  type: clickhouse
-  url: http://sluice@127.0.0.1:$CH_HTTP_PORT
-  password: \${SL_CH_PASSWORD}
-  database: $CDB
-  compression: gzip
-snapshot: { parallelism: 2, chunk_size: 16KiB }
-state: { url: sqlite://$STATE }
-YAML
+STATE=$TMP/it_chmy.state.db # pipeline_file: $TMP/NAME.state.db
+pipeline_file "$PIPE" it_chmy "mysql:$SDB" "clickhouse:$CDB" "target.compression: gzip" \
+	"snapshot: { parallelism: 2, chunk_size: 16KiB }"
 
 same() { # TABLE COLUMNS ORDER WHAT
 	local a b

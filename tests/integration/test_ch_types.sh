@@ -47,57 +47,11 @@ big_bytes=$(src_sql "$SDB" "SELECT pg_relation_size('public.big')")
 ((big_bytes > 3 * 1048576)) || fail "corpus: public.big is only $big_bytes bytes, not several 1 MiB chunks"
 
 # ---------------------------------------------------------------- renderers ---
-# How ClickHouse holds each value, rendered by PostgreSQL (functions in schema chk of the source
-# database; sluice replicates tables only). The comparison sessions use the settings of sluice's
-# source sessions (DateStyle ISO, IntervalStyle iso_8601, TimeZone UTC, extra_float_digits 3),
-# so values the source reads as text (interval, timetz, composites, ranges) have those forms.
-#   chk.d / chk.ts / chk.tstz / chk.time: the text fallbacks of Date32 and Timestamp/Time64(us)
-#     (spec: DateTime64(6); 18.16 has neither, sluice stores the text). 'YYYY-MM-DD' and
-#     'YYYY-MM-DD HH:MM:SS.ffffff' (always 6 digits: the fields are microseconds), the year
-#     astronomical and at least 4 digits as ISO 8601 writes it (1 BC = 0000, 10 BC = -0009),
-#     timestamptz in UTC, a time as the DateTime64 it maps to: 1970-01-01 plus the time (24:00:00
-#     is 1970-01-02 00:00:00.000000); ±infinity as PostgreSQL writes it, 'infinity' and
-#     '-infinity' (a String column can say it; no calendar date means infinity).
-#   chk.q / chk.arr / chk.qarr: an Array as ClickHouse prints it ([1,NULL], ['a\'b']: strings
-#     quoted with \b \f \n \r \t \\ \' escaped). A NULL array is [] (arrays cannot be Nullable).
-#   chk.f4 / chk.f8: a float's bits as an unsigned integer (exact, NaN and -0 included); the
-#     ClickHouse side reads them with reinterpretAsUInt32/64. Float text differs between the two
-#     servers ('inf' / 'Infinity', digits), so the bits are what is compared.
-#   chk.range: the JSON object the spec's range mapping makes (an infinite bound is null).
+# How ClickHouse holds each value, rendered by PostgreSQL: lib.sh's ch_renderers (functions in
+# schema chk of the source database; sluice replicates tables only), compared in the settings of
+# sluice's source sessions ($CH_PG_SET).
+ch_renderers "$SDB"
 src_sql "$SDB" <<'SQL'
-SET client_min_messages = warning;
-CREATE SCHEMA chk;
--- STABLE (to_char is) and not STRICT: PostgreSQL inlines them (a NULL gives NULL all the same)
-CREATE FUNCTION chk.year(y int) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, greatest(4, length(abs(y)::text)), '0') $$;
-CREATE FUNCTION chk.d(d date) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN isfinite(d) THEN
-      chk.year(extract(year FROM d)::int + CASE WHEN extract(year FROM d) < 0 THEN 1 ELSE 0 END)
-      || '-' || lpad(extract(month FROM d)::text, 2, '0') || '-' || lpad(extract(day FROM d)::text, 2, '0')
-    ELSE d::text END $$;
-CREATE FUNCTION chk.ts(t timestamp) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT CASE WHEN isfinite(t) THEN chk.d(t::date) || to_char(t, ' HH24:MI:SS.US') ELSE t::text END $$;
-CREATE FUNCTION chk.tstz(t timestamptz) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.ts(t AT TIME ZONE 'UTC') $$;
-CREATE FUNCTION chk.time(t time) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.ts('1970-01-01'::timestamp + t) $$;
-CREATE FUNCTION chk.q(s text) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT '''' || replace(replace(replace(replace(replace(replace(replace(s,
-    '\', '\\'), '''', '\'''), E'\b', '\b'), E'\f', '\f'), E'\n', '\n'), E'\r', '\r'), E'\t', '\t') || '''' $$;
-CREATE FUNCTION chk.arr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT '[' || coalesce(string_agg(coalesce(e, 'NULL'), ',' ORDER BY i), '') || ']'
-    FROM unnest(a) WITH ORDINALITY u(e, i) $$;
-CREATE FUNCTION chk.qarr(a text[]) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT chk.arr(ARRAY(SELECT chk.q(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i)) $$;
-CREATE FUNCTION chk.f4(x real) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT ('x00000000' || encode(float4send(x), 'hex'))::bit(64)::bigint::text $$;
-CREATE FUNCTION chk.f8(x float8) RETURNS text STABLE LANGUAGE sql AS $$
-  SELECT (('x' || encode(float8send(x), 'hex'))::bit(64)::bigint::numeric
-          + CASE WHEN float8send(x) >= '\x80' THEN 18446744073709551616 ELSE 0 END)::text $$;
-CREATE FUNCTION chk.range(r anyrange) RETURNS text STABLE STRICT LANGUAGE sql AS $$
-  SELECT CASE WHEN isempty(r) THEN '{"empty":true}'
-    ELSE json_build_object('lower', lower(r), 'upper', upper(r), 'lower_inclusive', lower_inc(r),
-                           'upper_inclusive', upper_inc(r))::text END $$;
 -- CDC helpers: a table's columns but id (and generated ones); row DST takes row SRC's values
 CREATE FUNCTION chk.cols(t regclass) RETURNS text STABLE LANGUAGE sql AS $$
   SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
@@ -111,48 +65,19 @@ CREATE PROCEDURE chk.copy(t regclass, shift int) LANGUAGE plpgsql AS $$
 BEGIN
   EXECUTE format('INSERT INTO %1$s (id, %2$s) SELECT id + %3$s, %2$s FROM %1$s', t, chk.cols(t), shift);
 END $$;
--- element-wise, order kept
-CREATE FUNCTION chk.d_arr(a date[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT chk.d(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-CREATE FUNCTION chk.tstz_arr(a timestamptz[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT chk.tstz(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-CREATE FUNCTION chk.f8_arr(a float8[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT chk.f8(e) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
-CREATE FUNCTION chk.hex_arr(a bytea[]) RETURNS text[] STABLE LANGUAGE sql AS $$
-  SELECT ARRAY(SELECT upper(encode(e, 'hex')) FROM unnest(a) WITH ORDINALITY u(e, i) ORDER BY i) $$;
 SQL
-PG_SET="SET DateStyle = ISO; SET IntervalStyle = iso_8601; SET TimeZone = 'UTC'; SET extra_float_digits = 3;"
 
 # ------------------------------------------------------------ expectations ---
-# `table PG-TABLE CH-TABLE KEY-COLUMN...` (none: keyless), then one `col` per source column in
-# order: `col NAME CLICKHOUSE-TYPE [CH-EXPR [PG-EXPR]]`. The type is the spec's ClickHouse type
-# of the column's Arrow type (spec's PostgreSQL source table), Nullable unless NOT NULL or a key
-# column, with 18.16's fallbacks. CH-EXPR renders the stored value as a String in ClickHouse
-# (default or "-": toString({})); PG-EXPR renders the source value the way ClickHouse should hold
-# it (default {}::text); {} is the quoted column. A CH-EXPR starting with "=" is selected as it
-# is and compared as the server prints it (TabSeparated), not through an md5 computed by the
-# server: 18.16's toString/CAST of a Decimal128 writes garbage (NUL bytes in the digits) and can
-# crash the server, so Decimal(19..38, s) columns are compared that way (their text needs no
-# escaping).
-shopt -u patsub_replacement 2>/dev/null || true
-TBL_PG=() TBL_CH=() TBL_KEY=()
-C_T=() C_NAME=() C_TYPE=() C_CH=() C_PG=()
-table() {
-	TBL_PG+=("$1")
-	TBL_CH+=("$2")
-	shift 2
-	TBL_KEY+=("$*")
-}
-col() {
-	local chx=${3:--} pgx=${4:-}
-	[[ $chx != - ]] || chx='toString({})'
-	[[ -n $pgx ]] || pgx='{}::text'
-	C_T+=($((${#TBL_PG[@]} - 1)))
-	C_NAME+=("$1")
-	C_TYPE+=("$2")
-	C_CH+=("$chx")
-	C_PG+=("$pgx")
-}
+# `ch_chk_table PG-TABLE CH-TABLE KEY-COLUMN...` (none: keyless), then one `ch_chk_col` per
+# source column in order: `ch_chk_col NAME CLICKHOUSE-TYPE [CH-EXPR [PG-EXPR]]` (lib.sh). The type
+# is the spec's ClickHouse type of the column's Arrow type (spec's PostgreSQL source table),
+# Nullable unless NOT NULL or a key column, with 18.16's fallbacks. CH-EXPR renders the stored
+# value as a String in ClickHouse (default or "-": toString({})); PG-EXPR renders the source value
+# the way ClickHouse should hold it (default {}::text); {} is the quoted column. A CH-EXPR
+# starting with "=" is selected as it is and compared as the server prints it (TabSeparated), not
+# through an md5 computed by the server: 18.16's toString/CAST of a Decimal128 writes garbage
+# (NUL bytes in the digits) and can crash the server, so Decimal(19..38, s) columns are compared
+# that way (their text needs no escaping).
 F32='toString(reinterpretAsUInt32(reinterpretAsString({})))'
 F64='toString(reinterpretAsUInt64(reinterpretAsString({})))'
 # a value as its type's output function writes it (concat calls it): char(n) keeps its padding
@@ -160,221 +85,162 @@ F64='toString(reinterpretAsUInt64(reinterpretAsString({})))'
 OUT='CASE WHEN {} IS NOT NULL THEN concat({}) END'
 S='Nullable(String)'
 
-table all_types all_types id
-col id Int32
-col c_bool 'Nullable(UInt8)' - '{}::int::text'
-col c_int2 'Nullable(Int16)'
-col c_int4 'Nullable(Int32)'
-col c_int8 'Nullable(Int64)'
-col c_money 'Nullable(Int64)' - '({}::numeric * 100)::bigint::text' # Int64 of cents
-col c_float4 'Nullable(Float32)' "$F32" 'chk.f4({})'
-col c_float8 'Nullable(Float64)' "$F64" 'chk.f8({})'
-col c_num_10_2 'Nullable(Decimal(10, 2))'
-col c_num_38_10 'Nullable(Decimal(38, 10))' '={}'
-col c_num_76_20 "$S" # Decimal256(76, 20): no Decimal256 on 18.16, its exact text
-col c_num_1000 "$S"  # precision > 76: Utf8 from the source
-col c_num "$S"       # unconstrained: Utf8 (NaN, Infinity as text)
-col c_oid 'Nullable(UInt32)'
-col c_lsn 'Nullable(UInt64)' - "({} - '0/0')::text"
-col c_date "$S" - 'chk.d({})'
-col c_time "$S" - 'chk.time({})'
-col c_time3 "$S" - 'chk.time({})'
-col c_ts "$S" - 'chk.ts({})'
-col c_ts0 "$S" - 'chk.ts({})'
-col c_tstz "$S" - 'chk.tstz({})'
-col c_timetz "$S"
-col c_interval "$S"
-col c_char "$S" - "$OUT"
-col c_varchar "$S"
-col c_text "$S"
-col c_name "$S"
-col c_qchar "$S"
-col c_bit "$S"
-col c_varbit "$S"
-col c_uuid "$S"
-col c_enum "$S"
-col c_inet "$S"
-col c_cidr "$S"
-col c_macaddr "$S"
-col c_macaddr8 "$S"
-col c_tsvector "$S"
-col c_bytea "$S" - '{}' # the bytes themselves (md5 of the bytea)
-col c_json "$S"         # json keeps its text as written; jsonb its canonical text
-col c_jsonb "$S"
-col c_xml "$S" - "$OUT"
-col c_int4_arr 'Array(Nullable(Int32))' - 'chk.arr({}::text[])'
-col c_text_arr 'Array(Nullable(String))' - 'chk.qarr({})'
-col c_num_arr 'Array(Nullable(Decimal(10, 2)))' - 'chk.arr({}::text[])'
-col c_tstz_arr 'Array(Nullable(String))' - 'chk.qarr(chk.tstz_arr({}))'
-col c_uuid_arr 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col c_bool_arr 'Array(Nullable(UInt8))' - 'chk.arr({}::int[]::text[])'
-col c_date_arr 'Array(Nullable(String))' - 'chk.qarr(chk.d_arr({}))'
-col c_int4range "$S" - 'chk.range({})'
-col c_int8range "$S" - 'chk.range({})'
-col c_numrange "$S" - 'chk.range({})'
-col c_tsrange "$S" - 'chk.range({})'
-col c_tstzrange "$S" - 'chk.range({})'
-col c_daterange "$S" - 'chk.range({})'
-col c_domain 'Nullable(Int32)' # a domain is its base type
-col c_composite "$S"
-col c_citext "$S"
+ch_chk_table all_types all_types id
+ch_chk_col id Int32
+ch_chk_col c_bool 'Nullable(UInt8)' - '{}::int::text'
+ch_chk_col c_int2 'Nullable(Int16)'
+ch_chk_col c_int4 'Nullable(Int32)'
+ch_chk_col c_int8 'Nullable(Int64)'
+ch_chk_col c_money 'Nullable(Int64)' - '({}::numeric * 100)::bigint::text' # Int64 of cents
+ch_chk_col c_float4 'Nullable(Float32)' "$F32" 'chk.f4({})'
+ch_chk_col c_float8 'Nullable(Float64)' "$F64" 'chk.f8({})'
+ch_chk_col c_num_10_2 'Nullable(Decimal(10, 2))'
+ch_chk_col c_num_38_10 'Nullable(Decimal(38, 10))' '={}'
+ch_chk_col c_num_76_20 "$S" # Decimal256(76, 20): no Decimal256 on 18.16, its exact text
+ch_chk_col c_num_1000 "$S"  # precision > 76: Utf8 from the source
+ch_chk_col c_num "$S"       # unconstrained: Utf8 (NaN, Infinity as text)
+ch_chk_col c_oid 'Nullable(UInt32)'
+ch_chk_col c_lsn 'Nullable(UInt64)' - "({} - '0/0')::text"
+ch_chk_col c_date "$S" - 'chk.d({})'
+ch_chk_col c_time "$S" - 'chk.time({})'
+ch_chk_col c_time3 "$S" - 'chk.time({})'
+ch_chk_col c_ts "$S" - 'chk.ts({})'
+ch_chk_col c_ts0 "$S" - 'chk.ts({})'
+ch_chk_col c_tstz "$S" - 'chk.tstz({})'
+ch_chk_col c_timetz "$S"
+ch_chk_col c_interval "$S"
+ch_chk_col c_char "$S" - "$OUT"
+ch_chk_col c_varchar "$S"
+ch_chk_col c_text "$S"
+ch_chk_col c_name "$S"
+ch_chk_col c_qchar "$S"
+ch_chk_col c_bit "$S"
+ch_chk_col c_varbit "$S"
+ch_chk_col c_uuid "$S"
+ch_chk_col c_enum "$S"
+ch_chk_col c_inet "$S"
+ch_chk_col c_cidr "$S"
+ch_chk_col c_macaddr "$S"
+ch_chk_col c_macaddr8 "$S"
+ch_chk_col c_tsvector "$S"
+ch_chk_col c_bytea "$S" - '{}' # the bytes themselves (md5 of the bytea)
+ch_chk_col c_json "$S"         # json keeps its text as written; jsonb its canonical text
+ch_chk_col c_jsonb "$S"
+ch_chk_col c_xml "$S" - "$OUT"
+ch_chk_col c_int4_arr 'Array(Nullable(Int32))' - 'chk.arr({}::text[])'
+ch_chk_col c_text_arr 'Array(Nullable(String))' - 'chk.qarr({})'
+ch_chk_col c_num_arr 'Array(Nullable(Decimal(10, 2)))' - 'chk.arr({}::text[])'
+ch_chk_col c_tstz_arr 'Array(Nullable(String))' - 'chk.qarr(chk.tstz_arr({}))'
+ch_chk_col c_uuid_arr 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col c_bool_arr 'Array(Nullable(UInt8))' - 'chk.arr({}::int[]::text[])'
+ch_chk_col c_date_arr 'Array(Nullable(String))' - 'chk.qarr(chk.d_arr({}))'
+ch_chk_col c_int4range "$S" - 'chk.range({})'
+ch_chk_col c_int8range "$S" - 'chk.range({})'
+ch_chk_col c_numrange "$S" - 'chk.range({})'
+ch_chk_col c_tsrange "$S" - 'chk.range({})'
+ch_chk_col c_tstzrange "$S" - 'chk.range({})'
+ch_chk_col c_daterange "$S" - 'chk.range({})'
+ch_chk_col c_domain 'Nullable(Int32)' # a domain is its base type
+ch_chk_col c_composite "$S"
+ch_chk_col c_citext "$S"
 # c_point: skipped (geometric types are not supported), absent in ClickHouse
-col c_not_null String
+ch_chk_col c_not_null String
 
-table '"Odd Schema"."Mixed Table"' 'Mixed Table' ID
-col ID Int32
-col 'Weird "col"' "$S"
-col 'with space' 'Nullable(Int32)'
-col UPPER "$S"
-col 'ünïcode' "$S"
-col select 'Nullable(UInt8)' - '{}::int::text'
+ch_chk_table '"Odd Schema"."Mixed Table"' 'Mixed Table' ID
+ch_chk_col ID Int32
+ch_chk_col 'Weird "col"' "$S"
+ch_chk_col 'with space' 'Nullable(Int32)'
+ch_chk_col UPPER "$S"
+ch_chk_col 'ünïcode' "$S"
+ch_chk_col select 'Nullable(UInt8)' - '{}::int::text'
 
-table composite_pk composite_pk b a
-col a Int32
-col b String
-col c "$S" - 'chk.tstz({})'
-col v "$S"
+ch_chk_table composite_pk composite_pk b a
+ch_chk_col a Int32
+ch_chk_col b String
+ch_chk_col c "$S" - 'chk.tstz({})'
+ch_chk_col v "$S"
 
-table keyless keyless
-col x 'Nullable(Int32)'
-col y "$S"
+ch_chk_table keyless keyless
+ch_chk_col x 'Nullable(Int32)'
+ch_chk_col y "$S"
 
-table dropped_col dropped_col id
-col id Int32
-col kept "$S"
-col n 'Nullable(Int32)'
+ch_chk_table dropped_col dropped_col id
+ch_chk_col id Int32
+ch_chk_col kept "$S"
+ch_chk_col n 'Nullable(Int32)'
 
-table toasted toasted id
-col id Int32
-col body "$S"
-col blob "$S" - '{}'
+ch_chk_table toasted toasted id
+ch_chk_col id Int32
+ch_chk_col body "$S"
+ch_chk_col blob "$S" - '{}'
 
-table events events id created
-col id Int32
-col created String - 'chk.d({})'
-col payload "$S"
+ch_chk_table events events id created
+ch_chk_col id Int32
+ch_chk_col created String - 'chk.d({})'
+ch_chk_col payload "$S"
 
-table empty_t empty_t id
-col id Int32
-col v "$S"
+ch_chk_table empty_t empty_t id
+ch_chk_col id Int32
+ch_chk_col v "$S"
 
-table extras extras id
-col id Int32
-col a_interval 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_inet 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_enum 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_varchar 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_jsonb 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_bytea 'Array(Nullable(String))' 'toString(arrayMap(x -> hex(x), {}))' 'chk.qarr(chk.hex_arr({}))'
-col a_int8 'Array(Nullable(Int64))' - 'chk.arr({}::text[])'
-col a_float8 'Array(Nullable(Float64))' 'toString(arrayMap(x -> reinterpretAsUInt64(reinterpretAsString(x)), {}))' 'chk.arr(chk.f8_arr({}))'
-col a_numeric 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
-col a_domain 'Array(Nullable(Int32))' - 'chk.arr({}::text[])' # posint[]: a domain is its base type
-col a_text 'Array(Nullable(String))' - 'chk.qarr({})'
-col n_negscale "$S" # negative scale: Utf8
-col d_nested 'Nullable(Int32)'
-col d_nn "$S"
-col fr "$S" - 'chk.range({})'
-col cp "$S"
-col cp_arr 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_table extras extras id
+ch_chk_col id Int32
+ch_chk_col a_interval 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_inet 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_enum 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_varchar 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_jsonb 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_bytea 'Array(Nullable(String))' 'toString(arrayMap(x -> hex(x), {}))' 'chk.qarr(chk.hex_arr({}))'
+ch_chk_col a_int8 'Array(Nullable(Int64))' - 'chk.arr({}::text[])'
+ch_chk_col a_float8 'Array(Nullable(Float64))' 'toString(arrayMap(x -> reinterpretAsUInt64(reinterpretAsString(x)), {}))' 'chk.arr(chk.f8_arr({}))'
+ch_chk_col a_numeric 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
+ch_chk_col a_domain 'Array(Nullable(Int32))' - 'chk.arr({}::text[])' # posint[]: a domain is its base type
+ch_chk_col a_text 'Array(Nullable(String))' - 'chk.qarr({})'
+ch_chk_col n_negscale "$S" # negative scale: Utf8
+ch_chk_col d_nested 'Nullable(Int32)'
+ch_chk_col d_nn "$S"
+ch_chk_col fr "$S" - 'chk.range({})'
+ch_chk_col cp "$S"
+ch_chk_col cp_arr 'Array(Nullable(String))' - 'chk.qarr({}::text[])'
 # gen: a stored generated column, skipped before PostgreSQL 18 (see snapshot_skipped)
-col bpc "$S" - "$OUT"
-col vc "$S"
-col ts3 "$S" - 'chk.tstz({})'
-col it_ym "$S"
-col it_s "$S"
+ch_chk_col bpc "$S" - "$OUT"
+ch_chk_col vc "$S"
+ch_chk_col ts3 "$S" - 'chk.tstz({})'
+ch_chk_col it_ym "$S"
+ch_chk_col it_s "$S"
 
-table big big id
-col id Int32
-col v "$S"
-col n 'Nullable(Decimal(12, 2))'
-col ts "$S" - 'chk.tstz({})'
-
-# shellcheck disable=SC2016 # the backquotes are literal
-chq() { printf '`%s`' "${1//\`/\\\`}"; } # ClickHouse identifier
-ch_lit() { local s=${1//\\/\\\\}; printf "'%s'" "${s//\'/\\\'}"; }
-ch_expr() { local q; q=$(chq "${C_NAME[$1]}"); printf '%s' "${C_CH[$1]//\{\}/$q}"; } # COLUMN-INDEX
-pg_expr() { local q; q=$(qident "${C_NAME[$1]}"); printf '%s' "${C_PG[$1]//\{\}/$q}"; }
-col_index() { # TABLE-INDEX NAME
-	local i
-	for i in "${!C_NAME[@]}"; do
-		((C_T[i] == $1)) && [[ ${C_NAME[i]} == "$2" ]] && { echo "$i"; return; }
-	done
-	fail "no column $2 in table ${TBL_PG[$1]}"
-}
-ch_from() { printf '%s.%s FINAL WHERE _sluice_deleted = 0' "$(chq "$CDB")" "$(chq "${TBL_CH[$1]}")"; }
-# The row's key as text on each side ('-' for keyless tables).
-ch_key() {
-	local k parts=()
-	for k in ${TBL_KEY[$1]}; do parts+=("$(ch_expr "$(col_index "$1" "$k")")"); done
-	((${#parts[@]})) || { echo "'-'"; return; }
-	local IFS=,
-	echo "arrayStringConcat([${parts[*]}], '/')"
-}
-pg_key() {
-	local k parts=()
-	for k in ${TBL_KEY[$1]}; do parts+=("$(pg_expr "$(col_index "$1" "$k")")"); done
-	((${#parts[@]})) || { echo "'-'"; return; }
-	local IFS=,
-	echo "concat_ws('/', ${parts[*]})"
-}
+ch_chk_table big big id
+ch_chk_col id Int32
+ch_chk_col v "$S"
+ch_chk_col n 'Nullable(Decimal(12, 2))'
+ch_chk_col ts "$S" - 'chk.tstz({})'
 
 # -------------------------------------------------------------------- checks ---
 # check_types: every table's columns in system.columns, in order, with the expected types (and
 # the metadata columns), key columns in the sorting key; all mismatches named, then fail.
 check_types() {
 	local ti i bad=() want have
-	for ti in "${!TBL_PG[@]}"; do
+	for ti in "${!CH_TBL_PG[@]}"; do
 		want=
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
+		for i in "${!CH_C_NAME[@]}"; do
+			((CH_C_T[i] == ti)) || continue
 			local sk=0 k
-			for k in ${TBL_KEY[ti]}; do [[ $k == "${C_NAME[i]}" ]] && sk=1; done
-			want+="${C_NAME[i]}	${C_TYPE[i]}	$sk"$'\n'
+			for k in ${CH_TBL_KEY[ti]}; do [[ $k == "${CH_C_NAME[i]}" ]] && sk=1; done
+			want+="${CH_C_NAME[i]}	${CH_C_TYPE[i]}	$sk"$'\n'
 		done
 		want+=$'_sluice_version\tUInt64\t0\n_sluice_deleted\tUInt8\t0'
-		[[ -n ${TBL_KEY[ti]} ]] ||
+		[[ -n ${CH_TBL_KEY[ti]} ]] ||
 			want+=$'\n_sluice_origin\tUInt64\t1\n_sluice_seq\tUInt64\t1\n_sluice_hash\tUInt64\t0\n_sluice_del_seq\tUInt64\t0'
 		have=$(ch_sql "SELECT name, type, is_in_sorting_key FROM system.columns
-		  WHERE database = $(ch_lit "$CDB") AND table = $(ch_lit "${TBL_CH[ti]}")")
+		  WHERE database = $(ch_lit "$CDB") AND table = $(ch_lit "${CH_TBL_CH[ti]}")")
 		ASSERTS=$((ASSERTS + $(printf '%s\n' "$want" | wc -l)))
 		if [[ $want != "$have" ]]; then
-			printf -- '--- %s: columns (name, type, in sorting key) differ (< expected, > ClickHouse):\n' "${TBL_CH[ti]}" >&2
+			printf -- '--- %s: columns (name, type, in sorting key) differ (< expected, > ClickHouse):\n' "${CH_TBL_CH[ti]}" >&2
 			diff <(printf '%s\n' "$want") <(printf '%s\n' "$have") >&2 || true
-			bad+=("${TBL_CH[ti]}")
+			bad+=("${CH_TBL_CH[ti]}")
 		fi
 	done
 	((${#bad[@]} == 0)) || fail "ClickHouse column types differ from the expected mapping in: ${bad[*]}"
-}
-
-# rows_ch / rows_pg TABLE-INDEX: one line per live row, "key<TAB>md5 of each column's rendering"
-# (NULL: the word NULL), sorted (byte order).
-rows_ch() {
-	local ti=$1 i sel e
-	sel=$(ch_key "$ti")
-	for i in "${!C_NAME[@]}"; do
-		((C_T[i] == ti)) || continue
-		e=$(ch_expr "$i")
-		if [[ $e == =* ]]; then
-			sel+=", ${e#=}"
-		else
-			sel+=", ifNull(lower(hex(MD5($e))), 'NULL')"
-		fi
-	done
-	ch_sql "SELECT $sel FROM $(ch_from "$ti")" | LC_ALL=C sort
-}
-rows_pg() {
-	local ti=$1 i sel
-	sel=$(pg_key "$ti")
-	for i in "${!C_NAME[@]}"; do
-		((C_T[i] == ti)) || continue
-		if [[ ${C_CH[i]} == =* ]]; then
-			sel+=", $(pg_expr "$i")" # NULL: \N on both sides
-		else
-			sel+=", coalesce(md5($(pg_expr "$i")), 'NULL')"
-		fi
-	done
-	src_sql "$SDB" <<<"$PG_SET COPY (SELECT $sel FROM ${TBL_PG[ti]}) TO STDOUT" | LC_ALL=C sort
 }
 
 # check_values WHAT [CH-TABLE...]: every column of every table (or of those), row by row; a
@@ -383,32 +249,32 @@ rows_pg() {
 check_values() {
 	local what=$1 ti i f a b e bad=() keys key
 	shift
-	for ti in "${!TBL_PG[@]}"; do
-		(($# == 0)) || [[ " $* " == *" ${TBL_CH[ti]} "* ]] || continue
-		a=$(rows_pg "$ti")
-		b=$(rows_ch "$ti")
+	for ti in "${!CH_TBL_PG[@]}"; do
+		(($# == 0)) || [[ " $* " == *" ${CH_TBL_CH[ti]} "* ]] || continue
+		a=$(pg_rows "$SDB" "$ti")
+		b=$(ch_rows "$CDB" "$ti")
 		f=1
 		ASSERTS=$((ASSERTS + 1))
 		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
-			printf -- '--- %s: %s: rows (keys) differ (< PostgreSQL, > ClickHouse):\n' "$what" "${TBL_CH[ti]}" >&2
+			printf -- '--- %s: %s: rows (keys) differ (< PostgreSQL, > ClickHouse):\n' "$what" "${CH_TBL_CH[ti]}" >&2
 			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") | head -n 20 >&2 || true
-			bad+=("${TBL_CH[ti]}:rows")
+			bad+=("${CH_TBL_CH[ti]}:rows")
 		fi
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
+		for i in "${!CH_C_NAME[@]}"; do
+			((CH_C_T[i] == ti)) || continue
 			f=$((f + 1))
 			ASSERTS=$((ASSERTS + 1))
 			[[ $(md5sum <<<"$(cut -f1,$f <<<"$a")") != "$(md5sum <<<"$(cut -f1,$f <<<"$b")")" ]] || continue
-			bad+=("${TBL_CH[ti]}.${C_NAME[i]}")
+			bad+=("${CH_TBL_CH[ti]}.${CH_C_NAME[i]}")
 			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([^\t]*\)\t.*/\1/p' |
 				LC_ALL=C sort -u | head -n 8 | tr '\n' ' ' || true)
-			printf -- '--- %s: %s.%s differs for key(s): %s\n' "$what" "${TBL_CH[ti]}" "${C_NAME[i]}" "$keys" >&2
+			printf -- '--- %s: %s.%s differs for key(s): %s\n' "$what" "${CH_TBL_CH[ti]}" "${CH_C_NAME[i]}" "$keys" >&2
 			key=${keys%% *}
 			[[ $key != - && -n $key ]] || continue
-			printf '    PostgreSQL renders: %s\n' "$(src_sql "$SDB" <<<"$PG_SET SELECT coalesce(left($(pg_expr "$i")::text, 300), 'NULL') FROM ${TBL_PG[ti]} WHERE $(pg_key "$ti") = $(sql_lit "$key")")" >&2
-			e=$(ch_expr "$i")
+			printf '    PostgreSQL renders: %s\n' "$(src_sql "$SDB" <<<"$CH_PG_SET SELECT coalesce(left($(pg_col_expr "$i")::text, 300), 'NULL') FROM ${CH_TBL_PG[ti]} WHERE $(pg_row_key "$ti") = $(sql_lit "$key")")" >&2
+			e=$(ch_col_expr "$i")
 			[[ $e == =* ]] && e=${e#=} || e="ifNull(substring($e, 1, 300), 'NULL')"
-			printf '    ClickHouse holds:   %s\n' "$(ch_sql "SELECT $e FROM $(ch_from "$ti") AND $(ch_key "$ti") = $(ch_lit "$key")")" >&2
+			printf '    ClickHouse holds:   %s\n' "$(ch_sql "SELECT $e FROM $(ch_tbl_from "$CDB" "$ti") AND $(ch_row_key "$ti") = $(ch_lit "$key")")" >&2
 		done
 	done
 	((${#bad[@]} == 0)) || fail "$what: values differ in ClickHouse: ${bad[*]}"
@@ -465,7 +331,7 @@ run_case snapshot_values
 # verify exit 3 and the column comparison name that column and row; the row is then put back.
 tamper() {
 	local t
-	t="$(chq "$CDB").big"
+	t="$(ch_ident "$CDB").big"
 	ch_sql "INSERT INTO $t (id, v, n, ts, _sluice_version, _sluice_deleted)
 	  SELECT id, 'tampered', n, ts, 1, 0 FROM $t WHERE id = 777 AND _sluice_version = 0"
 	sluice verify "$PIPE"

@@ -94,22 +94,10 @@ SQL
 }
 
 # ------------------------------------------------------------ expectations ---
-# As in test_my_types.sh: `tbl NAME`, then `col NAME PG-TYPE MY-EXPR PG-EXPR`: MY-EXPR renders
+# As in test_my_types.sh (lib.sh: my_chk_table, my_chk_col, my_check_values): MY-EXPR renders
 # the MariaDB value as utf8mb4 text with MariaDB's own SQL, PG-EXPR the target's value ({} is
 # the column); the md5 of both must be equal row by row.
-T_NAME=() C_T=() C_NAME=() C_TYPE=() C_MY=() C_PG=()
-tbl() { T_NAME+=("$1"); }
-col() {
-	C_T+=($((${#T_NAME[@]} - 1)))
-	C_NAME+=("$1")
-	C_TYPE+=("$2")
-	local my=${3:--} pg=${4:--}
-	[[ $my != - ]] || my='CONVERT({} USING utf8mb4)'
-	[[ $pg != - ]] || pg='{}::text'
-	C_MY+=("$my")
-	C_PG+=("$pg")
-}
-shopt -u patsub_replacement 2>/dev/null || true
+U8='CONVERT({} USING utf8mb4)'
 HEXB='LOWER(HEX({}))' PGHEX="encode({}, 'hex')"
 MYSET="CONCAT(CONVERT({} USING utf8mb4), '#', IF({} = '', 0, LENGTH({}) - LENGTH(REPLACE({}, ',', '')) + 1))"
 PGSET="array_to_string({}, ',') || '#' || cardinality({})"
@@ -117,88 +105,28 @@ PGSET="array_to_string({}, ',') || '#' || cardinality({})"
 ZD="IF(MONTH({}) = 0 OR DAYOFMONTH({}) = 0, NULL, CAST({} AS CHAR))"
 US="to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')"
 
-tbl cs
-col id integer - -
-for c in u4 u4nb u4n5 u4uc u3 u3nu u3uc a anb l1 l1nb l1g l1e; do col "$c" text; done
-col l1s 'text[]' "$MYSET" "$PGSET"
-col u4e text
-col bi bytea "$HEXB" "$PGHEX"
-col bc bytea "$HEXB" "$PGHEX"
-col bb bytea "$HEXB" "$PGHEX"
+my_chk_table cs
+my_chk_col id integer "$U8"
+for c in u4 u4nb u4n5 u4uc u3 u3nu u3uc a anb l1 l1nb l1g l1e; do my_chk_col "$c" text "$U8"; done
+my_chk_col l1s 'text[]' "$MYSET" "$PGSET"
+my_chk_col u4e text "$U8"
+my_chk_col bi bytea "$HEXB" "$PGHEX"
+my_chk_col bc bytea "$HEXB" "$PGHEX"
+my_chk_col bb bytea "$HEXB" "$PGHEX"
 
-tbl z
-col id integer - -
-col d date "$ZD" "to_char({}, 'YYYY-MM-DD')"
-col dtm 'timestamp without time zone' "$ZD" "to_char({}, 'YYYY-MM-DD HH24:MI:SS')"
-col dtm6 'timestamp without time zone' "$ZD" "$US"
-col ts 'timestamp with time zone' "$ZD" "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+my_chk_table z
+my_chk_col id integer "$U8"
+my_chk_col d date "$ZD" "to_char({}, 'YYYY-MM-DD')"
+my_chk_col dtm 'timestamp without time zone' "$ZD" "to_char({}, 'YYYY-MM-DD HH24:MI:SS')"
+my_chk_col dtm6 'timestamp without time zone' "$ZD" "$US"
+my_chk_col ts 'timestamp with time zone' "$ZD" "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
-tbl ui
-col id integer - -
-col v text
+my_chk_table ui
+my_chk_col id integer "$U8"
+my_chk_col v text "$U8"
 
-my_expr() { local q="\`${C_NAME[$1]}\`"; printf '%s' "${C_MY[$1]//\{\}/$q}"; }
-pg_expr() { local q; q=$(qident "${C_NAME[$1]}"); printf '%s' "${C_PG[$1]//\{\}/$q}"; }
-
-check_types() { # WHAT
-	local ti i want have
-	for ti in "${!T_NAME[@]}"; do
-		want=
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) && want+="${C_NAME[i]} ${C_TYPE[i]}"$'\n'
-		done
-		have=$(table_columns test-dst "$TDB" "$SDB" "${T_NAME[ti]}")
-		assert_eq "${want%$'\n'}" "$have" "$1: target columns and types of ${T_NAME[ti]} (skipped columns absent)"
-	done
-}
-
-# check_values WHAT: every column, row by row (MariaDB's renderings travel as hex into a
-# scratch table chk.<table> of the target database, PostgreSQL hashes both sides).
-check_values() {
-	local what=$1 ti i n sel_my cols_src sel_src sel_dst a b bad=() f keys key
-	for ti in "${!T_NAME[@]}"; do
-		local tn=${T_NAME[ti]}
-		sel_my=id cols_src='id int' sel_src=id sel_dst=id n=0
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
-			n=$((n + 1))
-			sel_my+=", HEX($(my_expr "$i"))"
-			cols_src+=", c$n text"
-			sel_src+=", coalesce(md5(convert_from(decode(c$n, 'hex'), 'UTF8')), 'NULL')"
-			sel_dst+=", coalesce(md5($(pg_expr "$i")), 'NULL')"
-		done
-		{
-			echo "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS chk; DROP TABLE IF EXISTS chk.$tn; CREATE TABLE chk.$tn ($cols_src);"
-			echo "COPY chk.$tn FROM STDIN WITH (NULL 'NULL');"
-			my_sql "$SDB" -e "SET time_zone = '+00:00'; SELECT $sel_my FROM \`$tn\` ORDER BY id"
-			echo '\.'
-		} | dst_sql "$TDB"
-		a=$(dst_sql "$TDB" "COPY (SELECT $sel_src FROM chk.$tn ORDER BY id) TO STDOUT")
-		b=$(dst_sql "$TDB" "COPY (SELECT $sel_dst FROM $SDB.$tn ORDER BY id) TO STDOUT")
-		ASSERTS=$((ASSERTS + 1))
-		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
-			printf -- '--- %s: %s: keys differ (< MariaDB, > target):\n' "$what" "$tn" >&2
-			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") >&2 || true
-			bad+=("$tn:rows")
-		fi
-		f=1
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
-			f=$((f + 1))
-			ASSERTS=$((ASSERTS + 1))
-			[[ $(cut -f1,$f <<<"$a") != "$(cut -f1,$f <<<"$b")" ]] || continue
-			bad+=("$tn.${C_NAME[i]}")
-			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([0-9]*\)\t.*/\1/p' |
-				sort -nu | head -n 8 | tr '\n' ' ' || true)
-			printf -- '--- %s: %s.%s differs for id(s): %s\n' "$what" "$tn" "${C_NAME[i]}" "$keys" >&2
-			key=${keys%% *}
-			[[ -n $key ]] || continue
-			printf '    MariaDB renders: %s\n' "$(my_sql "$SDB" -e "SET time_zone = '+00:00'; SELECT $(my_expr "$i") FROM \`$tn\` WHERE id = $key")" >&2
-			printf '    target renders:  %s\n' "$(dst_sql "$TDB" "SELECT $(pg_expr "$i") FROM $SDB.$tn WHERE id = $key")" >&2
-		done
-	done
-	((${#bad[@]} == 0)) || fail "$what: target values differ from MariaDB's: ${bad[*]}"
-}
+check_types() { my_check_types "$SDB" "$TDB" "$1" "skipped columns absent"; } # WHAT
+check_values() { my_check_values "$SDB" "$TDB" "$1"; }                       # WHAT
 
 # A warning names each skipped column as its table's column and says it is skipped.
 check_skip_warnings() { # WHAT STDERR

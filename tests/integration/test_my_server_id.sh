@@ -33,28 +33,6 @@ pipe() { # PATH NAME TARGET_DB
 pipe "$TMP/a.yaml" it_mysid_a "$TDA"
 pipe "$TMP/b.yaml" it_mysid_b "$TDB"
 
-dump_ids() {
-	local ports
-	ports=$(ss -tnpH state established "( dport = :$MY_PORT )" |
-		awk -v pid="pid=$1," 'index($0, pid) { n = split($3, a, ":"); print a[n] }')
-	[[ -n $ports ]] || return 0
-	my_sql -e "SELECT id, host FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'" |
-		awk -v ports="$ports" 'BEGIN { n = split(ports, p, "\n"); for (i = 1; i <= n; i++) want[p[i]] = 1 }
-			{ m = split($2, h, ":"); if (h[m] in want) print $1 }' | sort -n
-}
-
-wait_dump() { # PID WHAT
-	local i ids
-	for i in $(seq 1 100); do
-		ids=$(dump_ids "$1")
-		[[ -n $ids ]] && { echo "$ids"; return 0; }
-		sleep 0.2
-	done
-	fail "no binlog dump thread on the server for $2"
-}
-count_lines() { # FILE NEEDLE [FROM_LINE]
-	awk -v n="$2" -v from="${3:-0}" 'NR > from && index($0, n) { c++ } END { print c + 0 }' "$1"
-}
 CLASH="binlog connection lost: A slave with the same server_uuid/server_id is already connected"
 
 sluice_bg "$TMP/a.out" "$TMP/a.err" run "$TMP/a.yaml"

@@ -45,50 +45,10 @@ pipe() { # PATH NAME SERVER_ID PORT TARGET_DB
 PIPE=$TMP/stream.yaml
 pipe "$PIPE" it_mystream 777001 "$MY_PORT" "$TDB"
 
-wait_for() { # SQL EXPECTED WHAT [TARGET_DB]
-	local i got=
-	for i in $(seq 1 150); do
-		got=$(dst_sql "${4:-$TDB}" "$1" 2>/dev/null || true)
-		[[ $got == "$2" ]] && return 0
-		sleep 0.2
-	done
-	fail "$3: expected '$2', got '$got' after 30 s"
-}
-count_lines() { # FILE NEEDLE [FROM_LINE]: lines of FILE (after line FROM_LINE) containing NEEDLE
-	awk -v n="$2" -v from="${3:-0}" 'NR > from && index($0, n) { c++ } END { print c + 0 }' "$1"
-}
-wait_lines() { # FILE NEEDLE COUNT SECONDS WHAT: until FILE has COUNT lines with NEEDLE
-	local i
-	for i in $(seq 1 $(($4 * 10))); do
-		(($(count_lines "$1" "$2") >= $3)) && return 0
-		sleep 0.1
-	done
-	tail -20 "$1" >&2
-	fail "timed out after $4 s waiting for $3 lines with '$2' in $(basename "$1"): $5"
-}
+wait_for() { wait_sql test-dst "${4:-$TDB}" "$1" "$2" "$3"; } # SQL EXPECTED WHAT [TARGET_DB] (lib.sh)
 log_secs() { # LOG-LINE: its timestamp (time of day) in seconds
 	local t=${1%%Z *}
 	awk -F: '{ printf "%.3f", $1 * 3600 + $2 * 60 + $3 }' <<<"${t#*T}"
-}
-# dump_ids PID: processlist ids of the server's binlog dump threads whose client is a TCP
-# connection of process PID (matched by the client's port, seen by ss and by the server)
-dump_ids() {
-	local ports
-	ports=$(ss -tnpH state established "( dport = :$MY_PORT )" |
-		awk -v pid="pid=$1," 'index($0, pid) { n = split($3, a, ":"); print a[n] }')
-	[[ -n $ports ]] || return 0
-	my_sql -e "SELECT id, host FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%'" |
-		awk -v ports="$ports" 'BEGIN { n = split(ports, p, "\n"); for (i = 1; i <= n; i++) want[p[i]] = 1 }
-			{ m = split($2, h, ":"); if (h[m] in want) print $1 }' | sort -n
-}
-wait_dump() { # PID WHAT: wait for a binlog dump thread of PID; prints its id(s)
-	local i ids
-	for i in $(seq 1 100); do
-		ids=$(dump_ids "$1")
-		[[ -n $ids ]] && { echo "$ids"; return 0; }
-		sleep 0.2
-	done
-	fail "no binlog dump thread on the server for $2"
 }
 
 # ev: count + md5 of all rows in one total order (duplicates included), by each server's SQL
@@ -117,12 +77,7 @@ ev_writer_stop() {
 	((rc == 0)) || { cat "$TMP/evw.err" >&2; fail "the ev writer failed ($rc)"; }
 }
 ev_seen() { # PHASE [TARGET_DB]: wait until the target has rows the writer inserted in PHASE
-	local i
-	for i in $(seq 1 150); do
-		(($(dst_sql "${2:-$TDB}" "SELECT count(*) FROM $SDB.ev WHERE phase = '$1'") > 0)) && return 0
-		sleep 0.2
-	done
-	fail "no ev row of phase $1 reached ${2:-$TDB} within 30 s"
+	wait_for "SELECT count(*) > 0 FROM $SDB.ev WHERE phase = '$1'" t "an ev row of phase $1 on ${2:-$TDB}" "${2:-$TDB}"
 }
 
 sluice_bg "$TMP/run.out" "$TMP/run.err" run "$PIPE"

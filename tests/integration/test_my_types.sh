@@ -81,26 +81,12 @@ SQL
 }
 
 # ------------------------------------------------------------ expectations ---
-# `tbl NAME`, then per column: `col NAME PG-TYPE MY-EXPR PG-EXPR [NORM]`. PG-TYPE is the
-# README's mapping (format_type on the target). MY-EXPR renders the MariaDB value as text with
-# MariaDB's SQL (session time_zone +00:00), PG-EXPR renders the target value as text ({} is the
-# column); NORM, when given, is a PostgreSQL expression applied to MariaDB's text ({} = that
-# text) before hashing: PostgreSQL's parser normalises what has no common spelling (jsonb key
-# order and spacing, float digits). "-" means the default (CAST({} AS CHAR) / {}::text).
-T_NAME=() C_T=() C_NAME=() C_TYPE=() C_MY=() C_PG=() C_NORM=()
-tbl() { T_NAME+=("$1"); }
-col() {
-	C_T+=($((${#T_NAME[@]} - 1)))
-	C_NAME+=("$1")
-	C_TYPE+=("$2")
-	local my=${3:--} pg=${4:--}
-	[[ $my != - ]] || my='CAST({} AS CHAR)'
-	[[ $pg != - ]] || pg='{}::text'
-	C_MY+=("$my")
-	C_PG+=("$pg")
-	C_NORM+=("${5:-}")
-}
-shopt -u patsub_replacement 2>/dev/null || true
+# `my_chk_table NAME`, then per column: `my_chk_col NAME PG-TYPE MY-EXPR PG-EXPR [NORM]` (lib.sh).
+# PG-TYPE is the README's mapping (format_type on the target). MY-EXPR renders the MariaDB value
+# as text with MariaDB's SQL (session time_zone +00:00), PG-EXPR renders the target value as text
+# ({} is the column); NORM, when given, is a PostgreSQL expression applied to MariaDB's text ({} =
+# that text) before hashing: PostgreSQL's parser normalises what has no common spelling (jsonb
+# key order and spacing, float digits). "-" means the default (CAST({} AS CHAR) / {}::text).
 HEXB='LOWER(HEX({}))' PGHEX="encode({}, 'hex')"
 F8='({})::float8::text'
 # TIME(3): MariaDB writes 3 digits, PostgreSQL's interval drops trailing zeros
@@ -110,125 +96,64 @@ US="to_char({}, 'YYYY-MM-DD HH24:MI:SS.US')"
 MYSET="CONCAT({}, '#', IF({} = '', 0, LENGTH({}) - LENGTH(REPLACE({}, ',', '')) + 1))"
 PGSET="array_to_string({}, ',') || '#' || cardinality({})"
 
-tbl t
-col id integer
-col i8 smallint
-col u8 smallint
-col i16 smallint
-col u16 integer
-col i24 integer
-col u24 bigint
-col i32 integer
-col u32 bigint
-col i64 bigint
-col u64 numeric
-col f32 real 'CAST(CAST({} AS DOUBLE) AS CHAR)' '{}::float8::text' "$F8"
-col f64 'double precision' - - "$F8"
-col d10 'numeric(10,2)'
-col d38 'numeric(38,10)'
-col d65 'numeric(65,30)'
-col d65i 'numeric(65,0)'
-col c text '{}' '{}'
-col vc text '{}' '{}'
-col tx text '{}' '{}'
-col mt text 'MD5({})' 'md5({})' # the 12 MB value: its digest
-col en text - '{}'
-col st 'text[]' "$MYSET" "$PGSET"
-col js jsonb '{}' - '({})::jsonb::text'
-col bn bytea "$HEXB" "$PGHEX"
-col vb bytea "$HEXB" "$PGHEX"
-col bl bytea "$HEXB" "$PGHEX"
-col b1 text "LPAD(BIN({}), 1, '0')" '{}'
-col b4 text "LPAD(BIN({}), 4, '0')" '{}'
-col b64 text "LPAD(BIN({}), 64, '0')" '{}'
-col dt date - "to_char({}, 'YYYY-MM-DD')"
-col tm0 interval # IntervalStyle postgres: hours unbounded (-838:59:59)
-col tm3 interval "$TRIMF"
-col tm6 text - '{}'
-col dtm 'timestamp without time zone' - "$US"
-col ts 'timestamp with time zone' - "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-col yr integer 'CAST(CAST({} AS UNSIGNED) AS CHAR)'
+my_chk_table t
+my_chk_col id integer
+my_chk_col i8 smallint
+my_chk_col u8 smallint
+my_chk_col i16 smallint
+my_chk_col u16 integer
+my_chk_col i24 integer
+my_chk_col u24 bigint
+my_chk_col i32 integer
+my_chk_col u32 bigint
+my_chk_col i64 bigint
+my_chk_col u64 numeric
+my_chk_col f32 real 'CAST(CAST({} AS DOUBLE) AS CHAR)' '{}::float8::text' "$F8"
+my_chk_col f64 'double precision' - - "$F8"
+my_chk_col d10 'numeric(10,2)'
+my_chk_col d38 'numeric(38,10)'
+my_chk_col d65 'numeric(65,30)'
+my_chk_col d65i 'numeric(65,0)'
+my_chk_col c text '{}' '{}'
+my_chk_col vc text '{}' '{}'
+my_chk_col tx text '{}' '{}'
+my_chk_col mt text 'MD5({})' 'md5({})' # the 12 MB value: its digest
+my_chk_col en text - '{}'
+my_chk_col st 'text[]' "$MYSET" "$PGSET"
+my_chk_col js jsonb '{}' - '({})::jsonb::text'
+my_chk_col bn bytea "$HEXB" "$PGHEX"
+my_chk_col vb bytea "$HEXB" "$PGHEX"
+my_chk_col bl bytea "$HEXB" "$PGHEX"
+my_chk_col b1 text "LPAD(BIN({}), 1, '0')" '{}'
+my_chk_col b4 text "LPAD(BIN({}), 4, '0')" '{}'
+my_chk_col b64 text "LPAD(BIN({}), 64, '0')" '{}'
+my_chk_col dt date - "to_char({}, 'YYYY-MM-DD')"
+my_chk_col tm0 interval # IntervalStyle postgres: hours unbounded (-838:59:59)
+my_chk_col tm3 interval "$TRIMF"
+my_chk_col tm6 text - '{}'
+my_chk_col dtm 'timestamp without time zone' - "$US"
+my_chk_col ts 'timestamp with time zone' - "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+my_chk_col yr integer 'CAST(CAST({} AS UNSIGNED) AS CHAR)'
 # geo: skipped (spatial), absent on the target
 
-tbl g
-col id integer
-col a integer
-col b integer
-col c integer
+my_chk_table g
+my_chk_col id integer
+my_chk_col a integer
+my_chk_col b integer
+my_chk_col c integer
 
-tbl l
-col id integer
-col s text 'CONVERT({} USING utf8mb4)' '{}'
-col c text 'CONVERT({} USING utf8mb4)' '{}'
-col b bytea "$HEXB" "$PGHEX"
+my_chk_table l
+my_chk_col id integer
+my_chk_col s text 'CONVERT({} USING utf8mb4)' '{}'
+my_chk_col c text 'CONVERT({} USING utf8mb4)' '{}'
+my_chk_col b bytea "$HEXB" "$PGHEX"
 
-my_expr() { local q="\`${C_NAME[$1]}\`"; printf '%s' "${C_MY[$1]//\{\}/$q}"; }
-pg_expr() { local q; q=$(qident "${C_NAME[$1]}"); printf '%s' "${C_PG[$1]//\{\}/$q}"; }
-PG_SET="SET IntervalStyle = postgres; SET DateStyle = ISO; SET extra_float_digits = 1;"
+MY_CHK_PG_SET="SET IntervalStyle = postgres; SET DateStyle = ISO; SET extra_float_digits = 1;"
 
-# check_types WHAT: each table's columns on the target (name and format_type, in order) are the
-# expected ones; the skipped spatial column is absent.
-check_types() {
-	local ti i want have
-	for ti in "${!T_NAME[@]}"; do
-		want=
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) && want+="${C_NAME[i]} ${C_TYPE[i]}"$'\n'
-		done
-		have=$(table_columns test-dst "$TDB" "$SDB" "${T_NAME[ti]}")
-		assert_eq "${want%$'\n'}" "$have" "$1: target columns and types of ${T_NAME[ti]} (README's MySQL mapping)"
-	done
-}
-
-# check_values WHAT: every column of every table, row by row. MariaDB's renderings travel as hex
-# into a scratch table (chk.<table>) of the target database; PostgreSQL hashes both sides.
-check_values() {
-	local what=$1 ti i n sel_my cols_src sel_src sel_dst a b bad=() f keys key
-	for ti in "${!T_NAME[@]}"; do
-		local tn=${T_NAME[ti]}
-		sel_my=id cols_src='id int' sel_src=id sel_dst=id n=0
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
-			n=$((n + 1))
-			sel_my+=", HEX($(my_expr "$i"))"
-			cols_src+=", c$n text"
-			local v="convert_from(decode(c$n, 'hex'), 'UTF8')"
-			[[ -z ${C_NORM[i]} ]] || v=${C_NORM[i]//\{\}/$v}
-			sel_src+=", coalesce(md5($v), 'NULL')"
-			sel_dst+=", coalesce(md5($(pg_expr "$i")), 'NULL')"
-		done
-		{
-			echo "SET client_min_messages = warning; CREATE SCHEMA IF NOT EXISTS chk; DROP TABLE IF EXISTS chk.$tn; CREATE TABLE chk.$tn ($cols_src);"
-			echo "COPY chk.$tn FROM STDIN WITH (NULL 'NULL');"
-			my_sql "$SDB" -e "SET time_zone = '+00:00'; SELECT $sel_my FROM \`$tn\` ORDER BY id"
-			echo '\.'
-		} | dst_sql "$TDB"
-		a=$(dst_sql "$TDB" <<<"$PG_SET COPY (SELECT $sel_src FROM chk.$tn ORDER BY id) TO STDOUT")
-		b=$(dst_sql "$TDB" <<<"$PG_SET COPY (SELECT $sel_dst FROM $SDB.$tn ORDER BY id) TO STDOUT")
-		ASSERTS=$((ASSERTS + 1))
-		if [[ $(cut -f1 <<<"$a") != "$(cut -f1 <<<"$b")" ]]; then
-			printf -- '--- %s: %s: keys differ (< MariaDB, > target):\n' "$what" "$tn" >&2
-			diff <(cut -f1 <<<"$a") <(cut -f1 <<<"$b") >&2 || true
-			bad+=("$tn:rows")
-		fi
-		f=1
-		for i in "${!C_NAME[@]}"; do
-			((C_T[i] == ti)) || continue
-			f=$((f + 1))
-			ASSERTS=$((ASSERTS + 1))
-			[[ $(cut -f1,$f <<<"$a") != "$(cut -f1,$f <<<"$b")" ]] || continue
-			bad+=("$tn.${C_NAME[i]}")
-			keys=$(diff <(cut -f1,$f <<<"$a") <(cut -f1,$f <<<"$b") | sed -n 's/^[<>] \([0-9]*\)\t.*/\1/p' |
-				sort -nu | head -n 8 | tr '\n' ' ' || true)
-			printf -- '--- %s: %s.%s differs for id(s): %s\n' "$what" "$tn" "${C_NAME[i]}" "$keys" >&2
-			key=${keys%% *}
-			[[ -n $key ]] || continue
-			printf '    MariaDB renders: %s\n' "$(my_sql "$SDB" -e "SET time_zone = '+00:00'; SELECT LEFT($(my_expr "$i"), 200) FROM \`$tn\` WHERE id = $key")" >&2
-			printf '    target renders:  %s\n' "$(dst_sql "$TDB" <<<"$PG_SET SELECT left($(pg_expr "$i"), 200) FROM $SDB.$tn WHERE id = $key")" >&2
-		done
-	done
-	((${#bad[@]} == 0)) || fail "$what: target values differ from MariaDB's: ${bad[*]}"
-}
+# check_types / check_values WHAT: lib.sh's my_check_types / my_check_values on this test's
+# databases; the skipped spatial column is absent.
+check_types() { my_check_types "$SDB" "$TDB" "$1" "README's MySQL mapping"; }
+check_values() { my_check_values "$SDB" "$TDB" "$1"; }
 
 # ---------------------------------------------------------------- snapshot ---
 my_sql "$SDB" < <(rows 0)
