@@ -474,7 +474,7 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 {
 	const sl_cdc_params *p = c->p;
 	sl_durable d;
-	SL_TRY(p->tops->apply_open(p->tgt, p->cat, p->epoch, &c->ap, &d, err));
+	SL_TRY(p->tops->apply_open(p->tgt, p->cat, p->epoch, p->converge_until, &c->ap, &d, err));
 	const char *from = d.found ? d.position : p->epoch;
 	int rc = p->sops->stream_open(p->src, p->cat, from, p->once, &c->stream, err);
 	if (rc < 0)

@@ -545,6 +545,13 @@ static int run_snapshot(struct run *r, sl_error *err)
 		return err->code ? err->code : SL_ERR_INTERNAL;
 	}
 	SL_TRY(r->sops->snapshot_end(r->src, err));
+	if (info.resumed) {
+		/* the reloaded tables were read after the consistent point, each chunk from its
+		 * own snapshot: every one of them saw the source at or before its current point */
+		sl_log_info li;
+		SL_TRY(r->sops->log_info(r->src, &li, err));
+		SL_TRY(sl_state_converge_set(r->state, li.current_version, err));
+	}
 	SL_TRY(sl_state_finish_snapshot(r->state, err));
 	int64_t rows = 0;
 	for (int i = 0; i < r->cat.ntables; i++)
@@ -636,6 +643,8 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 		return sl_error_set(err, SL_ERR_STATE,
 		                    "snapshot not complete; cannot stream changes");
 	SL_TRY(run_drop_unloaded(r, err));
+	uint64_t converge_until;
+	SL_TRY(sl_state_converge_get(r->state, &converge_until, err));
 	sl_cdc_progress progress;
 	memset(&progress, 0, sizeof progress);
 	snprintf(progress.position, sizeof progress.position, "%s", ps.position);
@@ -649,6 +658,7 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	        .tgt = r->tgt,
 	        .cat = &r->cat,
 	        .epoch = ps.position,
+	        .converge_until = converge_until,
 	        .once = once,
 	        .progress = &progress,
 	        .tick = run_cdc_tick,

@@ -33,7 +33,9 @@ static const char sl_state_schema[] =
         "  PRIMARY KEY (pipeline, name));"
         "CREATE TABLE IF NOT EXISTS sluice_position ("
         "  pipeline TEXT PRIMARY KEY, epoch TEXT NOT NULL, position TEXT NOT NULL,"
-        "  version INTEGER NOT NULL, commit_us INTEGER NOT NULL, applied_us INTEGER NOT NULL);";
+        "  version INTEGER NOT NULL, commit_us INTEGER NOT NULL, applied_us INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS sluice_converge ("
+        "  pipeline TEXT PRIMARY KEY, version INTEGER NOT NULL);";
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -237,6 +239,9 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		rc = sl_state_exec(st, "DELETE FROM sluice_position WHERE pipeline = ?", "t", a,
 		                   err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_converge WHERE pipeline = ?", "t", a,
+		                   err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
@@ -299,6 +304,42 @@ const char *sl_table_status_name(sl_table_status s)
 		return "done";
 	}
 	return "?";
+}
+
+int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err)
+{
+	int64_t v = (int64_t)version;
+	const void *a[] = {st->name, &v};
+	pthread_mutex_lock(&st->mu);
+	int rc = sl_state_exec(st,
+	                       "INSERT INTO sluice_converge (pipeline, version) VALUES (?, ?) "
+	                       "ON CONFLICT (pipeline) DO UPDATE SET version = excluded.version",
+	                       "ti", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_converge_get(sl_state *st, uint64_t *version, sl_error *err)
+{
+	*version = 0;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT version FROM sluice_converge WHERE pipeline = ?", -1,
+	                       &stmt, NULL) != SQLITE_OK) {
+		rc = sl_state_fail(st, err, "read");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(stmt);
+	if (s == SQLITE_ROW)
+		*version = (uint64_t)sqlite3_column_int64(stmt, 0);
+	else if (s != SQLITE_DONE)
+		rc = sl_state_fail(st, err, "read");
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
 }
 
 int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *out, sl_error *err)

@@ -58,6 +58,13 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
 
 const char *sl_table_status_name(sl_table_status s);
 
+/* The convergence point: after a resumed snapshot, the reloaded tables were read from snapshots
+ * newer than the consistent point, so changes up to this source version may find their row
+ * already gone on the target (it is deleted later in the stream). After it, a change whose row
+ * is missing means the target diverged. 0: none. */
+int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err);
+int sl_state_converge_get(sl_state *st, uint64_t *version, sl_error *err);
+
 /* The CDC position a target without transactions of its own (ClickHouse) has applied, written
  * after the target acknowledged the data. `epoch` names the snapshot generation: a position
  * recorded under another epoch is not found. */

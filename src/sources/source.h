@@ -53,6 +53,7 @@ typedef int (*sl_emit_fn)(void *ctx, sl_msg *m);
 typedef struct sl_log_info {
 	char slot_state[32];    /* e.g. "active", "inactive", "lost" */
 	char current[64];       /* the source's current position */
+	uint64_t current_version; /* ... as a change version (0: the source cannot say) */
 	char confirmed[64];     /* what the source has been told is durable */
 	int64_t lag_bytes;      /* current - confirmed, -1 unknown */
 	int64_t retained_bytes; /* log the source keeps for us, -1 unknown */

@@ -63,9 +63,14 @@ typedef struct sl_target_ops {
 	 * apply_changes (collapsed changes: at most one live row per key; rows whose bit is set
 	 * in `dead` are skipped), apply_truncate (version: its transaction's BEGIN version);
 	 * apply_commit stores the position of `commit`
-	 * in the same transaction and commits. apply_rollback abandons the transaction. */
+	 * in the same transaction and commits. apply_rollback abandons the transaction.
+	 * A change that needs its row on the target (an update leaving columns unchanged, a key
+	 * change) and does not find it is an error naming the table, unless its transaction's
+	 * version is at most `converge_until` (sl_state_converge_get: rows of tables reloaded
+	 * by a resumed snapshot may already be gone). */
 	int (*apply_open)(sl_target *tgt, const sl_catalog *cat, const char *epoch,
-	                  sl_applier **out, sl_durable *durable, sl_error *err);
+	                  uint64_t converge_until, sl_applier **out, sl_durable *durable,
+	                  sl_error *err);
 	int (*apply_shape)(sl_applier *a, int t, sl_shape *shape, sl_error *err);
 	int (*apply_changes)(sl_applier *a, const sl_changes *c, const uint8_t *dead,
 	                     sl_error *err);

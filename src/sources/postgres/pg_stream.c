@@ -951,6 +951,7 @@ int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 	}
 	snprintf(out->slot_state, sizeof out->slot_state, "%s", PQgetvalue(res, 0, 0));
 	snprintf(out->current, sizeof out->current, "%s", PQgetvalue(res, 0, 1));
+	sl_pg_parse_lsn(out->current, &out->current_version);
 	snprintf(out->confirmed, sizeof out->confirmed, "%s", PQgetvalue(res, 0, 2));
 	out->lag_bytes = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	out->retained_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);

@@ -46,6 +46,7 @@ struct sl_applier {
 	sl_target *tgt;
 	const sl_catalog *cat;
 	char *epoch;
+	uint64_t converge_until; /* see apply_open */
 	sl_ch_http *h;
 	struct cha_table *tables;
 	ch_meta meta;
@@ -94,11 +95,12 @@ int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *er
 	return 0;
 }
 
-int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
-             sl_durable *durable, sl_error *err)
+int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+             sl_applier **out, sl_durable *durable, sl_error *err)
 {
 	SL_TRY(cha_durable(tgt, epoch, durable, err));
 	sl_applier *a = sl_calloc(1, sizeof *a);
+	a->converge_until = converge_until;
 	a->tgt = tgt;
 	a->cat = cat;
 	a->epoch = sl_strdup(epoch);
@@ -348,6 +350,21 @@ static int64_t cha_find(const struct cha_table *at, const struct cha_found *f, c
 	return -1;
 }
 
+/* The highest row version table t holds (tombstones included): a change at or below it may be
+ * a re-delivery (ClickHouse acknowledged it before the position was saved), whose row a later
+ * change already applied may have removed. */
+static int cha_max_version(sl_applier *a, int t, uint64_t *out, sl_error *err)
+{
+	sl_buf q = {0}, resp = {0};
+	sl_buf_printf(&q, "SELECT max(_sluice_version) FROM %s FORMAT TSV",
+	              a->tgt->tables[t].quoted);
+	int rc = sl_ch_exec(a->h, sl_buf_cstr(&q), &resp, err);
+	*out = rc == 0 ? strtoull(sl_buf_cstr(&resp), NULL, 10) : 0;
+	sl_buf_free(&q);
+	sl_buf_free(&resp);
+	return rc;
+}
+
 /* Read the current values of the keys of rows `want` (row indexes of c) from ClickHouse:
  * the keys go into a Memory table, the rows come back by a FINAL join on it. */
 static int cha_fetch(sl_applier *a, int t, const sl_changes *c, const int64_t *want, int64_t nwant,
@@ -475,7 +492,10 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 	free(want);
 	sl_batch *out = sl_batch_create(at->shape->fields, at->shape->nfields);
 	cht_meta_reset(&a->meta);
-	int64_t missing = 0;
+	int64_t missing = 0, lost = 0;
+	char lost_op = 0;
+	bool have_max = false;
+	uint64_t max_version = 0;
 	for (int64_t r = 0; r < n && rc == 0; r++) {
 		char op = sl_changes_op(c, r);
 		if (cha_bit(dead, r) || op == SL_OP_KEYREF)
@@ -485,7 +505,19 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 			int64_t from = op == SL_OP_MOVE ? sl_changes_pair(c, r) : r;
 			cur = cha_find(at, &found, c->rows, from >= 0 ? from : r);
 			if (cur < 0) {
-				missing++;
+				/* gone already (a re-delivery, or a reloaded table converging), or
+				 * the target diverged */
+				uint64_t v = sl_changes_origin(c, r).version;
+				if (v > a->converge_until && !have_max) {
+					rc = cha_max_version(a, c->table, &max_version, err);
+					have_max = true;
+				}
+				if (v > a->converge_until && v > max_version) {
+					lost++;
+					lost_op = op;
+				} else {
+					missing++;
+				}
 				continue;
 			}
 		}
@@ -500,9 +532,21 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 		cht_meta_add(&a->meta, o.version, op == SL_OP_DELETE);
 	}
 	if (missing > 0)
-		sl_warn("target: %" PRId64 " updated row(s) of %s left columns unchanged whose "
-		        "values ClickHouse does not have (the row is missing there); skipped",
+		sl_info("target: %" PRId64 " change(s) to %s found their row already gone (a "
+		        "re-delivery, or a table reloaded by a resumed snapshot converging); "
+		        "skipped",
 		        missing, tt->display);
+	if (rc == 0 && lost > 0)
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: %s: %s row that ClickHouse does not have (%" PRId64 " such "
+		        "change(s) in this group), so the columns it left unchanged cannot be "
+		        "filled in: the target has diverged from the source (rows deleted or "
+		        "changed there?); check with sluice verify, then reload the table",
+		        tt->display,
+		        lost_op == SL_OP_MOVE ? "a key change on the source moved a"
+		                              : "an update on the source changed a",
+		        lost);
 	if (rc == 0)
 		rc = cha_send(a, c->table, out, err);
 	sl_batch_destroy(out);

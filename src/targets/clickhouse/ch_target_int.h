@@ -101,8 +101,8 @@ int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *field
 bool cht_type_holds(const char *have, const char *want, bool *nullable);
 
 /* ch_apply.c */
-int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
-             sl_durable *durable, sl_error *err);
+int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+             sl_applier **out, sl_durable *durable, sl_error *err);
 int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
 int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
 int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);

@@ -36,6 +36,7 @@ struct pga_table {
 	bool stage_dirty; /* used earlier in this transaction: empty it first */
 	sl_pg_codec *codecs;
 	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql, *fill_sql;
+	char *lost_sql; /* staged partial images whose row the target lacks (pga_check_lost) */
 };
 
 struct sl_applier {
@@ -44,6 +45,7 @@ struct sl_applier {
 	PGconn *conn;
 	PGcancel *cancel;
 	char *epoch;
+	uint64_t converge_until; /* see apply_open */
 	bool in_txn;
 	struct pga_table *tables;
 	sl_buf out;
@@ -96,8 +98,8 @@ int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *er
 
 static void pga_free_statements(struct pga_table *tt)
 {
-	char **sql[] = {&tt->copy_sql, &tt->del_sql,  &tt->ups_sql, &tt->upd_sql,
-	                &tt->ins_sql,  &tt->kdel_sql, &tt->fill_sql};
+	char **sql[] = {&tt->copy_sql, &tt->del_sql,  &tt->ups_sql,  &tt->upd_sql,
+	                &tt->ins_sql,  &tt->kdel_sql, &tt->fill_sql, &tt->lost_sql};
 	for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
 		free(*sql[i]);
 		*sql[i] = NULL;
@@ -130,10 +132,11 @@ void pga_close(sl_applier *a)
 	free(a);
 }
 
-int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, sl_applier **out,
-             sl_durable *durable, sl_error *err)
+int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+             sl_applier **out, sl_durable *durable, sl_error *err)
 {
 	sl_applier *a = sl_calloc(1, sizeof *a);
+	a->converge_until = converge_until;
 	a->tgt = tgt;
 	a->cat = cat;
 	a->epoch = sl_strdup(epoch);
@@ -565,6 +568,19 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				pga_key_match(&b, shape, td, exprs, 's');
 				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
 			}
+			{
+				/* run after fill_sql and upd_sql: a MOVE fill_sql could not complete
+				 * still has its mask; an update's row is looked for by key */
+				sl_buf_reset(&b);
+				sl_buf_printf(&b,
+				              "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT "
+				              "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
+				              "(SELECT FROM %s t WHERE true",
+				              tt->stage, tt->qualified);
+				pga_key_match(&b, shape, td, exprs, 's');
+				sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
+				tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
+			}
 			sl_buf_free(&set);
 			sl_buf_free(&uset);
 		} else {
@@ -649,6 +665,58 @@ static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, s
 	return rc;
 }
 
+/* Run a statement; *rows = the rows it affected. */
+static int pga_run_count(sl_applier *a, const char *sql, const struct pga_table *tt,
+                         int64_t *rows, sl_error *err)
+{
+	PGresult *res = PQexec(a->conn, sql);
+	int rc = 0;
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rc = sl_pg_result_error(a->conn, res, "applying changes", err);
+		sl_error_wrap(err, "target: applying changes to %s", tt->display);
+	} else {
+		*rows = strtoll(PQcmdTuples(res), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Some updates that left columns unchanged (TOAST), or key changes that did, found no row on
+ * the target to take those values from. Within the convergence window (see apply_open) the
+ * row may legitimately be gone already; after it, the target has diverged: stop, naming the
+ * table, rather than drop the change. */
+static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_changes *c,
+                          sl_error *err)
+{
+	PGresult *res;
+	SL_TRY(sl_pg_query(a->conn, tt->lost_sql, 0, NULL, &res, err));
+	int n = PQntuples(res), bad = -1;
+	for (int i = 0; i < n && bad < 0; i++) {
+		int64_t r = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		if (sl_changes_origin(c, r).version > a->converge_until)
+			bad = i;
+	}
+	int rc = 0;
+	if (bad >= 0) {
+		bool move = PQgetvalue(res, bad, 1)[0] == 'M';
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: %s: %s row that the target does not have (%d such change(s) in "
+		        "this group), so the columns it left unchanged cannot be filled in: the "
+		        "target has diverged from the source (rows deleted or changed there?); "
+		        "check with sluice verify, then reload the table",
+		        tt->display,
+		        move ? "a key change on the source moved a" : "an update on the source changed a",
+		        n);
+	} else if (n > 0) {
+		sl_info("target: %s: %d change(s) found their row already gone (a table reloaded "
+		        "by a resumed snapshot converging); skipped",
+		        tt->display, n);
+	}
+	PQclear(res);
+	return rc;
+}
+
 int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
 {
 	struct pga_table *tt = &a->tables[c->table];
@@ -665,7 +733,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	}
 	tt->stage_dirty = true;
 	int n = c->shape->nfields;
-	int64_t ndel = 0, nfull = 0, npart = 0, nmove = 0;
+	int64_t ndel = 0, nfull = 0, npart = 0, nmove = 0, nmpart = 0;
 	char *mask = sl_malloc((size_t)n + 1);
 	sl_buf *out = &a->out;
 	sl_buf_reset(out);
@@ -686,8 +754,10 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 		}
 		if (op == SL_OP_DELETE)
 			ndel++;
-		else if (op == SL_OP_MOVE)
+		else if (op == SL_OP_MOVE) {
 			nmove++;
+			nmpart += any;
+		}
 		else if (op == SL_OP_KEYREF)
 			;
 		else if (any)
@@ -720,14 +790,17 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	if (rc < 0)
 		return sl_error_wrap(err, "target: staging changes for %s", tt->display);
 	if (tt->del_sql) {
+		int64_t filled = 0, updated = npart;
 		if (nmove)
-			SL_TRY(pga_run(a, tt->fill_sql, tt, err));
+			SL_TRY(pga_run_count(a, tt->fill_sql, tt, &filled, err));
 		if (ndel)
 			SL_TRY(pga_run(a, tt->del_sql, tt, err));
 		if (nfull + nmove)
 			SL_TRY(pga_run(a, tt->ups_sql, tt, err));
 		if (npart && tt->upd_sql)
-			SL_TRY(pga_run(a, tt->upd_sql, tt, err));
+			SL_TRY(pga_run_count(a, tt->upd_sql, tt, &updated, err));
+		if (filled < nmpart || updated < npart)
+			SL_TRY(pga_check_lost(a, tt, c, err));
 	} else {
 		if (ndel)
 			SL_TRY(pga_run(a, tt->kdel_sql, tt, err));
