@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
+#include "core/thread.h"
 
 extern volatile sig_atomic_t sl_stop_requested;
 
@@ -483,7 +484,9 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 	c->stop = 0;
 	c->reader_rc = 0;
 	memset(&c->reader_err, 0, sizeof c->reader_err);
-	pthread_create(&c->reader, NULL, cdc_reader_main, c);
+	/* nothing is applied yet: a reader that cannot start ends the session (the stream, the
+	 * applier and the queue are closed by cdc_session_end) */
+	SL_TRY(sl_thread_start(&c->reader, cdc_reader_main, c, "change stream reader", err));
 	double started = cdc_now(), last_log = started;
 	int64_t rows_at_start = c->rows;
 	int64_t max_delay_ms = p->cfg->apply_max_delay_ms;

@@ -1,19 +1,26 @@
 /* Logging to stderr with secret redaction. */
 #include "core/log.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
-#define SL_MAX_SECRETS 16
+#include "core/buf.h"
 
+/* Secrets at least this long are replaced wherever they occur; see sl_redact_into. */
+#define SL_SECRET_ANYWHERE 3
+
+/* Registered secrets, longest first (so a secret containing another is replaced whole),
+ * as many as are registered; guarded by sl_log_mu and kept for the life of the process. */
 static pthread_mutex_t sl_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static sl_log_level sl_log_level_now = SL_LOG_INFO;
-static char sl_secrets[SL_MAX_SECRETS][256];
-static int sl_nsecrets;
+static char **sl_secrets;
+static size_t sl_nsecrets, sl_secrets_cap;
 
 void sl_log_set_level(sl_log_level level)
 {
@@ -35,64 +42,141 @@ int sl_log_parse_level(const char *s)
 
 void sl_log_add_secret(const char *secret)
 {
-	if (secret == NULL || strlen(secret) < 3 || strlen(secret) >= sizeof sl_secrets[0])
+	if (secret == NULL || secret[0] == '\0')
 		return;
+	size_t len = strlen(secret);
 	pthread_mutex_lock(&sl_log_mu);
-	int known = 0;
-	for (int i = 0; i < sl_nsecrets; i++)
-		if (strcmp(sl_secrets[i], secret) == 0)
-			known = 1;
-	if (!known && sl_nsecrets < SL_MAX_SECRETS)
-		strcpy(sl_secrets[sl_nsecrets++], secret);
+	size_t at = sl_nsecrets;
+	for (size_t i = 0; i < sl_nsecrets; i++) {
+		if (strcmp(sl_secrets[i], secret) == 0) {
+			pthread_mutex_unlock(&sl_log_mu);
+			return;
+		}
+		if (at == sl_nsecrets && strlen(sl_secrets[i]) < len)
+			at = i;
+	}
+	if (sl_nsecrets == sl_secrets_cap) {
+		sl_secrets_cap = sl_secrets_cap ? 2 * sl_secrets_cap : 16;
+		sl_secrets = sl_realloc(sl_secrets, sl_secrets_cap * sizeof *sl_secrets);
+	}
+	memmove(sl_secrets + at + 1, sl_secrets + at, (sl_nsecrets - at) * sizeof *sl_secrets);
+	sl_secrets[at] = sl_strdup(secret);
+	sl_nsecrets++;
 	pthread_mutex_unlock(&sl_log_mu);
 }
 
-static void replace_all(char *buf, size_t n, const char *needle)
+static bool sl_word_char(char c)
 {
-	size_t nl = strlen(needle);
-	char *p = buf;
-	while ((p = strstr(p, needle)) != NULL) {
-		size_t tail = strlen(p + nl);
-		if ((size_t)(p - buf) + 3 + tail + 1 > n)
-			break;
-		memmove(p + 3, p + nl, tail + 1);
-		memcpy(p, "***", 3);
-		p += 3;
+	return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* Append `in` (len bytes) to out with the registered secrets replaced by "***"; caller holds
+ * sl_log_mu. A secret of SL_SECRET_ANYWHERE or more characters is replaced wherever it occurs.
+ * A shorter one (a 1- or 2-character password) would wreck every message if replaced inside
+ * words, so it is replaced where it stands alone: not preceded or followed by a letter, digit,
+ * '_' or a UTF-8 byte. That covers a URL password (":q@"), a key=value value ("password=q ")
+ * and a whole token ("'q'", " q "); the URL and "password=" forms are also redacted by
+ * sl_redact_url whatever the value. When `cut` (the text was truncated to fit its buffer), a
+ * tail that begins a registered secret of SL_SECRET_ANYWHERE or more characters is a secret
+ * cut short and is replaced too. */
+static void sl_redact_into(sl_buf *out, const char *in, size_t len, bool cut)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t hit = 0;
+		for (size_t k = 0; k < sl_nsecrets && hit == 0; k++) {
+			const char *s = sl_secrets[k];
+			size_t sl = strlen(s);
+			if (s[0] != in[i])
+				continue;
+			if (sl > len - i) {
+				if (cut && sl >= SL_SECRET_ANYWHERE &&
+				    memcmp(in + i, s, len - i) == 0)
+					hit = len - i;
+				continue;
+			}
+			if (memcmp(in + i, s, sl) != 0)
+				continue;
+			if (sl < SL_SECRET_ANYWHERE && ((i > 0 && sl_word_char(in[i - 1])) ||
+			                                (i + sl < len && sl_word_char(in[i + sl]))))
+				continue;
+			hit = sl;
+		}
+		if (hit) {
+			sl_buf_puts(out, "***");
+			i += hit;
+		} else {
+			sl_buf_putc(out, in[i++]);
+		}
 	}
+}
+
+/* Copy `text` into buf (capacity n >= 1), cut to fit. */
+static void sl_copy_cut(char *buf, size_t n, const char *text, size_t len)
+{
+	if (len > n - 1)
+		len = n - 1;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
 }
 
 void sl_redact_secrets(char *buf, size_t n)
 {
+	if (buf == NULL || n == 0)
+		return;
+	size_t len = strnlen(buf, n);
+	if (len == n) /* not terminated: treat as cut at n - 1 */
+		len = n - 1;
+	sl_buf out = {0};
 	pthread_mutex_lock(&sl_log_mu);
-	for (int i = 0; i < sl_nsecrets; i++)
-		replace_all(buf, n, sl_secrets[i]);
+	if (sl_nsecrets > 0)
+		sl_redact_into(&out, buf, len, len == n - 1);
 	pthread_mutex_unlock(&sl_log_mu);
+	if (out.data != NULL)
+		sl_copy_cut(buf, n, (const char *)out.data, out.len);
+	else
+		buf[len] = '\0';
+	sl_buf_free(&out);
 }
 
 char *sl_redact_url(const char *in, char *out, size_t n)
 {
-	snprintf(out, n, "%s", in);
-	char *scheme = strstr(out, "://");
-	if (scheme) {
-		char *auth = scheme + 3;
-		char *at = strchr(auth, '@');
-		char *slash = strchr(auth, '/');
-		char *colon = strchr(auth, ':');
-		if (at && (!slash || at < slash) && colon && colon < at) {
-			memmove(colon + 4, at, strlen(at) + 1);
-			memcpy(colon, ":***", 4);
+	if (n == 0)
+		return out;
+	sl_buf b = {0};
+	const char *p = in;
+	const char *scheme = strstr(in, "://");
+	if (scheme != NULL) {
+		/* the authority ends at the path, query or fragment; its password runs from the
+		 * first ':' to the last '@' (an unencoded '@' may be part of the password) */
+		const char *auth = scheme + 3;
+		const char *end = auth + strcspn(auth, "/?#");
+		const char *at = NULL;
+		for (const char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (colon != NULL) {
+			sl_buf_append(&b, in, (size_t)(colon + 1 - in));
+			sl_buf_puts(&b, "***");
+			p = at;
 		}
 	}
-	char *pw = strstr(out, "password=");
-	while (pw) {
-		char *v = pw + 9;
-		char *end = v + strcspn(v, " &");
-		if (end - v != 3 || strncmp(v, "***", 3) != 0) {
-			memmove(v + 3, end, strlen(end) + 1);
-			memcpy(v, "***", 3);
-		}
-		pw = strstr(v + 3, "password=");
+	for (const char *pw; (pw = strstr(p, "password=")) != NULL;) {
+		const char *v = pw + 9;
+		sl_buf_append(&b, p, (size_t)(v - p));
+		sl_buf_puts(&b, "***");
+		p = v + strcspn(v, " &");
 	}
+	sl_buf_puts(&b, p);
+	/* registered secrets too, before the cut (which could otherwise split one) */
+	sl_buf red = {0};
+	pthread_mutex_lock(&sl_log_mu);
+	sl_redact_into(&red, (const char *)b.data, b.len, false);
+	pthread_mutex_unlock(&sl_log_mu);
+	sl_copy_cut(out, n, red.data ? (const char *)red.data : "", red.len);
+	sl_buf_free(&red);
+	sl_buf_free(&b);
 	return out;
 }
 

@@ -12,8 +12,12 @@ sl_log_level sl_log_get_level(void);
 /* Parse "debug" / "info" / "warn" / "error"; returns -1 when unknown. */
 int sl_log_parse_level(const char *s);
 
-/* Register a secret (e.g. a password); every later log line has it replaced by "***".
- * Thread-safe; at most 16 secrets are remembered. */
+/* Register a secret (e.g. a password); every later log line and redacted message has it
+ * replaced by "***". Any number of secrets of any length; the copy is kept for the life of
+ * the process. A secret of 3 or more characters is replaced wherever it occurs; a 1- or
+ * 2-character one only where it stands alone (not next to a letter, digit, '_' or non-ASCII
+ * byte): as a URL password, a key=value value or a whole token, so that a password "a" does not
+ * turn every "a" of a message into "***". Thread-safe. */
 void sl_log_add_secret(const char *secret);
 
 void sl_log(sl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -23,11 +27,15 @@ void sl_log(sl_log_level level, const char *fmt, ...) __attribute__((format(prin
 #define sl_warn(...) sl_log(SL_LOG_WARN, __VA_ARGS__)
 #define sl_errorf(...) sl_log(SL_LOG_ERROR, __VA_ARGS__)
 
-/* Copy `in` into out (size n) with the password of a URL ("scheme://user:PASS@host")
- * and any "password=..." keyword replaced by "***". Returns out. */
+/* Copy `in` into out (size n, cut to fit, always terminated when n > 0) with the password of
+ * a URL ("scheme://user:PASS@host", up to the last '@' of the authority), the value of any
+ * "password=..." keyword and every registered secret replaced by "***". Redaction happens
+ * before the cut, so no part of a password survives it. Returns out. */
 char *sl_redact_url(const char *in, char *out, size_t n);
 
-/* Replace every registered secret in buf (in place, NUL-terminated, capacity n). */
+/* Replace every registered secret in buf (in place, NUL-terminated, capacity n); when "***"
+ * makes the text longer than n - 1 it is cut, never leaving a secret. A text that fills the
+ * buffer is taken as cut short already, so a tail that begins a registered secret goes too. */
 void sl_redact_secrets(char *buf, size_t n);
 
 #endif

@@ -29,6 +29,7 @@
 #include "core/mem.h"
 #include "core/queue.h"
 #include "core/state.h"
+#include "core/thread.h"
 #include "sources/source.h"
 #include "targets/target.h"
 
@@ -73,7 +74,8 @@ struct lane {
 	sl_writer *writer;
 	sl_queue *q;
 	pthread_t rt, wt;
-	int table; /* chunk being read: for the sink */
+	bool rt_started, wt_started; /* only a started thread is joined */
+	int table;                   /* chunk being read: for the sink */
 };
 
 static double sl_now(void)
@@ -498,15 +500,24 @@ static int run_snapshot(struct run *r, sl_error *err)
 		if (rc == 0)
 			l->q = sl_queue_create(lane_bytes);
 	}
-	int started = 0;
 	struct progress pg = {.tty = isatty(STDERR_FILENO) != 0, .started = sl_now()};
 	pg.last_log = pg.started;
 	if (rc == 0) {
-		for (; started < r->nlanes; started++) {
-			pthread_create(&r->lanes[started].rt, NULL, reader_main,
-			               &r->lanes[started]);
-			pthread_create(&r->lanes[started].wt, NULL, writer_main,
-			               &r->lanes[started]);
+		/* a thread that cannot start fails the run like any lane error: the lanes already
+		 * running stop, and only threads that started are joined */
+		for (int i = 0; i < r->nlanes && !atomic_load(&r->failed); i++) {
+			struct lane *l = &r->lanes[i];
+			sl_error e;
+			if (sl_thread_start(&l->rt, reader_main, l, "snapshot reader", &e) < 0) {
+				run_fail(r, &e);
+				break;
+			}
+			l->rt_started = true;
+			if (sl_thread_start(&l->wt, writer_main, l, "snapshot writer", &e) < 0) {
+				run_fail(r, &e);
+				break;
+			}
+			l->wt_started = true;
 		}
 		for (;;) {
 			/* done means keys added and state written, not just chunks copied: a
@@ -523,9 +534,11 @@ static int run_snapshot(struct run *r, sl_error *err)
 			progress_draw(r, &pg, false);
 			usleep(pg.tty ? 250000 : 500000);
 		}
-		for (int i = 0; i < started; i++) {
-			pthread_join(r->lanes[i].rt, NULL);
-			pthread_join(r->lanes[i].wt, NULL);
+		for (int i = 0; i < r->nlanes; i++) {
+			if (r->lanes[i].rt_started)
+				pthread_join(r->lanes[i].rt, NULL);
+			if (r->lanes[i].wt_started)
+				pthread_join(r->lanes[i].wt, NULL);
 		}
 		progress_draw(r, &pg, true);
 	}

@@ -234,7 +234,11 @@ int sl_state_reset(sl_state *st, sl_error *err)
 {
 	pthread_mutex_lock(&st->mu);
 	const void *a[] = {st->name};
-	int rc = sl_state_exec(st, "DELETE FROM sluice_table WHERE pipeline = ?", "t", a, err);
+	/* one transaction: a failure part way must not leave a pipeline row whose tables are
+	 * forgotten (the next run would resume a snapshot it no longer knows) */
+	int rc = sl_state_exec(st, "BEGIN IMMEDIATE", "", NULL, err);
+	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_table WHERE pipeline = ?", "t", a, err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_position WHERE pipeline = ?", "t", a,
 		                   err);
@@ -243,6 +247,10 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		                   err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
+	if (rc == 0)
+		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }

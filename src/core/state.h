@@ -48,7 +48,7 @@ int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err);
 int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position,
                             sl_error *err);
 int sl_state_finish_snapshot(sl_state *st, sl_error *err);
-/* Forget everything about this pipeline. */
+/* Forget everything about this pipeline, in one transaction: all of it or, on error, none. */
 int sl_state_reset(sl_state *st, sl_error *err);
 
 int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status, int64_t *rows,

@@ -61,7 +61,7 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 	keys[k] = "connect_timeout", vals[k++] = "10";
 	keys[k] = "options",
 	vals[k++] = "-c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 "
-	            "-c TimeZone=UTC -c search_path=pg_catalog";
+	            "-c TimeZone=UTC -c search_path=pg_catalog -c standard_conforming_strings=on";
 	if (replication)
 		keys[k] = "replication", vals[k++] = "database";
 	keys[k] = NULL, vals[k] = NULL;

@@ -16,7 +16,9 @@
  * messages and in the application_name. With `replication`, opens a logical replication
  * connection (replication=database). The session gets DateStyle ISO, IntervalStyle iso_8601,
  * extra_float_digits 3, TimeZone UTC and search_path pg_catalog, so text forms are stable and
- * every non-catalog name comes back schema-qualified. */
+ * every non-catalog name comes back schema-qualified, and standard_conforming_strings on
+ * whatever the server, database or role says, so a backslash in a literal sluice writes
+ * (sl_pg_quote_literal doubles quotes only) is an ordinary character, never an escape. */
 int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
                   PGconn **out, sl_error *err);
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/batch.h"
 #include "core/change.h"
@@ -445,6 +446,86 @@ static void test_state_store(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static int64_t state_count(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *stmt;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+	int64_t n = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return n;
+}
+
+static void state_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* sl_state_reset is all or nothing: when its last statement fails, the pipeline's table
+ * statuses and position are still there; when it succeeds, all of the pipeline's rows are gone
+ * and another pipeline's stay. */
+static void test_state_reset_atomic(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char url[128], path[128];
+	snprintf(path, sizeof path, "%s/s.db", dir);
+	snprintf(url, sizeof url, "sqlite://%s", path);
+	sl_error err = {0};
+	const char *names[] = {"p1", "p2"};
+	for (int i = 0; i < 2; i++) {
+		sl_state *st;
+		assert_int_equal(sl_state_open(url, names[i], &st, &err), 0);
+		assert_int_equal(sl_state_begin_snapshot(st, "postgres h:1/db", "0/16B3748", &err),
+		                 0);
+		assert_int_equal(sl_state_table_set(st, "public.a", SL_TABLE_DONE, 1, &err), 0);
+		assert_int_equal(sl_state_table_set(st, "public.b", SL_TABLE_LOADING, 2, &err), 0);
+		sl_state_position pos = {.found = true, .version = 7};
+		snprintf(pos.position, sizeof pos.position, "0/2000000");
+		assert_int_equal(sl_state_position_set(st, "0/16B3748", &pos, &err), 0);
+		sl_state_close(st);
+	}
+	static const char *const counts[] = {
+	        "SELECT count(*) FROM sluice_pipeline WHERE name = 'p1'",
+	        "SELECT count(*) FROM sluice_table WHERE pipeline = 'p1'",
+	        "SELECT count(*) FROM sluice_position WHERE pipeline = 'p1'",
+	        "SELECT count(*) FROM sluice_pipeline WHERE name = 'p2'",
+	        "SELECT count(*) FROM sluice_table WHERE pipeline = 'p2'",
+	        "SELECT count(*) FROM sluice_position WHERE pipeline = 'p2'",
+	};
+	static const int64_t all[] = {1, 2, 1, 1, 2, 1};
+	static const int64_t p1_gone[] = {0, 0, 0, 1, 2, 1};
+
+	/* the last statement (the pipeline row) fails: nothing may be gone */
+	state_exec(path, "CREATE TRIGGER keep BEFORE DELETE ON sluice_pipeline "
+	                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+	sl_state *st;
+	assert_int_equal(sl_state_open(url, "p1", &st, &err), 0);
+	assert_true(sl_state_reset(st, &err) < 0);
+	assert_non_null(strstr(err.msg, "refused by the test"));
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(state_count(path, counts[i]), all[i]);
+	/* the store stays usable: no transaction was left open */
+	assert_int_equal(sl_state_table_set(st, "public.c", SL_TABLE_PENDING, 0, &err), 0);
+	state_exec(path, "DELETE FROM sluice_table WHERE name = 'public.c'");
+
+	state_exec(path, "DROP TRIGGER keep");
+	assert_int_equal(sl_state_reset(st, &err), 0);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(state_count(path, counts[i]), p1_gone[i]);
+	sl_state_close(st);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static bool auth(const char *a, char *user, char *pw, char *host, unsigned *port)
 {
 	user[0] = pw[0] = host[0] = '\0';
@@ -489,6 +570,7 @@ int main(void)
 	        cmocka_unit_test(test_changes_unchanged_mask),
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_state_store),
+	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_url_authority),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

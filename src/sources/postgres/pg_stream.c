@@ -20,6 +20,7 @@
  * answering the server so it does not time the connection out.
  *
  * Threads: the stream runs on the reader thread; stream_ack is called from the applier. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -97,12 +98,31 @@ static double st_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One side of an LSN: 1 to 8 hexadecimal digits; the position after them, or NULL. */
+static const char *st_lsn_half(const char *p, uint32_t *out)
+{
+	uint32_t v = 0;
+	int n = 0;
+	for (; isxdigit((unsigned char)*p); p++, n++) {
+		if (n == 8)
+			return NULL;
+		int d = isdigit((unsigned char)*p) ? *p - '0'
+		                                   : tolower((unsigned char)*p) - 'a' + 10;
+		v = v << 4 | (uint32_t)d;
+	}
+	if (n == 0)
+		return NULL;
+	*out = v;
+	return p;
+}
+
 int sl_pg_parse_lsn(const char *s, uint64_t *out)
 {
-	unsigned int hi, lo;
-	if (s == NULL || sscanf(s, "%X/%X", &hi, &lo) != 2)
+	uint32_t hi, lo;
+	if (s == NULL || (s = st_lsn_half(s, &hi)) == NULL || *s++ != '/' ||
+	    (s = st_lsn_half(s, &lo)) == NULL || *s != '\0')
 		return -1;
-	*out = ((uint64_t)hi << 32) | lo;
+	*out = (uint64_t)hi << 32 | lo;
 	return 0;
 }
 
@@ -690,7 +710,20 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	atomic_init(&s->acked, 0);
 	int rc = 0;
 	if (sl_pg_parse_lsn(from, &s->start) < 0) {
-		rc = sl_error_set(err, SL_ERR_STATE, "source: bad start position '%s'", from);
+		/* shown with control characters masked and cut, so the message stays one line */
+		char shown[72];
+		size_t k = 0;
+		for (const char *p = from ? from : ""; *p && k + 4 < sizeof shown; p++)
+			shown[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+		snprintf(shown + k, sizeof shown - k, "%s", from && strlen(from) > k ? "..." : "");
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "source: the stored start position '%s' is not a PostgreSQL LSN "
+		                  "(like 0/16B3748); it comes from the state store %s (the "
+		                  "consistent point) or from the target's applied position "
+		                  "(_sluice.positions on a PostgreSQL target), one of which was "
+		                  "altered: restore it, or start over with 'sluice reset "
+		                  "PIPELINE.yaml', then empty the target tables and run again",
+		                  shown, src->cfg->state_url);
 		goto fail;
 	}
 	atomic_store(&s->acked, s->start);
@@ -742,7 +775,9 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_pg_quote_ident(&pub, src->publication);
 	sl_buf_puts(&sql, "START_REPLICATION SLOT ");
 	sl_pg_quote_ident(&sql, src->slot);
-	sl_buf_printf(&sql, " LOGICAL %s (proto_version '%d', publication_names ", from, s->proto);
+	char start[32]; /* the parsed value, never the stored text */
+	st_format_lsn(s->start, start, sizeof start);
+	sl_buf_printf(&sql, " LOGICAL %s (proto_version '%d', publication_names ", start, s->proto);
 	sl_pg_quote_literal(&sql, sl_buf_cstr(&pub));
 	if (s->proto >= 2)
 		sl_buf_printf(&sql, ", binary '%s', messages 'true'", s->binary ? "true" : "false");

@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/thread.h"
 #include "core/url.h"
 
 #define CH_SLOTS 4
@@ -371,6 +372,20 @@ static void *ch_stream_main(void *arg)
 	return NULL;
 }
 
+/* Undo what sl_ch_insert_begin set up on the handle: headers, compressor, read callback. */
+static void ch_stream_release(sl_ch_http *h)
+{
+	struct ch_stream *st = h->stream;
+	curl_slist_free_all(st->headers);
+	st->headers = NULL;
+	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, NULL);
+	if (st->gz)
+		deflateEnd(&st->z);
+	for (int i = 0; i < CH_SLOTS; i++)
+		sl_buf_reset(&st->q[i]);
+}
+
 int sl_ch_insert_begin(sl_ch_http *h, const char *insert, const char *settings, sl_error *err)
 {
 	if (atomic_load(&h->cancelled))
@@ -399,7 +414,11 @@ int sl_ch_insert_begin(sl_ch_http *h, const char *insert, const char *settings, 
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, ch_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, h);
-	pthread_create(&st->thread, NULL, ch_stream_main, h);
+	if (sl_thread_start(&st->thread, ch_stream_main, h, "ClickHouse INSERT sender", err) < 0) {
+		/* no request runs: nothing to join, and the caller does not end this insert */
+		ch_stream_release(h);
+		return SL_ERR_INTERNAL;
+	}
 	return 0;
 }
 
@@ -439,17 +458,9 @@ static void ch_deflate(struct ch_stream *st, const void *data, size_t n, int flu
 /* Wait for the request's end; its result. */
 static int ch_stream_join(sl_ch_http *h, sl_error *err)
 {
-	struct ch_stream *st = h->stream;
-	pthread_join(st->thread, NULL);
-	curl_slist_free_all(st->headers);
-	st->headers = NULL;
-	curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h->curl, CURLOPT_READFUNCTION, NULL);
-	if (st->gz)
-		deflateEnd(&st->z);
-	for (int i = 0; i < CH_SLOTS; i++)
-		sl_buf_reset(&st->q[i]);
-	return ch_finish(h, st->cr, NULL, err);
+	pthread_join(h->stream->thread, NULL);
+	ch_stream_release(h);
+	return ch_finish(h, h->stream->cr, NULL, err);
 }
 
 int sl_ch_insert_write(sl_ch_http *h, const void *data, size_t n, sl_error *err)

@@ -373,14 +373,16 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 }
 
 /* " AND t.k = <alias>.k[::type] ..." for the key columns; exprs are written for alias "s". */
-static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs,
-                          char alias)
+/* " AND t.key = <expr>" for every key column; exprs are the stage row's values as the target
+ * types, written for the stage alias the statement uses (a range's is a whole CASE expression,
+ * so the alias cannot be patched in afterwards). */
+static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs)
 {
 	for (int k = 0; k < td->nkey; k++) {
 		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
 		sl_buf_puts(b, " AND t.");
 		sl_pg_quote_ident(b, shape->fields[fi].name);
-		sl_buf_printf(b, " = %c%s", alias, exprs[fi] + 1);
+		sl_buf_printf(b, " = %s", exprs[fi]);
 	}
 }
 
@@ -395,7 +397,9 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
 	free(tt->codecs);
 	tt->codecs = sl_calloc((size_t)(n ? n : 1), sizeof *tt->codecs);
+	/* each field of the stage row as the target type, read as s.col and as o.col */
 	char **exprs = sl_calloc((size_t)(n ? n : 1), sizeof *exprs);
+	char **oexprs = sl_calloc((size_t)(n ? n : 1), sizeof *oexprs);
 	char *staged = sl_calloc((size_t)(n ? n : 1), 1); /* 't' text, 'a' text[], 0 typed */
 	sl_buf stage = {0}, collist = {0}, sel = {0}, b = {0};
 	snprintf(tt->stage, sizeof tt->stage, "sluice_cdc_%d", ti);
@@ -446,6 +450,14 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		}
 		exprs[i] = sl_strdup(sl_buf_cstr(&b));
 		sl_buf_puts(&sel, exprs[i]);
+		sl_buf_reset(&b);
+		if (staged[i]) {
+			pgt_cast_expr(a->tgt, &b, "o.", f, col);
+		} else {
+			sl_buf_puts(&b, "o.");
+			sl_pg_quote_ident(&b, f->name);
+		}
+		oexprs[i] = sl_strdup(sl_buf_cstr(&b));
 	}
 	if (rc == 0) {
 		for (int k = 0; k < td->nkey && rc == 0; k++)
@@ -481,7 +493,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			sl_buf_reset(&b);
 			sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'",
 			              tt->qualified, tt->stage);
-			pga_key_match(&b, shape, td, exprs, 's');
+			pga_key_match(&b, shape, td, exprs);
 			tt->del_sql = sl_strdup(sl_buf_cstr(&b));
 
 			sl_buf_reset(&b);
@@ -526,7 +538,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			        "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
 			        "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
 			        tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
-			pga_key_match(&fb, shape, td, exprs, 'o');
+			pga_key_match(&fb, shape, td, oexprs);
 			tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
 			sl_buf_free(&fb);
 			sl_buf_free(&fset);
@@ -565,7 +577,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				              "AND s._sl_u IS NOT NULL",
 				              tt->qualified, sl_buf_cstr(&uset),
 				              dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
-				pga_key_match(&b, shape, td, exprs, 's');
+				pga_key_match(&b, shape, td, exprs);
 				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
 			}
 			{
@@ -611,9 +623,12 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		sl_buf_free(&dropped);
 		tt->stage_dirty = false;
 	}
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		free(exprs[i]);
+		free(oexprs[i]);
+	}
 	free(exprs);
+	free(oexprs);
 	free(staged);
 	sl_buf_free(&stage);
 	sl_buf_free(&collist);
