@@ -589,7 +589,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				              "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
 				              "(SELECT FROM %s t WHERE true",
 				              tt->stage, tt->qualified);
-				pga_key_match(&b, shape, td, exprs, 's');
+				pga_key_match(&b, shape, td, exprs);
 				sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
 				tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
 			}
