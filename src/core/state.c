@@ -35,7 +35,10 @@ static const char sl_state_schema[] =
         "  pipeline TEXT PRIMARY KEY, epoch TEXT NOT NULL, position TEXT NOT NULL,"
         "  version INTEGER NOT NULL, commit_us INTEGER NOT NULL, applied_us INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS sluice_converge ("
-        "  pipeline TEXT PRIMARY KEY, version INTEGER NOT NULL);";
+        "  pipeline TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS sluice_target_name ("
+        "  pipeline TEXT NOT NULL, source_table TEXT NOT NULL, name TEXT NOT NULL,"
+        "  PRIMARY KEY (pipeline, source_table));";
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -246,6 +249,9 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		rc = sl_state_exec(st, "DELETE FROM sluice_converge WHERE pipeline = ?", "t", a,
 		                   err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_target_name WHERE pipeline = ?", "t", a,
+		                   err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
@@ -312,6 +318,48 @@ const char *sl_table_status_name(sl_table_status s)
 		return "done";
 	}
 	return "?";
+}
+
+int sl_state_target_name_set(sl_state *st, const char *table, const char *name, sl_error *err)
+{
+	const void *a[] = {st->name, table, name};
+	pthread_mutex_lock(&st->mu);
+	int rc = sl_state_exec(st,
+	                       "INSERT INTO sluice_target_name (pipeline, source_table, name) "
+	                       "VALUES (?, ?, ?) ON CONFLICT (pipeline, source_table) DO UPDATE "
+	                       "SET name = excluded.name",
+	                       "ttt", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_target_name_get(sl_state *st, const char *table, char *buf, size_t n, bool *found,
+                             sl_error *err)
+{
+	*found = false;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt = NULL;
+	int rc = 0;
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT name FROM sluice_target_name WHERE pipeline = ? AND "
+	                       "source_table = ?",
+	                       -1, &stmt, NULL) != SQLITE_OK) {
+		rc = sl_state_fail(st, err, "read");
+		goto out;
+	}
+	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, table, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(stmt);
+	if (s == SQLITE_ROW) {
+		snprintf(buf, n, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		*found = true;
+	} else if (s != SQLITE_DONE) {
+		rc = sl_state_fail(st, err, "read");
+	}
+out:
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
 }
 
 int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err)

@@ -7,6 +7,7 @@
 #define SL_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -57,6 +58,12 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
                        sl_error *err);
 
 const char *sl_table_status_name(sl_table_status s);
+
+/* The target table name chosen for source table `table` (for targets whose names depend on
+ * the other tables selected: kept so that a table keeps its name when they change). */
+int sl_state_target_name_set(sl_state *st, const char *table, const char *name, sl_error *err);
+int sl_state_target_name_get(sl_state *st, const char *table, char *buf, size_t n, bool *found,
+                             sl_error *err);
 
 /* The convergence point: after a resumed snapshot, the reloaded tables were read from snapshots
  * newer than the consistent point, so changes up to this source version may find their row

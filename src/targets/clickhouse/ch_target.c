@@ -36,8 +36,23 @@ bool cht_is_keyless(const sl_table_def *td)
 	return td->nkey == 0;
 }
 
-const char *cht_name_for(const sl_catalog *cat, int t, char *buf, size_t n)
+/* The name kept in the state store for catalog table t, if any. */
+static bool cht_stored_name(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
 {
+	bool found = false;
+	sl_error e = {0};
+	if (cht_state(tg, &e) < 0 ||
+	    sl_state_target_name_get(tg->state, cat->tables[t].qualified, buf, n, &found, &e) < 0)
+		return false; /* unreadable: computed again, and the snapshot reports the store */
+	return found;
+}
+
+const char *cht_name_for(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
+{
+	if (cht_stored_name(tg, cat, t, buf, n))
+		return buf;
+	/* the bare name, unless another selected table has it (a table kept under a name that
+	 * another one now computes is reported by the pipeline's name check) */
 	const sl_table_def *td = &cat->tables[t];
 	for (int k = 0; k < cat->ntables; k++)
 		if (k != t && strcmp(cat->tables[k].name, td->name) == 0) {
@@ -346,7 +361,7 @@ int cht_state(sl_target *t, sl_error *err)
 static const char *cht_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
 {
 	char name[256];
-	snprintf(buf, n, "%s.%s", t->db, cht_name_for(cat, ti, name, sizeof name));
+	snprintf(buf, n, "%s.%s", t->db, cht_name_for(t, cat, ti, name, sizeof name));
 	return buf;
 }
 
@@ -414,7 +429,10 @@ int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
 		return 0;
 	const sl_table_def *td = &cat->tables[ti];
 	char name[256];
-	tt->name = sl_strdup(cht_name_for(cat, ti, name, sizeof name));
+	tt->name = sl_strdup(cht_name_for(t, cat, ti, name, sizeof name));
+	/* keep it: the table keeps its name when the other selected tables change */
+	SL_TRY(cht_state(t, err));
+	SL_TRY(sl_state_target_name_set(t->state, td->qualified, tt->name, err));
 	sl_buf q = {0};
 	sl_buf_printf(&q, "%s.", t->qdb);
 	sl_ch_quote_ident(&q, tt->name);

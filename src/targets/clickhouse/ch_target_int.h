@@ -62,9 +62,10 @@ struct sl_target {
 	int ntables;
 };
 
-/* The ClickHouse table name of catalog table t (source name; schema_name when two selected
- * source tables share a name). */
-const char *cht_name_for(const sl_catalog *cat, int t, char *buf, size_t n);
+/* The ClickHouse table name of catalog table t: the one kept in the state store when the table
+ * was first set up; else the source name, or schema_name when another selected source table
+ * has that name. */
+const char *cht_name_for(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n);
 /* Type and codec of a field; `key` columns are never Nullable. False: not representable. */
 bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out);
 /* Read `name type` of the table's columns from system.columns; *n = 0 when it does not exist. */
