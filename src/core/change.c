@@ -130,10 +130,18 @@ void sl_msg_free(sl_msg *m)
 		return;
 	sl_shape_unref(m->shape);
 	sl_changes_free(m->changes);
+	free(m->position);
 	free(m);
+}
+
+void sl_msg_set_position(sl_msg *m, const char *position)
+{
+	free(m->position);
+	m->position = sl_strdup(position);
 }
 
 size_t sl_msg_bytes(const sl_msg *m)
 {
-	return sizeof *m + (m->changes ? sl_changes_bytes(m->changes) : 0);
+	return sizeof *m + (m->changes ? sl_changes_bytes(m->changes) : 0) +
+	       (m->position ? strlen(m->position) + 1 : 0);
 }

@@ -125,7 +125,7 @@ typedef struct sl_msg {
 	int table;                      /* SCHEMA, ROWS, TRUNCATE: catalog index */
 	sl_shape *shape;                /* SCHEMA: one reference held */
 	sl_changes *changes;            /* ROWS */
-	char position[SL_POSITION_MAX]; /* COMMIT, PROGRESS: where to resume after this point */
+	char *position; /* COMMIT, PROGRESS: where to resume after this point (sl_msg_set_position) */
 	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
 	 * MySQL: the GTID event's binlog offset) */
@@ -135,6 +135,8 @@ typedef struct sl_msg {
 
 sl_msg *sl_msg_new(enum sl_msg_kind kind);
 void sl_msg_free(sl_msg *m);
+/* Set the message's position (copied; any length). */
+void sl_msg_set_position(sl_msg *m, const char *position);
 size_t sl_msg_bytes(const sl_msg *m);
 
 #endif

@@ -46,6 +46,19 @@ static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 	                    sqlite3_errmsg(st->db));
 }
 
+/* A stored position into a fixed buffer: whole, or an error (a cut one would mean another). */
+static int sl_state_copy_position(sl_state *st, char *dst, size_t n, const char *v, sl_error *err)
+{
+	size_t len = strlen(v);
+	if (len >= n)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "state store %s: the stored position of pipeline %s is %zu bytes, "
+		                    "longer than sluice reads (%zu)",
+		                    st->path, st->name, len, n - 1);
+	memcpy(dst, v, len + 1);
+	return 0;
+}
+
 int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *err)
 {
 	const char *path = url;
@@ -183,8 +196,8 @@ int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
 		out->found = true;
 		snprintf(out->identity, sizeof out->identity, "%s",
 		         (const char *)sqlite3_column_text(stmt, 0));
-		snprintf(out->position, sizeof out->position, "%s",
-		         (const char *)sqlite3_column_text(stmt, 1));
+		rc = sl_state_copy_position(st, out->position, sizeof out->position,
+		                            (const char *)sqlite3_column_text(stmt, 1), err);
 		out->snapshot_done = sqlite3_column_int(stmt, 2) != 0;
 		out->created_at = sqlite3_column_int64(stmt, 3);
 	} else if (s != SQLITE_DONE) {
@@ -416,8 +429,8 @@ int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *ou
 	if (s == SQLITE_ROW) {
 		if (strcmp((const char *)sqlite3_column_text(stmt, 0), epoch) == 0) {
 			out->found = true;
-			snprintf(out->position, sizeof out->position, "%s",
-			         (const char *)sqlite3_column_text(stmt, 1));
+			rc = sl_state_copy_position(st, out->position, sizeof out->position,
+			                            (const char *)sqlite3_column_text(stmt, 1), err);
 			out->version = (uint64_t)sqlite3_column_int64(stmt, 2);
 			out->commit_us = sqlite3_column_int64(stmt, 3);
 			out->applied_us = sqlite3_column_int64(stmt, 4);

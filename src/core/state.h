@@ -12,8 +12,11 @@
 
 #include "core/error.h"
 
-/* Longest position text (a MySQL GTID set names one uuid per source server it ever had). */
-#define SL_POSITION_MAX 1024
+/* Longest position text kept in fixed buffers (a MySQL GTID set names one uuid and its
+ * intervals per source server it ever had: ~1,000 servers fit). Messages carry positions of any
+ * length; one longer than this is refused with an error where it would be stored or read back,
+ * never cut (a cut GTID set parses as a smaller one). */
+#define SL_POSITION_MAX 65536
 
 typedef struct sl_state sl_state;
 

@@ -467,6 +467,51 @@ static void state_exec(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Positions far longer than the old 1 kB limit round-trip whole (consistent point and applied
+ * position); one longer than sluice reads is an error, never cut. */
+static void test_state_long_position(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char url[128], path[128];
+	snprintf(path, sizeof path, "%s/s.db", dir);
+	snprintf(url, sizeof url, "sqlite://%s", path);
+	sl_error err = {0};
+	sl_state *st;
+	assert_int_equal(sl_state_open(url, "p1", &st, &err), 0);
+	size_t n = 20000;
+	char *pos = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		pos[i] = (char)('0' + i % 10);
+	pos[n] = '\0';
+	assert_int_equal(sl_state_begin_snapshot(st, "mysql h:1", pos, &err), 0);
+	sl_pipeline_state *ps = malloc(sizeof *ps);
+	assert_int_equal(sl_state_load(st, ps, &err), 0);
+	assert_string_equal(ps->position, pos);
+	sl_state_position *p = calloc(1, sizeof *p);
+	p->found = true;
+	memcpy(p->position, pos, n + 1);
+	assert_int_equal(sl_state_position_set(st, "e", p, &err), 0);
+	memset(p, 0, sizeof *p);
+	assert_int_equal(sl_state_position_get(st, "e", p, &err), 0);
+	assert_true(p->found);
+	assert_string_equal(p->position, pos);
+	/* too long to read: an error naming the store, not a shorter position */
+	state_exec(path, "UPDATE sluice_position SET position = printf('%.*c', 70000, 'x')");
+	assert_int_equal(sl_state_position_get(st, "e", p, &err), SL_ERR_STATE);
+	assert_non_null(strstr(err.msg, "longer than sluice reads"));
+	state_exec(path, "UPDATE sluice_pipeline SET position = printf('%.*c', 70000, 'x')");
+	assert_int_equal(sl_state_load(st, ps, &err), SL_ERR_STATE);
+	sl_state_close(st);
+	free(pos);
+	free(ps);
+	free(p);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* sl_state_reset is all or nothing: when its last statement fails, the pipeline's table
  * statuses and position are still there; when it succeeds, all of the pipeline's rows are gone
  * and another pipeline's stay. */
@@ -571,6 +616,7 @@ int main(void)
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_state_store),
 	        cmocka_unit_test(test_state_reset_atomic),
+	        cmocka_unit_test(test_state_long_position),
 	        cmocka_unit_test(test_url_authority),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -813,7 +813,9 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 		SL_TRY(ms_flush_table(s, s->touched[i], err));
 	s->ntouched = 0;
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
-	sl_gtid_set_format(s->gtid, cm->position, sizeof cm->position);
+	size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
+	cm->position = sl_malloc(need);
+	sl_gtid_set_format(s->gtid, cm->position, need);
 	cm->version = s->file_index << 32 | h->next_pos;
 	cm->commit_us = (int64_t)h->timestamp * 1000000;
 	return ms_emit(s, cm, err);

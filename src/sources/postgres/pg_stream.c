@@ -609,7 +609,9 @@ static int st_commit(sl_stream *s, sl_error *err)
 		SL_TRY(st_flush_table(s, s->touched[i], err));
 	s->ntouched = 0;
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
-	st_format_lsn(m->end_lsn, cm->position, sizeof cm->position);
+	char lsn[32];
+	st_format_lsn(m->end_lsn, lsn, sizeof lsn);
+	sl_msg_set_position(cm, lsn);
 	cm->version = m->end_lsn;
 	cm->commit_us = m->ts + SL_PG_EPOCH_US;
 	s->last_commit_end = m->end_lsn;

@@ -74,7 +74,15 @@ static int pga_read_position(PGconn *conn, const char *name, const char *epoch, 
 	                   1, params, &res, err));
 	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), epoch) == 0) {
 		d->found = true;
-		snprintf(d->position, sizeof d->position, "%s", PQgetvalue(res, 0, 1));
+		const char *pos = PQgetvalue(res, 0, 1);
+		if (strlen(pos) >= sizeof d->position) {
+			PQclear(res);
+			return sl_error_set(err, SL_ERR_STATE,
+			                    "target: the position in _sluice.positions is longer than "
+			                    "%zu bytes, which sluice reads",
+			                    sizeof d->position - 1);
+		}
+		memcpy(d->position, pos, strlen(pos) + 1);
 		d->version = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
 		d->commit_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 		d->applied_us = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
