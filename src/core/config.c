@@ -37,7 +37,8 @@ static const char *const sl_cfg_source_keys[] = {
         "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
 static const char *const sl_cfg_target_keys[] = {"type",        "url",         "password",
                                                  "schema",      "database",    "async_insert",
-                                                 "compression", "tls_ca_file", NULL};
+                                                 "compression", "tls_ca_file", "fsync",
+                                                 NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
@@ -591,6 +592,10 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 		const char *const bools[] = {"true", "false", NULL};
 		SL_TRY(sl_cfg_choice(p, map, section, "async_insert", bools, &s));
 		ep->async_insert = s && strcmp(s, "true") == 0;
+		free(s);
+		s = NULL;
+		SL_TRY(sl_cfg_choice(p, map, section, "fsync", bools, &s));
+		ep->no_fsync = s && strcmp(s, "false") == 0;
 		free(s);
 		return 0;
 	}

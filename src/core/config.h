@@ -35,6 +35,7 @@ typedef struct sl_endpoint_config {
 	char *database;    /* ClickHouse: where tables land (default "default") */
 	char *compression; /* ClickHouse: auto (gzip unless loopback) | gzip | none */
 	bool async_insert; /* ClickHouse 21.11+: asynchronous inserts */
+	bool no_fsync;     /* ClickHouse: target.fsync: false (tables without fsync settings) */
 	char *tls_ca_file; /* ClickHouse https: CA certificates (PEM) to trust instead of the
 	                      system's */
 } sl_endpoint_config;

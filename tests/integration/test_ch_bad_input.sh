@@ -96,4 +96,19 @@ pipe "$P" chbad_async "$URL" "" "async_insert: true"
 sluice_ok run --once "$P"
 assert_contains "$SL_ERR" "target.async_insert is ignored" "async_insert on 18.16: warned"
 assert_eq 2 "$(ch_sql "SELECT count() FROM $CDB.t FINAL WHERE _sluice_deleted = 0")" "and the rows landed"
+
+# durability: what the server can promise is said by check, as the server itself reports it
+fsync_settings=$(ch_sql "SELECT count() FROM system.merge_tree_settings WHERE name IN ('fsync_after_insert', 'fsync_part_directory')")
+pipe "$P" chbad_fsync "$URL"
+sluice_ok check "$P"
+assert_contains "$SL_OUT" "target durability" "check reports insert durability"
+if ((fsync_settings == 2)); then
+	assert_contains "$SL_OUT" "created with fsync_after_insert" "a server with fsync settings: tables use them"
+else
+	assert_contains "$SL_OUT" "cannot fsync inserted parts" "a server without fsync settings: check says what can be lost"
+	assert_not_contains "$(ch_sql "SHOW CREATE TABLE $CDB.t")" "fsync" "and no table asks for them"
+fi
+pipe "$P" chbad_fsync_bad "$URL" "" "fsync: sometimes"
+sluice run --once "$P"
+assert_sluice_error 2 "target.fsync 'sometimes'" "true, false"
 pass

@@ -312,6 +312,13 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 			sl_warn("target: ClickHouse %s has no asynchronous inserts (21.11+); "
 			        "target.async_insert is ignored",
 			        t->version);
+		sl_buf_reset(&resp);
+		rc = sl_ch_exec(t->meta,
+		                "SELECT count() FROM system.merge_tree_settings WHERE name IN "
+		                "('fsync_after_insert', 'fsync_part_directory') FORMAT TSV",
+		                &resp, err);
+		t->can_fsync = rc == 0 && atoi(sl_buf_cstr(&resp)) == 2;
+		t->fsync = t->can_fsync && !cfg->target.no_fsync;
 	}
 	sl_buf_free(&resp);
 	if (rc < 0) {
@@ -381,6 +388,26 @@ static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
 		         t->caps.date32 ? "" : " Date32", t->caps.boolean ? "" : " Bool");
 		report(ctx, true, "target types", detail);
 	}
+	/* Durability: sluice saves a position once ClickHouse acknowledged the inserts before it.
+	 * Without fsync, an acknowledged part may still be only in the page cache of the
+	 * ClickHouse host: a power loss or OS crash there (not a server restart) can lose it. */
+	if (t->fsync)
+		snprintf(detail, sizeof detail,
+		         "tables are created with fsync_after_insert and fsync_part_directory: an "
+		         "acknowledged insert is on disk before sluice saves its position");
+	else if (t->can_fsync)
+		snprintf(detail, sizeof detail,
+		         "target.fsync is false: an acknowledged insert may be only in the page cache "
+		         "of the ClickHouse host, and a power loss there can lose it after sluice "
+		         "saved its position (run sluice verify after such a crash)");
+	else
+		snprintf(detail, sizeof detail,
+		         "ClickHouse %s cannot fsync inserted parts (no fsync_after_insert): a power "
+		         "loss or OS crash of the ClickHouse host can lose inserts it acknowledged "
+		         "after sluice saved its position (a server restart cannot); run sluice "
+		         "verify after such a crash",
+		         t->version);
+	report(ctx, true, "target durability", detail);
 	int rc = sl_ch_execf(t->meta, &err, "CREATE DATABASE IF NOT EXISTS %s", t->qdb);
 	if (rc == 0)
 		rc = sl_ch_execf(t->meta, &err,
@@ -471,7 +498,8 @@ int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
 	return 0;
 }
 
-static void cht_create_sql(const sl_table_def *td, const struct ch_table *tt, sl_buf *q)
+static void cht_create_sql(const sl_target *t, const sl_table_def *td, const struct ch_table *tt,
+                           sl_buf *q)
 {
 	sl_buf_printf(q, "CREATE TABLE %s (", tt->quoted);
 	for (int i = 0; i < td->nfields; i++) {
@@ -495,6 +523,8 @@ static void cht_create_sql(const sl_table_def *td, const struct ch_table *tt, sl
 		}
 	}
 	sl_buf_puts(q, ")");
+	if (t->fsync) /* an acknowledged insert is on disk (see cht_check) */
+		sl_buf_puts(q, " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1");
 }
 
 static int cht_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
@@ -522,7 +552,7 @@ static int cht_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 		SL_TRY(sl_ch_execf(t->meta, err, "DROP TABLE %s", tt->quoted));
 	}
 	sl_buf q = {0};
-	cht_create_sql(td, tt, &q);
+	cht_create_sql(t, td, tt, &q);
 	int rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), NULL, err);
 	sl_buf_free(&q);
 	if (rc < 0)

@@ -54,6 +54,8 @@ struct sl_target {
 	char settings[128]; /* extra URL parameters of inserts */
 	char version[64];
 	sl_ch_caps caps;
+	bool fsync; /* create tables with fsync_after_insert / fsync_part_directory */
+	bool can_fsync; /* the server has those MergeTree settings */
 	sl_ch_http *meta;
 	sl_state *state;
 	char *db;  /* target.database */
