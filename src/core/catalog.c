@@ -44,6 +44,7 @@ void sl_table_def_free(sl_table_def *t)
 		free(t->skipped[i].name);
 		free(t->skipped[i].source_type);
 		free(t->skipped[i].reason);
+		free(t->skipped[i].expression);
 	}
 	free(t->skipped);
 	if (t->priv_free)

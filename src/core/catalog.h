@@ -18,6 +18,11 @@ typedef struct sl_skipped_column {
 	char *name;
 	char *source_type;
 	char *reason;
+	/* A stored generated column the change log does not carry: a same-engine target creates
+	 * it as a generated column from this expression (in the source's own SQL), in place:
+	 * after `after` of the table's replicated fields. NULL for other skipped columns. */
+	char *expression;
+	int after;
 } sl_skipped_column;
 
 typedef struct sl_table_def {

@@ -14,7 +14,10 @@ static const char sl_columns_sql[] =
         "b.typmod END,"
         "       rt.typtype, rt.typcategory, CASE WHEN rt.typcategory = 'A' THEN eb.oid ELSE 0 "
         "END,"
-        "       coalesce(et.typtype, ''), coalesce(et.typcategory, ''), %s"
+        "       coalesce(et.typtype, ''), coalesce(et.typcategory, ''), %s,"
+        "       (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
+        "         WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum),"
+        "       format_type(b.oid, b.typmod)"
         "  FROM pg_attribute a"
         "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
                 "a.atttypid", "a.atttypmod",
@@ -52,6 +55,9 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 		c[i].ti.elem_typtype = PQgetvalue(res, i, 10)[0];
 		c[i].ti.elem_typcategory = PQgetvalue(res, i, 11)[0];
 		c[i].generated = PQgetvalue(res, i, 12)[0] == 't';
+		if (c[i].generated && !PQgetisnull(res, i, 13))
+			c[i].expression = sl_strdup(PQgetvalue(res, i, 13));
+		c[i].base_format_type = sl_strdup(PQgetvalue(res, i, 14));
 	}
 	PQclear(res);
 	*cols = c;
@@ -66,6 +72,8 @@ void sl_pg_columns_free(sl_pg_column *cols, int n)
 	for (int i = 0; i < n; i++) {
 		free(cols[i].name);
 		free(cols[i].format_type);
+		free(cols[i].expression);
+		free(cols[i].base_format_type);
 	}
 	free(cols);
 }

@@ -28,6 +28,8 @@ typedef struct sl_pg_column {
 	uint32_t type_oid; /* atttypid (before domain resolution) */
 	sl_pg_typeinfo ti; /* domain-resolved */
 	bool generated;    /* a stored generated column (attgenerated 's') */
+	char *expression;  /* its generation expression (pg_get_expr), or NULL */
+	char *base_format_type; /* format_type of the type under any domains */
 } sl_pg_column;
 
 /* Columns of the relations whose oids are in `oids_literal` ("{1,2,3}"), ordered by relation

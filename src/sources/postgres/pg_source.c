@@ -304,8 +304,9 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 				how[k] = SL_PG_SELECT_UNSUPPORTED;
 				reasons[k] =
 				        "a generated column: PostgreSQL before 18 leaves generated "
-				        "columns out of logical replication, so changes would not "
-				        "carry it (add it on the target as a generated column)";
+				        "columns out of logical replication; a PostgreSQL target "
+				        "recreates it as a generated column with the same expression, "
+				        "other targets leave it out";
 			}
 		/* keep the supported columns; remember the others */
 		t->fields = sl_calloc((size_t)(nc ? nc : 1), sizeof *t->fields);
@@ -319,6 +320,11 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 				t->skipped[t->nskipped].source_type =
 				        sl_strdup(cols[start + k].format_type);
 				t->skipped[t->nskipped].reason = sl_strdup(reasons[k]);
+				t->skipped[t->nskipped].expression =
+				        cols[start + k].generated && cols[start + k].expression
+				                ? sl_strdup(cols[start + k].expression)
+				                : NULL;
+				t->skipped[t->nskipped].after = t->nfields;
 				t->nskipped++;
 				sl_field_reset(&fields[k]);
 				continue;

@@ -434,7 +434,9 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		}
 		sl_pg_quote_ident(&collist, f->name);
 		if (sl_pg_target_codec(f, &col->ti, &tt->codecs[i])) {
-			sl_buf_printf(&stage, " %s", col->format_type);
+			/* the type under any domain: a delete's row is NULL in its other columns,
+			 * which a NOT NULL domain would refuse (the target column checks it) */
+			sl_buf_printf(&stage, " %s", col->base_format_type);
 		} else {
 			bool text_list = f->type == SL_TYPE_LIST && f->child &&
 			                 f->child->type == SL_TYPE_UTF8;
@@ -484,7 +486,8 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		/* target columns the source no longer sends: NULL on update */
 		sl_buf dropped = {0};
 		for (int k = 0; k < ncols; k++) {
-			if (sl_shape_find(shape, cols[k].name) >= 0)
+			/* a generated column computes its own value */
+			if (cols[k].generated || sl_shape_find(shape, cols[k].name) >= 0)
 				continue;
 			sl_buf_puts(&dropped, ", ");
 			sl_pg_quote_ident(&dropped, cols[k].name);

@@ -202,6 +202,23 @@ void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *
 	sl_buf_printf(b, "::%s", col->format_type);
 }
 
+/* The source's generated columns placed after `after` replicated fields, as generated columns
+ * with the source's expression (the change log does not carry their values; the target
+ * computes them from the columns it gets). */
+static void pgt_generated_columns(const sl_table_def *td, int after, sl_buf *sql)
+{
+	for (int k = 0; k < td->nskipped; k++) {
+		const sl_skipped_column *g = &td->skipped[k];
+		if (g->expression == NULL || g->after != after)
+			continue;
+		if (sql->data[sql->len - 1] != '(')
+			sl_buf_puts(sql, ", ");
+		sl_pg_quote_ident(sql, g->name);
+		sl_buf_printf(sql, " %s GENERATED ALWAYS AS (%s) STORED", g->source_type,
+		              g->expression);
+	}
+}
+
 static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
 {
 	const sl_table_def *td = &cat->tables[ti];
@@ -293,11 +310,15 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 				                  sl_field_describe(f, d, sizeof d));
 				goto out;
 			}
-			if (i)
+			if (same_engine)
+				pgt_generated_columns(td, i, &sql);
+			if (sql.data[sql.len - 1] != '(')
 				sl_buf_puts(&sql, ", ");
 			sl_pg_quote_ident(&sql, f->name);
 			sl_buf_printf(&sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
 		}
+		if (same_engine)
+			pgt_generated_columns(td, td->nfields, &sql);
 		sl_buf_puts(&sql, ")");
 		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0) {
 			sl_error_wrap(err, "target: creating table %s.%s", tt->schema, tt->name);
