@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hist.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -70,9 +71,7 @@ struct cdc {
 	sl_msg *last_commit; /* of the group */
 	/* statistics */
 	int64_t txns, rows, groups;
-	double lag_sum;
-	double *lags;
-	size_t nlags, caplags;
+	sl_hist lag; /* per group: source commit -> target commit, seconds */
 };
 
 static double cdc_now(void)
@@ -381,15 +380,7 @@ static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 
 static void cdc_record_lag(struct cdc *c, int64_t commit_us)
 {
-	double lag = (double)(cdc_wall_us() - commit_us) / 1e6;
-	if (lag < 0)
-		lag = 0;
-	if (c->nlags == c->caplags) {
-		c->caplags = c->caplags ? c->caplags * 2 : 1024;
-		c->lags = sl_realloc(c->lags, c->caplags * sizeof *c->lags);
-	}
-	c->lags[c->nlags++] = lag;
-	c->lag_sum += lag;
+	sl_hist_add(&c->lag, (double)(cdc_wall_us() - commit_us) / 1e6);
 }
 
 static int cdc_commit_group(struct cdc *c, sl_error *err)
@@ -446,28 +437,15 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 
 static void cdc_log_stats(struct cdc *c, double secs)
 {
-	if (c->nlags == 0) {
+	if (c->lag.n == 0) {
 		sl_info("cdc: no transactions applied in %.1fs", secs);
 		return;
 	}
-	/* p50/p99 of source commit -> target commit */
-	double *v = sl_malloc(c->nlags * sizeof *v);
-	memcpy(v, c->lags, c->nlags * sizeof *v);
-	for (size_t i = 1; i < c->nlags; i++) { /* insertion sort is fine for a log line */
-		double x = v[i];
-		size_t j = i;
-		while (j > 0 && v[j - 1] > x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
 	sl_info("cdc: %" PRId64 " transactions, %" PRId64
 	        " row changes in %.1fs (%.0f rows/s), %" PRId64
-	        " target commits; lag per group p50 %.3fs p99 %.3fs",
+	        " target commits; lag per group p50 %.3fs p99 %.3fs max %.3fs",
 	        c->txns, c->rows, secs, secs > 0 ? (double)c->rows / secs : 0, c->groups,
-	        v[c->nlags / 2], v[(c->nlags * 99) / 100]);
-	free(v);
+	        sl_hist_quantile(&c->lag, 0.5), sl_hist_quantile(&c->lag, 0.99), c->lag.max);
 }
 
 static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
@@ -576,9 +554,7 @@ static void cdc_session_end(struct cdc *c)
 	c->last_commit = NULL;
 	c->in_src_txn = c->group_open = c->target_dirty = false;
 	c->pending_bytes = c->group_bytes = 0;
-	free(c->lags);
-	c->lags = NULL;
-	c->nlags = c->caplags = 0;
+	sl_hist_reset(&c->lag);
 }
 
 int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
