@@ -59,6 +59,7 @@ struct cdc {
 	sl_error reader_err;
 	struct pend *pend;
 	sl_shape **shapes; /* per table: the shape in force */
+	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	size_t pending_bytes;
 	/* group */
 	bool in_src_txn;
@@ -188,6 +189,68 @@ static void pend_set_bit(sl_buf *b, int64_t r)
 	b->data[r >> 3] |= (uint8_t)(1u << (r & 7));
 }
 
+/* The row of the group `in` row r's key last had, or -1; *slot is where that key is (or goes)
+ * in the hash. */
+static int64_t pend_find(struct pend *pd, const sl_changes *in, int64_t r, size_t *slot)
+{
+	if (pd->nkey == 0)
+		return -1;
+	if (pd->used * 2 >= pd->cap)
+		pend_grow(pd);
+	size_t s = pend_hash(pd, in->rows, r) & (pd->cap - 1);
+	while (pd->slots[s]) {
+		int64_t cand = pd->slots[s] - 1;
+		if (pend_key_equal(pd, pd->ch->rows, cand, in->rows, r))
+			break;
+		s = (s + 1) & (pd->cap - 1);
+	}
+	*slot = s;
+	return pd->slots[s] - 1;
+}
+
+/* Whether row `prev` of the group is a live image (unchanged columns can be taken from it). */
+static bool pend_live(const struct pend *pd, int64_t prev)
+{
+	return prev >= 0 && sl_changes_op(pd->ch, prev) != SL_OP_DELETE &&
+	       sl_changes_op(pd->ch, prev) != SL_OP_KEYREF;
+}
+
+/* The first column of the table's pending batch that rows [r0, r1) of `in` would take past
+ * `limit` once appended by pend_add (an unchanged value copied from the row it replaces counts
+ * at that row's size), or -1; *need is what that column would take. */
+static int pend_overflow(struct pend *pd, const sl_changes *in, int64_t r0, int64_t r1,
+                         int64_t limit, int64_t *need)
+{
+	const sl_changes *ch = pd->ch;
+	int64_t from[2] = {-1, -1}, killed = -1;
+	for (int64_t r = r0; r < r1 && r - r0 < 2; r++) {
+		size_t slot;
+		char op = sl_changes_op(in, r);
+		int64_t f = op == SL_OP_MOVE ? killed : pend_find(pd, in, r, &slot);
+		if (op != SL_OP_MOVE && !pend_live(pd, f))
+			f = -1;
+		if (op == SL_OP_DELETE)
+			killed = f;
+		from[r - r0] = f;
+	}
+	for (int i = 0; i < ch->rows->ncols; i++) {
+		int64_t n[2] = {0, 0};
+		for (int64_t r = r0; r < r1 && r - r0 < 2; r++) {
+			int64_t f = from[r - r0];
+			if (f >= 0 && sl_changes_is_unchanged(in, r, i) &&
+			    !sl_changes_is_unchanged(ch, f, i))
+				sl_col_range_size(&ch->rows->cols[i], f, f + 1, n);
+			else
+				sl_col_range_size(&in->rows->cols[i], r, r + 1, n);
+		}
+		if (!sl_col_fits(&ch->rows->cols[i], n, limit)) {
+			*need = n[0] > n[1] ? n[0] : n[1];
+			return i;
+		}
+	}
+	return -1;
+}
+
 /* Append row r of `in` to the pending changes of its table, collapsing by key.
  *
  * Unchanged (TOAST) columns take their value from the row this change replaces: the same key's
@@ -199,27 +262,13 @@ static void pend_set_bit(sl_buf *b, int64_t r)
 static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 {
 	sl_changes *ch = pd->ch;
-	int64_t prev = -1;
 	size_t slot = 0;
-	if (pd->nkey > 0) {
-		if (pd->used * 2 >= pd->cap)
-			pend_grow(pd);
-		slot = pend_hash(pd, in->rows, r) & (pd->cap - 1);
-		while (pd->slots[slot]) {
-			int64_t cand = pd->slots[slot] - 1;
-			if (pend_key_equal(pd, ch->rows, cand, in->rows, r)) {
-				prev = cand;
-				break;
-			}
-			slot = (slot + 1) & (pd->cap - 1);
-		}
-	}
+	int64_t prev = pend_find(pd, in, r, &slot);
 	char op = sl_changes_op(in, r);
 	int64_t from = -1, pair = -1;
 	if (op == SL_OP_MOVE)
 		from = pd->last_killed;
-	else if (prev >= 0 && sl_changes_op(ch, prev) != SL_OP_DELETE &&
-	         sl_changes_op(ch, prev) != SL_OP_KEYREF)
+	else if (pend_live(pd, prev))
 		from = prev;
 	uint8_t ubits[64];
 	uint8_t *u = ch->ubytes <= (int)sizeof ubits ? ubits : sl_malloc((size_t)ch->ubytes);
@@ -348,6 +397,32 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 			c->pending_bytes += sl_changes_bytes(pd->ch) - before;
 			SL_TRY(cdc_flush_table(c, t, err));
 			before = 0;
+		}
+		/* cut before a column passes its 32-bit offsets; a key change's DELETE and MOVE
+		 * stay together (the MOVE reads the row the DELETE replaced) */
+		if (sl_changes_op(in, r) != SL_OP_MOVE) {
+			int64_t end =
+			        r + 1 < in->rows->length && sl_changes_op(in, r + 1) == SL_OP_MOVE
+			                ? r + 2
+			                : r + 1;
+			int64_t need = 0;
+			int col = pend_overflow(pd, in, r, end, c->col_limit, &need);
+			if (col >= 0 && pd->ch->rows->length > 0) {
+				c->pending_bytes += sl_changes_bytes(pd->ch) - before;
+				SL_TRY(cdc_flush_table(c, t, err));
+				before = sl_changes_bytes(pd->ch);
+				col = pend_overflow(pd, in, r, end, c->col_limit, &need);
+			}
+			if (col >= 0)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "a change to %s has %" PRId64
+				                    " bytes in column %s; one "
+				                    "column of a batch holds at most %" PRId64
+				                    " (2 GiB - 1, Arrow's 32-bit offsets): exclude "
+				                    "the column from "
+				                    "the publication or make the value smaller",
+				                    c->p->cat->tables[t].qualified, need,
+				                    in->shape->fields[col].name, c->col_limit);
 		}
 		pend_add(pd, in, r);
 		if (pd->seq_txn != c->txn_version) {
@@ -562,6 +637,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	struct cdc c;
 	memset(&c, 0, sizeof c);
 	c.p = p;
+	c.col_limit = p->col_limit > 0 ? p->col_limit : SL_COL_MAX_BYTES;
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
