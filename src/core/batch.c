@@ -53,6 +53,20 @@ static size_t sl_column_bytes(const sl_column *c)
 	       (c->child ? sl_column_bytes(c->child) : 0);
 }
 
+static size_t sl_column_capacity(const sl_column *c)
+{
+	return c->validity.cap + c->values.cap + c->offsets.cap +
+	       (c->child ? sl_column_capacity(c->child) : 0);
+}
+
+size_t sl_batch_capacity(const sl_batch *b)
+{
+	size_t n = 0;
+	for (int i = 0; i < b->ncols; i++)
+		n += sl_column_capacity(&b->cols[i]);
+	return n;
+}
+
 sl_batch *sl_batch_create(const sl_field *fields, int n)
 {
 	sl_batch *b = sl_calloc(1, sizeof *b);

@@ -46,6 +46,8 @@ void sl_batch_destroy(sl_batch *b);
 void sl_batch_reset(sl_batch *b);
 /* Bytes held by the batch's buffers (what the queue counts). */
 size_t sl_batch_bytes(const sl_batch *b);
+/* Bytes allocated for the batch's buffers: what it keeps across sl_batch_reset. */
+size_t sl_batch_capacity(const sl_batch *b);
 /* Call after appending one value to every column. */
 static inline void sl_batch_end_row(sl_batch *b)
 {

@@ -10,9 +10,12 @@
  * Within a group, changes to one key collapse to the last (a hash of the key columns points at
  * the live row; an update that left TOASTed columns unchanged takes their values from the row it
  * replaces when that row is in the group). Keyless tables keep every change, in order. When the
- * pending changes exceed apply.max_group_bytes inside one large source transaction, they are
- * written into the open target transaction and memory is reused: peak memory stays bounded
- * and nothing is visible before the source's COMMIT.
+ * pending changes exceed apply.max_group_bytes inside one large source transaction (or the
+ * buffers of every table's pending changes twice that), they are written into the open target
+ * transaction and memory is reused: peak memory stays bounded and nothing is visible before
+ * the source's COMMIT. After a flush a table keeps its buffers for its next changes only while
+ * all tables' together stay within apply.max_group_bytes: memory follows the budget, not the
+ * number of tables.
  *
  * After the target commits, the position is acknowledged to the source. A failure rolls the
  * open target transaction back, and a retryable one (a lost connection, a restarted server)
@@ -46,6 +49,7 @@ struct pend {
 	int64_t last_killed; /* the live row that DELETE replaced, or -1 */
 	uint64_t seq_txn;    /* the transaction seq counts in */
 	uint64_t seq;        /* changes to this table in that transaction so far */
+	size_t held;         /* pend_capacity when last counted into cdc.held */
 };
 
 struct cdc {
@@ -61,6 +65,10 @@ struct cdc {
 	sl_shape **shapes; /* per table: the shape in force */
 	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	size_t pending_bytes;
+	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
+	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
+	 * follows the budget, not the number of tables touched. */
+	size_t held, held_peak;
 	/* group */
 	bool in_src_txn;
 	uint64_t txn_version; /* the open source transaction's BEGIN version */
@@ -129,6 +137,24 @@ static void pend_reset(struct pend *pd)
 	pd->used = 0;
 }
 
+static size_t pend_capacity(const struct pend *pd)
+{
+	return (pd->ch ? sl_changes_capacity(pd->ch) : 0) + pd->dead.cap + pd->refd.cap +
+	       pd->cap * sizeof *pd->slots;
+}
+
+/* Give back the table's buffers (it has no pending rows); its key columns stay. */
+static void pend_release(struct pend *pd)
+{
+	sl_changes_free(pd->ch);
+	pd->ch = NULL;
+	sl_buf_free(&pd->dead);
+	sl_buf_free(&pd->refd);
+	free(pd->slots);
+	pd->slots = NULL;
+	pd->cap = pd->used = 0;
+}
+
 static void pend_free(struct pend *pd)
 {
 	sl_changes_free(pd->ch);
@@ -158,7 +184,7 @@ static bool pend_key_equal(const struct pend *pd, const sl_batch *a, int64_t i, 
 
 static void pend_grow(struct pend *pd)
 {
-	size_t ncap = pd->cap ? pd->cap * 2 : 1024;
+	size_t ncap = pd->cap ? pd->cap * 2 : 16; /* grows with the rows, not per table */
 	int64_t *old = pd->slots;
 	size_t ocap = pd->cap;
 	pd->slots = sl_calloc(ncap, sizeof *pd->slots);
@@ -321,25 +347,40 @@ static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 
 /* ---------------------------------------------------------------- applying ---- */
 
+/* Count table pd's current capacity into c->held. */
+static void cdc_count_held(struct cdc *c, struct pend *pd)
+{
+	size_t now = pend_capacity(pd);
+	c->held = c->held - pd->held + now;
+	pd->held = now;
+	if (c->held > c->held_peak)
+		c->held_peak = c->held;
+}
+
 static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 {
 	struct pend *pd = &c->pend[t];
 	if (pd->ch == NULL || pd->ch->rows->length == 0)
 		return 0;
+	cdc_count_held(c, pd);
 	size_t bytes = sl_changes_bytes(pd->ch);
 	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
 	c->target_dirty = true;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pend_reset(pd);
-	if (bytes > (8u << 20)) {
-		/* give large buffers back: many tables must not each keep a group's worth */
-		sl_changes *fresh = sl_changes_new(t, pd->ch->shape);
-		sl_changes_free(pd->ch);
-		pd->ch = fresh;
-		sl_buf_free(&pd->dead);
-		sl_buf_free(&pd->refd);
-	}
+	/* keep the buffers for the table's next changes only while every table's together stay
+	 * within the budget: 2,000 tables touched once must not keep 2,000 batches */
+	if (c->held > (size_t)c->p->cfg->apply_max_group_bytes)
+		pend_release(pd);
+	cdc_count_held(c, pd);
 	return rc;
+}
+
+/* Table t has a pending batch again after cdc_flush_table gave its buffers back. */
+static void cdc_pend_ensure(struct cdc *c, int t)
+{
+	if (c->pend[t].ch == NULL)
+		c->pend[t].ch = sl_changes_new(t, c->shapes[t]);
 }
 
 static int cdc_flush_all(struct cdc *c, sl_error *err)
@@ -362,6 +403,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	sl_shape_unref(c->shapes[t]);
 	c->shapes[t] = sl_shape_ref(m->shape);
 	uint64_t seq_txn = pd->seq_txn, seq = pd->seq; /* a shape can change mid-transaction */
+	c->held -= pd->held;
 	pend_free(pd);
 	pd->seq_txn = seq_txn;
 	pd->seq = seq;
@@ -376,6 +418,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	}
 	pd->ch = sl_changes_new(t, m->shape);
 	pd->last_del = pd->last_killed = -1;
+	cdc_count_held(c, pd);
 	return 0;
 }
 
@@ -384,9 +427,10 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 	int t = m->table;
 	struct pend *pd = &c->pend[t];
 	const sl_changes *in = m->changes;
-	if (pd->ch == NULL || pd->ch->shape != in->shape)
+	if (c->shapes[t] == NULL || c->shapes[t] != in->shape)
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
 		                    c->p->cat->tables[t].qualified);
+	cdc_pend_ensure(c, t);
 	size_t before = sl_changes_bytes(pd->ch);
 	for (int64_t r = 0; r < in->rows->length; r++) {
 		/* a keyless table applies inserts and deletes in order: never mix them in one
@@ -396,7 +440,8 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 		            (sl_changes_op(in, r) == SL_OP_DELETE)) {
 			c->pending_bytes += sl_changes_bytes(pd->ch) - before;
 			SL_TRY(cdc_flush_table(c, t, err));
-			before = 0;
+			cdc_pend_ensure(c, t);
+			before = sl_changes_bytes(pd->ch);
 		}
 		/* cut before a column passes its 32-bit offsets; a key change's DELETE and MOVE
 		 * stay together (the MOVE reads the row the DELETE replaced) */
@@ -410,6 +455,7 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 			if (col >= 0 && pd->ch->rows->length > 0) {
 				c->pending_bytes += sl_changes_bytes(pd->ch) - before;
 				SL_TRY(cdc_flush_table(c, t, err));
+				cdc_pend_ensure(c, t);
 				before = sl_changes_bytes(pd->ch);
 				col = pend_overflow(pd, in, r, end, c->col_limit, &need);
 			}
@@ -434,10 +480,14 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 	}
 	size_t after = sl_changes_bytes(pd->ch);
 	c->pending_bytes += after - before;
+	cdc_count_held(c, pd);
 	c->group_bytes += sl_changes_bytes(in);
 	c->rows += in->rows->length;
-	if (c->pending_bytes >= (size_t)c->p->cfg->apply_max_group_bytes)
-		return cdc_flush_all(c, err); /* a large transaction: spill into the target */
+	/* a large transaction, or many tables' buffers: spill into the target (the buffers of
+	 * many tables with small changes can hold more than the changes themselves) */
+	size_t budget = (size_t)c->p->cfg->apply_max_group_bytes;
+	if (c->pending_bytes >= budget || c->held >= 2 * budget)
+		return cdc_flush_all(c, err);
 	return 0;
 }
 
@@ -521,6 +571,9 @@ static void cdc_log_stats(struct cdc *c, double secs)
 	        " target commits; lag per group p50 %.3fs p99 %.3fs max %.3fs",
 	        c->txns, c->rows, secs, secs > 0 ? (double)c->rows / secs : 0, c->groups,
 	        sl_hist_quantile(&c->lag, 0.5), sl_hist_quantile(&c->lag, 0.99), c->lag.max);
+	sl_info("cdc: pending changes held at most %zu bytes of buffers (apply.max_group_bytes "
+	        "%" PRId64 ")",
+	        c->held_peak, c->p->cfg->apply_max_group_bytes);
 }
 
 static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
@@ -629,6 +682,7 @@ static void cdc_session_end(struct cdc *c)
 	c->last_commit = NULL;
 	c->in_src_txn = c->group_open = c->target_dirty = false;
 	c->pending_bytes = c->group_bytes = 0;
+	c->held = c->held_peak = 0;
 	sl_hist_reset(&c->lag);
 }
 
