@@ -462,11 +462,12 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 			if (col >= 0)
 				return sl_error_set(err, SL_ERR_DATA,
 				                    "a change to %s has %" PRId64
-				                    " bytes in column %s; one "
-				                    "column of a batch holds at most %" PRId64
-				                    " (2 GiB - 1, Arrow's 32-bit offsets): exclude "
-				                    "the column from "
-				                    "the publication or make the value smaller",
+				                    " bytes in column %s; a batch "
+				                    "column holds at most %" PRId64
+				                    " (2 GiB - 1: Arrow's 32-bit "
+				                    "offsets): leave the column out of the "
+				                    "publication or make the "
+				                    "value smaller",
 				                    c->p->cat->tables[t].qualified, need,
 				                    in->shape->fields[col].name, c->col_limit);
 		}
