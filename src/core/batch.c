@@ -1,6 +1,8 @@
 /* Column builders and Arrow C Data Interface export. */
 #include "core/batch.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,20 @@ static size_t sl_column_bytes(const sl_column *c)
 {
 	return c->validity.len + c->values.len + c->offsets.len +
 	       (c->child ? sl_column_bytes(c->child) : 0);
+}
+
+static size_t sl_column_capacity(const sl_column *c)
+{
+	return c->validity.cap + c->values.cap + c->offsets.cap +
+	       (c->child ? sl_column_capacity(c->child) : 0);
+}
+
+size_t sl_batch_capacity(const sl_batch *b)
+{
+	size_t n = 0;
+	for (int i = 0; i < b->ncols; i++)
+		n += sl_column_capacity(&b->cols[i]);
+	return n;
 }
 
 sl_batch *sl_batch_create(const sl_field *fields, int n)
@@ -228,6 +244,48 @@ void sl_batch_export(sl_batch *b, struct ArrowArray *out)
 }
 
 /* ---- row-level helpers used by the change applier ---- */
+
+void sl_col_overflow_(const sl_column *c, int64_t want)
+{
+	fprintf(stderr,
+	        "sluice: internal error: column %s would hold %" PRId64
+	        " bytes or elements, past the 32-bit offsets' %" PRId64 "\n",
+	        c->field->name ? c->field->name : "?", want, SL_COL_MAX_BYTES);
+	abort();
+}
+
+void sl_col_range_size(const sl_column *c, int64_t i, int64_t j, int64_t need[2])
+{
+	bool list = c->field->type == SL_TYPE_LIST;
+	if (!list && !sl_type_is_var_width(c->field->type))
+		return;
+	const int32_t *off = (const int32_t *)c->offsets.data;
+	need[0] += (int64_t)off[j] - off[i];
+	if (list && sl_type_is_var_width(c->child->field->type)) {
+		const int32_t *coff = (const int32_t *)c->child->offsets.data;
+		need[1] += (int64_t)coff[off[j]] - coff[off[i]];
+	}
+}
+
+bool sl_col_fits(const sl_column *c, const int64_t need[2], int64_t limit)
+{
+	if (c->field->type == SL_TYPE_LIST)
+		return need[0] <= limit - c->child->length &&
+		       need[1] <= limit - (int64_t)c->child->values.len;
+	return need[0] <= limit - (int64_t)c->values.len;
+}
+
+int sl_batch_rows_overflow(const sl_batch *dst, const sl_batch *src, int64_t from, int64_t to,
+                           int64_t limit)
+{
+	for (int k = 0; k < src->ncols; k++) {
+		int64_t need[2] = {0, 0};
+		sl_col_range_size(&src->cols[k], from, to, need);
+		if (!sl_col_fits(&dst->cols[k], need, limit))
+			return k;
+	}
+	return -1;
+}
 
 void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i)
 {

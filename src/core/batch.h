@@ -15,6 +15,13 @@
 #include "core/buf.h"
 #include "core/types.h"
 
+/* The most bytes a var-width column's values buffer holds, and the most elements a list
+ * column's child holds: offsets are int32 (Arrow's Utf8/Binary/List). A builder never goes past
+ * it: whoever fills a batch checks room first (sl_col_room, sl_col_fits, sl_batch_rows_overflow)
+ * and cuts the batch or reports the value; the builders themselves stop the process rather than
+ * wrap. */
+#define SL_COL_MAX_BYTES ((int64_t)INT32_MAX)
+
 typedef struct sl_column {
 	const sl_field *field; /* borrowed from the batch's fields */
 	sl_buf validity;
@@ -39,6 +46,8 @@ void sl_batch_destroy(sl_batch *b);
 void sl_batch_reset(sl_batch *b);
 /* Bytes held by the batch's buffers (what the queue counts). */
 size_t sl_batch_bytes(const sl_batch *b);
+/* Bytes allocated for the batch's buffers: what it keeps across sl_batch_reset. */
+size_t sl_batch_capacity(const sl_batch *b);
 /* Call after appending one value to every column. */
 static inline void sl_batch_end_row(sl_batch *b)
 {
@@ -107,9 +116,22 @@ static inline void sl_col_append_f64(sl_column *c, double v)
 	sl_col_append_fixed(c, &v, 8);
 }
 
-/* Reserve `n` bytes for a var-width value and return where to write them. */
+/* Report a builder asked to pass SL_COL_MAX_BYTES (a caller that did not check room) and
+ * abort: the offsets would wrap and every later reader would read out of bounds. */
+void sl_col_overflow_(const sl_column *c, int64_t want) __attribute__((noreturn));
+
+/* A var-width column has room for `n` more value bytes. */
+static inline bool sl_col_room(const sl_column *c, size_t n)
+{
+	return n <= (size_t)SL_COL_MAX_BYTES - c->values.len;
+}
+
+/* Reserve `n` bytes for a var-width value and return where to write them. The caller has
+ * checked sl_col_room. */
 static inline uint8_t *sl_col_append_bytes_start(sl_column *c, size_t n)
 {
+	if (!sl_col_room(c, n))
+		sl_col_overflow_(c, (int64_t)c->values.len + (int64_t)(n & INT64_MAX));
 	sl_col_validity_(c, true);
 	uint8_t *p = sl_buf_reserve(&c->values, n);
 	c->values.len += n;
@@ -129,6 +151,8 @@ static inline void sl_col_append_bytes(sl_column *c, const void *p, size_t n)
 /* Lists: append the elements to c->child, then close the list value. */
 static inline void sl_col_end_list(sl_column *c)
 {
+	if (c->child->length > SL_COL_MAX_BYTES)
+		sl_col_overflow_(c, c->child->length);
 	sl_col_validity_(c, true);
 	int32_t end = (int32_t)c->child->length;
 	sl_buf_append(&c->offsets, &end, 4);
@@ -156,6 +180,16 @@ static inline bool sl_col_bool(const sl_column *c, int64_t i)
 
 /* ---- row-level helpers ---- */
 
+/* Add to need[0] what values [i, j) of c take in a column like it: value bytes (var-width) or
+ * elements (list), and to need[1] the value bytes of those elements (list of var-width). */
+void sl_col_range_size(const sl_column *c, int64_t i, int64_t j, int64_t need[2]);
+/* c takes need[] more (as sl_col_range_size counts) without passing `limit`
+ * (SL_COL_MAX_BYTES; tests lower it). */
+bool sl_col_fits(const sl_column *c, const int64_t need[2], int64_t limit);
+/* The first column of dst that would pass `limit` if rows [from, to) of src (same fields) were
+ * appended, or -1 when they fit. */
+int sl_batch_rows_overflow(const sl_batch *dst, const sl_batch *src, int64_t from, int64_t to,
+                           int64_t limit);
 /* Append value i of src (same field type) to dst. */
 void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i);
 /* Mix value i into hash h (equal values give equal hashes; null differs from every value). */

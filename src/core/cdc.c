@@ -10,9 +10,12 @@
  * Within a group, changes to one key collapse to the last (a hash of the key columns points at
  * the live row; an update that left TOASTed columns unchanged takes their values from the row it
  * replaces when that row is in the group). Keyless tables keep every change, in order. When the
- * pending changes exceed apply.max_group_bytes inside one large source transaction, they are
- * written into the open target transaction and memory is reused: peak memory stays bounded
- * and nothing is visible before the source's COMMIT.
+ * pending changes exceed apply.max_group_bytes inside one large source transaction (or the
+ * buffers of every table's pending changes twice that), they are written into the open target
+ * transaction and memory is reused: peak memory stays bounded and nothing is visible before
+ * the source's COMMIT. After a flush a table keeps its buffers for its next changes only while
+ * all tables' together stay within apply.max_group_bytes: memory follows the budget, not the
+ * number of tables.
  *
  * After the target commits, the position is acknowledged to the source. A failure rolls the
  * open target transaction back, and a retryable one (a lost connection, a restarted server)
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/hist.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -46,6 +50,7 @@ struct pend {
 	int64_t last_killed; /* the live row that DELETE replaced, or -1 */
 	uint64_t seq_txn;    /* the transaction seq counts in */
 	uint64_t seq;        /* changes to this table in that transaction so far */
+	size_t held;         /* pend_capacity when last counted into cdc.held */
 };
 
 struct cdc {
@@ -59,7 +64,12 @@ struct cdc {
 	sl_error reader_err;
 	struct pend *pend;
 	sl_shape **shapes; /* per table: the shape in force */
+	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	size_t pending_bytes;
+	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
+	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
+	 * follows the budget, not the number of tables touched. */
+	size_t held, held_peak;
 	/* group */
 	bool in_src_txn;
 	uint64_t txn_version; /* the open source transaction's BEGIN version */
@@ -71,9 +81,7 @@ struct cdc {
 	sl_msg *last_commit; /* of the group */
 	/* statistics */
 	int64_t txns, rows, groups;
-	double lag_sum;
-	double *lags;
-	size_t nlags, caplags;
+	sl_hist lag; /* per group: source commit -> target commit, seconds */
 };
 
 static double cdc_now(void)
@@ -130,6 +138,24 @@ static void pend_reset(struct pend *pd)
 	pd->used = 0;
 }
 
+static size_t pend_capacity(const struct pend *pd)
+{
+	return (pd->ch ? sl_changes_capacity(pd->ch) : 0) + pd->dead.cap + pd->refd.cap +
+	       pd->cap * sizeof *pd->slots;
+}
+
+/* Give back the table's buffers (it has no pending rows); its key columns stay. */
+static void pend_release(struct pend *pd)
+{
+	sl_changes_free(pd->ch);
+	pd->ch = NULL;
+	sl_buf_free(&pd->dead);
+	sl_buf_free(&pd->refd);
+	free(pd->slots);
+	pd->slots = NULL;
+	pd->cap = pd->used = 0;
+}
+
 static void pend_free(struct pend *pd)
 {
 	sl_changes_free(pd->ch);
@@ -159,7 +185,7 @@ static bool pend_key_equal(const struct pend *pd, const sl_batch *a, int64_t i, 
 
 static void pend_grow(struct pend *pd)
 {
-	size_t ncap = pd->cap ? pd->cap * 2 : 1024;
+	size_t ncap = pd->cap ? pd->cap * 2 : 16; /* grows with the rows, not per table */
 	int64_t *old = pd->slots;
 	size_t ocap = pd->cap;
 	pd->slots = sl_calloc(ncap, sizeof *pd->slots);
@@ -190,6 +216,68 @@ static void pend_set_bit(sl_buf *b, int64_t r)
 	b->data[r >> 3] |= (uint8_t)(1u << (r & 7));
 }
 
+/* The row of the group `in` row r's key last had, or -1; *slot is where that key is (or goes)
+ * in the hash. */
+static int64_t pend_find(struct pend *pd, const sl_changes *in, int64_t r, size_t *slot)
+{
+	if (pd->nkey == 0)
+		return -1;
+	if (pd->used * 2 >= pd->cap)
+		pend_grow(pd);
+	size_t s = pend_hash(pd, in->rows, r) & (pd->cap - 1);
+	while (pd->slots[s]) {
+		int64_t cand = pd->slots[s] - 1;
+		if (pend_key_equal(pd, pd->ch->rows, cand, in->rows, r))
+			break;
+		s = (s + 1) & (pd->cap - 1);
+	}
+	*slot = s;
+	return pd->slots[s] - 1;
+}
+
+/* Whether row `prev` of the group is a live image (unchanged columns can be taken from it). */
+static bool pend_live(const struct pend *pd, int64_t prev)
+{
+	return prev >= 0 && sl_changes_op(pd->ch, prev) != SL_OP_DELETE &&
+	       sl_changes_op(pd->ch, prev) != SL_OP_KEYREF;
+}
+
+/* The first column of the table's pending batch that rows [r0, r1) of `in` would take past
+ * `limit` once appended by pend_add (an unchanged value copied from the row it replaces counts
+ * at that row's size), or -1; *need is what that column would take. */
+static int pend_overflow(struct pend *pd, const sl_changes *in, int64_t r0, int64_t r1,
+                         int64_t limit, int64_t *need)
+{
+	const sl_changes *ch = pd->ch;
+	int64_t from[2] = {-1, -1}, killed = -1;
+	for (int64_t r = r0; r < r1 && r - r0 < 2; r++) {
+		size_t slot;
+		char op = sl_changes_op(in, r);
+		int64_t f = op == SL_OP_MOVE ? killed : pend_find(pd, in, r, &slot);
+		if (op != SL_OP_MOVE && !pend_live(pd, f))
+			f = -1;
+		if (op == SL_OP_DELETE)
+			killed = f;
+		from[r - r0] = f;
+	}
+	for (int i = 0; i < ch->rows->ncols; i++) {
+		int64_t n[2] = {0, 0};
+		for (int64_t r = r0; r < r1 && r - r0 < 2; r++) {
+			int64_t f = from[r - r0];
+			if (f >= 0 && sl_changes_is_unchanged(in, r, i) &&
+			    !sl_changes_is_unchanged(ch, f, i))
+				sl_col_range_size(&ch->rows->cols[i], f, f + 1, n);
+			else
+				sl_col_range_size(&in->rows->cols[i], r, r + 1, n);
+		}
+		if (!sl_col_fits(&ch->rows->cols[i], n, limit)) {
+			*need = n[0] > n[1] ? n[0] : n[1];
+			return i;
+		}
+	}
+	return -1;
+}
+
 /* Append row r of `in` to the pending changes of its table, collapsing by key.
  *
  * Unchanged (TOAST) columns take their value from the row this change replaces: the same key's
@@ -201,27 +289,13 @@ static void pend_set_bit(sl_buf *b, int64_t r)
 static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 {
 	sl_changes *ch = pd->ch;
-	int64_t prev = -1;
 	size_t slot = 0;
-	if (pd->nkey > 0) {
-		if (pd->used * 2 >= pd->cap)
-			pend_grow(pd);
-		slot = pend_hash(pd, in->rows, r) & (pd->cap - 1);
-		while (pd->slots[slot]) {
-			int64_t cand = pd->slots[slot] - 1;
-			if (pend_key_equal(pd, ch->rows, cand, in->rows, r)) {
-				prev = cand;
-				break;
-			}
-			slot = (slot + 1) & (pd->cap - 1);
-		}
-	}
+	int64_t prev = pend_find(pd, in, r, &slot);
 	char op = sl_changes_op(in, r);
 	int64_t from = -1, pair = -1;
 	if (op == SL_OP_MOVE)
 		from = pd->last_killed;
-	else if (prev >= 0 && sl_changes_op(ch, prev) != SL_OP_DELETE &&
-	         sl_changes_op(ch, prev) != SL_OP_KEYREF)
+	else if (pend_live(pd, prev))
 		from = prev;
 	uint8_t ubits[64];
 	uint8_t *u = ch->ubytes <= (int)sizeof ubits ? ubits : sl_malloc((size_t)ch->ubytes);
@@ -274,25 +348,40 @@ static void pend_add(struct pend *pd, const sl_changes *in, int64_t r)
 
 /* ---------------------------------------------------------------- applying ---- */
 
+/* Count table pd's current capacity into c->held. */
+static void cdc_count_held(struct cdc *c, struct pend *pd)
+{
+	size_t now = pend_capacity(pd);
+	c->held = c->held - pd->held + now;
+	pd->held = now;
+	if (c->held > c->held_peak)
+		c->held_peak = c->held;
+}
+
 static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 {
 	struct pend *pd = &c->pend[t];
 	if (pd->ch == NULL || pd->ch->rows->length == 0)
 		return 0;
+	cdc_count_held(c, pd);
 	size_t bytes = sl_changes_bytes(pd->ch);
 	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
 	c->target_dirty = true;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pend_reset(pd);
-	if (bytes > (8u << 20)) {
-		/* give large buffers back: many tables must not each keep a group's worth */
-		sl_changes *fresh = sl_changes_new(t, pd->ch->shape);
-		sl_changes_free(pd->ch);
-		pd->ch = fresh;
-		sl_buf_free(&pd->dead);
-		sl_buf_free(&pd->refd);
-	}
+	/* keep the buffers for the table's next changes only while every table's together stay
+	 * within the budget: 2,000 tables touched once must not keep 2,000 batches */
+	if (c->held > (size_t)c->p->cfg->apply_max_group_bytes)
+		pend_release(pd);
+	cdc_count_held(c, pd);
 	return rc;
+}
+
+/* Table t has a pending batch again after cdc_flush_table gave its buffers back. */
+static void cdc_pend_ensure(struct cdc *c, int t)
+{
+	if (c->pend[t].ch == NULL)
+		c->pend[t].ch = sl_changes_new(t, c->shapes[t]);
 }
 
 static int cdc_flush_all(struct cdc *c, sl_error *err)
@@ -315,6 +404,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	sl_shape_unref(c->shapes[t]);
 	c->shapes[t] = sl_shape_ref(m->shape);
 	uint64_t seq_txn = pd->seq_txn, seq = pd->seq; /* a shape can change mid-transaction */
+	c->held -= pd->held;
 	pend_free(pd);
 	pd->seq_txn = seq_txn;
 	pd->seq = seq;
@@ -329,6 +419,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	}
 	pd->ch = sl_changes_new(t, m->shape);
 	pd->last_del = pd->last_killed = -1;
+	cdc_count_held(c, pd);
 	return 0;
 }
 
@@ -337,9 +428,10 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 	int t = m->table;
 	struct pend *pd = &c->pend[t];
 	const sl_changes *in = m->changes;
-	if (pd->ch == NULL || pd->ch->shape != in->shape)
+	if (c->shapes[t] == NULL || c->shapes[t] != in->shape)
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
 		                    c->p->cat->tables[t].qualified);
+	cdc_pend_ensure(c, t);
 	size_t before = sl_changes_bytes(pd->ch);
 	for (int64_t r = 0; r < in->rows->length; r++) {
 		/* a keyless table applies inserts and deletes in order: never mix them in one
@@ -349,7 +441,36 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 		            (sl_changes_op(in, r) == SL_OP_DELETE)) {
 			c->pending_bytes += sl_changes_bytes(pd->ch) - before;
 			SL_TRY(cdc_flush_table(c, t, err));
-			before = 0;
+			cdc_pend_ensure(c, t);
+			before = sl_changes_bytes(pd->ch);
+		}
+		/* cut before a column passes its 32-bit offsets; a key change's DELETE and MOVE
+		 * stay together (the MOVE reads the row the DELETE replaced) */
+		if (sl_changes_op(in, r) != SL_OP_MOVE) {
+			int64_t end =
+			        r + 1 < in->rows->length && sl_changes_op(in, r + 1) == SL_OP_MOVE
+			                ? r + 2
+			                : r + 1;
+			int64_t need = 0;
+			int col = pend_overflow(pd, in, r, end, c->col_limit, &need);
+			if (col >= 0 && pd->ch->rows->length > 0) {
+				c->pending_bytes += sl_changes_bytes(pd->ch) - before;
+				SL_TRY(cdc_flush_table(c, t, err));
+				cdc_pend_ensure(c, t);
+				before = sl_changes_bytes(pd->ch);
+				col = pend_overflow(pd, in, r, end, c->col_limit, &need);
+			}
+			if (col >= 0)
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "a change to %s has %" PRId64
+				                    " bytes in column %s; a batch "
+				                    "column holds at most %" PRId64
+				                    " (2 GiB - 1: Arrow's 32-bit "
+				                    "offsets): leave the column out of the "
+				                    "publication or make the "
+				                    "value smaller",
+				                    c->p->cat->tables[t].qualified, need,
+				                    in->shape->fields[col].name, c->col_limit);
 		}
 		pend_add(pd, in, r);
 		if (pd->seq_txn != c->txn_version) {
@@ -361,10 +482,14 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 	}
 	size_t after = sl_changes_bytes(pd->ch);
 	c->pending_bytes += after - before;
+	cdc_count_held(c, pd);
 	c->group_bytes += sl_changes_bytes(in);
 	c->rows += in->rows->length;
-	if (c->pending_bytes >= (size_t)c->p->cfg->apply_max_group_bytes)
-		return cdc_flush_all(c, err); /* a large transaction: spill into the target */
+	/* a large transaction, or many tables' buffers: spill into the target (the buffers of
+	 * many tables with small changes can hold more than the changes themselves) */
+	size_t budget = (size_t)c->p->cfg->apply_max_group_bytes;
+	if (c->pending_bytes >= budget || c->held >= 2 * budget)
+		return cdc_flush_all(c, err);
 	return 0;
 }
 
@@ -382,15 +507,7 @@ static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 
 static void cdc_record_lag(struct cdc *c, int64_t commit_us)
 {
-	double lag = (double)(cdc_wall_us() - commit_us) / 1e6;
-	if (lag < 0)
-		lag = 0;
-	if (c->nlags == c->caplags) {
-		c->caplags = c->caplags ? c->caplags * 2 : 1024;
-		c->lags = sl_realloc(c->lags, c->caplags * sizeof *c->lags);
-	}
-	c->lags[c->nlags++] = lag;
-	c->lag_sum += lag;
+	sl_hist_add(&c->lag, (double)(cdc_wall_us() - commit_us) / 1e6);
 }
 
 static int cdc_commit_group(struct cdc *c, sl_error *err)
@@ -447,28 +564,18 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 
 static void cdc_log_stats(struct cdc *c, double secs)
 {
-	if (c->nlags == 0) {
+	if (c->lag.n == 0) {
 		sl_info("cdc: no transactions applied in %.1fs", secs);
 		return;
 	}
-	/* p50/p99 of source commit -> target commit */
-	double *v = sl_malloc(c->nlags * sizeof *v);
-	memcpy(v, c->lags, c->nlags * sizeof *v);
-	for (size_t i = 1; i < c->nlags; i++) { /* insertion sort is fine for a log line */
-		double x = v[i];
-		size_t j = i;
-		while (j > 0 && v[j - 1] > x) {
-			v[j] = v[j - 1];
-			j--;
-		}
-		v[j] = x;
-	}
 	sl_info("cdc: %" PRId64 " transactions, %" PRId64
 	        " row changes in %.1fs (%.0f rows/s), %" PRId64
-	        " target commits; lag per group p50 %.3fs p99 %.3fs",
+	        " target commits; lag per group p50 %.3fs p99 %.3fs max %.3fs",
 	        c->txns, c->rows, secs, secs > 0 ? (double)c->rows / secs : 0, c->groups,
-	        v[c->nlags / 2], v[(c->nlags * 99) / 100]);
-	free(v);
+	        sl_hist_quantile(&c->lag, 0.5), sl_hist_quantile(&c->lag, 0.99), c->lag.max);
+	sl_info("cdc: pending changes held at most %zu bytes of buffers (apply.max_group_bytes "
+	        "%" PRId64 ")",
+	        c->held_peak, c->p->cfg->apply_max_group_bytes);
 }
 
 static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
@@ -579,9 +686,8 @@ static void cdc_session_end(struct cdc *c)
 	c->last_commit = NULL;
 	c->in_src_txn = c->group_open = c->target_dirty = false;
 	c->pending_bytes = c->group_bytes = 0;
-	free(c->lags);
-	c->lags = NULL;
-	c->nlags = c->caplags = 0;
+	c->held = c->held_peak = 0;
+	sl_hist_reset(&c->lag);
 }
 
 int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
@@ -589,6 +695,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	struct cdc c;
 	memset(&c, 0, sizeof c);
 	c.p = p;
+	c.col_limit = p->col_limit > 0 ? p->col_limit : SL_COL_MAX_BYTES;
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);

@@ -31,6 +31,8 @@ typedef struct sl_cdc_params {
 	sl_cdc_progress *progress;
 	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
 	void *tick_ctx;
+	int64_t col_limit; /* 0: SL_COL_MAX_BYTES, what a pending batch column may hold; unit
+	                      tests lower it to reach the cut without gigabytes */
 } sl_cdc_params;
 
 /* Stream until stopped (SIGINT/SIGTERM: graceful), caught up (once), or a non-retryable

@@ -89,6 +89,12 @@ size_t sl_changes_bytes(const sl_changes *c)
 	       c->origins.len;
 }
 
+size_t sl_changes_capacity(const sl_changes *c)
+{
+	return sl_batch_capacity(c->rows) + c->ops.cap + c->unchanged.cap + c->pairs.cap +
+	       c->origins.cap;
+}
+
 void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged)
 {
 	int64_t row = c->rows->length;

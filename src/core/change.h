@@ -85,6 +85,8 @@ sl_changes *sl_changes_new(int table, sl_shape *shape);
 void sl_changes_free(sl_changes *c);
 void sl_changes_reset(sl_changes *c);
 size_t sl_changes_bytes(const sl_changes *c);
+/* Bytes allocated for its buffers, kept across sl_changes_reset. */
+size_t sl_changes_capacity(const sl_changes *c);
 /* Close a row after one value was appended to every column; `unchanged` is NULL or ubytes
  * bytes. */
 void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged);

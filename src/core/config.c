@@ -4,12 +4,14 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <yaml.h>
 
+#include "core/batch.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -393,8 +395,9 @@ static int sl_cfg_section(sl_cfg_parser *p, yaml_node_t *map, const char *key,
 }
 
 /* A size such as "64MiB"; *out keeps its default when the key is absent. */
-static int sl_cfg_size(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
-                       int64_t *out)
+/* A size; `max` > 0 is the largest accepted, and `why` says where that limit comes from. */
+static int sl_cfg_size_max(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                           int64_t max, const char *why, int64_t *out)
 {
 	char path[96], *s = NULL;
 	int line = 0, rc = 0;
@@ -412,10 +415,22 @@ static int sl_cfg_size(sl_cfg_parser *p, yaml_node_t *map, const char *section, 
 		rc = sl_error_set(p->err, SL_ERR_CONFIG,
 		                  "%s:%d: %s must be greater than zero (e.g. 64MiB)", p->origin,
 		                  line, path);
+	else if (max > 0 && v > max)
+		rc = sl_error_set(p->err, SL_ERR_CONFIG,
+		                  "%s:%d: %s '%s' is too large: at most %" PRId64
+		                  " bytes (%s; e.g. "
+		                  "1GiB)",
+		                  p->origin, line, path, s, max, why);
 	else
 		*out = v;
 	free(s);
 	return rc;
+}
+
+static int sl_cfg_size(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                       int64_t *out)
+{
+	return sl_cfg_size_max(p, map, section, key, 0, NULL, out);
 }
 
 static int sl_cfg_duration(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
@@ -672,8 +687,10 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 	}
 	SL_TRY(sl_cfg_section(p, root, "apply", sl_cfg_apply_keys, &sec));
 	if (sec != NULL) {
-		SL_TRY(sl_cfg_size(p, sec, "apply", "max_group_bytes",
-		                   &cfg->apply_max_group_bytes));
+		SL_TRY(sl_cfg_size_max(p, sec, "apply", "max_group_bytes", SL_COL_MAX_BYTES,
+		                       "2GiB - 1: one table's pending changes are a batch whose "
+		                       "columns have 32-bit offsets",
+		                       &cfg->apply_max_group_bytes));
 		SL_TRY(sl_cfg_duration(p, sec, "apply", "max_delay", &cfg->apply_max_delay_ms));
 	}
 	SL_TRY(sl_cfg_section(p, root, "state", sl_cfg_state_keys, &sec));

@@ -1,6 +1,7 @@
 /* PostgreSQL binary COPY decoding into batches and encoding from batches (see pgbinary.h). */
 #include "formats/pgbinary.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -1090,6 +1091,8 @@ static int sl_encode_value(sl_pg_kind kind, const sl_column *c, int64_t i, sl_bu
 	                    "column %s: value out of range for its PostgreSQL type", f->name);
 }
 
+#define SL_PG_TEXT_SLACK (160u << 10)
+
 int sl_pg_decode_field(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n,
                        sl_error *err)
 {
@@ -1097,6 +1100,16 @@ int sl_pg_decode_field(const sl_pg_codec *codec, sl_column *c, const uint8_t *p,
 		sl_col_append_null(c);
 		return 0;
 	}
+	/* a decoded value is about its wire size; text forms add at most SL_PG_TEXT_SLACK
+	 * (numeric: 131072 digits before the point, 16383 after) */
+	const sl_column *vc = c->field->type == SL_TYPE_LIST ? c->child : c;
+	if ((sl_type_is_var_width(vc->field->type) &&
+	     !sl_col_room(vc, (size_t)n + SL_PG_TEXT_SLACK)) ||
+	    (c->field->type == SL_TYPE_LIST && c->child->length > SL_COL_MAX_BYTES - n / 4))
+		return sl_error_set(err, SL_ERR_DATA,
+		                    "column %s: a value of %d bytes does not fit one batch column "
+		                    "(at most %" PRId64 " bytes: Arrow's 32-bit offsets)",
+		                    c->field->name, n, SL_COL_MAX_BYTES);
 	return codec->kind == SL_PG_ARRAY ? sl_decode_array(codec, c, p, n, err)
 	                                  : sl_decode_value(codec->kind, c, p, n, err);
 }

@@ -540,6 +540,19 @@ static void test_bad_values(void **state)
 	snprintf(yaml, sizeof yaml, "%sapply: {max_group_bytes: 0}\n", head);
 	parse_fail(yaml, &err);
 	assert_contains(err.msg, "apply.max_group_bytes must be greater than zero");
+	/* a table's pending changes are one batch with 32-bit offsets: 2GiB would wrap them */
+	snprintf(yaml, sizeof yaml, "%sapply: {max_group_bytes: 2GiB}\n", head);
+	parse_fail(yaml, &err);
+	assert_int_equal(err.code, SL_ERR_CONFIG);
+	assert_contains(err.msg, "test.yaml:4: apply.max_group_bytes '2GiB' is too large: at most "
+	                         "2147483647 bytes (2GiB - 1");
+	snprintf(yaml, sizeof yaml, "%sapply: {max_group_bytes: 8GiB}\n", head);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "apply.max_group_bytes '8GiB' is too large");
+	snprintf(yaml, sizeof yaml, "%sapply: {max_group_bytes: 2047MiB}\n", head);
+	cfg = parse_ok(yaml);
+	assert_int_equal(cfg->apply_max_group_bytes, 2047 * MIB);
+	sl_config_free(cfg);
 	snprintf(yaml, sizeof yaml, "%sapply: {max_delay: 1d}\n", head);
 	parse_fail(yaml, &err);
 	assert_contains(err.msg, "test.yaml:4: apply.max_delay '1d' is not a valid duration");

@@ -1,6 +1,7 @@
 /* Core: Arrow-layout batches and their C Data Interface export, schema export, the bounded
  * queue's backpressure, order-independent digests, the SQLite state store. */
 #define _GNU_SOURCE /* pthread_timedjoin_np */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +14,16 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#if defined(__SANITIZE_ADDRESS__)
+size_t __sanitizer_get_current_allocated_bytes(void); /* ASan runtime */
+#else
+#include <malloc.h>
+#endif
 
 #include "core/batch.h"
 #include "core/change.h"
 #include "core/digest.h"
+#include "core/hist.h"
 #include "core/queue.h"
 #include "core/state.h"
 #include "core/types.h"
@@ -604,6 +611,92 @@ static void test_url_authority(void **state)
 	assert_false(auth("a-very-long-host-name-that-does-not-fit", user, pw, host, &port));
 }
 
+/* Bytes the process has allocated now (ASan's allocator when it is the one in use). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Percentiles from the histogram agree with the exact sorted samples within 1% (relative;
+ * SL_HIST_MIN absolute below it), for several distributions; max and count are exact. */
+static void test_hist_percentiles(void **state)
+{
+	(void)state;
+	enum { N = 20000 };
+	double *v = malloc(N * sizeof *v);
+	for (int dist = 0; dist < 4; dist++) {
+		sl_hist h;
+		sl_hist_reset(&h);
+		uint64_t x = 88172645463325252u;
+		for (int i = 0; i < N; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			double u = (double)(x >> 11) / 9007199254740992.0;
+			switch (dist) {
+			case 0:
+				v[i] = 0.001 * (i + 1);
+				break; /* 1 ms .. 20 s, uniform */
+			case 1:
+				v[i] = pow(10, -5 + 8 * u);
+				break; /* 10 us .. 1000 s, log-uniform */
+			case 2:
+				v[i] = i % 100 == 0 ? 30.0 : 0.004;
+				break; /* two values */
+			default:
+				v[i] = -log(1 - u) * 0.05;
+				break; /* exponential, mean 50 ms */
+			}
+			sl_hist_add(&h, v[i]);
+		}
+		qsort(v, N, sizeof *v, cmp_double);
+		assert_int_equal(h.n, N);
+		assert_true(h.max == v[N - 1]);
+		assert_true(h.min == v[0]);
+		const double qs[] = {0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1};
+		for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
+			size_t rank = (size_t)(qs[k] * N);
+			double exact = v[rank < N ? rank : N - 1],
+			       got = sl_hist_quantile(&h, qs[k]);
+			double tol = exact >= SL_HIST_MIN ? exact * 0.01 : SL_HIST_MIN;
+			if (fabs(got - exact) > tol)
+				fail_msg("distribution %d q %.3f: histogram %.9g, exact %.9g", dist,
+				         qs[k], got, exact);
+		}
+	}
+	free(v);
+	sl_hist h;
+	sl_hist_reset(&h);
+	assert_true(sl_hist_quantile(&h, 0.5) == 0);
+	sl_hist_add(&h, -1); /* a clock step backwards counts as no lag */
+	assert_true(sl_hist_quantile(&h, 0.99) == 0);
+}
+
+/* Counting a million samples allocates nothing: memory does not grow with the session. */
+static void test_hist_fixed_memory(void **state)
+{
+	(void)state;
+	sl_hist *h = malloc(sizeof *h);
+	sl_hist_reset(h);
+	size_t before = heap_in_use();
+	for (int i = 0; i < 1000000; i++)
+		sl_hist_add(h, 0.0001 * (i % 5000));
+	size_t after = heap_in_use();
+	assert_int_equal(after, before);
+	assert_int_equal(h->n, 1000000);
+	assert_true(fabs(sl_hist_quantile(h, 0.5) - 0.25) <= 0.25 * 0.01);
+	assert_true(sizeof *h < 16 * 1024);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +711,8 @@ int main(void)
 	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_state_long_position),
 	        cmocka_unit_test(test_url_authority),
+	        cmocka_unit_test(test_hist_percentiles),
+	        cmocka_unit_test(test_hist_fixed_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

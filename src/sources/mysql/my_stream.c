@@ -75,6 +75,7 @@ struct sl_stream {
 	sl_changes **pending;
 	int *touched;
 	int ntouched;
+	size_t pending_bytes; /* of every pending batch: at most about MS_ROWS_BYTES */
 	/* decoding */
 	sl_my_value *vals, *vals2;
 	int nvals;
@@ -308,10 +309,22 @@ static int ms_flush_table(sl_stream *s, int t, sl_error *err)
 	if (c == NULL || c->rows->length == 0)
 		return 0;
 	s->pending[t] = NULL;
+	size_t bytes = sl_changes_bytes(c);
+	s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
 	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
 	m->table = t;
 	m->changes = c;
 	return ms_emit(s, m, err);
+}
+
+/* Hand on every table's pending rows: a transaction touching many tables holds at most
+ * MS_ROWS_BYTES in total, not a batch per table. */
+static int ms_flush_touched(sl_stream *s, sl_error *err)
+{
+	for (int i = 0; i < s->ntouched; i++)
+		SL_TRY(ms_flush_table(s, s->touched[i], err));
+	s->ntouched = 0;
+	return 0;
 }
 
 static void ms_drop_pending(sl_stream *s)
@@ -321,6 +334,7 @@ static void ms_drop_pending(sl_stream *s)
 		s->pending[s->touched[i]] = NULL;
 	}
 	s->ntouched = 0;
+	s->pending_bytes = 0;
 }
 
 /* ---------------------------------------------------------------- tables ---- */
@@ -551,6 +565,7 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
 			s->touched[s->ntouched++] = t;
 		c = s->pending[t] = sl_changes_new(t, r->shape);
 	}
+	size_t before = sl_changes_bytes(c);
 	int nf = r->shape->nfields;
 	int ubytes = (nf + 7) / 8;
 	s->ubits = sl_realloc(s->ubits, (size_t)ubytes);
@@ -578,6 +593,7 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
 		}
 	}
 	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
+	s->pending_bytes += sl_changes_bytes(c) - before;
 	return 0;
 }
 
@@ -669,9 +685,8 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 		} else {
 			SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
 		}
-		sl_changes *c = s->pending[r->table];
-		if (c && sl_changes_bytes(c) >= MS_ROWS_BYTES)
-			SL_TRY(ms_flush_table(s, r->table, err));
+		if (s->pending_bytes >= MS_ROWS_BYTES)
+			SL_TRY(ms_flush_touched(s, err));
 	}
 	return 0;
 }
@@ -787,6 +802,7 @@ static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	s->in_txn = true;
 	s->saw_begin = false;
 	s->ntouched = 0;
+	s->pending_bytes = 0;
 	if (s->skip)
 		return 0;
 	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
@@ -809,9 +825,8 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 		s->skip = false;
 		return 0;
 	}
-	for (int i = 0; i < s->ntouched; i++)
-		SL_TRY(ms_flush_table(s, s->touched[i], err));
-	s->ntouched = 0;
+	SL_TRY(ms_flush_touched(s, err));
+	s->pending_bytes = 0;
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
 	size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
 	cm->position = sl_malloc(need);
@@ -966,6 +981,10 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		SL_TRY(ms_emit(s, sm, err));
 	}
 	if (t >= 0) {
+		if (s->pending[t]) {
+			size_t bytes = sl_changes_bytes(s->pending[t]);
+			s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
+		}
 		sl_changes_free(s->pending[t]);
 		s->pending[t] = NULL;
 		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);

@@ -1,6 +1,7 @@
 /* MySQL / MariaDB column types -> Arrow fields and values (see my_types.h). */
 #include "sources/mysql/my_types.h"
 
+#include <inttypes.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -564,6 +565,19 @@ static int my_bad(const sl_column *c, const char *what, sl_error *err)
 	return sl_error_set(err, SL_ERR_DATA, "column %s: %s", c->field->name, what);
 }
 
+/* A value of up to n bytes fits the column (var-width, or a list's elements). */
+static int my_room(const sl_column *c, size_t n, sl_error *err)
+{
+	const sl_column *vc = c->field->type == SL_TYPE_LIST ? c->child : c;
+	if (sl_col_room(vc, n))
+		return 0;
+	return sl_error_set(
+	        err, SL_ERR_DATA,
+	        "column %s: a value of %zu bytes does not fit one batch column (at most "
+	        "%" PRId64 " bytes: Arrow's 32-bit offsets)",
+	        c->field->name, n, SL_COL_MAX_BYTES);
+}
+
 static int my_append_int(sl_column *c, const sl_my_value *v, sl_error *err)
 {
 	sl_type_id t = c->field->type;
@@ -704,9 +718,12 @@ int sl_my_append(sl_column *c, const sl_my_coltype *ct, const sl_my_value *v, sl
 			sl_buf_puts(scratch, "null");
 		else
 			SL_TRY(sl_my_json_to_text(v->bytes, v->len, scratch, err));
+		SL_TRY(my_room(c, scratch->len, err));
 		sl_col_append_bytes(c, scratch->data, scratch->len);
 		return 0;
 	case SL_MYV_BYTES:
+		/* latin1 text becomes up to 3 bytes of UTF-8 per byte */
+		SL_TRY(my_room(c, v->len * (ct->charset == SL_MY_CS_LATIN1 ? 3 : 1), err));
 		if (f->type == SL_TYPE_LIST) {
 			/* SET as text: "a,b" (values never contain commas) */
 			sl_column *ch = c->child;
@@ -724,6 +741,7 @@ int sl_my_append(sl_column *c, const sl_my_coltype *ct, const sl_my_value *v, sl
 		if (f->type == SL_TYPE_BINARY && ct->type == SL_MY_STRING && ct->length > 0 &&
 		    v->len < (size_t)ct->length) {
 			/* BINARY(n) pads with zero bytes, which the binlog leaves out */
+			SL_TRY(my_room(c, (size_t)ct->length, err));
 			uint8_t *o = sl_col_append_bytes_start(c, (size_t)ct->length);
 			memcpy(o, v->bytes, v->len);
 			memset(o + v->len, 0, (size_t)ct->length - v->len);

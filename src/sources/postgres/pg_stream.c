@@ -82,6 +82,7 @@ struct sl_stream {
 	sl_changes **pending; /* per catalog table, during a transaction */
 	int *touched;
 	int ntouched;
+	size_t pending_bytes; /* of every pending batch: at most about ST_ROWS_BYTES */
 	uint8_t *ubits;
 	int ubits_cap;
 	sl_pg_text_buf tbuf;
@@ -222,6 +223,8 @@ static int st_flush_table(sl_stream *s, int t, sl_error *err)
 	if (c == NULL || c->rows->length == 0)
 		return 0;
 	s->pending[t] = NULL;
+	size_t bytes = sl_changes_bytes(c);
+	s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
 	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
 	m->table = t;
 	m->changes = c;
@@ -235,6 +238,17 @@ static void st_drop_pending(sl_stream *s)
 		s->pending[s->touched[i]] = NULL;
 	}
 	s->ntouched = 0;
+	s->pending_bytes = 0;
+}
+
+/* Hand on every table's pending rows: a transaction touching many tables holds at most
+ * ST_ROWS_BYTES in total, not a batch per table. */
+static int st_flush_touched(sl_stream *s, sl_error *err)
+{
+	for (int i = 0; i < s->ntouched; i++)
+		SL_TRY(st_flush_table(s, s->touched[i], err));
+	s->ntouched = 0;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- relations ---- */
@@ -469,6 +483,7 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 		s->ubits = sl_realloc(s->ubits, (size_t)s->ubits_cap);
 	}
 	memset(s->ubits, 0, (size_t)c->ubytes);
+	size_t before = sl_changes_bytes(c);
 	bool any_u = false;
 	for (int i = 0; i < tup->ncols; i++) {
 		int fi = r->map[i];
@@ -498,8 +513,9 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 		}
 	}
 	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
-	if (may_flush && sl_changes_bytes(c) >= ST_ROWS_BYTES)
-		return st_flush_table(s, r->table, err);
+	s->pending_bytes += sl_changes_bytes(c) - before;
+	if (may_flush && s->pending_bytes >= ST_ROWS_BYTES)
+		return st_flush_touched(s, err);
 	return 0;
 }
 
@@ -586,6 +602,10 @@ static int st_truncate(sl_stream *s, sl_error *err)
 		if (t < 0)
 			continue;
 		/* rows before the truncate are gone anyway */
+		if (s->pending[t]) {
+			size_t bytes = sl_changes_bytes(s->pending[t]);
+			s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
+		}
 		sl_changes_free(s->pending[t]);
 		s->pending[t] = NULL;
 		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);
@@ -605,9 +625,9 @@ static int st_commit(sl_stream *s, sl_error *err)
 		st_drop_pending(s);
 		return 0;
 	}
-	for (int i = 0; i < s->ntouched; i++)
-		SL_TRY(st_flush_table(s, s->touched[i], err));
+	SL_TRY(st_flush_touched(s, err));
 	s->ntouched = 0;
+	s->pending_bytes = 0;
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
 	char lsn[32];
 	st_format_lsn(m->end_lsn, lsn, sizeof lsn);
@@ -627,6 +647,7 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 		s->in_txn = true;
 		s->skip_txn = m->lsn < s->start;
 		s->ntouched = 0;
+		s->pending_bytes = 0;
 		if (s->skip_txn)
 			return 0;
 		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
