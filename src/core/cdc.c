@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/columns.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -59,6 +60,7 @@ struct cdc {
 	sl_error reader_err;
 	struct pend *pend;
 	sl_shape **shapes; /* per table: the shape in force */
+	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
 	size_t pending_bytes;
 	/* group */
 	bool in_src_txn;
@@ -414,6 +416,7 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 
 static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 {
+	SL_TRY(sl_colview_apply(c->view, m, err));
 	switch (m->kind) {
 	case SL_MSG_BEGIN:
 		c->in_src_txn = true;
@@ -592,6 +595,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
+	c.view = sl_colview_create(p->cat, p->cfg->mask_key);
 	int backoff = 1, rc;
 	for (;;) {
 		bool progressed = false;
@@ -622,6 +626,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	}
 	free(c.pend);
 	free(c.shapes);
+	sl_colview_destroy(c.view);
 	if (rc == 0 && sl_stop_requested)
 		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);
 	return rc;

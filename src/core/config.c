@@ -31,16 +31,14 @@ typedef struct sl_cfg_parser {
 	sl_error *err;
 } sl_cfg_parser;
 
-static const char *const sl_cfg_top_keys[] = {"name",  "log_level", "source", "target",
-                                              "snapshot", "apply", "state",  "mask_key",
-                                              NULL};
+static const char *const sl_cfg_top_keys[] = {
+        "name", "log_level", "source", "target", "snapshot", "apply", "state", "mask_key", NULL};
 static const char *const sl_cfg_source_keys[] = {
         "type",   "url",       "password",         "publication", "slot",
         "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
-static const char *const sl_cfg_target_keys[] = {"type",        "url",         "password",
-                                                 "schema",      "database",    "async_insert",
-                                                 "compression", "tls_ca_file", "fsync",
-                                                 NULL};
+static const char *const sl_cfg_target_keys[] = {
+        "type",         "url",         "password",    "schema", "database",
+        "async_insert", "compression", "tls_ca_file", "fsync",  NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", "columns", NULL};
 static const char *const sl_cfg_column_keys[] = {"include", "exclude", "mask", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
@@ -578,13 +576,13 @@ static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 		int idx = (int)(it - start) + 1;
 		if (item == NULL || item->type != YAML_SCALAR_NODE || sl_cfg_is_null(item) ||
 		    item->data.scalar.length == 0)
-			return sl_error_set(p->err, SL_ERR_CONFIG,
-			                    "%s:%d: %s must be a list of column names like [id, name] "
-			                    "(item %d is %s)",
-			                    p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path,
-			                    idx,
-			                    item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
-			                                                           : "empty");
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: %s must be a list of column names like [id, name] "
+			        "(item %d is %s)",
+			        p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path, idx,
+			        item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
+			                                               : "empty");
 		const char *name = (const char *)item->data.scalar.value;
 		for (int k = 0; k < *n; k++)
 			if (strcmp((*out)[k], name) == 0)
@@ -637,8 +635,8 @@ static int sl_cfg_masks(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 			return sl_error_set(p->err, SL_ERR_CONFIG,
 			                    "%s:%d: %s.%s must be hash or null (hash: a keyed "
 			                    "HMAC-SHA256 of the value; null: the value is dropped)",
-			                    p->origin, val ? sl_cfg_line(val) : sl_cfg_line(k), path,
-			                    col);
+			                    p->origin, val ? sl_cfg_line(val) : sl_cfg_line(k),
+			                    path, col);
 		rule->masks[rule->nmasks].column = sl_strdup(col);
 		rule->masks[rule->nmasks].mask = m;
 		rule->nmasks++;
@@ -673,11 +671,12 @@ static int sl_cfg_columns(sl_cfg_parser *p, yaml_node_t *tables, const char *tpa
 		const char *table = (const char *)k->data.scalar.value;
 		for (int i = 0; i < ep->ncolumns; i++)
 			if (strcmp(ep->columns[i].table, table) == 0)
-				return sl_error_set(p->err, SL_ERR_CONFIG,
-				                    "%s:%d: %s gives table %s twice (first at line %d; "
-				                    "keep one)",
-				                    p->origin, sl_cfg_line(k), path, table,
-				                    ep->columns[i].line);
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: %s gives table %s twice (first at line %d; "
+				        "keep one)",
+				        p->origin, sl_cfg_line(k), path, table,
+				        ep->columns[i].line);
 		sl_column_rule *rule = &ep->columns[ep->ncolumns++];
 		rule->table = sl_strdup(table);
 		rule->line = sl_cfg_line(k);
@@ -710,12 +709,13 @@ static int sl_cfg_columns(sl_cfg_parser *p, yaml_node_t *tables, const char *tpa
 					dropped &= strcmp(rule->include[e], col) != 0;
 			}
 			if (dropped)
-				return sl_error_set(p->err, SL_ERR_CONFIG,
-				                    "%s:%d: %s masks column %s, which is not replicated "
-				                    "(%s; an excluded column needs no mask)",
-				                    p->origin, sl_cfg_line(k), section, col,
-				                    rule->ninclude > 0 ? "add it to include"
-				                                       : "remove it from exclude");
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: %s masks column %s, which is not replicated "
+				        "(%s; an excluded column needs no mask)",
+				        p->origin, sl_cfg_line(k), section, col,
+				        rule->ninclude > 0 ? "add it to include"
+				                           : "remove it from exclude");
 		}
 	}
 	return 0;
@@ -790,11 +790,10 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	if (tables == NULL || sl_cfg_is_null(tables))
 		return 0;
 	if (tables->type != YAML_MAPPING_NODE)
-		return sl_error_set(
-		        p->err, SL_ERR_CONFIG,
-		        "%s:%d: %s must be a mapping with include and/or exclude lists "
-		        "(and columns), not %s",
-		        p->origin, sl_cfg_line(tables), tpath, sl_cfg_kind(tables));
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a mapping with include and/or exclude lists "
+		                    "(and columns), not %s",
+		                    p->origin, sl_cfg_line(tables), tpath, sl_cfg_kind(tables));
 	SL_TRY(sl_cfg_check_keys(p, tables, tpath, sl_cfg_tables_keys));
 	SL_TRY(sl_cfg_globs(p, tables, tpath, "include", &ep->include));
 	SL_TRY(sl_cfg_globs(p, tables, tpath, "exclude", &ep->exclude));
@@ -834,11 +833,12 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 	if (cfg->mask_key != NULL) {
 		sl_log_add_secret(cfg->mask_key);
 		if (strlen(cfg->mask_key) < SL_CFG_MIN_MASK_KEY)
-			return sl_error_set(p->err, SL_ERR_CONFIG,
-			                    "%s:%d: mask_key is shorter than %d characters (use a "
-			                    "random key, e.g. from openssl rand -hex 32, through an "
-			                    "environment variable: mask_key: ${SL_MASK_KEY})",
-			                    p->origin, line, SL_CFG_MIN_MASK_KEY);
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: mask_key is shorter than %d characters (use a "
+			        "random key, e.g. from openssl rand -hex 32, through an "
+			        "environment variable: mask_key: ${SL_MASK_KEY})",
+			        p->origin, line, SL_CFG_MIN_MASK_KEY);
 	}
 
 	SL_TRY(sl_cfg_string(p, root, NULL, "name", true, &cfg->name, &line));
@@ -878,8 +878,10 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 			if (rule->masks[k].mask == SL_MASK_HASH)
 				return sl_error_set(
 				        p->err, SL_ERR_CONFIG,
-				        "%s:%d: source.tables.columns.%s masks column %s with hash, "
-				        "which needs mask_key (add mask_key: ${SL_MASK_KEY} at the top "
+				        "%s:%d: source.tables.columns.%s masks column %s with "
+				        "hash, "
+				        "which needs mask_key (add mask_key: ${SL_MASK_KEY} at the "
+				        "top "
 				        "level and export SL_MASK_KEY with a random key, e.g. from "
 				        "openssl rand -hex 32)",
 				        p->origin, rule->line, rule->table, rule->masks[k].column);

@@ -715,7 +715,8 @@ static void test_columns_errors(void **state)
 		const char *columns;
 		const char *expect;
 	} cases[] = {
-	        {"      public.u: { exclude: [a], include: [b] }\n", "gives both include and exclude"},
+	        {"      public.u: { exclude: [a], include: [b] }\n",
+	         "gives both include and exclude"},
 	        {"      public.u: { exclude: [a], mask: { a: hash } }\n",
 	         "masks column a, which is not replicated (remove it from exclude"},
 	        {"      public.u: { include: [a], mask: { b: null } }\n",
@@ -734,10 +735,11 @@ static void test_columns_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char yaml[1024];
-		snprintf(yaml, sizeof yaml,
-		         "name: shop\nsource:\n  type: postgres\n  url: u\n  tables:\n    columns:\n"
-		         "%starget: {type: postgres, url: u}\n",
-		         cases[i].columns);
+		snprintf(
+		        yaml, sizeof yaml,
+		        "name: shop\nsource:\n  type: postgres\n  url: u\n  tables:\n    columns:\n"
+		        "%starget: {type: postgres, url: u}\n",
+		        cases[i].columns);
 		sl_error err;
 		parse_fail(yaml, &err);
 		assert_contains(err.msg, cases[i].expect);
