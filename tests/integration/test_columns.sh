@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Column selection and masking (source.tables.columns, mask_key): PostgreSQL -> PostgreSQL and
-# PostgreSQL -> ClickHouse from one source database, snapshot then CDC (insert, update, delete,
+# PostgreSQL -> ClickHouse from one source database (and MariaDB -> PostgreSQL), snapshot then CDC (insert, update, delete,
 # a hashed key updated and deleted). On each target, by SQL: excluded columns do not exist,
 # null-masked columns are NULL (and nullable), hashed columns hold exactly the HMAC-SHA256 the
 # openssl command line computes from the source values with the same key (text: its bytes;
@@ -235,6 +235,52 @@ run run --once "$TMP/it_cols_bad4.yaml"
 assert_sluice_error nonzero "key column code" "null" "hash"
 assert_eq "0" "$(src_sql "$SDB" "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'sluice_it_cols_bad%'")" \
 	"a bad pipeline file creates no slot"
+
+# ---- MariaDB -> PostgreSQL: the same rules through the MySQL source and the binlog
+my_require
+MDB=test_cols_my
+TDB2=it_cols_my
+my_fresh_db "$MDB"
+fresh_db test-dst "$TDB2"
+my_sql "$MDB" <<'SQL'
+CREATE TABLE users (id INT PRIMARY KEY, email VARCHAR(100), phone VARCHAR(20) NOT NULL,
+                    password_hash VARCHAR(64), age INT, score FLOAT);
+INSERT INTO users VALUES (1, 'a@x.org', '1', 'h1', 30, 1.5), (2, NULL, '2', 'h2', 31, NULL),
+                         (3, 'c@x.org', '3', 'h3', NULL, 2.25);
+SQL
+MY_PIPE=$TMP/my.yaml
+pipeline_file "$MY_PIPE" it_cols_my "mysql:$MDB" "$TDB2" "source.tables:" "source.  columns:" \
+	"source.    $MDB.users: { exclude: [password_hash], mask: { email: hash, phone: null, id: hash } }" \
+	"mask_key: \${SL_TEST_MASK_KEY}" "log_level: debug"
+my_rows() { my_sql "$MDB" -e "$1" | sed 's/\tNULL$/\t\\N/; s/\tNULL\t/\t\\N\t/g'; }
+pg2_rows() { dst_sql "$TDB2" "COPY ($1) TO STDOUT"; }
+check_my() { # WHAT
+	assert_eq "id
+email
+phone
+age
+score" "$(dst_sql "$TDB2" "SELECT column_name FROM information_schema.columns WHERE table_schema = '$MDB' AND table_name = 'users' ORDER BY ordinal_position")" \
+		"$1: MariaDB users on PostgreSQL has no password_hash"
+	assert_eq "0" "$(pg2_rows "SELECT count(*) FROM $MDB.users WHERE phone IS NOT NULL")" "$1: phone NULL (MariaDB)"
+	assert_eq "$(my_rows "SELECT id, email FROM users" | hash_first | cut -f1 | sort)" \
+		"$(pg2_rows "SELECT id FROM $MDB.users" | sort)" "$1: hashed key id (MariaDB)"
+	assert_eq "$(my_rows "SELECT email, age FROM users WHERE email IS NOT NULL" | hash_first)" \
+		"$(pg2_rows "SELECT email, age FROM $MDB.users WHERE email IS NOT NULL" | sort)" \
+		"$1: email hashed, age equal (MariaDB)"
+	assert_eq "$(my_rows "SELECT count(*) FROM users WHERE email IS NULL")" \
+		"$(pg2_rows "SELECT count(*) FROM $MDB.users WHERE email IS NULL")" "$1: NULL email stays NULL (MariaDB)"
+}
+run_ok run --once "$MY_PIPE"
+check_my snapshot
+verify_ok "$MY_PIPE" "snapshot, MariaDB"
+my_sql "$MDB" <<'SQL'
+INSERT INTO users VALUES (4, 'd@x.org', '4', 'h4', 44, 4.5);
+UPDATE users SET email = 'b@x.org', phone = '22', password_hash = 'new', age = 32 WHERE id = 2;
+DELETE FROM users WHERE id = 3;
+SQL
+run_ok run --once "$MY_PIPE"
+check_my cdc
+verify_ok "$MY_PIPE" "after CDC, MariaDB"
 
 # ---- the key never shows
 assert_eq "0" "$(grep -c -F -- "$MASK_KEY" "$ALL_OUTPUT" || true)" "the mask key appears in sluice's output"
