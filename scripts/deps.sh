@@ -30,6 +30,7 @@ PACKAGES=(
   clickhouse-server
   clickhouse-client
   libcurl4-openssl-dev
+  libssl-dev      # libcrypto: HMAC-SHA256 for column masking
   zlib1g-dev
   curl
   sysbench

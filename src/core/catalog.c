@@ -47,6 +47,14 @@ void sl_table_def_free(sl_table_def *t)
 		free(t->skipped[i].expression);
 	}
 	free(t->skipped);
+	for (int i = 0; i < t->nexcluded; i++)
+		free(t->excluded[i]);
+	free(t->excluded);
+	free(t->masks);
+	if (t->read_fields)
+		for (int i = 0; i < t->nfields; i++)
+			sl_field_reset(&t->read_fields[i]);
+	free(t->read_fields);
 	if (t->priv_free)
 		t->priv_free(t->priv);
 	memset(t, 0, sizeof *t);

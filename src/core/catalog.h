@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "core/config.h"
 #include "core/types.h"
 
 /* Something a column type depends on, as DDL a same-engine target can run. */
@@ -39,8 +40,15 @@ typedef struct sl_table_def {
 	int nrequires;
 	sl_skipped_column *skipped; /* columns of an unsupported type, left out with a warning */
 	int nskipped;
-	const char *engine; /* "postgres", ... (static string) */
-	void *priv;         /* the source's own per-table data */
+	/* source.tables.columns, applied by sl_columns_apply (core/columns.h) */
+	char **excluded; /* columns left out by the pipeline file: never read, never sent */
+	int nexcluded;
+	sl_mask *masks;             /* per field, or NULL when no field is masked */
+	sl_field *read_fields;      /* per field as the source reads it, when masking changed a
+	                               type (hash: Utf8); NULL when the same as fields */
+	const sl_column_rule *rule; /* borrowed from the config; NULL when none */
+	const char *engine;         /* "postgres", ... (static string) */
+	void *priv;                 /* the source's own per-table data */
 	void (*priv_free)(void *);
 } sl_table_def;
 
@@ -52,6 +60,12 @@ typedef struct sl_catalog {
 /* "schema.name" for messages, globs and state keys; a part containing '.' or '"' is written
  * in double quotes (quotes doubled), so distinct tables never share a name. Caller frees. */
 char *sl_qualify(const char *schema, const char *name);
+
+/* The fields as the source reads and decodes them (before masking). */
+static inline const sl_field *sl_table_read_fields(const sl_table_def *t)
+{
+	return t->read_fields ? t->read_fields : t->fields;
+}
 
 void sl_table_def_free(sl_table_def *t);
 void sl_catalog_free(sl_catalog *c);

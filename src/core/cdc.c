@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/columns.h"
 #include "core/hist.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -65,6 +66,7 @@ struct cdc {
 	struct pend *pend;
 	sl_shape **shapes; /* per table: the shape in force */
 	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
+	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
 	size_t pending_bytes;
 	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
 	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
@@ -531,6 +533,7 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 
 static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 {
+	SL_TRY(sl_colview_apply(c->view, m, err));
 	switch (m->kind) {
 	case SL_MSG_BEGIN:
 		c->in_src_txn = true;
@@ -699,6 +702,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
+	c.view = sl_colview_create(p->cat, p->cfg->mask_key);
 	int backoff = 1, rc;
 	for (;;) {
 		bool progressed = false;
@@ -729,6 +733,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	}
 	free(c.pend);
 	free(c.shapes);
+	sl_colview_destroy(c.view);
 	if (rc == 0 && sl_stop_requested)
 		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);
 	return rc;

@@ -21,6 +21,7 @@
 #define SL_CFG_DEFAULT_STATE_URL "sqlite://./sluice-state.db"
 #define SL_CFG_MAX_PARALLELISM 256
 #define SL_CFG_MAX_FILE_BYTES ((size_t)16 * 1024 * 1024)
+#define SL_CFG_MIN_MASK_KEY 16
 
 #define SL_CFG_SIZE_UNITS "B, KB, MB, GB, KiB, MiB or GiB, e.g. 64MiB"
 #define SL_CFG_DURATION_UNITS "ms, s, m or h, e.g. 500ms or 1s; a bare number is seconds"
@@ -32,16 +33,16 @@ typedef struct sl_cfg_parser {
 	sl_error *err;
 } sl_cfg_parser;
 
-static const char *const sl_cfg_top_keys[] = {"name",     "log_level", "source", "target",
-                                              "snapshot", "apply",     "state",  NULL};
+static const char *const sl_cfg_top_keys[] = {
+        "name", "log_level", "source", "target", "snapshot", "apply", "state", "mask_key", NULL};
 static const char *const sl_cfg_source_keys[] = {
         "type",   "url",       "password",         "publication", "slot",
         "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
-static const char *const sl_cfg_target_keys[] = {"type",        "url",         "password",
-                                                 "schema",      "database",    "async_insert",
-                                                 "compression", "tls_ca_file", "fsync",
-                                                 NULL};
-static const char *const sl_cfg_tables_keys[] = {"include", "exclude", NULL};
+static const char *const sl_cfg_target_keys[] = {
+        "type",         "url",         "password",    "schema", "database",
+        "async_insert", "compression", "tls_ca_file", "fsync",  NULL};
+static const char *const sl_cfg_tables_keys[] = {"include", "exclude", "columns", NULL};
+static const char *const sl_cfg_column_keys[] = {"include", "exclude", "mask", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
@@ -564,6 +565,185 @@ static int sl_cfg_globs(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 	return 0;
 }
 
+/* A list of column names under source.tables.columns.<table>; a single name counts as a
+ * one-element list. */
+static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                        char ***out, int *n)
+{
+	char path[300];
+	sl_cfg_path(path, sizeof path, section, key);
+	yaml_node_t *v = sl_cfg_find(p, map, key);
+	if (v == NULL || sl_cfg_is_null(v))
+		return 0;
+	if (v->type == YAML_MAPPING_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a list of column names like [id, name], not "
+		                    "a mapping",
+		                    p->origin, sl_cfg_line(v), path);
+	yaml_node_item_t single = 0, *start = &single, *top = &single + 1;
+	if (v->type == YAML_SEQUENCE_NODE) {
+		start = v->data.sequence.items.start;
+		top = v->data.sequence.items.top;
+	}
+	*out = sl_calloc((size_t)(top - start) + 1, sizeof **out);
+	for (yaml_node_item_t *it = start; it < top; it++) {
+		yaml_node_t *item = it == &single ? v : yaml_document_get_node(p->doc, *it);
+		int idx = (int)(it - start) + 1;
+		if (item == NULL || item->type != YAML_SCALAR_NODE || sl_cfg_is_null(item) ||
+		    item->data.scalar.length == 0)
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: %s must be a list of column names like [id, name] "
+			        "(item %d is %s)",
+			        p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path, idx,
+			        item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
+			                                               : "empty");
+		const char *name = (const char *)item->data.scalar.value;
+		for (int k = 0; k < *n; k++)
+			if (strcmp((*out)[k], name) == 0)
+				return sl_error_set(p->err, SL_ERR_CONFIG,
+				                    "%s:%d: %s lists column '%s' twice (keep one)",
+				                    p->origin, sl_cfg_line(item), path, name);
+		(*out)[(*n)++] = sl_strdup(name);
+	}
+	return 0;
+}
+
+/* mask: { column: hash | null, ... } */
+static int sl_cfg_masks(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                        sl_column_rule *rule)
+{
+	char path[300];
+	sl_cfg_path(path, sizeof path, section, "mask");
+	yaml_node_t *v = sl_cfg_find(p, map, "mask");
+	if (v == NULL || (sl_cfg_is_null(v) && v->type == YAML_SCALAR_NODE))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a mapping of column: hash or null, like "
+		                    "{ email: hash, phone: null }, not %s",
+		                    p->origin, sl_cfg_line(v), path, sl_cfg_kind(v));
+	yaml_node_pair_t *start = v->data.mapping.pairs.start, *top = v->data.mapping.pairs.top;
+	rule->masks = sl_calloc((size_t)(top - start) + 1, sizeof *rule->masks);
+	for (yaml_node_pair_t *pair = start; pair < top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(p->doc, pair->value);
+		if (k == NULL || k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: a key in %s is not a column name", p->origin,
+			                    k ? sl_cfg_line(k) : sl_cfg_line(v), path);
+		const char *col = (const char *)k->data.scalar.value;
+		for (int i = 0; i < rule->nmasks; i++)
+			if (strcmp(rule->masks[i].column, col) == 0)
+				return sl_error_set(p->err, SL_ERR_CONFIG,
+				                    "%s:%d: %s gives column '%s' twice (keep one)",
+				                    p->origin, sl_cfg_line(k), path, col);
+		const char *how = val && val->type == YAML_SCALAR_NODE
+		                          ? (const char *)val->data.scalar.value
+		                          : NULL;
+		sl_mask m = SL_MASK_NONE;
+		if (how != NULL && strcmp(how, "hash") == 0)
+			m = SL_MASK_HASH;
+		else if (how != NULL && (strcmp(how, "null") == 0 || strcmp(how, "NULL") == 0))
+			m = SL_MASK_NULL;
+		if (m == SL_MASK_NONE)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: %s.%s must be hash or null (hash: a keyed "
+			                    "HMAC-SHA256 of the value; null: the value is dropped)",
+			                    p->origin, val ? sl_cfg_line(val) : sl_cfg_line(k),
+			                    path, col);
+		rule->masks[rule->nmasks].column = sl_strdup(col);
+		rule->masks[rule->nmasks].mask = m;
+		rule->nmasks++;
+	}
+	return 0;
+}
+
+/* source.tables.columns: { schema.table: { include | exclude: [...], mask: {...} }, ... } */
+static int sl_cfg_columns(sl_cfg_parser *p, yaml_node_t *tables, const char *tpath,
+                          sl_endpoint_config *ep)
+{
+	char path[128];
+	sl_cfg_path(path, sizeof path, tpath, "columns");
+	yaml_node_t *v = sl_cfg_find(p, tables, "columns");
+	if (v == NULL || sl_cfg_is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a mapping of tables, like "
+		                    "public.users: { exclude: [password_hash] }, not %s",
+		                    p->origin, sl_cfg_line(v), path, sl_cfg_kind(v));
+	yaml_node_pair_t *start = v->data.mapping.pairs.start, *top = v->data.mapping.pairs.top;
+	ep->columns = sl_calloc((size_t)(top - start) + 1, sizeof *ep->columns);
+	for (yaml_node_pair_t *pair = start; pair < top; pair++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pair->key);
+		yaml_node_t *val = yaml_document_get_node(p->doc, pair->value);
+		if (k == NULL || k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: a key in %s is not a table name (write "
+			                    "schema.table)",
+			                    p->origin, k ? sl_cfg_line(k) : sl_cfg_line(v), path);
+		const char *table = (const char *)k->data.scalar.value;
+		for (int i = 0; i < ep->ncolumns; i++)
+			if (strcmp(ep->columns[i].table, table) == 0)
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: %s gives table %s twice (first at line %d; "
+				        "keep one)",
+				        p->origin, sl_cfg_line(k), path, table,
+				        ep->columns[i].line);
+		sl_column_rule *rule = &ep->columns[ep->ncolumns++];
+		rule->table = sl_strdup(table);
+		rule->line = sl_cfg_line(k);
+		char section[300];
+		snprintf(section, sizeof section, "%s.%s", path, table);
+		if (val == NULL || val->type != YAML_MAPPING_NODE)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: %s must be a mapping with include or exclude "
+			                    "and/or mask, not %s",
+			                    p->origin, sl_cfg_line(k), section,
+			                    val ? sl_cfg_kind(val) : "nothing");
+		SL_TRY(sl_cfg_check_keys(p, val, section, sl_cfg_column_keys));
+		SL_TRY(sl_cfg_names(p, val, section, "include", &rule->include, &rule->ninclude));
+		SL_TRY(sl_cfg_names(p, val, section, "exclude", &rule->exclude, &rule->nexclude));
+		if (rule->ninclude > 0 && rule->nexclude > 0)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: %s gives both include and exclude (give one: "
+			                    "include lists the columns that travel, exclude the "
+			                    "ones that do not)",
+			                    p->origin, sl_cfg_line(k), section);
+		SL_TRY(sl_cfg_masks(p, val, section, rule));
+		for (int i = 0; i < rule->nmasks; i++) {
+			const char *col = rule->masks[i].column;
+			bool dropped = false;
+			for (int e = 0; e < rule->nexclude; e++)
+				dropped |= strcmp(rule->exclude[e], col) == 0;
+			if (rule->ninclude > 0) {
+				dropped = true;
+				for (int e = 0; e < rule->ninclude; e++)
+					dropped &= strcmp(rule->include[e], col) != 0;
+			}
+			if (dropped)
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: %s masks column %s, which is not replicated "
+				        "(%s; an excluded column needs no mask)",
+				        p->origin, sl_cfg_line(k), section, col,
+				        rule->ninclude > 0 ? "add it to include"
+				                           : "remove it from exclude");
+		}
+	}
+	return 0;
+}
+
+const sl_column_rule *sl_config_column_rule(const sl_config *cfg, const char *qualified)
+{
+	for (int i = 0; cfg != NULL && qualified != NULL && i < cfg->source.ncolumns; i++)
+		if (strcmp(cfg->source.columns[i].table, qualified) == 0)
+			return &cfg->source.columns[i];
+	return NULL;
+}
+
 /* Register the password of a "scheme://user:PASSWORD@host" URL as a secret too. */
 static void sl_cfg_url_secret(const char *url)
 {
@@ -625,14 +805,14 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	if (tables == NULL || sl_cfg_is_null(tables))
 		return 0;
 	if (tables->type != YAML_MAPPING_NODE)
-		return sl_error_set(
-		        p->err, SL_ERR_CONFIG,
-		        "%s:%d: %s must be a mapping with include and/or exclude lists, "
-		        "not %s",
-		        p->origin, sl_cfg_line(tables), tpath, sl_cfg_kind(tables));
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s must be a mapping with include and/or exclude lists "
+		                    "(and columns), not %s",
+		                    p->origin, sl_cfg_line(tables), tpath, sl_cfg_kind(tables));
 	SL_TRY(sl_cfg_check_keys(p, tables, tpath, sl_cfg_tables_keys));
 	SL_TRY(sl_cfg_globs(p, tables, tpath, "include", &ep->include));
-	return sl_cfg_globs(p, tables, tpath, "exclude", &ep->exclude);
+	SL_TRY(sl_cfg_globs(p, tables, tpath, "exclude", &ep->exclude));
+	return sl_cfg_columns(p, tables, tpath, ep);
 }
 
 static bool sl_cfg_valid_name(const char *s)
@@ -663,6 +843,18 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 		                    "target, ...), not %s",
 		                    p->origin, sl_cfg_line(root), sl_cfg_kind(root));
 	SL_TRY(sl_cfg_check_keys(p, root, NULL, sl_cfg_top_keys));
+	/* first, so no later message can carry it */
+	SL_TRY(sl_cfg_string(p, root, NULL, "mask_key", false, &cfg->mask_key, &line));
+	if (cfg->mask_key != NULL) {
+		sl_log_add_secret(cfg->mask_key);
+		if (strlen(cfg->mask_key) < SL_CFG_MIN_MASK_KEY)
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: mask_key is shorter than %d characters (use a "
+			        "random key, e.g. from openssl rand -hex 32, through an "
+			        "environment variable: mask_key: ${SL_MASK_KEY})",
+			        p->origin, line, SL_CFG_MIN_MASK_KEY);
+	}
 
 	SL_TRY(sl_cfg_string(p, root, NULL, "name", true, &cfg->name, &line));
 	if (!sl_cfg_valid_name(cfg->name))
@@ -697,6 +889,20 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 	if (sec != NULL)
 		SL_TRY(sl_cfg_string(p, sec, "state", "url", false, &cfg->state_url, NULL));
 
+	for (int i = 0; i < cfg->source.ncolumns && cfg->mask_key == NULL; i++) {
+		const sl_column_rule *rule = &cfg->source.columns[i];
+		for (int k = 0; k < rule->nmasks; k++)
+			if (rule->masks[k].mask == SL_MASK_HASH)
+				return sl_error_set(
+				        p->err, SL_ERR_CONFIG,
+				        "%s:%d: source.tables.columns.%s masks column %s with "
+				        "hash, "
+				        "which needs mask_key (add mask_key: ${SL_MASK_KEY} at the "
+				        "top "
+				        "level and export SL_MASK_KEY with a random key, e.g. from "
+				        "openssl rand -hex 32)",
+				        p->origin, rule->line, rule->table, rule->masks[k].column);
+	}
 	if (cfg->source.publication == NULL)
 		cfg->source.publication = sl_asprintf("sluice_%s", cfg->name);
 	if (cfg->source.slot == NULL) {
@@ -861,8 +1067,25 @@ static void sl_cfg_globs_free(sl_globs *g)
 	g->count = 0;
 }
 
+static void sl_cfg_names_free(char **names, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 {
+	for (int i = 0; i < ep->ncolumns; i++) {
+		sl_column_rule *r = &ep->columns[i];
+		free(r->table);
+		sl_cfg_names_free(r->include, r->ninclude);
+		sl_cfg_names_free(r->exclude, r->nexclude);
+		for (int k = 0; k < r->nmasks; k++)
+			free(r->masks[k].column);
+		free(r->masks);
+	}
+	free(ep->columns);
 	free(ep->type);
 	free(ep->url);
 	free(ep->password);
@@ -886,5 +1109,6 @@ void sl_config_free(sl_config *cfg)
 	sl_cfg_endpoint_free(&cfg->target);
 	free(cfg->state_url);
 	free(cfg->log_level);
+	free(cfg->mask_key);
 	free(cfg);
 }

@@ -2,8 +2,8 @@
  *
  * Rules: unknown keys are rejected with their line; ${VAR} in any scalar is replaced by the
  * environment variable VAR (an unset variable is an error naming it); sizes accept B, KiB, MiB,
- * GiB (and KB/MB/GB as powers of 1000); durations accept ms, s, m, h. Every password read
- * is registered with sl_log_add_secret so it can never be logged. */
+ * GiB (and KB/MB/GB as powers of 1000); durations accept ms, s, m, h. Every password read,
+ * and mask_key, is registered with sl_log_add_secret so it can never be logged. */
 #ifndef SL_CONFIG_H
 #define SL_CONFIG_H
 
@@ -18,6 +18,32 @@ typedef struct sl_globs {
 	int count;
 } sl_globs;
 
+/* How a column's values are masked before they leave the agent (source.tables.columns). */
+typedef enum sl_mask {
+	SL_MASK_NONE = 0,
+	SL_MASK_HASH, /* HMAC-SHA256 keyed with mask_key, as lowercase hex text */
+	SL_MASK_NULL  /* kept as a column, every value NULL */
+} sl_mask;
+
+typedef struct sl_column_mask {
+	char *column;
+	sl_mask mask;
+} sl_column_mask;
+
+/* One table's entry under source.tables.columns: which columns travel and which are masked.
+ * `include` and `exclude` are column names (exact, case-sensitive); at most one of them is
+ * given. Checked against the discovered table by core/columns.h. */
+typedef struct sl_column_rule {
+	char *table; /* qualified as sl_qualify writes it: "schema.table" */
+	int line;    /* in the pipeline file, for messages */
+	char **include;
+	int ninclude;
+	char **exclude;
+	int nexclude;
+	sl_column_mask *masks;
+	int nmasks;
+} sl_column_rule;
+
 typedef struct sl_endpoint_config {
 	char *type;     /* "postgres", "mysql", "clickhouse", ... (required) */
 	char *url;      /* connection URL (required) */
@@ -27,6 +53,8 @@ typedef struct sl_endpoint_config {
 	char *slot;        /* default: "sluice_<name>" */
 	sl_globs include;  /* default: empty = every user table */
 	sl_globs exclude;
+	sl_column_rule *columns; /* source.tables.columns, per table */
+	int ncolumns;
 	int64_t heartbeat_ms;     /* source.heartbeat: write a heartbeat this often; 0 = off */
 	int64_t max_retained_wal; /* warn when the slot holds back more WAL (default 10GiB) */
 	uint32_t server_id;       /* MySQL: replica id for the binlog dump; 0 = derived */
@@ -53,6 +81,8 @@ typedef struct sl_config {
 	char *state_url;     /* default "sqlite://./sluice-state.db"; relative paths are relative to
 	                        the current directory */
 	char *log_level;     /* optional top-level "log_level": debug|info|warn|error */
+	char *mask_key;      /* top-level "mask_key": the HMAC key of hash masking (a secret);
+	                        NULL when absent */
 } sl_config;
 
 /* Load and validate a pipeline file. On success *out is a new config (free with
@@ -78,5 +108,8 @@ bool sl_glob_match(const char *pattern, const char *text);
 /* A table passes the filter when it matches some include pattern (or include is empty)
  * and no exclude pattern. `qualified` is "schema.table". */
 bool sl_globs_select(const sl_globs *include, const sl_globs *exclude, const char *qualified);
+
+/* The source.tables.columns entry of table `qualified`, or NULL. */
+const sl_column_rule *sl_config_column_rule(const sl_config *cfg, const char *qualified);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "core/columns.h"
 #include "formats/decimal.h"
 #include "formats/json.h"
 
@@ -48,14 +49,18 @@ static bool sl_is_json(const sl_field *f)
 	return f->ext_name && strcmp(f->ext_name, "arrow.json") == 0;
 }
 
+static uint64_t sl_hash_null(const sl_field *f, const struct sl_digest_scratch *s)
+{
+	if (f->type == SL_TYPE_LIST && s->d->null_list_is_empty)
+		return sl_mix(0x4C495354ull, 0); /* as an empty list */
+	return SL_HASH_NULL;
+}
+
 static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_scratch *s)
 {
 	const sl_field *f = c->field;
-	if (!sl_col_is_valid(c, i)) {
-		if (f->type == SL_TYPE_LIST && s->d->null_list_is_empty)
-			return sl_mix(0x4C495354ull, 0); /* as an empty list */
-		return SL_HASH_NULL;
-	}
+	if (!sl_col_is_valid(c, i))
+		return sl_hash_null(f, s);
 	if (f->type == SL_TYPE_BOOL)
 		return sl_col_bool(c, i) ? 0x1111 : 0x2222;
 	if (f->type == SL_TYPE_LIST) {
@@ -98,8 +103,19 @@ void sl_digest_add_batch(sl_digest *d, const sl_batch *b)
 	struct sl_digest_scratch s = {{0}, {0}, d};
 	for (int64_t r = 0; r < b->length; r++) {
 		uint64_t h = 0x9E3779B97F4A7C15ull;
-		for (int i = 0; i < b->ncols; i++)
-			h = sl_mix(h, sl_hash_value(&b->cols[i], r, &s));
+		for (int i = 0; i < b->ncols; i++) {
+			const sl_column *c = &b->cols[i];
+			sl_mask m = d->masks ? d->masks[i] : SL_MASK_NONE;
+			if (m == SL_MASK_NULL) {
+				h = sl_mix(h, sl_hash_null(c->field, &s));
+			} else if (m == SL_MASK_HASH && sl_col_is_valid(c, r)) {
+				char hex[SL_MASK_HEX_LEN + 1];
+				sl_mask_value_hex(c, r, d->mask_key, hex);
+				h = sl_mix(h, sl_hash_bytes((const uint8_t *)hex, SL_MASK_HEX_LEN));
+			} else {
+				h = sl_mix(h, sl_hash_value(c, r, &s));
+			}
+		}
 		d->sum += h;
 		d->rows++;
 	}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/batch.h"
+#include "core/config.h"
 
 typedef struct sl_digest {
 	int64_t rows;
@@ -22,6 +23,10 @@ typedef struct sl_digest {
 	bool specials_are_null;  /* hash a decimal NaN/Infinity as NULL (the target stores
 	                          * them as NULL: ClickHouse) and count it in `specials` */
 	int64_t specials;
+	/* Source side only: per column, the masking the pipeline applies (core/columns.h), or
+	 * NULL; a hashed value counts as its hex text, a nulled one as NULL. */
+	const sl_mask *masks;
+	const char *mask_key;
 } sl_digest;
 
 /* Add every row of the batch to the digest. */

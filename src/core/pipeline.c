@@ -24,6 +24,7 @@
 
 #include "core/catalog.h"
 #include "core/cdc.h"
+#include "core/columns.h"
 #include "core/digest.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -128,12 +129,22 @@ static sl_batch *lane_sink(void *ctx, sl_batch *full, sl_error *err)
 		sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
 		return NULL;
 	}
-	if (sl_queue_push(l->q, full, ITEM_BATCH, sl_batch_bytes(full)) < 0) {
-		sl_batch_destroy(full);
+	sl_batch *out = full;
+	if (t->masks) {
+		/* masked here, before the values go anywhere; `full` is reused */
+		out = sl_batch_create(t->fields, t->nfields);
+		sl_columns_mask_batch(t, l->run->cfg->mask_key, full, out);
+	}
+	if (sl_queue_push(l->q, out, ITEM_BATCH, sl_batch_bytes(out)) < 0) {
+		sl_batch_destroy(out);
+		if (out != full)
+			sl_batch_destroy(full);
 		sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
 		return NULL;
 	}
-	return sl_batch_create(t->fields, t->nfields);
+	if (out != full)
+		return full;
+	return sl_batch_create(sl_table_read_fields(t), t->nfields);
 }
 
 static void *reader_main(void *arg)
@@ -156,7 +167,7 @@ static void *reader_main(void *arg)
 			free(m);
 			break;
 		}
-		sl_batch *b = sl_batch_create(t->fields, t->nfields);
+		sl_batch *b = sl_batch_create(sl_table_read_fields(t), t->nfields);
 		int64_t rows = 0;
 		int rc = r->sops->read_chunk(l->reader, &r->cat, c, &b, SL_BATCH_BYTES, lane_sink,
 		                             l, &rows, &r->cancel, &err);
@@ -378,9 +389,21 @@ static void run_close(struct run *r)
 	pthread_mutex_destroy(&r->mu);
 }
 
+static int run_project(void *ctx, sl_catalog *cat, int t, const int *keep, int nkeep, sl_error *err)
+{
+	struct run *r = ctx;
+	if (r->sops->project == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source.tables.columns: a %s source cannot leave columns out "
+		                    "(remove include/exclude for %s)",
+		                    r->sops->type, cat->tables[t].qualified);
+	return r->sops->project(r->src, cat, t, keep, nkeep, err);
+}
+
 static int run_discover(struct run *r, sl_error *err)
 {
 	SL_TRY(r->sops->discover(r->src, &r->cat, err));
+	SL_TRY(sl_columns_apply(r->cfg, &r->cat, run_project, r, err));
 	if (r->cat.ntables == 0)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "no table selected on the source (check "
@@ -738,6 +761,21 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 		check_report(&ctx, false, "source connection", e.msg);
 	else
 		sops->check(src, check_report, &ctx);
+	if (src != NULL && cfg->source.ncolumns > 0) {
+		/* source.tables.columns against the tables as they are now */
+		struct run r;
+		memset(&r, 0, sizeof r);
+		r.cfg = cfg;
+		r.sops = sops;
+		r.src = src;
+		if (sops->discover(src, &r.cat, &e) < 0 ||
+		    sl_columns_apply(cfg, &r.cat, run_project, &r, &e) < 0)
+			check_report(&ctx, false, "source.tables.columns", e.msg);
+		else
+			check_report(&ctx, true, "source.tables.columns",
+			             "every named table and column exists; keys are kept");
+		sl_catalog_free(&r.cat);
+	}
 	if (tops->open(cfg, &tgt, &e) < 0)
 		check_report(&ctx, false, "target connection", e.msg);
 	else
@@ -783,14 +821,21 @@ int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
 		} else {
 			printf("  key: (none)\n");
 		}
+		const sl_field *rf = sl_table_read_fields(t);
 		for (int k = 0; k < t->nfields; k++) {
 			const sl_field *f = &t->fields[k];
+			sl_mask m = t->masks ? t->masks[k] : SL_MASK_NONE;
 			char arrow[160];
-			printf("  %-32s %-36s -> %s%s\n", f->name,
-			       f->source_type ? f->source_type : "?",
+			printf("  %-32s %-36s -> %s%s%s\n", f->name,
+			       rf[k].source_type ? rf[k].source_type : "?",
 			       sl_field_describe(f, arrow, sizeof arrow),
-			       f->nullable ? "" : " not null");
+			       f->nullable ? "" : " not null",
+			       m == SL_MASK_HASH   ? "  masked (hash): HMAC-SHA256 hex text"
+			       : m == SL_MASK_NULL ? "  masked (null): every value NULL"
+			                           : "");
 		}
+		for (int k = 0; k < t->nexcluded; k++)
+			printf("  %-32s %-36s -> excluded\n", t->excluded[k], "");
 		for (int k = 0; k < t->nskipped; k++)
 			printf("  %-32s %-36s -> skipped: %s\n", t->skipped[k].name,
 			       t->skipped[k].source_type, t->skipped[k].reason);
@@ -821,6 +866,9 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		sl_digest sd = {.null_list_is_empty = r.tops->lists_never_null,
 		                .specials_are_null = r.tops->specials_null};
 		sl_digest td = sd;
+		/* the source side masks as the pipeline does, so like compares with like */
+		sd.masks = t->masks;
+		sd.mask_key = cfg->mask_key;
 		char tname[300];
 		r.tops->table_name(r.tgt, &r.cat, i, tname, sizeof tname);
 		if ((rc = r.sops->digest(r.src, &r.cat, i, &sd, err)) < 0)
@@ -840,7 +888,8 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		char unrep[160] = "";
 		if (sd.specials > 0)
 			snprintf(unrep, sizeof unrep,
-			         "; not representable: %" PRId64 " numeric NaN/Infinity value(s) on the "
+			         "; not representable: %" PRId64
+			         " numeric NaN/Infinity value(s) on the "
 			         "source, NULL on the target",
 			         sd.specials);
 		if (sd.rows == td.rows && sd.sum == td.sum) {

@@ -66,6 +66,12 @@ typedef struct sl_source_ops {
 	/* Run every preflight check, reporting each; returns the number that failed. */
 	int (*check)(sl_source *src, sl_check_fn report, void *ctx);
 	int (*discover)(sl_source *src, sl_catalog *cat, sl_error *err);
+	/* Read only fields keep[0..nkeep) of table t from now on: ascending indexes into its
+	 * fields as discovered (source.tables.columns left the others out; core/columns.h).
+	 * Called after discover, before anything is read; the core then drops the others from
+	 * the table's fields and renumbers its key. */
+	int (*project)(sl_source *src, sl_catalog *cat, int t, const int *keep, int nkeep,
+	               sl_error *err);
 	/* Fix (or recover) the consistent point; statuses in `st` say what is already loaded. */
 	int (*snapshot_begin)(sl_source *src, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
 	                      sl_error *err);

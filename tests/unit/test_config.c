@@ -670,6 +670,108 @@ static void test_globs_select(void **state)
 }
 
 /* Every kind of error after (or on) a password line must keep the password out of the text. */
+
+/* source.tables.columns and mask_key (core/columns.h checks them against tables later) */
+static const char columns_yaml[] =
+        "name: shop\n"
+        "mask_key: ${SL_TEST_MASK_KEY}\n"
+        "source:\n"
+        "  type: postgres\n"
+        "  url: postgres://a@h/shop\n"
+        "  tables:\n"
+        "    include: [public.*]\n"
+        "    columns:\n"
+        "      public.users: { exclude: [password_hash], mask: { email: hash, phone: null } }\n"
+        "      public.orders: { include: [id, total, created_at] }\n"
+        "      public.one: { exclude: secret }\n"
+        "target: {type: postgres, url: postgres://a@h/wh}\n";
+
+static void test_columns(void **state)
+{
+	(void)state;
+	setenv("SL_TEST_MASK_KEY", "k3y-for-masking-0123456789", 1);
+	sl_config *cfg = parse_ok(columns_yaml);
+	assert_string_equal(cfg->mask_key, "k3y-for-masking-0123456789");
+	assert_int_equal(cfg->source.ncolumns, 3);
+	const sl_column_rule *u = sl_config_column_rule(cfg, "public.users");
+	assert_non_null(u);
+	assert_int_equal(u->line, 9);
+	assert_int_equal(u->ninclude, 0);
+	assert_int_equal(u->nexclude, 1);
+	assert_string_equal(u->exclude[0], "password_hash");
+	assert_int_equal(u->nmasks, 2);
+	assert_string_equal(u->masks[0].column, "email");
+	assert_int_equal(u->masks[0].mask, SL_MASK_HASH);
+	assert_string_equal(u->masks[1].column, "phone");
+	assert_int_equal(u->masks[1].mask, SL_MASK_NULL);
+	const sl_column_rule *o = sl_config_column_rule(cfg, "public.orders");
+	assert_non_null(o);
+	assert_int_equal(o->ninclude, 3);
+	assert_string_equal(o->include[2], "created_at");
+	assert_int_equal(o->nmasks, 0);
+	const sl_column_rule *one = sl_config_column_rule(cfg, "public.one");
+	assert_non_null(one);
+	assert_int_equal(one->nexclude, 1);
+	assert_string_equal(one->exclude[0], "secret");
+	assert_null(sl_config_column_rule(cfg, "public.other"));
+	sl_config_free(cfg);
+	/* the key is a secret from the moment it is read */
+	char line[128] = "key k3y-for-masking-0123456789 here";
+	sl_redact_secrets(line, sizeof line);
+	assert_string_equal(line, "key *** here");
+}
+
+static void test_columns_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *columns;
+		const char *expect;
+	} cases[] = {
+	        {"      public.u: { exclude: [a], include: [b] }\n",
+	         "gives both include and exclude"},
+	        {"      public.u: { exclude: [a], mask: { a: hash } }\n",
+	         "masks column a, which is not replicated (remove it from exclude"},
+	        {"      public.u: { include: [a], mask: { b: null } }\n",
+	         "masks column b, which is not replicated (add it to include"},
+	        {"      public.u: { mask: { a: sha1 } }\n", "mask.a must be hash or null"},
+	        {"      public.u: { mask: { a: } }\n", "mask.a must be hash or null"},
+	        {"      public.u: { mask: [a] }\n", "must be a mapping of column: hash or null"},
+	        {"      public.u: { exclude: [a, a] }\n", "lists column 'a' twice"},
+	        {"      public.u: { exclude: {a: b} }\n", "must be a list of column names"},
+	        {"      public.u: { excludes: [a] }\n", "unknown key 'excludes'"},
+	        {"      public.u: [a]\n", "must be a mapping with include or exclude"},
+	        {"      public.u: { exclude: [a] }\n      public.u: { exclude: [b] }\n",
+	         "gives table public.u twice"},
+	        {"      public.u: { mask: { a: hash } }\n",
+	         "source.tables.columns.public.u masks column a with hash, which needs mask_key"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char yaml[1024];
+		snprintf(
+		        yaml, sizeof yaml,
+		        "name: shop\nsource:\n  type: postgres\n  url: u\n  tables:\n    columns:\n"
+		        "%starget: {type: postgres, url: u}\n",
+		        cases[i].columns);
+		sl_error err;
+		parse_fail(yaml, &err);
+		assert_contains(err.msg, cases[i].expect);
+	}
+	/* a short key, and a key never echoed */
+	sl_error err;
+	parse_fail("name: shop\nmask_key: short-key\nsource: {type: postgres, url: u}\n"
+	           "target: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "mask_key is shorter than 16 characters");
+	assert_null(strstr(err.msg, "short-key"));
+	parse_fail("name: shop\nmask_key: a-long-enough-mask-key-zz9\nsource: {type: postgres, "
+	           "url: u, tables: {columns: {public.u: {mask: {a-long-enough-mask-key-zz9: "
+	           "md5}}}}}\ntarget: {type: postgres, url: u}\n",
+	           &err);
+	assert_contains(err.msg, "must be hash or null");
+	assert_null(strstr(err.msg, "a-long-enough-mask-key-zz9"));
+}
+
 static void test_password_not_in_errors(void **state)
 {
 	(void)state;
@@ -805,6 +907,8 @@ int main(void)
 	        cmocka_unit_test(test_password_not_in_errors),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_server_id),
+	        cmocka_unit_test(test_columns),
+	        cmocka_unit_test(test_columns_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

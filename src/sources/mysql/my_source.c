@@ -665,6 +665,38 @@ out:
 	return rc;
 }
 
+/* The pipeline file leaves columns out: the select list (snapshot and verify) reads only
+ * the others. */
+static int my_project(sl_source *s, sl_catalog *cat, int ti, const int *keep, int nkeep,
+                      sl_error *err)
+{
+	(void)s;
+	(void)err;
+	sl_table_def *t = &cat->tables[ti];
+	struct my_table *mt = t->priv;
+	sl_buf sel = {0};
+	int int_key = -1;
+	for (int k = 0; k < nkeep; k++) {
+		if (keep[k] == mt->int_key)
+			int_key = k;
+		mt->types[k] = mt->types[keep[k]];
+		if (k)
+			sl_buf_puts(&sel, ", ");
+		/* as sl_my_read_table writes it */
+		if (mt->types[k].type == SL_MY_FLOAT)
+			sl_buf_puts(&sel, "CAST(");
+		my_quote_ident(&sel, t->fields[keep[k]].name);
+		if (mt->types[k].type == SL_MY_FLOAT)
+			sl_buf_puts(&sel, " AS DOUBLE)");
+	}
+	mt->ntypes = nkeep;
+	mt->int_key = int_key;
+	free(mt->select_list);
+	mt->select_list = sl_strdup(sel.len ? sl_buf_cstr(&sel) : "1");
+	sl_buf_free(&sel);
+	return 0;
+}
+
 static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 {
 	const sl_config *cfg = s->cfg;
@@ -1159,7 +1191,7 @@ static int my_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, 
 	const sl_table_def *t = &cat->tables[ti];
 	sl_buf sql = {0}, scratch = {0};
 	my_chunk_sql(t, NULL, &sql);
-	sl_batch *b = sl_batch_create(t->fields, t->nfields);
+	sl_batch *b = sl_batch_create(sl_table_read_fields(t), t->nfields);
 	int64_t n = 0;
 	int rc = my_start_snapshot_txn(s->meta, err);
 	if (rc == 0)
@@ -1181,6 +1213,7 @@ const sl_source_ops sl_my_source_ops = {
         .close = my_close,
         .check = my_check,
         .discover = my_discover,
+        .project = my_project,
         .snapshot_begin = my_snapshot_begin,
         .plan = my_plan,
         .reader_open = my_reader_open,

@@ -32,6 +32,7 @@ static void pg_table_free(void *p)
 	if (t == NULL)
 		return;
 	free(t->codecs);
+	free(t->how);
 	free(t->select_list);
 	for (int i = 0; i < t->nleaves; i++)
 		free(t->leaves[i].qualified);
@@ -311,6 +312,7 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		/* keep the supported columns; remember the others */
 		t->fields = sl_calloc((size_t)(nc ? nc : 1), sizeof *t->fields);
 		pt->codecs = sl_calloc((size_t)(nc ? nc : 1), sizeof *pt->codecs);
+		pt->how = sl_calloc((size_t)(nc ? nc : 1), sizeof *pt->how);
 		sl_buf sel = {0};
 		for (int k = 0; k < nc; k++) {
 			if (how[k] == SL_PG_SELECT_UNSUPPORTED) {
@@ -333,6 +335,7 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 				sl_buf_puts(&sel, ", ");
 			sl_pg_select_expr(&sel, fields[k].name, how[k]);
 			pt->codecs[t->nfields] = codecs[k];
+			pt->how[t->nfields] = how[k];
 			t->fields[t->nfields++] = fields[k];
 			if ((rc = pg_collect_requirements(s, t, cols[start + k].type_oid, 0, err)) <
 			    0)
@@ -374,6 +377,29 @@ out:
 	if (rc < 0)
 		sl_catalog_free(cat);
 	return rc;
+}
+
+/* The pipeline file leaves columns out: the select list (snapshot and verify) reads only
+ * the others. */
+static int pg_project(sl_source *s, sl_catalog *cat, int ti, const int *keep, int nkeep,
+                      sl_error *err)
+{
+	(void)s;
+	(void)err;
+	sl_table_def *t = &cat->tables[ti];
+	struct pg_table *pt = t->priv;
+	sl_buf sel = {0};
+	for (int k = 0; k < nkeep; k++) {
+		pt->codecs[k] = pt->codecs[keep[k]];
+		pt->how[k] = pt->how[keep[k]];
+		if (k)
+			sl_buf_puts(&sel, ", ");
+		sl_pg_select_expr(&sel, t->fields[keep[k]].name, pt->how[k]);
+	}
+	free(pt->select_list);
+	pt->select_list = sl_strdup(nkeep ? sl_buf_cstr(&sel) : "");
+	sl_buf_free(&sel);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- checks ---- */
@@ -592,14 +618,16 @@ int sl_pg_wait_slot_free(PGconn *conn, const char *slot, int seconds, bool *stil
 	const char *params[1] = {slot};
 	*still_active = false;
 	for (int i = 0; i <= seconds * 10; i++) {
-		SL_TRY(sl_pg_query(conn,
-		                   "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
-		                   "AND active_pid IS NOT NULL",
-		                   1, params, &res, err));
+		SL_TRY(sl_pg_query(
+		        conn,
+		        "SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1 "
+		        "AND active_pid IS NOT NULL",
+		        1, params, &res, err));
 		bool active = PQntuples(res) > 0;
 		if (active && i == 0)
 			sl_info("source: replication slot \"%s\" is still in use by PID %s (a "
-			        "previous run going away?); waiting up to %d s for it to be released",
+			        "previous run going away?); waiting up to %d s for it to be "
+			        "released",
 			        slot, PQgetvalue(res, 0, 0), seconds);
 		PQclear(res);
 		if (!active)
@@ -1015,8 +1043,8 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, 
 	sl_buf_printf(&sql, "COPY (SELECT %s FROM ", pt->select_list);
 	sl_pg_quote_qualified(&sql, t->schema, t->name);
 	sl_buf_puts(&sql, ") TO STDOUT (FORMAT binary)");
-	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), t->fields, pt->codecs, t->nfields,
-	                           d, err);
+	int rc = sl_pg_copy_digest(s->meta, sl_buf_cstr(&sql), sl_table_read_fields(t), pt->codecs,
+	                           t->nfields, d, err);
 	sl_buf_free(&sql);
 	if (rc < 0)
 		pg_read_error(s->meta, t, rc, err);
@@ -1029,6 +1057,7 @@ const sl_source_ops sl_pg_source_ops = {
         .close = pg_close,
         .check = pg_check,
         .discover = pg_discover,
+        .project = pg_project,
         .snapshot_begin = pg_snapshot_begin,
         .plan = pg_plan,
         .reader_open = pg_reader_open,

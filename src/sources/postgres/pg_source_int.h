@@ -20,6 +20,7 @@ struct pg_table {
 	uint32_t oid;
 	char relkind;
 	sl_pg_codec *codecs;
+	sl_pg_select *how; /* per field: how the select list reads it */
 	char *select_list;
 	struct pg_leaf *leaves; /* partitioned tables: their leaf partitions */
 	int nleaves;
