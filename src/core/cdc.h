@@ -27,7 +27,7 @@ typedef struct sl_cdc_params {
 	const sl_catalog *cat;
 	const char *epoch; /* the snapshot's consistent point: where CDC starts the first time */
 	uint64_t converge_until; /* see sl_state_converge_get; handed to the target */
-	bool once;         /* stop once caught up with the source's position at start */
+	bool once;               /* stop once caught up with the source's position at start */
 	sl_cdc_progress *progress;
 	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
 	void *tick_ctx;

@@ -124,10 +124,11 @@ enum sl_msg_kind {
 
 typedef struct sl_msg {
 	enum sl_msg_kind kind;
-	int table;                      /* SCHEMA, ROWS, TRUNCATE: catalog index */
-	sl_shape *shape;                /* SCHEMA: one reference held */
-	sl_changes *changes;            /* ROWS */
-	char *position; /* COMMIT, PROGRESS: where to resume after this point (sl_msg_set_position) */
+	int table;           /* SCHEMA, ROWS, TRUNCATE: catalog index */
+	sl_shape *shape;     /* SCHEMA: one reference held */
+	sl_changes *changes; /* ROWS */
+	char *position; /* COMMIT, PROGRESS: where to resume after this point (sl_msg_set_position)
+	                 */
 	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
 	 * MySQL: the GTID event's binlog offset) */

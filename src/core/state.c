@@ -51,10 +51,11 @@ static int sl_state_copy_position(sl_state *st, char *dst, size_t n, const char 
 {
 	size_t len = strlen(v);
 	if (len >= n)
-		return sl_error_set(err, SL_ERR_STATE,
-		                    "state store %s: the stored position of pipeline %s is %zu bytes, "
-		                    "longer than sluice reads (%zu)",
-		                    st->path, st->name, len, n - 1);
+		return sl_error_set(
+		        err, SL_ERR_STATE,
+		        "state store %s: the stored position of pipeline %s is %zu bytes, "
+		        "longer than sluice reads (%zu)",
+		        st->path, st->name, len, n - 1);
 	memcpy(dst, v, len + 1);
 	return 0;
 }
@@ -132,11 +133,12 @@ int sl_state_lock(sl_state *st, sl_error *err)
 		holder[strcspn(holder, "\n")] = '\0';
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return sl_error_set(err, SL_ERR_STATE,
-			                    "pipeline %s is already running (%s; lock %s): one "
-			                    "pipeline, one agent; stop the other one first (SIGTERM "
-			                    "lets it finish cleanly)",
-			                    st->name, holder[0] ? holder : "holder unknown", path);
+			return sl_error_set(
+			        err, SL_ERR_STATE,
+			        "pipeline %s is already running (%s; lock %s): one "
+			        "pipeline, one agent; stop the other one first (SIGTERM "
+			        "lets it finish cleanly)",
+			        st->name, holder[0] ? holder : "holder unknown", path);
 		return sl_error_set(err, SL_ERR_IO, "cannot take the run lock %s: %s", path,
 		                    strerror(e));
 	}
@@ -430,7 +432,8 @@ int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *ou
 		if (strcmp((const char *)sqlite3_column_text(stmt, 0), epoch) == 0) {
 			out->found = true;
 			rc = sl_state_copy_position(st, out->position, sizeof out->position,
-			                            (const char *)sqlite3_column_text(stmt, 1), err);
+			                            (const char *)sqlite3_column_text(stmt, 1),
+			                            err);
 			out->version = (uint64_t)sqlite3_column_int64(stmt, 2);
 			out->commit_us = sqlite3_column_int64(stmt, 3);
 			out->applied_us = sqlite3_column_int64(stmt, 4);

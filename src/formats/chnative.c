@@ -427,12 +427,14 @@ static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from,
 	} else if (specials) {
 		for (int64_t i = from; i < to; i++)
 			if (sl_col_is_valid(c, i) && ch_is_special(c, i))
-				return sl_error_set(
-				        err, SL_ERR_DATA,
-				        "column %s holds numeric %s, which ClickHouse's Decimal cannot "
-				        "store, and its ClickHouse column is not Nullable (a sorting key "
-				        "column cannot be)",
-				        c->field->name, sl_decimal_special_name(ch_special(c, i)));
+				return sl_error_set(err, SL_ERR_DATA,
+				                    "column %s holds numeric %s, which "
+				                    "ClickHouse's Decimal cannot "
+				                    "store, and its ClickHouse column is not "
+				                    "Nullable (a sorting key "
+				                    "column cannot be)",
+				                    c->field->name,
+				                    sl_decimal_special_name(ch_special(c, i)));
 	}
 	return ch_values(codec, c, from, to, out, err);
 }

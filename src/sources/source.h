@@ -51,12 +51,12 @@ typedef int (*sl_emit_fn)(void *ctx, sl_msg *m);
 
 /* What the source says about its change log, for status and warnings. */
 typedef struct sl_log_info {
-	char slot_state[32];    /* e.g. "active", "inactive", "lost" */
-	char current[64];       /* the source's current position */
+	char slot_state[32];      /* e.g. "active", "inactive", "lost" */
+	char current[64];         /* the source's current position */
 	uint64_t current_version; /* ... as a change version (0: the source cannot say) */
-	char confirmed[64];     /* what the source has been told is durable */
-	int64_t lag_bytes;      /* current - confirmed, -1 unknown */
-	int64_t retained_bytes; /* log the source keeps for us, -1 unknown */
+	char confirmed[64];       /* what the source has been told is durable */
+	int64_t lag_bytes;        /* current - confirmed, -1 unknown */
+	int64_t retained_bytes;   /* log the source keeps for us, -1 unknown */
 } sl_log_info;
 
 typedef struct sl_source_ops {
@@ -108,8 +108,7 @@ typedef struct sl_source_ops {
 	/* Write a heartbeat into the change log (keeps an idle source's log moving). */
 	int (*heartbeat)(sl_source *src, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
-	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d,
-	              sl_error *err);
+	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 } sl_source_ops;
 
 const sl_source_ops *sl_source_lookup(const char *type);

@@ -53,8 +53,7 @@ typedef struct sl_target_ops {
 	/* Interrupt whatever the writer is running (called from another thread). */
 	void (*writer_cancel)(sl_writer *w);
 	void (*writer_close)(sl_writer *w);
-	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, sl_digest *d,
-	              sl_error *err);
+	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 
 	/* CDC apply (one applier, one thread). `epoch` names the snapshot generation (its
 	 * consistent point): a durable position recorded under another epoch is ignored.

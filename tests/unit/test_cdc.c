@@ -72,8 +72,7 @@ static void fake_stream_close(sl_stream *s)
 }
 
 static int fake_apply_open(sl_target *tgt, const sl_catalog *cat, const char *epoch,
-                           uint64_t converge_until,
-                           sl_applier **out, sl_durable *d, sl_error *err)
+                           uint64_t converge_until, sl_applier **out, sl_durable *d, sl_error *err)
 {
 	(void)tgt, (void)cat, (void)epoch, (void)converge_until, (void)err;
 	memset(d, 0, sizeof *d);

@@ -691,7 +691,8 @@ static void test_decimal_specials(void **state)
 	(void)state;
 	const char *vers[] = {"18.16.1", "23.8.1"};
 	for (int v = 0; v < 2; v++) {
-		for (int p = 10; p <= 50; p += 40) { /* Decimal(10,2), and (50,2): String on 18.16 */
+		for (int p = 10; p <= 50;
+		     p += 40) { /* Decimal(10,2), and (50,2): String on 18.16 */
 			sl_ch_caps caps;
 			sl_ch_caps_for_version(vers[v], &caps);
 			sl_field f;
@@ -711,7 +712,8 @@ static void test_decimal_specials(void **state)
 			                                 SL_DECIMAL_POS_INF, SL_DECIMAL_NEG_INF};
 			for (int i = 0; i < 4; i++) {
 				if (sp[i] == SL_DECIMAL_FINITE)
-					assert_int_equal(sl_decimal_from_text("-12.50", 6, w, 2, dec), 0);
+					assert_int_equal(
+					        sl_decimal_from_text("-12.50", 6, w, 2, dec), 0);
 				else
 					sl_decimal_special_store(sp[i], w, dec);
 				sl_col_append_fixed(&b->cols[0], dec, (size_t)w);
@@ -723,12 +725,14 @@ static void test_decimal_specials(void **state)
 			assert_int_equal(sl_ch_count_specials(&b->cols[0], 2, 4), 2);
 			sl_buf out = {0};
 			sl_error err = {0};
-			assert_int_equal(
-			        sl_ch_encode_column(&codec, "n", type, &b->cols[0], 0, 5, &out, &err), 0);
+			assert_int_equal(sl_ch_encode_column(&codec, "n", type, &b->cols[0], 0, 5,
+			                                     &out, &err),
+			                 0);
 			sl_batch *back = sl_batch_create(&f, 1);
 			sl_ch_reader rd = {out.data, out.data + out.len};
-			assert_int_equal(
-			        sl_ch_decode_column(&rd, &codec, "n", type, 5, &back->cols[0], &err), 0);
+			assert_int_equal(sl_ch_decode_column(&rd, &codec, "n", type, 5,
+			                                     &back->cols[0], &err),
+			                 0);
 			back->length = 5;
 			assert_true(sl_col_is_valid(&back->cols[0], 0));
 			char t[96];
@@ -742,7 +746,8 @@ static void test_decimal_specials(void **state)
 			sl_digest_add_batch(&c, back);
 			assert_true(a.sum != c.sum);
 			assert_int_equal(a.specials, 0);
-			sl_digest a2 = {.specials_are_null = true}, c2 = {.specials_are_null = true};
+			sl_digest a2 = {.specials_are_null = true},
+			          c2 = {.specials_are_null = true};
 			sl_digest_add_batch(&a2, b);
 			sl_digest_add_batch(&c2, back);
 			assert_true(a2.sum == c2.sum);

@@ -297,7 +297,8 @@ static void test_numeric_decimal(void **state)
 		for (int w = 16; w <= 32; w += 16) {
 			sl_buf_reset(&pg);
 			sl_pg_numeric_from_text(specials[i], strlen(specials[i]), &pg, &err);
-			assert_int_equal(sl_pg_numeric_to_decimal(pg.data, pg.len, w, 2, dec, &err), 0);
+			assert_int_equal(sl_pg_numeric_to_decimal(pg.data, pg.len, w, 2, dec, &err),
+			                 0);
 			assert_int_equal(sl_decimal_special_of(dec, w), want[i]);
 			assert_string_equal(sl_decimal_special_name(want[i]), specials[i]);
 			sl_buf back = {0}, txt = {0};
@@ -310,7 +311,8 @@ static void test_numeric_decimal(void **state)
 	}
 	/* the largest finite decimals of every precision are not sentinels */
 	for (int w = 16; w <= 32; w += 16) {
-		const char *nines = "9999999999999999999999999999999999999999999999999999999999999999999999999999";
+		const char *nines = "99999999999999999999999999999999999999999999999999999999999999"
+		                    "99999999999999";
 		size_t n = w == 16 ? 38 : 76;
 		for (int neg = 0; neg < 2; neg++) {
 			char t[80];
@@ -338,7 +340,8 @@ static const char *list_mismatch(const sl_column *c, const struct list_row *rows
                                  char *why, size_t cap)
 {
 	if (c->length != nrows)
-		return snprintf(why, cap, "%lld rows, expected %d", (long long)c->length, nrows), why;
+		return snprintf(why, cap, "%lld rows, expected %d", (long long)c->length, nrows),
+		       why;
 	const int32_t *off = (const int32_t *)c->offsets.data;
 	const sl_column *ch = c->child;
 	const int32_t *coff = (const int32_t *)ch->offsets.data;
@@ -362,15 +365,16 @@ static const char *list_mismatch(const sl_column *c, const struct list_row *rows
 			if (e == NULL) {
 				elem_nulls++;
 				if (len != 0)
-					return snprintf(why, cap, "row %d element %d: null with %d bytes",
-					                r, k, len),
+					return snprintf(why, cap,
+					                "row %d element %d: null with %d bytes", r,
+					                k, len),
 					       why;
 				continue;
 			}
 			if (len != (int32_t)strlen(e) ||
 			    memcmp(ch->values.data + coff[elem], e, (size_t)len) != 0)
-				return snprintf(why, cap, "row %d element %d: %d bytes, not \"%s\"", r, k,
-				                len, e),
+				return snprintf(why, cap, "row %d element %d: %d bytes, not \"%s\"",
+				                r, k, len, e),
 				       why;
 		}
 	}

@@ -306,7 +306,8 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 				reasons[k] =
 				        "a generated column: PostgreSQL before 18 leaves generated "
 				        "columns out of logical replication; a PostgreSQL target "
-				        "recreates it as a generated column with the same expression, "
+				        "recreates it as a generated column with the same "
+				        "expression, "
 				        "other targets leave it out";
 			}
 		/* keep the supported columns; remember the others */

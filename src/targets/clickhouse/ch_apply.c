@@ -132,10 +132,11 @@ int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err)
 	                       .commit_us = commit->commit_us,
 	                       .applied_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000};
 	if (strlen(commit->position) >= sizeof p.position)
-		return sl_error_set(err, SL_ERR_STATE,
-		                    "target: the source position is longer than %zu bytes and cannot "
-		                    "be stored whole (it is never cut)",
-		                    sizeof p.position - 1);
+		return sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: the source position is longer than %zu bytes and cannot "
+		        "be stored whole (it is never cut)",
+		        sizeof p.position - 1);
 	memcpy(p.position, commit->position, strlen(commit->position) + 1);
 	return sl_state_position_set(a->tgt->state, a->epoch, &p, err);
 }

@@ -212,8 +212,8 @@ void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *co
 	sl_buf_puts(out, ") FORMAT Native");
 }
 
-int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m,
-               const char *display, sl_buf *out, sl_error *err)
+int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m, const char *display,
+               sl_buf *out, sl_error *err)
 {
 	int n = 2 + (keyless ? 4 : 0);
 	for (int i = 0; i < b->ncols; i++)
@@ -225,9 +225,11 @@ int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m,
 		const sl_field *f = &b->fields[i];
 		if (f->specials || (f->child && f->child->specials)) {
 			int64_t k = sl_ch_count_specials(&b->cols[i], 0, b->length);
-			const sl_ch_codec *dc = cols[i].codec.elem ? cols[i].codec.elem : &cols[i].codec;
+			const sl_ch_codec *dc =
+			        cols[i].codec.elem ? cols[i].codec.elem : &cols[i].codec;
 			if (k > 0 && dc->nullable && atomic_fetch_add(&cols[i].nulled, k) == 0)
-				sl_warn("target: column %s of %s holds numeric NaN/Infinity (%" PRId64
+				sl_warn("target: column %s of %s holds numeric NaN/Infinity "
+				        "(%" PRId64
 				        " in this batch), which ClickHouse's Decimal cannot store: "
 				        "stored as NULL; sluice verify counts them",
 				        f->name, display, k);
@@ -397,12 +399,14 @@ static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
 		         "acknowledged insert is on disk before sluice saves its position");
 	else if (t->can_fsync)
 		snprintf(detail, sizeof detail,
-		         "target.fsync is false: an acknowledged insert may be only in the page cache "
+		         "target.fsync is false: an acknowledged insert may be only in the page "
+		         "cache "
 		         "of the ClickHouse host, and a power loss there can lose it after sluice "
 		         "saved its position (run sluice verify after such a crash)");
 	else
 		snprintf(detail, sizeof detail,
-		         "ClickHouse %s cannot fsync inserted parts (no fsync_after_insert): a power "
+		         "ClickHouse %s cannot fsync inserted parts (no fsync_after_insert): a "
+		         "power "
 		         "loss or OS crash of the ClickHouse host can lose inserts it acknowledged "
 		         "after sluice saved its position (a server restart cannot); run sluice "
 		         "verify after such a crash",

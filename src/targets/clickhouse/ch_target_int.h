@@ -54,7 +54,7 @@ struct sl_target {
 	char settings[128]; /* extra URL parameters of inserts */
 	char version[64];
 	sl_ch_caps caps;
-	bool fsync; /* create tables with fsync_after_insert / fsync_part_directory */
+	bool fsync;     /* create tables with fsync_after_insert / fsync_part_directory */
 	bool can_fsync; /* the server has those MergeTree settings */
 	sl_ch_http *meta;
 	sl_state *state;
@@ -94,8 +94,8 @@ void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *co
 /* One Native block: b's replicated columns then the metadata columns from m. Numeric
  * NaN/Infinity values are written as NULL and counted in cols[i].nulled; the first ones of a
  * column are warned about, naming the column and `display` (the table). */
-int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m,
-               const char *display, sl_buf *out, sl_error *err);
+int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m, const char *display,
+               sl_buf *out, sl_error *err);
 /* Decode the current block's columns cols[0..n) (over fields) into b, appending nrows rows;
  * columns not replicated (kind 0) are not in the block and get NULLs. */
 int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *fields, int n,

@@ -77,10 +77,11 @@ static int pga_read_position(PGconn *conn, const char *name, const char *epoch, 
 		const char *pos = PQgetvalue(res, 0, 1);
 		if (strlen(pos) >= sizeof d->position) {
 			PQclear(res);
-			return sl_error_set(err, SL_ERR_STATE,
-			                    "target: the position in _sluice.positions is longer than "
-			                    "%zu bytes, which sluice reads",
-			                    sizeof d->position - 1);
+			return sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target: the position in _sluice.positions is longer than "
+			        "%zu bytes, which sluice reads",
+			        sizeof d->position - 1);
 		}
 		memcpy(d->position, pos, strlen(pos) + 1);
 		d->version = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
@@ -592,14 +593,16 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
 			}
 			{
-				/* run after fill_sql and upd_sql: a MOVE fill_sql could not complete
-				 * still has its mask; an update's row is looked for by key */
+				/* run after fill_sql and upd_sql: a MOVE fill_sql could not
+				 * complete still has its mask; an update's row is looked for by key
+				 */
 				sl_buf_reset(&b);
-				sl_buf_printf(&b,
-				              "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT "
-				              "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
-				              "(SELECT FROM %s t WHERE true",
-				              tt->stage, tt->qualified);
+				sl_buf_printf(
+				        &b,
+				        "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT "
+				        "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
+				        "(SELECT FROM %s t WHERE true",
+				        tt->stage, tt->qualified);
 				pga_key_match(&b, shape, td, exprs);
 				sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
 				tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
@@ -692,8 +695,8 @@ static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, s
 }
 
 /* Run a statement; *rows = the rows it affected. */
-static int pga_run_count(sl_applier *a, const char *sql, const struct pga_table *tt,
-                         int64_t *rows, sl_error *err)
+static int pga_run_count(sl_applier *a, const char *sql, const struct pga_table *tt, int64_t *rows,
+                         sl_error *err)
 {
 	PGresult *res = PQexec(a->conn, sql);
 	int rc = 0;
@@ -732,7 +735,8 @@ static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_ch
 		        "target has diverged from the source (rows deleted or changed there?); "
 		        "check with sluice verify, then reload the table",
 		        tt->display,
-		        move ? "a key change on the source moved a" : "an update on the source changed a",
+		        move ? "a key change on the source moved a"
+		             : "an update on the source changed a",
 		        n);
 	} else if (n > 0) {
 		sl_info("target: %s: %d change(s) found their row already gone (a table reloaded "
@@ -783,8 +787,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 		else if (op == SL_OP_MOVE) {
 			nmove++;
 			nmpart += any;
-		}
-		else if (op == SL_OP_KEYREF)
+		} else if (op == SL_OP_KEYREF)
 			;
 		else if (any)
 			npart++;
