@@ -519,56 +519,11 @@ static int sl_cfg_server_id(sl_cfg_parser *p, yaml_node_t *map, uint32_t *out)
 	return rc;
 }
 
-/* include/exclude: a list of patterns; a single value counts as a one-element list. */
-static int sl_cfg_globs(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
-                        sl_globs *g)
-{
-	char path[96];
-	sl_cfg_path(path, sizeof path, section, key);
-	yaml_node_t *v = sl_cfg_find(p, map, key);
-	if (v == NULL || sl_cfg_is_null(v))
-		return 0;
-	if (v->type == YAML_MAPPING_NODE)
-		return sl_error_set(p->err, SL_ERR_CONFIG,
-		                    "%s:%d: %s must be a list of table patterns like [public.*], "
-		                    "not a mapping",
-		                    p->origin, sl_cfg_line(v), path);
-	yaml_node_item_t single = 0, *start = &single, *top = &single + 1;
-	if (v->type == YAML_SEQUENCE_NODE) {
-		start = v->data.sequence.items.start;
-		top = v->data.sequence.items.top;
-	}
-	g->items = sl_calloc((size_t)(top - start), sizeof *g->items);
-	for (yaml_node_item_t *it = start; it < top; it++) {
-		yaml_node_t *item = it == &single ? v : yaml_document_get_node(p->doc, *it);
-		int idx = (int)(it - start) + 1;
-		if (item == NULL || item->type != YAML_SCALAR_NODE || sl_cfg_is_null(item))
-			return sl_error_set(
-			        p->err, SL_ERR_CONFIG,
-			        "%s:%d: %s must be a list of table patterns like [public.*] "
-			        "(item %d is %s)",
-			        p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path, idx,
-			        item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
-			                                               : "empty");
-		char *s = NULL;
-		SL_TRY(sl_cfg_expand(p, item, path, &s));
-		if (*s == '\0') {
-			free(s);
-			return sl_error_set(
-			        p->err, SL_ERR_CONFIG,
-			        "%s:%d: %s item %d is an empty pattern (remove it or write "
-			        "schema.table)",
-			        p->origin, sl_cfg_line(item), path, idx);
-		}
-		g->items[g->count++] = s;
-	}
-	return 0;
-}
-
-/* A list of column names under source.tables.columns.<table>; a single name counts as a
- * one-element list. */
-static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
-                        char ***out, int *n)
+/* A list of strings; a single value counts as a one-element list. `what` names the items with
+ * an example for messages ("table patterns like [public.*]"). Table patterns (names false)
+ * may use ${VAR}; column names (names true) are taken as written and must be distinct. */
+static int sl_cfg_list(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                       const char *what, bool names, char ***out, int *n)
 {
 	char path[300];
 	sl_cfg_path(path, sizeof path, section, key);
@@ -577,9 +532,8 @@ static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 		return 0;
 	if (v->type == YAML_MAPPING_NODE)
 		return sl_error_set(p->err, SL_ERR_CONFIG,
-		                    "%s:%d: %s must be a list of column names like [id, name], not "
-		                    "a mapping",
-		                    p->origin, sl_cfg_line(v), path);
+		                    "%s:%d: %s must be a list of %s, not a mapping", p->origin,
+		                    sl_cfg_line(v), path, what);
 	yaml_node_item_t single = 0, *start = &single, *top = &single + 1;
 	if (v->type == YAML_SEQUENCE_NODE) {
 		start = v->data.sequence.items.start;
@@ -590,23 +544,53 @@ static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 		yaml_node_t *item = it == &single ? v : yaml_document_get_node(p->doc, *it);
 		int idx = (int)(it - start) + 1;
 		if (item == NULL || item->type != YAML_SCALAR_NODE || sl_cfg_is_null(item) ||
-		    item->data.scalar.length == 0)
+		    (names && item->data.scalar.length == 0))
 			return sl_error_set(
 			        p->err, SL_ERR_CONFIG,
-			        "%s:%d: %s must be a list of column names like [id, name] "
-			        "(item %d is %s)",
-			        p->origin, item ? sl_cfg_line(item) : sl_cfg_line(v), path, idx,
+			        "%s:%d: %s must be a list of %s (item %d is %s)", p->origin,
+			        item ? sl_cfg_line(item) : sl_cfg_line(v), path, what, idx,
 			        item && item->type != YAML_SCALAR_NODE ? sl_cfg_kind(item)
 			                                               : "empty");
-		const char *name = (const char *)item->data.scalar.value;
-		for (int k = 0; k < *n; k++)
-			if (strcmp((*out)[k], name) == 0)
-				return sl_error_set(p->err, SL_ERR_CONFIG,
-				                    "%s:%d: %s lists column '%s' twice (keep one)",
-				                    p->origin, sl_cfg_line(item), path, name);
-		(*out)[(*n)++] = sl_strdup(name);
+		char *str = NULL;
+		if (names)
+			str = sl_strdup((const char *)item->data.scalar.value);
+		else
+			SL_TRY(sl_cfg_expand(p, item, path, &str));
+		if (!names && *str == '\0') {
+			free(str);
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: %s item %d is an empty pattern (remove it or write "
+			        "schema.table)",
+			        p->origin, sl_cfg_line(item), path, idx);
+		}
+		for (int k = 0; names && k < *n; k++)
+			if (strcmp((*out)[k], str) == 0) {
+				int rc =
+				        sl_error_set(p->err, SL_ERR_CONFIG,
+				                     "%s:%d: %s lists column '%s' twice (keep one)",
+				                     p->origin, sl_cfg_line(item), path, str);
+				free(str);
+				return rc;
+			}
+		(*out)[(*n)++] = str;
 	}
 	return 0;
+}
+
+/* include/exclude: table patterns. */
+static int sl_cfg_globs(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                        sl_globs *g)
+{
+	return sl_cfg_list(p, map, section, key, "table patterns like [public.*]", false, &g->items,
+	                   &g->count);
+}
+
+/* Column names under source.tables.columns.<table>. */
+static int sl_cfg_names(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                        char ***out, int *n)
+{
+	return sl_cfg_list(p, map, section, key, "column names like [id, name]", true, out, n);
 }
 
 /* mask: { column: hash | null, ... } */

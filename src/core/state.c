@@ -179,22 +179,36 @@ static int sl_state_exec(sl_state *st, const char *sql, const char *types, const
 	return rc;
 }
 
+/* Run a one-row query whose parameters are the pipeline name and, when `key` is not NULL, key.
+ * Returns 1 with *stmt on the row (the caller reads it, then finalizes), 0 when there is none,
+ * or < 0. The caller holds st->mu. */
+static int sl_state_row(sl_state *st, const char *sql, const char *key, sqlite3_stmt **stmt,
+                        sl_error *err)
+{
+	*stmt = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return sl_state_fail(st, err, "read");
+	sqlite3_bind_text(*stmt, 1, st->name, -1, SQLITE_TRANSIENT);
+	if (key)
+		sqlite3_bind_text(*stmt, 2, key, -1, SQLITE_TRANSIENT);
+	int s = sqlite3_step(*stmt);
+	if (s == SQLITE_ROW)
+		return 1;
+	if (s == SQLITE_DONE)
+		return 0;
+	return sl_state_fail(st, err, "read");
+}
+
 int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
 {
 	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&st->mu);
-	sqlite3_stmt *stmt = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(st->db,
-	                       "SELECT identity, position, snapshot_done, created_at FROM "
-	                       "sluice_pipeline WHERE name = ?",
-	                       -1, &stmt, NULL) != SQLITE_OK) {
-		rc = sl_state_fail(st, err, "read");
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW) {
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT identity, position, snapshot_done, created_at FROM "
+	                      "sluice_pipeline WHERE name = ?",
+	                      NULL, &stmt, err);
+	if (rc == 1) {
 		out->found = true;
 		snprintf(out->identity, sizeof out->identity, "%s",
 		         (const char *)sqlite3_column_text(stmt, 0));
@@ -202,13 +216,10 @@ int sl_state_load(sl_state *st, sl_pipeline_state *out, sl_error *err)
 		                            (const char *)sqlite3_column_text(stmt, 1), err);
 		out->snapshot_done = sqlite3_column_int(stmt, 2) != 0;
 		out->created_at = sqlite3_column_int64(stmt, 3);
-	} else if (s != SQLITE_DONE) {
-		rc = sl_state_fail(st, err, "read");
 	}
-out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_begin_snapshot(sl_state *st, const char *identity, const char *position, sl_error *err)
@@ -283,28 +294,18 @@ int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status,
 	if (rows)
 		*rows = 0;
 	pthread_mutex_lock(&st->mu);
-	sqlite3_stmt *stmt = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(
-	            st->db, "SELECT status, rows FROM sluice_table WHERE pipeline = ? AND name = ?",
-	            -1, &stmt, NULL) != SQLITE_OK) {
-		rc = sl_state_fail(st, err, "read");
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, table, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW) {
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(
+	        st, "SELECT status, rows FROM sluice_table WHERE pipeline = ? AND name = ?", table,
+	        &stmt, err);
+	if (rc == 1) {
 		*status = (sl_table_status)sqlite3_column_int(stmt, 0);
 		if (rows)
 			*rows = sqlite3_column_int64(stmt, 1);
-	} else if (s != SQLITE_DONE) {
-		rc = sl_state_fail(st, err, "read");
 	}
-out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows,
@@ -351,30 +352,18 @@ int sl_state_target_name_set(sl_state *st, const char *table, const char *name, 
 int sl_state_target_name_get(sl_state *st, const char *table, char *buf, size_t n, bool *found,
                              sl_error *err)
 {
-	*found = false;
 	pthread_mutex_lock(&st->mu);
-	sqlite3_stmt *stmt = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(st->db,
-	                       "SELECT name FROM sluice_target_name WHERE pipeline = ? AND "
-	                       "source_table = ?",
-	                       -1, &stmt, NULL) != SQLITE_OK) {
-		rc = sl_state_fail(st, err, "read");
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(stmt, 2, table, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW) {
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT name FROM sluice_target_name WHERE pipeline = ? AND "
+	                      "source_table = ?",
+	                      table, &stmt, err);
+	*found = rc == 1;
+	if (rc == 1)
 		snprintf(buf, n, "%s", (const char *)sqlite3_column_text(stmt, 0));
-		*found = true;
-	} else if (s != SQLITE_DONE) {
-		rc = sl_state_fail(st, err, "read");
-	}
-out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err)
@@ -392,59 +381,36 @@ int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err)
 
 int sl_state_converge_get(sl_state *st, uint64_t *version, sl_error *err)
 {
-	*version = 0;
 	pthread_mutex_lock(&st->mu);
-	sqlite3_stmt *stmt = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT version FROM sluice_converge WHERE pipeline = ?", -1,
-	                       &stmt, NULL) != SQLITE_OK) {
-		rc = sl_state_fail(st, err, "read");
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW)
-		*version = (uint64_t)sqlite3_column_int64(stmt, 0);
-	else if (s != SQLITE_DONE)
-		rc = sl_state_fail(st, err, "read");
-out:
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st, "SELECT version FROM sluice_converge WHERE pipeline = ?", NULL,
+	                      &stmt, err);
+	*version = rc == 1 ? (uint64_t)sqlite3_column_int64(stmt, 0) : 0;
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *out, sl_error *err)
 {
 	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&st->mu);
-	sqlite3_stmt *stmt = NULL;
-	int rc = 0;
-	if (sqlite3_prepare_v2(st->db,
-	                       "SELECT epoch, position, version, commit_us, applied_us FROM "
-	                       "sluice_position WHERE pipeline = ?",
-	                       -1, &stmt, NULL) != SQLITE_OK) {
-		rc = sl_state_fail(st, err, "read");
-		goto out;
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT epoch, position, version, commit_us, applied_us FROM "
+	                      "sluice_position WHERE pipeline = ?",
+	                      NULL, &stmt, err);
+	if (rc == 1 && strcmp((const char *)sqlite3_column_text(stmt, 0), epoch) == 0) {
+		out->found = true;
+		rc = sl_state_copy_position(st, out->position, sizeof out->position,
+		                            (const char *)sqlite3_column_text(stmt, 1), err);
+		out->version = (uint64_t)sqlite3_column_int64(stmt, 2);
+		out->commit_us = sqlite3_column_int64(stmt, 3);
+		out->applied_us = sqlite3_column_int64(stmt, 4);
 	}
-	sqlite3_bind_text(stmt, 1, st->name, -1, SQLITE_TRANSIENT);
-	int s = sqlite3_step(stmt);
-	if (s == SQLITE_ROW) {
-		if (strcmp((const char *)sqlite3_column_text(stmt, 0), epoch) == 0) {
-			out->found = true;
-			rc = sl_state_copy_position(st, out->position, sizeof out->position,
-			                            (const char *)sqlite3_column_text(stmt, 1),
-			                            err);
-			out->version = (uint64_t)sqlite3_column_int64(stmt, 2);
-			out->commit_us = sqlite3_column_int64(stmt, 3);
-			out->applied_us = sqlite3_column_int64(stmt, 4);
-		}
-	} else if (s != SQLITE_DONE) {
-		rc = sl_state_fail(st, err, "read");
-	}
-out:
 	sqlite3_finalize(stmt);
 	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_position *p,
