@@ -23,6 +23,12 @@ void sl_field_copy(sl_field *dst, const sl_field *src)
 	dst->tz = src->tz ? sl_strdup(src->tz) : NULL;
 	dst->ext_name = src->ext_name ? sl_strdup(src->ext_name) : NULL;
 	dst->source_type = src->source_type ? sl_strdup(src->source_type) : NULL;
+	dst->fill_text = src->fill_text ? sl_strdup(src->fill_text) : NULL;
+	dst->fill = NULL;
+	if (src->fill) {
+		dst->fill = sl_malloc(src->fill_len ? src->fill_len : 1);
+		memcpy(dst->fill, src->fill, src->fill_len);
+	}
 	if (src->child) {
 		dst->child = sl_malloc(sizeof *dst->child);
 		sl_field_copy(dst->child, src->child);
@@ -35,6 +41,8 @@ void sl_field_reset(sl_field *f)
 	free(f->tz);
 	free(f->ext_name);
 	free(f->source_type);
+	free(f->fill);
+	free(f->fill_text);
 	if (f->child) {
 		sl_field_reset(f->child);
 		free(f->child);

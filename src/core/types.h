@@ -7,6 +7,7 @@
 #define SL_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arrow_abi.h"
@@ -99,6 +100,18 @@ typedef struct sl_field {
 	char *ext_name;         /* Arrow extension name, e.g. "arrow.json", or NULL */
 	char *source_type;      /* the source's own type, e.g. "numeric(12,2)", or NULL */
 	struct sl_field *child; /* list element */
+	/* A column added on the source while rows existed, with a value those rows now have
+	 * (PostgreSQL: ADD COLUMN ... DEFAULT with a constant): a target that adds the column
+	 * gives it to the rows it holds. As the Arrow value (fill_len bytes: a fixed-width value,
+	 * a var-width value's bytes, a boolean as one byte 0/1; NULL for lists) and as the
+	 * source's own text. */
+	uint8_t *fill;
+	size_t fill_len;
+	char *fill_text;
+	/* A column with a default but no such value: if it was added while rows existed (a
+	 * volatile default rewrote the table), those rows hold values the change log never
+	 * carried; a target adding it says so. */
+	bool fill_missing;
 } sl_field;
 
 /* Initialise *f as a field of the given type (other attributes zero); name is copied. */

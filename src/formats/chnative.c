@@ -2,6 +2,7 @@
 #include "formats/chnative.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,6 +305,147 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 
 static int ch_column(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
                      sl_buf *out, sl_error *err);
+
+/* s[0..n) as a ClickHouse string literal: quote and backslash escaped, other bytes outside
+ * printable ASCII as \xHH (so binary values and NULs survive). */
+static void ch_quote_bytes(sl_buf *out, const uint8_t *s, size_t n)
+{
+	sl_buf_putc(out, '\'');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\'' || s[i] == '\\') {
+			sl_buf_putc(out, '\\');
+			sl_buf_putc(out, (char)s[i]);
+		} else if (s[i] < 0x20 || s[i] == 0x7F) {
+			sl_buf_printf(out, "\\x%02X", s[i]);
+		} else {
+			sl_buf_putc(out, (char)s[i]);
+		}
+	}
+	sl_buf_putc(out, '\'');
+}
+
+bool sl_ch_fill_literal(const sl_ch_codec *codec, const sl_field *f, sl_buf *out)
+{
+	if (f->fill == NULL)
+		return false;
+	sl_batch *b = sl_batch_create(f, 1);
+	sl_column *c = &b->cols[0];
+	if (f->type == SL_TYPE_BOOL)
+		sl_col_append_bool(c, f->fill[0] != 0);
+	else if (sl_type_is_var_width(f->type))
+		sl_col_append_bytes(c, f->fill, f->fill_len);
+	else if (f->type != SL_TYPE_LIST && (int)f->fill_len == sl_type_value_width(f))
+		sl_col_append_fixed(c, f->fill, f->fill_len);
+	else
+		c = NULL;
+	char t[128];
+	bool ok = c != NULL;
+	switch (ok ? codec->kind : 0) {
+	case SL_CH_BOOL_U8:
+		ch_quote_bytes(out, (const uint8_t *)(f->fill[0] ? "1" : "0"), 1);
+		break;
+	case SL_CH_FIXED: {
+		const uint8_t *v = c->values.data;
+		int64_t iv = 0;
+		uint64_t uv = 0;
+		double dv = 0;
+		switch (f->type) {
+		case SL_TYPE_INT8:
+			iv = *(const int8_t *)v;
+			break;
+		case SL_TYPE_INT16:
+			iv = *(const int16_t *)v;
+			break;
+		case SL_TYPE_INT32:
+			iv = *(const int32_t *)v;
+			break;
+		case SL_TYPE_INT64:
+			iv = *(const int64_t *)v;
+			break;
+		case SL_TYPE_UINT8:
+			uv = *v;
+			break;
+		case SL_TYPE_UINT16:
+			uv = *(const uint16_t *)v;
+			break;
+		case SL_TYPE_UINT32:
+			uv = *(const uint32_t *)v;
+			break;
+		case SL_TYPE_UINT64:
+			uv = *(const uint64_t *)v;
+			break;
+		case SL_TYPE_FLOAT32:
+			dv = *(const float *)v;
+			break;
+		case SL_TYPE_FLOAT64:
+			dv = *(const double *)v;
+			break;
+		default:
+			ok = false;
+		}
+		if (f->type == SL_TYPE_FLOAT32 || f->type == SL_TYPE_FLOAT64)
+			snprintf(t, sizeof t, "%s",
+			         isnan(dv)   ? "nan"
+			         : isinf(dv) ? (dv > 0 ? "inf" : "-inf")
+			                     : "");
+		else
+			t[0] = '\0';
+		if (t[0] == '\0') {
+			if (f->type == SL_TYPE_FLOAT32 || f->type == SL_TYPE_FLOAT64)
+				snprintf(t, sizeof t, "%.17g", dv);
+			else if (f->type >= SL_TYPE_UINT8 && f->type <= SL_TYPE_UINT64)
+				snprintf(t, sizeof t, "%llu", (unsigned long long)uv);
+			else
+				snprintf(t, sizeof t, "%lld", (long long)iv);
+		}
+		ch_quote_bytes(out, (const uint8_t *)t, strlen(t));
+		break;
+	}
+	case SL_CH_DECIMAL: {
+		int w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+		if (sl_decimal_special_of(c->values.data, w) != SL_DECIMAL_FINITE) {
+			ok = false; /* NaN: NULL there, which a default need not say */
+			break;
+		}
+		char d[96];
+		int k = sl_decimal_to_text(c->values.data, w, f->scale, d);
+		ch_quote_bytes(out, (const uint8_t *)d, (size_t)k);
+		break;
+	}
+	case SL_CH_STRING:
+		if (f->type == SL_TYPE_DECIMAL128 || f->type == SL_TYPE_DECIMAL256) {
+			int w = f->type == SL_TYPE_DECIMAL128 ? 16 : 32;
+			char d[96];
+			int k = sl_decimal_to_text(c->values.data, w, f->scale, d);
+			ch_quote_bytes(out, (const uint8_t *)d, (size_t)k);
+		} else if (f->type == SL_TYPE_FIXED_BINARY) {
+			ch_quote_bytes(out, c->values.data, (size_t)f->byte_width);
+		} else {
+			ch_quote_bytes(out, f->fill, f->fill_len);
+		}
+		break;
+	case SL_CH_DATE_TEXT:
+	case SL_CH_DT_TEXT:
+	case SL_CH_INTERVAL_TEXT:
+		ch_value_text(codec, c, 0, t, sizeof t);
+		ch_quote_bytes(out, (const uint8_t *)t, strlen(t));
+		break;
+	case SL_CH_DATE32:
+	case SL_CH_DT64: {
+		sl_ch_codec as_text = *codec;
+		as_text.kind = codec->kind == SL_CH_DATE32 ? SL_CH_DATE_TEXT : SL_CH_DT_TEXT;
+		ch_value_text(&as_text, c, 0, t, sizeof t);
+		ok = strstr(t, "infinity") == NULL; /* no such value in the native types */
+		if (ok)
+			ch_quote_bytes(out, (const uint8_t *)t, strlen(t));
+		break;
+	}
+	default:
+		ok = false;
+	}
+	sl_batch_destroy(b);
+	return ok;
+}
 
 static int ch_values(const sl_ch_codec *codec, const sl_column *c, int64_t from, int64_t to,
                      sl_buf *out, sl_error *err)

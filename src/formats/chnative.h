@@ -77,6 +77,10 @@ void sl_ch_block_begin(sl_buf *out, int ncols, int64_t nrows);
 /* One column: name, type text, then rows [from, to) of c. */
 int sl_ch_encode_column(const sl_ch_codec *codec, const char *name, const char *type,
                         const sl_column *c, int64_t from, int64_t to, sl_buf *out, sl_error *err);
+/* The value a field's rows get when the column is added (field->fill) as a ClickHouse string
+ * literal of its text in the column's type (the caller writes CAST(literal AS type)). False
+ * when the field has none, or it has no form there (lists, NaN, infinite dates). */
+bool sl_ch_fill_literal(const sl_ch_codec *codec, const sl_field *f, sl_buf *out);
 /* How many NaN/Infinity decimal values (fields with `specials`; in lists, their elements) rows
  * [from, to) of c hold: sl_ch_encode_column writes each as NULL (Decimal has no such value). */
 int64_t sl_ch_count_specials(const sl_column *c, int64_t from, int64_t to);

@@ -341,6 +341,79 @@ static bool st_same_shape(const sl_shape *a, const sl_field *f, int n)
 	return true;
 }
 
+/* Columns added while the table had rows: ADD COLUMN ... DEFAULT with a constant stores the
+ * value those rows read as the column's missing value (pg_attribute.attmissingval), and logical
+ * replication carries no row for them. Each such field gets the value (fill, fill_text), which
+ * a target adding the column gives to the rows it holds. A column with a default but no missing
+ * value (fill_missing) may have been added with a volatile default, or the table rewritten
+ * since: rows that existed then have values the change log never carried, which a target
+ * adding the column says (they need the table reloaded). */
+static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
+                    const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
+{
+	char oid[16];
+	snprintf(oid, sizeof oid, "%u", relid);
+	const char *params[1] = {oid};
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta,
+	                   "SELECT a.attname, a.atthasmissing, (a.attmissingval::text::text[])[1],"
+	                   "       d.adbin IS NOT NULL"
+	                   "  FROM pg_attribute a LEFT JOIN pg_attrdef d"
+	                   "    ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+	                   " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
+	                   "   AND (a.atthasmissing OR d.adbin IS NOT NULL)",
+	                   1, params, &res, err));
+	int rc = 0;
+	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		int i = 0;
+		while (i < nf && strcmp(fields[i].name, name) != 0)
+			i++;
+		if (i == nf)
+			continue;
+		sl_field *f = &fields[i];
+		if (PQgetvalue(res, r, 1)[0] != 't' || PQgetisnull(res, r, 2)) {
+			f->fill_missing = true;
+			continue;
+		}
+		const char *text = PQgetvalue(res, r, 2);
+		f->fill_text = sl_strdup(text);
+		if (f->type == SL_TYPE_LIST)
+			continue; /* the text serves a PostgreSQL target; others leave such rows */
+		sl_batch *b = sl_batch_create(f, 1);
+		sl_pg_text_buf tb = {0};
+		sl_error e = {0};
+		if (sl_pg_decode_text(&codecs[i], &b->cols[0], text, strlen(text), tflags[i], &tb,
+		                      &e) == 0 &&
+		    sl_col_is_valid(&b->cols[0], 0)) {
+			const sl_column *c = &b->cols[0];
+			size_t n = (size_t)sl_type_value_width(f);
+			const uint8_t *p = c->values.data;
+			if (sl_type_is_var_width(f->type)) {
+				int32_t len;
+				p = sl_col_bytes(c, 0, &len);
+				n = (size_t)len;
+			}
+			uint8_t one = f->type == SL_TYPE_BOOL && sl_col_bool(c, 0);
+			if (f->type == SL_TYPE_BOOL) {
+				p = &one;
+				n = 1;
+			}
+			f->fill = sl_malloc(n ? n : 1);
+			memcpy(f->fill, p, n);
+			f->fill_len = n;
+		} else {
+			sl_warn("source: column %s.%s: its stored default '%s' could not be read "
+			        "(%s)",
+			        td->qualified, name, text, e.msg);
+		}
+		sl_pg_text_buf_free(&tb);
+		sl_batch_destroy(b);
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int st_relation(sl_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
@@ -405,6 +478,8 @@ static int st_relation(sl_stream *s, sl_error *err)
 			tflags[nf] = sl_pg_text_flags(&col->ti);
 		map[i] = nf++;
 	}
+	if (rc == 0)
+		rc = st_fills(s, m->relid, td, fields, codecs, tflags, nf, err);
 	if (rc == 0) {
 		r->warned = true;
 		/* pending rows were built with the previous shape: hand them on first */

@@ -221,8 +221,33 @@ static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape
 			sl_buf_printf(&a->q, "ALTER TABLE %s ADD COLUMN ", tt->quoted);
 			sl_ch_quote_ident(&a->q, f->name);
 			sl_buf_printf(&a->q, " %s", col->type);
-			sl_info("target: adding column %s %s to %s", f->name, col->type,
-			        tt->display);
+			/* the rows held read the value the source's rows have (their parts lack
+			 * the column, so ClickHouse computes the default for them); every change
+			 * written later carries the column */
+			sl_buf lit = {0};
+			bool fill = sl_ch_fill_literal(&col->codec, f, &lit);
+			if (fill)
+				sl_buf_printf(&a->q, " DEFAULT CAST(%s AS %s)", sl_buf_cstr(&lit),
+				              col->type);
+			else if (f->fill_missing)
+				sl_warn("target: column %s added to %s was added on the source "
+				        "with a "
+				        "default that has no stored value (a volatile default "
+				        "rewrote "
+				        "the table): rows that existed then may differ from the "
+				        "source; "
+				        "reload the table to fill them",
+				        f->name, tt->display);
+			else if (f->fill || f->fill_text)
+				sl_warn("target: column %s added to %s: the rows already there get "
+				        "no "
+				        "value for it (ClickHouse has no form of the source's "
+				        "default "
+				        "'%s'); reload the table to fill them",
+				        f->name, tt->display, f->fill_text ? f->fill_text : "?");
+			sl_buf_free(&lit);
+			sl_info("target: adding column %s %s to %s%s", f->name, col->type,
+			        tt->display, fill ? "; rows held get its default" : "");
 		} else if (cht_type_holds(types[k], col->type, &nullable)) {
 			col->codec.nullable |= nullable;
 			snprintf(col->type, sizeof col->type, "%s", types[k]);

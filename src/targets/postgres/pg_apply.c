@@ -341,8 +341,28 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 			sl_buf_printf(&sql, "ALTER TABLE %s ADD COLUMN ", tt->qualified);
 			sl_pg_quote_ident(&sql, f->name);
 			sl_buf_printf(&sql, " %s", want);
-			sl_info("target: %s: adding column %s %s (added on the source)",
-			        tt->display, f->name, want);
+			if (same_engine && f->fill_text) {
+				/* the rows held get the value the source's rows read; the default
+				 * goes again at once (changes carry every value) */
+				sl_buf_puts(&sql, " DEFAULT ");
+				sl_pg_quote_literal(&sql, f->fill_text);
+				sl_buf_printf(&sql, "::%s; ALTER TABLE %s ALTER COLUMN ", want,
+				              tt->qualified);
+				sl_pg_quote_ident(&sql, f->name);
+				sl_buf_puts(&sql, " DROP DEFAULT");
+			}
+			if (f->fill_missing)
+				sl_warn("target: %s: column %s was added on the source with a "
+				        "default "
+				        "that has no stored value (a volatile default rewrote the "
+				        "table, "
+				        "or a rewrite since): rows that existed then may differ "
+				        "from the "
+				        "source (NULL here); reload the table to fill them",
+				        tt->display, f->name);
+			sl_info("target: %s: adding column %s %s (added on the source%s)",
+			        tt->display, f->name, want,
+			        same_engine && f->fill_text ? "; rows held get its default" : "");
 		} else if (strcmp(col->format_type, want) != 0) {
 			if (!pga_widening(col->format_type, want)) {
 				rc = sl_error_set(
