@@ -26,6 +26,18 @@ char *sl_qualify(const char *schema, const char *name)
 	return (char *)b.data;
 }
 
+sl_skipped_column *sl_table_skip_column(sl_table_def *t, const char *name, const char *source_type,
+                                        const char *reason)
+{
+	t->skipped = sl_realloc(t->skipped, (size_t)(t->nskipped + 1) * sizeof *t->skipped);
+	sl_skipped_column *sk = &t->skipped[t->nskipped++];
+	memset(sk, 0, sizeof *sk);
+	sk->name = sl_strdup(name);
+	sk->source_type = sl_strdup(source_type);
+	sk->reason = sl_strdup(reason);
+	return sk;
+}
+
 void sl_table_def_free(sl_table_def *t)
 {
 	free(t->schema);

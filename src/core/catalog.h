@@ -69,6 +69,9 @@ static inline const sl_field *sl_table_read_fields(const sl_table_def *t)
 
 void sl_table_def_free(sl_table_def *t);
 void sl_catalog_free(sl_catalog *c);
+/* Record a column left out (copies the strings); the entry's other members are zero. */
+sl_skipped_column *sl_table_skip_column(sl_table_def *t, const char *name, const char *source_type,
+                                        const char *reason);
 /* Add a requirement unless one with the same ddl exists. Copies the strings. */
 void sl_table_add_requirement(sl_table_def *t, const char *type_name, const char *ddl);
 

@@ -5,7 +5,8 @@
 # command timeout). Checks: run and verify succeed, all tables are in "copied" with the source's
 # columns, keys and content, and the source is untouched. Then: two source tables with the same
 # name in different schemas cannot both land in "copied" — the run must refuse, not merge them,
-# before it creates anything. Last, source and target as one database: _sluice is never copied.
+# before it creates anything. Last, source and target as one database: _sluice is never copied,
+# and with a FOR ALL TABLES publication the pipeline's own position writes do not loop.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 SDB=it_same_src
@@ -183,6 +184,33 @@ sluice_ok run --once "$TMP/one.yaml"
 for t in items notes; do
 	compare_table test-src "$ODB" test-src "$ODB" public "$t" copy1
 done
+# Three: a FOR ALL TABLES publication made by hand publishes _sluice.positions too. The
+# pipeline's own position writes come back as transactions touching none of its tables: they
+# must not be applied (each would write a position, which would come back, once a second for
+# as long as it runs). While idle, the position row stays as it is; a real change still lands.
+src_sql "$ODB" "CREATE PUBLICATION it_same_all FOR ALL TABLES"
+cleanup_slot test-src sluice_it_same_three
+pipeline_file "$TMP/three.yaml" it_same_three "$ODB" "test-src:$ODB" "target.schema: copy3" \
+	"source.tables: { include: [public.*] }" "source.publication: it_same_all"
+sluice_ok run --once "$TMP/three.yaml"
+one_write
+sluice_bg "$TMP/three.out" "$TMP/three.err" run "$TMP/three.yaml"
+three_same() { [[ $(src_sql "$ODB" "SELECT count(*) FROM copy3.items") == $(src_sql "$ODB" "SELECT count(*) FROM public.items") ]]; }
+wait_until 60 three_same || { cat "$TMP/three.err" >&2; fail "pipeline three did not catch up"; }
+sleep 2 # let the catch-up's own position write come back and be passed over
+at0=$(src_sql "$ODB" "SELECT applied_at FROM _sluice.positions WHERE pipeline = 'it_same_three'")
+sleep 6
+at1=$(src_sql "$ODB" "SELECT applied_at FROM _sluice.positions WHERE pipeline = 'it_same_three'")
+assert_eq "$at0" "$at1" "FOR ALL TABLES on one database: idle, the pipeline writes no position"
+one_write
+wait_until 30 three_same || { cat "$TMP/three.err" >&2; fail "pipeline three did not apply a change"; }
+kill -TERM "$SL_PID"
+wait "$SL_PID" || true
+BG_PIDS=()
+for t in items notes; do
+	compare_table test-src "$ODB" test-src "$ODB" public "$t" copy3
+done
+sluice_ok reset "$TMP/three.yaml"
 sluice_ok reset "$TMP/two.yaml"
 sluice_ok reset "$TMP/one.yaml"
 pass

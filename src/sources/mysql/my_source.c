@@ -603,12 +603,7 @@ int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err)
 		if (!sl_my_coltype_from_schema(row[1], row[2], row[4], strtoll(row[5], NULL, 10),
 		                               atoi(row[6]), atoi(row[7]), atoi(row[8]),
 		                               row[9] && row[9][0] == '1', &ct, &reason)) {
-			t->skipped = sl_realloc(t->skipped,
-			                        (size_t)(t->nskipped + 1) * sizeof *t->skipped);
-			sl_skipped_column *sk = &t->skipped[t->nskipped++];
-			sk->name = sl_strdup(row[0]);
-			sk->source_type = sl_strdup(row[2]);
-			sk->reason = sl_strdup(reason);
+			sl_table_skip_column(t, row[0], row[2], reason);
 			continue;
 		}
 		int fi = t->nfields++;

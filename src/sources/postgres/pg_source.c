@@ -317,18 +317,12 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		sl_buf sel = {0};
 		for (int k = 0; k < nc; k++) {
 			if (how[k] == SL_PG_SELECT_UNSUPPORTED) {
-				t->skipped = sl_realloc(
-				        t->skipped, sizeof *t->skipped * (size_t)(t->nskipped + 1));
-				t->skipped[t->nskipped].name = sl_strdup(cols[start + k].name);
-				t->skipped[t->nskipped].source_type =
-				        sl_strdup(cols[start + k].format_type);
-				t->skipped[t->nskipped].reason = sl_strdup(reasons[k]);
-				t->skipped[t->nskipped].expression =
-				        cols[start + k].generated && cols[start + k].expression
-				                ? sl_strdup(cols[start + k].expression)
-				                : NULL;
-				t->skipped[t->nskipped].after = t->nfields;
-				t->nskipped++;
+				sl_skipped_column *sk = sl_table_skip_column(
+				        t, cols[start + k].name, cols[start + k].format_type,
+				        reasons[k]);
+				if (cols[start + k].generated && cols[start + k].expression)
+					sk->expression = sl_strdup(cols[start + k].expression);
+				sk->after = t->nfields;
 				sl_field_reset(&fields[k]);
 				continue;
 			}

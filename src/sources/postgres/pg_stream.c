@@ -67,11 +67,18 @@ struct sl_stream {
 	uint64_t start; /* skip transactions whose commit starts before this */
 	uint64_t until; /* once: stop when caught up to this; 0 = run until stopped */
 	atomic_uint_fast64_t acked;
-	uint64_t reported;      /* flush position last sent */
-	uint64_t received;      /* highest position seen (data or keepalive) */
-	uint64_t keepalive_lsn; /* server position of the last keepalive outside a transaction */
-	uint64_t last_commit_end;
+	uint64_t reported;        /* flush position last sent */
+	uint64_t received;        /* highest position seen (data or keepalive) */
+	uint64_t keepalive_lsn;   /* server position of the last keepalive outside a transaction */
+	uint64_t last_commit_end; /* end of the last transaction handed on */
 	bool in_txn, skip_txn;
+	/* The current transaction's BEGIN, held back until it touches a pipeline table: one
+	 * that touches none (another table published FOR ALL TABLES, sluice's own positions
+	 * when source and target are one database) is not handed on, so it cannot make the
+	 * target write a position that would come back as another such transaction. */
+	bool begun;
+	int64_t begin_us;
+	uint64_t begin_version;
 	double last_status, last_data, last_reply_request;
 
 	sl_pgo_msg m;
@@ -195,7 +202,27 @@ static int st_service(sl_stream *s, sl_error *err)
 
 /* ---------------------------------------------------------------- emitting ---- */
 
+static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err);
+
+/* Hand m on; the held-back BEGIN goes first when m is the transaction's first content. */
 static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
+{
+	if (s->in_txn && !s->skip_txn && !s->begun && m->kind != SL_MSG_BEGIN &&
+	    m->kind != SL_MSG_COMMIT) {
+		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
+		bm->commit_us = s->begin_us;
+		bm->version = s->begin_version;
+		s->begun = true;
+		int rc = st_emit_now(s, bm, err);
+		if (rc < 0) {
+			sl_msg_free(m);
+			return rc;
+		}
+	}
+	return st_emit_now(s, m, err);
+}
+
+static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err)
 {
 	for (;;) {
 		if (*s->stop) {
@@ -693,16 +720,21 @@ static int st_truncate(sl_stream *s, sl_error *err)
 static int st_commit(sl_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
-	s->in_txn = false;
 	if (m->end_lsn > s->received)
 		s->received = m->end_lsn;
 	if (s->skip_txn) {
+		s->in_txn = false;
 		st_drop_pending(s);
 		return 0;
 	}
-	SL_TRY(st_flush_touched(s, err));
+	/* still in the transaction: its first rows may be what hands the BEGIN on */
+	int rc = st_flush_touched(s, err);
+	s->in_txn = false;
+	SL_TRY(rc);
 	s->ntouched = 0;
 	s->pending_bytes = 0;
+	if (!s->begun)
+		return 0; /* nothing of the pipeline's: the keepalives move the slot past it */
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
 	char lsn[32];
 	st_format_lsn(m->end_lsn, lsn, sizeof lsn);
@@ -723,12 +755,10 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 		s->skip_txn = m->lsn < s->start;
 		s->ntouched = 0;
 		s->pending_bytes = 0;
-		if (s->skip_txn)
-			return 0;
-		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
-		bm->commit_us = m->ts + SL_PG_EPOCH_US;
-		bm->version = m->lsn;
-		return st_emit(s, bm, err);
+		s->begun = false;
+		s->begin_us = m->ts + SL_PG_EPOCH_US;
+		s->begin_version = m->lsn;
+		return 0; /* handed on with the transaction's first content (st_emit) */
 	}
 	case SL_PGO_COMMIT:
 		return st_commit(s, err);
