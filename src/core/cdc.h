@@ -9,8 +9,8 @@
 #include "core/catalog.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "sources/source.h"
-#include "targets/target.h"
+#include "core/source.h"
+#include "core/target.h"
 
 /* What the applier has made durable, for the caller's display. */
 typedef struct sl_cdc_progress {

@@ -31,8 +31,8 @@
 #include "core/queue.h"
 #include "core/state.h"
 #include "core/thread.h"
-#include "sources/source.h"
-#include "targets/target.h"
+#include "core/source.h"
+#include "core/target.h"
 
 volatile sig_atomic_t sl_stop_requested;
 

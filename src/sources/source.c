@@ -1,5 +1,5 @@
 /* Source registry. */
-#include "sources/source.h"
+#include "core/source.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Target registry. */
-#include "targets/target.h"
+#include "core/target.h"
 
 #include <string.h>
 

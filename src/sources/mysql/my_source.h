@@ -2,7 +2,7 @@
 #ifndef SL_MY_SOURCE_H
 #define SL_MY_SOURCE_H
 
-#include "sources/source.h"
+#include "core/source.h"
 
 extern const sl_source_ops sl_my_source_ops;
 

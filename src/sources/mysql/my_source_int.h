@@ -8,7 +8,7 @@
 #include "core/config.h"
 #include "formats/binlog.h"
 #include "sources/mysql/my_types.h"
-#include "sources/source.h"
+#include "core/source.h"
 
 /* A parsed mysql:// URL. */
 typedef struct sl_my_url {

@@ -2,7 +2,7 @@
 #ifndef SL_PG_SOURCE_H
 #define SL_PG_SOURCE_H
 
-#include "sources/source.h"
+#include "core/source.h"
 
 extern const sl_source_ops sl_pg_source_ops;
 

@@ -7,7 +7,7 @@
 
 #include "core/config.h"
 #include "formats/pgtypes.h"
-#include "sources/source.h"
+#include "core/source.h"
 
 struct pg_leaf {
 	char *qualified;     /* quoted "schema"."name" */

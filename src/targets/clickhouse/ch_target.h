@@ -2,7 +2,7 @@
 #ifndef SL_CH_TARGET_H
 #define SL_CH_TARGET_H
 
-#include "targets/target.h"
+#include "core/target.h"
 
 extern const sl_target_ops sl_ch_target_ops;
 

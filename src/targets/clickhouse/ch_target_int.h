@@ -19,7 +19,7 @@
 #include "core/state.h"
 #include "formats/chnative.h"
 #include "targets/clickhouse/ch_http.h"
-#include "targets/target.h"
+#include "core/target.h"
 
 /* How one source column travels: its ClickHouse type and codec (kind 0 = not replicated: a
  * type ClickHouse cannot hold, skipped with a warning). */

@@ -2,7 +2,7 @@
 #ifndef SL_PG_TARGET_H
 #define SL_PG_TARGET_H
 
-#include "targets/target.h"
+#include "core/target.h"
 
 extern const sl_target_ops sl_pg_target_ops;
 

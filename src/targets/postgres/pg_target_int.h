@@ -6,7 +6,7 @@
 #include <libpq-fe.h>
 
 #include "formats/pgtypes.h"
-#include "targets/target.h"
+#include "core/target.h"
 
 struct pg_target_table {
 	bool ready;

@@ -14,7 +14,7 @@
 #include "core/catalog.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "sources/source.h"
+#include "core/source.h"
 
 typedef struct sl_target sl_target;
 typedef struct sl_writer sl_writer;
