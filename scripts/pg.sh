@@ -7,7 +7,7 @@
 # Usage:
 #   scripts/pg.sh start NAME [--wal-level logical|replica] [--fsync on|off]
 #                            [-c key=value ...]
-#   scripts/pg.sh stop NAME
+#   scripts/pg.sh stop NAME [--smart]   (--smart: refuse new sessions, wait for the open ones)
 #   scripts/pg.sh destroy NAME
 #   scripts/pg.sh stop-all
 #   scripts/pg.sh status NAME
@@ -394,7 +394,7 @@ stop_instance() {
     return 0
   fi
   if is_running; then
-    (cd "$INST" && as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null)
+    (cd "$INST" && as_pg "$PGBIN/pg_ctl" -D "$DATA" -m "${1:-fast}" -w stop >/dev/null)
     log "stopped '$NAME'"
   else
     log "'$NAME' is not running"
@@ -402,11 +402,13 @@ stop_instance() {
 }
 
 cmd_stop() {
+  local mode=fast
+  [[ $# -eq 2 && $2 == --smart ]] && mode=smart && set -- "$1"
   [[ $# -eq 1 ]] || usage
   check_name "$1"
   set_paths "$1"
   lock_base
-  stop_instance
+  stop_instance "$mode"
 }
 
 cmd_destroy() {

@@ -41,6 +41,36 @@ static void sl_pg_notice(void *arg, const char *message)
 	sl_debug("server notice: %s", msg);
 }
 
+/* Whether a failed connection attempt may succeed later without anyone changing the
+ * configuration: the server is down, starting, stopping or recovering, out of connection
+ * slots, or the network dropped. Wrong passwords, users, databases and pg_hba entries are
+ * not: retrying those only hides the mistake. libpq gives no SQLSTATE for a failed
+ * connection, so this reads the message (the server's FATAL text for 57P03 and 53300). */
+static bool pg_connect_transient(const char *msg)
+{
+	static const char *const transient[] = {
+	        "Connection refused",
+	        "Connection reset",
+	        "timeout",
+	        "timed out",
+	        "server closed the connection unexpectedly",
+	        "the database system is starting up",
+	        "the database system is shutting down",
+	        "the database system is in recovery mode",
+	        "the database system is not yet accepting connections",
+	        "the database system is not accepting connections",
+	        "sorry, too many clients already",
+	        "remaining connection slots are reserved",
+	        "No route to host",
+	        "Network is unreachable",
+	        "Temporary failure in name resolution",
+	};
+	for (size_t i = 0; i < sizeof transient / sizeof *transient; i++)
+		if (strstr(msg, transient[i]))
+			return true;
+	return false;
+}
+
 int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
                   PGconn **out, sl_error *err)
 {
@@ -143,8 +173,7 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 			        "%s: cannot connect to %s: %s (check %s.url and that the server is "
 			        "running)",
 			        label, red, reason, label);
-		err->retryable =
-		        strstr(msg, "Connection refused") != NULL || strstr(msg, "timeout") != NULL;
+		err->retryable = pg_connect_transient(msg);
 		PQfinish(conn);
 		return rc;
 	}

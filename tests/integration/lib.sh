@@ -30,7 +30,14 @@ unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSFILE PGSERVICE PGOPTIONS 
 
 log() { printf '[%s +%ss] %s\n' "$TEST_NAME" "$SECONDS" "$*" >&2; }
 
+# fail MESSAGE: end the test. The stderr of the sluice last started in the background (if
+# any) is shown first, so a failure in CI carries what sluice was doing.
+SL_ERR_FILE=
 fail() {
+	if [[ -n $SL_ERR_FILE && -s $SL_ERR_FILE ]]; then
+		printf '[%s] last lines of sluice stderr (%s):\n' "$TEST_NAME" "${SL_ERR_FILE##*/}" >&2
+		tail -n 25 -- "$SL_ERR_FILE" | sed 's/^/    /' >&2
+	fi
 	printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
 	exit 1
 }
@@ -184,7 +191,8 @@ cleanup() {
 			[[ $kind == chstop ]] && bash "$CH_SH" stop "$inst" >/dev/null 2>&1
 		done < <(sort -u "$CLEANUP_LIST")
 	fi
-	rm -rf -- "$TMP"
+	# SLUICE_KEEP_TMP=1 keeps the files of the run (logs, state, pipeline) for a look after
+	[[ -n ${SLUICE_KEEP_TMP:-} ]] || rm -rf -- "$TMP"
 	((rc == 0)) || log "exit status $rc"
 }
 trap cleanup EXIT
@@ -390,6 +398,7 @@ sluice_bg() {
 	shift 2
 	"$SLUICE_BIN" "$@" >"$out" 2>"$err" &
 	SL_PID=$!
+	SL_ERR_FILE=$err
 	BG_PIDS+=("$SL_PID")
 }
 

@@ -4,7 +4,9 @@
 #     applier writes a large transaction into the open target transaction in pieces);
 #   - the source server stops while sluice streams: sluice retries with backoff (the retries'
 #     log lines are 1, 2 and 4 s apart: "1 s doubling"), reconnects by itself when it is back
-#     and goes on; the target server restarts too;
+#     and goes on; the target server restarts too; the target refuses new sessions for a while
+#     (a smart shutdown held open: "the database system is shutting down", 57P03) and sluice
+#     retries through it rather than exit;
 #   - an idle slot advances: while no replicated table changes but the source writes WAL (in
 #     another database), the slot's confirmed_flush_lsn passes the source's WAL position taken
 #     after that WAL (source.heartbeat: 1s);
@@ -137,6 +139,32 @@ src_sql "$SDB" "UPDATE big SET pad = 'after target restart' WHERE id = 1"
 wait_lines "$R" "reconnecting in" $((n0 + 1)) 30 "sluice saw the target go away"
 ensure_instance test-dst replica
 wait_for "SELECT pad FROM big WHERE id = 1" "after target restart" "changes after the target restarted"
+ev_writer_stop
+ev_caught_up
+
+# 4b. the target refuses new sessions for a while ("the database system is shutting down",
+# SQLSTATE 57P03, as while a server stops or starts): a smart shutdown waits for an open
+# session, which ends sluice's session and holds on for 6 s; sluice keeps retrying through
+# the refusals (an error that passes by itself, not a reason to exit), then the server stops
+# and comes back, and sluice goes on.
+ev_writer_start dst-refuse
+ev_seen dst-refuse
+n0=$(count_lines "$R" "reconnecting in")
+dst_sql postgres "SELECT pg_sleep(2); SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = '$TDB' AND pid <> pg_backend_pid(); SELECT pg_sleep(6)" >/dev/null &
+holder=$!
+sleep 0.5
+bash "$SLUICE_ROOT/scripts/pg.sh" stop test-dst --smart >/dev/null &
+stopper=$!
+src_sql "$SDB" "UPDATE big SET pad = 'after refusals' WHERE id = 2"
+wait_lines "$R" "the database system is shutting down" 1 20 "sluice retried while the target refused sessions"
+wait "$holder" || fail "the session holding the target open failed"
+wait "$stopper" || fail "the smart shutdown of test-dst failed"
+kill -0 "$SL_PID" || fail "sluice exited while the target refused new sessions"
+assert_contains "$(grep -F "shutting down" "$R" | head -1)" "reconnecting in" \
+	"a refused session is retried"
+ensure_instance test-dst replica
+wait_for "SELECT pad FROM big WHERE id = 2" "after refusals" "changes after the target refused sessions"
 ev_writer_stop
 ev_caught_up
 

@@ -169,9 +169,12 @@ int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_ti
 			                  "and are the host and port in source.url right?)",
 			                  what, u->host, u->port, mysql_error(c));
 			err->retryable = true;
-		} else
+		} else {
 			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: cannot connect to %s:%u: %s",
 			                  what, u->host, u->port, mysql_error(c));
+			/* out of connection slots, or stopping: both pass by themselves */
+			err->retryable = e == ER_CON_COUNT_ERROR || e == ER_SERVER_SHUTDOWN;
+		}
 		mysql_close(c);
 		return rc;
 	}

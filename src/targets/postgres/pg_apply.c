@@ -181,7 +181,8 @@ static int pga_begin(sl_applier *a, sl_error *err)
 {
 	if (a->in_txn)
 		return 0;
-	SL_TRY(sl_pg_exec(a->conn, "BEGIN", err));
+	if (sl_pg_exec(a->conn, "BEGIN", err) < 0)
+		return sl_error_wrap(err, "target");
 	a->in_txn = true;
 	return 0;
 }
