@@ -12,13 +12,18 @@
 
 static const char usage[] =
         "usage: sluice COMMAND [OPTIONS] PIPELINE.yaml\n"
+        "       sluice resync PIPELINE.yaml TABLE...\n"
         "\n"
         "commands:\n"
         "  check     preflight: connectivity, privileges and server settings, each failure with "
         "its fix\n"
         "  discover  list the selected tables, their keys and the type each column maps to\n"
         "  run       snapshot every selected table not yet copied (resumes an interrupted "
-        "snapshot)\n"
+        "snapshot),\n"
+        "            then stream changes; tables new to the pipeline are copied while "
+        "streaming\n"
+        "  resync    copy tables (schema.table) again while a run streams, without stopping "
+        "it\n"
         "  verify    compare row counts and content digests of every table on source and target\n"
         "  status    show the consistent point and each table's snapshot status\n"
         "  reset     drop the pipeline's replication slot and forget its state (target data is "
@@ -26,9 +31,8 @@ static const char usage[] =
         "  version   print the version\n"
         "\n"
         "options:\n"
-        "  --once              (run) stop once caught up with the source; today run always stops "
-        "after\n"
-        "                      the snapshot, as change streaming is not implemented yet\n"
+        "  --once              (run) stop once caught up with the source's position at "
+        "start\n"
         "  --log-level LEVEL   debug, info, warn or error (default: info, or log_level in the "
         "file)\n"
         "  -h, --help          show this help\n"
@@ -65,6 +69,9 @@ static int fail(const sl_error *err)
 int main(int argc, char **argv)
 {
 	const char *command = NULL, *path = NULL, *level = NULL;
+	/* resync's tables, gathered at the front of argv (each is moved down, never up) */
+	char **tables = argv + 1;
+	int ntables = 0;
 	bool once = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -85,6 +92,8 @@ int main(int argc, char **argv)
 			command = a;
 		} else if (path == NULL) {
 			path = a;
+		} else if (strcmp(command, "resync") == 0) {
+			tables[ntables++] = argv[i];
 		} else {
 			fprintf(stderr,
 			        "sluice: error: unexpected argument '%s' (see sluice --help)\n", a);
@@ -99,7 +108,8 @@ int main(int argc, char **argv)
 		printf("sluice %s\n", SLUICE_VERSION);
 		return 0;
 	}
-	static const char *commands[] = {"run", "check", "discover", "verify", "status", "reset"};
+	static const char *commands[] = {"run",    "check", "discover", "verify",
+	                                 "status", "reset", "resync"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		known = known || strcmp(command, commands[i]) == 0;
@@ -112,6 +122,11 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "sluice: error: %s needs a pipeline file: sluice %s PIPELINE.yaml\n",
 		        command, command);
+		return 2;
+	}
+	if (strcmp(command, "resync") == 0 && ntables == 0) {
+		fprintf(stderr, "sluice: error: resync needs the tables to copy: sluice resync "
+		                "PIPELINE.yaml SCHEMA.TABLE...\n");
 		return 2;
 	}
 	if (once && strcmp(command, "run") != 0) {
@@ -144,6 +159,8 @@ int main(int argc, char **argv)
 		rc = sl_pipeline_verify(cfg, &err);
 	else if (strcmp(command, "status") == 0)
 		rc = sl_pipeline_status(cfg, &err);
+	else if (strcmp(command, "resync") == 0)
+		rc = sl_pipeline_resync(cfg, tables, ntables, &err);
 	else
 		rc = sl_pipeline_reset(cfg, &err);
 	sl_config_free(cfg);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/backfill.h"
 #include "core/columns.h"
 #include "core/hist.h"
 #include "core/log.h"
@@ -67,6 +68,7 @@ struct cdc {
 	sl_shape **shapes; /* per table: the shape in force */
 	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
+	sl_backfill *bf;   /* tables copied again while streaming, or NULL */
 	size_t pending_bytes;
 	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
 	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
@@ -367,6 +369,7 @@ static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 		return 0;
 	cdc_count_held(c, pd);
 	size_t bytes = sl_changes_bytes(pd->ch);
+	pd->ch->may_miss = sl_backfill_copying(c->bf, t);
 	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
 	c->target_dirty = true;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
@@ -519,6 +522,7 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	SL_TRY(cdc_flush_all(c, err));
 	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
 	c->p->sops->stream_ack(c->stream, c->last_commit->version);
+	SL_TRY(sl_backfill_committed(c->bf, err));
 	cdc_record_lag(c, c->last_commit->commit_us);
 	snprintf(c->p->progress->position, sizeof c->p->progress->position, "%s",
 	         c->last_commit->position);
@@ -531,6 +535,91 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	return 0;
 }
 
+/* A backfill slice's rows, over the table's fields as discovered, as upserts over the shape
+ * in force: a column the shape has and the slice lacks (added since the run started) is left
+ * as the target has it. */
+static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, sl_error *err)
+{
+	const sl_table_def *td = &c->p->cat->tables[t];
+	sl_shape *shape = c->shapes[t];
+	int *from = sl_calloc((size_t)(shape->nfields ? shape->nfields : 1), sizeof *from);
+	sl_changes *ch = sl_changes_new(t, shape);
+	uint8_t *u = sl_calloc((size_t)ch->ubytes + 1, 1);
+	bool any_u = false;
+	int rc = 0;
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		from[i] = -1;
+		for (int j = 0; j < td->nfields; j++)
+			if (strcmp(td->fields[j].name, shape->fields[i].name) == 0)
+				from[i] = j;
+		char fa[64], fb[64];
+		if (from[i] < 0) {
+			u[i >> 3] |= (uint8_t)(1u << (i & 7));
+			any_u = true;
+		} else if (strcmp(sl_field_format(&td->fields[from[i]], fa, sizeof fa),
+		                  sl_field_format(&shape->fields[i], fb, sizeof fb)) != 0) {
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "backfill of %s: column %s changed type since the run started; "
+			        "restart sluice to copy it with the new type",
+			        td->qualified, shape->fields[i].name);
+		}
+	}
+	for (int64_t r = 0; r < b->length && rc == 0; r++) {
+		for (int i = 0; i < shape->nfields; i++) {
+			if (from[i] >= 0)
+				sl_col_append_from(&ch->rows->cols[i], &b->cols[from[i]], r);
+			else
+				sl_col_append_null(&ch->rows->cols[i]);
+		}
+		sl_changes_end_row(ch, SL_OP_UPSERT, any_u ? u : NULL);
+	}
+	free(from);
+	free(u);
+	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
+	m->table = t;
+	m->changes = ch;
+	if (rc == 0)
+		rc = cdc_on_rows(c, m, err);
+	sl_msg_free(m);
+	return rc;
+}
+
+/* A watermark: where a backfill slice read for it is applied (core/backfill.h), as a
+ * transaction of its own at the watermark's position, committed at once. */
+static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
+{
+	sl_backfill_slice *slice;
+	SL_TRY(sl_backfill_on_mark(c->bf, m, &slice, err));
+	if (slice == NULL)
+		return 0;
+	int t = slice->table;
+	const sl_table_def *td = &c->p->cat->tables[t];
+	if (c->shapes[t] == NULL) {
+		/* no change to the table yet in this session: its columns as discovered */
+		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+		sm->table = t;
+		sm->shape = sl_shape_new(td->fields, td->nfields);
+		int rc = cdc_on_schema(c, sm, err);
+		sl_msg_free(sm);
+		SL_TRY(rc);
+	}
+	if (!c->group_open) {
+		c->group_open = true;
+		c->group_started = cdc_now();
+	}
+	c->txn_version = m->version;
+	for (int i = 0; i < slice->nbatches; i++)
+		SL_TRY(cdc_slice_rows(c, t, slice->batches[i], err));
+	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
+	sl_msg_set_position(cm, m->position);
+	cm->version = m->version;
+	cm->commit_us = cdc_wall_us();
+	sl_msg_free(c->last_commit);
+	c->last_commit = cm;
+	return cdc_commit_group(c, err);
+}
+
 static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	SL_TRY(sl_colview_apply(c->view, m, err));
@@ -538,6 +627,7 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 	case SL_MSG_BEGIN:
 		c->in_src_txn = true;
 		c->txn_version = m->version;
+		sl_backfill_saw_txn(c->bf, m->txid);
 		if (!c->group_open) {
 			c->group_open = true;
 			c->group_started = cdc_now();
@@ -559,6 +649,8 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 		return 1; /* kept */
 	case SL_MSG_PROGRESS:
 		return 0;
+	case SL_MSG_WATERMARK:
+		return cdc_on_mark(c, m, err);
 	}
 	return 0;
 }
@@ -611,6 +703,8 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 			rc = 0;
 			break;
 		}
+		if (!c->in_src_txn && (rc = sl_backfill_step(c->bf, err)) < 0)
+			break;
 		void *item;
 		int kind;
 		int prc = sl_queue_pop_timed(c->q, &item, &kind, NULL, 100);
@@ -687,6 +781,7 @@ static void cdc_session_end(struct cdc *c)
 	}
 	sl_msg_free(c->last_commit);
 	c->last_commit = NULL;
+	sl_backfill_session_end(c->bf);
 	c->in_src_txn = c->group_open = c->target_dirty = false;
 	c->pending_bytes = c->group_bytes = 0;
 	c->held = c->held_peak = 0;
@@ -703,6 +798,8 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
 	c.view = sl_colview_create(p->cat, p->cfg->mask_key);
+	if (!p->once)
+		c.bf = sl_backfill_create(p->cfg, p->sops, p->src, p->cat, p->state);
 	int backoff = 1, rc;
 	for (;;) {
 		bool progressed = false;
@@ -734,6 +831,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	free(c.pend);
 	free(c.shapes);
 	sl_colview_destroy(c.view);
+	sl_backfill_destroy(c.bf);
 	if (rc == 0 && sl_stop_requested)
 		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);
 	return rc;

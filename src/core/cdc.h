@@ -29,6 +29,7 @@ typedef struct sl_cdc_params {
 	uint64_t converge_until; /* see sl_state_converge_get; handed to the target */
 	bool once;               /* stop once caught up with the source's position at start */
 	sl_cdc_progress *progress;
+	sl_state *state;         /* backfill requests and progress (NULL: no backfills) */
 	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
 	void *tick_ctx;
 	int64_t col_limit; /* 0: SL_COL_MAX_BYTES, what a pending batch column may hold; unit

@@ -137,6 +137,7 @@ void sl_msg_free(sl_msg *m)
 	sl_shape_unref(m->shape);
 	sl_changes_free(m->changes);
 	free(m->position);
+	free(m->mark);
 	free(m);
 }
 
@@ -146,8 +147,14 @@ void sl_msg_set_position(sl_msg *m, const char *position)
 	m->position = sl_strdup(position);
 }
 
+void sl_msg_set_mark(sl_msg *m, const char *mark)
+{
+	free(m->mark);
+	m->mark = sl_strdup(mark);
+}
+
 size_t sl_msg_bytes(const sl_msg *m)
 {
 	return sizeof *m + (m->changes ? sl_changes_bytes(m->changes) : 0) +
-	       (m->position ? strlen(m->position) + 1 : 0);
+	       (m->position ? strlen(m->position) + 1 : 0) + (m->mark ? strlen(m->mark) + 1 : 0);
 }

@@ -59,6 +59,9 @@ typedef struct sl_changes {
 	sl_buf unchanged; /* ubytes per row (bit c = column c unchanged), once any row has one */
 	int ubytes;
 	bool any_unchanged;
+	/* applier only: the table is being backfilled (core/backfill.h), so a row a change needs
+	 * may not be on the target yet; its copy brings it, and the change is skipped */
+	bool may_miss;
 	sl_buf pairs;   /* applier only: int64 per row, the row a MOVE reads its old key from (or
 	                   -1); empty when no row is a MOVE */
 	sl_buf origins; /* applier only: sl_row_origin per row (targets without transactions
@@ -119,7 +122,10 @@ enum sl_msg_kind {
 	SL_MSG_ROWS,
 	SL_MSG_TRUNCATE,
 	SL_MSG_COMMIT,
-	SL_MSG_PROGRESS
+	SL_MSG_PROGRESS,
+	/* a mark the pipeline wrote into the source's change log (sl_source_ops.watermark),
+	 * outside any transaction, where the log has it: a backfill's low watermark */
+	SL_MSG_WATERMARK
 };
 
 typedef struct sl_msg {
@@ -127,8 +133,10 @@ typedef struct sl_msg {
 	int table;           /* SCHEMA, ROWS, TRUNCATE: catalog index */
 	sl_shape *shape;     /* SCHEMA: one reference held */
 	sl_changes *changes; /* ROWS */
-	char *position; /* COMMIT, PROGRESS: where to resume after this point (sl_msg_set_position)
-	                 */
+	char *position;      /* COMMIT, PROGRESS, WATERMARK: where to resume after this point
+	                        (sl_msg_set_position) */
+	char *mark;          /* WATERMARK: the text written (sl_msg_set_mark) */
+	uint64_t txid;       /* BEGIN: the source's transaction id when it has one (else 0) */
 	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
 	 * MySQL: the GTID event's binlog offset) */
@@ -140,6 +148,7 @@ sl_msg *sl_msg_new(enum sl_msg_kind kind);
 void sl_msg_free(sl_msg *m);
 /* Set the message's position (copied; any length). */
 void sl_msg_set_position(sl_msg *m, const char *position);
+void sl_msg_set_mark(sl_msg *m, const char *mark);
 size_t sl_msg_bytes(const sl_msg *m);
 
 #endif

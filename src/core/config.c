@@ -43,7 +43,8 @@ static const char *const sl_cfg_target_keys[] = {
         "async_insert", "compression", "tls_ca_file", "fsync",  NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", "columns", NULL};
 static const char *const sl_cfg_column_keys[] = {"include", "exclude", "mask", NULL};
-static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size", NULL};
+static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size",
+                                                   "backfill_rows", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
 
@@ -455,24 +456,34 @@ static int sl_cfg_duration(sl_cfg_parser *p, yaml_node_t *map, const char *secti
 	return rc;
 }
 
-static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
+/* snapshot.KEY: a whole number from 1 to max */
+static int sl_cfg_count(sl_cfg_parser *p, yaml_node_t *map, const char *key, int64_t max,
+                        int64_t *out)
 {
 	char *s = NULL;
 	const char *end = NULL;
 	int line = 0, rc = 0;
-	SL_TRY(sl_cfg_string(p, map, "snapshot", "parallelism", false, &s, &line));
+	SL_TRY(sl_cfg_string(p, map, "snapshot", key, false, &s, &line));
 	if (s == NULL)
 		return 0;
 	int64_t v = sl_cfg_digits(s, &end);
-	if (v < 1 || v > SL_CFG_MAX_PARALLELISM || *end != '\0')
+	if (v < 1 || v > max || *end != '\0')
 		rc = sl_error_set(
 		        p->err, SL_ERR_CONFIG,
-		        "%s:%d: snapshot.parallelism '%s' must be a whole number from 1 to %d",
-		        p->origin, line, s, SL_CFG_MAX_PARALLELISM);
+		        "%s:%d: snapshot.%s '%s' must be a whole number from 1 to %" PRId64,
+		        p->origin, line, key, s, max);
 	else
-		*out = (int)v;
+		*out = v;
 	free(s);
 	return rc;
+}
+
+static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
+{
+	int64_t v = *out;
+	SL_TRY(sl_cfg_count(p, map, "parallelism", SL_CFG_MAX_PARALLELISM, &v));
+	*out = (int)v;
+	return 0;
 }
 
 /* source.server_id: the replica id a MySQL binlog reader presents, 1 .. 2^32-1. */
@@ -860,6 +871,7 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 		SL_TRY(sl_cfg_parallelism(p, sec, &cfg->snapshot_parallelism));
 		SL_TRY(sl_cfg_size(p, sec, "snapshot", "chunk_size", &cfg->snapshot_chunk_bytes));
 		SL_TRY(sl_cfg_size(p, sec, "snapshot", "queue_size", &cfg->queue_bytes));
+		SL_TRY(sl_cfg_count(p, sec, "backfill_rows", 10000000, &cfg->backfill_rows));
 	}
 	SL_TRY(sl_cfg_section(p, root, "apply", sl_cfg_apply_keys, &sec));
 	if (sec != NULL) {
@@ -931,6 +943,7 @@ static void sl_cfg_defaults(sl_config *cfg)
 		cpus = SL_CFG_MAX_PARALLELISM;
 	cfg->snapshot_parallelism = (int)cpus;
 	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->backfill_rows = 10000;
 	cfg->queue_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->apply_max_group_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->source.max_retained_wal = INT64_C(10) << 30;

@@ -77,12 +77,13 @@ typedef struct sl_config {
 	int64_t snapshot_chunk_bytes; /* snapshot.chunk_size, default 64MiB: ctid range per chunk */
 	int64_t apply_max_group_bytes; /* default 64MiB */
 	int64_t apply_max_delay_ms;    /* default 1000 */
-	int64_t queue_bytes; /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
-	char *state_url;     /* default "sqlite://./sluice-state.db"; relative paths are relative to
-	                        the current directory */
-	char *log_level;     /* optional top-level "log_level": debug|info|warn|error */
-	char *mask_key;      /* top-level "mask_key": the HMAC key of hash masking (a secret);
-	                        NULL when absent */
+	int64_t queue_bytes;   /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
+	int64_t backfill_rows; /* snapshot.backfill_rows: rows per backfill slice, default 10000 */
+	char *state_url; /* default "sqlite://./sluice-state.db"; relative paths are relative to
+	                    the current directory */
+	char *log_level; /* optional top-level "log_level": debug|info|warn|error */
+	char *mask_key;  /* top-level "mask_key": the HMAC key of hash masking (a secret);
+	                    NULL when absent */
 } sl_config;
 
 /* Load and validate a pipeline file. On success *out is a new config (free with

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/catalog.h"
+#include "core/backfill.h"
 #include "core/cdc.h"
 #include "core/columns.h"
 #include "core/digest.h"
@@ -645,24 +646,81 @@ static void run_cdc_tick(void *ctx)
 	}
 }
 
-/* Tables discovered now that the snapshot never loaded (created on the source after it) are left
- * out of change capture: their rows before now are not on the target. */
-static int run_drop_unloaded(struct run *r, sl_error *err)
+/* Whether table i, new to the pipeline, has a backfill under way from an earlier run. */
+static int run_backfill_under_way(struct run *r, const char *table, bool *yes, sl_error *err)
+{
+	sl_backfill_row *rows;
+	int n;
+	*yes = false;
+	SL_TRY(sl_state_backfill_list(r->state, &rows, &n, err));
+	for (int i = 0; i < n; i++)
+		if (strcmp(rows[i].name, table) == 0 && rows[i].status == SL_BACKFILL_COPYING)
+			*yes = true;
+	sl_backfill_rows_free(rows, n);
+	return 0;
+}
+
+/* A table new to the pipeline (created on the source after the snapshot, or newly matched by
+ * source.tables) is created on the target with its key and copied by a backfill while its
+ * changes stream (core/backfill.h). */
+static int run_add_table(struct run *r, int i, sl_table_status ts, sl_error *err)
+{
+	const sl_table_def *t = &r->cat.tables[i];
+	bool under_way;
+	SL_TRY(run_backfill_under_way(r, t->qualified, &under_way, err));
+	if (under_way && ts == SL_TABLE_LOADING) {
+		sl_info("table %s: its backfill goes on", t->qualified);
+		return 0;
+	}
+	SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
+	sl_writer *w;
+	SL_TRY(r->tops->writer_open(r->tgt, &w, err));
+	int rc = r->tops->finish_table(w, &r->cat, i, err);
+	r->tops->writer_close(w);
+	SL_TRY(rc);
+	SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
+	SL_TRY(sl_state_backfill_request(r->state, t->qualified, err));
+	sl_info("table %s is new to the pipeline: created on the target; its rows are copied "
+	        "while changes stream",
+	        t->qualified);
+	return 0;
+}
+
+/* Tables discovered now that the snapshot never loaded. With a source that can backfill, a
+ * streaming run adds them (run_add_table); otherwise they are left out of change capture,
+ * since their rows before now are not on the target. */
+static int run_new_tables(struct run *r, bool once, sl_error *err)
 {
 	sl_catalog *cat = &r->cat;
 	for (int i = 0; i < cat->ntables;) {
 		sl_table_status ts;
-		SL_TRY(sl_state_table_get(r->state, cat->tables[i].qualified, &ts, NULL, err));
+		const sl_table_def *t = &cat->tables[i];
+		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
 		if (ts == SL_TABLE_DONE) {
 			i++;
 			continue;
 		}
-		sl_warn("table %s was created on the source after the snapshot; its changes are "
-		        "not "
-		        "replicated (run 'sluice reset' and start over to include it, or exclude "
-		        "it in "
-		        "source.tables.exclude)",
-		        cat->tables[i].qualified);
+		bool can = r->sops->watermark != NULL && t->nkey > 0;
+		if (can && !once) {
+			SL_TRY(run_add_table(r, i, ts, err));
+			i++;
+			continue;
+		}
+		if (can)
+			sl_warn("table %s is new to the pipeline; a streaming run (without --once) "
+			        "copies it and replicates its changes; until then they are not",
+			        t->qualified);
+		else
+			sl_warn("table %s was created on the source after the snapshot; its "
+			        "changes "
+			        "are not replicated (%s; run 'sluice reset' and start over to "
+			        "include "
+			        "it, or exclude it in source.tables.exclude)",
+			        t->qualified,
+			        r->sops->watermark
+			                ? "it has no primary key, and a table is added by "
+			                  "copying it by key"
+			                : "this source cannot copy a table while streaming");
 		sl_table_def_free(&cat->tables[i]);
 		memmove(&cat->tables[i], &cat->tables[i + 1],
 		        (size_t)(cat->ntables - i - 1) * sizeof *cat->tables);
@@ -678,7 +736,7 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	if (!ps.snapshot_done)
 		return sl_error_set(err, SL_ERR_STATE,
 		                    "snapshot not complete; cannot stream changes");
-	SL_TRY(run_drop_unloaded(r, err));
+	SL_TRY(run_new_tables(r, once, err));
 	uint64_t converge_until;
 	SL_TRY(sl_state_converge_get(r->state, &converge_until, err));
 	sl_cdc_progress progress;
@@ -697,6 +755,7 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	        .converge_until = converge_until,
 	        .once = once,
 	        .progress = &progress,
+	        .state = r->state,
 	        .tick = run_cdc_tick,
 	        .tick_ctx = &tick,
 	};
@@ -846,6 +905,28 @@ int sl_pipeline_discover(const sl_config *cfg, sl_error *err)
 
 /* ---------------------------------------------------------------- verify ---- */
 
+/* Leave out the tables not loaded whole: new to the pipeline, being copied or not replicated. */
+static int run_drop_unloaded(struct run *r, sl_error *err)
+{
+	sl_catalog *cat = &r->cat;
+	for (int i = 0; i < cat->ntables;) {
+		sl_table_status ts;
+		SL_TRY(sl_state_table_get(r->state, cat->tables[i].qualified, &ts, NULL, err));
+		if (ts == SL_TABLE_DONE) {
+			i++;
+			continue;
+		}
+		printf("%-40s not compared: not loaded yet (a run copies tables new to the "
+		       "pipeline while streaming)\n",
+		       cat->tables[i].qualified);
+		sl_table_def_free(&cat->tables[i]);
+		memmove(&cat->tables[i], &cat->tables[i + 1],
+		        (size_t)(cat->ntables - i - 1) * sizeof *cat->tables);
+		cat->ntables--;
+	}
+	return 0;
+}
+
 int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 {
 	struct run r;
@@ -854,7 +935,7 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		rc = run_discover(&r, err);
 	sl_pipeline_state ps;
 	if (rc == 0 && (rc = sl_state_load(r.state, &ps, err)) == 0 && ps.snapshot_done)
-		rc = run_drop_unloaded(&r, err); /* tables the pipeline does not replicate */
+		rc = run_drop_unloaded(&r, err); /* tables not (yet) on the target whole */
 	int differ = 0;
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		if (sl_stop_requested) {
@@ -956,6 +1037,29 @@ static void status_cdc(struct run *r, const sl_pipeline_state *ps)
 	       behind < 0 ? 0 : behind);
 }
 
+/* Backfills: copying first, then the finished and failed ones. */
+static void status_backfills(sl_state *st)
+{
+	sl_backfill_row *rows;
+	int n;
+	sl_error e = {0};
+	if (sl_state_backfill_list(st, &rows, &n, &e) < 0) {
+		printf("  backfills: unknown (%s)\n", e.msg);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const sl_backfill_row *b = &rows[i];
+		printf("  backfill %-31s %-8s %" PRId64 " rows copied", b->name,
+		       sl_backfill_status_name(b->status), b->rows);
+		if (b->status == SL_BACKFILL_COPYING)
+			printf(b->after ? ", up to key %s" : ", not started", b->after);
+		if (b->status == SL_BACKFILL_FAILED)
+			printf(": %s", b->reason);
+		printf("\n");
+	}
+	sl_backfill_rows_free(rows, n);
+}
+
 int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 {
 	sl_state *st;
@@ -984,12 +1088,64 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 					       r.cat.tables[i].qualified, sl_table_status_name(ts),
 					       rows);
 			}
+			status_backfills(st);
 		} else {
 			printf("  (source unreachable: %s)\n", e.msg);
 		}
 		run_close(&r);
 	}
 	sl_state_close(st);
+	return rc;
+}
+
+int sl_pipeline_resync(const sl_config *cfg, char *const *tables, int ntables, sl_error *err)
+{
+	struct run r;
+	int rc = run_open(&r, cfg, false, true, err);
+	if (rc == 0)
+		rc = run_discover(&r, err);
+	sl_pipeline_state ps;
+	if (rc == 0)
+		rc = sl_state_load(r.state, &ps, err);
+	if (rc == 0 && !ps.snapshot_done)
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "pipeline %s has not finished its snapshot: 'sluice run' it first "
+		        "(the snapshot copies every table)",
+		        cfg->name);
+	if (rc == 0 && r.sops->watermark == NULL)
+		rc = sl_error_set(err, SL_ERR_CONFIG,
+		                  "a %s source cannot copy a table while streaming yet; reload it "
+		                  "with 'sluice reset' and a new run",
+		                  r.sops->type);
+	/* every name first: all requests or none */
+	for (int k = 0; k < ntables && rc == 0; k++) {
+		int found = -1;
+		for (int i = 0; i < r.cat.ntables; i++)
+			if (strcmp(r.cat.tables[i].qualified, tables[k]) == 0)
+				found = i;
+		if (found < 0)
+			rc = sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "table %s is not in pipeline %s (name it as 'sluice status' "
+			        "lists it: schema.table)",
+			        tables[k], cfg->name);
+		else if (r.cat.tables[found].nkey == 0)
+			rc = sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "table %s has no primary key (or replica identity index): a "
+			        "resync copies by key; reload it with 'sluice reset' and a "
+			        "new run",
+			        tables[k]);
+	}
+	for (int k = 0; k < ntables && rc == 0; k++) {
+		rc = sl_state_backfill_request(r.state, tables[k], err);
+		if (rc == 0)
+			printf("resync of %s requested: a running 'sluice run' copies it within a "
+			       "second or so (else the next one does); see 'sluice status'\n",
+			       tables[k]);
+	}
+	run_close(&r);
 	return rc;
 }
 

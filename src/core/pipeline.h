@@ -25,5 +25,8 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err);
 int sl_pipeline_status(const sl_config *cfg, sl_error *err);
 /* Forget the pipeline: drop its replication slot and its state (target data is kept). */
 int sl_pipeline_reset(const sl_config *cfg, sl_error *err);
+/* Ask for tables (qualified names) to be copied again while the pipeline streams
+ * (core/backfill.h): all requests or none. */
+int sl_pipeline_resync(const sl_config *cfg, char *const *tables, int ntables, sl_error *err);
 
 #endif

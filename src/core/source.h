@@ -107,6 +107,22 @@ typedef struct sl_source_ops {
 	int (*log_info)(sl_source *src, sl_log_info *out, sl_error *err);
 	/* Write a heartbeat into the change log (keeps an idle source's log moving). */
 	int (*heartbeat)(sl_source *src, sl_error *err);
+	/* Backfill (core/backfill.h): copy a table again while its changes stream. Optional
+	 * (all three NULL: the source cannot). watermark writes `mark` into the change log, outside
+	 * any transaction; the stream hands it on as SL_MSG_WATERMARK where the log has it.
+	 * backfill_next describes the next slice of table t in key order into *chunk: the rows
+	 * whose key is after `after` (a key as the source spells it, from an earlier call; NULL:
+	 * from the first row), about `rows` of them; *next gets the key ending the slice (the
+	 * caller frees it), or NULL when the slice runs to the end of the table. backfill_read
+	 * reads a slice in a snapshot of its own, taken when it is called, and lists in *unseen
+	 * (the caller frees it) the transactions that snapshot did not see although they were
+	 * running: their ids as BEGIN messages carry them (sl_msg.txid). */
+	int (*watermark)(sl_source *src, const char *mark, sl_error *err);
+	int (*backfill_next)(sl_source *src, const sl_catalog *cat, int t, const char *after,
+	                     int64_t rows, sl_chunk *chunk, char **next, sl_error *err);
+	int (*backfill_read)(sl_source *src, const sl_catalog *cat, const sl_chunk *chunk,
+	                     sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+	                     int64_t *rows, uint64_t **unseen, int *nunseen, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
 	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 } sl_source_ops;

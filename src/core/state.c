@@ -38,7 +38,12 @@ static const char sl_state_schema[] =
         "  pipeline TEXT PRIMARY KEY, version INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS sluice_target_name ("
         "  pipeline TEXT NOT NULL, source_table TEXT NOT NULL, name TEXT NOT NULL,"
-        "  PRIMARY KEY (pipeline, source_table));";
+        "  PRIMARY KEY (pipeline, source_table));"
+        "CREATE TABLE IF NOT EXISTS sluice_backfill ("
+        "  pipeline TEXT NOT NULL, name TEXT NOT NULL, gen INTEGER NOT NULL,"
+        "  after TEXT, rows INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL,"
+        "  reason TEXT, requested_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (pipeline, name));";
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -278,6 +283,9 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		rc = sl_state_exec(st, "DELETE FROM sluice_target_name WHERE pipeline = ?", "t", a,
 		                   err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_backfill WHERE pipeline = ?", "t", a,
+		                   err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
@@ -428,4 +436,102 @@ int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_positi
 	                       "tttiii", a, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
+}
+
+int sl_state_backfill_request(sl_state *st, const char *table, sl_error *err)
+{
+	int64_t now = (int64_t)time(NULL);
+	const void *a[] = {st->name, table, &now, &now};
+	pthread_mutex_lock(&st->mu);
+	/* a new generation: a backfill of the table under way starts over */
+	int rc = sl_state_exec(
+	        st,
+	        "INSERT INTO sluice_backfill (pipeline, name, gen, after, rows, status, reason,"
+	        " requested_at, updated_at) VALUES (?, ?, 1, NULL, 0, 0, NULL, ?, ?)"
+	        " ON CONFLICT (pipeline, name) DO UPDATE SET gen = gen + 1, after = NULL,"
+	        " rows = 0, status = 0, reason = NULL, requested_at = excluded.requested_at,"
+	        " updated_at = excluded.updated_at",
+	        "ttii", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+static void sl_state_backfill_read(sqlite3_stmt *stmt, sl_backfill_row *out)
+{
+	const char *after = (const char *)sqlite3_column_text(stmt, 2);
+	const char *reason = (const char *)sqlite3_column_text(stmt, 5);
+	out->name = sl_strdup((const char *)sqlite3_column_text(stmt, 0));
+	out->gen = sqlite3_column_int64(stmt, 1);
+	out->after = after ? sl_strdup(after) : NULL;
+	out->rows = sqlite3_column_int64(stmt, 3);
+	out->status = (sl_backfill_status)sqlite3_column_int(stmt, 4);
+	snprintf(out->reason, sizeof out->reason, "%s", reason ? reason : "");
+	out->requested_at = sqlite3_column_int64(stmt, 6);
+	out->updated_at = sqlite3_column_int64(stmt, 7);
+}
+
+#define SL_BACKFILL_COLUMNS "name, gen, after, rows, status, reason, requested_at, updated_at"
+
+int sl_state_backfill_list(sl_state *st, sl_backfill_row **out, int *n, sl_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT " SL_BACKFILL_COLUMNS " FROM sluice_backfill WHERE "
+	                      "pipeline = ? ORDER BY status, requested_at, name",
+	                      NULL, &stmt, err);
+	while (rc == 1) {
+		*out = sl_realloc(*out, sizeof **out * (size_t)(*n + 1));
+		sl_state_backfill_read(stmt, &(*out)[(*n)++]);
+		int s = sqlite3_step(stmt);
+		rc = s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : sl_state_fail(st, err, "read");
+	}
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	if (rc < 0) {
+		sl_backfill_rows_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int sl_state_backfill_progress(sl_state *st, const sl_backfill_row *b, sl_error *err)
+{
+	int64_t now = (int64_t)time(NULL), status = b->status;
+	const void *a[] = {b->after, &b->rows, &status, b->reason[0] ? b->reason : NULL,
+	                   &now,     st->name, b->name, &b->gen};
+	pthread_mutex_lock(&st->mu);
+	/* only the generation that was copied: a new request starts over */
+	int rc = sl_state_exec(st,
+	                       "UPDATE sluice_backfill SET after = ?, rows = ?, status = ?, "
+	                       "reason = ?, updated_at = ? WHERE pipeline = ? AND name = ? AND "
+	                       "gen = ?",
+	                       "tiititti", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+void sl_backfill_rows_free(sl_backfill_row *rows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(rows[i].name);
+		free(rows[i].after);
+	}
+	free(rows);
+}
+
+const char *sl_backfill_status_name(sl_backfill_status s)
+{
+	switch (s) {
+	case SL_BACKFILL_COPYING:
+		return "copying";
+	case SL_BACKFILL_DONE:
+		return "done";
+	case SL_BACKFILL_FAILED:
+		return "failed";
+	}
+	return "?";
 }

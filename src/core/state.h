@@ -90,4 +90,32 @@ int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *ou
 int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_position *p,
                           sl_error *err);
 
+/* Backfills (core/backfill.h): tables to copy again while changes stream, requested by
+ * `sluice resync` or by the run itself (tables new to the pipeline). `after` is the key the
+ * copy has reached, as the source spells it (NULL: none yet); `gen` counts requests, so a new
+ * request starts a backfill under way over. */
+typedef enum sl_backfill_status {
+	SL_BACKFILL_COPYING = 0, /* requested, or part copied */
+	SL_BACKFILL_DONE = 1,
+	SL_BACKFILL_FAILED = 2 /* see reason */
+} sl_backfill_status;
+
+typedef struct sl_backfill_row {
+	char *name; /* the source table, "schema.name" */
+	int64_t gen;
+	char *after;
+	int64_t rows; /* copied so far */
+	sl_backfill_status status;
+	char reason[256];
+	int64_t requested_at, updated_at; /* unix seconds */
+} sl_backfill_row;
+
+int sl_state_backfill_request(sl_state *st, const char *table, sl_error *err);
+/* Every backfill of the pipeline: copying ones first, oldest request first. */
+int sl_state_backfill_list(sl_state *st, sl_backfill_row **out, int *n, sl_error *err);
+/* Record b's after, rows, status and reason, if its generation is still the latest. */
+int sl_state_backfill_progress(sl_state *st, const sl_backfill_row *b, sl_error *err);
+void sl_backfill_rows_free(sl_backfill_row *rows, int n);
+const char *sl_backfill_status_name(sl_backfill_status s);
+
 #endif

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -89,6 +90,8 @@ static void pg_close(sl_source *s)
 		return;
 	if (s->repl)
 		PQfinish(s->repl);
+	if (s->bf)
+		PQfinish(s->bf);
 	PQfinish(s->meta);
 	free(s);
 }
@@ -650,6 +653,45 @@ static int pg_drop_slot(sl_source *s, sl_error *err)
 	return rc;
 }
 
+extern volatile sig_atomic_t sl_stop_requested;
+
+/* Wait until every transaction running now has ended. A table added to the publication is
+ * published for changes decoded after the addition; a transaction that was already running
+ * may have changed it before (those changes are not streamed), so the table is copied only
+ * once such transactions are over and their rows visible to the copy. */
+static int pg_wait_running(sl_source *s, sl_error *err)
+{
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err));
+	char *snap = sl_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	const char *params[1] = {snap};
+	int rc = 0;
+	for (int i = 0;; i++) {
+		rc = sl_pg_query(
+		        s->meta,
+		        "SELECT count(*), min(x)::text FROM txid_snapshot_xip($1::txid_snapshot) "
+		        "x WHERE txid_status(x) = 'in progress'",
+		        1, params, &res, err);
+		if (rc < 0)
+			break;
+		long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		if (n > 0 && i % 100 == 50)
+			sl_info("source: waiting for %ld transaction(s) that were running when "
+			        "tables "
+			        "were added to publication \"%s\" (the oldest: xid %s) to end "
+			        "before "
+			        "copying them",
+			        n, s->publication, PQgetvalue(res, 0, 1));
+		PQclear(res);
+		if (n == 0 || sl_stop_requested)
+			break;
+		usleep(100000);
+	}
+	free(snap);
+	return rc;
+}
+
 /* Create the publication when missing; add selected tables it lacks (unless it is FOR ALL TABLES).
  */
 static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *err)
@@ -663,7 +705,7 @@ static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *
 	if (all)
 		return 0;
 	sl_buf sql = {0};
-	int rc = 0;
+	int rc = 0, added = 0;
 	if (!exists) {
 		sl_buf_puts(&sql, "CREATE PUBLICATION ");
 		sl_pg_quote_ident(&sql, s->publication);
@@ -713,7 +755,11 @@ static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *
 			        err,
 			        "source: publication \"%s\" lacks table %s and it cannot be added",
 			        s->publication, cat->tables[i].qualified);
+		else
+			added++;
 	}
+	if (rc == 0 && added > 0)
+		rc = pg_wait_running(s, err);
 out:
 	sl_buf_free(&sql);
 	return rc;
@@ -784,7 +830,9 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 			                    "snapshot; changes since %s are "
 			                    "lost (run 'sluice reset' and start over)",
 			                    s->slot, ps.position);
-		return 0;
+		/* tables new to the pipeline are streamed from now on (and copied by a
+		 * backfill): the publication must carry them */
+		return pg_ensure_publication(s, cat, err);
 	}
 	if (!ps.found && slot_exists)
 		return sl_error_set(
@@ -1030,6 +1078,193 @@ static int pg_reset(sl_source *s, sl_error *err)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- backfill ---- */
+
+/* The relation a backfill reads: the partitioned table itself (its leaves), or ONLY the table. */
+static void pg_backfill_relation(sl_buf *b, const sl_table_def *t)
+{
+	const struct pg_table *pt = t->priv;
+	if (pt->relkind != 'p')
+		sl_buf_puts(b, "ONLY ");
+	sl_pg_quote_qualified(b, t->schema, t->name);
+}
+
+/* "(k1, k2)" */
+static void pg_key_list(sl_buf *b, const sl_table_def *t)
+{
+	sl_buf_putc(b, '(');
+	for (int k = 0; k < t->nkey; k++) {
+		if (k)
+			sl_buf_puts(b, ", ");
+		sl_pg_quote_ident(b, t->fields[t->key[k]].name);
+	}
+	sl_buf_putc(b, ')');
+}
+
+/* "(k1, k2) OP (('{..}'::text[])[1]::type1, ...)": the key compared with a key spelled as
+ * the text array pg_backfill_next returns (each value as its type's text; cast back with the
+ * column's own type, so the comparison is the index's). */
+static void pg_key_compare(sl_buf *b, const sl_table_def *t, char *const *types, const char *op,
+                           const char *key)
+{
+	pg_key_list(b, t);
+	sl_buf_printf(b, " %s (", op);
+	for (int k = 0; k < t->nkey; k++) {
+		sl_buf_puts(b, k ? ", (" : "(");
+		sl_pg_quote_literal(b, key);
+		sl_buf_printf(b, "::text[])[%d]::%s", k + 1, types[k]);
+	}
+	sl_buf_putc(b, ')');
+}
+
+static int pg_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const char *after,
+                            int64_t rows, sl_chunk *chunk, char **next, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	const struct pg_table *pt = t->priv;
+	*next = NULL;
+	memset(chunk, 0, sizeof *chunk);
+	if (t->nkey == 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source: table %s has no primary key: a backfill copies by key",
+		                    t->qualified);
+	/* each key column's type as the catalog spells it, for the casts */
+	char **types = sl_calloc((size_t)t->nkey, sizeof *types);
+	sl_buf sql = {0}, rel = {0};
+	PGresult *res = NULL;
+	int rc = 0;
+	char oid[16];
+	snprintf(oid, sizeof oid, "%u", pt->oid);
+	for (int k = 0; k < t->nkey && rc == 0; k++) {
+		const char *params[2] = {oid, t->fields[t->key[k]].name};
+		rc = sl_pg_query(s->meta,
+		                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+		                 "attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
+		                 2, params, &res, err);
+		if (rc == 0 && PQntuples(res) != 1)
+			rc = sl_error_set(err, SL_ERR_STATE,
+			                  "source: key column %s of %s is gone; restart sluice",
+			                  t->fields[t->key[k]].name, t->qualified);
+		if (rc == 0)
+			types[k] = sl_strdup(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+	if (rc < 0)
+		goto out;
+	pg_backfill_relation(&rel, t);
+	/* the key `rows` rows on: the slice's last */
+	sl_buf_puts(&sql, "SELECT ARRAY[");
+	for (int k = 0; k < t->nkey; k++) {
+		if (k)
+			sl_buf_puts(&sql, ", ");
+		sl_pg_quote_ident(&sql, t->fields[t->key[k]].name);
+		sl_buf_puts(&sql, "::text");
+	}
+	sl_buf_printf(&sql, "]::text FROM %s", sl_buf_cstr(&rel));
+	if (after) {
+		sl_buf_puts(&sql, " WHERE ");
+		pg_key_compare(&sql, t, types, ">", after);
+	}
+	sl_buf_puts(&sql, " ORDER BY ");
+	for (int k = 0; k < t->nkey; k++) {
+		if (k)
+			sl_buf_puts(&sql, ", ");
+		sl_pg_quote_ident(&sql, t->fields[t->key[k]].name);
+	}
+	sl_buf_printf(&sql, " OFFSET %lld LIMIT 1", (long long)(rows > 1 ? rows - 1 : 0));
+	if ((rc = sl_pg_query(s->meta, sl_buf_cstr(&sql), 0, NULL, &res, err)) < 0) {
+		pg_read_error(s->meta, t, rc, err);
+		goto out;
+	}
+	if (PQntuples(res) == 1)
+		*next = sl_strdup(PQgetvalue(res, 0, 0));
+	sl_buf_reset(&sql);
+	if (after)
+		pg_key_compare(&sql, t, types, ">", after);
+	if (*next) {
+		if (after)
+			sl_buf_puts(&sql, " AND ");
+		pg_key_compare(&sql, t, types, "<=", *next);
+	}
+	chunk->table = ti;
+	chunk->est_rows = rows;
+	chunk->relation = sl_strdup(sl_buf_cstr(&rel));
+	chunk->where = sql.len ? sl_strdup(sl_buf_cstr(&sql)) : NULL;
+out:
+	PQclear(res);
+	for (int k = 0; k < t->nkey; k++)
+		free(types[k]);
+	free(types);
+	sl_buf_free(&sql);
+	sl_buf_free(&rel);
+	return rc;
+}
+
+/* "xmin:xmax:xip,xip,...": the running transactions' ids, as 32-bit xids (what pgoutput's
+ * Begin carries) */
+static void pg_parse_xip(const char *snap, uint64_t **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	const char *p = strchr(snap, ':');
+	p = p ? strchr(p + 1, ':') : NULL;
+	if (p == NULL)
+		return;
+	for (p++; *p;) {
+		char *end;
+		unsigned long long x = strtoull(p, &end, 10);
+		if (end == p)
+			break;
+		*out = sl_realloc(*out, sizeof **out * (size_t)(*n + 1));
+		(*out)[(*n)++] = x & 0xffffffffu;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
+                            sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
+                            int64_t *rows, uint64_t **unseen, int *nunseen, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[chunk->table];
+	const struct pg_table *pt = t->priv;
+	*unseen = NULL;
+	*nunseen = 0;
+	if (s->bf && PQstatus(s->bf) != CONNECTION_OK) {
+		PQfinish(s->bf);
+		s->bf = NULL;
+	}
+	if (s->bf == NULL)
+		SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false,
+		                     &s->bf, err));
+	/* the snapshot is taken by the first statement: the running transactions it lists are
+	 * those whose changes the slice does not show */
+	SL_TRY(sl_pg_exec(s->bf, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err));
+	PGresult *res = NULL;
+	int rc = sl_pg_query(s->bf, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err);
+	if (rc == 0) {
+		pg_parse_xip(PQgetvalue(res, 0, 0), unseen, nunseen);
+		PQclear(res);
+		sl_buf sql = {0};
+		sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)",
+		              pt->select_list, chunk->relation, chunk->where ? " WHERE " : "",
+		              chunk->where ? chunk->where : "");
+		rc = sl_pg_copy_out(s->bf, sl_buf_cstr(&sql), pt->codecs, batch, batch_bytes, sink,
+		                    ctx, rows, NULL, err);
+		if (rc < 0)
+			pg_read_error(s->bf, t, rc, err);
+		sl_buf_free(&sql);
+	}
+	sl_error e2;
+	sl_pg_exec(s->bf, rc == 0 ? "COMMIT" : "ROLLBACK", &e2);
+	if (rc < 0) {
+		free(*unseen);
+		*unseen = NULL;
+		*nunseen = 0;
+	}
+	return rc;
+}
+
 static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[ti];
@@ -1067,5 +1302,8 @@ const sl_source_ops sl_pg_source_ops = {
         .stream_close = sl_pg_stream_close,
         .log_info = sl_pg_log_info,
         .heartbeat = sl_pg_heartbeat,
+        .watermark = sl_pg_watermark,
+        .backfill_next = pg_backfill_next,
+        .backfill_read = pg_backfill_read,
         .digest = pg_digest,
 };

@@ -36,6 +36,7 @@ struct sl_source {
 	int server_version;
 	int block_size;
 	bool stream_text; /* a column needs the text protocol (set by the stream, kept) */
+	PGconn *bf;       /* backfill reads (pg_backfill_read), connected on first use */
 };
 
 struct sl_reader {
@@ -57,6 +58,9 @@ void sl_pg_stream_ack(sl_stream *s, uint64_t version);
 void sl_pg_stream_close(sl_stream *s);
 int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err);
 int sl_pg_heartbeat(sl_source *src, sl_error *err);
+/* the prefix of the logical decoding messages that carry a backfill's watermarks */
+#define ST_WATERMARK_PREFIX "sluice_watermark"
+int sl_pg_watermark(sl_source *src, const char *mark, sl_error *err);
 int sl_pg_parse_lsn(const char *s, uint64_t *out);
 
 #endif

@@ -79,6 +79,7 @@ struct sl_stream {
 	bool begun;
 	int64_t begin_us;
 	uint64_t begin_version;
+	uint32_t begin_xid;
 	double last_status, last_data, last_reply_request;
 
 	sl_pgo_msg m;
@@ -212,6 +213,7 @@ static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
 		sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
 		bm->commit_us = s->begin_us;
 		bm->version = s->begin_version;
+		bm->txid = s->begin_xid;
 		s->begun = true;
 		int rc = st_emit_now(s, bm, err);
 		if (rc < 0) {
@@ -745,6 +747,25 @@ static int st_commit(sl_stream *s, sl_error *err)
 	return st_emit(s, cm, err);
 }
 
+/* A logical decoding message: a backfill's watermark (sl_pg_watermark) is handed on where the
+ * log has it; anything else (heartbeats, other tools' messages) is not ours. */
+static int st_watermark(sl_stream *s, sl_error *err)
+{
+	const sl_pgo_msg *m = &s->m;
+	if ((m->flags & 1) || s->in_txn || strcmp(m->prefix, ST_WATERMARK_PREFIX) != 0 ||
+	    m->lsn < s->start)
+		return 0;
+	sl_msg *wm = sl_msg_new(SL_MSG_WATERMARK);
+	char lsn[32], *mark = sl_malloc(m->content_len + 1);
+	memcpy(mark, m->content, m->content_len);
+	mark[m->content_len] = '\0';
+	wm->mark = mark;
+	st_format_lsn(m->lsn, lsn, sizeof lsn);
+	sl_msg_set_position(wm, lsn);
+	wm->version = m->lsn;
+	return st_emit_now(s, wm, err);
+}
+
 static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *err)
 {
 	SL_TRY(sl_pgo_decode(buf, len, false, &s->m, err));
@@ -758,6 +779,7 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 		s->begun = false;
 		s->begin_us = m->ts + SL_PG_EPOCH_US;
 		s->begin_version = m->lsn;
+		s->begin_xid = m->xid;
 		return 0; /* handed on with the transaction's first content (st_emit) */
 	}
 	case SL_PGO_COMMIT:
@@ -770,9 +792,10 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 		return st_change(s, err);
 	case SL_PGO_TRUNCATE:
 		return st_truncate(s, err);
+	case SL_PGO_MESSAGE:
+		return st_watermark(s, err);
 	case SL_PGO_TYPE:
 	case SL_PGO_ORIGIN:
-	case SL_PGO_MESSAGE:
 		return 0;
 	default:
 		return sl_error_set(err, SL_ERR_DATA,
@@ -1120,6 +1143,19 @@ int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 	out->retained_bytes = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	PQclear(res);
 	return 0;
+}
+
+int sl_pg_watermark(sl_source *src, const char *mark, sl_error *err)
+{
+	PGresult *res;
+	st_meta_alive(src);
+	const char *params[1] = {mark};
+	int rc = sl_pg_query(src->meta,
+	                     "SELECT pg_logical_emit_message(false, '" ST_WATERMARK_PREFIX "', $1)",
+	                     1, params, &res, err);
+	if (rc == 0)
+		PQclear(res);
+	return rc;
 }
 
 int sl_pg_heartbeat(sl_source *src, sl_error *err)

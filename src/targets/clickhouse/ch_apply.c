@@ -523,7 +523,7 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 	free(want);
 	sl_batch *out = sl_batch_create(at->shape->fields, at->shape->nfields);
 	cht_meta_reset(&a->meta);
-	int64_t missing = 0, lost = 0;
+	int64_t missing = 0, lost = 0, uncopied = 0;
 	char lost_op = 0;
 	bool have_max = false;
 	uint64_t max_version = 0;
@@ -539,6 +539,10 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 				/* gone already (a re-delivery, or a reloaded table converging), or
 				 * the target diverged */
 				uint64_t v = sl_changes_origin(c, r).version;
+				if (c->may_miss) {
+					uncopied++; /* the backfill's later slice brings it */
+					continue;
+				}
 				if (v > a->converge_until && !have_max) {
 					rc = cha_max_version(a, c->table, &max_version, err);
 					have_max = true;
@@ -562,6 +566,10 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 		sl_row_origin o = sl_changes_origin(c, r);
 		cht_meta_add(&a->meta, o.version, op == SL_OP_DELETE);
 	}
+	if (uncopied > 0)
+		sl_debug("target: %" PRId64 " change(s) to %s found no row (not copied yet by the "
+		         "table's backfill, which brings it); skipped",
+		         uncopied, tt->display);
 	if (missing > 0)
 		sl_info("target: %" PRId64 " change(s) to %s found their row already gone (a "
 		        "re-delivery, or a table reloaded by a resumed snapshot converging); "

@@ -743,7 +743,7 @@ static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_ch
 	int n = PQntuples(res), bad = -1;
 	for (int i = 0; i < n && bad < 0; i++) {
 		int64_t r = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		if (sl_changes_origin(c, r).version > a->converge_until)
+		if (!c->may_miss && sl_changes_origin(c, r).version > a->converge_until)
 			bad = i;
 	}
 	int rc = 0;
@@ -759,6 +759,10 @@ static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_ch
 		        move ? "a key change on the source moved a"
 		             : "an update on the source changed a",
 		        n);
+	} else if (n > 0 && c->may_miss) {
+		sl_debug("target: %s: %d change(s) found no row (not copied yet by the table's "
+		         "backfill, which brings it); skipped",
+		         tt->display, n);
 	} else if (n > 0) {
 		sl_info("target: %s: %d change(s) found their row already gone (a table reloaded "
 		        "by a resumed snapshot converging); skipped",

@@ -1,0 +1,331 @@
+/* Backfill: copy a table again while its changes stream (see backfill.h). */
+#include "core/backfill.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/columns.h"
+#include "core/log.h"
+#include "core/mem.h"
+
+/* transactions remembered for the race check (backfill.h): the one to catch committed as the
+ * watermark was written, a few transactions before it at most */
+#define BF_RING 1024
+/* rows handed on per batch while a slice is read */
+#define BF_BATCH_BYTES (4u << 20)
+
+struct sl_backfill {
+	const sl_config *cfg;
+	const sl_source_ops *sops;
+	sl_source *src;
+	const sl_catalog *cat;
+	sl_state *st;
+	double last_poll;
+	bool *copying; /* per table: a backfill is requested or under way */
+	/* the table being copied (cur.name NULL: none) */
+	sl_backfill_row cur;
+	int table;
+	double started;
+	char nonce[64]; /* this run's watermarks: "<pid>.<start time>" */
+	uint64_t seq;
+	/* the slice read, waiting for its watermark */
+	bool waiting;
+	char mark[96];
+	sl_backfill_slice slice;
+	char *next; /* the key ending it (NULL: the table's end) */
+	uint64_t *unseen;
+	int nunseen;
+	/* the slice handed to the applier, not yet committed */
+	bool handed;
+	int64_t retries;
+	uint64_t ring[BF_RING];
+	int ring_n, ring_pos;
+};
+
+static double bf_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+sl_backfill *sl_backfill_create(const sl_config *cfg, const sl_source_ops *sops, sl_source *src,
+                                const sl_catalog *cat, sl_state *st)
+{
+	if (sops->watermark == NULL || sops->backfill_next == NULL || sops->backfill_read == NULL ||
+	    st == NULL)
+		return NULL;
+	sl_backfill *b = sl_calloc(1, sizeof *b);
+	b->cfg = cfg;
+	b->sops = sops;
+	b->src = src;
+	b->cat = cat;
+	b->st = st;
+	b->table = -1;
+	b->copying = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *b->copying);
+	b->last_poll = bf_now() - 10.0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(b->nonce, sizeof b->nonce, "%ld.%lld.%09ld", (long)getpid(), (long long)ts.tv_sec,
+	         ts.tv_nsec);
+	return b;
+}
+
+static void bf_slice_free(sl_backfill *b)
+{
+	for (int i = 0; i < b->slice.nbatches; i++)
+		sl_batch_destroy(b->slice.batches[i]);
+	free(b->slice.batches);
+	memset(&b->slice, 0, sizeof b->slice);
+	free(b->next);
+	b->next = NULL;
+	free(b->unseen);
+	b->unseen = NULL;
+	b->nunseen = 0;
+	b->waiting = b->handed = false;
+}
+
+static void bf_forget_current(sl_backfill *b)
+{
+	bf_slice_free(b);
+	free(b->cur.name);
+	free(b->cur.after);
+	memset(&b->cur, 0, sizeof b->cur);
+	b->table = -1;
+}
+
+void sl_backfill_destroy(sl_backfill *b)
+{
+	if (b == NULL)
+		return;
+	bf_forget_current(b);
+	free(b->copying);
+	free(b);
+}
+
+bool sl_backfill_copying(const sl_backfill *b, int t)
+{
+	return b && t >= 0 && t < b->cat->ntables && b->copying[t];
+}
+
+static int bf_table_index(const sl_backfill *b, const char *name)
+{
+	for (int i = 0; i < b->cat->ntables; i++)
+		if (strcmp(b->cat->tables[i].qualified, name) == 0)
+			return i;
+	return -1;
+}
+
+static int bf_fail(sl_backfill *b, sl_backfill_row *row, const char *reason, sl_error *err)
+{
+	sl_warn("backfill of %s failed: %s", row->name, reason);
+	row->status = SL_BACKFILL_FAILED;
+	snprintf(row->reason, sizeof row->reason, "%s", reason);
+	return sl_state_backfill_progress(b->st, row, err);
+}
+
+/* Read the requests: the oldest one copying becomes the current table. */
+static int bf_poll(sl_backfill *b, sl_error *err)
+{
+	sl_backfill_row *rows;
+	int n;
+	SL_TRY(sl_state_backfill_list(b->st, &rows, &n, err));
+	memset(b->copying, 0, sizeof *b->copying * (size_t)(b->cat->ntables ? b->cat->ntables : 1));
+	int rc = 0, pick = -1;
+	bool cur_live = false;
+	for (int i = 0; i < n && rc == 0; i++) {
+		sl_backfill_row *row = &rows[i];
+		if (row->status != SL_BACKFILL_COPYING)
+			continue;
+		int t = bf_table_index(b, row->name);
+		if (t < 0) {
+			rc = bf_fail(b, row,
+			             "the table is not in this pipeline (as the run discovered it)",
+			             err);
+			continue;
+		}
+		if (b->cat->tables[t].nkey == 0) {
+			rc = bf_fail(b, row,
+			             "the table has no primary key (or replica identity index): a "
+			             "backfill copies by key; reload it with 'sluice reset'",
+			             err);
+			continue;
+		}
+		b->copying[t] = true;
+		if (b->cur.name && strcmp(b->cur.name, row->name) == 0 && b->cur.gen == row->gen)
+			cur_live = true;
+		if (pick < 0)
+			pick = i;
+	}
+	if (rc == 0 && b->cur.name && !cur_live && !b->handed) {
+		/* requested again (a new generation), or gone: start from what the store says */
+		sl_info("backfill of %s: requested again; starting over", b->cur.name);
+		bf_forget_current(b);
+	}
+	if (rc == 0 && b->cur.name == NULL && pick >= 0) {
+		sl_backfill_row *row = &rows[pick];
+		b->cur = *row;
+		row->name = row->after = NULL; /* moved */
+		b->table = bf_table_index(b, b->cur.name);
+		b->started = bf_now();
+		if (b->cur.after)
+			sl_info("backfill of %s: going on after key %s (%" PRId64 " rows copied)",
+			        b->cur.name, b->cur.after, b->cur.rows);
+		else
+			sl_info("backfill of %s: copying it in slices of %" PRId64
+			        " rows while changes stream",
+			        b->cur.name, b->cfg->backfill_rows);
+	}
+	sl_backfill_rows_free(rows, n);
+	return rc;
+}
+
+static sl_batch *bf_sink(void *ctx, sl_batch *full, sl_error *err)
+{
+	sl_backfill *b = ctx;
+	(void)err;
+	const sl_table_def *t = &b->cat->tables[b->table];
+	sl_batch *keep = full;
+	if (t->masks) {
+		keep = sl_batch_create(t->fields, t->nfields);
+		sl_columns_mask_batch(t, b->cfg->mask_key, full, keep);
+		sl_batch_reset(full);
+	}
+	b->slice.batches = sl_realloc(b->slice.batches,
+	                              sizeof *b->slice.batches * (size_t)(b->slice.nbatches + 1));
+	b->slice.batches[b->slice.nbatches++] = keep;
+	if (keep != full)
+		return full;
+	return sl_batch_create(sl_table_read_fields(t), t->nfields);
+}
+
+/* Write the low watermark, then read the slice. */
+static int bf_read_slice(sl_backfill *b, sl_error *err)
+{
+	const sl_table_def *t = &b->cat->tables[b->table];
+	sl_chunk chunk;
+	char *next = NULL;
+	SL_TRY(b->sops->backfill_next(b->src, b->cat, b->table, b->cur.after, b->cfg->backfill_rows,
+	                              &chunk, &next, err));
+	snprintf(b->mark, sizeof b->mark, "%s:%" PRIu64, b->nonce, ++b->seq);
+	int rc = b->sops->watermark(b->src, b->mark, err);
+	sl_batch *batch = NULL;
+	int64_t rows = 0;
+	b->slice.table = b->table;
+	if (rc == 0) {
+		batch = sl_batch_create(sl_table_read_fields(t), t->nfields);
+		rc = b->sops->backfill_read(b->src, b->cat, &chunk, &batch, BF_BATCH_BYTES, bf_sink,
+		                            b, &rows, &b->unseen, &b->nunseen, err);
+	}
+	if (rc == 0 && batch && batch->length > 0) {
+		sl_batch *rest = bf_sink(b, batch, err);
+		batch = rest;
+	}
+	sl_batch_destroy(batch);
+	free(chunk.where);
+	free(chunk.relation);
+	if (rc < 0) {
+		free(next);
+		bf_slice_free(b);
+		return rc;
+	}
+	b->slice.rows = rows;
+	b->next = next;
+	b->waiting = true;
+	return 0;
+}
+
+int sl_backfill_step(sl_backfill *b, sl_error *err)
+{
+	if (b == NULL || b->waiting || b->handed)
+		return 0;
+	double now = bf_now();
+	if (now - b->last_poll >= 1.0) {
+		b->last_poll = now;
+		SL_TRY(bf_poll(b, err));
+	}
+	if (b->cur.name == NULL)
+		return 0;
+	int rc = bf_read_slice(b, err);
+	if (rc < 0 && !err->retryable && rc != SL_ERR_CANCELLED) {
+		/* this table cannot be copied; the stream goes on */
+		char reason[sizeof b->cur.reason];
+		snprintf(reason, sizeof reason, "%s", err->msg);
+		sl_error_clear(err);
+		rc = bf_fail(b, &b->cur, reason, err);
+		if (rc == 0)
+			b->copying[b->table] = false;
+		bf_forget_current(b);
+	}
+	return rc;
+}
+
+void sl_backfill_saw_txn(sl_backfill *b, uint64_t txid)
+{
+	if (b == NULL || txid == 0)
+		return;
+	b->ring[b->ring_pos] = txid;
+	b->ring_pos = (b->ring_pos + 1) % BF_RING;
+	if (b->ring_n < BF_RING)
+		b->ring_n++;
+}
+
+int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out, sl_error *err)
+{
+	(void)err;
+	*out = NULL;
+	if (b == NULL || !b->waiting || m->mark == NULL || strcmp(m->mark, b->mark) != 0)
+		return 0;
+	/* a transaction applied before the watermark that the slice's snapshot did not see */
+	for (int i = 0; i < b->nunseen; i++)
+		for (int k = 0; k < b->ring_n; k++)
+			if (b->ring[k] == b->unseen[i]) {
+				sl_debug("backfill of %s: the slice's snapshot missed transaction "
+				         "%" PRIu64
+				         " applied before its watermark; reading it again",
+				         b->cur.name, b->unseen[i]);
+				b->retries++;
+				bf_slice_free(b);
+				return 0;
+			}
+	b->waiting = false;
+	b->handed = true;
+	*out = &b->slice;
+	return 0;
+}
+
+int sl_backfill_committed(sl_backfill *b, sl_error *err)
+{
+	if (b == NULL || !b->handed)
+		return 0;
+	bool done = b->next == NULL;
+	free(b->cur.after);
+	b->cur.after = b->next;
+	b->next = NULL;
+	b->cur.rows += b->slice.rows;
+	b->cur.status = done ? SL_BACKFILL_DONE : SL_BACKFILL_COPYING;
+	bf_slice_free(b);
+	SL_TRY(sl_state_backfill_progress(b->st, &b->cur, err));
+	if (!done)
+		return 0;
+	/* a table new to the pipeline is loaded now */
+	SL_TRY(sl_state_table_set(b->st, b->cur.name, SL_TABLE_DONE, b->cur.rows, err));
+	sl_info("backfill of %s: complete, %" PRId64 " rows copied in %.1fs%s", b->cur.name,
+	        b->cur.rows, bf_now() - b->started, b->retries ? " (some slices read twice)" : "");
+	b->copying[b->table] = false;
+	bf_forget_current(b);
+	b->last_poll = bf_now() - 10.0; /* the next request at once */
+	return 0;
+}
+
+void sl_backfill_session_end(sl_backfill *b)
+{
+	if (b == NULL)
+		return;
+	bf_slice_free(b);
+	b->ring_n = b->ring_pos = 0;
+}

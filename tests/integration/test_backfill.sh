@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Backfill while streaming (core/backfill.h), PostgreSQL -> PostgreSQL:
+#   - a table created on the source while `sluice run` streams is added by the next run: created
+#     on the target with its key, copied slice by slice while a writer keeps changing it
+#     (updates that leave a TOASTed column unchanged, key changes, inserts, deletes), with two
+#     SIGKILLs during the copy; each run after a kill goes on after the last committed slice;
+#     the table ends equal to the source by an SQL digest, and verify is clean;
+#   - `sluice resync PIPELINE TABLE` repairs a target table that was changed behind sluice's
+#     back, picked up by the running agent while a writer changes the table;
+#   - bad requests: an unknown table, a keyless table and no table at all are one-line errors
+#     that request nothing; a keyless new table is named in a warning and left out.
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+
+SDB=it_bf_src
+TDB=it_bf_dst
+fresh_db test-src "$SDB"
+fresh_db test-dst "$TDB"
+N=30000 # rows of late
+src_sql "$SDB" <<'SQL'
+SET ROLE sluice;
+CREATE TABLE a (id integer PRIMARY KEY, v integer NOT NULL, pad text);
+INSERT INTO a SELECT i, i, md5(i::text) FROM generate_series(1, 20000) i;
+CREATE TABLE k (v integer); -- keyless
+INSERT INTO k VALUES (1), (2);
+SQL
+PIPE=$TMP/bf.yaml
+pipeline_file "$PIPE" it_bf "$SDB" "$TDB" "snapshot:" "  parallelism: 2" "  backfill_rows: 700"
+
+# the writer: every ~10 ms, changes to a and (once it exists) late: updates that leave pad
+# unchanged (TOASTed in every 10th row of late), a key change, an insert and a delete
+WRITER=
+writer_start() {
+	rm -f "$TMP/w.stop"
+	{
+		local i=0 L=
+		while [[ ! -e $TMP/w.stop ]]; do
+			i=$((i + 1))
+			printf "UPDATE a SET v = v + 1 WHERE id = %d;\n" $((i * 7919 % 20000 + 1))
+			if [[ -s $TMP/w.late ]]; then
+				[[ -n ${L:-} ]] || L=$(<"$TMP/w.late")
+				printf "UPDATE $L SET v = v + 1 WHERE id = %d;\n" $((i * 7919 % N + 1))
+				printf "UPDATE $L SET v = v + 1 WHERE id = %d;\n" $((N - i * 31 % N))
+				printf "UPDATE $L SET id = id + 1000000 WHERE id = %d;\n" $((i * 104729 % N + 1))
+				printf "INSERT INTO $L VALUES (%d, 0, 'new') ON CONFLICT DO NOTHING;\n" $((2000000 + i))
+				printf "DELETE FROM $L WHERE id = %d;\n" $((i * 613 % N + 1))
+			fi
+			sleep 0.01
+		done
+	} | src_sql "$SDB" >/dev/null 2>"$TMP/w.err" &
+	WRITER=$!
+}
+writer_stop() {
+	touch "$TMP/w.stop"
+	local rc=0
+	wait "$WRITER" || rc=$?
+	((rc == 0)) || { cat "$TMP/w.err" >&2; fail "the writer failed ($rc)"; }
+}
+caught_up() { # the target holds every row of TABLE the source has
+	local n
+	n=$(src_sql "$SDB" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1")
+	wait_sql test-dst "$TDB" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1" "$n" "$1 caught up"
+}
+
+# ------------------------------------------------------------------ bad requests ---
+sluice resync "$PIPE" public.a
+assert_sluice_error nonzero "has not finished its snapshot"
+sluice_ok run --once "$PIPE"
+compare_table test-src "$SDB" test-dst "$TDB" public a
+sluice resync "$PIPE" public.nope
+assert_sluice_error nonzero "table public.nope is not in pipeline it_bf"
+sluice resync "$PIPE" public.a public.k
+assert_sluice_error nonzero "table public.k has no primary key"
+sluice resync "$PIPE"
+assert_sluice_error 2 "resync needs the tables to copy"
+sluice status "$PIPE"
+assert_not_contains "$SL_OUT" "backfill" "a refused request requests nothing (not even public.a)"
+
+# ------------------------------------- a table created while streaming: next run ---
+sluice_bg "$TMP/r1.out" "$TMP/r1.err" run "$PIPE"
+wait_lines "$TMP/r1.err" "streaming changes from slot" 1 60 "the first run streams"
+writer_start
+src_sql "$SDB" <<SQL
+SET ROLE sluice;
+CREATE TABLE late (id integer PRIMARY KEY, v integer NOT NULL, pad text);
+INSERT INTO late SELECT i, i, CASE WHEN i % 10 = 0
+	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
+	ELSE md5(i::text) END FROM generate_series(1, $N) i;
+CREATE TABLE late_keyless (v integer);
+SQL
+echo late >"$TMP/w.late"
+sleep 1
+kill -TERM "$SL_PID"
+wait "$SL_PID" || fail "sluice did not stop cleanly on SIGTERM"
+BG_PIDS=()
+((toasted = $(src_sql "$SDB" "SELECT count(*) FROM late WHERE pg_column_size(pad) > 2000"))) ||
+	fail "no TOASTed pad in late: the test would not cover unchanged TOAST columns"
+
+# two runs killed while they copy late, then one that finishes
+for round in 1 2; do
+	sluice_bg "$TMP/k$round.out" "$TMP/k$round.err" run "$PIPE"
+	wait_lines "$TMP/k$round.err" "backfill of public.late:" 1 60 "run $round starts the backfill"
+	# kill once a slice past the ones before is committed
+	before=$(sqlite3 "$TMP/it_bf.state.db" "SELECT rows FROM sluice_backfill WHERE name = 'public.late'" 2>/dev/null || echo 0)
+	wait_until 60 bash -c "(( \$(sqlite3 '$TMP/it_bf.state.db' \"SELECT rows FROM sluice_backfill WHERE name = 'public.late'\") > ${before:-0} ))" ||
+		fail "run $round committed no slice of late in 60 s"
+	sleep 0.$((RANDOM % 5))
+	kill -KILL "$SL_PID"
+	wait "$SL_PID" 2>/dev/null || true
+	BG_PIDS=()
+	st=$(sqlite3 "$TMP/it_bf.state.db" "SELECT status || ' ' || rows FROM sluice_backfill WHERE name = 'public.late'")
+	log "after SIGKILL $round: backfill status/rows $st"
+	[[ $st == "0 "* ]] || fail "the backfill of late finished before SIGKILL $round ($st): make it longer"
+done
+assert_contains "$(cat "$TMP/k2.err")" "backfill of public.late: going on after key" \
+	"the run after a SIGKILL goes on from the last committed slice"
+assert_contains "$(cat "$TMP/k1.err")" "table public.late is new to the pipeline" \
+	"the first run after the table appeared adds it"
+assert_contains "$(cat "$TMP/k1.err")" "table public.late_keyless was created on the source after the snapshot" \
+	"a keyless new table is named"
+sluice_bg "$TMP/r2.out" "$TMP/r2.err" run "$PIPE"
+wait_lines "$TMP/r2.err" "backfill of public.late: complete" 1 120 "the backfill of late completes"
+writer_stop
+caught_up late
+caught_up a
+compare_table test-src "$SDB" test-dst "$TDB" public late
+compare_table test-src "$SDB" test-dst "$TDB" public a
+log "late: $(src_sql "$SDB" "SELECT count(*) FROM late") rows ($toasted TOASTed pads) equal after two SIGKILLs during its backfill"
+
+# ------------------------------------------------- resync repairs a changed target ---
+dst_sql "$TDB" "UPDATE a SET v = -1 WHERE id % 7 = 0; DELETE FROM a WHERE id % 11 = 0"
+[[ $(table_digest test-src "$SDB" public a "id, v, pad") != "$(table_digest test-dst "$TDB" public a "id, v, pad")" ]] ||
+	fail "tampering with the target did not change it"
+writer_start
+n0=$(count_lines "$TMP/r2.err" "backfill of public.a: complete")
+sluice_ok resync "$PIPE" public.a
+assert_contains "$SL_OUT" "resync of public.a requested" "resync says what it requested"
+wait_lines "$TMP/r2.err" "backfill of public.a: complete" $((n0 + 1)) 120 "the resync of a completes"
+writer_stop
+caught_up a
+compare_table test-src "$SDB" test-dst "$TDB" public a
+sluice status "$PIPE"
+assert_contains "$SL_OUT" "backfill public.a" "status lists the backfill"
+kill -TERM "$SL_PID"
+wait "$SL_PID" || fail "sluice did not stop cleanly on SIGTERM"
+BG_PIDS=()
+sluice verify "$PIPE"
+((SL_RC == 0)) || { sluice_dump; fail "verify found differences after the backfills"; }
+assert_contains "$SL_OUT" "public.late" "verify compares the added table"
+# ---------------------------------- ClickHouse: a new table copied while streaming ---
+# a second pipeline from the same database into ClickHouse; late2 appears after its snapshot
+CDB=it_bf_ch
+ch_fresh_db "$CDB"
+PIPECH=$TMP/bfch.yaml
+pipeline_file "$PIPECH" it_bf_ch "$SDB" "clickhouse:$CDB" "snapshot:" "  parallelism: 2" "  backfill_rows: 700"
+sluice_ok run --once "$PIPECH"
+src_sql "$SDB" <<SQL
+SET ROLE sluice;
+CREATE TABLE late2 (id integer PRIMARY KEY, v integer NOT NULL, pad text);
+INSERT INTO late2 SELECT i, i, CASE WHEN i % 10 = 0
+	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
+	ELSE md5(i::text) END FROM generate_series(1, $N) i;
+SQL
+echo late2 >"$TMP/w.late"
+writer_start
+sluice_bg "$TMP/c1.out" "$TMP/c1.err" run "$PIPECH"
+wait_lines "$TMP/c1.err" "backfill of public.late2: complete" 1 180 "the backfill of late2 into ClickHouse completes"
+writer_stop
+sums="count(*), sum(id), sum(v), sum(length(pad))"
+want=$(src_sql "$SDB" "SELECT $sums FROM late2" | tr '|' '\t')
+wait_until 60 bash -c "[[ \"\$(bash '$CH_SH' sql test-clickhouse --format=TabSeparated \
+	--query='SELECT ${sums//\*/} FROM \`$CDB\`.late2 FINAL WHERE _sluice_deleted = 0')\" == '$want' ]]" ||
+	fail "late2 on ClickHouse ($(ch_sql "SELECT ${sums//\*/} FROM \`$CDB\`.late2 FINAL WHERE _sluice_deleted = 0")) differs from the source ($want)"
+ASSERTS=$((ASSERTS + 1))
+log "late2 into ClickHouse: count, sums of id, v and pad lengths equal ($want)"
+kill -TERM "$SL_PID"
+wait "$SL_PID" || fail "sluice (ClickHouse) did not stop cleanly on SIGTERM"
+BG_PIDS=()
+sluice verify "$PIPECH"
+((SL_RC == 0)) || { sluice_dump; fail "verify (ClickHouse) found differences after the backfill"; }
+
+for f in "$TMP"/*.err; do
+	! grep -q "ERROR: AddressSanitizer\|runtime error\|ERROR: LeakSanitizer" "$f" || { cat "$f" >&2; fail "sanitizer report in $f"; }
+done
+pass
