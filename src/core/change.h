@@ -139,7 +139,7 @@ typedef struct sl_msg {
 	uint64_t txid;       /* BEGIN: the source's transaction id when it has one (else 0) */
 	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
-	 * MySQL: the GTID event's binlog offset) */
+	 * MySQL: a count of the executed GTID set with the transaction's GTID, sl_my_version) */
 	uint64_t version;
 	int64_t commit_us; /* BEGIN, COMMIT: source commit time, unix microseconds */
 } sl_msg;

@@ -2531,6 +2531,51 @@ bool sl_gtid_set_contains(const sl_gtid_set *super, const sl_gtid_set *sub)
 	return true;
 }
 
+static uint64_t count_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+uint64_t sl_gtid_set_count(const sl_gtid_set *s, const sl_gtid_set *plus)
+{
+	if (plus != NULL && plus->flavor != s->flavor)
+		plus = NULL;
+	uint64_t n = 0;
+	if (s->flavor == SL_GTID_MARIADB) {
+		/* the union keeps, per domain, the higher seq */
+		for (size_t i = 0; i < s->ndoms; i++) {
+			uint64_t seq = s->doms[i].seq;
+			const gtid_dom *d = plus ? dom_find(plus, s->doms[i].domain) : NULL;
+			if (d != NULL && d->seq > seq)
+				seq = d->seq;
+			n = count_add(n, seq);
+		}
+		for (size_t i = 0; plus && i < plus->ndoms; i++)
+			if (dom_find(s, plus->doms[i].domain) == NULL)
+				n = count_add(n, plus->doms[i].seq);
+		return n;
+	}
+	for (size_t i = 0; i < s->nsids; i++)
+		for (size_t j = 0; j < s->sids[i].n; j++)
+			n = count_add(n, (uint64_t)(s->sids[i].iv[j].hi - s->sids[i].iv[j].lo) + 1);
+	/* plus the transactions of `plus` that s lacks: each interval less its overlap with s */
+	for (size_t i = 0; plus && i < plus->nsids; i++) {
+		const gtid_sid *b = &plus->sids[i], *a = sid_find(s, b->uuid, NULL);
+		for (size_t j = 0; j < b->n; j++) {
+			int64_t lo = b->iv[j].lo, hi = b->iv[j].hi;
+			uint64_t k = (uint64_t)(hi - lo) + 1;
+			for (size_t x = a ? iv_lower(a, lo) : 0; a && x < a->n && a->iv[x].lo <= hi;
+			     x++) {
+				int64_t from = a->iv[x].lo > lo ? a->iv[x].lo : lo;
+				int64_t to = a->iv[x].hi < hi ? a->iv[x].hi : hi;
+				k -= (uint64_t)(to - from) + 1;
+			}
+			n = count_add(n, k);
+		}
+	}
+	return n;
+}
+
 bool sl_gtid_set_intersects(const sl_gtid_set *a, const sl_gtid_set *b)
 {
 	if (a->flavor != b->flavor)

@@ -298,6 +298,13 @@ size_t sl_gtid_set_format(const sl_gtid_set *s, char *buf, size_t n);
 /* Is every transaction in `sub` also in `super`? (MariaDB: per domain, sub's seq <= super's
  * seq; a domain missing from super means not contained unless sub's seq is 0.) */
 bool sl_gtid_set_contains(const sl_gtid_set *super, const sl_gtid_set *sub);
+/* How many transactions the union of `s` and `plus` (NULL: none; another flavour: ignored)
+ * stands for. MySQL: the number of GTIDs. MariaDB: the sum of every domain's seq, which each
+ * transaction logged in a domain raises (by one when seq numbers have no gaps). Either way a
+ * transaction the set does not contain (sl_gtid_set_contains) raises it by at least one, so it
+ * grows in commit order whatever the binlog files are named or numbered. Saturates at
+ * UINT64_MAX. */
+uint64_t sl_gtid_set_count(const sl_gtid_set *s, const sl_gtid_set *plus);
 /* MySQL: is any transaction of `a` also in `b`? (Purged-position check: the transactions we
  * still need = executed minus ours must not intersect purged.) */
 bool sl_gtid_set_intersects(const sl_gtid_set *a, const sl_gtid_set *b);

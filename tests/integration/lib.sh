@@ -103,7 +103,7 @@ CLEANUP_LIST=$TMP/.cleanup
 : >"$CLEANUP_LIST"
 cleanup_slot() { echo "slot $1 $2" >>"$CLEANUP_LIST"; } # INSTANCE SLOT
 cleanup_db() { echo "db $1 $2" >>"$CLEANUP_LIST"; }     # INSTANCE DB
-cleanup_mydb() { echo "mydb test-mysql $1" >>"$CLEANUP_LIST"; } # DB (on test-mysql)
+cleanup_mydb() { echo "mydb $MY_INSTANCE $1" >>"$CLEANUP_LIST"; } # DB (on $MY_INSTANCE)
 BG_PIDS=()
 
 drop_slot() { # INSTANCE SLOT  (terminates a walsender still using it)
@@ -185,6 +185,9 @@ cleanup() {
 			[[ $kind == mydb ]] && drop_mydb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
 		while read -r kind inst name; do
+			[[ $kind == mystop ]] && bash "$MY_SH" stop "$inst" >/dev/null 2>&1
+		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
 			[[ $kind == chdb ]] && drop_chdb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
 		while read -r kind inst name; do
@@ -236,24 +239,28 @@ sql_lit() { printf "'%s'" "${1//\'/\'\'}"; }
 #   source: { type: mysql, url: $(my_url), password: ${SL_MY_PASSWORD} }
 # The accounts (see scripts/mysql.sh): sluice (replication + FTWRL/LOCK TABLES), sluice_nolock
 # (no RELOAD / LOCK TABLES), sluice_norepl (SELECT only); all have the same password.
+# A test that needs a server of its own (one it may RESET MASTER) sets MY_INSTANCE before
+# my_require: the my_* helpers then use that instance, which is stopped at exit.
 MY_SH=$SLUICE_ROOT/scripts/mysql.sh
+MY_INSTANCE=test-mysql
 MY_PORT=
 MY_SOCK=
 my_require() {
 	[[ -z $MY_PORT ]] || return 0
 	[[ -f $MY_SH ]] || fail "$MY_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
 	local out lines
-	if ! out=$(no_inherited_fds bash "$MY_SH" start test-mysql --fsync off 2>&1); then
+	[[ $MY_INSTANCE == test-mysql ]] || echo "mystop $MY_INSTANCE -" >>"$CLEANUP_LIST"
+	if ! out=$(no_inherited_fds bash "$MY_SH" start "$MY_INSTANCE" --fsync off 2>&1); then
 		printf '%s\n' "$out" >&2
-		fail "could not start MariaDB instance test-mysql"
+		fail "could not start MariaDB instance $MY_INSTANCE"
 	fi
-	lines=$(bash "$MY_SH" env test-mysql) || fail "scripts/mysql.sh env test-mysql failed"
+	lines=$(bash "$MY_SH" env "$MY_INSTANCE") || fail "scripts/mysql.sh env $MY_INSTANCE failed"
 	# Evaluated in subshells only: the mariadb client reads MYSQL_HOST, which must not leak
 	# into the test's environment.
 	MY_PORT=$(eval "$lines" && printf '%s' "$MYSQL_PORT")
 	MY_SOCK=$(eval "$lines" && printf '%s' "$MYSQL_SOCK")
 	SL_MY_PASSWORD=$(eval "$lines" && printf '%s' "$MYSQL_PASSWORD")
-	[[ -n $MY_PORT && -n $SL_MY_PASSWORD ]] || fail "scripts/mysql.sh env test-mysql printed no port/password"
+	[[ -n $MY_PORT && -n $SL_MY_PASSWORD ]] || fail "scripts/mysql.sh env $MY_INSTANCE printed no port/password"
 	export MY_PORT MY_SOCK SL_MY_PASSWORD # pipeline files use ${SL_MY_PASSWORD}
 }
 
@@ -274,7 +281,7 @@ my_url() {
 #   my_sql test_x -e 'SELECT count(*) FROM t'      my_sql test_x <<<"INSERT ...; UPDATE ..."
 my_sql() {
 	my_require
-	bash "$MY_SH" sql test-mysql -N -B "$@"
+	bash "$MY_SH" sql "$MY_INSTANCE" -N -B "$@"
 }
 
 # my_fresh_db DB: drop (if present) and create DB on test-mysql (utf8mb4); dropped at exit.
@@ -282,9 +289,9 @@ my_sql() {
 my_fresh_db() {
 	my_require
 	local out
-	if ! out=$(bash "$MY_SH" createdb test-mysql "$1" 2>&1); then
+	if ! out=$(bash "$MY_SH" createdb "$MY_INSTANCE" "$1" 2>&1); then
 		printf '%s\n' "$out" >&2
-		fail "could not create database $1 on test-mysql"
+		fail "could not create database $1 on $MY_INSTANCE"
 	fi
 	cleanup_mydb "$1"
 }

@@ -73,6 +73,21 @@ int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err);
 void sl_my_table_free(void *p);
 
 /* my_stream.c */
+/* Change versions (sl_msg.version) of this source: SL_MY_VERSION_BASE plus the count of the
+ * executed GTID set after the transaction (sl_gtid_set_count: MySQL, its GTIDs; MariaDB, the
+ * sum of every domain's seq). That count grows by at least one with each transaction, in
+ * commit order, wherever it was logged: binlog coordinates (file number, offset) go back after
+ * a failover or RESET MASTER and pass 4 GiB in one file, so they cannot order transactions
+ * (ClickHouse keeps the highest version of a row). The base puts every version above those of
+ * builds that used file number << 32 | offset (below 2^62 while file numbers stay below 2^30),
+ * and the maximum keeps them within a signed 64-bit column (PostgreSQL's bigint). */
+#define SL_MY_VERSION_BASE (UINT64_C(1) << 62)
+#define SL_MY_VERSION_MAX ((UINT64_C(1) << 63) - 1)
+/* The version of the set `executed` with the transactions of `plus` added (NULL: none): a
+ * transaction's own, once (or before) its GTID is added. Fails (SL_ERR_STATE) when the count
+ * passes SL_MY_VERSION_MAX - SL_MY_VERSION_BASE. */
+int sl_my_version(const sl_gtid_set *executed, const sl_gtid_set *plus, uint64_t *out,
+                  sl_error *err);
 int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err);
 int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err);

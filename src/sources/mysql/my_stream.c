@@ -14,8 +14,10 @@
  * when a table's columns differ from the shape last sent, a SCHEMA message goes first. Row
  * events become UPSERT (insert, update), DELETE, and DELETE + UPSERT when a key changes;
  * keyless tables get INSERT and whole-row DELETE. TRUNCATE TABLE statements become TRUNCATE.
- * The position after each transaction is the executed GTID set; the version (for
- * acknowledgements) is binlog file number << 32 | offset.
+ * The position after each transaction is the executed GTID set; its version is
+ * sl_my_version of that set (a count of the transactions it holds, see there), which BEGIN
+ * already carries: it grows in commit order across failovers, RESET MASTER and binlog files of
+ * any size, and the same transaction read again gets the same version.
  *
  * Threads: the stream runs on the CDC reader thread; stream_ack may come from any thread. */
 #include <inttypes.h>
@@ -67,6 +69,7 @@ struct sl_stream {
 	uint64_t cur_seq;
 	uint8_t cur_uuid[16];
 	int64_t cur_gno;
+	uint64_t txn_version; /* its version (sl_my_version with its GTID) */
 	/* tables */
 	struct ms_rel *rels;
 	int nrels;
@@ -86,7 +89,6 @@ struct sl_stream {
 	char **noted;    /* tables outside the catalog already warned about */
 	int nnoted;
 	/* positions */
-	uint64_t file_index;
 	_Atomic uint64_t acked;
 	sl_emit_fn emit;
 	void *ctx;
@@ -120,6 +122,22 @@ static void ms_put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+int sl_my_version(const sl_gtid_set *executed, const sl_gtid_set *plus, uint64_t *out,
+                  sl_error *err)
+{
+	uint64_t n = sl_gtid_set_count(executed, plus);
+	if (n > SL_MY_VERSION_MAX - SL_MY_VERSION_BASE) {
+		*out = 0;
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "source: the GTID position counts %" PRIu64
+		                    " transactions, more than a change version can hold (2^62); "
+		                    "run 'sluice reset' and start over",
+		                    n);
+	}
+	*out = SL_MY_VERSION_BASE + n;
+	return 0;
 }
 
 int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
@@ -807,7 +825,7 @@ static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 		return 0;
 	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
 	bm->commit_us = (int64_t)h->timestamp * 1000000;
-	bm->version = s->file_index << 32 | h->next_pos;
+	bm->version = s->txn_version;
 	return ms_emit(s, bm, err);
 }
 
@@ -816,22 +834,26 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	if (!s->in_txn)
 		return 0;
 	s->in_txn = false;
-	if (s->src->mariadb)
-		sl_gtid_set_add_mariadb(s->gtid, s->cur_domain, s->cur_server, s->cur_seq);
-	else
-		sl_gtid_set_add_mysql(s->gtid, s->cur_uuid, s->cur_gno);
 	if (s->skip) {
+		/* already in the position; MariaDB would even replace the domain's seq with this
+		 * lower or equal one, and positions and versions must never go back */
 		ms_drop_pending(s);
 		s->skip = false;
 		return 0;
 	}
+	if (s->src->mariadb)
+		sl_gtid_set_add_mariadb(s->gtid, s->cur_domain, s->cur_server, s->cur_seq);
+	else
+		sl_gtid_set_add_mysql(s->gtid, s->cur_uuid, s->cur_gno);
 	SL_TRY(ms_flush_touched(s, err));
 	s->pending_bytes = 0;
+	uint64_t version; /* the BEGIN's: it counted the same union */
+	SL_TRY(sl_my_version(s->gtid, NULL, &version, err));
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
 	size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
 	cm->position = sl_malloc(need);
 	sl_gtid_set_format(s->gtid, cm->position, need);
-	cm->version = s->file_index << 32 | h->next_pos;
+	cm->version = version;
 	cm->commit_us = (int64_t)h->timestamp * 1000000;
 	return ms_emit(s, cm, err);
 }
@@ -947,8 +969,10 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	sl_binlog_query q;
 	SL_TRY(sl_binlog_parse_query(&s->fmt, body, len, &q, err));
 	if (q.sql_len == 5 && strncasecmp(q.sql, "BEGIN", 5) == 0) {
-		if (!s->in_txn) /* no GTID event before it (should not happen with GTIDs) */
+		if (!s->in_txn) { /* no GTID event before it (should not happen with GTIDs) */
+			SL_TRY(sl_my_version(s->gtid, NULL, &s->txn_version, err));
 			SL_TRY(ms_begin(s, h, err));
+		}
 		s->saw_begin = true;
 		return 0;
 	}
@@ -1008,22 +1032,6 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		return sl_binlog_parse_fde(p, n, &s->fmt, err);
 	SL_TRY(sl_binlog_event(&s->fmt, p, n, &h, &body, &blen, err));
 	switch (h.type) {
-	case SL_BINLOG_ROTATE: {
-		sl_binlog_rotate rot;
-		SL_TRY(sl_binlog_parse_rotate(body, blen, &rot, err));
-		const char *dot = NULL;
-		for (size_t i = 0; i < rot.name_len; i++)
-			if (rot.name[i] == '.')
-				dot = rot.name + i;
-		if (dot) {
-			uint64_t idx = 0;
-			for (const char *q = dot + 1; q < rot.name + rot.name_len; q++)
-				if (*q >= '0' && *q <= '9')
-					idx = idx * 10 + (uint64_t)(*q - '0');
-			s->file_index = idx;
-		}
-		return 0;
-	}
 	case SL_BINLOG_MARIADB_GTID: {
 		sl_binlog_mariadb_gtid g;
 		SL_TRY(sl_binlog_parse_mariadb_gtid(body, blen, &g, err));
@@ -1033,12 +1041,14 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		s->cur_server = h.server_id;
 		s->cur_seq = g.seq;
 		/* already applied (contained in the start position)? */
-		char one[64];
-		snprintf(one, sizeof one, "%u-%u-%" PRIu64, g.domain, h.server_id, g.seq);
-		sl_error e2;
-		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MARIADB, one, &e2);
-		s->skip = x && sl_gtid_set_contains(s->gtid, x);
+		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MARIADB, "", err);
+		if (x == NULL)
+			return err->code;
+		sl_gtid_set_add_mariadb(x, g.domain, h.server_id, g.seq);
+		s->skip = sl_gtid_set_contains(s->gtid, x);
+		int rc = s->skip ? 0 : sl_my_version(s->gtid, x, &s->txn_version, err);
 		sl_gtid_set_free(x);
+		SL_TRY(rc);
 		SL_TRY(ms_begin(s, &h, err));
 		/* MariaDB's GTID event is the BEGIN of a transaction (no BEGIN query follows),
 		 * unless the group is one standalone statement (DDL) */
@@ -1057,7 +1067,9 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 			return err->code;
 		sl_gtid_set_add_mysql(x, g.uuid, g.gno);
 		s->skip = sl_gtid_set_contains(s->gtid, x);
+		int rc = s->skip ? 0 : sl_my_version(s->gtid, x, &s->txn_version, err);
 		sl_gtid_set_free(x);
+		SL_TRY(rc);
 		return ms_begin(s, &h, err);
 	}
 	case SL_BINLOG_QUERY:
@@ -1183,6 +1195,12 @@ int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 	char *pos = NULL;
 	SL_TRY(sl_my_current_position(src, src->meta, &pos, err));
 	snprintf(out->current, sizeof out->current, "%s", pos);
+	/* the version of the last transaction logged, from the whole set (current is cut) */
+	sl_error e2;
+	sl_gtid_set *now = sl_gtid_set_parse(src->flavor, pos, &e2);
+	if (now == NULL || sl_my_version(now, NULL, &out->current_version, &e2) < 0)
+		out->current_version = 0;
+	sl_gtid_set_free(now);
 	free(pos);
 	if (mysql_query(src->meta, "SHOW BINARY LOGS") == 0) {
 		MYSQL_RES *res = mysql_store_result(src->meta);
