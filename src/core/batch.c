@@ -8,6 +8,12 @@
 
 #include "core/mem.h"
 
+/* One entry of a list column's shape table (sl_column.shapes), in row order. */
+struct sl_shape_entry {
+	int64_t row;
+	sl_list_shape shape;
+};
+
 static void sl_column_init(sl_column *c, const sl_field *f)
 {
 	memset(c, 0, sizeof *c);
@@ -31,6 +37,10 @@ static void sl_column_free(sl_column *c)
 		sl_column_free(c->child);
 		free(c->child);
 	}
+	if (c->shapes) {
+		sl_buf_free(c->shapes);
+		free(c->shapes);
+	}
 }
 
 static void sl_column_reset(sl_column *c)
@@ -45,18 +55,20 @@ static void sl_column_reset(sl_column *c)
 	}
 	if (c->child)
 		sl_column_reset(c->child);
+	if (c->shapes)
+		sl_buf_reset(c->shapes);
 }
 
 static size_t sl_column_bytes(const sl_column *c)
 {
 	return c->validity.len + c->values.len + c->offsets.len +
-	       (c->child ? sl_column_bytes(c->child) : 0);
+	       (c->child ? sl_column_bytes(c->child) : 0) + (c->shapes ? c->shapes->len : 0);
 }
 
 static size_t sl_column_capacity(const sl_column *c)
 {
 	return c->validity.cap + c->values.cap + c->offsets.cap +
-	       (c->child ? sl_column_capacity(c->child) : 0);
+	       (c->child ? sl_column_capacity(c->child) : 0) + (c->shapes ? c->shapes->cap : 0);
 }
 
 size_t sl_batch_capacity(const sl_batch *b)
@@ -215,6 +227,8 @@ static void sl_column_export(sl_column *c, struct ArrowArray *a)
 	a->private_data = p;
 	/* the column gives up its buffers; make it a valid empty column again */
 	sl_buf_free(&c->validity);
+	if (c->shapes)
+		sl_buf_reset(c->shapes);
 	c->length = c->null_count = 0;
 	if (sl_type_is_var_width(c->field->type) || c->field->type == SL_TYPE_LIST) {
 		int32_t zero = 0;
@@ -241,6 +255,68 @@ void sl_batch_export(sl_batch *b, struct ArrowArray *out)
 	out->release = sl_array_release;
 	out->private_data = p;
 	b->length = 0;
+}
+
+/* ---- list shapes ---- */
+
+void sl_col_end_list_shaped(sl_column *c, const sl_list_shape *s)
+{
+	if (!sl_list_shape_is_plain(s)) {
+		if (c->shapes == NULL)
+			c->shapes = sl_calloc(1, sizeof *c->shapes);
+		struct sl_shape_entry e;
+		memset(&e, 0, sizeof e);
+		e.row = c->length;
+		e.shape.ndim = s->ndim; /* unused slots stay zero: shapes compare by memcmp */
+		for (int d = 0; d < s->ndim && d < SL_LIST_MAXDIM; d++) {
+			e.shape.dims[d] = s->dims[d];
+			e.shape.lbounds[d] = s->lbounds[d];
+		}
+		sl_buf_append(c->shapes, &e, sizeof e);
+	}
+	sl_col_end_list(c);
+}
+
+/* The index of the first entry whose row is >= row. */
+static size_t sl_shape_lower(const sl_column *c, int64_t row)
+{
+	const struct sl_shape_entry *e = (const struct sl_shape_entry *)c->shapes->data;
+	size_t lo = 0, hi = c->shapes->len / sizeof *e;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (e[mid].row < row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool sl_col_list_shape(const sl_column *c, int64_t i, sl_list_shape *out)
+{
+	if (c->shapes && c->shapes->len) {
+		const struct sl_shape_entry *e = (const struct sl_shape_entry *)c->shapes->data;
+		size_t k = sl_shape_lower(c, i);
+		if (k < c->shapes->len / sizeof *e && e[k].row == i) {
+			*out = e[k].shape;
+			return true;
+		}
+	}
+	const int32_t *off = (const int32_t *)c->offsets.data;
+	memset(out, 0, sizeof *out);
+	if (off[i + 1] > off[i]) {
+		out->ndim = 1;
+		out->dims[0] = off[i + 1] - off[i];
+		out->lbounds[0] = 1;
+	}
+	return false;
+}
+
+int64_t sl_col_shaped_count(const sl_column *c, int64_t from, int64_t to)
+{
+	if (c->shapes == NULL || c->shapes->len == 0)
+		return 0;
+	return (int64_t)(sl_shape_lower(c, to) - sl_shape_lower(c, from));
 }
 
 /* ---- row-level helpers used by the change applier ---- */
@@ -307,9 +383,11 @@ void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i)
 	} else if (f->type == SL_TYPE_LIST) {
 		const int32_t *off = (const int32_t *)src->offsets.data;
 		int32_t from = off[i], to = off[i + 1];
+		sl_list_shape shape; /* a copy: dst may be src, whose table may move */
+		sl_col_list_shape(src, i, &shape);
 		for (int32_t k = from; k < to; k++)
 			sl_col_append_from(dst->child, src->child, k);
-		sl_col_end_list(dst);
+		sl_col_end_list_shaped(dst, &shape);
 	} else {
 		uint8_t tmp[64];
 		int w = sl_type_value_width(f);
@@ -356,7 +434,7 @@ uint64_t sl_col_hash(const sl_column *c, int64_t i, uint64_t h)
 	return sl_hash_bytes(h, sl_col_value_ptr(c, i, w), (size_t)w);
 }
 
-bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j)
+static bool sl_col_equal_(const sl_column *a, int64_t i, const sl_column *b, int64_t j, bool shapes)
 {
 	bool va = sl_col_is_valid(a, i), vb = sl_col_is_valid(b, j);
 	if (!va || !vb)
@@ -374,11 +452,28 @@ bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j)
 		const int32_t *ob = (const int32_t *)b->offsets.data;
 		if (oa[i + 1] - oa[i] != ob[j + 1] - ob[j])
 			return false;
+		if (shapes) {
+			sl_list_shape sa, sb;
+			sl_col_list_shape(a, i, &sa);
+			sl_col_list_shape(b, j, &sb);
+			if (memcmp(&sa, &sb, sizeof sa) != 0)
+				return false;
+		}
 		for (int32_t k = 0; k < oa[i + 1] - oa[i]; k++)
-			if (!sl_col_equal(a->child, oa[i] + k, b->child, ob[j] + k))
+			if (!sl_col_equal_(a->child, oa[i] + k, b->child, ob[j] + k, shapes))
 				return false;
 		return true;
 	}
 	int w = sl_type_value_width(f);
 	return memcmp(sl_col_value_ptr(a, i, w), sl_col_value_ptr(b, j, w), (size_t)w) == 0;
+}
+
+bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j)
+{
+	return sl_col_equal_(a, i, b, j, true);
+}
+
+bool sl_col_equal_elements(const sl_column *a, int64_t i, const sl_column *b, int64_t j)
+{
+	return sl_col_equal_(a, i, b, j, false);
 }

@@ -5,7 +5,13 @@
  * otherwise), and for Utf8/Binary/List an int32 offsets buffer starting at 0. List columns own a
  * child column. Builders append row by row without per-value allocation: buffers grow
  * geometrically and keep their capacity across sl_batch_reset, so one batch serves a whole
- * chunk. A batch exports to `struct ArrowArray` (ownership of the buffers moves to the export). */
+ * chunk. A batch exports to `struct ArrowArray` (ownership of the buffers moves to the export).
+ *
+ * A list value holds its elements flat. A PostgreSQL array may have more than one dimension and
+ * lower bounds other than 1: its elements travel in row-major order and its shape (dimensions
+ * and lower bounds, sl_list_shape) in a side table of the column, which exists only once a
+ * value needs it. A list without an entry is one-dimensional from 1 (or empty), so a column
+ * that never meets such a value pays one NULL pointer. */
 #ifndef SL_BATCH_H
 #define SL_BATCH_H
 
@@ -22,6 +28,21 @@
  * wrap. */
 #define SL_COL_MAX_BYTES ((int64_t)INT32_MAX)
 
+/* The shape of a list value that is not one-dimensional from 1: PostgreSQL's dimensions and
+ * lower bounds, outermost first; the product of dims is the value's element count (> 0). */
+#define SL_LIST_MAXDIM 6 /* PostgreSQL's MAXDIM */
+typedef struct sl_list_shape {
+	int32_t ndim; /* 1..SL_LIST_MAXDIM */
+	int32_t dims[SL_LIST_MAXDIM];
+	int32_t lbounds[SL_LIST_MAXDIM];
+} sl_list_shape;
+
+/* A shape that lists need not record: no dimension (empty), or one dimension from 1. */
+static inline bool sl_list_shape_is_plain(const sl_list_shape *s)
+{
+	return s->ndim == 0 || (s->ndim == 1 && s->lbounds[0] == 1);
+}
+
 typedef struct sl_column {
 	const sl_field *field; /* borrowed from the batch's fields */
 	sl_buf validity;
@@ -30,6 +51,9 @@ typedef struct sl_column {
 	int64_t length;
 	int64_t null_count;
 	struct sl_column *child; /* list element values */
+	/* Lists: the shapes of the values that are not plain, NULL until one is (see above):
+	 * entries (row, sl_list_shape) in row order. */
+	sl_buf *shapes;
 } sl_column;
 
 typedef struct sl_batch {
@@ -159,6 +183,10 @@ static inline void sl_col_end_list(sl_column *c)
 	c->length++;
 }
 
+/* Close a list value whose elements (row-major) are in c->child and whose shape is *s; a plain
+ * shape is not recorded. The caller has checked that the dims multiply to the element count. */
+void sl_col_end_list_shaped(sl_column *c, const sl_list_shape *s);
+
 /* ---- readers ---- */
 
 static inline const uint8_t *sl_col_value_ptr(const sl_column *c, int64_t i, int width)
@@ -178,6 +206,12 @@ static inline bool sl_col_bool(const sl_column *c, int64_t i)
 	return (c->values.data[i >> 3] >> (i & 7)) & 1;
 }
 
+/* The shape of list value i: true and *out filled when it is not plain, false (and *out the
+ * plain shape of its element count) otherwise. */
+bool sl_col_list_shape(const sl_column *c, int64_t i, sl_list_shape *out);
+/* How many values in rows [from, to) of list column c have a shape that is not plain. */
+int64_t sl_col_shaped_count(const sl_column *c, int64_t from, int64_t to);
+
 /* ---- row-level helpers ---- */
 
 /* Add to need[0] what values [i, j) of c take in a column like it: value bytes (var-width) or
@@ -192,14 +226,20 @@ int sl_batch_rows_overflow(const sl_batch *dst, const sl_batch *src, int64_t fro
                            int64_t limit);
 /* Append value i of src (same field type) to dst. */
 void sl_col_append_from(sl_column *dst, const sl_column *src, int64_t i);
-/* Mix value i into hash h (equal values give equal hashes; null differs from every value). */
+/* Mix value i into hash h (equal values give equal hashes; null differs from every value). A
+ * list hashes its elements, not its shape, so a value and its flattened form hash alike. */
 uint64_t sl_col_hash(const sl_column *c, int64_t i, uint64_t h);
-/* Values a[i] and b[j] (same field type) are identical, nulls equal to nulls. */
+/* Values a[i] and b[j] (same field type) are identical, nulls equal to nulls; lists compare
+ * their shapes too (PostgreSQL: '[0:1]={1,2}' is not '{1,2}'). */
 bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j);
+/* The same, except that lists compare their elements only: for a value read back from a target
+ * that stores arrays flattened (ClickHouse) against the source's. */
+bool sl_col_equal_elements(const sl_column *a, int64_t i, const sl_column *b, int64_t j);
 
 /* Export the batch as a struct array (one child per column) through the Arrow C Data
  * Interface. The buffers move into `out`; the batch is left empty and reusable. The caller
- * must call out->release(out). */
+ * must call out->release(out). XXX: list shapes have no place in Arrow's List and are not
+ * exported (the elements are, flattened); nothing in the data path exports batches. */
 void sl_batch_export(sl_batch *b, struct ArrowArray *out);
 
 #endif

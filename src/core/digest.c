@@ -1,8 +1,9 @@
 /* Row hashing for verify: a 64-bit multiply-xorshift mix over each value's bytes. JSON values
  * (Utf8 with extension arrow.json) hash their canonical form (formats/json.h) instead, since
  * engines spell one JSON value differently (PostgreSQL jsonb reorders keys, drops duplicates,
- * respaces and de-escapes); Interval(DayTime) values hash their total milliseconds; under the
- * digest's rules, decimal NaN/Infinity hash as NULL and a NULL list as an empty one. */
+ * respaces and de-escapes); Interval(DayTime) values hash their total milliseconds; a list
+ * with a shape hashes it too; under the digest's rules, decimal NaN/Infinity hash as NULL, a
+ * NULL list as an empty one and a list with a shape as its elements alone. */
 #include "core/digest.h"
 
 #include <string.h>
@@ -66,6 +67,17 @@ static uint64_t sl_hash_value(const sl_column *c, int64_t i, struct sl_digest_sc
 	if (f->type == SL_TYPE_LIST) {
 		const int32_t *off = (const int32_t *)c->offsets.data;
 		uint64_t h = sl_mix(0x4C495354ull, (uint64_t)(off[i + 1] - off[i]));
+		sl_list_shape shape;
+		if (c->shapes && sl_col_list_shape(c, i, &shape)) {
+			if (s->d->arrays_are_flat) {
+				s->d->flattened++;
+			} else {
+				h = sl_mix(h, 0x5348415045ull + (uint64_t)shape.ndim); /* "SHAPE" */
+				for (int d = 0; d < shape.ndim; d++)
+					h = sl_mix(h, (uint64_t)(uint32_t)shape.dims[d] << 32 |
+					                      (uint32_t)shape.lbounds[d]);
+			}
+		}
 		for (int32_t k = off[i]; k < off[i + 1]; k++)
 			h = sl_mix(h, sl_hash_value(c->child, k, s));
 		return h;

@@ -3,7 +3,8 @@
  * Each row hashes its columns' Arrow values (type-aware: the bytes of fixed-width values, the
  * bytes of var-width values, list elements, a marker for NULL) into 64 bits; a table's digest is
  * the row count plus the wrapping sum of its row hashes, so row order does not matter and the
- * same rows read from two engines compare equal when they decode to the same Arrow values.
+ * same rows read from two engines compare equal when they decode to the same Arrow values. A
+ * list hashes its shape (core/batch.h) with its elements when it is not plain.
  * JSON values (extension arrow.json) count by their canonical form (formats/json.h): key
  * order, duplicate keys, whitespace, escapes and number spelling do not matter. */
 #ifndef SL_DIGEST_H
@@ -23,6 +24,11 @@ typedef struct sl_digest {
 	bool specials_are_null;  /* hash a decimal NaN/Infinity as NULL (the target stores
 	                          * them as NULL: ClickHouse) and count it in `specials` */
 	int64_t specials;
+	bool arrays_are_flat; /* hash a list value with a shape (more than one dimension, or
+	                       * a lower bound other than 1) as its elements alone (the target
+	                       * stores arrays flattened: ClickHouse) and count it in `flattened`;
+	                       * without this rule the shape is hashed with the elements */
+	int64_t flattened;
 	/* Source side only: per column, the masking the pipeline applies (core/columns.h), or
 	 * NULL; a hashed value counts as its hex text, a nulled one as NULL. */
 	const sl_mask *masks;

@@ -945,7 +945,8 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		const sl_table_def *t = &r.cat.tables[i];
 		/* the same rules on both sides: what the target cannot store, it stores as NULL */
 		sl_digest sd = {.null_list_is_empty = r.tops->lists_never_null,
-		                .specials_are_null = r.tops->specials_null};
+		                .specials_are_null = r.tops->specials_null,
+		                .arrays_are_flat = r.tops->arrays_flat};
 		sl_digest td = sd;
 		/* the source side masks as the pipeline does, so like compares with like */
 		sd.masks = t->masks;
@@ -966,13 +967,22 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 			rc = trc;
 			break;
 		}
-		char unrep[160] = "";
+		char unrep[320] = "";
 		if (sd.specials > 0)
 			snprintf(unrep, sizeof unrep,
 			         "; not representable: %" PRId64
 			         " numeric NaN/Infinity value(s) on the "
 			         "source, NULL on the target",
 			         sd.specials);
+		if (sd.flattened > 0) {
+			size_t m = strlen(unrep);
+			snprintf(unrep + m, sizeof unrep - m,
+			         "; not representable: %" PRId64
+			         " array(s) with more than one dimension or a lower bound other "
+			         "than 1 on the source, their elements in row-major order on the "
+			         "target",
+			         sd.flattened);
+		}
 		if (sd.rows == td.rows && sd.sum == td.sum) {
 			printf("ok   %s -> %s: %" PRId64 " rows, digest %016" PRIx64 "%s\n",
 			       t->qualified, tname, sd.rows, sd.sum, unrep);

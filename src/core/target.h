@@ -33,6 +33,9 @@ typedef struct sl_target_ops {
 	const char *type;
 	bool lists_never_null; /* a NULL list lands as an empty one (verify counts them equal) */
 	bool specials_null;    /* a decimal NaN/Infinity lands as NULL (verify counts them) */
+	bool arrays_flat;      /* an array with more than one dimension or a lower bound other
+	                        * than 1 lands as its elements in row-major order (verify counts
+	                        * them) */
 	int (*open)(const sl_config *cfg, sl_target **out, sl_error *err);
 	void (*close)(sl_target *tgt);
 	int (*check)(sl_target *tgt, sl_check_fn report, void *ctx);

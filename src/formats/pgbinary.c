@@ -275,28 +275,50 @@ static const char sl_hex[] = "0123456789abcdef";
 static int sl_decode_value(sl_pg_kind kind, sl_column *c, const uint8_t *p, int32_t n,
                            sl_error *err);
 
+/* An array: int32 ndim, int32 has-nulls, uint32 element oid, ndim x (int32 size, int32 lower
+ * bound), then the elements in row-major order. The elements go into the list, the shape (when
+ * not one dimension from 1) into the column's shape table. */
 static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t *p, int32_t n,
                            sl_error *err)
 {
 	if (n < 12)
-		return sl_error_set(err, SL_ERR_DATA, "array value is truncated");
+		return sl_error_set(err, SL_ERR_DATA, "column %s: array value is truncated",
+		                    c->field->name);
 	int32_t ndim = (int32_t)rd32(p);
-	if (ndim == 0) {
+	if (ndim < 0 || ndim > SL_LIST_MAXDIM)
+		return sl_error_set(
+		        err, SL_ERR_DATA,
+		        "column %s: array has %d dimensions (PostgreSQL allows 0 to %d)",
+		        c->field->name, ndim, SL_LIST_MAXDIM);
+	if (n < 12 + 8 * ndim)
+		return sl_error_set(err, SL_ERR_DATA, "column %s: array value is truncated",
+		                    c->field->name);
+	sl_list_shape shape;
+	memset(&shape, 0, sizeof shape);
+	shape.ndim = ndim;
+	int64_t count = ndim > 0;
+	for (int d = 0; d < ndim; d++) {
+		shape.dims[d] = (int32_t)rd32(p + 12 + 8 * d);
+		shape.lbounds[d] = (int32_t)rd32(p + 16 + 8 * d);
+		if (shape.dims[d] < 0 || (int64_t)shape.lbounds[d] + shape.dims[d] - 1 > INT32_MAX)
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: array dimension %d has size %d from %d",
+			                    c->field->name, d + 1, shape.dims[d], shape.lbounds[d]);
+		count *= shape.dims[d];
+		if (count > n / 4) /* each element takes at least its length */
+			return sl_error_set(err, SL_ERR_DATA, "column %s: array value is truncated",
+			                    c->field->name);
+	}
+	if (count == 0) { /* PostgreSQL keeps no shape for an array without elements */
 		sl_col_end_list(c);
 		return 0;
 	}
-	if (ndim != 1)
-		return sl_error_set(err, SL_ERR_DATA,
-		                    "column %s holds a %d-dimensional array; only one-dimensional "
-		                    "arrays are supported",
-		                    c->field->name, ndim);
-	if (n < 20)
-		return sl_error_set(err, SL_ERR_DATA, "array value is truncated");
-	int32_t count = (int32_t)rd32(p + 12);
-	const uint8_t *q = p + 20, *end = p + n;
-	for (int32_t i = 0; i < count; i++) {
+	const uint8_t *q = p + 12 + 8 * ndim, *end = p + n;
+	for (int64_t i = 0; i < count; i++) {
 		if (end - q < 4)
-			return sl_error_set(err, SL_ERR_DATA, "array element is truncated");
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: array element is truncated",
+			                    c->field->name);
 		int32_t el = (int32_t)rd32(q);
 		q += 4;
 		if (el < 0) {
@@ -304,11 +326,13 @@ static int sl_decode_array(const sl_pg_codec *codec, sl_column *c, const uint8_t
 			continue;
 		}
 		if (end - q < el)
-			return sl_error_set(err, SL_ERR_DATA, "array element is truncated");
+			return sl_error_set(err, SL_ERR_DATA,
+			                    "column %s: array element is truncated",
+			                    c->field->name);
 		SL_TRY(sl_decode_value(codec->elem_kind, c->child, q, el, err));
 		q += el;
 	}
-	sl_col_end_list(c);
+	sl_col_end_list_shaped(c, &shape);
 	return 0;
 }
 
@@ -886,28 +910,36 @@ static int sl_encode_array(const sl_pg_codec *codec, const sl_column *c, int64_t
 {
 	const int32_t *off = (const int32_t *)c->offsets.data;
 	int32_t from = off[i], to = off[i + 1];
+	sl_list_shape shape;
+	bool shaped = sl_col_list_shape(c, i, &shape);
+	if (shaped) {
+		int64_t count = 1;
+		for (int d = 0; d < shape.ndim; d++)
+			count *= shape.dims[d];
+		if (count != to - from)
+			return sl_error_set(
+			        err, SL_ERR_INTERNAL,
+			        "column %s: array of %d elements has a shape of %" PRId64,
+			        c->field->name, to - from, count);
+	}
 	size_t start = sl_len_begin(out);
-	if (to == from) {
-		wr32(out, 0);
-		wr32(out, 0);
-		wr32(out, codec->elem_oid);
-	} else {
-		const sl_column *e = c->child;
-		bool nulls = false;
-		for (int32_t k = from; k < to; k++)
-			nulls = nulls || !sl_col_is_valid(e, k);
-		wr32(out, 1);
-		wr32(out, nulls ? 1 : 0);
-		wr32(out, codec->elem_oid);
-		wr32(out, (uint32_t)(to - from));
-		wr32(out, 1);
-		for (int32_t k = from; k < to; k++) {
-			if (!sl_col_is_valid(e, k)) {
-				wr32(out, 0xFFFFFFFFu);
-				continue;
-			}
-			SL_TRY(sl_encode_value(codec->elem_kind, e, k, out, err));
+	const sl_column *e = c->child;
+	bool nulls = false;
+	for (int32_t k = from; k < to; k++)
+		nulls = nulls || !sl_col_is_valid(e, k);
+	wr32(out, (uint32_t)shape.ndim);
+	wr32(out, nulls ? 1 : 0);
+	wr32(out, codec->elem_oid);
+	for (int d = 0; d < shape.ndim; d++) {
+		wr32(out, (uint32_t)shape.dims[d]);
+		wr32(out, (uint32_t)shape.lbounds[d]);
+	}
+	for (int32_t k = from; k < to; k++) {
+		if (!sl_col_is_valid(e, k)) {
+			wr32(out, 0xFFFFFFFFu);
+			continue;
 		}
+		SL_TRY(sl_encode_value(codec->elem_kind, e, k, out, err));
 	}
 	sl_len_end(out, start);
 	return 0;

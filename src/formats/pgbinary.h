@@ -12,7 +12,8 @@
  *   digits; interval int64 us, int32 days, int32 months; text-like types raw bytes; jsonb a
  *   version byte 1 + text; uuid 16 bytes;
  *   arrays int32 ndim, int32 has-nulls, uint32 element oid, per dimension int32 size + int32
- *   lower bound, then each element as a length-prefixed field.
+ *   lower bound, then each element as a length-prefixed field, in row-major order (an array without
+ *   elements has ndim 0).
  *
  * A value of one wire kind may be encoded from, and decoded into, several Arrow types (a
  * column's Arrow field need not be the one the PostgreSQL source would choose, e.g. a MySQL
@@ -53,7 +54,8 @@ typedef enum sl_pg_kind {
 	SL_PG_INTERVAL, /* from/into Interval(DayTime): encoded as microseconds only (days and
 	                   months 0, so MySQL's TIME '838:59:59' shows as 838:59:59); decoded with
 	                   a month as 30 days, to the canonical form (see core/types.h) */
-	SL_PG_ARRAY     /* one-dimensional array of elem_kind */
+	SL_PG_ARRAY     /* array of elem_kind, of any dimensions and lower bounds: a List of the
+	                   elements in row-major order, the shape beside it (core/batch.h) */
 } sl_pg_kind;
 
 typedef struct sl_pg_codec {

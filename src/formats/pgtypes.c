@@ -1251,106 +1251,167 @@ static bool tx_scalar(sl_pg_kind kind, const char *s, size_t len, unsigned flags
 	return false;
 }
 
-/* array_out's form of a one-dimensional array: {e,"quoted \" e",NULL}, optionally preceded by
- * [lower:upper]= (dropped, like the binary decoder drops lower bounds). *multi is set for a
- * multi-dimensional array. */
+/* A signed int32 in decimal: an array bound. */
+static bool tx_i32(tx_cur *t, int64_t *v)
+{
+	bool neg = tx_eat(t, '-');
+	uint64_t mag;
+	if (!tx_u64(t, &mag) || mag > (uint64_t)INT32_MAX + neg)
+		return false;
+	*v = neg ? -(int64_t)mag : (int64_t)mag;
+	return true;
+}
+
+/* One element of an array at t (quoted and backslash-escaped, or bare, or NULL) as a
+ * length-prefixed binary field; *null says it was NULL. */
+static bool tx_array_elem(const sl_pg_codec *codec, tx_cur *t, unsigned flags, sl_buf *out,
+                          sl_buf *tmp, bool *null)
+{
+	const char *s = t->s;
+	size_t len = t->len, from, to;
+	bool esc = false, quoted = tx_eat(t, '"');
+	from = t->i;
+	if (quoted) {
+		for (; t->i < len && s[t->i] != '"'; t->i++)
+			if (s[t->i] == '\\') {
+				esc = true;
+				t->i++;
+			}
+		if (t->i >= len)
+			return false;
+		to = t->i++;
+	} else {
+		for (; t->i < len && s[t->i] != ',' && s[t->i] != '}'; t->i++) {
+			if (s[t->i] == '"' || s[t->i] == '{')
+				return false;
+			if (s[t->i] == '\\') {
+				esc = true;
+				t->i++;
+			}
+		}
+		to = t->i;
+		if (to == from || to > len)
+			return false;
+	}
+	const char *e = s + from;
+	size_t n = to - from;
+	*null = !quoted && !esc && n == 4 && strncasecmp(e, "NULL", 4) == 0;
+	if (*null) {
+		tx_put32(out, 0xFFFFFFFFu);
+		return true;
+	}
+	if (esc) {
+		sl_buf_reset(tmp);
+		for (size_t k = from; k < to; k++) {
+			if (s[k] == '\\')
+				k++;
+			sl_buf_putc(tmp, s[k]);
+		}
+		e = (const char *)tmp->data;
+		n = tmp->len;
+	}
+	size_t at = out->len;
+	tx_put32(out, 0);
+	if (!tx_scalar(codec->elem_kind, n ? e : "", n, flags, out) ||
+	    out->len - at - 4 > INT32_MAX)
+		return false;
+	tx_patch32(out, at, (uint32_t)(out->len - at - 4));
+	return true;
+}
+
+/* array_out's form of an array: {e,"quoted \" e",NULL}, nested braces for each further
+ * dimension ({{1,2},{3,4}}), and when a lower bound is not 1 the bounds of every dimension
+ * first ([0:1][2:3]={{1,2},{3,4}}); into the binary form (dimensions, lower bounds, elements in
+ * row-major order). */
 static bool tx_array(const sl_pg_codec *codec, const char *s, size_t len, unsigned flags,
-                     sl_buf *out, sl_buf *tmp, bool *multi)
+                     sl_buf *out, sl_buf *tmp)
 {
 	tx_cur t = {s, len, 0};
-	int ndims = 0;
+	int64_t lbs[SL_LIST_MAXDIM], bdims[SL_LIST_MAXDIM];
+	int nb = 0;
 	while (tx_eat(&t, '[')) {
-		uint64_t ignore;
-		tx_eat(&t, '-');
-		if (!tx_u64(&t, &ignore) || !tx_eat(&t, ':'))
+		int64_t lo, hi;
+		if (nb == SL_LIST_MAXDIM || !tx_i32(&t, &lo) || !tx_eat(&t, ':') ||
+		    !tx_i32(&t, &hi) || !tx_eat(&t, ']') || hi < lo)
 			return false;
-		tx_eat(&t, '-');
-		if (!tx_u64(&t, &ignore) || !tx_eat(&t, ']'))
-			return false;
-		ndims++;
+		lbs[nb] = lo;
+		bdims[nb++] = hi - lo + 1;
 	}
-	if ((ndims > 0 && !tx_eat(&t, '=')) || !tx_eat(&t, '{'))
+	if (nb > 0 && !tx_eat(&t, '='))
 		return false;
-	if (ndims > 1 || (t.i < len && s[t.i] == '{')) {
-		*multi = true;
+	int ndim = 0;
+	while (t.i + (size_t)ndim < len && s[t.i + (size_t)ndim] == '{')
+		ndim++;
+	if (ndim == 0 || ndim > SL_LIST_MAXDIM)
 		return false;
-	}
 	size_t hdr = out->len;
-	if (tx_eat(&t, '}')) {
-		if (ndims > 0 || !tx_end(&t))
+	if (ndim == 1 && t.i + 1 < len && s[t.i + 1] == '}') { /* {} */
+		t.i += 2;
+		if (nb > 0 || !tx_end(&t))
 			return false;
 		tx_put32(out, 0);
 		tx_put32(out, 0);
 		tx_put32(out, codec->elem_oid);
 		return true;
 	}
-	tx_put32(out, 1);
+	if (nb > 0 && nb != ndim)
+		return false;
+	tx_put32(out, (uint32_t)ndim);
 	tx_put32(out, 0); /* has nulls: patched */
 	tx_put32(out, codec->elem_oid);
-	tx_put32(out, 0); /* count: patched */
-	tx_put32(out, 1);
-	uint32_t count = 0;
+	for (int d = 0; d < ndim; d++) {
+		tx_put32(out, 0); /* size: patched */
+		tx_put32(out, (uint32_t)(int32_t)(nb ? lbs[d] : 1));
+	}
+	int64_t dims[SL_LIST_MAXDIM], cnt[SL_LIST_MAXDIM];
+	for (int d = 0; d < ndim; d++)
+		dims[d] = -1;
 	bool nulls = false;
+	int depth = 0;
 	for (;;) {
-		size_t from, to;
-		bool esc = false, quoted = tx_eat(&t, '"');
-		from = t.i;
-		if (quoted) {
-			for (; t.i < len && s[t.i] != '"'; t.i++)
-				if (s[t.i] == '\\') {
-					esc = true;
-					t.i++;
-				}
-			if (t.i >= len)
+		/* open sub-arrays down to the innermost dimension */
+		while (depth < ndim) {
+			if (!tx_eat(&t, '{'))
 				return false;
-			to = t.i++;
-		} else {
-			for (; t.i < len && s[t.i] != ',' && s[t.i] != '}'; t.i++) {
-				if (s[t.i] == '"' || s[t.i] == '{')
-					return false;
-				if (s[t.i] == '\\') {
-					esc = true;
-					t.i++;
-				}
-			}
-			to = t.i;
-			if (to == from || to > len)
+			cnt[depth++] = 0;
+		}
+		for (;;) {
+			bool null;
+			if (!tx_array_elem(codec, &t, flags, out, tmp, &null))
+				return false;
+			nulls = nulls || null;
+			cnt[depth - 1]++;
+			if (tx_eat(&t, ','))
+				continue;
+			if (tx_eat(&t, '}'))
+				break;
+			return false;
+		}
+		/* close: every sub-array of a dimension has the size of the first */
+		for (;;) {
+			if (dims[depth - 1] < 0)
+				dims[depth - 1] = cnt[depth - 1];
+			else if (dims[depth - 1] != cnt[depth - 1])
+				return false;
+			if (--depth == 0)
+				break;
+			cnt[depth - 1]++;
+			if (tx_eat(&t, ','))
+				break;
+			if (!tx_eat(&t, '}'))
 				return false;
 		}
-		const char *e = s + from;
-		size_t n = to - from;
-		if (!quoted && !esc && n == 4 && strncasecmp(e, "NULL", 4) == 0) {
-			tx_put32(out, 0xFFFFFFFFu);
-			nulls = true;
-		} else {
-			if (esc) {
-				sl_buf_reset(tmp);
-				for (size_t k = from; k < to; k++) {
-					if (s[k] == '\\')
-						k++;
-					sl_buf_putc(tmp, s[k]);
-				}
-				e = (const char *)tmp->data;
-				n = tmp->len;
-			}
-			size_t at = out->len;
-			tx_put32(out, 0);
-			if (!tx_scalar(codec->elem_kind, n ? e : "", n, flags, out) ||
-			    out->len - at - 4 > INT32_MAX)
-				return false;
-			tx_patch32(out, at, (uint32_t)(out->len - at - 4));
-		}
-		count++;
-		if (tx_eat(&t, ','))
-			continue;
-		if (tx_eat(&t, '}'))
+		if (depth == 0)
 			break;
-		return false;
 	}
 	if (!tx_end(&t))
 		return false;
+	for (int d = 0; d < ndim; d++) {
+		if ((nb && bdims[d] != dims[d]) || dims[d] > INT32_MAX)
+			return false;
+		tx_patch32(out, hdr + 12 + 8 * (size_t)d, (uint32_t)dims[d]);
+	}
 	tx_patch32(out, hdr + 4, nulls ? 1 : 0);
-	tx_patch32(out, hdr + 12, count);
 	return true;
 }
 
@@ -1418,18 +1479,12 @@ static void tx_quote(char *buf, size_t n, const char *s, size_t len)
 int sl_pg_text_to_binary(const sl_pg_codec *codec, const char *s, size_t len, unsigned flags,
                          sl_buf *out, sl_buf *tmp, sl_error *err)
 {
-	bool multi = false;
-	bool ok = codec->kind == SL_PG_ARRAY ? tx_array(codec, s, len, flags, out, tmp, &multi)
+	bool ok = codec->kind == SL_PG_ARRAY ? tx_array(codec, s, len, flags, out, tmp)
 	                                     : tx_scalar(codec->kind, s, len, flags, out);
 	if (ok)
 		return 0;
 	char q[96];
 	tx_quote(q, sizeof q, s, len);
-	if (multi)
-		return sl_error_set(err, SL_ERR_DATA,
-		                    "%s is a multi-dimensional array; only one-dimensional arrays "
-		                    "are supported",
-		                    q);
 	return sl_error_set(
 	        err, SL_ERR_DATA, "%s is not the text form of a PostgreSQL %s%s", q,
 	        tx_kind_name(codec->kind == SL_PG_ARRAY ? codec->elem_kind : codec->kind),

@@ -62,9 +62,10 @@ const char *sl_pg_type_for_field(const sl_field *f, char *buf, size_t n);
  *   -Infinity; numeric digits, NaN, Infinity; date YYYY-MM-DD[ BC], infinity, -infinity; time
  *   HH:MM:SS[.ffffff]; timestamp YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC], infinity,
  *   -infinity; bytea \x<hex> or escaped; uuid 8-4-4-4-12 hex; text, json, jsonb as is;
- *   interval P1Y2M3DT4H5M6.5S or 1 year 2 mons 3 days 04:05:06.5; one-dimensional arrays
- *   {a,"b c",NULL} (elements quoted and backslash-escaped as array_out does, an optional
- *   [lower:upper]= prefix ignored, as the binary path ignores lower bounds).
+ *   interval P1Y2M3DT4H5M6.5S or 1 year 2 mons 3 days 04:05:06.5; arrays
+ *   {a,"b c",NULL} (elements quoted and backslash-escaped as array_out does), nested braces per
+ *   further dimension {{1,2},{3,4}}, and the bounds [0:1][1:2]= when a lower bound is not 1:
+ *   dimensions and lower bounds are kept (the list's shape, core/batch.h).
  * Text that is none of these is SL_ERR_DATA naming the column and the value; nothing becomes
  * NULL silently. Pure functions of bytes. */
 

@@ -1270,6 +1270,49 @@ static void test_decode_null_list(void **state)
 	sl_field_reset(&f);
 }
 
+/* An array with a shape (two dimensions, a lower bound other than 1) travels as its elements
+ * in row-major order: it comes back as the flat list, equal in elements only. */
+static void test_flattened_array(void **state)
+{
+	(void)state;
+	sl_field f;
+	rt_field_init(&f, &(rt_spec){"m", SL_TYPE_LIST, .child = &rt_i32}, false);
+	sl_ch_caps caps;
+	sl_ch_caps_for_version("23.8.1", &caps);
+	char type[160];
+	sl_ch_codec codec;
+	assert_true(sl_ch_type_for_field(&f, &caps, type, sizeof type, &codec));
+	sl_batch *in = sl_batch_create(&f, 1);
+	for (int32_t v = 1; v <= 4; v++)
+		sl_col_append_i32(in->cols[0].child, v);
+	sl_list_shape sq = {.ndim = 2, .dims = {2, 2}, .lbounds = {0, 1}};
+	sl_col_end_list_shaped(&in->cols[0], &sq);
+	sl_col_append_i32(in->cols[0].child, 9);
+	sl_col_end_list(&in->cols[0]);
+	assert_int_equal(sl_col_shaped_count(&in->cols[0], 0, 2), 1);
+	sl_buf out = {0};
+	sl_error err;
+	assert_int_equal(sl_ch_encode_column(&codec, "m", type, &in->cols[0], 0, 2, &out, &err), 0);
+	sl_batch *got = sl_batch_create(&f, 1);
+	sl_ch_reader r = {out.data, out.data + out.len};
+	assert_int_equal(sl_ch_decode_column(&r, &codec, "m", type, 2, &got->cols[0], &err), 0);
+	assert_true(r.p == r.end);
+	const int32_t *off = (const int32_t *)got->cols[0].offsets.data;
+	assert_int_equal(off[1], 4);
+	assert_int_equal(off[2], 5);
+	for (int32_t k = 0; k < 4; k++)
+		assert_int_equal(((const int32_t *)got->cols[0].child->values.data)[k], k + 1);
+	assert_int_equal(sl_col_shaped_count(&got->cols[0], 0, 2), 0);
+	assert_false(sl_col_equal(&in->cols[0], 0, &got->cols[0], 0));
+	assert_true(sl_col_equal_elements(&in->cols[0], 0, &got->cols[0], 0));
+	assert_true(sl_col_equal(&in->cols[0], 1, &got->cols[0], 1));
+	sl_buf_free(&out);
+	sl_batch_destroy(got);
+	sl_batch_destroy(in);
+	sl_ch_codec_reset(&codec);
+	sl_field_reset(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1288,6 +1331,7 @@ int main(void)
 	        cmocka_unit_test(test_decode_malformed),
 	        cmocka_unit_test(test_skip_column),
 	        cmocka_unit_test(test_decode_null_list),
+	        cmocka_unit_test(test_flattened_array),
 	        cmocka_unit_test(test_decimal_specials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

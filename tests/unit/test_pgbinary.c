@@ -599,7 +599,7 @@ static void test_malformed_input(void **state)
 	sl_batch_destroy(b);
 	sl_field_reset(&f[0]);
 
-	/* two-dimensional arrays are refused with the column's name */
+	/* malformed array headers are refused with the column's name */
 	sl_field af[1];
 	sl_field_init(&af[0], "matrix", SL_TYPE_LIST);
 	sl_field *e = malloc(sizeof *e);
@@ -607,12 +607,172 @@ static void test_malformed_input(void **state)
 	sl_field_set_child(&af[0], e);
 	sl_pg_codec ac[1] = {{.kind = SL_PG_ARRAY, .elem_kind = SL_PG_INT4, .elem_oid = 23}};
 	sl_batch *ab = sl_batch_create(af, 1);
-	const uint8_t twod[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x14, 0, 0, 0, 2, 0, 0,
-	                        0,    0,    0,    0,    0,    23,   0, 0, 0, 1, 0, 0,
-	                        0,    1,    0,    0,    0,    1,    0, 0, 0, 1};
-	assert_true(sl_pgcopy_decode_tuple(ac, twod, sizeof twod, ab, &tr, &err) < 0);
-	assert_non_null(strstr(err.msg, "matrix"));
+	static const struct {
+		const char *hex, *msg;
+	} badarr[] = {
+	        /* a second dimension that is not there */
+	        {"000000020000000000000017000000010000000100000001", "truncated"},
+	        /* seven dimensions */
+	        {"000000070000000000000017", "7 dimensions"},
+	        {"ffffffff0000000000000017", "-1 dimensions"},
+	        /* a negative size */
+	        {"000000010000000000000017fffffffe0000000100000004", "size -2"},
+	        /* an upper bound past int32 */
+	        {"00000001000000000000001700000002"
+	         "7fffffff"
+	         "0000000400000001000000040000000"
+	         "2",
+	         "size 2 from 2147483647"},
+	        /* more elements than bytes */
+	        {"00000002000000000000001700010000000000010001000000000001", "truncated"},
+	        /* 2x2 with three elements */
+	        {"000000020000000000000017000000020000000100000002000000010000000400000001000000040"
+	         "0"
+	         "0000020000000400000003",
+	         "element is truncated"},
+	};
+	for (size_t i = 0; i < sizeof badarr / sizeof *badarr; i++) {
+		uint8_t v[128];
+		size_t n = unhex(badarr[i].hex, v);
+		sl_buf t = {0};
+		sl_pgcopy_put_count(&t, 1);
+		sl_pgcopy_put_field(&t, v, (int32_t)n);
+		err = (sl_error){0};
+		if (sl_pgcopy_decode_tuple(ac, t.data, t.len, ab, &tr, &err) >= 0 ||
+		    strstr(err.msg, "matrix") == NULL || strstr(err.msg, badarr[i].msg) == NULL)
+			fail_msg("bad array %zu: '%s'", i, err.msg);
+		sl_batch_reset(ab);
+		sl_buf_free(&t);
+	}
 	sl_batch_destroy(ab);
+	sl_field_reset(&af[0]);
+}
+
+/* Arrays of any dimensions and lower bounds: decoded into the list (row-major) and its shape,
+ * encoded back to the same bytes; the shape follows a value copied between batches, counts in
+ * equality, not in the hash, and is dropped by a reset. */
+static void test_array_shapes(void **state)
+{
+	(void)state;
+	/* array_send of: [0:1][1:2]={{1,2},{NULL,4}}, {5,6}, {}, NULL, [3:3]={7},
+	 * {{{1,2},{3,4}},{{5,6},{NULL,8}}} (captured from PostgreSQL 15) */
+	static const char *const vals[] = {
+	        "00000002000000010000001700000002000000000000000200000001000000040000000100000004"
+	        "00000002ffffffff0000000400000004",
+	        "000000010000000000000017000000020000000100000004000000050000000400000006",
+	        "000000000000000000000017",
+	        NULL,
+	        "0000000100000000000000170000000100000003000000040000000"
+	        "7",
+	        "00000003000000010000001700000002000000010000000200000001000000020000000100000004"
+	        "0000000100000004000000020000000400000003000000040000000400000004000000050000000400"
+	        "000006ffffffff0000000400000008",
+	};
+	enum { NV = sizeof vals / sizeof *vals };
+	sl_field af[1];
+	sl_field_init(&af[0], "m", SL_TYPE_LIST);
+	sl_field *e = malloc(sizeof *e);
+	sl_field_init(e, "item", SL_TYPE_INT32);
+	sl_field_set_child(&af[0], e);
+	sl_pg_codec ac[1] = {{.kind = SL_PG_ARRAY, .elem_kind = SL_PG_INT4, .elem_oid = 23}};
+	sl_batch *b = sl_batch_create(af, 1);
+	sl_buf in = {0};
+	sl_pgcopy_write_header(&in);
+	for (int i = 0; i < NV; i++) {
+		sl_pgcopy_put_count(&in, 1);
+		uint8_t v[256];
+		size_t n = vals[i] ? unhex(vals[i], v) : 0;
+		sl_pgcopy_put_field(&in, v, vals[i] ? (int32_t)n : -1);
+	}
+	sl_pgcopy_write_trailer(&in);
+	sl_error err = {0};
+	int tr = 0;
+	size_t pos = (size_t)sl_pgcopy_parse_header(in.data, in.len, &err);
+	for (int i = 0; i < NV; i++) {
+		int rc = sl_pgcopy_decode_tuple(ac, in.data + pos, in.len - pos, b, &tr, &err);
+		if (rc <= 0)
+			fail_msg("value %d: %s", i, err.msg);
+		pos += (size_t)rc;
+	}
+	assert_true(sl_batch_is_consistent(b));
+	const sl_column *c = &b->cols[0];
+	assert_int_equal(c->child->length, 4 + 2 + 0 + 0 + 1 + 8);
+	assert_int_equal(sl_col_shaped_count(c, 0, NV), 3);
+	sl_list_shape sh;
+	assert_true(sl_col_list_shape(c, 0, &sh));
+	assert_int_equal(sh.ndim, 2);
+	assert_int_equal(sh.lbounds[0], 0);
+	assert_int_equal(sh.lbounds[1], 1);
+	assert_false(sl_col_list_shape(c, 1, &sh));
+	assert_false(sl_col_list_shape(c, 2, &sh));
+	assert_int_equal(sh.ndim, 0);
+	assert_true(sl_col_list_shape(c, 4, &sh));
+	assert_int_equal(sh.lbounds[0], 3);
+	assert_true(sl_col_list_shape(c, 5, &sh));
+	assert_int_equal(sh.ndim, 3);
+
+	/* encoded back: the very bytes */
+	sl_buf out = {0};
+	sl_pgcopy_write_header(&out);
+	assert_int_equal(sl_pgcopy_encode_rows(ac, b, 0, b->length, &out, &err), 0);
+	sl_pgcopy_write_trailer(&out);
+	assert_int_equal(out.len, in.len);
+	assert_memory_equal(out.data, in.data, in.len);
+
+	/* copied row by row (in reverse, and within the batch): shapes follow their values */
+	sl_batch *r = sl_batch_create(af, 1);
+	for (int i = NV - 1; i >= 0; i--) {
+		sl_col_append_from(&r->cols[0], &b->cols[0], i);
+		sl_batch_end_row(r);
+	}
+	for (int i = 0; i < NV; i++) {
+		sl_col_append_from(&r->cols[0], &r->cols[0], NV - 1 - i);
+		sl_batch_end_row(r);
+	}
+	for (int i = 0; i < NV; i++) {
+		assert_true(sl_col_equal(&r->cols[0], NV - 1 - i, &b->cols[0], i));
+		assert_true(sl_col_equal(&r->cols[0], NV + i, &b->cols[0], i));
+	}
+	assert_int_equal(sl_col_shaped_count(&r->cols[0], 0, 2 * NV), 6);
+	/* {5,6} against [0:1]={5,6}: the same elements, not the same array */
+	sl_col_append_i32(r->cols[0].child, 5);
+	sl_col_append_i32(r->cols[0].child, 6);
+	sl_list_shape zero = {.ndim = 1, .dims = {2}, .lbounds = {0}};
+	sl_col_end_list_shaped(&r->cols[0], &zero);
+	sl_batch_end_row(r);
+	assert_false(sl_col_equal(&r->cols[0], 2 * NV, &b->cols[0], 1));
+	assert_true(sl_col_equal_elements(&r->cols[0], 2 * NV, &b->cols[0], 1));
+	assert_true(sl_col_hash(&r->cols[0], 2 * NV, 1) == sl_col_hash(&b->cols[0], 1, 1));
+	/* the digest tells them apart, unless the target flattens arrays (then it counts) */
+	sl_digest d1 = {0}, d2 = {0}, f1 = {.arrays_are_flat = true}, f2 = f1;
+	sl_batch *one = sl_batch_create(af, 1);
+	sl_col_append_from(&one->cols[0], &r->cols[0], 2 * NV);
+	sl_batch_end_row(one);
+	sl_digest_add_batch(&d1, one);
+	sl_digest_add_batch(&f1, one);
+	sl_batch_reset(one);
+	assert_int_equal(sl_col_shaped_count(&one->cols[0], 0, 1), 0);
+	sl_col_append_from(&one->cols[0], &b->cols[0], 1);
+	sl_batch_end_row(one);
+	sl_digest_add_batch(&d2, one);
+	sl_digest_add_batch(&f2, one);
+	assert_true(d1.sum != d2.sum);
+	assert_true(f1.sum == f2.sum);
+	assert_int_equal(f1.flattened, 1);
+	assert_int_equal(f2.flattened, 0);
+	assert_int_equal(d1.flattened, 0);
+	/* the whole batch: PostgreSQL's rules vs flattened */
+	sl_digest all = {0}, flat = {.arrays_are_flat = true};
+	sl_digest_add_batch(&all, b);
+	sl_digest_add_batch(&flat, b);
+	assert_int_equal(flat.flattened, 3);
+	assert_true(all.sum != flat.sum);
+
+	sl_batch_destroy(one);
+	sl_batch_destroy(r);
+	sl_buf_free(&in);
+	sl_buf_free(&out);
+	sl_batch_destroy(b);
 	sl_field_reset(&af[0]);
 }
 
@@ -1052,6 +1212,7 @@ int main(void)
 	        cmocka_unit_test(test_numeric_decimal),
 	        cmocka_unit_test(test_edge_roundtrip),
 	        cmocka_unit_test(test_malformed_input),
+	        cmocka_unit_test(test_array_shapes),
 	        cmocka_unit_test(test_interval_roundtrip),
 	        cmocka_unit_test(test_interval_decode_forms),
 	        cmocka_unit_test(test_decode_into_other_types),

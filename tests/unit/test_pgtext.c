@@ -55,6 +55,12 @@ static void assert_col_same(const sl_column *a, const sl_column *b, const char *
 	assert_true((a->child == NULL) == (b->child == NULL));
 	if (a->child)
 		assert_col_same(a->child, b->child, what);
+	for (int64_t i = 0; a->child && i < a->length; i++) {
+		sl_list_shape sa, sb;
+		bool ha = sl_col_list_shape(a, i, &sa), hb = sl_col_list_shape(b, i, &sb);
+		if (ha != hb || memcmp(&sa, &sb, sizeof sa) != 0)
+			fail_msg("%s: row %lld: list shapes differ", what, (long long)i);
+	}
 }
 
 static const struct golden {
@@ -341,6 +347,55 @@ static const struct golden {
          "[0:2]={1,2,3}",
          "000000010000000000000017000000030000000000000004000000010000000400000002000000040000000"
          "3"},
+        /* more than one dimension, lower bounds other than 1 (captured the same way) */
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "{{1,2},{3,4}}",
+         "00000002000000000000001700000002000000010000000200000001000000040000000100000004000000"
+         "0200000004000000030000000400000004"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "[2:3][1:2]={{1,2},{3,4}}",
+         "00000002000000000000001700000002000000020000000200000001000000040000000100000004000000"
+         "0200000004000000030000000400000004"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "[0:2]={1,NULL,3}",
+         "00000001000000010000001700000003000000000000000400000001ffffffff0000000400000003"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "[-2:-1]={7,8}",
+         "00000001000000000000001700000002fffffffe00000004000000070000000400000008"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "{{{1,2},{3,4}},{{5,6},{NULL,8}}}",
+         "00000003000000010000001700000002000000010000000200000001000000020000000100000004000000"
+         "0100000004000000020000000400000003000000040000000400000004000000050000000400000006ffff"
+         "ffff0000000400000008"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "[1:1][0:0][5:5]={{{42}}}",
+         "00000003000000000000001700000001000000010000000100000000000000010000000500000004000000"
+         "2a"},
+        {"integer[]",
+         {1007, -1, 'b', 'A', 23, 'b', 'N'},
+         "{{1},{2},{3}}",
+         "00000002000000000000001700000003000000010000000100000001000000040000000100000004000000"
+         "020000000400000003"},
+        {"text[]",
+         {1009, -1, 'b', 'A', 25, 'b', 'S'},
+         "{{a,NULL},{\"b c\",\"q\\\"x\"}}",
+         "000000020000000100000019000000020000000100000002000000010000000161ffffffff000000036220"
+         "6300000003712278"},
+        {"text[]",
+         {1009, -1, 'b', 'A', 25, 'b', 'S'},
+         "[0:1][0:0]={{\"{}\"},{NULL}}",
+         "00000002000000010000001900000002000000000000000100000000000000027b7dffffffff"},
+        {"interval[]",
+         {1187, -1, 'b', 'A', 1186, 'b', 'T'},
+         "[0:1][1:2]={{P1D,PT1H},{NULL,P1M}}",
+         "00000002000000010000001900000002000000000000000200000001000000035031440000000450543148"
+         "ffffffff0000000350314d"},
         {"integer[]",
          {1007, -1, 'b', 'A', 23, 'b', 'N'},
          "{-2147483648,2147483647}",
@@ -535,16 +590,21 @@ static void test_text_equals_binary(void **state)
 		                      &err) < 0)
 			fail_msg("%s: text decode: %s", what, err.msg);
 		assert_col_same(&a->cols[0], &b->cols[0], what);
-		/* and the text's binary form is the server's, but for numeric's digit groups and
-		 * the array's lower bound, which the decoder does not keep */
+		/* and the text's binary form is the server's, but for numeric's digit groups */
 		sl_buf out = {0}, tmp = {0};
 		assert_int_equal(sl_pg_text_to_binary(&codec, g->text, strlen(g->text), flags, &out,
 		                                      &tmp, &err),
 		                 0);
-		bool exact = codec.kind != SL_PG_NUMERIC && codec.elem_kind != SL_PG_NUMERIC &&
-		             strncmp(g->text, "[0:", 3) != 0;
+		bool exact = codec.kind != SL_PG_NUMERIC && codec.elem_kind != SL_PG_NUMERIC;
 		if (exact && (out.len != n || (n > 0 && memcmp(out.data, bin, n) != 0)))
 			fail_msg("%s: binary form differs from the server's", what);
+		/* arrays encode back to the server's bytes: dimensions and lower bounds kept */
+		if (exact && codec.kind == SL_PG_ARRAY) {
+			sl_buf_reset(&out);
+			assert_int_equal(sl_pg_encode_field(&codec, &a->cols[0], 0, &out, &err), 0);
+			if (out.len != n + 4 || memcmp(out.data + 4, bin, n) != 0)
+				fail_msg("%s: encoded array differs from the server's", what);
+		}
 		sl_buf_free(&out);
 		sl_buf_free(&tmp);
 		free(bin);
@@ -886,14 +946,68 @@ static void test_arrays(void **state)
 	assert_memory_equal(p, "::1/64", (size_t)len);
 	one_close(&o);
 
+	/* dimensions and lower bounds: elements row-major in the list, the shape beside it */
 	one_open(&o, &T_INT4_ARR);
-	assert_int_equal(one_text(&o, "{{1,2},{3,4}}", 0), SL_ERR_DATA);
-	assert_non_null(strstr(o.err.msg, "multi-dimensional"));
-	assert_non_null(strstr(o.err.msg, "column c_x"));
-	assert_int_equal(one_text(&o, "[1:2][1:2]={{1,2},{3,4}}", 0), SL_ERR_DATA);
-	assert_non_null(strstr(o.err.msg, "multi-dimensional"));
-	assert_int_equal(o.b->cols[0].length, 0);
+	assert_int_equal(one_text(&o, "{1,2}", 0), 0);
+	assert_int_equal(one_text(&o, "{{1,2},{3,4}}", 0), 0);
+	assert_int_equal(one_text(&o, "[2:3][-1:0]={{5,6},{NULL,8}}", 0), 0);
+	assert_int_equal(one_text(&o, "[0:0]={9}", 0), 0);
+	assert_int_equal(one_text(&o, "{{{1},{2}},{{3},{4}},{{5},{6}}}", 0), 0);
+	c = &o.b->cols[0];
+	assert_int_equal(c->length, 5);
+	assert_int_equal(c->child->length, 2 + 4 + 4 + 1 + 6);
+	assert_int_equal(sl_col_shaped_count(c, 0, 5), 4);
+	assert_int_equal(sl_col_shaped_count(c, 2, 4), 2);
+	sl_list_shape sh;
+	assert_false(sl_col_list_shape(c, 0, &sh));
+	assert_int_equal(sh.ndim, 1);
+	assert_int_equal(sh.dims[0], 2);
+	assert_true(sl_col_list_shape(c, 1, &sh));
+	assert_int_equal(sh.ndim, 2);
+	assert_int_equal(sh.dims[0], 2);
+	assert_int_equal(sh.dims[1], 2);
+	assert_int_equal(sh.lbounds[0], 1);
+	assert_int_equal(sh.lbounds[1], 1);
+	assert_true(sl_col_list_shape(c, 2, &sh));
+	assert_int_equal(sh.lbounds[0], 2);
+	assert_int_equal(sh.lbounds[1], -1);
+	assert_false(sl_col_is_valid(c->child, 8)); /* row-major: [3][-1] is the third */
+	assert_true(sl_col_list_shape(c, 3, &sh));
+	assert_int_equal(sh.ndim, 1);
+	assert_int_equal(sh.lbounds[0], 0);
+	assert_true(sl_col_list_shape(c, 4, &sh));
+	assert_int_equal(sh.ndim, 3);
+	assert_int_equal(sh.dims[0], 3);
+	assert_int_equal(sh.dims[1], 2);
+	assert_int_equal(sh.dims[2], 1);
+	assert_int_equal(((const int32_t *)c->child->values.data)[16], 6);
+	/* a value with a shape and its flattened form: equal elements, different values */
+	assert_true(sl_col_equal_elements(c, 1, c, 1));
+	assert_true(sl_col_hash(c, 1, 7) == sl_col_hash(c, 1, 7));
 	one_close(&o);
+
+	/* arrays that are not rectangular, or whose bounds do not match, are not arrays */
+	static const char *const bad[] = {
+	        "{{1,2},{3}}",      "{{1},{2,3}}",
+	        "{{1,2},3}",        "{1,{2}}",
+	        "{{1,2},{3,4}",     "{{1,2}}}",
+	        "[1:3]={1,2}",      "[1:2]={{1,2},{3,4}}",
+	        "[1:2][1:1]={1,2}", "[2:1]={}",
+	        "[1:0]={}",         "[1:1]={}",
+	        "{{{{{{{1}}}}}}}",  "{{}}",
+	        "{{},{}}",          "[1:2]{1,2}",
+	        "[a:2]={1,2}",      "[2147483647:2147483648]={1,2}",
+	        "{{1,2},,{3,4}}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		one_open(&o, &T_INT4_ARR);
+		if (one_text(&o, bad[i], 0) != SL_ERR_DATA)
+			fail_msg("'%s' was read as an array", bad[i]);
+		assert_non_null(strstr(o.err.msg, "column c_x"));
+		assert_non_null(strstr(o.err.msg, "integer array"));
+		assert_int_equal(o.b->cols[0].length, 0);
+		one_close(&o);
+	}
 }
 
 static void test_malformed(void **state)

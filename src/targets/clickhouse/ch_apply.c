@@ -372,8 +372,9 @@ static int64_t cha_find(const struct cha_table *at, const struct cha_found *f, c
 		int64_t cand = f->slots[s] - 1;
 		bool eq = true;
 		for (int k = 0; k < at->nkey && eq; k++)
-			eq = sl_col_equal(&f->rows->cols[at->keycols[k]], cand,
-			                  &b->cols[at->keycols[k]], r);
+			/* ClickHouse holds arrays flattened (cht_encode) */
+			eq = sl_col_equal_elements(&f->rows->cols[at->keycols[k]], cand,
+			                           &b->cols[at->keycols[k]], r);
 		if (eq)
 			return cand;
 		s = (s + 1) & (f->cap - 1);

@@ -234,6 +234,18 @@ int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m, 
 				        "stored as NULL; sluice verify counts them",
 				        f->name, display, k);
 		}
+		if (b->cols[i].shapes) {
+			int64_t k = sl_col_shaped_count(&b->cols[i], 0, b->length);
+			if (k > 0 && atomic_fetch_add(&cols[i].flattened, k) == 0)
+				sl_warn("target: column %s of %s holds arrays with more than one "
+				        "dimension or a lower bound other than 1 (%" PRId64
+				        " in this batch), which a ClickHouse %s cannot hold: "
+				        "stored "
+				        "as their elements in row-major order; sluice verify "
+				        "counts "
+				        "them",
+				        f->name, display, k, cols[i].type);
+		}
 		if (sl_ch_encode_column(&cols[i].codec, f->name, cols[i].type, &b->cols[i], 0,
 		                        b->length, out, err) < 0)
 			return sl_error_wrap(err, "table %s", display);
@@ -777,6 +789,7 @@ const sl_target_ops sl_ch_target_ops = {
         .type = "clickhouse",
         .lists_never_null = true,
         .specials_null = true,
+        .arrays_flat = true,
         .open = cht_open,
         .close = cht_close,
         .check = cht_check,

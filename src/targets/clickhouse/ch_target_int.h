@@ -27,7 +27,8 @@ typedef struct ch_col {
 	char type[200];
 	sl_ch_codec codec;
 	bool key;
-	atomic_llong nulled; /* numeric NaN/Infinity values written as NULL (see cht_encode) */
+	atomic_llong nulled;    /* numeric NaN/Infinity values written as NULL (see cht_encode) */
+	atomic_llong flattened; /* arrays with a shape written as their elements (cht_encode) */
 } ch_col;
 
 /* Per-row metadata column values of a block being built. */
@@ -92,8 +93,10 @@ void cht_meta_add_identity(ch_meta *m, uint64_t origin, uint64_t seq, uint64_t h
 void cht_insert_sql(const char *quoted, const sl_field *fields, const ch_col *cols, int n,
                     bool keyless, sl_buf *out);
 /* One Native block: b's replicated columns then the metadata columns from m. Numeric
- * NaN/Infinity values are written as NULL and counted in cols[i].nulled; the first ones of a
- * column are warned about, naming the column and `display` (the table). */
+ * NaN/Infinity values are written as NULL and counted in cols[i].nulled; arrays with more than
+ * one dimension or a lower bound other than 1 are written as their elements in row-major order
+ * (a ClickHouse column holds arrays of one depth, from 1) and counted in cols[i].flattened;
+ * the first ones of a column are warned about, naming the column and `display` (the table). */
 int cht_encode(const sl_batch *b, ch_col *cols, bool keyless, const ch_meta *m, const char *display,
                sl_buf *out, sl_error *err);
 /* Decode the current block's columns cols[0..n) (over fields) into b, appending nrows rows;

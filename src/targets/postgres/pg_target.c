@@ -3,7 +3,7 @@
  *
  * A column whose incoming Arrow value has a binary form the target type accepts (integers,
  * floats, decimals into numeric, dates, times, timestamps, Interval(DayTime) into interval,
- * text-like types, enums, jsonb, uuid, bytea, one-dimensional arrays of those) is sent as is. A
+ * text-like types, enums, jsonb, uuid, bytea, arrays of those of any shape) is sent as is. A
  * column that can only travel as text (interval, inet, bit, tsvector, composite and extension
  * types, ranges as JSON) makes its table load through a temporary staging table: COPY into the
  * stage with text columns, then one INSERT ... SELECT with casts, in the same transaction.
