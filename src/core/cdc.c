@@ -397,14 +397,53 @@ static int cdc_flush_all(struct cdc *c, sl_error *err)
 	return 0;
 }
 
+/* Whether the new shape says the source rewrote rows without logging them: a column whose
+ * type changed (ALTER TYPE rewrites every row, and USING may change the values). A column
+ * added with values the rows hold but the log never carried is what the target reports
+ * (apply_shape's stale). */
+static const char *cdc_rows_retyped(const sl_shape *old, const sl_shape *now, const char **col)
+{
+	for (int i = 0; i < now->nfields; i++) {
+		const sl_field *f = &now->fields[i];
+		int j = sl_shape_find(old, f->name);
+		char a[64], b[64];
+		if (j >= 0 && strcmp(sl_field_format(&old->fields[j], a, sizeof a),
+		                     sl_field_format(f, b, sizeof b)) != 0) {
+			*col = f->name;
+			return "changed type (the rows were rewritten without logging their "
+			       "values)";
+		}
+	}
+	return NULL;
+}
+
 static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	int t = m->table;
 	struct pend *pd = &c->pend[t];
 	if (c->shapes[t] == m->shape)
 		return 0;
+	const char *col = NULL, *why = NULL;
+	if (c->shapes[t])
+		why = cdc_rows_retyped(c->shapes[t], m->shape, &col);
 	SL_TRY(cdc_flush_table(c, t, err));
-	SL_TRY(c->p->tops->apply_shape(c->ap, t, m->shape, err));
+	bool stale = false;
+	SL_TRY(c->p->tops->apply_shape(c->ap, t, m->shape, &stale, err));
+	if (stale && why == NULL)
+		why = "the rows the target holds lack the values of a column the source added";
+	if (why && c->bf && c->p->restart) {
+		/* copy the table again, with the columns as they are now (a new discovery) */
+		const char *name = c->p->cat->tables[t].qualified;
+		if (col)
+			sl_info("table %s: column %s %s: its rows are copied again while changes "
+			        "stream",
+			        name, col, why);
+		else
+			sl_info("table %s: %s: its rows are copied again while changes stream",
+			        name, why);
+		SL_TRY(sl_state_backfill_request(c->p->state, name, err));
+		*c->p->restart = 1;
+	}
 	c->target_dirty = true;
 	sl_shape_unref(c->shapes[t]);
 	c->shapes[t] = sl_shape_ref(m->shape);
@@ -698,6 +737,11 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 			rc = cdc_commit_group(c, err);
 			break;
 		}
+		if (p->restart && *p->restart && !c->in_src_txn) {
+			/* a new discovery is needed: commit what is complete and return */
+			rc = cdc_commit_group(c, err);
+			break;
+		}
 		if (sl_stop_requested && c->in_src_txn) {
 			/* inside a source transaction: abandon it (it will be re-read) */
 			rc = 0;
@@ -805,7 +849,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 		bool progressed = false;
 		rc = cdc_session(&c, &progressed, err);
 		cdc_session_end(&c);
-		if (rc == 0 || !err->retryable)
+		if (rc == 0 || !err->retryable || (p->restart && *p->restart))
 			break;
 		if (sl_stop_requested) {
 			/* a signal while the link is down is a graceful stop like any other: the

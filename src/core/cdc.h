@@ -29,7 +29,10 @@ typedef struct sl_cdc_params {
 	uint64_t converge_until; /* see sl_state_converge_get; handed to the target */
 	bool once;               /* stop once caught up with the source's position at start */
 	sl_cdc_progress *progress;
-	sl_state *state;         /* backfill requests and progress (NULL: no backfills) */
+	sl_state *state; /* backfill requests and progress (NULL: no backfills) */
+	/* set (by the caller's tick, or here) when change capture must start again with a new
+	 * discovery: sl_cdc_run then returns 0 once what it applied is committed */
+	volatile int *restart;
 	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
 	void *tick_ctx;
 	int64_t col_limit; /* 0: SL_COL_MAX_BYTES, what a pending batch column may hold; unit

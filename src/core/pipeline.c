@@ -67,6 +67,12 @@ struct run {
 	volatile int cancel; /* seen by the readers' COPY loops */
 	struct lane *lanes;
 	int nlanes;
+	/* CDC: every table discovered at its start (added or not), and whether change capture
+	 * must start again with a new discovery (a table appeared; a table's rows must be copied
+	 * with columns the run did not know) */
+	char **known;
+	int nknown;
+	volatile int restart;
 };
 
 struct lane {
@@ -376,8 +382,18 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 	return 0;
 }
 
+static void run_forget_known(struct run *r)
+{
+	for (int i = 0; i < r->nknown; i++)
+		free(r->known[i]);
+	free(r->known);
+	r->known = NULL;
+	r->nknown = 0;
+}
+
 static void run_close(struct run *r)
 {
+	run_forget_known(r);
 	sl_catalog_free(&r->cat);
 	sl_chunks_free(r->chunks, r->nchunks);
 	free(r->prog);
@@ -604,8 +620,34 @@ static int run_snapshot(struct run *r, sl_error *err)
 
 struct cdc_tick {
 	struct run *r;
-	double last_wal_check, last_heartbeat;
+	double last_wal_check, last_heartbeat, last_discover;
 };
+
+/* Whether the source now has a table (with a key) that change capture did not start with. */
+static bool run_new_table_appeared(struct run *r)
+{
+	sl_catalog now = {0};
+	sl_error e = {0};
+	bool found = false;
+	if (r->sops->discover(r->src, &now, &e) < 0) {
+		sl_debug("looking for new tables: %s", e.msg);
+		return false;
+	}
+	for (int i = 0; i < now.ntables && !found; i++) {
+		bool known = now.tables[i].nkey == 0; /* could not be added anyway */
+		for (int k = 0; k < r->nknown && !known; k++)
+			known = strcmp(r->known[k], now.tables[i].qualified) == 0;
+		if (!known) {
+			sl_info("table %s appeared on the source: change capture starts again to "
+			        "add "
+			        "it",
+			        now.tables[i].qualified);
+			found = true;
+		}
+	}
+	sl_catalog_free(&now);
+	return found;
+}
 
 static void format_bytes(char *buf, size_t n, int64_t v)
 {
@@ -629,6 +671,11 @@ static void run_cdc_tick(void *ctx)
 		t->last_heartbeat = now;
 		if (r->sops->heartbeat(r->src, &e) < 0)
 			sl_warn("source: heartbeat failed: %s", e.msg);
+	}
+	if (r->sops->watermark && !r->restart && now - t->last_discover >= 60.0) {
+		t->last_discover = now;
+		if (run_new_table_appeared(r))
+			r->restart = 1;
 	}
 	if (now - t->last_wal_check >= 60.0) {
 		t->last_wal_check = now;
@@ -692,6 +739,10 @@ static int run_add_table(struct run *r, int i, sl_table_status ts, sl_error *err
 static int run_new_tables(struct run *r, bool once, sl_error *err)
 {
 	sl_catalog *cat = &r->cat;
+	run_forget_known(r);
+	r->known = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *r->known);
+	for (int i = 0; i < cat->ntables; i++)
+		r->known[r->nknown++] = sl_strdup(cat->tables[i].qualified);
 	for (int i = 0; i < cat->ntables;) {
 		sl_table_status ts;
 		const sl_table_def *t = &cat->tables[i];
@@ -742,8 +793,10 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	sl_cdc_progress progress;
 	memset(&progress, 0, sizeof progress);
 	snprintf(progress.position, sizeof progress.position, "%s", ps.position);
-	struct cdc_tick tick = {
-	        .r = r, .last_wal_check = sl_now() - 50.0, .last_heartbeat = sl_now()};
+	struct cdc_tick tick = {.r = r,
+	                        .last_wal_check = sl_now() - 50.0,
+	                        .last_heartbeat = sl_now(),
+	                        .last_discover = sl_now()};
 	sl_cdc_params p = {
 	        .cfg = r->cfg,
 	        .sops = r->sops,
@@ -756,9 +809,11 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	        .once = once,
 	        .progress = &progress,
 	        .state = r->state,
+	        .restart = &r->restart,
 	        .tick = run_cdc_tick,
 	        .tick_ctx = &tick,
 	};
+	r->restart = 0;
 	int rc = sl_cdc_run(&p, err);
 	if (rc == 0 && once)
 		sl_info("cdc: caught up; durable position %s", progress.position);
@@ -777,6 +832,16 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		rc = run_snapshot(&r, err);
 	if (rc == 0 && !sl_stop_requested)
 		rc = run_cdc(&r, once, err);
+	while (rc == 0 && r.restart && !sl_stop_requested) {
+		/* everything applied is committed: discover again and go on with the new tables
+		 * or columns */
+		sl_catalog_free(&r.cat);
+		rc = run_discover(&r, err);
+		if (rc == 0)
+			rc = run_snapshot(&r, err);
+		if (rc == 0)
+			rc = run_cdc(&r, once, err);
+	}
 	run_close(&r);
 	return rc;
 }

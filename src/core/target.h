@@ -73,7 +73,10 @@ typedef struct sl_target_ops {
 	int (*apply_open)(sl_target *tgt, const sl_catalog *cat, const char *epoch,
 	                  uint64_t converge_until, sl_applier **out, sl_durable *durable,
 	                  sl_error *err);
-	int (*apply_shape)(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+	/* *stale: set when rows the target holds cannot get the values the source's rows have
+	 * for a column added (a default without a stored value, or one the target has no form
+	 * of); the core then copies the table again where the source can (core/backfill.h) */
+	int (*apply_shape)(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
 	int (*apply_changes)(sl_applier *a, const sl_changes *c, const uint8_t *dead,
 	                     sl_error *err);
 	int (*apply_truncate)(sl_applier *a, int t, uint64_t version, sl_error *err);

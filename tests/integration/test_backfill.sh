@@ -5,6 +5,7 @@
 #     (updates that leave a TOASTed column unchanged, key changes, inserts, deletes), with two
 #     SIGKILLs during the copy; each run after a kill goes on after the last committed slice;
 #     the table ends equal to the source by an SQL digest, and verify is clean;
+#   - a table created while a run streams is added by that run within a minute;
 #   - `sluice resync PIPELINE TABLE` repairs a target table that was changed behind sluice's
 #     back, picked up by the running agent while a writer changes the table;
 #   - bad requests: an unknown table, a keyless table and no table at all are one-line errors
@@ -126,6 +127,13 @@ compare_table test-src "$SDB" test-dst "$TDB" public late
 compare_table test-src "$SDB" test-dst "$TDB" public a
 log "late: $(src_sql "$SDB" "SELECT count(*) FROM late") rows ($toasted TOASTed pads) equal after two SIGKILLs during its backfill"
 
+# a table created while this run streams is added within a minute, without a restart
+src_sql "$SDB" <<'SQL'
+SET ROLE sluice;
+CREATE TABLE late3 (id bigint PRIMARY KEY, v integer NOT NULL);
+INSERT INTO late3 SELECT i, i FROM generate_series(1, 5000) i;
+SQL
+
 # ------------------------------------------------- resync repairs a changed target ---
 dst_sql "$TDB" "UPDATE a SET v = -1 WHERE id % 7 = 0; DELETE FROM a WHERE id % 11 = 0"
 [[ $(table_digest test-src "$SDB" public a "id, v, pad") != "$(table_digest test-dst "$TDB" public a "id, v, pad")" ]] ||
@@ -140,6 +148,11 @@ caught_up a
 compare_table test-src "$SDB" test-dst "$TDB" public a
 sluice status "$PIPE"
 assert_contains "$SL_OUT" "backfill public.a" "status lists the backfill"
+wait_lines "$TMP/r2.err" "backfill of public.late3: complete" 1 120 "a table created while streaming is added within a minute"
+assert_contains "$(cat "$TMP/r2.err")" "table public.late3 appeared on the source" "the run says it found late3"
+src_sql "$SDB" "UPDATE late3 SET v = -v WHERE id % 3 = 0"
+caught_up late3
+compare_table test-src "$SDB" test-dst "$TDB" public late3
 kill -TERM "$SL_PID"
 wait "$SL_PID" || fail "sluice did not stop cleanly on SIGTERM"
 BG_PIDS=()

@@ -45,6 +45,7 @@ struct cha_table {
 struct sl_applier {
 	sl_target *tgt;
 	const sl_catalog *cat;
+	bool stale; /* apply_shape: rows held cannot get an added column's values */
 	char *epoch;
 	uint64_t converge_until; /* see apply_open */
 	sl_ch_http *h;
@@ -229,21 +230,22 @@ static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape
 			if (fill)
 				sl_buf_printf(&a->q, " DEFAULT CAST(%s AS %s)", sl_buf_cstr(&lit),
 				              col->type);
-			else if (f->fill_missing)
+			a->stale |= !fill && (f->fill_missing || f->fill || f->fill_text);
+			if (!fill && f->fill_missing)
 				sl_warn("target: column %s added to %s was added on the source "
-				        "with a "
-				        "default that has no stored value (a volatile default "
-				        "rewrote "
-				        "the table): rows that existed then may differ from the "
-				        "source; "
-				        "reload the table to fill them",
+				        "with a default that has no stored value (a volatile "
+				        "default rewrote the table): rows that existed then hold "
+				        "the type's default here until the table is copied again "
+				        "(a streaming run starts that itself where the source can; "
+				        "else 'sluice resync')",
 				        f->name, tt->display);
-			else if (f->fill || f->fill_text)
+			else if (!fill && (f->fill || f->fill_text))
 				sl_warn("target: column %s added to %s: the rows already there get "
-				        "no "
-				        "value for it (ClickHouse has no form of the source's "
-				        "default "
-				        "'%s'); reload the table to fill them",
+				        "no value for it (ClickHouse has no form of the source's "
+				        "default '%s') until the table is copied again (a "
+				        "streaming "
+				        "run starts that itself where the source can; else 'sluice "
+				        "resync')",
 				        f->name, tt->display, f->fill_text ? f->fill_text : "?");
 			sl_buf_free(&lit);
 			sl_info("target: adding column %s %s to %s%s", f->name, col->type,
@@ -299,7 +301,7 @@ out:
 	return rc;
 }
 
-int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
+int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
 	struct cha_table *at = &a->tables[t];
@@ -318,7 +320,9 @@ int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
 		at->keycols[at->nkey] = fi;
 		at->keyfields[at->nkey++] = shape->fields[fi];
 	}
+	a->stale = false;
 	SL_TRY(cha_evolve(a, t, at, shape, err));
+	*stale = a->stale;
 	struct ch_table *tt = &a->tgt->tables[t];
 	cht_insert_sql(tt->quoted, shape->fields, at->cols, at->ncols, tt->keyless,
 	               &at->insert_sql);

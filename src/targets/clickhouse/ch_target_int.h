@@ -109,7 +109,7 @@ bool cht_type_holds(const char *have, const char *want, bool *nullable);
 /* ch_apply.c */
 int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err);
-int cha_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
 int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
 int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
 int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err);

@@ -42,6 +42,7 @@ struct pga_table {
 struct sl_applier {
 	sl_target *tgt;
 	const sl_catalog *cat;
+	bool stale; /* apply_shape: rows held cannot get an added column's values */
 	PGconn *conn;
 	PGcancel *cancel;
 	char *epoch;
@@ -353,13 +354,13 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 				sl_buf_puts(&sql, " DROP DEFAULT");
 			}
 			if (f->fill_missing)
+				a->stale = true;
+			if (f->fill_missing)
 				sl_warn("target: %s: column %s was added on the source with a "
-				        "default "
-				        "that has no stored value (a volatile default rewrote the "
-				        "table, "
-				        "or a rewrite since): rows that existed then may differ "
-				        "from the "
-				        "source (NULL here); reload the table to fill them",
+				        "default that has no stored value (a volatile default "
+				        "rewrote the table): rows that existed then hold NULL here "
+				        "until the table is copied again (a streaming run starts "
+				        "that itself where the source can; else 'sluice resync')",
 				        tt->display, f->name);
 			sl_info("target: %s: adding column %s %s (added on the source%s)",
 			        tt->display, f->name, want,
@@ -673,7 +674,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	return rc;
 }
 
-int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
+int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	struct pga_table *tt = &a->tables[t];
 	const sl_table_def *td = &a->cat->tables[t];
@@ -691,7 +692,9 @@ int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err)
 		tt->display = sl_qualify(schema, td->name);
 	}
 	bool changed = false;
+	a->stale = false;
 	SL_TRY(pga_evolve(a, tt, td, shape, &changed, err));
+	*stale = a->stale;
 	sl_shape_unref(tt->shape);
 	tt->shape = sl_shape_ref(shape);
 	return pga_plan(a, tt, td, t, err);

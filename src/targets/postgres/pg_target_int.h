@@ -35,7 +35,7 @@ void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *
 /* pg_apply.c */
 int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err);
-int pga_shape(sl_applier *a, int t, sl_shape *shape, sl_error *err);
+int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
 int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
 int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
 int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
