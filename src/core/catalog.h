@@ -48,7 +48,9 @@ typedef struct sl_table_def {
 	                               type (hash: Utf8); NULL when the same as fields */
 	const sl_column_rule *rule; /* borrowed from the config; NULL when none */
 	const char *engine;         /* "postgres", ... (static string) */
-	void *priv;                 /* the source's own per-table data */
+	bool unstreamed; /* the source cannot stream its changes (said in a warning): a table new
+	                    to the pipeline that is left out */
+	void *priv;      /* the source's own per-table data */
 	void (*priv_free)(void *);
 } sl_table_def;
 

@@ -751,7 +751,7 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 			i++;
 			continue;
 		}
-		bool can = r->sops->watermark != NULL && t->nkey > 0;
+		bool can = r->sops->watermark != NULL && t->nkey > 0 && !t->unstreamed;
 		if (can && !once) {
 			SL_TRY(run_add_table(r, i, ts, err));
 			i++;
@@ -761,7 +761,7 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 			sl_warn("table %s is new to the pipeline; a streaming run (without --once) "
 			        "copies it and replicates its changes; until then they are not",
 			        t->qualified);
-		else
+		else if (!t->unstreamed) /* else the source said why */
 			sl_warn("table %s was created on the source after the snapshot; its "
 			        "changes "
 			        "are not replicated (%s; run 'sluice reset' and start over to "

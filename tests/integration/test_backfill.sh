@@ -9,7 +9,8 @@
 #   - `sluice resync PIPELINE TABLE` repairs a target table that was changed behind sluice's
 #     back, picked up by the running agent while a writer changes the table;
 #   - bad requests: an unknown table, a keyless table and no table at all are one-line errors
-#     that request nothing; a keyless new table is named in a warning and left out.
+#     that request nothing; a keyless new table, and one owned by another role (the publication
+#     cannot take it), are named in a warning and left out while the others go on.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 SDB=it_bf_src
@@ -87,6 +88,10 @@ INSERT INTO late SELECT i, i, CASE WHEN i % 10 = 0
 	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
 	ELSE md5(i::text) END FROM generate_series(1, $N) i;
 CREATE TABLE late_keyless (v integer);
+RESET ROLE;
+-- owned by another role: sluice may read it but cannot add it to its publication
+CREATE TABLE owned_elsewhere (id integer PRIMARY KEY);
+GRANT SELECT ON owned_elsewhere TO sluice;
 SQL
 echo late >"$TMP/w.late"
 sleep 1
@@ -118,6 +123,8 @@ assert_contains "$(cat "$TMP/k1.err")" "table public.late is new to the pipeline
 	"the first run after the table appeared adds it"
 assert_contains "$(cat "$TMP/k1.err")" "table public.late_keyless was created on the source after the snapshot" \
 	"a keyless new table is named"
+assert_contains "$(cat "$TMP/k1.err")" "table public.owned_elsewhere is new to the pipeline but cannot be added to publication" \
+	"a new table the publication cannot take is named, and the run goes on"
 sluice_bg "$TMP/r2.out" "$TMP/r2.err" run "$PIPE"
 wait_lines "$TMP/r2.err" "backfill of public.late: complete" 1 120 "the backfill of late completes"
 writer_stop
@@ -163,6 +170,7 @@ assert_contains "$SL_OUT" "public.late" "verify compares the added table"
 # a second pipeline from the same database into ClickHouse; late2 appears after its snapshot
 CDB=it_bf_ch
 ch_fresh_db "$CDB"
+src_sql "$SDB" "DROP TABLE owned_elsewhere" # a new pipeline's publication must take every table
 PIPECH=$TMP/bfch.yaml
 pipeline_file "$PIPECH" it_bf_ch "$SDB" "clickhouse:$CDB" "snapshot:" "  parallelism: 2" "  backfill_rows: 700"
 sluice_ok run --once "$PIPECH"

@@ -694,7 +694,10 @@ static int pg_wait_running(sl_source *s, sl_error *err)
 
 /* Create the publication when missing; add selected tables it lacks (unless it is FOR ALL TABLES).
  */
-static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *err)
+/* `st`: when not NULL (the snapshot is complete), a table the publication lacks and that
+ * cannot be added is left out with a warning if it is new to the pipeline (not loaded), so a
+ * table created by another owner does not stop the stream of the others. */
+static int pg_ensure_publication(sl_source *s, sl_catalog *cat, sl_state *st, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->publication};
@@ -750,13 +753,27 @@ static int pg_ensure_publication(sl_source *s, const sl_catalog *cat, sl_error *
 		sl_buf_puts(&sql, " ADD TABLE ");
 		sl_pg_quote_qualified(&sql, cat->tables[i].schema, cat->tables[i].name);
 		rc = sl_pg_exec(s->meta, sl_buf_cstr(&sql), err);
-		if (rc < 0)
+		sl_table_status ts = SL_TABLE_DONE;
+		if (rc < 0 && st)
+			sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, NULL);
+		if (rc < 0 && ts != SL_TABLE_DONE) {
+			sl_warn("source: table %s is new to the pipeline but cannot be added to "
+			        "publication \"%s\" (%s); its changes are not replicated: add it "
+			        "as "
+			        "its owner (ALTER PUBLICATION ... ADD TABLE), and the next run "
+			        "copies it",
+			        cat->tables[i].qualified, s->publication, err->msg);
+			cat->tables[i].unstreamed = true;
+			sl_error_clear(err);
+			rc = 0;
+		} else if (rc < 0) {
 			sl_error_wrap(
 			        err,
 			        "source: publication \"%s\" lacks table %s and it cannot be added",
 			        s->publication, cat->tables[i].qualified);
-		else
+		} else {
 			added++;
+		}
 	}
 	if (rc == 0 && added > 0)
 		rc = pg_wait_running(s, err);
@@ -832,7 +849,7 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 			                    s->slot, ps.position);
 		/* tables new to the pipeline are streamed from now on (and copied by a
 		 * backfill): the publication must carry them */
-		return pg_ensure_publication(s, cat, err);
+		return pg_ensure_publication(s, cat, st, err);
 	}
 	if (!ps.found && slot_exists)
 		return sl_error_set(
@@ -869,7 +886,7 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 		if (slot_exists)
 			SL_TRY(pg_drop_slot(s, err));
 	}
-	SL_TRY(pg_ensure_publication(s, cat, err));
+	SL_TRY(pg_ensure_publication(s, cat, NULL, err));
 	/* record the intent first: a crash between creating the slot and recording its position
 	 * then leaves a state that lets the next run drop and recreate the slot */
 	SL_TRY(sl_state_begin_snapshot(st, identity, "", err));
