@@ -184,6 +184,16 @@ static int sl_state_exec(sl_state *st, const char *sql, const char *types, const
 	return rc;
 }
 
+/* sl_state_exec under the store's mutex: one write on its own. */
+static int sl_state_write(sl_state *st, const char *sql, const char *types, const void **args,
+                          sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	int rc = sl_state_exec(st, sql, types, args, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
 /* Run a one-row query whose parameters are the pipeline name and, when `key` is not NULL, key.
  * Returns 1 with *stmt on the row (the caller reads it, then finalizes), 0 when there is none,
  * or < 0. The caller holds st->mu. */
@@ -347,14 +357,11 @@ const char *sl_table_status_name(sl_table_status s)
 int sl_state_target_name_set(sl_state *st, const char *table, const char *name, sl_error *err)
 {
 	const void *a[] = {st->name, table, name};
-	pthread_mutex_lock(&st->mu);
-	int rc = sl_state_exec(st,
-	                       "INSERT INTO sluice_target_name (pipeline, source_table, name) "
-	                       "VALUES (?, ?, ?) ON CONFLICT (pipeline, source_table) DO UPDATE "
-	                       "SET name = excluded.name",
-	                       "ttt", a, err);
-	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_target_name (pipeline, source_table, name) "
+	                      "VALUES (?, ?, ?) ON CONFLICT (pipeline, source_table) DO UPDATE "
+	                      "SET name = excluded.name",
+	                      "ttt", a, err);
 }
 
 int sl_state_target_name_get(sl_state *st, const char *table, char *buf, size_t n, bool *found,
@@ -378,13 +385,10 @@ int sl_state_converge_set(sl_state *st, uint64_t version, sl_error *err)
 {
 	int64_t v = (int64_t)version;
 	const void *a[] = {st->name, &v};
-	pthread_mutex_lock(&st->mu);
-	int rc = sl_state_exec(st,
-	                       "INSERT INTO sluice_converge (pipeline, version) VALUES (?, ?) "
-	                       "ON CONFLICT (pipeline) DO UPDATE SET version = excluded.version",
-	                       "ti", a, err);
-	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_converge (pipeline, version) VALUES (?, ?) "
+	                      "ON CONFLICT (pipeline) DO UPDATE SET version = excluded.version",
+	                      "ti", a, err);
 }
 
 int sl_state_converge_get(sl_state *st, uint64_t *version, sl_error *err)
@@ -503,15 +507,12 @@ int sl_state_backfill_progress(sl_state *st, const sl_backfill_row *b, sl_error 
 	int64_t now = (int64_t)time(NULL), status = b->status;
 	const void *a[] = {b->after, &b->rows, &status, b->reason[0] ? b->reason : NULL,
 	                   &now,     st->name, b->name, &b->gen};
-	pthread_mutex_lock(&st->mu);
 	/* only the generation that was copied: a new request starts over */
-	int rc = sl_state_exec(st,
-	                       "UPDATE sluice_backfill SET after = ?, rows = ?, status = ?, "
-	                       "reason = ?, updated_at = ? WHERE pipeline = ? AND name = ? AND "
-	                       "gen = ?",
-	                       "tiititti", a, err);
-	pthread_mutex_unlock(&st->mu);
-	return rc;
+	return sl_state_write(st,
+	                      "UPDATE sluice_backfill SET after = ?, rows = ?, status = ?, "
+	                      "reason = ?, updated_at = ? WHERE pipeline = ? AND name = ? AND "
+	                      "gen = ?",
+	                      "tiititti", a, err);
 }
 
 void sl_backfill_rows_free(sl_backfill_row *rows, int n)

@@ -57,6 +57,15 @@ writer_stop() {
 	wait "$WRITER" || rc=$?
 	((rc == 0)) || { cat "$TMP/w.err" >&2; fail "the writer failed ($rc)"; }
 }
+make_late() { # TABLE: N rows, every 10th with a pad of 3,840 bytes (TOASTed)
+	src_sql "$SDB" <<SQL
+SET ROLE sluice;
+CREATE TABLE $1 (id integer PRIMARY KEY, v integer NOT NULL, pad text);
+INSERT INTO $1 SELECT i, i, CASE WHEN i % 10 = 0
+	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
+	ELSE md5(i::text) END FROM generate_series(1, $N) i;
+SQL
+}
 caught_up() { # the target holds every row of TABLE the source has
 	local n
 	n=$(src_sql "$SDB" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1")
@@ -81,12 +90,9 @@ assert_not_contains "$SL_OUT" "backfill" "a refused request requests nothing (no
 sluice_bg "$TMP/r1.out" "$TMP/r1.err" run "$PIPE"
 wait_lines "$TMP/r1.err" "streaming changes from slot" 1 60 "the first run streams"
 writer_start
+make_late late
 src_sql "$SDB" <<SQL
 SET ROLE sluice;
-CREATE TABLE late (id integer PRIMARY KEY, v integer NOT NULL, pad text);
-INSERT INTO late SELECT i, i, CASE WHEN i % 10 = 0
-	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
-	ELSE md5(i::text) END FROM generate_series(1, $N) i;
 CREATE TABLE late_keyless (v integer);
 RESET ROLE;
 -- owned by another role: sluice may read it but cannot add it to its publication
@@ -174,13 +180,7 @@ src_sql "$SDB" "DROP TABLE owned_elsewhere" # a new pipeline's publication must 
 PIPECH=$TMP/bfch.yaml
 pipeline_file "$PIPECH" it_bf_ch "$SDB" "clickhouse:$CDB" "snapshot:" "  parallelism: 2" "  backfill_rows: 700"
 sluice_ok run --once "$PIPECH"
-src_sql "$SDB" <<SQL
-SET ROLE sluice;
-CREATE TABLE late2 (id integer PRIMARY KEY, v integer NOT NULL, pad text);
-INSERT INTO late2 SELECT i, i, CASE WHEN i % 10 = 0
-	THEN (SELECT string_agg(md5(i::text || g), '') FROM generate_series(1, 120) g)
-	ELSE md5(i::text) END FROM generate_series(1, $N) i;
-SQL
+make_late late2
 echo late2 >"$TMP/w.late"
 writer_start
 sluice_bg "$TMP/c1.out" "$TMP/c1.err" run "$PIPECH"
