@@ -42,6 +42,7 @@ struct sl_backfill {
 	/* the slice handed to the applier, not yet committed */
 	bool handed;
 	int64_t retries;
+	double longest; /* the longest a slice's read held up the apply loop, seconds */
 	uint64_t ring[BF_RING];
 	int ring_n, ring_pos;
 };
@@ -250,7 +251,10 @@ int sl_backfill_step(sl_backfill *b, sl_error *err)
 	}
 	if (b->cur.name == NULL)
 		return 0;
+	double t0 = bf_now();
 	int rc = bf_read_slice(b, err);
+	if (bf_now() - t0 > b->longest)
+		b->longest = bf_now() - t0;
 	if (rc < 0 && !err->retryable && rc != SL_ERR_CANCELLED) {
 		/* this table cannot be copied; the stream goes on */
 		char reason[sizeof b->cur.reason];
@@ -314,8 +318,12 @@ int sl_backfill_committed(sl_backfill *b, sl_error *err)
 		return 0;
 	/* a table new to the pipeline is loaded now */
 	SL_TRY(sl_state_table_set(b->st, b->cur.name, SL_TABLE_DONE, b->cur.rows, err));
-	sl_info("backfill of %s: complete, %" PRId64 " rows copied in %.1fs%s", b->cur.name,
-	        b->cur.rows, bf_now() - b->started, b->retries ? " (some slices read twice)" : "");
+	sl_info("backfill of %s: complete, %" PRId64
+	        " rows copied in %.1fs; the longest one slice held the stream up: %.0f ms%s",
+	        b->cur.name, b->cur.rows, bf_now() - b->started, b->longest * 1000.0,
+	        b->retries ? " (some slices read twice)" : "");
+	b->longest = 0;
+	b->retries = 0;
 	b->copying[b->table] = false;
 	bf_forget_current(b);
 	b->last_poll = bf_now() - 10.0; /* the next request at once */
