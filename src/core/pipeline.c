@@ -834,9 +834,18 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		rc = run_cdc(&r, once, err);
 	while (rc == 0 && r.restart && !sl_stop_requested) {
 		/* everything applied is committed: discover again and go on with the new tables
-		 * or columns */
+		 * or columns. Source and target are opened again too: what they keep per table is
+		 * indexed by the catalog, which changes. */
 		sl_catalog_free(&r.cat);
-		rc = run_discover(&r, err);
+		r.tops->close(r.tgt);
+		r.tgt = NULL;
+		r.sops->close(r.src);
+		r.src = NULL;
+		rc = r.sops->open(cfg, &r.src, err);
+		if (rc == 0)
+			rc = r.tops->open(cfg, &r.tgt, err);
+		if (rc == 0)
+			rc = run_discover(&r, err);
 		if (rc == 0)
 			rc = run_snapshot(&r, err);
 		if (rc == 0)
