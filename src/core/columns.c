@@ -479,3 +479,52 @@ int sl_colview_apply(sl_colview *v, sl_msg *m, sl_error *err)
 	m->changes = out;
 	return 0;
 }
+
+static int cols_name_order(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "label=a,b" with the names sorted */
+static void cols_list(sl_buf *b, const char *label, char **names, int n)
+{
+	char **sorted = sl_calloc((size_t)(n ? n : 1), sizeof *sorted);
+	if (n > 0)
+		memcpy(sorted, names, sizeof *sorted * (size_t)n);
+	qsort(sorted, (size_t)n, sizeof *sorted, cols_name_order);
+	sl_buf_printf(b, "%s%s=", b->len ? ";" : "", label);
+	for (int i = 0; i < n; i++)
+		sl_buf_printf(b, "%s%s", i ? "," : "", sorted[i]);
+	free(sorted);
+}
+
+char *sl_columns_fingerprint(const sl_table_def *t, const char *mask_key)
+{
+	const sl_column_rule *r = t->rule;
+	sl_buf b = {0};
+	if (r == NULL)
+		return sl_strdup("");
+	cols_list(&b, "include", r->include, r->ninclude);
+	cols_list(&b, "exclude", r->exclude, r->nexclude);
+	char **masks = sl_calloc((size_t)(r->nmasks ? r->nmasks : 1), sizeof *masks);
+	bool hashes = false;
+	for (int i = 0; i < r->nmasks; i++) {
+		masks[i] = sl_asprintf("%s:%s", r->masks[i].column,
+		                       r->masks[i].mask == SL_MASK_HASH ? "hash" : "null");
+		hashes |= r->masks[i].mask == SL_MASK_HASH;
+	}
+	cols_list(&b, "mask", masks, r->nmasks);
+	for (int i = 0; i < r->nmasks; i++)
+		free(masks[i]);
+	free(masks);
+	if (hashes && mask_key) {
+		static const char probe[] = "sluice mask_key fingerprint";
+		char hex[SL_MASK_HEX_LEN + 1];
+		sl_mask_hmac_hex(mask_key, probe, sizeof probe - 1, hex);
+		hex[16] = '\0';
+		sl_buf_printf(&b, ";key=%s", hex);
+	}
+	char *out = sl_strdup(sl_buf_cstr(&b));
+	sl_buf_free(&b);
+	return out;
+}

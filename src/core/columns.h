@@ -47,6 +47,12 @@ bool sl_columns_keeps(const sl_column_rule *rule, const char *name);
 /* HMAC-SHA256 of data[0..n) keyed with key, as 64 lowercase hex digits and a NUL. */
 void sl_mask_hmac_hex(const char *key, const void *data, size_t n, char out[SL_MASK_HEX_LEN + 1]);
 
+/* What decides the rows a table's target holds under source.tables.columns, as one line to
+ * compare across runs: its include/exclude lists and masks (names sorted), and, when it hashes,
+ * a fingerprint of mask_key (an HMAC of a fixed text: the key itself never appears). "" for a
+ * table without rules. The caller frees it. */
+char *sl_columns_fingerprint(const sl_table_def *t, const char *mask_key);
+
 /* The hex hash of value i of column c (which must be valid: not NULL), as described above. */
 void sl_mask_value_hex(const sl_column *c, int64_t i, const char *key,
                        char out[SL_MASK_HEX_LEN + 1]);

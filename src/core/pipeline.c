@@ -820,6 +820,36 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	return rc;
 }
 
+/* A loaded table's source.tables.columns rules must be those its target rows were written
+ * under: a change (other columns, other masks, another mask_key) would mix rows of both. Tables
+ * not loaded yet take the rules in force. */
+static int run_check_rules(struct run *r, sl_error *err)
+{
+	int rc = 0;
+	for (int i = 0; i < r->cat.ntables && rc == 0; i++) {
+		const sl_table_def *t = &r->cat.tables[i];
+		char *now = sl_columns_fingerprint(t, r->cfg->mask_key), *was = NULL;
+		sl_table_status ts;
+		rc = sl_state_table_get(r->state, t->qualified, &ts, NULL, err);
+		if (rc == 0)
+			rc = sl_state_rules_get(r->state, t->qualified, &was, err);
+		if (rc == 0 && ts == SL_TABLE_DONE && was && strcmp(was, now) != 0)
+			rc = sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "source.tables.columns for %s changed since the table was loaded "
+			        "(it "
+			        "was %s; now %s): the target holds its rows under the old rules "
+			        "(and hashes under the old mask_key); put them back, or reload the "
+			        "table ('sluice reset', drop the target table, run again)",
+			        t->qualified, was[0] ? was : "no rules", now[0] ? now : "no rules");
+		else if (rc == 0 && (was == NULL || strcmp(was, now) != 0))
+			rc = sl_state_rules_set(r->state, t->qualified, now, err);
+		free(now);
+		free(was);
+	}
+	return rc;
+}
+
 int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 {
 	struct run r;
@@ -828,6 +858,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		rc = sl_state_lock(r.state, err);
 	if (rc == 0)
 		rc = run_discover(&r, err);
+	if (rc == 0)
+		rc = run_check_rules(&r, err);
 	if (rc == 0)
 		rc = run_snapshot(&r, err);
 	if (rc == 0 && !sl_stop_requested)

@@ -39,6 +39,9 @@ static const char sl_state_schema[] =
         "CREATE TABLE IF NOT EXISTS sluice_target_name ("
         "  pipeline TEXT NOT NULL, source_table TEXT NOT NULL, name TEXT NOT NULL,"
         "  PRIMARY KEY (pipeline, source_table));"
+        "CREATE TABLE IF NOT EXISTS sluice_rules ("
+        "  pipeline TEXT NOT NULL, name TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+        "  PRIMARY KEY (pipeline, name));"
         "CREATE TABLE IF NOT EXISTS sluice_backfill ("
         "  pipeline TEXT NOT NULL, name TEXT NOT NULL, gen INTEGER NOT NULL,"
         "  after TEXT, rows INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL,"
@@ -296,6 +299,8 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		rc = sl_state_exec(st, "DELETE FROM sluice_backfill WHERE pipeline = ?", "t", a,
 		                   err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_rules WHERE pipeline = ?", "t", a, err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
@@ -535,4 +540,29 @@ const char *sl_backfill_status_name(sl_backfill_status s)
 		return "failed";
 	}
 	return "?";
+}
+
+int sl_state_rules_set(sl_state *st, const char *table, const char *fingerprint, sl_error *err)
+{
+	const void *a[] = {st->name, table, fingerprint};
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_rules (pipeline, name, fingerprint) VALUES "
+	                      "(?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE SET fingerprint = "
+	                      "excluded.fingerprint",
+	                      "ttt", a, err);
+}
+
+int sl_state_rules_get(sl_state *st, const char *table, char **fingerprint, sl_error *err)
+{
+	*fingerprint = NULL;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(
+	        st, "SELECT fingerprint FROM sluice_rules WHERE pipeline = ? AND name = ?", table,
+	        &stmt, err);
+	if (rc == 1)
+		*fingerprint = sl_strdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc < 0 ? rc : 0;
 }

@@ -90,6 +90,11 @@ int sl_state_position_get(sl_state *st, const char *epoch, sl_state_position *ou
 int sl_state_position_set(sl_state *st, const char *epoch, const sl_state_position *p,
                           sl_error *err);
 
+/* The source.tables.columns rules a table's target rows were written under
+ * (sl_columns_fingerprint); *fingerprint NULL when none is kept (the caller frees it). */
+int sl_state_rules_set(sl_state *st, const char *table, const char *fingerprint, sl_error *err);
+int sl_state_rules_get(sl_state *st, const char *table, char **fingerprint, sl_error *err);
+
 /* Backfills (core/backfill.h): tables to copy again while changes stream, requested by
  * `sluice resync` or by the run itself (tables new to the pipeline). `after` is the key the
  * copy has reached, as the source spells it (NULL: none yet); `gen` counts requests, so a new

@@ -7,8 +7,9 @@
 # integers: their digits), every other column equals the source. sluice verify passes on both
 # (its source digest masks like the pipeline). discover shows excluded and masked columns. Bad
 # pipeline files fail with one clear line: a key column excluded, an unknown column (run,
-# discover and check), hash without mask_key. The mask key never appears in anything sluice
-# prints, with log_level debug.
+# discover and check), hash without mask_key. The rules of a loaded table cannot change under
+# it (other masks, another mask_key: one line naming the table). The mask key never appears in
+# anything sluice prints, with log_level debug.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 ch_require
 
@@ -207,6 +208,21 @@ dst_sql "$TDB" "UPDATE users SET email = 'tampered' WHERE id = 2"
 run verify "$PG_PIPE"
 ((SL_RC != 0)) || { sluice_dump; fail "verify passed on a tampered hashed column"; }
 assert_contains "$SL_OUT" "DIFF public.users" "verify reports the tampered table"
+
+# ---- the rules of a loaded table cannot change under it: other masks, or another mask_key,
+# stop the run with one line naming the table, before anything is read; put back, it goes on
+CHANGED=$TMP/pg_changed.yaml
+sed 's/mask: { email: hash, phone: null }/mask: { email: null, phone: null }/' "$PG_PIPE" >"$CHANGED"
+run run --once "$CHANGED"
+assert_sluice_error 2 "source.tables.columns for public.users changed since the table was loaded" \
+	"mask=email:hash,phone:null" "mask=email:null,phone:null"
+SL_TEST_MASK_KEY="$MASK_KEY-rotated" run run --once "$PG_PIPE"
+assert_sluice_error 2 "source.tables.columns for public" "old mask_key"
+assert_not_contains "$SL_OUT$SL_ERR" "$MASK_KEY" "the rules line never shows the key"
+dst_sql "$TDB" "UPDATE users SET email = NULL WHERE id = 2" # undo the tampering above
+src_sql "$SDB" "UPDATE users SET email = 'again@x.org' WHERE id = 2"
+run_ok run --once "$PG_PIPE"
+verify_ok "$PG_PIPE" "after the rules were put back"
 
 # ---- bad pipeline files: one clear line each, nothing created
 bad_pipe() { # NAME COLUMNS-LINE [EXTRA...]
