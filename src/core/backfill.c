@@ -43,6 +43,8 @@ struct sl_backfill {
 	bool handed;
 	int64_t retries;
 	double longest; /* the longest a slice's read held up the apply loop, seconds */
+	size_t slice_bytes;
+	double not_before; /* a table that could not be locked: try again from then */
 	uint64_t ring[BF_RING];
 	int ring_n, ring_pos;
 };
@@ -57,8 +59,7 @@ static double bf_now(void)
 sl_backfill *sl_backfill_create(const sl_config *cfg, const sl_source_ops *sops, sl_source *src,
                                 const sl_catalog *cat, sl_state *st)
 {
-	if (sops->watermark == NULL || sops->backfill_next == NULL || sops->backfill_read == NULL ||
-	    st == NULL)
+	if (sops->backfill_next == NULL || sops->backfill_read == NULL || st == NULL)
 		return NULL;
 	sl_backfill *b = sl_calloc(1, sizeof *b);
 	b->cfg = cfg;
@@ -149,13 +150,6 @@ static int bf_poll(sl_backfill *b, sl_error *err)
 			             err);
 			continue;
 		}
-		if (b->cat->tables[t].nkey == 0) {
-			rc = bf_fail(b, row,
-			             "the table has no primary key (or replica identity index): a "
-			             "backfill copies by key; reload it with 'sluice reset'",
-			             err);
-			continue;
-		}
 		b->copying[t] = true;
 		if (b->cur.name && strcmp(b->cur.name, row->name) == 0 && b->cur.gen == row->gen)
 			cur_live = true;
@@ -176,6 +170,11 @@ static int bf_poll(sl_backfill *b, sl_error *err)
 		if (b->cur.after)
 			sl_info("backfill of %s: going on after key %s (%" PRId64 " rows copied)",
 			        b->cur.name, b->cur.after, b->cur.rows);
+		else if (b->cat->tables[b->table].nkey == 0)
+			sl_info("backfill of %s: copying it whole while changes stream (it has no "
+			        "key: "
+			        "writers to it wait for the read)",
+			        b->cur.name);
 		else
 			sl_info("backfill of %s: copying it in slices of %" PRId64
 			        " rows while changes stream",
@@ -188,8 +187,19 @@ static int bf_poll(sl_backfill *b, sl_error *err)
 static sl_batch *bf_sink(void *ctx, sl_batch *full, sl_error *err)
 {
 	sl_backfill *b = ctx;
-	(void)err;
 	const sl_table_def *t = &b->cat->tables[b->table];
+	/* a table without a key is one slice, held whole until its watermark comes through */
+	b->slice_bytes += sl_batch_bytes(full);
+	if (b->slice_bytes > (size_t)b->cfg->queue_bytes) {
+		sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "the table has no key, so it is copied in one piece held in memory, and "
+		        "it is larger than snapshot.queue_size (%" PRId64
+		        " bytes): give it a primary key, or raise snapshot.queue_size",
+		        b->cfg->queue_bytes);
+		sl_batch_destroy(full);
+		return NULL;
+	}
 	sl_batch *keep = full;
 	if (t->masks) {
 		keep = sl_batch_create(t->fields, t->nfields);
@@ -213,18 +223,16 @@ static int bf_read_slice(sl_backfill *b, sl_error *err)
 	SL_TRY(b->sops->backfill_next(b->src, b->cat, b->table, b->cur.after, b->cfg->backfill_rows,
 	                              &chunk, &next, err));
 	snprintf(b->mark, sizeof b->mark, "%s:%" PRIu64, b->nonce, ++b->seq);
-	int rc = b->sops->watermark(b->src, b->mark, err);
-	sl_batch *batch = NULL;
 	int64_t rows = 0;
 	b->slice.table = b->table;
-	if (rc == 0) {
-		batch = sl_batch_create(sl_table_read_fields(t), t->nfields);
-		rc = b->sops->backfill_read(b->src, b->cat, &chunk, &batch, BF_BATCH_BYTES, bf_sink,
-		                            b, &rows, &b->unseen, &b->nunseen, err);
-	}
+	b->slice_bytes = 0;
+	sl_batch *batch = sl_batch_create(sl_table_read_fields(t), t->nfields);
+	int rc = b->sops->backfill_read(b->src, b->cat, &chunk, b->mark, &batch, BF_BATCH_BYTES,
+	                                bf_sink, b, &rows, &b->unseen, &b->nunseen, err);
 	if (rc == 0 && batch && batch->length > 0) {
-		sl_batch *rest = bf_sink(b, batch, err);
-		batch = rest;
+		batch = bf_sink(b, batch, err);
+		if (batch == NULL)
+			rc = err->code;
 	}
 	sl_batch_destroy(batch);
 	free(chunk.where);
@@ -249,12 +257,19 @@ int sl_backfill_step(sl_backfill *b, sl_error *err)
 		b->last_poll = now;
 		SL_TRY(bf_poll(b, err));
 	}
-	if (b->cur.name == NULL)
+	if (b->cur.name == NULL || now < b->not_before)
 		return 0;
 	double t0 = bf_now();
 	int rc = bf_read_slice(b, err);
 	if (bf_now() - t0 > b->longest)
 		b->longest = bf_now() - t0;
+	if (rc < 0 && strcmp(err->sqlstate, "55P03") == 0) {
+		/* a table without a key could not be locked in time: writers hold it */
+		sl_info("backfill of %s: %s; trying again in 10 s", b->cur.name, err->msg);
+		sl_error_clear(err);
+		b->not_before = bf_now() + 10.0;
+		return 0;
+	}
 	if (rc < 0 && !err->retryable && rc != SL_ERR_CANCELLED) {
 		/* this table cannot be copied; the stream goes on */
 		char reason[sizeof b->cur.reason];

@@ -577,7 +577,7 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 /* A backfill slice's rows, over the table's fields as discovered, as upserts over the shape
  * in force: a column the shape has and the slice lacks (added since the run started) is left
  * as the target has it. */
-static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, sl_error *err)
+static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, enum sl_op op, sl_error *err)
 {
 	const sl_table_def *td = &c->p->cat->tables[t];
 	sl_shape *shape = c->shapes[t];
@@ -611,7 +611,7 @@ static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, sl_error *err
 			else
 				sl_col_append_null(&ch->rows->cols[i]);
 		}
-		sl_changes_end_row(ch, SL_OP_UPSERT, any_u ? u : NULL);
+		sl_changes_end_row(ch, op, any_u ? u : NULL);
 	}
 	free(from);
 	free(u);
@@ -648,8 +648,14 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 		c->group_started = cdc_now();
 	}
 	c->txn_version = m->version;
+	if (td->nkey == 0) {
+		/* the whole table as it was at the watermark: what the target holds goes */
+		sl_msg tm = {.kind = SL_MSG_TRUNCATE, .table = t};
+		SL_TRY(cdc_on_truncate(c, &tm, err));
+	}
 	for (int i = 0; i < slice->nbatches; i++)
-		SL_TRY(cdc_slice_rows(c, t, slice->batches[i], err));
+		SL_TRY(cdc_slice_rows(c, t, slice->batches[i],
+		                      td->nkey ? SL_OP_UPSERT : SL_OP_INSERT, err));
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
 	sl_msg_set_position(cm, m->position);
 	cm->version = m->version;

@@ -73,6 +73,7 @@ struct run {
 	char **known;
 	int nknown;
 	volatile int restart;
+	bool once; /* run --once: no backfills */
 };
 
 struct lane {
@@ -486,10 +487,49 @@ static int check_target_names(struct run *r, sl_error *err)
 	return rc;
 }
 
+/* Whether table i, new to the pipeline, has a backfill under way from an earlier run. */
+static int run_backfill_under_way(struct run *r, const char *table, bool *yes, sl_error *err)
+{
+	sl_backfill_row *rows;
+	int n;
+	*yes = false;
+	SL_TRY(sl_state_backfill_list(r->state, &rows, &n, err));
+	for (int i = 0; i < n; i++)
+		if (strcmp(rows[i].name, table) == 0 && rows[i].status == SL_BACKFILL_COPYING)
+			*yes = true;
+	sl_backfill_rows_free(rows, n);
+	return 0;
+}
+
+/* A table new to the pipeline (created on the source after the snapshot, or newly matched by
+ * source.tables) is created on the target with its key and copied by a backfill while its
+ * changes stream (core/backfill.h). */
+static int run_add_table(struct run *r, int i, sl_table_status ts, const char *why, sl_error *err)
+{
+	const sl_table_def *t = &r->cat.tables[i];
+	bool under_way;
+	SL_TRY(run_backfill_under_way(r, t->qualified, &under_way, err));
+	if (under_way && ts == SL_TABLE_LOADING) {
+		sl_info("table %s: its backfill goes on", t->qualified);
+		return 0;
+	}
+	SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
+	sl_writer *w;
+	SL_TRY(r->tops->writer_open(r->tgt, &w, err));
+	int rc = r->tops->finish_table(w, &r->cat, i, err);
+	r->tops->writer_close(w);
+	SL_TRY(rc);
+	SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
+	SL_TRY(sl_state_backfill_request(r->state, t->qualified, err));
+	sl_info("table %s %s: created on the target; its rows are copied while changes stream",
+	        t->qualified, why);
+	return 0;
+}
+
 static int run_snapshot(struct run *r, sl_error *err)
 {
 	const sl_config *cfg = r->cfg;
-	sl_snapshot_info info;
+	sl_snapshot_info info = {.keyless_backfill = !r->once && r->sops->backfill_read != NULL};
 	SL_TRY(check_target_names(r, err));
 	SL_TRY(r->sops->snapshot_begin(r->src, &r->cat, r->state, &info, err));
 	sl_pipeline_state ps;
@@ -510,6 +550,14 @@ static int run_snapshot(struct run *r, sl_error *err)
 		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
 		if (ts == SL_TABLE_DONE)
 			continue;
+		if (info.resumed && t->nkey == 0 && !r->once && r->sops->backfill_read) {
+			/* read from a snapshot of its own, a table without a key would not
+			 * converge: it is copied by a backfill once changes stream, at a point of
+			 * the stream */
+			SL_TRY(run_add_table(r, i, ts, "has no key and its snapshot was cut short",
+			                     err));
+			continue;
+		}
 		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
 		SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
 		int before = r->nchunks;
@@ -634,7 +682,7 @@ static bool run_new_table_appeared(struct run *r)
 		return false;
 	}
 	for (int i = 0; i < now.ntables && !found; i++) {
-		bool known = now.tables[i].nkey == 0; /* could not be added anyway */
+		bool known = false;
 		for (int k = 0; k < r->nknown && !known; k++)
 			known = strcmp(r->known[k], now.tables[i].qualified) == 0;
 		if (!known) {
@@ -672,7 +720,7 @@ static void run_cdc_tick(void *ctx)
 		if (r->sops->heartbeat(r->src, &e) < 0)
 			sl_warn("source: heartbeat failed: %s", e.msg);
 	}
-	if (r->sops->watermark && !r->restart && now - t->last_discover >= 60.0) {
+	if (r->sops->backfill_read && !r->restart && now - t->last_discover >= 60.0) {
 		t->last_discover = now;
 		if (run_new_table_appeared(r))
 			r->restart = 1;
@@ -693,46 +741,6 @@ static void run_cdc_tick(void *ctx)
 	}
 }
 
-/* Whether table i, new to the pipeline, has a backfill under way from an earlier run. */
-static int run_backfill_under_way(struct run *r, const char *table, bool *yes, sl_error *err)
-{
-	sl_backfill_row *rows;
-	int n;
-	*yes = false;
-	SL_TRY(sl_state_backfill_list(r->state, &rows, &n, err));
-	for (int i = 0; i < n; i++)
-		if (strcmp(rows[i].name, table) == 0 && rows[i].status == SL_BACKFILL_COPYING)
-			*yes = true;
-	sl_backfill_rows_free(rows, n);
-	return 0;
-}
-
-/* A table new to the pipeline (created on the source after the snapshot, or newly matched by
- * source.tables) is created on the target with its key and copied by a backfill while its
- * changes stream (core/backfill.h). */
-static int run_add_table(struct run *r, int i, sl_table_status ts, sl_error *err)
-{
-	const sl_table_def *t = &r->cat.tables[i];
-	bool under_way;
-	SL_TRY(run_backfill_under_way(r, t->qualified, &under_way, err));
-	if (under_way && ts == SL_TABLE_LOADING) {
-		sl_info("table %s: its backfill goes on", t->qualified);
-		return 0;
-	}
-	SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
-	sl_writer *w;
-	SL_TRY(r->tops->writer_open(r->tgt, &w, err));
-	int rc = r->tops->finish_table(w, &r->cat, i, err);
-	r->tops->writer_close(w);
-	SL_TRY(rc);
-	SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
-	SL_TRY(sl_state_backfill_request(r->state, t->qualified, err));
-	sl_info("table %s is new to the pipeline: created on the target; its rows are copied "
-	        "while changes stream",
-	        t->qualified);
-	return 0;
-}
-
 /* Tables discovered now that the snapshot never loaded. With a source that can backfill, a
  * streaming run adds them (run_add_table); otherwise they are left out of change capture,
  * since their rows before now are not on the target. */
@@ -751,9 +759,9 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 			i++;
 			continue;
 		}
-		bool can = r->sops->watermark != NULL && t->nkey > 0 && !t->unstreamed;
+		bool can = r->sops->backfill_read != NULL && !t->unstreamed;
 		if (can && !once) {
-			SL_TRY(run_add_table(r, i, ts, err));
+			SL_TRY(run_add_table(r, i, ts, "is new to the pipeline", err));
 			i++;
 			continue;
 		}
@@ -763,15 +771,10 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 			        t->qualified);
 		else if (!t->unstreamed) /* else the source said why */
 			sl_warn("table %s was created on the source after the snapshot; its "
-			        "changes "
-			        "are not replicated (%s; run 'sluice reset' and start over to "
-			        "include "
-			        "it, or exclude it in source.tables.exclude)",
-			        t->qualified,
-			        r->sops->watermark
-			                ? "it has no primary key, and a table is added by "
-			                  "copying it by key"
-			                : "this source cannot copy a table while streaming");
+			        "changes are not replicated (this source cannot copy a table while "
+			        "streaming; run 'sluice reset' and start over to include it, or "
+			        "exclude it in source.tables.exclude)",
+			        t->qualified);
 		sl_table_def_free(&cat->tables[i]);
 		memmove(&cat->tables[i], &cat->tables[i + 1],
 		        (size_t)(cat->ntables - i - 1) * sizeof *cat->tables);
@@ -854,6 +857,7 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 {
 	struct run r;
 	int rc = run_open(&r, cfg, true, true, err);
+	r.once = once;
 	if (rc == 0)
 		rc = sl_state_lock(r.state, err);
 	if (rc == 0)
@@ -1229,7 +1233,7 @@ int sl_pipeline_resync(const sl_config *cfg, char *const *tables, int ntables, s
 		        "pipeline %s has not finished its snapshot: 'sluice run' it first "
 		        "(the snapshot copies every table)",
 		        cfg->name);
-	if (rc == 0 && r.sops->watermark == NULL)
+	if (rc == 0 && r.sops->backfill_read == NULL)
 		rc = sl_error_set(err, SL_ERR_CONFIG,
 		                  "a %s source cannot copy a table while streaming yet; reload it "
 		                  "with 'sluice reset' and a new run",
@@ -1246,13 +1250,6 @@ int sl_pipeline_resync(const sl_config *cfg, char *const *tables, int ntables, s
 			        "table %s is not in pipeline %s (name it as 'sluice status' "
 			        "lists it: schema.table)",
 			        tables[k], cfg->name);
-		else if (r.cat.tables[found].nkey == 0)
-			rc = sl_error_set(
-			        err, SL_ERR_CONFIG,
-			        "table %s has no primary key (or replica identity index): a "
-			        "resync copies by key; reload it with 'sluice reset' and a "
-			        "new run",
-			        tables[k]);
 	}
 	for (int k = 0; k < ntables && rc == 0; k++) {
 		rc = sl_state_backfill_request(r.state, tables[k], err);

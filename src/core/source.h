@@ -34,6 +34,9 @@ typedef void (*sl_check_fn)(void *ctx, bool ok, const char *what, const char *de
 
 /* What snapshot_begin decided. */
 typedef struct sl_snapshot_info {
+	/* in: tables without a key that a resumed snapshot did not finish are copied by a
+	 * backfill once changes stream (so they need not make the snapshot start over) */
+	bool keyless_backfill;
 	char position[SL_POSITION_MAX]; /* the consistent point */
 	bool resumed;   /* continuing an earlier snapshot (its tables not done are reloaded) */
 	bool restarted; /* an earlier snapshot could not be resumed and starts over */
@@ -108,21 +111,23 @@ typedef struct sl_source_ops {
 	/* Write a heartbeat into the change log (keeps an idle source's log moving). */
 	int (*heartbeat)(sl_source *src, sl_error *err);
 	/* Backfill (core/backfill.h): copy a table again while its changes stream. Optional
-	 * (all three NULL: the source cannot). watermark writes `mark` into the change log, outside
-	 * any transaction; the stream hands it on as SL_MSG_WATERMARK where the log has it.
-	 * backfill_next describes the next slice of table t in key order into *chunk: the rows
-	 * whose key is after `after` (a key as the source spells it, from an earlier call; NULL:
-	 * from the first row), about `rows` of them; *next gets the key ending the slice (the
-	 * caller frees it), or NULL when the slice runs to the end of the table. backfill_read
-	 * reads a slice in a snapshot of its own, taken when it is called, and lists in *unseen
-	 * (the caller frees it) the transactions that snapshot did not see although they were
-	 * running: their ids as BEGIN messages carry them (sl_msg.txid). */
-	int (*watermark)(sl_source *src, const char *mark, sl_error *err);
+	 * (both NULL: the source cannot). backfill_next describes the next slice of table t in
+	 * key order into *chunk: the rows whose key is after `after` (a key as the source spells
+	 * it, from an earlier call; NULL: from the first row), about `rows` of them; *next gets
+	 * the key ending the slice (the caller frees it), or NULL when the slice runs to the end
+	 * of the table. A table without a key is one slice, the whole table. backfill_read writes
+	 * `mark` into the change log, outside any transaction (the stream hands it on as
+	 * SL_MSG_WATERMARK where the log has it), then reads the slice in a snapshot taken after
+	 * that, and lists in *unseen (the caller frees it) the transactions that snapshot did not
+	 * see although they were running: their ids as BEGIN messages carry them (sl_msg.txid).
+	 * For a table without a key, no transaction that changes it may commit between the mark
+	 * and the end of the read (PostgreSQL: a SHARE lock, taken before the mark). */
 	int (*backfill_next)(sl_source *src, const sl_catalog *cat, int t, const char *after,
 	                     int64_t rows, sl_chunk *chunk, char **next, sl_error *err);
 	int (*backfill_read)(sl_source *src, const sl_catalog *cat, const sl_chunk *chunk,
-	                     sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
-	                     int64_t *rows, uint64_t **unseen, int *nunseen, sl_error *err);
+	                     const char *mark, sl_batch **batch, size_t batch_bytes,
+	                     sl_batch_sink sink, void *ctx, int64_t *rows, uint64_t **unseen,
+	                     int *nunseen, sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
 	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 } sl_source_ops;

@@ -8,9 +8,13 @@
 #   - a table created while a run streams is added by that run within a minute;
 #   - `sluice resync PIPELINE TABLE` repairs a target table that was changed behind sluice's
 #     back, picked up by the running agent while a writer changes the table;
-#   - bad requests: an unknown table, a keyless table and no table at all are one-line errors
-#     that request nothing; a keyless new table, and one owned by another role (the publication
-#     cannot take it), are named in a warning and left out while the others go on.
+#   - tables without a key: a resync copies one whole under a SHARE lock and applies it at its
+#     watermark as a truncate and the rows (a row removed and duplicates added on the target are
+#     repaired); a keyless table whose snapshot was cut short by SIGKILL is copied by a backfill
+#     in the next streaming run instead of making the snapshot start over;
+#   - bad requests: an unknown table (alone, or beside a good one) and no table at all are
+#     one-line errors that request nothing; a new table owned by another role (the publication
+#     cannot take it) is named in a warning and left out while the others go on.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
 SDB=it_bf_src
@@ -38,6 +42,7 @@ writer_start() {
 		while [[ ! -e $TMP/w.stop ]]; do
 			i=$((i + 1))
 			printf "UPDATE a SET v = v + 1 WHERE id = %d;\n" $((i * 7919 % 20000 + 1))
+			printf "INSERT INTO k VALUES (%d);\n" $((i % 50))
 			if [[ -s $TMP/w.late ]]; then
 				[[ -n ${L:-} ]] || L=$(<"$TMP/w.late")
 				printf "UPDATE $L SET v = v + 1 WHERE id = %d;\n" $((i * 7919 % N + 1))
@@ -66,10 +71,10 @@ INSERT INTO $1 SELECT i, i, CASE WHEN i % 10 = 0
 	ELSE md5(i::text) END FROM generate_series(1, $N) i;
 SQL
 }
-caught_up() { # the target holds every row of TABLE the source has
+caught_up() { # TABLE [TARGET_DB]: the target holds every row of TABLE the source has
 	local n
 	n=$(src_sql "$SDB" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1")
-	wait_sql test-dst "$TDB" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1" "$n" "$1 caught up"
+	wait_sql test-dst "${2:-$TDB}" "SELECT count(*) || ':' || coalesce(sum(v), 0) FROM $1" "$n" "$1 caught up"
 }
 
 # ------------------------------------------------------------------ bad requests ---
@@ -79,8 +84,8 @@ sluice_ok run --once "$PIPE"
 compare_table test-src "$SDB" test-dst "$TDB" public a
 sluice resync "$PIPE" public.nope
 assert_sluice_error nonzero "table public.nope is not in pipeline it_bf"
-sluice resync "$PIPE" public.a public.k
-assert_sluice_error nonzero "table public.k has no primary key"
+sluice resync "$PIPE" public.a public.nope2
+assert_sluice_error nonzero "table public.nope2 is not in pipeline it_bf"
 sluice resync "$PIPE"
 assert_sluice_error 2 "resync needs the tables to copy"
 sluice status "$PIPE"
@@ -127,8 +132,8 @@ assert_contains "$(cat "$TMP/k2.err")" "backfill of public.late: going on after 
 	"the run after a SIGKILL goes on from the last committed slice"
 assert_contains "$(cat "$TMP/k1.err")" "table public.late is new to the pipeline" \
 	"the first run after the table appeared adds it"
-assert_contains "$(cat "$TMP/k1.err")" "table public.late_keyless was created on the source after the snapshot" \
-	"a keyless new table is named"
+assert_contains "$(cat "$TMP/k1.err")" "table public.late_keyless is new to the pipeline" \
+	"a keyless new table is added too"
 assert_contains "$(cat "$TMP/k1.err")" "table public.owned_elsewhere is new to the pipeline but cannot be added to publication" \
 	"a new table the publication cannot take is named, and the run goes on"
 sluice_bg "$TMP/r2.out" "$TMP/r2.err" run "$PIPE"
@@ -137,6 +142,7 @@ writer_stop
 caught_up late
 caught_up a
 compare_table test-src "$SDB" test-dst "$TDB" public late
+compare_table test-src "$SDB" test-dst "$TDB" public late_keyless
 compare_table test-src "$SDB" test-dst "$TDB" public a
 log "late: $(src_sql "$SDB" "SELECT count(*) FROM late") rows ($toasted TOASTed pads) equal after two SIGKILLs during its backfill"
 
@@ -166,9 +172,58 @@ assert_contains "$(cat "$TMP/r2.err")" "table public.late3 appeared on the sourc
 src_sql "$SDB" "UPDATE late3 SET v = -v WHERE id % 3 = 0"
 caught_up late3
 compare_table test-src "$SDB" test-dst "$TDB" public late3
+
+# -------------------------------------------------------- tables without a key ---
+# resync of a keyless table: copied whole under a SHARE lock on the source (writers wait for
+# the read), applied at its watermark as a truncate and the rows: a row removed and a row added
+# behind sluice's back are both repaired, duplicates kept, while the writer inserts into it
+dst_sql "$TDB" "DELETE FROM k WHERE v = 1; INSERT INTO k VALUES (-99), (-99)"
+writer_start
+sluice_ok resync "$PIPE" public.k
+wait_lines "$TMP/r2.err" "backfill of public.k: complete" 1 60 "the resync of keyless k completes"
+writer_stop
+caught_up k
+compare_table test-src "$SDB" test-dst "$TDB" public k
+log "keyless k: $(src_sql "$SDB" "SELECT count(*) || ' rows, ' || count(DISTINCT v) || ' distinct' FROM k") equal after its resync"
 kill -TERM "$SL_PID"
 wait "$SL_PID" || fail "sluice did not stop cleanly on SIGTERM"
 BG_PIDS=()
+
+# a keyless table whose snapshot was cut short (SIGKILL) no longer makes the snapshot start over
+# in a streaming run: it is copied by a backfill once changes stream
+TDB4=it_bf_kl
+fresh_db test-dst "$TDB4"
+src_sql "$SDB" "SET ROLE sluice; CREATE TABLE kbig (v integer, pad text); ALTER TABLE kbig REPLICA IDENTITY FULL;
+	INSERT INTO kbig SELECT i % 1000, md5(i::text) FROM generate_series(1, 400000) i"
+PIPE4=$TMP/kl.yaml
+pipeline_file "$PIPE4" it_bf_kl "$SDB" "$TDB4" "source.tables: { include: [public.kbig, public.a] }" \
+	"snapshot:" "  parallelism: 1" "  chunk_size: 1MiB"
+sluice_bg "$TMP/kl1.out" "$TMP/kl1.err" run "$PIPE4"
+wait_until 120 bash -c "(( \$(bash '$PG_SH' psql test-dst -d $TDB4 -XAtq -c 'SELECT count(*) FROM kbig' 2>/dev/null || echo 0) > 0 ))" ||
+	fail "the snapshot of kbig did not start in 120 s"
+kill -KILL "$SL_PID"
+wait "$SL_PID" 2>/dev/null || true
+BG_PIDS=()
+sluice status "$PIPE4"
+assert_contains "$SL_OUT" "snapshot: incomplete" "the snapshot was cut short"
+point1=$(grep 'consistent point' <<<"$SL_OUT")
+src_sql "$SDB" "INSERT INTO kbig VALUES (-1, 'after the kill'), (-1, 'after the kill')"
+sluice_bg "$TMP/kl2.out" "$TMP/kl2.err" run "$PIPE4"
+wait_lines "$TMP/kl2.err" "backfill of public.kbig: complete" 1 180 "kbig is copied by a backfill"
+assert_contains "$(cat "$TMP/kl2.err")" "table public.kbig has no key and its snapshot was cut short" \
+	"the run says why it copies kbig while streaming"
+assert_not_contains "$(cat "$TMP/kl2.err")" "starts over" "the snapshot does not start over"
+src_sql "$SDB" "DELETE FROM kbig WHERE v = 7; INSERT INTO kbig VALUES (-2, 'after the backfill')"
+caught_up kbig "$TDB4"
+compare_table test-src "$SDB" test-dst "$TDB4" public kbig
+sluice status "$PIPE4"
+assert_eq "$point1" "$(grep 'consistent point' <<<"$SL_OUT")" "the consistent point is kept"
+kill -TERM "$SL_PID"
+wait "$SL_PID" || fail "sluice did not stop cleanly on SIGTERM"
+BG_PIDS=()
+sluice verify "$PIPE4"
+((SL_RC == 0)) || { sluice_dump; fail "verify found differences after the keyless backfill"; }
+src_sql "$SDB" "DROP TABLE kbig" # not for the pipelines below
 sluice verify "$PIPE"
 ((SL_RC == 0)) || { sluice_dump; fail "verify found differences after the backfills"; }
 assert_contains "$SL_OUT" "public.late" "verify compares the added table"

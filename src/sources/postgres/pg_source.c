@@ -825,6 +825,7 @@ static int pg_require_logical(sl_source *s, sl_error *err)
 static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
                              sl_error *err)
 {
+	bool keyless_backfill = info->keyless_backfill;
 	memset(info, 0, sizeof *info);
 	SL_TRY(pg_require_logical(s, err));
 	char identity[512];
@@ -860,15 +861,17 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 		        s->slot, s->slot);
 	if (ps.found && ps.position[0] != '\0' && slot_exists) {
 		/* resume: tables not done are reloaded with a fresh snapshot; CDC from the slot's
-		 * point makes them converge, which is only sound for tables with a key */
+		 * point makes those with a key converge. Those without one are copied by a backfill
+		 * once changes stream (keyless_backfill), or else make the snapshot start over. */
 		bool resumable = true;
-		for (int i = 0; i < cat->ntables; i++) {
+		for (int i = 0; i < cat->ntables && !keyless_backfill; i++) {
 			sl_table_status ts;
 			SL_TRY(sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, err));
 			if (ts != SL_TABLE_DONE && cat->tables[i].nkey == 0) {
 				sl_warn("snapshot: keyless table %s was not finished; the snapshot "
-				        "starts over from a new "
-				        "consistent point",
+				        "starts over from a new consistent point (a streaming run, "
+				        "without --once, would copy it while changes stream "
+				        "instead)",
 				        cat->tables[i].qualified);
 				resumable = false;
 				break;
@@ -1141,10 +1144,16 @@ static int pg_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const c
 	const struct pg_table *pt = t->priv;
 	*next = NULL;
 	memset(chunk, 0, sizeof *chunk);
-	if (t->nkey == 0)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "source: table %s has no primary key: a backfill copies by key",
-		                    t->qualified);
+	if (t->nkey == 0) {
+		/* the whole table, read under a lock (pg_backfill_read) */
+		sl_buf rel = {0};
+		pg_backfill_relation(&rel, t);
+		chunk->table = ti;
+		chunk->est_rows = t->est_rows;
+		chunk->relation = sl_strdup(sl_buf_cstr(&rel));
+		sl_buf_free(&rel);
+		return 0;
+	}
 	/* each key column's type as the catalog spells it, for the casts */
 	char **types = sl_calloc((size_t)t->nkey, sizeof *types);
 	sl_buf sql = {0}, rel = {0};
@@ -1240,8 +1249,9 @@ static void pg_parse_xip(const char *snap, uint64_t **out, int *n)
 }
 
 static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
-                            sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
-                            int64_t *rows, uint64_t **unseen, int *nunseen, sl_error *err)
+                            const char *mark, sl_batch **batch, size_t batch_bytes,
+                            sl_batch_sink sink, void *ctx, int64_t *rows, uint64_t **unseen,
+                            int *nunseen, sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[chunk->table];
 	const struct pg_table *pt = t->priv;
@@ -1254,11 +1264,39 @@ static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 	if (s->bf == NULL)
 		SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false,
 		                     &s->bf, err));
-	/* the snapshot is taken by the first statement: the running transactions it lists are
-	 * those whose changes the slice does not show */
-	SL_TRY(sl_pg_exec(s->bf, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err));
+	/* the snapshot is taken by the first query, after the mark: the running transactions it
+	 * lists are those whose changes the slice does not show. A table without a key is locked
+	 * against writers first (LOCK waits for the running ones to end), so that nothing
+	 * changes it between the mark and the read. */
+	int rc = 0;
+	if (t->nkey > 0) {
+		rc = sl_pg_watermark(s, mark, err);
+		if (rc == 0)
+			rc = sl_pg_exec(s->bf, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			                err);
+	} else {
+		sl_buf lock = {0};
+		sl_buf_printf(&lock, "LOCK TABLE %s IN SHARE MODE", chunk->relation);
+		rc = sl_pg_exec(s->bf, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+		if (rc == 0)
+			rc = sl_pg_exec(s->bf, "SET LOCAL lock_timeout = '10s'", err);
+		if (rc == 0 && (rc = sl_pg_exec(s->bf, sl_buf_cstr(&lock), err)) < 0)
+			sl_error_wrap(err,
+			              "source: %s (copying a table without a key locks it "
+			              "against writes for the read)",
+			              t->qualified);
+		if (rc == 0)
+			rc = sl_pg_watermark(s, mark, err);
+		sl_buf_free(&lock);
+		if (rc < 0) {
+			sl_error e2;
+			sl_pg_exec(s->bf, "ROLLBACK", &e2);
+			return rc;
+		}
+	}
+	SL_TRY(rc);
 	PGresult *res = NULL;
-	int rc = sl_pg_query(s->bf, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err);
+	rc = sl_pg_query(s->bf, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err);
 	if (rc == 0) {
 		pg_parse_xip(PQgetvalue(res, 0, 0), unseen, nunseen);
 		PQclear(res);
@@ -1319,7 +1357,6 @@ const sl_source_ops sl_pg_source_ops = {
         .stream_close = sl_pg_stream_close,
         .log_info = sl_pg_log_info,
         .heartbeat = sl_pg_heartbeat,
-        .watermark = sl_pg_watermark,
         .backfill_next = pg_backfill_next,
         .backfill_read = pg_backfill_read,
         .digest = pg_digest,
