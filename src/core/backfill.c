@@ -37,8 +37,8 @@ struct sl_backfill {
 	char mark[96];
 	sl_backfill_slice slice;
 	char *next; /* the key ending it (NULL: the table's end) */
-	uint64_t *unseen;
-	int nunseen;
+	sl_unseen unseen;
+	double read_secs; /* how long reading the slice held the apply loop up */
 	/* the slice handed to the applier, not yet committed */
 	bool handed;
 	int64_t retries;
@@ -85,9 +85,7 @@ static void bf_slice_free(sl_backfill *b)
 	memset(&b->slice, 0, sizeof b->slice);
 	free(b->next);
 	b->next = NULL;
-	free(b->unseen);
-	b->unseen = NULL;
-	b->nunseen = 0;
+	sl_unseen_free(&b->unseen);
 	b->waiting = b->handed = false;
 }
 
@@ -228,7 +226,7 @@ static int bf_read_slice(sl_backfill *b, sl_error *err)
 	b->slice_bytes = 0;
 	sl_batch *batch = sl_batch_create(sl_table_read_fields(t), t->nfields);
 	int rc = b->sops->backfill_read(b->src, b->cat, &chunk, b->mark, &batch, BF_BATCH_BYTES,
-	                                bf_sink, b, &rows, &b->unseen, &b->nunseen, err);
+	                                bf_sink, b, &rows, &b->unseen, err);
 	if (rc == 0 && batch && batch->length > 0) {
 		batch = bf_sink(b, batch, err);
 		if (batch == NULL)
@@ -261,8 +259,7 @@ int sl_backfill_step(sl_backfill *b, sl_error *err)
 		return 0;
 	double t0 = bf_now();
 	int rc = bf_read_slice(b, err);
-	if (bf_now() - t0 > b->longest)
-		b->longest = bf_now() - t0;
+	b->read_secs = bf_now() - t0;
 	if (rc < 0 && strcmp(err->sqlstate, "55P03") == 0) {
 		/* a table without a key could not be locked in time: writers hold it */
 		sl_info("backfill of %s: %s; trying again in 10 s", b->cur.name, err->msg);
@@ -300,21 +297,25 @@ int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out
 	if (b == NULL || !b->waiting || m->mark == NULL || strcmp(m->mark, b->mark) != 0)
 		return 0;
 	/* a transaction applied before the watermark that the slice's snapshot did not see */
-	for (int i = 0; i < b->nunseen; i++)
-		for (int k = 0; k < b->ring_n; k++)
-			if (b->ring[k] == b->unseen[i]) {
-				sl_debug("backfill of %s: the slice's snapshot missed transaction "
-				         "%" PRIu64
-				         " applied before its watermark; reading it again",
-				         b->cur.name, b->unseen[i]);
-				b->retries++;
-				bf_slice_free(b);
-				return 0;
-			}
+	for (int k = 0; k < b->ring_n; k++)
+		if (sl_unseen_has(&b->unseen, b->ring[k])) {
+			sl_debug("backfill of %s: the slice's snapshot missed transaction %" PRIu64
+			         " applied before its watermark; reading it again",
+			         b->cur.name, b->ring[k]);
+			b->retries++;
+			bf_slice_free(b);
+			return 0;
+		}
 	b->waiting = false;
 	b->handed = true;
 	*out = &b->slice;
 	return 0;
+}
+
+void sl_backfill_applied(sl_backfill *b, double secs)
+{
+	if (b && b->read_secs + secs > b->longest)
+		b->longest = b->read_secs + secs;
 }
 
 int sl_backfill_committed(sl_backfill *b, sl_error *err)

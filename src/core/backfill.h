@@ -63,6 +63,9 @@ void sl_backfill_saw_txn(sl_backfill *b, uint64_t txid);
 /* A watermark came through: *out is the slice to apply there, or NULL (not this run's, or the
  * slice must be read again). The slice stays owned by b. */
 int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out, sl_error *err);
+/* The slice handed out was applied and committed in `secs`: with its read, how long it held
+ * the stream up (reported when the table is done). */
+void sl_backfill_applied(sl_backfill *b, double secs);
 /* The slice handed out is committed on the target: record how far the copy got. */
 int sl_backfill_committed(sl_backfill *b, sl_error *err);
 /* The session ended: a slice not committed is read again in the next one. */

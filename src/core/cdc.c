@@ -69,6 +69,7 @@ struct cdc {
 	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
 	sl_backfill *bf;   /* tables copied again while streaming, or NULL */
+	double slice_t0;   /* when the backfill slice in the open group began to be applied */
 	size_t pending_bytes;
 	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
 	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
@@ -561,6 +562,9 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	SL_TRY(cdc_flush_all(c, err));
 	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
 	c->p->sops->stream_ack(c->stream, c->last_commit->version);
+	if (c->slice_t0 > 0)
+		sl_backfill_applied(c->bf, cdc_now() - c->slice_t0);
+	c->slice_t0 = 0;
 	SL_TRY(sl_backfill_committed(c->bf, err));
 	cdc_record_lag(c, c->last_commit->commit_us);
 	snprintf(c->p->progress->position, sizeof c->p->progress->position, "%s",
@@ -643,9 +647,10 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 		sl_msg_free(sm);
 		SL_TRY(rc);
 	}
+	double t0 = cdc_now();
 	if (!c->group_open) {
 		c->group_open = true;
-		c->group_started = cdc_now();
+		c->group_started = t0;
 	}
 	c->txn_version = m->version;
 	if (td->nkey == 0) {
@@ -662,6 +667,7 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 	cm->commit_us = cdc_wall_us();
 	sl_msg_free(c->last_commit);
 	c->last_commit = cm;
+	c->slice_t0 = t0;
 	return cdc_commit_group(c, err);
 }
 
@@ -832,6 +838,7 @@ static void cdc_session_end(struct cdc *c)
 	sl_msg_free(c->last_commit);
 	c->last_commit = NULL;
 	sl_backfill_session_end(c->bf);
+	c->slice_t0 = 0;
 	c->in_src_txn = c->group_open = c->target_dirty = false;
 	c->pending_bytes = c->group_bytes = 0;
 	c->held = c->held_peak = 0;

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/batch.h"
 #include "core/buf.h"
@@ -143,6 +144,33 @@ typedef struct sl_msg {
 	uint64_t version;
 	int64_t commit_us; /* BEGIN, COMMIT: source commit time, unix microseconds */
 } sl_msg;
+
+/* The transactions a backfill slice's snapshot did not see although they may have committed
+ * (backfill_read): ids as BEGIN messages carry them (sl_msg.txid), 32-bit counters that wrap.
+ * Those listed, and, when from_set, every id from `from` on (compared as wrapping counters:
+ * PostgreSQL does not list running transactions at or above its snapshot's xmax). */
+typedef struct sl_unseen {
+	uint64_t *ids;
+	int n;
+	bool from_set;
+	uint32_t from;
+} sl_unseen;
+
+static inline bool sl_unseen_has(const sl_unseen *u, uint64_t txid)
+{
+	for (int i = 0; i < u->n; i++)
+		if (u->ids[i] == txid)
+			return true;
+	return u->from_set && (int32_t)((uint32_t)txid - u->from) >= 0;
+}
+
+static inline void sl_unseen_free(sl_unseen *u)
+{
+	free(u->ids);
+	u->ids = NULL;
+	u->n = 0;
+	u->from_set = false;
+}
 
 sl_msg *sl_msg_new(enum sl_msg_kind kind);
 void sl_msg_free(sl_msg *m);

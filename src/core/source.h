@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "core/batch.h"
 #include "core/change.h"
@@ -118,16 +119,16 @@ typedef struct sl_source_ops {
 	 * of the table. A table without a key is one slice, the whole table. backfill_read writes
 	 * `mark` into the change log, outside any transaction (the stream hands it on as
 	 * SL_MSG_WATERMARK where the log has it), then reads the slice in a snapshot taken after
-	 * that, and lists in *unseen (the caller frees it) the transactions that snapshot did not
-	 * see although they were running: their ids as BEGIN messages carry them (sl_msg.txid).
+	 * that, and says in *unseen (the caller frees it with sl_unseen_free) which transactions
+	 * that snapshot did not see although they may have committed.
 	 * For a table without a key, no transaction that changes it may commit between the mark
 	 * and the end of the read (PostgreSQL: a SHARE lock, taken before the mark). */
 	int (*backfill_next)(sl_source *src, const sl_catalog *cat, int t, const char *after,
 	                     int64_t rows, sl_chunk *chunk, char **next, sl_error *err);
 	int (*backfill_read)(sl_source *src, const sl_catalog *cat, const sl_chunk *chunk,
 	                     const char *mark, sl_batch **batch, size_t batch_bytes,
-	                     sl_batch_sink sink, void *ctx, int64_t *rows, uint64_t **unseen,
-	                     int *nunseen, sl_error *err);
+	                     sl_batch_sink sink, void *ctx, int64_t *rows, sl_unseen *unseen,
+	                     sl_error *err);
 	/* verify: row count and content digest of a table as the source has it now */
 	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 } sl_source_ops;

@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "formats/pgclient.h"
+
 #include "sources/postgres/pg_source_int.h"
 
 static void test_lsn_valid(void **state)
@@ -55,11 +57,47 @@ static void test_lsn_malformed(void **state)
 	assert_true(sl_pg_parse_lsn(NULL, &v) < 0);
 }
 
+/* A backfill slice's snapshot: what it did not see (core/backfill.h's race check) */
+static void test_snapshot_unseen(void **state)
+{
+	(void)state;
+	sl_unseen u;
+	sl_pg_parse_snapshot("100:105:100,102", &u);
+	assert_int_equal(u.n, 2);
+	assert_true(sl_unseen_has(&u, 100));
+	assert_true(sl_unseen_has(&u, 102));
+	assert_false(sl_unseen_has(&u, 101)); /* completed before the snapshot */
+	assert_false(sl_unseen_has(&u, 99));
+	/* at or above xmax: running and not listed (the newest transaction still committing) */
+	assert_true(sl_unseen_has(&u, 105));
+	assert_true(sl_unseen_has(&u, 106));
+	sl_unseen_free(&u);
+	/* no running transaction listed: xmax still counts */
+	sl_pg_parse_snapshot("105807:105807:", &u);
+	assert_int_equal(u.n, 0);
+	assert_true(sl_unseen_has(&u, 105807));
+	assert_false(sl_unseen_has(&u, 105806));
+	sl_unseen_free(&u);
+	/* 64-bit xids with an epoch: compared as the 32-bit xids pgoutput carries, wrapping */
+	sl_pg_parse_snapshot("8589934590:8589934593:8589934591",
+	                     &u);                    /* epoch 2, xids 4294967294.. */
+	assert_true(sl_unseen_has(&u, 4294967295u)); /* listed */
+	assert_false(sl_unseen_has(&u, 4294967294u));
+	assert_true(sl_unseen_has(&u, 1)); /* 8589934593 = epoch 2, xid 1: at xmax */
+	assert_true(sl_unseen_has(&u, 2));
+	assert_false(sl_unseen_has(&u, 4294967290u));
+	sl_unseen_free(&u);
+	sl_pg_parse_snapshot("garbage", &u);
+	assert_int_equal(u.n, 0);
+	assert_false(sl_unseen_has(&u, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_lsn_valid),
 	        cmocka_unit_test(test_lsn_malformed),
+	        cmocka_unit_test(test_snapshot_unseen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

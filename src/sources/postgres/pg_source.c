@@ -1227,36 +1227,14 @@ out:
 	return rc;
 }
 
-/* "xmin:xmax:xip,xip,...": the running transactions' ids, as 32-bit xids (what pgoutput's
- * Begin carries) */
-static void pg_parse_xip(const char *snap, uint64_t **out, int *n)
-{
-	*out = NULL;
-	*n = 0;
-	const char *p = strchr(snap, ':');
-	p = p ? strchr(p + 1, ':') : NULL;
-	if (p == NULL)
-		return;
-	for (p++; *p;) {
-		char *end;
-		unsigned long long x = strtoull(p, &end, 10);
-		if (end == p)
-			break;
-		*out = sl_realloc(*out, sizeof **out * (size_t)(*n + 1));
-		(*out)[(*n)++] = x & 0xffffffffu;
-		p = *end == ',' ? end + 1 : end;
-	}
-}
-
 static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
                             const char *mark, sl_batch **batch, size_t batch_bytes,
-                            sl_batch_sink sink, void *ctx, int64_t *rows, uint64_t **unseen,
-                            int *nunseen, sl_error *err)
+                            sl_batch_sink sink, void *ctx, int64_t *rows, sl_unseen *unseen,
+                            sl_error *err)
 {
 	const sl_table_def *t = &cat->tables[chunk->table];
 	const struct pg_table *pt = t->priv;
-	*unseen = NULL;
-	*nunseen = 0;
+	memset(unseen, 0, sizeof *unseen);
 	if (s->bf && PQstatus(s->bf) != CONNECTION_OK) {
 		PQfinish(s->bf);
 		s->bf = NULL;
@@ -1298,7 +1276,7 @@ static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 	PGresult *res = NULL;
 	rc = sl_pg_query(s->bf, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err);
 	if (rc == 0) {
-		pg_parse_xip(PQgetvalue(res, 0, 0), unseen, nunseen);
+		sl_pg_parse_snapshot(PQgetvalue(res, 0, 0), unseen);
 		PQclear(res);
 		sl_buf sql = {0};
 		sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)",
@@ -1313,9 +1291,7 @@ static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 	sl_error e2;
 	sl_pg_exec(s->bf, rc == 0 ? "COMMIT" : "ROLLBACK", &e2);
 	if (rc < 0) {
-		free(*unseen);
-		*unseen = NULL;
-		*nunseen = 0;
+		sl_unseen_free(unseen);
 	}
 	return rc;
 }
