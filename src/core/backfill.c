@@ -189,12 +189,19 @@ static sl_batch *bf_sink(void *ctx, sl_batch *full, sl_error *err)
 	/* a table without a key is one slice, held whole until its watermark comes through */
 	b->slice_bytes += sl_batch_bytes(full);
 	if (b->slice_bytes > (size_t)b->cfg->queue_bytes) {
-		sl_error_set(
-		        err, SL_ERR_CONFIG,
-		        "the table has no key, so it is copied in one piece held in memory, and "
-		        "it is larger than snapshot.queue_size (%" PRId64
-		        " bytes): give it a primary key, or raise snapshot.queue_size",
-		        b->cfg->queue_bytes);
+		if (t->nkey == 0)
+			sl_error_set(err, SL_ERR_CONFIG,
+			             "the table has no key, so it is copied in one piece held in "
+			             "memory, and it is larger than snapshot.queue_size (%" PRId64
+			             " bytes): give it a primary key, or raise snapshot.queue_size",
+			             b->cfg->queue_bytes);
+		else
+			sl_error_set(err, SL_ERR_CONFIG,
+			             "a slice of %" PRId64
+			             " rows is larger than snapshot.queue_size "
+			             "(%" PRId64 " bytes): lower snapshot.backfill_rows, or raise "
+			             "snapshot.queue_size",
+			             b->cfg->backfill_rows, b->cfg->queue_bytes);
 		sl_batch_destroy(full);
 		return NULL;
 	}
