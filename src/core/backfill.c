@@ -59,7 +59,7 @@ static double bf_now(void)
 sl_backfill *sl_backfill_create(const sl_config *cfg, const sl_source_ops *sops, sl_source *src,
                                 const sl_catalog *cat, sl_state *st)
 {
-	if (sops->backfill_next == NULL || sops->backfill_read == NULL || st == NULL)
+	if (!sl_source_can_backfill(sops, src) || st == NULL)
 		return NULL;
 	sl_backfill *b = sl_calloc(1, sizeof *b);
 	b->cfg = cfg;
@@ -267,6 +267,14 @@ int sl_backfill_step(sl_backfill *b, sl_error *err)
 	double t0 = bf_now();
 	int rc = bf_read_slice(b, err);
 	b->read_secs = bf_now() - t0;
+	if (rc < 0 && err->retryable) {
+		/* the copy's own connection failed: the stream goes on, the slice is tried later */
+		sl_warn("backfill of %s: %s; trying again in 5 s", b->cur.name, err->msg);
+		sl_error_clear(err);
+		bf_slice_free(b);
+		b->not_before = bf_now() + 5.0;
+		return 0;
+	}
 	if (rc < 0 && strcmp(err->sqlstate, "55P03") == 0) {
 		/* a table without a key could not be locked in time: writers hold it */
 		sl_info("backfill of %s: %s; trying again in 10 s", b->cur.name, err->msg);

@@ -23,8 +23,8 @@
  * While a table is being copied, a change that needs its row on the target (an update that
  * left TOASTed columns unchanged) and finds none is skipped: the row's key is past the copy,
  * whose later slice brings the row with the change in it (sl_changes.may_miss).
- * Tables without a key cannot be copied this way (nothing tells a copied row from a changed
- * one): a request for one fails with that reason. */
+ * A table without a key is one slice, the whole table, read under a lock that keeps writers
+ * out from its watermark to the end of the read, and applied as a truncate and its rows. */
 #ifndef SL_BACKFILL_H
 #define SL_BACKFILL_H
 

@@ -638,6 +638,22 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 		return 0;
 	int t = slice->table;
 	const sl_table_def *td = &c->p->cat->tables[t];
+	for (int i = 0; c->shapes[t] && i < c->shapes[t]->nfields; i++) {
+		bool known = false;
+		for (int j = 0; j < td->nfields && !known; j++)
+			known = strcmp(td->fields[j].name, c->shapes[t]->fields[i].name) == 0;
+		if (!known && c->p->restart) {
+			/* a column added since the run started: the slice lacks its values, and
+			 * rows not on the target yet would get none. Discover again; the copy goes
+			 * on from the last committed slice (this one is read again). */
+			sl_info("backfill of %s: column %s was added since the run started; change "
+			        "capture starts again to copy it",
+			        td->qualified, c->shapes[t]->fields[i].name);
+			sl_backfill_session_end(c->bf);
+			*c->p->restart = 1;
+			return 0;
+		}
+	}
 	if (c->shapes[t] == NULL) {
 		/* no change to the table yet in this session: its columns as discovered */
 		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
@@ -862,8 +878,8 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 		bool progressed = false;
 		rc = cdc_session(&c, &progressed, err);
 		cdc_session_end(&c);
-		if (rc == 0 || !err->retryable || (p->restart && *p->restart))
-			break;
+		if (rc == 0 || !err->retryable)
+			break; /* a restart pending: the next session commits nothing and returns */
 		if (sl_stop_requested) {
 			/* a signal while the link is down is a graceful stop like any other: the
 			 * target holds the durable position */

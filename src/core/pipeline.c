@@ -488,15 +488,18 @@ static int check_target_names(struct run *r, sl_error *err)
 }
 
 /* Whether table i, new to the pipeline, has a backfill under way from an earlier run. */
-static int run_backfill_under_way(struct run *r, const char *table, bool *yes, sl_error *err)
+static int run_backfill_status(struct run *r, const char *table, bool *found,
+                               sl_backfill_status *status, sl_error *err)
 {
 	sl_backfill_row *rows;
 	int n;
-	*yes = false;
+	*found = false;
 	SL_TRY(sl_state_backfill_list(r->state, &rows, &n, err));
 	for (int i = 0; i < n; i++)
-		if (strcmp(rows[i].name, table) == 0 && rows[i].status == SL_BACKFILL_COPYING)
-			*yes = true;
+		if (strcmp(rows[i].name, table) == 0) {
+			*found = true;
+			*status = rows[i].status;
+		}
 	sl_backfill_rows_free(rows, n);
 	return 0;
 }
@@ -507,11 +510,16 @@ static int run_backfill_under_way(struct run *r, const char *table, bool *yes, s
 static int run_add_table(struct run *r, int i, sl_table_status ts, const char *why, sl_error *err)
 {
 	const sl_table_def *t = &r->cat.tables[i];
-	bool under_way;
-	SL_TRY(run_backfill_under_way(r, t->qualified, &under_way, err));
-	if (under_way && ts == SL_TABLE_LOADING) {
+	bool found;
+	sl_backfill_status bs = SL_BACKFILL_FAILED;
+	SL_TRY(run_backfill_status(r, t->qualified, &found, &bs, err));
+	if (found && bs == SL_BACKFILL_COPYING && ts == SL_TABLE_LOADING) {
 		sl_info("table %s: its backfill goes on", t->qualified);
 		return 0;
+	}
+	if (found && bs == SL_BACKFILL_DONE && ts == SL_TABLE_LOADING) {
+		/* the copy finished; the run stopped before it said the table is loaded */
+		return sl_state_table_set(r->state, t->qualified, SL_TABLE_DONE, 0, err);
 	}
 	SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
 	sl_writer *w;
@@ -529,7 +537,8 @@ static int run_add_table(struct run *r, int i, sl_table_status ts, const char *w
 static int run_snapshot(struct run *r, sl_error *err)
 {
 	const sl_config *cfg = r->cfg;
-	sl_snapshot_info info = {.keyless_backfill = !r->once && r->sops->backfill_read != NULL};
+	bool keyless_backfill = !r->once && sl_source_can_backfill(r->sops, r->src);
+	sl_snapshot_info info = {.keyless_backfill = keyless_backfill};
 	SL_TRY(check_target_names(r, err));
 	SL_TRY(r->sops->snapshot_begin(r->src, &r->cat, r->state, &info, err));
 	sl_pipeline_state ps;
@@ -550,7 +559,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
 		if (ts == SL_TABLE_DONE)
 			continue;
-		if (info.resumed && t->nkey == 0 && !r->once && r->sops->backfill_read) {
+		if (info.resumed && t->nkey == 0 && keyless_backfill) {
 			/* read from a snapshot of its own, a table without a key would not
 			 * converge: it is copied by a backfill once changes stream, at a point of
 			 * the stream */
@@ -720,7 +729,8 @@ static void run_cdc_tick(void *ctx)
 		if (r->sops->heartbeat(r->src, &e) < 0)
 			sl_warn("source: heartbeat failed: %s", e.msg);
 	}
-	if (r->sops->backfill_read && !r->restart && now - t->last_discover >= 60.0) {
+	if (sl_source_can_backfill(r->sops, r->src) && !r->restart &&
+	    now - t->last_discover >= 60.0) {
 		t->last_discover = now;
 		if (run_new_table_appeared(r))
 			r->restart = 1;
@@ -759,12 +769,19 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 			i++;
 			continue;
 		}
-		bool can = r->sops->backfill_read != NULL && !t->unstreamed;
+		bool can = sl_source_can_backfill(r->sops, r->src) && !t->unstreamed;
 		if (can && !once) {
 			SL_TRY(run_add_table(r, i, ts, "is new to the pipeline", err));
 			i++;
 			continue;
 		}
+		/* left out of this run: a copy under way would miss the changes this run lets go
+		 * by, so the next run that adds the table copies it from the start */
+		bool found;
+		sl_backfill_status bs;
+		SL_TRY(run_backfill_status(r, t->qualified, &found, &bs, err));
+		if (found && bs == SL_BACKFILL_COPYING)
+			SL_TRY(sl_state_backfill_request(r->state, t->qualified, err));
 		if (can)
 			sl_warn("table %s is new to the pipeline; a streaming run (without --once) "
 			        "copies it and replicates its changes; until then they are not",
@@ -1233,10 +1250,11 @@ int sl_pipeline_resync(const sl_config *cfg, char *const *tables, int ntables, s
 		        "pipeline %s has not finished its snapshot: 'sluice run' it first "
 		        "(the snapshot copies every table)",
 		        cfg->name);
-	if (rc == 0 && r.sops->backfill_read == NULL)
+	if (rc == 0 && !sl_source_can_backfill(r.sops, r.src))
 		rc = sl_error_set(err, SL_ERR_CONFIG,
-		                  "a %s source cannot copy a table while streaming yet; reload it "
-		                  "with 'sluice reset' and a new run",
+		                  "this %s source cannot copy a table while streaming (README: "
+		                  "Backfill says which can); reload it with 'sluice reset' and a "
+		                  "new run",
 		                  r.sops->type);
 	/* every name first: all requests or none */
 	for (int k = 0; k < ntables && rc == 0; k++) {

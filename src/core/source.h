@@ -123,6 +123,8 @@ typedef struct sl_source_ops {
 	 * that snapshot did not see although they may have committed.
 	 * For a table without a key, no transaction that changes it may commit between the mark
 	 * and the end of the read (PostgreSQL: a SHARE lock, taken before the mark). */
+	/* Whether this source server can backfill (NULL: whenever backfill_read is set). */
+	bool (*backfill_ok)(sl_source *src);
 	int (*backfill_next)(sl_source *src, const sl_catalog *cat, int t, const char *after,
 	                     int64_t rows, sl_chunk *chunk, char **next, sl_error *err);
 	int (*backfill_read)(sl_source *src, const sl_catalog *cat, const sl_chunk *chunk,
@@ -134,6 +136,13 @@ typedef struct sl_source_ops {
 } sl_source_ops;
 
 const sl_source_ops *sl_source_lookup(const char *type);
+
+/* Whether the source can copy tables while changes stream (core/backfill.h). */
+static inline bool sl_source_can_backfill(const sl_source_ops *ops, sl_source *src)
+{
+	return ops->backfill_next && ops->backfill_read &&
+	       (ops->backfill_ok == NULL || ops->backfill_ok(src));
+}
 void sl_chunks_free(sl_chunk *chunks, int n);
 
 #endif

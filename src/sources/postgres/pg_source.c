@@ -881,7 +881,9 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 			snprintf(info->position, sizeof info->position, "%s", ps.position);
 			info->resumed = true;
 			s->snapshot_name[0] = '\0';
-			return 0;
+			/* tables matched since the first run: the publication must carry them
+			 * before they are loaded */
+			return pg_ensure_publication(s, cat, NULL, err);
 		}
 	}
 	if (ps.found) {
@@ -1137,6 +1139,12 @@ static void pg_key_compare(sl_buf *b, const sl_table_def *t, char *const *types,
 	sl_buf_putc(b, ')');
 }
 
+/* The watermarks are logical decoding messages, which pgoutput carries from version 14 on. */
+static bool pg_backfill_ok(sl_source *s)
+{
+	return s->server_version >= 140000;
+}
+
 static int pg_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const char *after,
                             int64_t rows, sl_chunk *chunk, char **next, sl_error *err)
 {
@@ -1333,6 +1341,7 @@ const sl_source_ops sl_pg_source_ops = {
         .stream_close = sl_pg_stream_close,
         .log_info = sl_pg_log_info,
         .heartbeat = sl_pg_heartbeat,
+        .backfill_ok = pg_backfill_ok,
         .backfill_next = pg_backfill_next,
         .backfill_read = pg_backfill_read,
         .digest = pg_digest,
