@@ -578,27 +578,30 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	return 0;
 }
 
-/* A backfill slice's rows, over the table's fields as discovered, as upserts over the shape
- * in force: a column the shape has and the slice lacks (added since the run started) is left
- * as the target has it. */
+/* The field of the table as discovered named `name`, or -1. */
+static int cdc_catalog_field(const sl_table_def *td, const char *name)
+{
+	for (int j = 0; j < td->nfields; j++)
+		if (strcmp(td->fields[j].name, name) == 0)
+			return j;
+	return -1;
+}
+
+/* A backfill slice's rows, over the table's fields as discovered, as changes (`op`) over the
+ * shape in force. cdc_on_mark has made sure the shape has no column the catalog lacks. */
 static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, enum sl_op op, sl_error *err)
 {
 	const sl_table_def *td = &c->p->cat->tables[t];
 	sl_shape *shape = c->shapes[t];
 	int *from = sl_calloc((size_t)(shape->nfields ? shape->nfields : 1), sizeof *from);
-	sl_changes *ch = sl_changes_new(t, shape);
-	uint8_t *u = sl_calloc((size_t)ch->ubytes + 1, 1);
-	bool any_u = false;
 	int rc = 0;
 	for (int i = 0; i < shape->nfields && rc == 0; i++) {
-		from[i] = -1;
-		for (int j = 0; j < td->nfields; j++)
-			if (strcmp(td->fields[j].name, shape->fields[i].name) == 0)
-				from[i] = j;
+		from[i] = cdc_catalog_field(td, shape->fields[i].name);
 		char fa[64], fb[64];
 		if (from[i] < 0) {
-			u[i >> 3] |= (uint8_t)(1u << (i & 7));
-			any_u = true;
+			rc = sl_error_set(err, SL_ERR_INTERNAL,
+			                  "backfill of %s: column %s is not in the slice",
+			                  td->qualified, shape->fields[i].name);
 		} else if (strcmp(sl_field_format(&td->fields[from[i]], fa, sizeof fa),
 		                  sl_field_format(&shape->fields[i], fb, sizeof fb)) != 0) {
 			rc = sl_error_set(
@@ -608,17 +611,13 @@ static int cdc_slice_rows(struct cdc *c, int t, const sl_batch *b, enum sl_op op
 			        td->qualified, shape->fields[i].name);
 		}
 	}
+	sl_changes *ch = sl_changes_new(t, shape);
 	for (int64_t r = 0; r < b->length && rc == 0; r++) {
-		for (int i = 0; i < shape->nfields; i++) {
-			if (from[i] >= 0)
-				sl_col_append_from(&ch->rows->cols[i], &b->cols[from[i]], r);
-			else
-				sl_col_append_null(&ch->rows->cols[i]);
-		}
-		sl_changes_end_row(ch, op, any_u ? u : NULL);
+		for (int i = 0; i < shape->nfields; i++)
+			sl_col_append_from(&ch->rows->cols[i], &b->cols[from[i]], r);
+		sl_changes_end_row(ch, op, NULL);
 	}
 	free(from);
-	free(u);
 	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
 	m->table = t;
 	m->changes = ch;
@@ -639,10 +638,7 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 	int t = slice->table;
 	const sl_table_def *td = &c->p->cat->tables[t];
 	for (int i = 0; c->shapes[t] && i < c->shapes[t]->nfields; i++) {
-		bool known = false;
-		for (int j = 0; j < td->nfields && !known; j++)
-			known = strcmp(td->fields[j].name, c->shapes[t]->fields[i].name) == 0;
-		if (!known && c->p->restart) {
+		if (cdc_catalog_field(td, c->shapes[t]->fields[i].name) < 0 && c->p->restart) {
 			/* a column added since the run started: the slice lacks its values, and
 			 * rows not on the target yet would get none. Discover again; the copy goes
 			 * on from the last committed slice (this one is read again). */
