@@ -170,8 +170,7 @@ static int bf_poll(sl_backfill *b, sl_error *err)
 			        b->cur.name, b->cur.after, b->cur.rows);
 		else if (b->cat->tables[b->table].nkey == 0)
 			sl_info("backfill of %s: copying it whole while changes stream (it has no "
-			        "key: "
-			        "writers to it wait for the read)",
+			        "key: one read, applied as a truncate and its rows)",
 			        b->cur.name);
 		else
 			sl_info("backfill of %s: copying it in slices of %" PRId64
@@ -359,6 +358,23 @@ int sl_backfill_committed(sl_backfill *b, sl_error *err)
 	bf_forget_current(b);
 	b->last_poll = bf_now() - 10.0; /* the next request at once */
 	return 0;
+}
+
+const char *sl_backfill_progress(const sl_backfill *b, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	if (b == NULL || b->cur.name == NULL)
+		return buf;
+	int waiting = 0;
+	for (int t = 0; t < b->cat->ntables; t++)
+		waiting += b->copying[t] && t != b->table;
+	snprintf(buf, n, "; backfill of %s: %" PRId64 " rows copied in %.0fs", b->cur.name,
+	         b->cur.rows, bf_now() - b->started);
+	if (waiting) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, n - len, ", %d more table(s) waiting", waiting);
+	}
+	return buf;
 }
 
 void sl_backfill_session_end(sl_backfill *b)

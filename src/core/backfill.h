@@ -68,6 +68,9 @@ int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out
 void sl_backfill_applied(sl_backfill *b, double secs);
 /* The slice handed out is committed on the target: record how far the copy got. */
 int sl_backfill_committed(sl_backfill *b, sl_error *err);
+/* "; backfill of T: N rows copied, M tables waiting" for the live display while a table is
+ * copied, else "" (buf holds the text). */
+const char *sl_backfill_progress(const sl_backfill *b, char *buf, size_t n);
 /* The session ended: a slice not committed is read again in the next one. */
 void sl_backfill_session_end(sl_backfill *b);
 

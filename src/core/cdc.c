@@ -808,8 +808,11 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 				break;
 		}
 		if (now - last_log >= 10.0) {
-			sl_info("cdc: applied up to %s; %" PRId64 " row changes in the last %.0fs",
-			        p->progress->position, c->rows - rows_at_start, now - last_log);
+			char bf[320];
+			sl_info("cdc: applied up to %s; %" PRId64
+			        " row changes in the last %.0fs%s",
+			        p->progress->position, c->rows - rows_at_start, now - last_log,
+			        sl_backfill_progress(c->bf, bf, sizeof bf));
 			rows_at_start = c->rows;
 			last_log = now;
 		}

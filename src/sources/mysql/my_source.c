@@ -215,10 +215,12 @@ static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
 	sl_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
+	pthread_mutex_init(&s->marks_mu, NULL);
 	int rc = my_parse_url(cfg->source.url, cfg->source.password, &s->url, err);
 	if (rc == 0)
 		rc = sl_my_connect(s, "source", &s->meta, err);
 	if (rc < 0) {
+		pthread_mutex_destroy(&s->marks_mu);
 		free(s);
 		return rc;
 	}
@@ -236,6 +238,7 @@ static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
 		        "or later (binlog_row_metadata)",
 		        s->mariadb ? "MariaDB" : "MySQL", mysql_get_server_info(s->meta));
 		mysql_close(s->meta);
+		pthread_mutex_destroy(&s->marks_mu);
 		free(s);
 		return rc;
 	}
@@ -260,6 +263,13 @@ static void my_close(sl_source *s)
 	my_close_pre_readers(s);
 	if (s->meta)
 		mysql_close(s->meta);
+	if (s->bf)
+		mysql_close(s->bf);
+	sl_buf_free(&s->bf_scratch);
+	for (int i = 0; i < s->nmarks; i++)
+		free(s->marks[i].mark);
+	free(s->marks);
+	pthread_mutex_destroy(&s->marks_mu);
 	free(s);
 }
 
@@ -805,7 +815,9 @@ static int my_start_snapshot_txn(MYSQL *c, sl_error *err)
 static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
                              sl_error *err)
 {
+	bool keyless_backfill = info->keyless_backfill;
 	memset(info, 0, sizeof *info);
+	info->keyless_backfill = keyless_backfill;
 	SL_TRY(my_require_settings(s, err));
 	char identity[512];
 	my_identity(s, identity, sizeof identity);
@@ -835,9 +847,10 @@ static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	}
 	if (ps.found && ps.position[0] != '\0' &&
 	    sl_my_check_purged(s, s->meta, ps.position, err) == 0) {
-		if (!keyless_pending) {
+		if (!keyless_pending || keyless_backfill) {
 			/* resume: tables not done are reloaded lock-free; binlog replay from the
-			 * recorded position makes them converge */
+			 * recorded position makes them converge. Keyless ones are copied by a
+			 * backfill once changes stream (keyless_backfill). */
 			snprintf(info->position, sizeof info->position, "%s", ps.position);
 			info->resumed = true;
 			s->locked_snapshot = false;
@@ -1208,6 +1221,318 @@ static int my_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, 
 	return rc;
 }
 
+/* ---------------------------------------------------------------- backfill ---- */
+
+bool sl_my_binlog_file_no(const char *name, size_t len, uint64_t *out)
+{
+	size_t i = len;
+	while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9')
+		i--;
+	if (i == len || i == 0 || name[i - 1] != '.' || len - i > 18)
+		return false;
+	uint64_t v = 0;
+	for (; i < len; i++)
+		v = v * 10 + (uint64_t)(name[i] - '0');
+	*out = v;
+	return true;
+}
+
+/* A backfill needs the binlog position of a transaction's snapshot, which MariaDB gives
+ * (Binlog_snapshot_file/position) and MySQL does not. */
+static bool my_backfill_ok(sl_source *s)
+{
+	return s->mariadb;
+}
+
+/* How a key column's value is spelled in a backfill's key text: an SQL expression over the
+ * column that yields a MySQL literal of the value, compared exactly with the column in the
+ * order ORDER BY gives. NULL for FLOAT and DOUBLE, whose text is not always exact (a table
+ * keyed by one is one slice). */
+static const char *my_key_spelling(const sl_my_coltype *ct)
+{
+	switch (ct->type) {
+	case SL_MY_TINY:
+	case SL_MY_SHORT:
+	case SL_MY_LONG:
+	case SL_MY_LONGLONG:
+	case SL_MY_INT24:
+	case SL_MY_YEAR:
+	case SL_MY_NEWDECIMAL:
+		return "CAST(%s AS CHAR)";
+	case SL_MY_BIT:
+	case SL_MY_ENUM: /* ordered and compared with numbers by their index */
+	case SL_MY_SET:
+		return "CAST(%s + 0 AS CHAR)";
+	case SL_MY_DATE:
+	case SL_MY_NEWDATE:
+	case SL_MY_TIME:
+	case SL_MY_TIME2:
+	case SL_MY_DATETIME:
+	case SL_MY_DATETIME2:
+	case SL_MY_TIMESTAMP:
+	case SL_MY_TIMESTAMP2:
+		return "CONCAT('''', %s, '''')";
+	case SL_MY_VARCHAR:
+	case SL_MY_VAR_STRING:
+	case SL_MY_STRING:
+	case SL_MY_TINY_BLOB:
+	case SL_MY_MEDIUM_BLOB:
+	case SL_MY_LONG_BLOB:
+	case SL_MY_BLOB:
+		if (ct->charset == SL_MY_CS_BINARY)
+			return "CONCAT('X''', HEX(%s), '''')";
+		/* converted by the server to the column's character set where it is compared */
+		return "CONCAT('_utf8mb4 X''', HEX(CONVERT(%s USING utf8mb4)), '''')";
+	default:
+		return NULL;
+	}
+}
+
+static bool my_key_sliceable(const sl_table_def *t)
+{
+	const struct my_table *mt = t->priv;
+	if (t->nkey == 0)
+		return false;
+	for (int k = 0; k < t->nkey; k++)
+		if (my_key_spelling(&mt->types[t->key[k]]) == NULL)
+			return false;
+	return true;
+}
+
+/* Whether s is one literal as my_key_spelling spells it: a number, a quoted date or time, a
+ * hex string (with an introducer for text). The key text comes back from the state store and
+ * goes into SQL, so nothing else passes. */
+static bool my_key_literal_ok(const char *s, size_t n)
+{
+	if (n >= 13 && strncmp(s, "_utf8mb4 X'", 11) == 0) {
+		s += 9;
+		n -= 9;
+	}
+	if (n >= 3 && s[0] == 'X' && s[1] == '\'' && s[n - 1] == '\'') {
+		for (size_t i = 2; i + 1 < n; i++)
+			if (!isxdigit((unsigned char)s[i]))
+				return false;
+		return (n - 3) % 2 == 0;
+	}
+	bool quoted = n >= 2 && s[0] == '\'' && s[n - 1] == '\'';
+	if (quoted) {
+		s++;
+		n -= 2;
+	}
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' &&
+		    !(quoted && (s[i] == ':' || s[i] == ' ')))
+			return false;
+	return true;
+}
+
+/* The key text `key` split into t->nkey literals (the caller frees them with free of each
+ * and of the array), or NULL when it is not one my_backfill_next made. */
+static char **my_key_split(const sl_table_def *t, const char *key)
+{
+	char **v = sl_calloc((size_t)t->nkey, sizeof *v);
+	const char *p = key;
+	int k = 0;
+	for (; k < t->nkey; k++) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (!my_key_literal_ok(p, n) || (k + 1 < t->nkey) != (e != NULL))
+			break;
+		v[k] = sl_strndup(p, n);
+		p = e ? e + 1 : p + n;
+	}
+	if (k == t->nkey)
+		return v;
+	for (int i = 0; i < k; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+/* The key after the literals v (greater) or up to them (!greater), spelled so that the primary
+ * key's range serves it: k1 >= v1 AND (k1 > v1 OR (k1 = v1 AND (k2 > v2 OR ...))). */
+static void my_key_compare(sl_buf *b, const sl_table_def *t, char *const *v, bool greater)
+{
+	sl_buf_putc(b, '(');
+	my_quote_ident(b, t->fields[t->key[0]].name);
+	sl_buf_printf(b, " %s %s AND ", greater ? ">=" : "<=", v[0]);
+	for (int k = 0; k < t->nkey; k++) {
+		const char *op = greater ? ">" : k + 1 < t->nkey ? "<" : "<=";
+		sl_buf_putc(b, '(');
+		my_quote_ident(b, t->fields[t->key[k]].name);
+		sl_buf_printf(b, " %s %s", op, v[k]);
+		if (k + 1 < t->nkey) {
+			sl_buf_puts(b, " OR (");
+			my_quote_ident(b, t->fields[t->key[k]].name);
+			sl_buf_printf(b, " = %s AND ", v[k]);
+		}
+	}
+	for (int k = 0; k < t->nkey; k++)
+		sl_buf_puts(b, k + 1 < t->nkey ? "))" : ")");
+	sl_buf_putc(b, ')');
+}
+
+static void my_key_free(char **v, int n)
+{
+	for (int k = 0; v && k < n; k++)
+		free(v[k]);
+	free(v);
+}
+
+static int my_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const char *after,
+                            int64_t rows, sl_chunk *chunk, char **next, sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[ti];
+	const struct my_table *mt = t->priv;
+	*next = NULL;
+	memset(chunk, 0, sizeof *chunk);
+	chunk->table = ti;
+	if (!my_key_sliceable(t)) {
+		/* the whole table, in one snapshot */
+		chunk->est_rows = t->est_rows;
+		return 0;
+	}
+	char **from = NULL, **to = NULL;
+	if (after && (from = my_key_split(t, after)) == NULL)
+		return sl_error_set(err, SL_ERR_STATE,
+		                    "backfill of %s: the stored key '%s' is not one sluice wrote "
+		                    "for this table (run 'sluice resync' for it to copy it again "
+		                    "from the start)",
+		                    t->qualified, after);
+	sl_buf sql = {0};
+	sl_buf_puts(&sql, "SELECT CONCAT_WS(','");
+	for (int k = 0; k < t->nkey; k++) {
+		sl_buf col = {0};
+		my_quote_ident(&col, t->fields[t->key[k]].name);
+		sl_buf_puts(&sql, ", ");
+		sl_buf_printf(&sql, my_key_spelling(&mt->types[t->key[k]]), sl_buf_cstr(&col));
+		sl_buf_free(&col);
+	}
+	sl_buf_printf(&sql, ") FROM %s", mt->from);
+	if (from) {
+		sl_buf_puts(&sql, " WHERE ");
+		my_key_compare(&sql, t, from, true);
+	}
+	sl_buf_puts(&sql, " ORDER BY ");
+	for (int k = 0; k < t->nkey; k++) {
+		if (k)
+			sl_buf_puts(&sql, ", ");
+		my_quote_ident(&sql, t->fields[t->key[k]].name);
+	}
+	sl_buf_printf(&sql, " LIMIT %lld, 1", (long long)(rows > 1 ? rows - 1 : 0));
+	int rc = 0;
+	MYSQL_RES *res = NULL;
+	if (mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) != 0 ||
+	    (res = mysql_store_result(s->meta)) == NULL) {
+		rc = sl_my_server_error(s->meta, t->qualified, err);
+		goto out;
+	}
+	MYSQL_ROW row = mysql_fetch_row(res);
+	if (row && row[0]) {
+		*next = sl_strdup(row[0]);
+		if ((to = my_key_split(t, *next)) == NULL) {
+			rc = sl_error_set(
+			        err, SL_ERR_INTERNAL,
+			        "backfill of %s: the key '%s' read from the source cannot "
+			        "be compared",
+			        t->qualified, *next);
+			goto out;
+		}
+	}
+	sl_buf_reset(&sql);
+	if (from)
+		my_key_compare(&sql, t, from, true);
+	if (to) {
+		if (from)
+			sl_buf_puts(&sql, " AND ");
+		my_key_compare(&sql, t, to, false);
+	}
+	chunk->est_rows = rows;
+	chunk->where = sql.len ? sl_strdup(sl_buf_cstr(&sql)) : NULL;
+out:
+	if (res)
+		mysql_free_result(res);
+	if (rc < 0) {
+		free(*next);
+		*next = NULL;
+	}
+	my_key_free(from, t->nkey);
+	my_key_free(to, t->nkey);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+/* Start the slice's snapshot on s->bf and place its mark at the snapshot's binlog position.
+ * The stream waits at its next transaction meanwhile (marks_mu), so it cannot have passed
+ * that position when the mark is placed. */
+static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
+{
+	pthread_mutex_lock(&s->marks_mu);
+	atomic_fetch_add(&s->nmarks_busy, 1);
+	int rc = my_start_snapshot_txn(s->bf, err);
+	MYSQL_RES *res = NULL;
+	char file[256] = "";
+	long long pos = -1;
+	if (rc == 0 && (mysql_query(s->bf, "SHOW STATUS LIKE 'binlog_snapshot_%'") != 0 ||
+	                (res = mysql_store_result(s->bf)) == NULL))
+		rc = sl_my_server_error(s->bf, "reading the snapshot's binlog position", err);
+	MYSQL_ROW row;
+	while (rc == 0 && (row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] && row[1] && strcasecmp(row[0], "Binlog_snapshot_file") == 0)
+			snprintf(file, sizeof file, "%s", row[1]);
+		else if (row[0] && row[1] && strcasecmp(row[0], "Binlog_snapshot_position") == 0)
+			pos = strtoll(row[1], NULL, 10);
+	}
+	if (res)
+		mysql_free_result(res);
+	uint64_t fno = 0;
+	if (rc == 0 && (!sl_my_binlog_file_no(file, strlen(file), &fno) || pos < 4))
+		rc = sl_error_set(err, SL_ERR_SETTING,
+		                  "source: the server gives no binlog position for a snapshot "
+		                  "(Binlog_snapshot_file '%s'); backfill needs binary logging on",
+		                  file);
+	if (rc == 0) {
+		s->marks = sl_realloc(s->marks, (size_t)(s->nmarks + 1) * sizeof *s->marks);
+		s->marks[s->nmarks++] =
+		        (sl_my_mark){.file = fno, .pos = (uint64_t)pos, .mark = sl_strdup(mark)};
+	} else {
+		atomic_fetch_sub(&s->nmarks_busy, 1);
+	}
+	pthread_mutex_unlock(&s->marks_mu);
+	return rc;
+}
+
+/* The slice is read in a consistent snapshot whose binlog position the mark carries: the
+ * stream hands the mark on exactly there, so no transaction is both missed by the slice and
+ * applied before it (*unseen stays empty), and a table without a key needs no lock. */
+static int my_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
+                            const char *mark, sl_batch **batch, size_t batch_bytes,
+                            sl_batch_sink sink, void *ctx, int64_t *rows, sl_unseen *unseen,
+                            sl_error *err)
+{
+	const sl_table_def *t = &cat->tables[chunk->table];
+	memset(unseen, 0, sizeof *unseen);
+	*rows = 0;
+	if (s->bf == NULL)
+		SL_TRY(sl_my_connect(s, "source (backfill)", &s->bf, err));
+	int rc = my_place_mark(s, mark, err);
+	if (rc == 0) {
+		sl_buf sql = {0};
+		my_chunk_sql(t, chunk, &sql);
+		rc = my_read_rows(s, s->bf, sl_buf_cstr(&sql), t, batch, batch_bytes, sink, ctx,
+		                  rows, NULL, &s->bf_scratch, err);
+		sl_buf_free(&sql);
+	}
+	sl_error e2;
+	if (sl_my_exec(s->bf, "COMMIT", &e2) < 0 || rc < 0) {
+		mysql_close(s->bf); /* a new one for the next slice */
+		s->bf = NULL;
+	}
+	return rc;
+}
+
 const sl_source_ops sl_my_source_ops = {
         .type = "mysql",
         .open = my_open,
@@ -1229,5 +1554,8 @@ const sl_source_ops sl_my_source_ops = {
         .stream_close = sl_my_stream_close,
         .log_info = sl_my_log_info,
         .heartbeat = sl_my_heartbeat,
+        .backfill_ok = my_backfill_ok,
+        .backfill_next = my_backfill_next,
+        .backfill_read = my_backfill_read,
         .digest = my_digest,
 };

@@ -4,6 +4,8 @@
 #define SL_MY_SOURCE_INT_H
 
 #include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/config.h"
 #include "formats/binlog.h"
@@ -42,7 +44,29 @@ struct sl_source {
 	MYSQL **pre_readers;  /* connections that started their snapshot under the lock */
 	int npre, npre_used;
 	bool warned_zero_date;
+	/* backfill (MariaDB): the connection that reads slices, and the watermarks waiting for
+	 * the binlog stream to reach their slice's snapshot. marks_mu is held while a slice's
+	 * snapshot is taken and its mark placed, and by the stream while it looks at the marks;
+	 * nmarks_busy counts marks placed or being placed, so that the stream looks only then. */
+	MYSQL *bf;
+	sl_buf bf_scratch;
+	pthread_mutex_t marks_mu;
+	_Atomic int nmarks_busy;
+	struct sl_my_mark *marks;
+	int nmarks;
 };
+
+/* A backfill watermark: handed on by the binlog stream before the first transaction at or
+ * after (file, pos), the binlog position of the snapshot its slice was read in (MariaDB's
+ * Binlog_snapshot_file/position: every transaction before it is in the snapshot, none after). */
+typedef struct sl_my_mark {
+	uint64_t file; /* the binlog file's number (its name's numeric extension) */
+	uint64_t pos;
+	char *mark;
+} sl_my_mark;
+
+/* The number a binlog file name ends with ("mariadb-bin.000042" -> 42); false when none. */
+bool sl_my_binlog_file_no(const char *name, size_t len, uint64_t *out);
 
 struct sl_reader {
 	sl_source *src;

@@ -39,7 +39,8 @@
 
 #define MS_ROWS_BYTES (8u << 20)
 #define MS_MAX_RELS 4096
-/* the server sends a heartbeat every second when idle: 30 s of silence is a dead link */
+/* the server sends a heartbeat every 250 ms when idle (a backfill watermark waits for one when
+ * nothing is written): 30 s of silence is a dead link */
 #define MS_READ_TIMEOUT 30
 
 struct ms_rel {
@@ -61,6 +62,7 @@ struct sl_stream {
 	MARIADB_RPL_EVENT *ev;
 	sl_binlog_format fmt;
 	sl_gtid_set *gtid; /* executed: the position */
+	uint64_t file_no;  /* the binlog file being read (its number), from ROTATE events */
 	bool once;
 	/* the transaction being read */
 	bool in_txn, skip;
@@ -140,6 +142,20 @@ int sl_my_version(const sl_gtid_set *executed, const sl_gtid_set *plus, uint64_t
 	return 0;
 }
 
+/* A GTID position cut for a message (one line keeps its fix): its first domains, then how
+ * much was left out. */
+static const char *ms_abbrev(const char *pos, char *buf, size_t n)
+{
+	size_t len = strlen(pos);
+	if (len < n && len <= 120)
+		return pos;
+	size_t keep = 100;
+	while (keep > 0 && pos[keep] != ',')
+		keep--;
+	snprintf(buf, n, "%.*s,... (%zu more characters)", (int)keep, pos, len - keep);
+	return buf;
+}
+
 int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
 {
 	sl_gtid_set *have = sl_gtid_set_parse(s->flavor, from, err);
@@ -177,6 +193,7 @@ int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
 		rc = sl_my_scalar(c, "SELECT @@GLOBAL.gtid_purged", &oldest, err);
 	}
 	if (rc == 0 && oldest) {
+		char a[160], b[160];
 		sl_gtid_set *gone = sl_gtid_set_parse(s->flavor, oldest, err);
 		if (gone == NULL)
 			rc = sl_error_wrap(err, "source: cannot read the server's purged position");
@@ -187,7 +204,7 @@ int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
 			        "server purged them up to '%s', so changes in between are "
 			        "lost (run 'sluice reset' and start over; keep binary logs "
 			        "longer with binlog_expire_logs_seconds)",
-			        from, oldest);
+			        ms_abbrev(from, a, sizeof a), ms_abbrev(oldest, b, sizeof b));
 		sl_gtid_set_free(gone);
 	}
 	free(oldest);
@@ -205,6 +222,13 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	s->src = src;
 	s->cat = cat;
 	s->once = once;
+	/* marks of an earlier session: their slices are read again (sl_backfill_session_end) */
+	pthread_mutex_lock(&src->marks_mu);
+	for (int i = 0; i < src->nmarks; i++)
+		free(src->marks[i].mark);
+	atomic_fetch_sub(&src->nmarks_busy, src->nmarks);
+	src->nmarks = 0;
+	pthread_mutex_unlock(&src->marks_mu);
 	sl_binlog_format_default(&s->fmt);
 	int n = cat->ntables ? cat->ntables : 1;
 	s->sent = sl_calloc((size_t)n, sizeof *s->sent);
@@ -230,7 +254,7 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	 * and already carries the negotiated checksum */
 	s->fmt.checksum = strcasecmp(checksum, "CRC32") == 0;
 	sl_buf_printf(&q, "SET @master_binlog_checksum = '%s', @master_heartbeat_period = %s",
-	              s->fmt.checksum ? "CRC32" : "NONE", "1000000000");
+	              s->fmt.checksum ? "CRC32" : "NONE", "250000000");
 	free(checksum);
 	rc = sl_my_exec(s->conn, sl_buf_cstr(&q), err);
 	sl_buf_free(&q);
@@ -303,6 +327,54 @@ fail:
 }
 
 /* ---------------------------------------------------------------- emitting ---- */
+
+static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err);
+
+/* The binlog has reached position `pos` of file number `file`, between transactions: hand on
+ * the backfill watermarks placed at or before it (my_place_mark), each with the position
+ * reached so far. They are taken under the lock and emitted after it (emitting may wait for
+ * the applier, which may be placing a mark). */
+static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, sl_error *err)
+{
+	sl_source *src = s->src;
+	if (atomic_load(&src->nmarks_busy) == 0 || s->in_txn)
+		return 0;
+	char **due = NULL;
+	int ndue = 0;
+	pthread_mutex_lock(&src->marks_mu);
+	for (int i = 0; i < src->nmarks;) {
+		const sl_my_mark *mk = &src->marks[i];
+		if (file < mk->file || (file == mk->file && pos < mk->pos)) {
+			i++;
+			continue;
+		}
+		due = sl_realloc(due, (size_t)(ndue + 1) * sizeof *due);
+		due[ndue++] = mk->mark;
+		src->marks[i] = src->marks[--src->nmarks];
+		atomic_fetch_sub(&src->nmarks_busy, 1);
+	}
+	pthread_mutex_unlock(&src->marks_mu);
+	int rc = 0;
+	uint64_t version = 0;
+	if (ndue)
+		rc = sl_my_version(s->gtid, NULL, &version, err);
+	for (int i = 0; i < ndue; i++) {
+		if (rc < 0) {
+			free(due[i]);
+			continue;
+		}
+		sl_msg *wm = sl_msg_new(SL_MSG_WATERMARK);
+		wm->mark = due[i];
+		size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
+		char *position = sl_malloc(need);
+		sl_gtid_set_format(s->gtid, position, need);
+		wm->position = position;
+		wm->version = version;
+		rc = ms_emit(s, wm, err);
+	}
+	free(due);
+	return rc;
+}
 
 static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
 {
@@ -409,6 +481,29 @@ static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n)
 		           f[i].source_type ? f[i].source_type : "") != 0)
 			return false;
 	return true;
+}
+
+/* The binlog does not say which values rows held before a column was added (the default, or
+ * what a rewrite left): where the source can backfill, every column of a shape sent says so
+ * (fill_missing), so that a target adding one asks for the table to be copied again. */
+static void ms_values_unknown(const sl_stream *s, sl_shape *shape)
+{
+	if (!s->src->mariadb || s->once)
+		return;
+	for (int i = 0; i < shape->nfields; i++)
+		shape->fields[i].fill_missing = true;
+}
+
+/* Send table t's new shape: the rows built with the previous one go first. */
+static int ms_send_shape(sl_stream *s, int t, sl_shape *shape, sl_error *err)
+{
+	SL_TRY(ms_flush_table(s, t, err));
+	sl_shape_unref(s->sent[t]);
+	s->sent[t] = sl_shape_ref(shape);
+	sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
+	sm->table = t;
+	sm->shape = sl_shape_ref(shape);
+	return ms_emit(s, sm, err);
 }
 
 /* Has a warning about this table been given? (Records it.) */
@@ -545,17 +640,9 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		if (ms_same_shape(s->sent[r->table], fields, nf)) {
 			r->shape = sl_shape_ref(s->sent[r->table]);
 		} else {
-			/* rows built with the previous shape go first */
-			rc = ms_flush_table(s, r->table, err);
 			r->shape = sl_shape_new(fields, nf);
-			if (rc == 0) {
-				sl_shape_unref(s->sent[r->table]);
-				s->sent[r->table] = sl_shape_ref(r->shape);
-				sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
-				sm->table = r->table;
-				sm->shape = sl_shape_ref(r->shape);
-				rc = ms_emit(s, sm, err);
-			}
+			ms_values_unknown(s, r->shape);
+			rc = ms_send_shape(s, r->table, r->shape, err);
 		}
 	}
 	for (int i = 0; i < nf; i++)
@@ -710,15 +797,18 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 }
 
 /* ALTER TABLE ... ADD gave a table new columns, whose values in existing rows (the defaults)
- * the binlog never carries. Read the table's columns from the catalog and its rows now (its own
- * consistent snapshot, at or after this point of the binlog), send the shape and upsert every
- * row inside the DDL's transaction; the binlog events that follow replay over it and converge,
- * as in the lock-free snapshot. Keyless tables cannot be upserted: their old rows keep NULL
- * (warned). */
+ * the binlog never carries. Read the table's columns from the catalog and send the shape.
+ * Where the source can backfill (MariaDB, a streaming run), the new columns go with
+ * fill_missing: the target says its rows lack their values and the core copies the table
+ * again (core/backfill.h). Otherwise read its rows now (its own consistent snapshot, at or
+ * after this point of the binlog) and upsert every row inside the DDL's transaction; the
+ * binlog events that follow replay over it and converge, as in the lock-free snapshot.
+ * Keyless tables cannot be upserted that way: their old rows keep NULL (warned). */
 static int ms_backfill(sl_stream *s, int t, sl_error *err)
 {
 	const sl_table_def *td = &s->cat->tables[t];
-	if (td->nkey == 0) {
+	bool copy = s->src->mariadb && !s->once;
+	if (td->nkey == 0 && !copy) {
 		sl_warn("cdc: columns were added to keyless table %s; its existing rows keep NULL "
 		        "in "
 		        "them on the target (rows changed from now on carry their values)",
@@ -745,11 +835,18 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 		rc = sl_my_read_table(s->src, c, &now, err);
 	if (rc < 0)
 		goto out;
+	/* the shape, as discovery sees it now (with copy, the target adds the columns it lacks
+	 * and asks for the table to be copied again) */
+	r.shape = sl_shape_new(now.fields, now.nfields);
+	ms_values_unknown(s, r.shape);
+	if (!ms_same_shape(s->sent[t], now.fields, now.nfields) &&
+	    (rc = ms_send_shape(s, t, r.shape, err)) < 0)
+		goto out;
+	if (copy)
+		goto out;
 	sl_info("cdc: columns were added to %s; re-reading its rows so existing rows get their "
 	        "values",
 	        td->qualified);
-	/* the shape, as discovery sees it now */
-	r.shape = sl_shape_new(now.fields, now.nfields);
 	r.tm.ncols = now.nfields;
 	r.map = sl_calloc((size_t)(now.nfields ? now.nfields : 1), sizeof *r.map);
 	r.types = sl_calloc((size_t)(now.nfields ? now.nfields : 1), sizeof *r.types);
@@ -758,17 +855,6 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 		r.types[i] = mt->types[i];
 		if (r.types[i].charset == SL_MY_CS_LATIN1) /* the text protocol sends utf8mb4 */
 			r.types[i].charset = SL_MY_CS_UTF8;
-	}
-	if (!ms_same_shape(s->sent[t], now.fields, now.nfields)) {
-		if ((rc = ms_flush_table(s, t, err)) < 0)
-			goto out;
-		sl_shape_unref(s->sent[t]);
-		s->sent[t] = sl_shape_ref(r.shape);
-		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
-		sm->table = t;
-		sm->shape = sl_shape_ref(r.shape);
-		if ((rc = ms_emit(s, sm, err)) < 0)
-			goto out;
 	}
 	if (s->nvals < now.nfields) {
 		s->nvals = now.nfields;
@@ -855,7 +941,8 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	sl_gtid_set_format(s->gtid, cm->position, need);
 	cm->version = version;
 	cm->commit_us = (int64_t)h->timestamp * 1000000;
-	return ms_emit(s, cm, err);
+	SL_TRY(ms_emit(s, cm, err));
+	return h->next_pos ? ms_marks(s, s->file_no, h->next_pos, err) : 0;
 }
 
 /* The table named at p ("[db.]name", identifiers bare or in backquotes; db defaults to the
@@ -999,6 +1086,7 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		/* the target learns a table's shape before anything else about it */
 		const sl_table_def *td = &s->cat->tables[t];
 		s->sent[t] = sl_shape_new(td->fields, td->nfields);
+		ms_values_unknown(s, s->sent[t]);
 		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
 		sm->table = t;
 		sm->shape = sl_shape_ref(s->sent[t]);
@@ -1032,11 +1120,31 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		return sl_binlog_parse_fde(p, n, &s->fmt, err);
 	SL_TRY(sl_binlog_event(&s->fmt, p, n, &h, &body, &blen, err));
 	switch (h.type) {
+	case SL_BINLOG_ROTATE: {
+		sl_binlog_rotate r;
+		SL_TRY(sl_binlog_parse_rotate(body, blen, &r, err));
+		uint64_t no;
+		if (sl_my_binlog_file_no(r.name, r.name_len, &no))
+			s->file_no = no;
+		return 0;
+	}
+	case SL_BINLOG_HEARTBEAT: {
+		/* idle: the server has sent everything up to (its file, next_pos) */
+		uint64_t no;
+		while (blen > 0 && body[blen - 1] == '\0')
+			blen--;
+		if (h.next_pos && sl_my_binlog_file_no((const char *)body, blen, &no))
+			return ms_marks(s, no, h.next_pos, err);
+		return 0;
+	}
 	case SL_BINLOG_MARIADB_GTID: {
 		sl_binlog_mariadb_gtid g;
 		SL_TRY(sl_binlog_parse_mariadb_gtid(body, blen, &g, err));
 		if (s->in_txn) /* a transaction without its end: should not happen */
 			ms_drop_pending(s);
+		/* a transaction starts here: marks at or before its start come first */
+		if (h.next_pos >= h.event_len)
+			SL_TRY(ms_marks(s, s->file_no, h.next_pos - h.event_len, err));
 		s->cur_domain = g.domain;
 		s->cur_server = h.server_id;
 		s->cur_seq = g.seq;
@@ -1220,7 +1328,7 @@ int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 
 int sl_my_heartbeat(sl_source *src, sl_error *err)
 {
-	/* the server sends heartbeat events on an idle binlog connection (1 s), and the binlog
+	/* the server sends heartbeat events on an idle binlog connection (250 ms), and the binlog
 	 * keeps nothing per reader: there is nothing to write */
 	(void)src;
 	(void)err;

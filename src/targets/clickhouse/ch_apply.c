@@ -232,11 +232,12 @@ static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape
 				              col->type);
 			a->stale |= !fill && (f->fill_missing || f->fill || f->fill_text);
 			if (!fill && f->fill_missing)
-				sl_warn("target: column %s added to %s was added on the source "
-				        "with a default that has no stored value (a volatile "
-				        "default rewrote the table): rows that existed then hold "
-				        "the type's default here until the table is copied again "
-				        "(a streaming run starts that itself where the source can; "
+				sl_warn("target: column %s added to %s was added on the source, "
+				        "and the change log does not carry the values rows that "
+				        "existed then hold (a volatile default or a rewrite, or a "
+				        "source that never says): those rows hold the type's "
+				        "default here until the table is copied again (a "
+				        "streaming run starts that itself where the source can; "
 				        "else 'sluice resync')",
 				        f->name, tt->display);
 			else if (!fill && (f->fill || f->fill_text))

@@ -356,11 +356,12 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 			if (f->fill_missing)
 				a->stale = true;
 			if (f->fill_missing)
-				sl_warn("target: %s: column %s was added on the source with a "
-				        "default that has no stored value (a volatile default "
-				        "rewrote the table): rows that existed then hold NULL here "
-				        "until the table is copied again (a streaming run starts "
-				        "that itself where the source can; else 'sluice resync')",
+				sl_warn("target: %s: column %s was added on the source, and the "
+				        "change log does not carry the values rows that existed "
+				        "then hold (a volatile default or a rewrite, or a source "
+				        "that never says): those rows hold NULL here until the "
+				        "table is copied again (a streaming run starts that "
+				        "itself where the source can; else 'sluice resync')",
 				        tt->display, f->name);
 			sl_info("target: %s: adding column %s %s (added on the source%s)",
 			        tt->display, f->name, want,
