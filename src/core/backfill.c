@@ -13,8 +13,10 @@
 #include "core/mem.h"
 
 /* transactions remembered for the race check (backfill.h): the one to catch committed as the
- * watermark was written, a few transactions before it at most */
-#define BF_RING 1024
+ * watermark was written, usually a few transactions before it; but a commit waiting for a
+ * synchronous standby stays invisible to snapshots for as long as the standby takes, while the
+ * stream goes on, so keep many (512 KiB) */
+#define BF_RING 65536
 /* rows handed on per batch while a slice is read */
 #define BF_BATCH_BYTES (4u << 20)
 
@@ -45,7 +47,7 @@ struct sl_backfill {
 	double longest; /* the longest a slice's read held up the apply loop, seconds */
 	size_t slice_bytes;
 	double not_before; /* a table that could not be locked: try again from then */
-	uint64_t ring[BF_RING];
+	uint64_t *ring;    /* BF_RING ids, the last applied */
 	int ring_n, ring_pos;
 };
 
@@ -62,6 +64,7 @@ sl_backfill *sl_backfill_create(const sl_config *cfg, const sl_source_ops *sops,
 	if (!sl_source_can_backfill(sops, src) || st == NULL)
 		return NULL;
 	sl_backfill *b = sl_calloc(1, sizeof *b);
+	b->ring = sl_calloc(BF_RING, sizeof *b->ring);
 	b->cfg = cfg;
 	b->sops = sops;
 	b->src = src;
@@ -104,7 +107,13 @@ void sl_backfill_destroy(sl_backfill *b)
 		return;
 	bf_forget_current(b);
 	free(b->copying);
+	free(b->ring);
 	free(b);
+}
+
+int sl_backfill_current(const sl_backfill *b)
+{
+	return b && b->cur.name ? b->table : -1;
 }
 
 bool sl_backfill_copying(const sl_backfill *b, int t)
@@ -266,6 +275,12 @@ int sl_backfill_step(sl_backfill *b, sl_error *err)
 	double t0 = bf_now();
 	int rc = bf_read_slice(b, err);
 	b->read_secs = bf_now() - t0;
+	if (rc < 0 && err->rediscover) {
+		/* the table's columns changed since discovery: the caller discovers again, and
+		 * the copy goes on from its last committed slice */
+		bf_slice_free(b);
+		return rc;
+	}
 	if (rc < 0 && err->retryable) {
 		/* the copy's own connection failed: the stream goes on, the slice is tried later */
 		sl_warn("backfill of %s: %s; trying again in 5 s", b->cur.name, err->msg);
@@ -310,7 +325,9 @@ int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out
 	*out = NULL;
 	if (b == NULL || !b->waiting || m->mark == NULL || strcmp(m->mark, b->mark) != 0)
 		return 0;
-	/* a transaction applied before the watermark that the slice's snapshot did not see */
+	/* a transaction applied before the watermark that the slice's snapshot did not see (the
+	 * listed ids sorted once, then looked up for every remembered one) */
+	sl_unseen_sort(&b->unseen);
 	for (int k = 0; k < b->ring_n; k++)
 		if (sl_unseen_has(&b->unseen, b->ring[k])) {
 			sl_debug("backfill of %s: the slice's snapshot missed transaction %" PRIu64
@@ -332,19 +349,48 @@ void sl_backfill_applied(sl_backfill *b, double secs)
 		b->longest = b->read_secs + secs;
 }
 
+/* The marker, in a copying backfill's reason, that another pass follows this one. */
+#define BF_AGAIN "another pass follows"
+
+int sl_backfill_moved(sl_backfill *b, int t, int64_t n, sl_error *err)
+{
+	if (b == NULL || b->cur.name == NULL || b->table != t)
+		return 0; /* a table waiting for its copy: the whole of it comes later */
+	if (strncmp(b->cur.reason, BF_AGAIN, strlen(BF_AGAIN)) != 0)
+		sl_info("backfill of %s: %" PRId64 " key change(s) moved rows the copy had not "
+		        "reached to keys it may have passed; the table is copied once more when "
+		        "this pass ends",
+		        b->cur.name, n);
+	snprintf(b->cur.reason, sizeof b->cur.reason,
+	         "%s: a key change moved a row into keys "
+	         "already copied",
+	         BF_AGAIN);
+	return sl_state_backfill_progress(b->st, &b->cur, err);
+}
+
 int sl_backfill_committed(sl_backfill *b, sl_error *err)
 {
 	if (b == NULL || !b->handed)
 		return 0;
 	bool done = b->next == NULL;
+	bool again = done && strncmp(b->cur.reason, BF_AGAIN, strlen(BF_AGAIN)) == 0;
 	free(b->cur.after);
-	b->cur.after = b->next;
+	b->cur.after = again ? NULL : b->next;
+	if (again)
+		free(b->next);
 	b->next = NULL;
 	b->cur.rows += b->slice.rows;
-	b->cur.status = done ? SL_BACKFILL_DONE : SL_BACKFILL_COPYING;
+	b->cur.status = done && !again ? SL_BACKFILL_DONE : SL_BACKFILL_COPYING;
 	bf_slice_free(b);
+	if (again) {
+		sl_info("backfill of %s: pass complete (%" PRId64 " rows); copying it once more "
+		        "from its first key (%s)",
+		        b->cur.name, b->cur.rows, b->cur.reason);
+		b->cur.rows = 0;
+		b->cur.reason[0] = '\0';
+	}
 	SL_TRY(sl_state_backfill_progress(b->st, &b->cur, err));
-	if (!done)
+	if (!done || again)
 		return 0;
 	/* a table new to the pipeline is loaded now */
 	SL_TRY(sl_state_table_set(b->st, b->cur.name, SL_TABLE_DONE, b->cur.rows, err));

@@ -53,16 +53,24 @@ typedef struct sl_backfill_slice {
 sl_backfill *sl_backfill_create(const sl_config *cfg, const sl_source_ops *sops, sl_source *src,
                                 const sl_catalog *cat, sl_state *st);
 void sl_backfill_destroy(sl_backfill *b);
+/* The table whose copy is under way, or -1. */
+int sl_backfill_current(const sl_backfill *b);
 /* Whether table t is being copied (or waits to be): its rows may not be on the target yet. */
 bool sl_backfill_copying(const sl_backfill *b, int t);
 /* Between source transactions: pick up requests (about once a second) and, when no slice
- * waits for its watermark, read the next one. */
+ * waits for its watermark, read the next one. An error with err->rediscover: the table is not
+ * as discovered (a column dropped or renamed); discover again, and the copy goes on. */
 int sl_backfill_step(sl_backfill *b, sl_error *err);
 /* A source transaction with this id is being applied. */
 void sl_backfill_saw_txn(sl_backfill *b, uint64_t txid);
 /* A watermark came through: *out is the slice to apply there, or NULL (not this run's, or the
  * slice must be read again). The slice stays owned by b. */
 int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out, sl_error *err);
+/* Key changes to table t (n of them) were skipped because their old row was not copied yet
+ * (sl_changes.may_miss): their new key may be one the copy has passed, so the table is copied
+ * once more when the current pass ends. Recorded in the state store before the target commits
+ * the changes, so a run killed in between still makes that pass. */
+int sl_backfill_moved(sl_backfill *b, int t, int64_t n, sl_error *err);
 /* The slice handed out was applied and committed in `secs`: with its read, how long it held
  * the stream up (reported when the table is done). */
 void sl_backfill_applied(sl_backfill *b, double secs);

@@ -65,11 +65,12 @@ struct cdc {
 	int reader_rc;
 	sl_error reader_err;
 	struct pend *pend;
-	sl_shape **shapes; /* per table: the shape in force */
-	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
-	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
-	sl_backfill *bf;   /* tables copied again while streaming, or NULL */
-	double slice_t0;   /* when the backfill slice in the open group began to be applied */
+	sl_shape **shapes;    /* per table: the shape in force */
+	int64_t col_limit;    /* SL_COL_MAX_BYTES (see sl_cdc_params) */
+	sl_colview *view;     /* source.tables.columns: what leaves the agent, masked */
+	sl_backfill *bf;      /* tables copied again while streaming, or NULL */
+	int64_t moves_missed; /* key changes to the table being copied the target skipped */
+	double slice_t0;      /* when the backfill slice in the open group began to be applied */
 	size_t pending_bytes;
 	/* Capacity of every table's pending buffers, in use or kept for reuse after a flush.
 	 * Kept capacity is given back once the total passes apply.max_group_bytes, so memory
@@ -371,6 +372,8 @@ static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 	cdc_count_held(c, pd);
 	size_t bytes = sl_changes_bytes(pd->ch);
 	pd->ch->may_miss = sl_backfill_copying(c->bf, t);
+	pd->ch->moves_missed =
+	        pd->ch->may_miss && t == sl_backfill_current(c->bf) ? &c->moves_missed : NULL;
 	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
 	c->target_dirty = true;
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
@@ -431,7 +434,8 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	bool stale = false;
 	SL_TRY(c->p->tops->apply_shape(c->ap, t, m->shape, &stale, err));
 	if (stale && why == NULL)
-		why = "the rows the target holds lack the values of a column the source added";
+		why = "the rows the target holds may lack values the source's rows have (a column "
+		      "added or retyped without its values in the change log)";
 	if (why && c->bf && c->p->restart) {
 		/* copy the table again, with the columns as they are now (a new discovery) */
 		const char *name = c->p->cat->tables[t].qualified;
@@ -560,6 +564,11 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	if (!c->group_open)
 		return 0;
 	SL_TRY(cdc_flush_all(c, err));
+	if (c->moves_missed > 0) {
+		/* recorded before the target commits what it skipped */
+		SL_TRY(sl_backfill_moved(c->bf, sl_backfill_current(c->bf), c->moves_missed, err));
+		c->moves_missed = 0;
+	}
 	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
 	c->p->sops->stream_ack(c->stream, c->last_commit->version);
 	if (c->slice_t0 > 0)
@@ -771,8 +780,21 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 			rc = 0;
 			break;
 		}
-		if (!c->in_src_txn && (rc = sl_backfill_step(c->bf, err)) < 0)
-			break;
+		if (!c->in_src_txn) {
+			rc = sl_backfill_step(c->bf, err);
+			if (rc < 0 && err->rediscover && p->restart) {
+				/* a column dropped or renamed under the copy */
+				sl_info("backfill: %s; change capture starts again with a new "
+				        "discovery",
+				        err->msg);
+				sl_error_clear(err);
+				sl_backfill_session_end(c->bf);
+				*p->restart = 1;
+				rc = 0;
+			}
+			if (rc < 0)
+				break;
+		}
 		void *item;
 		int kind;
 		int prc = sl_queue_pop_timed(c->q, &item, &kind, NULL, 100);

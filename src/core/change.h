@@ -63,6 +63,9 @@ typedef struct sl_changes {
 	/* applier only: the table is being backfilled (core/backfill.h), so a row a change needs
 	 * may not be on the target yet; its copy brings it, and the change is skipped */
 	bool may_miss;
+	/* applier only: where the target counts the key changes it skipped for may_miss (their
+	 * old row was not on the target), or NULL */
+	int64_t *moves_missed;
 	sl_buf pairs;   /* applier only: int64 per row, the row a MOVE reads its old key from (or
 	                   -1); empty when no row is a MOVE */
 	sl_buf origins; /* applier only: sl_row_origin per row (targets without transactions
@@ -154,13 +157,33 @@ typedef struct sl_unseen {
 	int n;
 	bool from_set;
 	uint32_t from;
+	bool sorted; /* ids in ascending order (sl_unseen_sort) */
 } sl_unseen;
+
+static inline int sl_unseen_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the ids once, so that each sl_unseen_has looks them up in log time. */
+static inline void sl_unseen_sort(sl_unseen *u)
+{
+	if (u->n > 1)
+		qsort(u->ids, (size_t)u->n, sizeof *u->ids, sl_unseen_cmp);
+	u->sorted = true;
+}
 
 static inline bool sl_unseen_has(const sl_unseen *u, uint64_t txid)
 {
-	for (int i = 0; i < u->n; i++)
-		if (u->ids[i] == txid)
+	if (u->sorted) {
+		if (u->n > 0 && bsearch(&txid, u->ids, (size_t)u->n, sizeof *u->ids, sl_unseen_cmp))
 			return true;
+	} else {
+		for (int i = 0; i < u->n; i++)
+			if (u->ids[i] == txid)
+				return true;
+	}
 	return u->from_set && (int32_t)((uint32_t)txid - u->from) >= 0;
 }
 
@@ -170,6 +193,7 @@ static inline void sl_unseen_free(sl_unseen *u)
 	u->ids = NULL;
 	u->n = 0;
 	u->from_set = false;
+	u->sorted = false;
 }
 
 sl_msg *sl_msg_new(enum sl_msg_kind kind);

@@ -15,6 +15,7 @@ int sl_error_set(sl_error *err, int code, const char *fmt, ...)
 	va_end(ap);
 	err->code = code;
 	err->retryable = false;
+	err->rediscover = false;
 	err->sqlstate[0] = '\0';
 	return code;
 }

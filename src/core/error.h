@@ -25,6 +25,7 @@ enum sl_error_code {
 typedef struct sl_error {
 	int code;         /* enum sl_error_code */
 	bool retryable;   /* retrying the same operation later may succeed */
+	bool rediscover;  /* a table or column is not as discovered: discovering again may help */
 	char sqlstate[6]; /* server SQLSTATE when there is one, else "" */
 	char msg[1024];   /* one line: what failed, on what, and how to fix it */
 } sl_error;

@@ -1190,6 +1190,8 @@ static void status_backfills(sl_state *st)
 		       sl_backfill_status_name(b->status), b->rows);
 		if (b->status == SL_BACKFILL_COPYING)
 			printf(b->after ? ", up to key %s" : ", not started", b->after);
+		if (b->status == SL_BACKFILL_COPYING && b->reason[0])
+			printf(" (%s)", b->reason);
 		if (b->status == SL_BACKFILL_FAILED)
 			printf(": %s", b->reason);
 		printf("\n");

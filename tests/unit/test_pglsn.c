@@ -90,6 +90,20 @@ static void test_snapshot_unseen(void **state)
 	sl_pg_parse_snapshot("garbage", &u);
 	assert_int_equal(u.n, 0);
 	assert_false(sl_unseen_has(&u, 1));
+	/* sorted once, looked up by bisection: the same answers as the linear scan */
+	sl_pg_parse_snapshot("1000:2000:1900,1003,1500,1001,1999", &u);
+	bool before[1101];
+	for (int i = 0; i < 1101; i++)
+		before[i] = sl_unseen_has(&u, (uint64_t)(1000 + i));
+	sl_unseen_sort(&u);
+	assert_true(u.sorted);
+	for (int i = 1; i < u.n; i++)
+		assert_true(u.ids[i - 1] < u.ids[i]);
+	for (int i = 0; i < 1101; i++)
+		assert_int_equal(sl_unseen_has(&u, (uint64_t)(1000 + i)), before[i]);
+	assert_true(sl_unseen_has(&u, 1003) && sl_unseen_has(&u, 2000));
+	assert_false(sl_unseen_has(&u, 1002) || sl_unseen_has(&u, 999));
+	sl_unseen_free(&u);
 }
 
 int main(void)

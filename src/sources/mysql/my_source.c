@@ -102,6 +102,8 @@ int sl_my_server_error(MYSQL *c, const char *what, sl_error *err)
 	}
 	sl_error_set(err, code, "source: %s: %s (MySQL error %u)", what, mysql_error(c), e);
 	err->retryable = retry;
+	/* a column or table not as discovered */
+	err->rediscover = e == ER_BAD_FIELD_ERROR || e == ER_NO_SUCH_TABLE;
 	snprintf(err->sqlstate, sizeof err->sqlstate, "%s", mysql_sqlstate(c));
 	return code;
 }

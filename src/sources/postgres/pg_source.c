@@ -775,7 +775,15 @@ static int pg_ensure_publication(sl_source *s, sl_catalog *cat, sl_state *st, sl
 			added++;
 		}
 	}
-	if (rc == 0 && added > 0)
+	/* a table not loaded yet may have been added by a run that stopped before this wait (a
+	 * SIGKILL): wait again, its copy must not start before those transactions end */
+	bool pending = false;
+	for (int i = 0; rc == 0 && st && !pending && i < cat->ntables; i++) {
+		sl_table_status ts = SL_TABLE_DONE;
+		sl_state_table_get(st, cat->tables[i].qualified, &ts, NULL, NULL);
+		pending = ts != SL_TABLE_DONE && !cat->tables[i].unstreamed;
+	}
+	if (rc == 0 && (added > 0 || pending))
 		rc = pg_wait_running(s, err);
 out:
 	sl_buf_free(&sql);
@@ -819,6 +827,20 @@ static int pg_require_logical(sl_source *s, sl_error *err)
 		        "source: wal_level is '%s' but logical decoding needs 'logical' (run: "
 		        "ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL)",
 		        level);
+	return 0;
+}
+
+/* Open a transaction on s->repl (closed by pg_snapshot_end) and export its snapshot for the
+ * readers (s->snapshot_name). */
+static int pg_export_snapshot(sl_source *s, sl_error *err)
+{
+	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false, &s->repl,
+	                     err));
+	PGresult *res;
+	SL_TRY(sl_pg_exec(s->repl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err));
+	SL_TRY(sl_pg_query(s->repl, "SELECT pg_export_snapshot()", 0, NULL, &res, err));
+	snprintf(s->snapshot_name, sizeof s->snapshot_name, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return 0;
 }
 
@@ -880,7 +902,11 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 		if (resumable) {
 			snprintf(info->position, sizeof info->position, "%s", ps.position);
 			info->resumed = true;
-			s->snapshot_name[0] = '\0';
+			/* every reader reloads in one snapshot (taken now, after the consistent
+			 * point): with a snapshot each, a row updated while the chunks are read
+			 * could be read twice, its old version in one ctid range and its new one
+			 * in another, and the key added after the load would fail */
+			SL_TRY(pg_export_snapshot(s, err));
 			/* tables matched since the first run: the publication must carry them
 			 * before they are loaded */
 			return pg_ensure_publication(s, cat, NULL, err);
@@ -1038,6 +1064,9 @@ static int pg_read_error(PGconn *conn, const sl_table_def *t, int rc, sl_error *
 {
 	if (rc == SL_ERR_CANCELLED)
 		return rc;
+	/* undefined_column, undefined_table: changed since discovery */
+	err->rediscover =
+	        strcmp(err->sqlstate, "42703") == 0 || strcmp(err->sqlstate, "42P01") == 0;
 	if (rc == SL_ERR_PRIVILEGE) {
 		sl_buf q = {0};
 		sl_pg_quote_qualified(&q, t->schema, t->name);
@@ -1175,10 +1204,12 @@ static int pg_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const c
 		                 "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
 		                 "attrelid = $1::oid AND attname = $2 AND NOT attisdropped",
 		                 2, params, &res, err);
-		if (rc == 0 && PQntuples(res) != 1)
+		if (rc == 0 && PQntuples(res) != 1) {
 			rc = sl_error_set(err, SL_ERR_STATE,
 			                  "source: key column %s of %s is gone; restart sluice",
 			                  t->fields[t->key[k]].name, t->qualified);
+			err->rediscover = true;
+		}
 		if (rc == 0)
 			types[k] = sl_strdup(PQgetvalue(res, 0, 0));
 		PQclear(res);

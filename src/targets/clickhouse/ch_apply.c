@@ -257,6 +257,10 @@ static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape
 			continue;
 		} else if (!key && cha_widens(cha_base(types[k], hb, sizeof hb),
 		                              cha_base(col->type, wb, sizeof wb))) {
+			/* a new type, not only a larger precision: the source rewrote its rows,
+			 * and ALTER TYPE ... USING may have changed their values unlogged */
+			a->stale |=
+			        strncmp(hb, "Decimal(", 8) != 0 || strncmp(wb, "Decimal(", 8) != 0;
 			if (strncmp(types[k], "Nullable(", 9) == 0 && !col->codec.nullable) {
 				/* stay Nullable: older rows may hold NULL */
 				col->codec.nullable = true;
@@ -547,6 +551,8 @@ static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl
 				uint64_t v = sl_changes_origin(c, r).version;
 				if (c->may_miss) {
 					uncopied++; /* the backfill's later slice brings it */
+					if (op == SL_OP_MOVE && c->moves_missed)
+						(*c->moves_missed)++; /* or the next pass */
 					continue;
 				}
 				if (v > a->converge_until && !have_max) {

@@ -311,6 +311,32 @@ static int pga_read_cols(sl_applier *a, struct pga_table *tt, sl_pg_column **col
 	return sl_pg_read_columns(a->conn, lit, cols, n, err);
 }
 
+/* A type name without its modifiers: "timestamp(3) with time zone" -> "timestamp with time
+ * zone". */
+static void pga_base_type(const char *t, char *out, size_t n)
+{
+	size_t o = 0;
+	int depth = 0;
+	for (const char *p = t; *p && o + 1 < n; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth > 0)
+			depth--;
+		else if (depth == 0)
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+}
+
+/* Whether two type names differ only in their modifiers ("numeric(10,2)", "numeric(12,2)"). */
+static bool pga_same_base(const char *a, const char *b)
+{
+	char ba[256], bb[256];
+	pga_base_type(a, ba, sizeof ba);
+	pga_base_type(b, bb, sizeof bb);
+	return strcmp(ba, bb) == 0;
+}
+
 /* Bring the target table's columns in line with the shape (inside the transaction). */
 static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
                       const sl_shape *shape, bool *changed, sl_error *err)
@@ -386,6 +412,11 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 			sl_buf_printf(&sql, "::%s", want);
 			sl_info("target: %s: column %s widened from %s to %s", tt->display, f->name,
 			        col->format_type, want);
+			/* a new base type (not only a longer varchar or a larger precision):
+			 * the source rewrote its rows, and ALTER TYPE ... USING may have changed
+			 * their values without logging them */
+			if (!pga_same_base(col->format_type, want))
+				a->stale = true;
 		} else {
 			continue;
 		}
@@ -393,12 +424,32 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 			rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err);
 		*changed = true;
 	}
-	for (int k = 0; k < ncols && rc == 0; k++)
-		if (sl_shape_find(shape, cols[k].name) < 0 && tt->shape &&
-		    sl_shape_find(tt->shape, cols[k].name) >= 0)
+	for (int k = 0; k < ncols && rc == 0; k++) {
+		const sl_pg_column *col = &cols[k];
+		if (sl_shape_find(shape, col->name) >= 0 || col->generated)
+			continue;
+		bool was = tt->shape && sl_shape_find(tt->shape, col->name) >= 0, key = false;
+		for (int j = 0; j < td->nfields && !was; j++)
+			was = strcmp(td->fields[j].name, col->name) == 0;
+		for (int j = 0; j < td->nkey; j++)
+			key |= strcmp(td->fields[td->key[j]].name, col->name) == 0;
+		if (!was || key)
+			continue; /* not the source's (a column added on the target by hand) */
+		if (tt->shape && sl_shape_find(tt->shape, col->name) >= 0)
 			sl_info("target: %s: column %s was dropped on the source; it is kept and "
 			        "set to NULL by later updates",
-			        tt->display, cols[k].name);
+			        tt->display, col->name);
+		if (col->notnull) {
+			/* rows inserted from now on hold NULL in it */
+			sl_buf_reset(&sql);
+			sl_buf_printf(&sql, "ALTER TABLE %s ALTER COLUMN ", tt->qualified);
+			sl_pg_quote_ident(&sql, col->name);
+			sl_buf_puts(&sql, " DROP NOT NULL");
+			if ((rc = pga_begin(a, err)) == 0)
+				rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err);
+			*changed = true;
+		}
+	}
 	sl_buf_free(&sql);
 	sl_pg_columns_free(cols, ncols);
 	return rc;
@@ -764,6 +815,10 @@ static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_ch
 		             : "an update on the source changed a",
 		        n);
 	} else if (n > 0 && c->may_miss) {
+		for (int i = 0; i < n && c->moves_missed; i++)
+			if (PQgetvalue(res, i, 1)[0] == 'M')
+				(*c->moves_missed)++; /* its new key may be one the copy has passed
+				                       */
 		sl_debug("target: %s: %d change(s) found no row (not copied yet by the table's "
 		         "backfill, which brings it); skipped",
 		         tt->display, n);
