@@ -10,35 +10,107 @@
 #include "core/log.h"
 #include "core/pipeline.h"
 
-static const char usage[] =
-        "usage: sluice COMMAND [OPTIONS] PIPELINE.yaml\n"
-        "       sluice resync PIPELINE.yaml TABLE...\n"
-        "\n"
-        "commands:\n"
-        "  check     preflight: connectivity, privileges and server settings, each failure with "
-        "its fix\n"
-        "  discover  list the selected tables, their keys and the type each column maps to\n"
-        "  run       snapshot every selected table not yet copied (resumes an interrupted "
-        "snapshot),\n"
-        "            then stream changes; tables new to the pipeline are copied while "
-        "streaming\n"
-        "  resync    copy tables (schema.table) again while a run streams, without stopping "
-        "it\n"
-        "  verify    compare row counts and content digests of every table on source and target\n"
-        "  status    show the consistent point and each table's snapshot status\n"
-        "  reset     drop the pipeline's replication slot and forget its state (target data is "
-        "kept)\n"
-        "  version   print the version\n"
-        "\n"
-        "options:\n"
-        "  --once              (run) stop once caught up with the source's position at "
-        "start\n"
-        "  --log-level LEVEL   debug, info, warn or error (default: info, or log_level in the "
-        "file)\n"
-        "  -h, --help          show this help\n"
-        "\n"
-        "exit status: 0 success, 1 failure, 2 bad command line or pipeline file, 3 verify found\n"
-        "differences, 130 stopped by a signal\n";
+/* What a command gets from the command line beside its pipeline file. */
+struct args {
+	bool once;
+	char **tables; /* resync */
+	int ntables;
+};
+
+static int cmd_run(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	return sl_pipeline_run(cfg, a->once, err);
+}
+static int cmd_check(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	(void)a;
+	return sl_pipeline_check(cfg, err);
+}
+static int cmd_discover(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	(void)a;
+	return sl_pipeline_discover(cfg, err);
+}
+static int cmd_resync(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	return sl_pipeline_resync(cfg, a->tables, a->ntables, err);
+}
+static int cmd_verify(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	(void)a;
+	return sl_pipeline_verify(cfg, err);
+}
+static int cmd_status(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	(void)a;
+	return sl_pipeline_status(cfg, err);
+}
+static int cmd_reset(const sl_config *cfg, const struct args *a, sl_error *err)
+{
+	(void)a;
+	return sl_pipeline_reset(cfg, err);
+}
+
+/* The commands: what dispatches them also writes the help, so the two cannot disagree. */
+static const struct command {
+	const char *name;
+	const char *help; /* lines after the first are indented under it */
+	int (*run)(const sl_config *cfg, const struct args *a, sl_error *err);
+} commands[] = {
+        {"check",
+         "preflight: connectivity, privileges and server settings, each failure with its\n"
+         "fix",
+         cmd_check},
+        {"discover", "list the selected tables, their keys and the type each column maps to",
+         cmd_discover},
+        {"run",
+         "snapshot every selected table not yet copied (resumes an interrupted snapshot), then\n"
+         "stream changes until SIGINT/SIGTERM (--once: until caught up); tables new to the\n"
+         "pipeline are copied while streaming",
+         cmd_run},
+        {"resync", "copy tables (schema.table) again while a run streams, without stopping it",
+         cmd_resync},
+        {"verify", "compare row counts and content digests of every table on source and target",
+         cmd_verify},
+        {"status",
+         "show the consistent point, the snapshot, how far the target is behind, the\n"
+         "replication slot or binlog position, each table and each backfill",
+         cmd_status},
+        {"reset",
+         "drop the pipeline's replication slot and forget its state (target data is\n"
+         "kept)",
+         cmd_reset},
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: sluice COMMAND [OPTIONS] PIPELINE.yaml\n"
+	      "       sluice resync PIPELINE.yaml TABLE...\n"
+	      "       sluice version | --version\n"
+	      "\ncommands:\n",
+	      out);
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		fprintf(out, "  %-9s ", commands[i].name);
+		for (const char *p = commands[i].help; *p; p++) {
+			fputc(*p, out);
+			if (*p == '\n')
+				fputs("            ", out);
+		}
+		fputc('\n', out);
+	}
+	fputs("  version   print the version\n"
+	      "\noptions:\n"
+	      "  --once              (run) stop once caught up with the source's position at "
+	      "start\n"
+	      "  --log-level LEVEL   debug, info, warn or error (default: info, or log_level in "
+	      "the "
+	      "file)\n"
+	      "  -h, --help          show this help\n"
+	      "  --version           print the version\n"
+	      "\nexit status: 0 success, 1 failure, 2 bad command line or pipeline file, 3 verify "
+	      "found\ndifferences, 130 stopped by a signal\n",
+	      out);
+}
 
 static void on_signal(int sig)
 {
@@ -76,7 +148,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0 || strcmp(a, "help") == 0) {
-			fputs(usage, stdout);
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("sluice %s\n", SLUICE_VERSION);
 			return 0;
 		} else if (strcmp(a, "--once") == 0) {
 			once = true;
@@ -101,19 +176,18 @@ int main(int argc, char **argv)
 		}
 	}
 	if (command == NULL) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return 2;
 	}
 	if (strcmp(command, "version") == 0) {
 		printf("sluice %s\n", SLUICE_VERSION);
 		return 0;
 	}
-	static const char *commands[] = {"run",    "check", "discover", "verify",
-	                                 "status", "reset", "resync"};
-	bool known = false;
+	const struct command *cmd = NULL;
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-		known = known || strcmp(command, commands[i]) == 0;
-	if (!known) {
+		if (strcmp(command, commands[i].name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL) {
 		fprintf(stderr, "sluice: error: unknown command '%s' (see sluice --help)\n",
 		        command);
 		return 2;
@@ -148,21 +222,8 @@ int main(int argc, char **argv)
 	else if (cfg->log_level && sl_log_parse_level(cfg->log_level) >= 0)
 		sl_log_set_level((sl_log_level)sl_log_parse_level(cfg->log_level));
 
-	int rc;
-	if (strcmp(command, "run") == 0)
-		rc = sl_pipeline_run(cfg, once, &err);
-	else if (strcmp(command, "check") == 0)
-		rc = sl_pipeline_check(cfg, &err);
-	else if (strcmp(command, "discover") == 0)
-		rc = sl_pipeline_discover(cfg, &err);
-	else if (strcmp(command, "verify") == 0)
-		rc = sl_pipeline_verify(cfg, &err);
-	else if (strcmp(command, "status") == 0)
-		rc = sl_pipeline_status(cfg, &err);
-	else if (strcmp(command, "resync") == 0)
-		rc = sl_pipeline_resync(cfg, tables, ntables, &err);
-	else
-		rc = sl_pipeline_reset(cfg, &err);
+	struct args args = {.once = once, .tables = tables, .ntables = ntables};
+	int rc = cmd->run(cfg, &args, &err);
 	sl_config_free(cfg);
 	if (rc < 0)
 		return fail(&err);

@@ -213,6 +213,24 @@ case_command_line() {
 	expect_error "nonexistent pipeline file" nonzero "$TMP/does-not-exist.yaml"
 	sluice run --frobnicate "$TMP/p.yaml"
 	expect_error "unknown option" 2 "--frobnicate"
+	# the help is written from the table that dispatches the commands: every command the
+	# README's command table documents is in it, and nothing says streaming is missing
+	sluice --version
+	((SL_RC == 0)) && [[ $SL_OUT =~ ^sluice\ [0-9]+\.[0-9]+ ]] || { sluice_dump; fail "--version: exit $SL_RC, '$SL_OUT'"; }
+	ASSERTS=$((ASSERTS + 1))
+	sluice --help
+	((SL_RC == 0)) || { sluice_dump; fail "--help exited $SL_RC"; }
+	local cmd n=0
+	while read -r cmd; do
+		assert_contains "$SL_OUT" "  $cmd " "sluice --help lists '$cmd' (a command the README documents)"
+		n=$((n + 1))
+	done < <(grep -o '^| `[a-z]*' "$SLUICE_ROOT/README.md" | sed 's/^| `//' | grep -xE 'check|discover|run|resync|verify|status|reset|version')
+	((n == 8)) || fail "found $n of the 8 commands in the README's command table"
+	assert_not_contains "$SL_OUT" "not implemented" "the help does not say a feature is missing"
+	for cmd in check discover run resync verify status reset; do
+		sluice "$cmd" --help
+		[[ $SL_OUT == *"  $cmd "* ]] || fail "'sluice $cmd --help' does not print the help"
+	done
 }
 
 case_target_has_rows() {
