@@ -19,6 +19,14 @@ if [[ ${SLUICE_UNIT_ONLY:-} != 1 ]]; then
   cmake --build "$FUZZ_BUILD" --target fuzz -j"$JOBS"
 fi
 
+# The optimised build that `make build`, `make demo` and bench/ use: warnings are errors there
+# too, and the optimiser finds some the debug build does not (maybe-uninitialized), so a change
+# that breaks it fails here rather than on a new user's first `make demo`.
+if [[ ${SLUICE_UNIT_ONLY:-} != 1 ]]; then
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-release -j"$JOBS"
+fi
+
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_FUZZ_DIR="$FUZZ_BUILD" >/dev/null
 cmake --build "$BUILD" -j"$JOBS"
 

@@ -778,7 +778,7 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 		/* left out of this run: a copy under way would miss the changes this run lets go
 		 * by, so the next run that adds the table copies it from the start */
 		bool found;
-		sl_backfill_status bs;
+		sl_backfill_status bs = SL_BACKFILL_FAILED;
 		SL_TRY(run_backfill_status(r, t->qualified, &found, &bs, err));
 		if (found && bs == SL_BACKFILL_COPYING)
 			SL_TRY(sl_state_backfill_request(r->state, t->qualified, err));
