@@ -249,7 +249,7 @@ LOAD_SECS=$(calc "$(now) - $t0")
 say "  loaded in $(printf '%.1f' "$LOAD_SECS") s"
 # the baseline's scratch table: the columns and primary key sluice gives churn, logged like its target
 dst_sql "$COPY_DB" "CREATE TABLE churn_copy (id bigint NOT NULL PRIMARY KEY, k integer NOT NULL,
-  v numeric(12,2) NOT NULL, s varchar(64) NOT NULL, ts timestamp(6) without time zone NOT NULL)"
+  v numeric(12,2) NOT NULL, s text NOT NULL, ts timestamp without time zone NOT NULL)"
 
 PIPE=$WORK/bench.yaml
 cat >"$PIPE" <<YAML
@@ -297,26 +297,30 @@ say "load: $TPS transactions/s (delete + update + insert each) and a lag_probe r
 (
   j=0
   start=${EPOCHREALTIME/./}
-  echo "SET time_zone = '+00:00';"
-  while [[ ! -e $STOP ]]; do
-    due=$(((${EPOCHREALTIME/./} - start) * TPS / 1000000))
-    while ((j < due)); do
-      r=$(((RANDOM << 15 | RANDOM) % (ROWS - 1) + j + 2))
-      printf "BEGIN; DELETE FROM churn WHERE id = %d; UPDATE churn SET k = k + 1, v = v + 0.01, s = CONCAT('w', %d), ts = NOW(6) WHERE id = %d; INSERT INTO churn VALUES (%d, %d, %d.25, MD5(%d), NOW(6)); COMMIT;\n" \
-        $((j + 1)) "$j" "$r" $((ROWS + 1 + j)) $(((ROWS + 1 + j) % 100000)) $((j % 1000)) "$j"
-      j=$((j + 1))
+  {
+    echo "SET time_zone = '+00:00';"
+    while [[ ! -e $STOP ]]; do
+      due=$(((${EPOCHREALTIME/./} - start) * TPS / 1000000))
+      while ((j < due)); do
+        r=$(((RANDOM << 15 | RANDOM) % (ROWS - 1) + j + 2))
+        printf "BEGIN; DELETE FROM churn WHERE id = %d; UPDATE churn SET k = k + 1, v = v + 0.01, s = CONCAT('w', %d), ts = NOW(6) WHERE id = %d; INSERT INTO churn VALUES (%d, %d, %d.25, MD5(%d), NOW(6)); COMMIT;\n" \
+          $((j + 1)) "$j" "$r" $((ROWS + 1 + j)) $(((ROWS + 1 + j) % 100000)) $((j % 1000)) "$j"
+        j=$((j + 1))
+      done
+      sleep 0.02
     done
-    sleep 0.02
-  done | my_sql >/dev/null 2>"$WORK/writer.log"
+  } | my_sql >/dev/null 2>"$WORK/writer.log"
 ) &
 WRITER_PID=$!
 BG+=("$WRITER_PID")
 (
-  echo "SET time_zone = '+00:00';"
-  while [[ ! -e $STOP ]]; do
-    echo "$PROBE_INSERT;"
-    sleep 0.1
-  done | my_sql >/dev/null 2>"$WORK/probe.log"
+  {
+    echo "SET time_zone = '+00:00';"
+    while [[ ! -e $STOP ]]; do
+      echo "$PROBE_INSERT;"
+      sleep 0.1
+    done
+  } | my_sql >/dev/null 2>"$WORK/probe.log"
 ) &
 PROBE_PID=$!
 BG+=("$PROBE_PID")
