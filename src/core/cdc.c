@@ -587,6 +587,15 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	return 0;
 }
 
+/* The catalog is not what the source has now: end the session once its group is committed
+ * (nothing after it is applied), discover again and go on; a slice not committed is read
+ * again. */
+static void cdc_discover_again(struct cdc *c)
+{
+	sl_backfill_session_end(c->bf);
+	*c->p->restart = 1;
+}
+
 /* The field of the table as discovered named `name`, or -1. */
 static int cdc_catalog_field(const sl_table_def *td, const char *name)
 {
@@ -654,8 +663,7 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 			sl_info("backfill of %s: column %s was added since the run started; change "
 			        "capture starts again to copy it",
 			        td->qualified, c->shapes[t]->fields[i].name);
-			sl_backfill_session_end(c->bf);
-			*c->p->restart = 1;
+			cdc_discover_again(c);
 			return 0;
 		}
 	}
@@ -788,8 +796,7 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 				        "discovery",
 				        err->msg);
 				sl_error_clear(err);
-				sl_backfill_session_end(c->bf);
-				*p->restart = 1;
+				cdc_discover_again(c);
 				rc = 0;
 			}
 			if (rc < 0)

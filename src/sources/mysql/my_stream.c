@@ -64,6 +64,7 @@ struct sl_stream {
 	sl_gtid_set *gtid; /* executed: the position */
 	uint64_t file_no;  /* the binlog file being read (its number), from ROTATE events */
 	bool once;
+	bool copies; /* the core copies tables again while streaming (MariaDB, not --once) */
 	/* the transaction being read */
 	bool in_txn, skip;
 	bool saw_begin; /* inside BEGIN … COMMIT/XID (not a standalone statement) */
@@ -222,6 +223,7 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	s->src = src;
 	s->cat = cat;
 	s->once = once;
+	s->copies = src->mariadb && !once;
 	/* marks of an earlier session: their slices are read again (sl_backfill_session_end) */
 	pthread_mutex_lock(&src->marks_mu);
 	for (int i = 0; i < src->nmarks; i++)
@@ -328,7 +330,22 @@ fail:
 
 /* ---------------------------------------------------------------- emitting ---- */
 
-static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err);
+static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
+{
+	for (;;) {
+		if (*s->stop) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
+		}
+		int rc = s->emit(s->ctx, m);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
+		}
+	}
+}
 
 /* The binlog has reached position `pos` of file number `file`, between transactions: hand on
  * the backfill watermarks placed at or before it (my_place_mark), each with the position
@@ -356,8 +373,13 @@ static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, sl_error *err)
 	pthread_mutex_unlock(&src->marks_mu);
 	int rc = 0;
 	uint64_t version = 0;
-	if (ndue)
+	char *position = NULL;
+	if (ndue) {
 		rc = sl_my_version(s->gtid, NULL, &version, err);
+		size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
+		position = sl_malloc(need);
+		sl_gtid_set_format(s->gtid, position, need);
+	}
 	for (int i = 0; i < ndue; i++) {
 		if (rc < 0) {
 			free(due[i]);
@@ -365,32 +387,13 @@ static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, sl_error *err)
 		}
 		sl_msg *wm = sl_msg_new(SL_MSG_WATERMARK);
 		wm->mark = due[i];
-		size_t need = sl_gtid_set_format(s->gtid, NULL, 0) + 1;
-		char *position = sl_malloc(need);
-		sl_gtid_set_format(s->gtid, position, need);
-		wm->position = position;
+		sl_msg_set_position(wm, position);
 		wm->version = version;
 		rc = ms_emit(s, wm, err);
 	}
+	free(position);
 	free(due);
 	return rc;
-}
-
-static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
-{
-	for (;;) {
-		if (*s->stop) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
-		}
-		int rc = s->emit(s->ctx, m);
-		if (rc == 0)
-			return 0;
-		if (rc < 0) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
-		}
-	}
 }
 
 static int ms_flush_table(sl_stream *s, int t, sl_error *err)
@@ -488,7 +491,7 @@ static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n)
  * (fill_missing), so that a target adding one asks for the table to be copied again. */
 static void ms_values_unknown(const sl_stream *s, sl_shape *shape)
 {
-	if (!s->src->mariadb || s->once)
+	if (!s->copies)
 		return;
 	for (int i = 0; i < shape->nfields; i++)
 		shape->fields[i].fill_missing = true;
@@ -807,8 +810,7 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 static int ms_backfill(sl_stream *s, int t, sl_error *err)
 {
 	const sl_table_def *td = &s->cat->tables[t];
-	bool copy = s->src->mariadb && !s->once;
-	if (td->nkey == 0 && !copy) {
+	if (td->nkey == 0 && !s->copies) {
 		sl_warn("cdc: columns were added to keyless table %s; its existing rows keep NULL "
 		        "in "
 		        "them on the target (rows changed from now on carry their values)",
@@ -842,7 +844,7 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 	if (!ms_same_shape(s->sent[t], now.fields, now.nfields) &&
 	    (rc = ms_send_shape(s, t, r.shape, err)) < 0)
 		goto out;
-	if (copy)
+	if (s->copies)
 		goto out;
 	sl_info("cdc: columns were added to %s; re-reading its rows so existing rows get their "
 	        "values",
