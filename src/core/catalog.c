@@ -26,6 +26,48 @@ char *sl_qualify(const char *schema, const char *name)
 	return (char *)b.data;
 }
 
+/* One part of a qualified name from *p (up to an unquoted '.' or the end); *p moves past it. */
+static char *sl_unqualify_part(const char **p)
+{
+	sl_buf b = {0};
+	const char *s = *p;
+	if (*s == '"') {
+		for (s++; *s; s++) {
+			if (*s == '"' && s[1] == '"')
+				s++;
+			else if (*s == '"') {
+				s++;
+				break;
+			}
+			sl_buf_putc(&b, *s);
+		}
+	} else {
+		while (*s && *s != '.')
+			sl_buf_putc(&b, *s++);
+	}
+	sl_buf_putc(&b, '\0');
+	*p = s;
+	return (char *)b.data;
+}
+
+int sl_unqualify(const char *qualified, char **schema, char **name)
+{
+	const char *p = qualified;
+	*schema = sl_unqualify_part(&p);
+	*name = NULL;
+	if (*p == '.') {
+		p++;
+		*name = sl_unqualify_part(&p);
+	}
+	if (*name == NULL || *p != '\0') {
+		free(*schema);
+		free(*name);
+		*schema = *name = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 sl_skipped_column *sl_table_skip_column(sl_table_def *t, const char *name, const char *source_type,
                                         const char *reason)
 {
@@ -43,6 +85,7 @@ void sl_table_def_free(sl_table_def *t)
 	free(t->schema);
 	free(t->name);
 	free(t->qualified);
+	free(t->identity);
 	for (int i = 0; i < t->nfields; i++)
 		sl_field_reset(&t->fields[i]);
 	free(t->fields);
@@ -70,6 +113,20 @@ void sl_table_def_free(sl_table_def *t)
 	if (t->priv_free)
 		t->priv_free(t->priv);
 	memset(t, 0, sizeof *t);
+}
+
+bool sl_catalog_selects(const sl_catalog *cat, const sl_config *cfg, const char *qualified,
+                        const char *identity)
+{
+	const sl_globs none = {0};
+	if (sl_globs_select(&cfg->source.include, &cfg->source.exclude, qualified))
+		return true;
+	if (identity == NULL || !sl_globs_select(&none, &cfg->source.exclude, qualified))
+		return false;
+	for (int i = 0; i < cat->nfollow; i++)
+		if (strcmp(cat->follow[i], identity) == 0)
+			return true;
+	return false;
 }
 
 void sl_catalog_free(sl_catalog *c)

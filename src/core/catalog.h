@@ -48,6 +48,11 @@ typedef struct sl_table_def {
 	                               type (hash: Utf8); NULL when the same as fields */
 	const sl_column_rule *rule; /* borrowed from the config; NULL when none */
 	const char *engine;         /* "postgres", ... (static string) */
+	/* The source's stable name for the table, kept when it is renamed (PostgreSQL: the
+	 * relation's oid), or NULL when the source has none: the pipeline follows a table by it
+	 * (a rename on the source renames the target table) and tells a table dropped and
+	 * created again under its name from the one it loaded. */
+	char *identity;
 	bool unstreamed; /* the source cannot stream its changes (said in a warning): a table new
 	                    to the pipeline that is left out */
 	void *priv;      /* the source's own per-table data */
@@ -57,11 +62,23 @@ typedef struct sl_table_def {
 typedef struct sl_catalog {
 	sl_table_def *tables;
 	int ntables;
+	/* discover's input (borrowed, kept by discover): identities of tables the pipeline has
+	 * loaded, selected whatever their name now unless source.tables.exclude matches it */
+	char *const *follow;
+	int nfollow;
 } sl_catalog;
+
+/* Whether discover should select the table named `qualified` with `identity`: source.tables
+ * selects it, or it is one the pipeline follows (a table it loaded, renamed since). */
+bool sl_catalog_selects(const sl_catalog *cat, const sl_config *cfg, const char *qualified,
+                        const char *identity);
 
 /* "schema.name" for messages, globs and state keys; a part containing '.' or '"' is written
  * in double quotes (quotes doubled), so distinct tables never share a name. Caller frees. */
 char *sl_qualify(const char *schema, const char *name);
+/* The schema and name of a name sl_qualify wrote (the caller frees both); -1 when it is not
+ * one. */
+int sl_unqualify(const char *qualified, char **schema, char **name);
 
 /* The fields as the source reads and decodes them (before masking). */
 static inline const sl_field *sl_table_read_fields(const sl_table_def *t)

@@ -27,6 +27,7 @@
 #include "core/cdc.h"
 #include "core/columns.h"
 #include "core/digest.h"
+#include "core/follow.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/queue.h"
@@ -74,6 +75,11 @@ struct run {
 	int nknown;
 	volatile int restart;
 	bool once; /* run --once: no backfills */
+	/* identities of the tables the pipeline loaded (the catalog's follow list) */
+	char **follow;
+	int nfollow;
+	int waiting;    /* verify: tables not loaded yet */
+	bool verifying; /* verify: no table on the source is not an error of itself */
 };
 
 struct lane {
@@ -392,8 +398,20 @@ static void run_forget_known(struct run *r)
 	r->nknown = 0;
 }
 
+static void run_forget_follow(struct run *r)
+{
+	for (int i = 0; i < r->nfollow; i++)
+		free(r->follow[i]);
+	free(r->follow);
+	r->follow = NULL;
+	r->nfollow = 0;
+	r->cat.follow = NULL;
+	r->cat.nfollow = 0;
+}
+
 static void run_close(struct run *r)
 {
+	run_forget_follow(r);
 	run_forget_known(r);
 	sl_catalog_free(&r->cat);
 	sl_chunks_free(r->chunks, r->nchunks);
@@ -418,11 +436,31 @@ static int run_project(void *ctx, sl_catalog *cat, int t, const int *keep, int n
 	return r->sops->project(r->src, cat, t, keep, nkeep, err);
 }
 
+/* The catalog's follow list: the identities of the tables the pipeline loaded and still has. */
+static int run_load_follow(struct run *r, sl_error *err)
+{
+	run_forget_follow(r);
+	if (r->state == NULL)
+		return 0;
+	sl_state_table *rows;
+	int n;
+	SL_TRY(sl_state_tables(r->state, &rows, &n, err));
+	r->follow = sl_calloc((size_t)(n ? n : 1), sizeof *r->follow);
+	for (int i = 0; i < n; i++)
+		if (rows[i].identity && rows[i].gone_at == 0)
+			r->follow[r->nfollow++] = sl_strdup(rows[i].identity);
+	sl_state_tables_free(rows, n);
+	r->cat.follow = r->follow;
+	r->cat.nfollow = r->nfollow;
+	return 0;
+}
+
 static int run_discover(struct run *r, sl_error *err)
 {
+	SL_TRY(run_load_follow(r, err));
 	SL_TRY(r->sops->discover(r->src, &r->cat, err));
 	SL_TRY(sl_columns_apply(r->cfg, &r->cat, run_project, r, err));
-	if (r->cat.ntables == 0)
+	if (r->cat.ntables == 0 && !r->verifying)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "no table selected on the source (check "
 		                    "source.tables.include/exclude and that the user "
@@ -435,6 +473,12 @@ static int run_discover(struct run *r, sl_error *err)
 			        t->skipped[k].reason);
 	}
 	return 0;
+}
+
+/* Tables the pipeline loaded, followed by their identity (core/follow.h). */
+static int run_follow(struct run *r, sl_error *err)
+{
+	return sl_follow_apply(r->cfg, r->tops, r->tgt, r->state, &r->cat, err);
 }
 
 static int chunk_order(const void *a, const void *b, void *ctx)
@@ -683,7 +727,7 @@ struct cdc_tick {
 /* Whether the source now has a table (with a key) that change capture did not start with. */
 static bool run_new_table_appeared(struct run *r)
 {
-	sl_catalog now = {0};
+	sl_catalog now = {.follow = r->follow, .nfollow = r->nfollow};
 	sl_error e = {0};
 	bool found = false;
 	if (r->sops->discover(r->src, &now, &e) < 0) {
@@ -880,6 +924,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 	if (rc == 0)
 		rc = run_discover(&r, err);
 	if (rc == 0)
+		rc = run_follow(&r, err);
+	if (rc == 0)
 		rc = run_check_rules(&r, err);
 	if (rc == 0)
 		rc = run_snapshot(&r, err);
@@ -899,6 +945,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 			rc = r.tops->open(cfg, &r.tgt, err);
 		if (rc == 0)
 			rc = run_discover(&r, err);
+		if (rc == 0)
+			rc = run_follow(&r, err);
 		if (rc == 0)
 			rc = run_snapshot(&r, err);
 		if (rc == 0)
@@ -1043,9 +1091,10 @@ static int run_drop_unloaded(struct run *r, sl_error *err)
 			i++;
 			continue;
 		}
-		printf("%-40s not compared: not loaded yet (a run copies tables new to the "
+		printf("wait %s: not compared: not loaded yet (a run copies tables new to the "
 		       "pipeline while streaming)\n",
 		       cat->tables[i].qualified);
+		r->waiting++;
 		sl_table_def_free(&cat->tables[i]);
 		memmove(&cat->tables[i], &cat->tables[i + 1],
 		        (size_t)(cat->ntables - i - 1) * sizeof *cat->tables);
@@ -1054,16 +1103,74 @@ static int run_drop_unloaded(struct run *r, sl_error *err)
 	return 0;
 }
 
+/* verify: every table the pipeline loaded that is not compared as it stands is reported:
+ * gone from the source, renamed there and not followed yet, or created again there. */
+static int verify_apart(struct run *r, int *apart, sl_error *err)
+{
+	sl_state_table *rows;
+	int n;
+	SL_TRY(sl_state_tables(r->state, &rows, &n, err));
+	bool *skip = sl_calloc((size_t)(r->cat.ntables ? r->cat.ntables : 1), sizeof *skip);
+	for (int i = 0; i < n; i++) {
+		const sl_state_table *s = &rows[i];
+		int now;
+		sl_follow_kind k = sl_follow_classify(&r->cat, s, &now);
+		if (k == SL_FOLLOW_SAME && s->gone_at == 0)
+			continue;
+		if (now >= 0)
+			skip[now] = true;
+		(*apart)++;
+		if (s->gone_at && k != SL_FOLLOW_SAME)
+			printf("GONE %s: not compared: %s; its target table is kept as it was\n",
+			       s->name, s->gone);
+		else if (k == SL_FOLLOW_SAME)
+			printf("BACK %s: not compared: it was gone (%s) and is on the source "
+			       "again; "
+			       "a run follows it\n",
+			       s->name, s->gone);
+		else if (k == SL_FOLLOW_RENAMED)
+			printf("MOVED %s: not compared: renamed to %s on the source; a run renames "
+			       "its target table\n",
+			       s->name, r->cat.tables[now].qualified);
+		else if (k == SL_FOLLOW_RECREATED)
+			printf("GONE %s: not compared: dropped on the source and created again; a "
+			       "run "
+			       "keeps the target rows under another name and copies the new "
+			       "table\n",
+			       s->name);
+		else
+			printf("GONE %s: not compared: no longer on the source (or no longer "
+			       "selected); a run records it\n",
+			       s->name);
+	}
+	/* a table that is another one's new name, or that holds a name another table had, is
+	 * not compared with what the target holds under its name */
+	int kept = 0;
+	for (int j = 0; j < r->cat.ntables; j++) {
+		if (skip[j])
+			sl_table_def_free(&r->cat.tables[j]);
+		else
+			r->cat.tables[kept++] = r->cat.tables[j];
+	}
+	r->cat.ntables = kept;
+	free(skip);
+	sl_state_tables_free(rows, n);
+	return 0;
+}
+
 int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 {
 	struct run r;
 	int rc = run_open(&r, cfg, true, true, err);
+	r.verifying = true;
 	if (rc == 0)
 		rc = run_discover(&r, err);
 	sl_pipeline_state ps;
+	int differ = 0, apart = 0, compared = 0;
+	if (rc == 0)
+		rc = verify_apart(&r, &apart, err);
 	if (rc == 0 && (rc = sl_state_load(r.state, &ps, err)) == 0 && ps.snapshot_done)
 		rc = run_drop_unloaded(&r, err); /* tables not (yet) on the target whole */
-	int differ = 0;
 	for (int i = 0; rc == 0 && i < r.cat.ntables; i++) {
 		if (sl_stop_requested) {
 			rc = sl_error_set(err, SL_ERR_CANCELLED, "verify stopped by signal");
@@ -1080,20 +1187,38 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		sd.mask_key = cfg->mask_key;
 		char tname[300];
 		r.tops->table_name(r.tgt, &r.cat, i, tname, sizeof tname);
-		if ((rc = r.sops->digest(r.src, &r.cat, i, &sd, err)) < 0)
-			break;
 		sl_error e = {0};
+		int src = r.sops->digest(r.src, &r.cat, i, &sd, &e);
+		if (src == SL_ERR_CONNECT || src == SL_ERR_CANCELLED) {
+			*err = e;
+			rc = src;
+			break;
+		}
+		if (src < 0) {
+			printf("FAIL %s -> %s: not compared: the source could not be read: %s\n",
+			       t->qualified, tname, e.msg);
+			apart++;
+			continue;
+		}
 		int trc = r.tops->digest(r.tgt, &r.cat, i, &td, &e);
 		if (trc == SL_ERR_MISMATCH) {
 			printf("DIFF %s -> %s: %s\n", t->qualified, tname, e.msg);
 			differ++;
 			continue;
 		}
-		if (trc < 0) {
+		if (trc == SL_ERR_CONNECT || trc == SL_ERR_CANCELLED) {
 			*err = e;
 			rc = trc;
 			break;
 		}
+		if (trc < 0) {
+			printf("FAIL %s -> %s: not compared: the target table could not be read: "
+			       "%s\n",
+			       t->qualified, tname, e.msg);
+			apart++;
+			continue;
+		}
+		compared++;
 		char unrep[320] = "";
 		if (sd.specials > 0)
 			snprintf(unrep, sizeof unrep,
@@ -1121,12 +1246,20 @@ int sl_pipeline_verify(const sl_config *cfg, sl_error *err)
 		}
 		fflush(stdout);
 	}
+	int waiting = r.waiting;
 	run_close(&r);
-	if (rc == 0 && differ)
+	if (rc == 0 && (differ || apart))
 		rc = sl_error_set(err, SL_ERR_MISMATCH,
-		                  "%d table(s) differ between source and target", differ);
-	if (rc == 0)
-		printf("all tables equal\n");
+		                  "%d table(s) differ between source and target, %d could not be "
+		                  "compared (see the lines above)",
+		                  differ, apart);
+	else if (rc == 0 && compared == 0)
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "no table was compared (%d not loaded yet)",
+		                  waiting);
+	if (rc == 0 && waiting)
+		printf("all tables equal (%d compared; %d not loaded yet)\n", compared, waiting);
+	else if (rc == 0)
+		printf("all tables equal (%d compared)\n", compared);
 	return rc;
 }
 
@@ -1172,6 +1305,39 @@ static void status_cdc(struct run *r, const sl_pipeline_state *ps)
 	printf("  applied: up to %s (source commit %.1fs ago, applied %.1fs ago); lag %.1fs\n",
 	       d.position, now - (double)d.commit_us / 1e6, now - (double)d.applied_us / 1e6,
 	       behind < 0 ? 0 : behind);
+}
+
+/* Tables the pipeline loaded that are not on the source as they were. */
+static void status_apart(sl_state *st, const sl_catalog *cat)
+{
+	sl_state_table *rows;
+	int n;
+	sl_error e = {0};
+	if (sl_state_tables(st, &rows, &n, &e) < 0) {
+		printf("  tables: unknown (%s)\n", e.msg);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		int now;
+		sl_follow_kind k = sl_follow_classify(cat, &rows[i], &now);
+		if (rows[i].gone_at && k != SL_FOLLOW_SAME) {
+			char when[32];
+			time_t t = (time_t)rows[i].gone_at;
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
+			printf("  %-40s gone     %s since %s; its target table is kept\n",
+			       rows[i].name, rows[i].gone, when);
+		} else if (k == SL_FOLLOW_RENAMED) {
+			printf("  %-40s renamed  to %s on the source; the next run follows\n",
+			       rows[i].name, cat->tables[now].qualified);
+		} else if (k == SL_FOLLOW_GONE || k == SL_FOLLOW_RECREATED) {
+			printf("  %-40s gone     %s on the source; the next run records it\n",
+			       rows[i].name,
+			       k == SL_FOLLOW_GONE ? "not found" : "dropped and created again");
+		}
+	}
+	sl_state_tables_free(rows, n);
 }
 
 /* Backfills: copying first, then the finished and failed ones. */
@@ -1227,6 +1393,7 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 					       r.cat.tables[i].qualified, sl_table_status_name(ts),
 					       rows);
 			}
+			status_apart(st, &r.cat);
 			status_backfills(st);
 		} else {
 			printf("  (source unreachable: %s)\n", e.msg);

@@ -46,7 +46,20 @@ static const char sl_state_schema[] =
         "  pipeline TEXT NOT NULL, name TEXT NOT NULL, gen INTEGER NOT NULL,"
         "  after TEXT, rows INTEGER NOT NULL DEFAULT 0, status INTEGER NOT NULL,"
         "  reason TEXT, requested_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (pipeline, name));"
+        "CREATE TABLE IF NOT EXISTS sluice_source_table ("
+        "  pipeline TEXT NOT NULL, name TEXT NOT NULL, identity TEXT,"
+        "  gone_at INTEGER NOT NULL DEFAULT 0, gone TEXT,"
         "  PRIMARY KEY (pipeline, name));";
+
+/* The tables whose rows are named after a source table, renamed with it (sl_state_rename). */
+static const char *const sl_state_per_table[][2] = {
+        {"sluice_table", "name"},
+        {"sluice_source_table", "name"},
+        {"sluice_target_name", "source_table"},
+        {"sluice_rules", "name"},
+        {"sluice_backfill", "name"},
+};
 
 static int sl_state_fail(sl_state *st, sl_error *err, const char *what)
 {
@@ -301,6 +314,9 @@ int sl_state_reset(sl_state *st, sl_error *err)
 	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_rules WHERE pipeline = ?", "t", a, err);
 	if (rc == 0)
+		rc = sl_state_exec(st, "DELETE FROM sluice_source_table WHERE pipeline = ?", "t", a,
+		                   err);
+	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
@@ -342,6 +358,104 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
 	        "INSERT OR REPLACE INTO sluice_table (pipeline, name, status, rows, updated_at)"
 	        " VALUES (?, ?, ?, ?, ?)",
 	        "ttiii", a, err);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_tables(sl_state *st, sl_state_table **out, int *n, sl_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT t.name, t.status, t.rows, s.identity, coalesce(s.gone_at, 0),"
+	                      "       s.gone"
+	                      "  FROM sluice_table t LEFT JOIN sluice_source_table s"
+	                      "    ON s.pipeline = t.pipeline AND s.name = t.name"
+	                      " WHERE t.pipeline = ? ORDER BY t.name",
+	                      NULL, &stmt, err);
+	while (rc == 1) {
+		*out = sl_realloc(*out, sizeof **out * (size_t)(*n + 1));
+		sl_state_table *t = &(*out)[(*n)++];
+		memset(t, 0, sizeof *t);
+		t->name = sl_strdup((const char *)sqlite3_column_text(stmt, 0));
+		t->status = (sl_table_status)sqlite3_column_int(stmt, 1);
+		t->rows = sqlite3_column_int64(stmt, 2);
+		if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+			t->identity = sl_strdup((const char *)sqlite3_column_text(stmt, 3));
+		t->gone_at = sqlite3_column_int64(stmt, 4);
+		if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+			snprintf(t->gone, sizeof t->gone, "%s",
+			         (const char *)sqlite3_column_text(stmt, 5));
+		int s = sqlite3_step(stmt);
+		rc = s == SQLITE_ROW ? 1 : s == SQLITE_DONE ? 0 : sl_state_fail(st, err, "read");
+	}
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	if (rc < 0) {
+		sl_state_tables_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+void sl_state_tables_free(sl_state_table *t, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(t[i].name);
+		free(t[i].identity);
+	}
+	free(t);
+}
+
+int sl_state_identity_set(sl_state *st, const char *table, const char *identity, sl_error *err)
+{
+	const void *a[] = {st->name, table, identity};
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_source_table (pipeline, name, identity) "
+	                      "VALUES (?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE "
+	                      "SET identity = excluded.identity",
+	                      "ttt", a, err);
+}
+
+int sl_state_gone_set(sl_state *st, const char *table, const char *why, sl_error *err)
+{
+	int64_t now = why ? (int64_t)time(NULL) : 0;
+	const void *a[] = {st->name, table, &now, why};
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_source_table (pipeline, name, gone_at, gone) "
+	                      "VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE "
+	                      "SET gone_at = excluded.gone_at, gone = excluded.gone",
+	                      "ttit", a, err);
+}
+
+int sl_state_rename(sl_state *st, const char *from, const char *to, sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	const void *a[] = {to, st->name, from};
+	const void *d[] = {st->name, from};
+	int rc = sl_state_exec(st, "BEGIN IMMEDIATE", "", NULL, err);
+	char sql[256];
+	size_t n = sizeof sl_state_per_table / sizeof *sl_state_per_table;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const char *tab = sl_state_per_table[i][0], *col = sl_state_per_table[i][1];
+		/* a row already kept under the new name (written by the target) wins */
+		snprintf(sql, sizeof sql,
+		         "UPDATE OR IGNORE %s SET %s = ? WHERE pipeline = ? AND %s = ?", tab, col,
+		         col);
+		rc = sl_state_exec(st, sql, "ttt", a, err);
+		if (rc == 0) {
+			snprintf(sql, sizeof sql, "DELETE FROM %s WHERE pipeline = ? AND %s = ?",
+			         tab, col);
+			rc = sl_state_exec(st, sql, "tt", d, err);
+		}
+	}
+	if (rc == 0)
+		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }

@@ -62,6 +62,26 @@ int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, 
 
 const char *sl_table_status_name(sl_table_status s);
 
+/* Every table the pipeline has begun to load, by name, with what it knows of it: its source
+ * identity (sl_table_def.identity) and whether it is gone from the source. */
+typedef struct sl_state_table {
+	char *name;
+	sl_table_status status;
+	int64_t rows;
+	char *identity;  /* NULL when none was recorded */
+	int64_t gone_at; /* unix seconds when the pipeline found it gone, or 0 */
+	char gone[128];  /* why: "dropped on the source", "no longer selected" */
+} sl_state_table;
+
+int sl_state_tables(sl_state *st, sl_state_table **out, int *n, sl_error *err);
+void sl_state_tables_free(sl_state_table *t, int n);
+int sl_state_identity_set(sl_state *st, const char *table, const char *identity, sl_error *err);
+/* Record that the table is gone from the source (why: a short phrase), or back (why NULL). */
+int sl_state_gone_set(sl_state *st, const char *table, const char *why, sl_error *err);
+/* The source renamed table `from` to `to`: everything kept under the old name moves to the new
+ * one, in one transaction (a row already kept under the new name wins). */
+int sl_state_rename(sl_state *st, const char *from, const char *to, sl_error *err);
+
 /* The target table name chosen for source table `table` (for targets whose names depend on
  * the other tables selected: kept so that a table keeps its name when they change). */
 int sl_state_target_name_set(sl_state *st, const char *table, const char *name, sl_error *err);

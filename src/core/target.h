@@ -57,6 +57,12 @@ typedef struct sl_target_ops {
 	void (*writer_cancel)(sl_writer *w);
 	void (*writer_close)(sl_writer *w);
 	int (*digest)(sl_target *tgt, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
+	/* The source renamed table t: in `old_cat` (cat with table t under the schema and name
+	 * it had) it lands where it was loaded. Rename the target table to the name t gets now,
+	 * keeping its rows. Already done (the old table gone, the new one there) is success; a
+	 * target table already holding the new name is an error naming it. */
+	int (*rename)(sl_target *tgt, const sl_catalog *old_cat, const sl_catalog *cat, int t,
+	              sl_error *err);
 
 	/* CDC apply (one applier, one thread). `epoch` names the snapshot generation (its
 	 * consistent point): a durable position recorded under another epoch is ignored.

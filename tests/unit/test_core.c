@@ -23,6 +23,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan runtime */
 #include "core/batch.h"
 #include "core/change.h"
 #include "core/digest.h"
+#include "core/follow.h"
 #include "core/hist.h"
 #include "core/queue.h"
 #include "core/state.h"
@@ -585,6 +586,112 @@ static bool auth(const char *a, char *user, char *pw, char *host, unsigned *port
 	return sl_url_authority(a, a + strlen(a), user, 32, pw, 32, host, 32, port);
 }
 
+/* Qualified names split back into their parts, quoting included. */
+static void test_unqualify(void **state)
+{
+	(void)state;
+	const char *cases[][2] = {{"public", "t"}, {"a.b", "c\"d"}, {"s", "x.y"}, {"", "e"}};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *q = sl_qualify(cases[i][0], cases[i][1]), *s, *n;
+		assert_int_equal(sl_unqualify(q, &s, &n), 0);
+		assert_string_equal(s, cases[i][0]);
+		assert_string_equal(n, cases[i][1]);
+		free(q);
+		free(s);
+		free(n);
+	}
+	char *s, *n;
+	assert_int_equal(sl_unqualify("nodot", &s, &n), -1);
+	assert_int_equal(sl_unqualify("a.b.c", &s, &n), -1);
+}
+
+/* A table renamed on the source moves everything the state keeps under its name; follow
+ * classifies what became of each table by name and identity. */
+static void test_state_rename_follow(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sluice-state-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char url[128];
+	snprintf(url, sizeof url, "sqlite://%s/s.db", dir);
+	sl_state *st;
+	sl_error err = {0};
+	assert_int_equal(sl_state_open(url, "p", &st, &err), 0);
+	assert_int_equal(sl_state_table_set(st, "public.a", SL_TABLE_DONE, 7, &err), 0);
+	assert_int_equal(sl_state_identity_set(st, "public.a", "100", &err), 0);
+	assert_int_equal(sl_state_rules_set(st, "public.a", "rules-a", &err), 0);
+	assert_int_equal(sl_state_target_name_set(st, "public.a", "a", &err), 0);
+	assert_int_equal(sl_state_table_set(st, "public.b", SL_TABLE_DONE, 3, &err), 0);
+	assert_int_equal(sl_state_identity_set(st, "public.b", "200", &err), 0);
+	assert_int_equal(sl_state_table_set(st, "public.c", SL_TABLE_DONE, 1, &err), 0);
+	assert_int_equal(sl_state_identity_set(st, "public.c", "300", &err), 0);
+
+	/* the catalog now: a renamed to a2 (same identity), b as it was, c created again */
+	sl_table_def defs[3] = {{0}};
+	const char *names[3][2] = {{"public.a2", "100"}, {"public.b", "200"}, {"public.c", "301"}};
+	for (int i = 0; i < 3; i++) {
+		defs[i].qualified = (char *)names[i][0];
+		defs[i].identity = (char *)names[i][1];
+	}
+	sl_catalog cat = {.tables = defs, .ntables = 3};
+	sl_state_table *rows;
+	int n, now;
+	assert_int_equal(sl_state_tables(st, &rows, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(sl_follow_classify(&cat, &rows[0], &now), SL_FOLLOW_RENAMED);
+	assert_int_equal(now, 0);
+	assert_int_equal(sl_follow_classify(&cat, &rows[1], &now), SL_FOLLOW_SAME);
+	assert_int_equal(now, 1);
+	assert_int_equal(sl_follow_classify(&cat, &rows[2], &now), SL_FOLLOW_RECREATED);
+	assert_int_equal(now, 2);
+	cat.ntables = 2; /* c gone */
+	assert_int_equal(sl_follow_classify(&cat, &rows[2], &now), SL_FOLLOW_GONE);
+	assert_int_equal(now, -1);
+	sl_state_tables_free(rows, n);
+
+	/* the rename moves status, rows, identity, rules and the kept target name */
+	assert_int_equal(sl_state_rename(st, "public.a", "public.a2", &err), 0);
+	sl_table_status ts;
+	int64_t r;
+	assert_int_equal(sl_state_table_get(st, "public.a", &ts, &r, &err), 0);
+	assert_int_equal(ts, SL_TABLE_PENDING);
+	assert_int_equal(sl_state_table_get(st, "public.a2", &ts, &r, &err), 0);
+	assert_int_equal(ts, SL_TABLE_DONE);
+	assert_int_equal(r, 7);
+	char *fp = NULL;
+	assert_int_equal(sl_state_rules_get(st, "public.a2", &fp, &err), 0);
+	assert_non_null(fp);
+	assert_string_equal(fp, "rules-a");
+	free(fp);
+	char buf[64];
+	bool found;
+	assert_int_equal(sl_state_target_name_get(st, "public.a2", buf, sizeof buf, &found, &err),
+	                 0);
+	assert_true(found);
+	assert_string_equal(buf, "a");
+	/* gone, then back */
+	assert_int_equal(sl_state_gone_set(st, "public.c", "dropped on the source", &err), 0);
+	assert_int_equal(sl_state_tables(st, &rows, &n, &err), 0);
+	assert_string_equal(rows[0].name, "public.a2");
+	assert_string_equal(rows[0].identity, "100");
+	assert_true(rows[2].gone_at > 0);
+	assert_string_equal(rows[2].gone, "dropped on the source");
+	sl_state_tables_free(rows, n);
+	assert_int_equal(sl_state_gone_set(st, "public.c", NULL, &err), 0);
+	assert_int_equal(sl_state_tables(st, &rows, &n, &err), 0);
+	assert_int_equal(rows[2].gone_at, 0);
+	sl_state_tables_free(rows, n);
+	/* reset forgets it all */
+	assert_int_equal(sl_state_reset(st, &err), 0);
+	assert_int_equal(sl_state_tables(st, &rows, &n, &err), 0);
+	assert_int_equal(n, 0);
+	sl_state_tables_free(rows, n);
+	sl_state_close(st);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_url_authority(void **state)
 {
 	(void)state;
@@ -707,6 +814,8 @@ int main(void)
 	        cmocka_unit_test(test_row_copy_hash_equal),
 	        cmocka_unit_test(test_changes_unchanged_mask),
 	        cmocka_unit_test(test_digest_order_independent),
+	        cmocka_unit_test(test_unqualify),
+	        cmocka_unit_test(test_state_rename_follow),
 	        cmocka_unit_test(test_state_store),
 	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_state_long_position),

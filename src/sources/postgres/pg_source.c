@@ -246,7 +246,11 @@ out:
 
 static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 {
+	char *const *follow = cat->follow;
+	int nfollow = cat->nfollow;
 	memset(cat, 0, sizeof *cat);
+	cat->follow = follow;
+	cat->nfollow = nfollow;
 	PGresult *res = NULL;
 	sl_pg_column *cols = NULL;
 	int ncols = 0, rc;
@@ -259,7 +263,7 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 	for (int i = 0; i < n; i++) {
 		const char *nsp = PQgetvalue(res, i, 1), *rel = PQgetvalue(res, i, 2);
 		char *qualified = sl_qualify(nsp, rel);
-		if (!sl_globs_select(&s->cfg->source.include, &s->cfg->source.exclude, qualified)) {
+		if (!sl_catalog_selects(cat, s->cfg, qualified, PQgetvalue(res, i, 0))) {
 			free(qualified);
 			continue;
 		}
@@ -272,6 +276,7 @@ static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		if (t->est_rows < 0 && t->est_bytes == 0)
 			t->est_rows = 0;
 		t->engine = "postgres";
+		t->identity = sl_strdup(PQgetvalue(res, i, 0));
 		struct pg_table *pt = sl_calloc(1, sizeof *pt);
 		pt->oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
 		pt->relkind = PQgetvalue(res, i, 3)[0];

@@ -447,6 +447,62 @@ static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
 	return failed;
 }
 
+/* ---------------------------------------------------------------- rename ---- */
+
+static int cht_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
+                      sl_error *err)
+{
+	char from[256], to[256];
+	cht_name_for(t, old_cat, ti, from, sizeof from);
+	cht_name_for(t, cat, ti, to, sizeof to);
+	const char *oq = old_cat->tables[ti].qualified, *nq = cat->tables[ti].qualified;
+	SL_TRY(cht_state(t, err));
+	sl_buf q = {0}, resp = {0};
+	sl_buf_puts(&q, "SELECT name FROM system.tables WHERE database = ");
+	sl_ch_quote_string(&q, t->db);
+	sl_buf_puts(&q, " AND name IN (");
+	sl_ch_quote_string(&q, from);
+	sl_buf_putc(&q, ',');
+	sl_ch_quote_string(&q, to);
+	sl_buf_puts(&q, ") FORMAT TabSeparated");
+	int rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), &resp, err);
+	bool had = false, has = false;
+	for (char *p = (char *)sl_buf_cstr(&resp); rc == 0 && *p;) {
+		char *name = cht_tsv_field(&p);
+		had |= strcmp(name, from) == 0;
+		has |= strcmp(name, to) == 0;
+	}
+	if (rc == 0 && strcmp(from, to) == 0)
+		; /* the name on the target does not change (a kept name) */
+	else if (rc == 0 && had && has)
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: source table %s was renamed to %s, but target table %s.%s "
+		        "exists already; rename or drop it on the target, then run again",
+		        oq, nq, t->db, to);
+	else if (rc == 0 && !had && !has)
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: source table %s was renamed to %s, but target table %s.%s "
+		        "is missing; create it again with 'sluice resync %s'",
+		        oq, nq, t->db, from, nq);
+	else if (rc == 0 && had) {
+		sl_buf_reset(&q);
+		sl_buf_printf(&q, "RENAME TABLE %s.", t->qdb);
+		sl_ch_quote_ident(&q, from);
+		sl_buf_printf(&q, " TO %s.", t->qdb);
+		sl_ch_quote_ident(&q, to);
+		rc = sl_ch_exec(t->meta, sl_buf_cstr(&q), NULL, err);
+		if (rc < 0)
+			sl_error_wrap(err, "target: renaming table %s.%s", t->db, from);
+	}
+	if (rc == 0)
+		rc = sl_state_target_name_set(t->state, nq, to, err);
+	sl_buf_free(&q);
+	sl_buf_free(&resp);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- prepare ---- */
 
 static int cht_count(sl_target *t, const char *quoted, int64_t *rows, sl_error *err)
@@ -804,6 +860,7 @@ const sl_target_ops sl_ch_target_ops = {
         .writer_cancel = cht_writer_cancel,
         .writer_close = cht_writer_close,
         .digest = cht_digest,
+        .rename = cht_rename,
         .apply_open = cha_open,
         .apply_shape = cha_shape,
         .apply_changes = cha_changes,

@@ -85,6 +85,68 @@ static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, c
 	return buf;
 }
 
+static int pgt_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
+                      sl_error *err)
+{
+	const sl_table_def *o = &old_cat->tables[ti], *n = &cat->tables[ti];
+	const char *os = pgt_schema_for(t, o), *ns = pgt_schema_for(t, n);
+	sl_buf from = {0}, to = {0}, moved = {0}, sql = {0};
+	sl_pg_quote_qualified(&from, os, o->name);
+	sl_pg_quote_qualified(&to, ns, n->name);
+	sl_pg_quote_qualified(&moved, ns, o->name);
+	const char *params[2] = {sl_buf_cstr(&from), sl_buf_cstr(&to)};
+	PGresult *res;
+	int rc = sl_pg_query(t->meta,
+	                     "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", 2,
+	                     params, &res, err);
+	if (rc == 0) {
+		bool had = PQgetvalue(res, 0, 0)[0] == 't', has = PQgetvalue(res, 0, 1)[0] == 't';
+		PQclear(res);
+		if (had && has)
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target: source table %s was renamed to %s, but target "
+			        "table %s exists already; rename or drop it on the target, "
+			        "then run again",
+			        o->qualified, n->qualified, sl_buf_cstr(&to));
+		else if (!had && !has)
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target: source table %s was renamed to %s, but target "
+			        "table %s is missing; create it again with 'sluice resync "
+			        "%s'",
+			        o->qualified, n->qualified, sl_buf_cstr(&from), n->qualified);
+		else if (had) {
+			sl_buf_puts(&sql, "BEGIN;");
+			if (strcmp(os, ns) != 0) {
+				sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+				sl_pg_quote_ident(&sql, ns);
+				sl_buf_printf(&sql, "; ALTER TABLE %s SET SCHEMA ",
+				              sl_buf_cstr(&from));
+				sl_pg_quote_ident(&sql, ns);
+				sl_buf_putc(&sql, ';');
+			}
+			if (strcmp(o->name, n->name) != 0) {
+				sl_buf_printf(&sql, "ALTER TABLE %s RENAME TO ",
+				              sl_buf_cstr(&moved));
+				sl_pg_quote_ident(&sql, n->name);
+				sl_buf_putc(&sql, ';');
+			}
+			sl_buf_puts(&sql, "COMMIT");
+			rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err);
+			if (rc < 0) {
+				sl_pg_exec(t->meta, "ROLLBACK", NULL);
+				sl_error_wrap(err, "target: renaming the table");
+			}
+		}
+	}
+	sl_buf_free(&from);
+	sl_buf_free(&to);
+	sl_buf_free(&moved);
+	sl_buf_free(&sql);
+	return rc;
+}
+
 static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 {
 	char where[256], detail[512];
@@ -678,6 +740,7 @@ const sl_target_ops sl_pg_target_ops = {
         .writer_cancel = pgt_writer_cancel,
         .writer_close = pgt_writer_close,
         .digest = pgt_digest,
+        .rename = pgt_rename,
         .apply_open = pga_open,
         .apply_shape = pga_shape,
         .apply_changes = pga_changes,
