@@ -475,9 +475,16 @@ static int run_discover(struct run *r, sl_error *err)
 	return 0;
 }
 
-/* Tables the pipeline loaded, followed by their identity (core/follow.h). */
+/* Tables the pipeline loaded, followed by their identity (core/follow.h); not when the state
+ * store holds another source's pipeline (snapshot_begin refuses it, naming both). */
 static int run_follow(struct run *r, sl_error *err)
 {
+	sl_pipeline_state ps;
+	SL_TRY(sl_state_load(r->state, &ps, err));
+	char identity[512];
+	r->sops->identity(r->src, identity, sizeof identity);
+	if (ps.found && strcmp(ps.identity, identity) != 0)
+		return 0;
 	return sl_follow_apply(r->cfg, r->tops, r->tgt, r->state, &r->cat, err);
 }
 

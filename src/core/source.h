@@ -66,6 +66,10 @@ typedef struct sl_log_info {
 typedef struct sl_source_ops {
 	const char *type;
 	int (*open)(const sl_config *cfg, sl_source **out, sl_error *err);
+	/* Which server and database this is, without secrets: recorded with the consistent
+	 * point, so a state store of another source is refused (snapshot_begin) and never
+	 * acted on before that (the tables a pipeline follows). */
+	void (*identity)(sl_source *src, char *buf, size_t n);
 	void (*close)(sl_source *src);
 	/* Run every preflight check, reporting each; returns the number that failed. */
 	int (*check)(sl_source *src, sl_check_fn report, void *ctx);

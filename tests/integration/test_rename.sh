@@ -11,6 +11,7 @@
 #   killed    a streaming run is SIGKILLed after a rename whose later updates it applied; the
 #             next run renames the target table, nothing is lost or applied twice.
 #   clickhouse  the offline rename into ClickHouse: RENAME TABLE, rows kept, verify clean.
+#   target.schema  a table moved to another source schema keeps its one target table.
 #   verify    a state whose every table is gone compares nothing: no "all tables equal".
 # Every table is compared with the source through SQL digests (compare_table) or verify's.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -21,7 +22,7 @@ fresh_db test-src "$SDB"
 make_tables() { # the tables of one case, in schema public of $SDB
 	src_sql "$SDB" <<'SQL'
 SET ROLE sluice;
-DROP TABLE IF EXISTS t, d, r, t_renamed, s2.t2 CASCADE;
+DROP TABLE IF EXISTS t, d, r, t_renamed, s2.t2, s2.t, x CASCADE;
 CREATE SCHEMA IF NOT EXISTS s2;
 CREATE TABLE t (id integer PRIMARY KEY, a integer, v text);
 INSERT INTO t SELECT i, i, 'v' || i FROM generate_series(1, 500) i;
@@ -142,6 +143,25 @@ SQL
 	sluice_ok reset "$TMP/ch.yaml"
 }
 
+case_target_schema() {
+	local tdb=it_ren_dst_flat
+	fresh_db test-dst "$tdb"
+	make_tables
+	pipeline_file "$TMP/flat.yaml" it_ren_flat "$SDB" "$tdb" \
+		"source.tables: { include: [public.t] }" "target.schema: flat"
+	sluice_ok run --once "$TMP/flat.yaml"
+	src_sql "$SDB" "ALTER TABLE t SET SCHEMA s2; UPDATE s2.t SET v = 'moved' WHERE id <= 5"
+	# with target.schema, a table moved to another source schema keeps its target table
+	sluice_ok run --once "$TMP/flat.yaml"
+	assert_eq "5" "$(dst_sql "$tdb" "SELECT count(*) FROM flat.t WHERE v = 'moved'")" \
+		"target.schema: the updates after SET SCHEMA reach flat.t"
+	sluice verify "$TMP/flat.yaml"
+	assert_eq 0 "$SL_RC" "target.schema: verify is clean"
+	assert_contains "$SL_OUT" "ok   s2.t -> flat.t" "target.schema: verify compares s2.t with flat.t"
+	src_sql "$SDB" "ALTER TABLE s2.t SET SCHEMA public"
+	sluice_ok reset "$TMP/flat.yaml"
+}
+
 case_nothing() {
 	local tdb=it_ren_dst_none
 	fresh_db test-dst "$tdb"
@@ -165,5 +185,6 @@ case_nothing() {
 run_case case_offline
 run_case case_killed
 run_case case_clickhouse
+run_case case_target_schema
 run_case case_nothing
 cases_done

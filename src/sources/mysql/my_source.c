@@ -1537,6 +1537,7 @@ static int my_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 
 const sl_source_ops sl_my_source_ops = {
         .type = "mysql",
+        .identity = my_identity,
         .open = my_open,
         .close = my_close,
         .check = my_check,

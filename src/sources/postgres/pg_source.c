@@ -1358,6 +1358,7 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, 
 
 const sl_source_ops sl_pg_source_ops = {
         .type = "postgres",
+        .identity = pg_identity,
         .open = pg_open,
         .close = pg_close,
         .check = pg_check,

@@ -96,6 +96,12 @@ static int pgt_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog 
 	sl_pg_quote_qualified(&moved, ns, o->name);
 	const char *params[2] = {sl_buf_cstr(&from), sl_buf_cstr(&to)};
 	PGresult *res;
+	if (strcmp(params[0], params[1]) == 0) { /* target.schema: only the source schema moved */
+		sl_buf_free(&from);
+		sl_buf_free(&to);
+		sl_buf_free(&moved);
+		return 0;
+	}
 	int rc = sl_pg_query(t->meta,
 	                     "SELECT to_regclass($1) IS NOT NULL, to_regclass($2) IS NOT NULL", 2,
 	                     params, &res, err);
