@@ -32,6 +32,7 @@
 
 #include "core/backfill.h"
 #include "core/columns.h"
+#include "core/follow.h"
 #include "core/hist.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -65,7 +66,11 @@ struct cdc {
 	int reader_rc;
 	sl_error reader_err;
 	struct pend *pend;
-	sl_shape **shapes;    /* per table: the shape in force */
+	sl_shape **shapes; /* per table: the shape in force */
+	char **cols;       /* per table: its columns as the target has them, by source id
+	                      (sl_follow_columns), loaded from the state on first use */
+	bool *cols_loaded;
+	char **cols_next;     /* per table: its columns once the open group commits, or NULL */
 	int64_t col_limit;    /* SL_COL_MAX_BYTES (see sl_cdc_params) */
 	sl_colview *view;     /* source.tables.columns: what leaves the agent, masked */
 	sl_backfill *bf;      /* tables copied again while streaming, or NULL */
@@ -421,6 +426,98 @@ static const char *cdc_rows_retyped(const sl_shape *old, const sl_shape *now, co
 	return NULL;
 }
 
+/* Whether source.tables.columns names column `name` of the table. */
+static bool cdc_rule_names(const sl_column_rule *rule, const char *name)
+{
+	for (int i = 0; rule && i < rule->ninclude; i++)
+		if (strcmp(rule->include[i], name) == 0)
+			return true;
+	for (int i = 0; rule && i < rule->nexclude; i++)
+		if (strcmp(rule->exclude[i], name) == 0)
+			return true;
+	for (int i = 0; rule && i < rule->nmasks; i++)
+		if (strcmp(rule->masks[i].column, name) == 0)
+			return true;
+	return false;
+}
+
+/* Columns the source renamed: a column of the new shape whose source id had another name in
+ * the shape before it (or, first thing in a session, in the columns the target has) while
+ * that name is no longer in the shape get renamed_from, for apply_shape only (the changes
+ * the target gets next use this shape: cdc_renames_clear takes the names back after it;
+ * the stream's thread never reads them). */
+static void cdc_renames_clear(sl_shape *shape)
+{
+	for (int i = 0; i < shape->nfields; i++) {
+		free(shape->fields[i].renamed_from);
+		shape->fields[i].renamed_from = NULL;
+	}
+}
+
+static int cdc_renames(struct cdc *c, int t, sl_shape *shape, sl_error *err)
+{
+	const sl_table_def *td = &c->p->cat->tables[t];
+	if (!c->cols_loaded[t] && c->p->state) {
+		SL_TRY(sl_state_columns_get(c->p->state, td->qualified, &c->cols[t], err));
+		c->cols_loaded[t] = true;
+	}
+	const sl_shape *prev = c->shapes[t];
+	int rc = 0;
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		if (f->source_id == 0)
+			continue;
+		char *old = NULL;
+		for (int k = 0; prev && k < prev->nfields && old == NULL; k++)
+			if (prev->fields[k].source_id == f->source_id)
+				old = sl_strdup(prev->fields[k].name);
+		if (old == NULL)
+			old = sl_follow_column_name(c->cols[t], f->source_id);
+		if (old && strcmp(old, f->name) != 0 && sl_shape_find(shape, old) < 0) {
+			if (cdc_rule_names(td->rule, old))
+				rc = sl_error_set(
+				        err, SL_ERR_CONFIG,
+				        "column %s of %s was renamed to %s on the source, and "
+				        "source.tables.columns names %s: name the column %s "
+				        "there, then run again",
+				        old, td->qualified, f->name, old, f->name);
+			if (rc == 0) {
+				sl_info("table %s: column %s was renamed to %s on the source; its "
+				        "target column follows",
+				        td->qualified, old, f->name);
+				shape->fields[i].renamed_from = old;
+				old = NULL;
+			}
+		}
+		free(old);
+	}
+	if (rc < 0)
+		cdc_renames_clear(shape);
+	return rc;
+}
+
+/* Once the group the target applied shapes in is committed: the columns target tables have
+ * now, kept in the state (a crash before this renames again, which finds it done). */
+static int cdc_columns_committed(struct cdc *c, sl_error *err)
+{
+	for (int t = 0; t < c->p->cat->ntables; t++) {
+		char *now = c->cols_next[t];
+		if (now == NULL)
+			continue;
+		c->cols_next[t] = NULL;
+		if (c->p->state == NULL || (c->cols[t] && strcmp(now, c->cols[t]) == 0)) {
+			free(now);
+			continue;
+		}
+		int rc =
+		        sl_state_columns_set(c->p->state, c->p->cat->tables[t].qualified, now, err);
+		free(c->cols[t]);
+		c->cols[t] = now;
+		SL_TRY(rc);
+	}
+	return 0;
+}
+
 static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	int t = m->table;
@@ -432,7 +529,12 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 		why = cdc_rows_retyped(c->shapes[t], m->shape, &col);
 	SL_TRY(cdc_flush_table(c, t, err));
 	bool stale = false;
-	SL_TRY(c->p->tops->apply_shape(c->ap, t, m->shape, &stale, err));
+	SL_TRY(cdc_renames(c, t, m->shape, err));
+	int arc = c->p->tops->apply_shape(c->ap, t, m->shape, &stale, err);
+	cdc_renames_clear(m->shape);
+	SL_TRY(arc);
+	free(c->cols_next[t]);
+	c->cols_next[t] = sl_follow_columns(m->shape->fields, m->shape->nfields);
 	if (stale && why == NULL)
 		why = "the rows the target holds may lack values the source's rows have (a column "
 		      "added or retyped without its values in the change log)";
@@ -570,6 +672,7 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 		c->moves_missed = 0;
 	}
 	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
+	SL_TRY(cdc_columns_committed(c, err));
 	c->p->sops->stream_ack(c->stream, c->last_commit->version);
 	if (c->slice_t0 > 0)
 		sl_backfill_applied(c->bf, cdc_now() - c->slice_t0);
@@ -854,7 +957,13 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 	pthread_join(c->reader, NULL);
 	if (rc < 0 || c->group_open || c->in_src_txn)
 		p->tops->apply_rollback(c->ap);
-	if (rc == 0 && c->reader_rc < 0 && c->reader_rc != SL_ERR_CANCELLED) {
+	if (rc == 0 && c->reader_rc < 0 && c->reader_err.rediscover && p->restart) {
+		/* the stream met a table not as discovered: what was committed stays, the rest
+		 * is read again after a new discovery */
+		sl_info("cdc: %s; change capture starts again with a new discovery",
+		        c->reader_err.msg);
+		cdc_discover_again(c);
+	} else if (rc == 0 && c->reader_rc < 0 && c->reader_rc != SL_ERR_CANCELLED) {
 		*err = c->reader_err;
 		rc = c->reader_rc;
 	}
@@ -878,6 +987,8 @@ static void cdc_session_end(struct cdc *c)
 		pend_free(&c->pend[t]);
 		sl_shape_unref(c->shapes[t]);
 		c->shapes[t] = NULL;
+		free(c->cols_next[t]); /* not committed */
+		c->cols_next[t] = NULL;
 	}
 	sl_msg_free(c->last_commit);
 	c->last_commit = NULL;
@@ -898,6 +1009,9 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
+	c.cols = sl_calloc((size_t)n, sizeof *c.cols);
+	c.cols_loaded = sl_calloc((size_t)n, sizeof *c.cols_loaded);
+	c.cols_next = sl_calloc((size_t)n, sizeof *c.cols_next);
 	c.view = sl_colview_create(p->cat, p->cfg->mask_key);
 	if (!p->once)
 		c.bf = sl_backfill_create(p->cfg, p->sops, p->src, p->cat, p->state);
@@ -931,6 +1045,11 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	}
 	free(c.pend);
 	free(c.shapes);
+	for (int t = 0; t < n; t++)
+		free(c.cols[t]);
+	free(c.cols);
+	free(c.cols_loaded);
+	free(c.cols_next);
 	sl_colview_destroy(c.view);
 	sl_backfill_destroy(c.bf);
 	if (rc == 0 && sl_stop_requested)

@@ -6,8 +6,58 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+
+char *sl_follow_columns(const sl_field *fields, int n)
+{
+	sl_buf b = {0};
+	for (int i = 0; i < n; i++) {
+		if (fields[i].source_id == 0)
+			continue;
+		sl_buf_printf(&b, "%d ", (int)fields[i].source_id);
+		for (const char *p = fields[i].name; *p; p++) {
+			if (*p == '\\')
+				sl_buf_puts(&b, "\\\\");
+			else if (*p == '\n')
+				sl_buf_puts(&b, "\\n");
+			else
+				sl_buf_putc(&b, *p);
+		}
+		sl_buf_putc(&b, '\n');
+	}
+	if (b.len == 0)
+		return NULL;
+	sl_buf_putc(&b, '\0');
+	return (char *)b.data;
+}
+
+char *sl_follow_column_name(const char *columns, int32_t id)
+{
+	for (const char *p = columns; p && *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		const char *eol = strchr(p, '\n');
+		if (eol == NULL)
+			eol = p + strlen(p);
+		if (end != p && *end == ' ' && v == id) {
+			sl_buf b = {0};
+			for (const char *q = end + 1; q < eol; q++) {
+				if (*q == '\\' && q + 1 < eol) {
+					q++;
+					sl_buf_putc(&b, *q == 'n' ? '\n' : *q);
+				} else {
+					sl_buf_putc(&b, *q);
+				}
+			}
+			sl_buf_putc(&b, '\0');
+			return (char *)b.data;
+		}
+		p = *eol ? eol + 1 : eol;
+	}
+	return NULL;
+}
 
 static int follow_find(const sl_catalog *cat, const char *qualified)
 {
@@ -194,11 +244,20 @@ int sl_follow_apply(const sl_config *cfg, const sl_target_ops *tops, sl_target *
 		        rows[i].name, why);
 		rc = sl_state_gone_set(st, rows[i].name, why, err);
 	}
-	/* remember every table by its identity, loaded or about to be */
-	for (int i = 0; i < cat->ntables && rc == 0; i++)
-		if (cat->tables[i].identity)
-			rc = sl_state_identity_set(st, cat->tables[i].qualified,
-			                           cat->tables[i].identity, err);
+	/* remember every table by its identity, loaded or about to be, and the columns of one
+	 * not known yet (the columns a table has later are recorded as its changes apply) */
+	for (int i = 0; i < cat->ntables && rc == 0; i++) {
+		const sl_table_def *td = &cat->tables[i];
+		if (td->identity)
+			rc = sl_state_identity_set(st, td->qualified, td->identity, err);
+		char *was = NULL, *cols = NULL;
+		if (rc == 0)
+			rc = sl_state_columns_get(st, td->qualified, &was, err);
+		if (rc == 0 && was == NULL && (cols = sl_follow_columns(td->fields, td->nfields)))
+			rc = sl_state_columns_set(st, td->qualified, cols, err);
+		free(was);
+		free(cols);
+	}
 	free(kind);
 	free(now);
 	free(done);

@@ -24,6 +24,12 @@ typedef enum sl_follow_kind {
 /* What became of the table `row` names, in a catalog discovered now. */
 sl_follow_kind sl_follow_classify(const sl_catalog *cat, const sl_state_table *row, int *now);
 
+/* The columns of fields[0..n) by source id, as the state keeps them ("ID NAME" lines, '\\'
+ * and newlines in names escaped); NULL when no field has a source id. Caller frees. */
+char *sl_follow_columns(const sl_field *fields, int n);
+/* The name column `id` has in `columns` (sl_follow_columns), or NULL. Caller frees. */
+char *sl_follow_column_name(const char *columns, int32_t id);
+
 /* Bring the target and the state in line with the catalog discovered now (renames, tables set
  * aside, tables gone or back) and record every catalog table's identity. */
 int sl_follow_apply(const sl_config *cfg, const sl_target_ops *tops, sl_target *tgt, sl_state *st,

@@ -49,7 +49,7 @@ static const char sl_state_schema[] =
         "  PRIMARY KEY (pipeline, name));"
         "CREATE TABLE IF NOT EXISTS sluice_source_table ("
         "  pipeline TEXT NOT NULL, name TEXT NOT NULL, identity TEXT,"
-        "  gone_at INTEGER NOT NULL DEFAULT 0, gone TEXT,"
+        "  gone_at INTEGER NOT NULL DEFAULT 0, gone TEXT, columns TEXT,"
         "  PRIMARY KEY (pipeline, name));";
 
 /* The tables whose rows are named after a source table, renamed with it (sl_state_rename). */
@@ -418,6 +418,32 @@ int sl_state_identity_set(sl_state *st, const char *table, const char *identity,
 	                      "VALUES (?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE "
 	                      "SET identity = excluded.identity",
 	                      "ttt", a, err);
+}
+
+int sl_state_columns_set(sl_state *st, const char *table, const char *columns, sl_error *err)
+{
+	const void *a[] = {st->name, table, columns};
+	return sl_state_write(st,
+	                      "INSERT INTO sluice_source_table (pipeline, name, columns) "
+	                      "VALUES (?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE "
+	                      "SET columns = excluded.columns",
+	                      "ttt", a, err);
+}
+
+int sl_state_columns_get(sl_state *st, const char *table, char **columns, sl_error *err)
+{
+	*columns = NULL;
+	pthread_mutex_lock(&st->mu);
+	sqlite3_stmt *stmt;
+	int rc = sl_state_row(st,
+	                      "SELECT columns FROM sluice_source_table WHERE pipeline = ? AND "
+	                      "name = ?",
+	                      table, &stmt, err);
+	if (rc == 1 && sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		*columns = sl_strdup((const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	pthread_mutex_unlock(&st->mu);
+	return rc < 0 ? rc : 0;
 }
 
 int sl_state_gone_set(sl_state *st, const char *table, const char *why, sl_error *err)

@@ -76,6 +76,11 @@ typedef struct sl_state_table {
 int sl_state_tables(sl_state *st, sl_state_table **out, int *n, sl_error *err);
 void sl_state_tables_free(sl_state_table *t, int n);
 int sl_state_identity_set(sl_state *st, const char *table, const char *identity, sl_error *err);
+/* The table's columns as its target table has them, by their source ids (sl_field.source_id):
+ * "ID NAME" lines, so a column renamed on the source is renamed on the target. NULL when none
+ * is kept (the caller frees it). */
+int sl_state_columns_set(sl_state *st, const char *table, const char *columns, sl_error *err);
+int sl_state_columns_get(sl_state *st, const char *table, char **columns, sl_error *err);
 /* Record that the table is gone from the source (why: a short phrase), or back (why NULL). */
 int sl_state_gone_set(sl_state *st, const char *table, const char *why, sl_error *err);
 /* The source renamed table `from` to `to`: everything kept under the old name moves to the new

@@ -24,6 +24,7 @@ void sl_field_copy(sl_field *dst, const sl_field *src)
 	dst->ext_name = src->ext_name ? sl_strdup(src->ext_name) : NULL;
 	dst->source_type = src->source_type ? sl_strdup(src->source_type) : NULL;
 	dst->fill_text = src->fill_text ? sl_strdup(src->fill_text) : NULL;
+	dst->renamed_from = src->renamed_from ? sl_strdup(src->renamed_from) : NULL;
 	dst->fill = NULL;
 	if (src->fill) {
 		dst->fill = sl_malloc(src->fill_len ? src->fill_len : 1);
@@ -43,6 +44,7 @@ void sl_field_reset(sl_field *f)
 	free(f->source_type);
 	free(f->fill);
 	free(f->fill_text);
+	free(f->renamed_from);
 	if (f->child) {
 		sl_field_reset(f->child);
 		free(f->child);

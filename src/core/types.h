@@ -112,6 +112,12 @@ typedef struct sl_field {
 	 * volatile default rewrote the table), those rows hold values the change log never
 	 * carried; a target adding it says so. */
 	bool fill_missing;
+	/* The source's stable number for the column, kept when it is renamed (PostgreSQL:
+	 * attnum), or 0 when the source has none. */
+	int32_t source_id;
+	/* Shapes handed to a target only: the name the column had on the target before the
+	 * source renamed it (the target renames its column, keeping the values), or NULL. */
+	char *renamed_from;
 } sl_field;
 
 /* Initialise *f as a field of the given type (other attributes zero); name is copied. */

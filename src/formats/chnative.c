@@ -19,6 +19,7 @@ void sl_ch_caps_for_version(const char *version, sl_ch_caps *caps)
 	int v = major * 100 + minor;
 	caps->datetime64 = v >= 2001;
 	caps->decimal256 = v >= 2008;
+	caps->rename_column = v >= 2004;
 	caps->date32 = v >= 2109;
 	caps->boolean = v >= 2112;
 }

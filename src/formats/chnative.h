@@ -26,10 +26,11 @@
 
 /* What the server can store (detected from its version). */
 typedef struct sl_ch_caps {
-	bool datetime64; /* DateTime64(p[, tz]) (20.1+) */
-	bool date32;     /* Date32 (21.9+) */
-	bool boolean;    /* Bool (21.12+) */
-	bool decimal256; /* Decimal256 / precision > 38 (20.8+) */
+	bool datetime64;    /* DateTime64(p[, tz]) (20.1+) */
+	bool date32;        /* Date32 (21.9+) */
+	bool boolean;       /* Bool (21.12+) */
+	bool decimal256;    /* Decimal256 / precision > 38 (20.8+) */
+	bool rename_column; /* ALTER TABLE ... RENAME COLUMN (20.4+) */
 } sl_ch_caps;
 
 /* Capabilities of a server version "major.minor..." (e.g. "18.16.1"). */

@@ -17,7 +17,7 @@ static const char sl_columns_sql[] =
         "       coalesce(et.typtype, ''), coalesce(et.typcategory, ''), %s,"
         "       (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d"
         "         WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum),"
-        "       format_type(b.oid, b.typmod)"
+        "       format_type(b.oid, b.typmod), a.attnum"
         "  FROM pg_attribute a"
         "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
                 "a.atttypid", "a.atttypmod",
@@ -58,6 +58,7 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 		if (c[i].generated && !PQgetisnull(res, i, 13))
 			c[i].expression = sl_strdup(PQgetvalue(res, i, 13));
 		c[i].base_format_type = sl_strdup(PQgetvalue(res, i, 14));
+		c[i].attnum = (int32_t)strtol(PQgetvalue(res, i, 15), NULL, 10);
 	}
 	PQclear(res);
 	*cols = c;
@@ -85,6 +86,7 @@ void sl_pg_build_select(const sl_pg_column *cols, int n, sl_field *fields, sl_pg
 		sl_field_init(&fields[i], cols[i].name, SL_TYPE_NA);
 		fields[i].nullable = !cols[i].notnull;
 		fields[i].source_type = sl_strdup(cols[i].format_type);
+		fields[i].source_id = cols[i].attnum;
 		how[i] = sl_pg_map_column(&cols[i].ti, &fields[i], &codecs[i], &reasons[i]);
 	}
 }

@@ -30,6 +30,7 @@ typedef struct sl_pg_column {
 	bool generated;    /* a stored generated column (attgenerated 's') */
 	char *expression;  /* its generation expression (pg_get_expr), or NULL */
 	char *base_format_type; /* format_type of the type under any domains */
+	int32_t attnum;
 } sl_pg_column;
 
 /* Columns of the relations whose oids are in `oids_literal` ("{1,2,3}"), ordered by relation

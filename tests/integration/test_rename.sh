@@ -12,6 +12,12 @@
 #             next run renames the target table, nothing is lost or applied twice.
 #   clickhouse  the offline rename into ClickHouse: RENAME TABLE, rows kept, verify clean.
 #   target.schema  a table moved to another source schema keeps its one target table.
+#   columns   a column renamed while sluice is stopped (updates before and after) and one
+#             renamed while a run streams are renamed on the target with their values; a drop
+#             plus an add of the same type at the same place is not taken for a rename; a
+#             SIGKILL after the streaming rename loses nothing.
+#   ch columns  into ClickHouse 18.16 (no RENAME COLUMN): the new column is added and the
+#             table copied again by a backfill; every row gets the renamed column's value.
 #   verify    a state whose every table is gone compares nothing: no "all tables equal".
 # Every table is compared with the source through SQL digests (compare_table) or verify's.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -162,6 +168,78 @@ case_target_schema() {
 	sluice_ok reset "$TMP/flat.yaml"
 }
 
+make_c() { # public.c of the column cases
+	src_sql "$SDB" <<'SQL'
+SET ROLE sluice;
+DROP TABLE IF EXISTS c;
+CREATE TABLE c (id integer PRIMARY KEY, a integer, b text, z integer);
+INSERT INTO c SELECT i, i, 'b' || i, i FROM generate_series(1, 300) i;
+SQL
+}
+
+# digest of the columns COLS of public.c on INSTANCE DB (columns the target may have beyond
+# the source's are left out)
+c_digest() { table_digest "$1" "$2" public c "$3"; }
+
+case_columns() {
+	local tdb=it_ren_dst_cols cols
+	fresh_db test-dst "$tdb"
+	make_c
+	pipeline_file "$TMP/cols.yaml" it_ren_cols "$SDB" "$tdb" "source.tables: { include: [public.c] }"
+	sluice_ok run --once "$TMP/cols.yaml"
+	# while sluice is stopped: an update, the rename, an update of the renamed column
+	src_sql "$SDB" "UPDATE c SET a = a + 1000 WHERE id <= 10; ALTER TABLE c RENAME COLUMN a TO a2;
+		UPDATE c SET a2 = a2 + 1 WHERE id > 290"
+	sluice_ok run --once "$TMP/cols.yaml"
+	assert_contains "$SL_ERR" "table public.c: column a was renamed to a2 on the source" "columns: the offline rename is named"
+	assert_eq "id a2 b z" "$(dst_sql "$tdb" "SELECT string_agg(attname, ' ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'public.c'::regclass AND attnum > 0 AND NOT attisdropped")" \
+		"columns: the target column is renamed, no new one"
+	cols='id, a2, b, z'
+	assert_eq "$(c_digest test-src "$SDB" "$cols")" "$(c_digest test-dst "$tdb" "$cols")" "columns: values kept under the new name, both updates applied"
+	# while a run streams: a rename, and a drop plus an add of the same type at the same
+	# place (not a rename: the dropped column's values must not reach the new one)
+	sluice_bg "$TMP/cols.out" "$TMP/cols.err" run "$TMP/cols.yaml"
+	wait_lines "$TMP/cols.err" "streaming changes from slot" 1 60 "streaming"
+	src_sql "$SDB" "ALTER TABLE c RENAME COLUMN b TO b2; UPDATE c SET b2 = 'x' WHERE id <= 3;
+		ALTER TABLE c DROP COLUMN z; ALTER TABLE c ADD COLUMN z2 integer; UPDATE c SET b2 = 'y', z2 = -1 WHERE id = 300"
+	wait_sql test-dst "$tdb" "SELECT count(*) FILTER (WHERE b2 = 'x') || ' ' || count(*) FILTER (WHERE b2 = 'y') FROM public.c" "3 1" "the changes after the rename"
+	kill -KILL "$SL_PID"
+	wait "$SL_PID" || true
+	assert_contains "$(cat "$TMP/cols.err")" "column b was renamed to b2" "columns: the streaming rename is named"
+	assert_not_contains "$(cat "$TMP/cols.err")" "column z was renamed" "columns: a drop and an add are not a rename"
+	src_sql "$SDB" "UPDATE c SET b2 = 'after the kill' WHERE id = 4"
+	sluice_ok run --once "$TMP/cols.yaml"
+	assert_eq "1 298" "$(dst_sql "$tdb" "SELECT count(z2) || ' ' || count(z) FROM public.c")" \
+		"columns: the new column has only its own value, the dropped one is kept (NULL in the two rows changed since)"
+	cols='id, a2, b2, z2'
+	assert_eq "$(c_digest test-src "$SDB" "$cols")" "$(c_digest test-dst "$tdb" "$cols")" "columns: equal after the SIGKILL"
+	sluice verify "$TMP/cols.yaml"
+	assert_eq 0 "$SL_RC" "columns: verify is clean"
+	sluice_ok reset "$TMP/cols.yaml"
+}
+
+case_ch_columns() {
+	ch_require
+	local cdb=it_ren_chcols
+	ch_fresh_db "$cdb"
+	make_c
+	pipeline_file "$TMP/chc.yaml" it_ren_chc "$SDB" "clickhouse:$cdb" "source.tables: { include: [public.c] }"
+	sluice_ok run --once "$TMP/chc.yaml"
+	sluice_bg "$TMP/chc.out" "$TMP/chc.err" run "$TMP/chc.yaml"
+	wait_lines "$TMP/chc.err" "streaming changes from slot" 1 60 "streaming"
+	src_sql "$SDB" "ALTER TABLE c RENAME COLUMN a TO a2; UPDATE c SET a2 = -a2 WHERE id <= 5"
+	# ClickHouse 18.16 has no RENAME COLUMN: a2 is added and the table copied again
+	wait_lines "$TMP/chc.err" "backfill of public.c: complete" 1 120 "the table is copied again"
+	kill -TERM "$SL_PID"
+	wait "$SL_PID" || true
+	assert_contains "$(cat "$TMP/chc.err")" "cannot rename a column (20.4+)" "clickhouse columns: said why the table is copied"
+	assert_eq "300 5" "$(ch_sql "SELECT concat(toString(count()), ' ', toString(countIf(a2 < 0))) FROM $cdb.c FINAL WHERE _sluice_deleted = 0")" \
+		"clickhouse columns: every row has the renamed column's value"
+	sluice verify "$TMP/chc.yaml"
+	assert_eq 0 "$SL_RC" "clickhouse columns: verify is clean"
+	sluice_ok reset "$TMP/chc.yaml"
+}
+
 case_nothing() {
 	local tdb=it_ren_dst_none
 	fresh_db test-dst "$tdb"
@@ -186,5 +264,7 @@ run_case case_offline
 run_case case_killed
 run_case case_clickhouse
 run_case case_target_schema
+run_case case_columns
+run_case case_ch_columns
 run_case case_nothing
 cases_done

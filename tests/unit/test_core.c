@@ -692,6 +692,36 @@ static void test_state_rename_follow(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Column ids and names as the state keeps them: names with a backslash or a newline come
+ * back as they were; fields without a source id are left out. */
+static void test_follow_columns(void **state)
+{
+	(void)state;
+	sl_field f[4];
+	sl_field_init(&f[0], "id", SL_TYPE_INT32);
+	sl_field_init(&f[1], "odd\\name\nline", SL_TYPE_UTF8);
+	sl_field_init(&f[2], "no id", SL_TYPE_UTF8);
+	sl_field_init(&f[3], "12 x", SL_TYPE_UTF8);
+	f[0].source_id = 1;
+	f[1].source_id = 3;
+	f[3].source_id = 12;
+	char *cols = sl_follow_columns(f, 4);
+	assert_non_null(cols);
+	assert_null(strchr(strchr(cols, '\n') + 1, '\n') == NULL ? NULL : strstr(cols, "no id"));
+	char *n = sl_follow_column_name(cols, 3);
+	assert_string_equal(n, "odd\\name\nline");
+	free(n);
+	n = sl_follow_column_name(cols, 12);
+	assert_string_equal(n, "12 x");
+	free(n);
+	assert_null(sl_follow_column_name(cols, 2));
+	assert_null(sl_follow_column_name(NULL, 1));
+	free(cols);
+	assert_null(sl_follow_columns(&f[2], 1));
+	for (int i = 0; i < 4; i++)
+		sl_field_reset(&f[i]);
+}
+
 static void test_url_authority(void **state)
 {
 	(void)state;
@@ -816,6 +846,7 @@ int main(void)
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_unqualify),
 	        cmocka_unit_test(test_state_rename_follow),
+	        cmocka_unit_test(test_follow_columns),
 	        cmocka_unit_test(test_state_store),
 	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_state_long_position),

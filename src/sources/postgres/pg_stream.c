@@ -443,6 +443,27 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 	return rc;
 }
 
+/* The columns' attnums (the source_id a target follows a column rename by), as the catalog
+ * has them now: a name the catalog no longer has (renamed again since) gets none. */
+static int st_attnums(sl_stream *s, uint32_t relid, sl_field *fields, int nf, sl_error *err)
+{
+	char oid[16];
+	snprintf(oid, sizeof oid, "%u", relid);
+	const char *params[1] = {oid};
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta,
+	                   "SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1::oid"
+	                   "   AND attnum > 0 AND NOT attisdropped",
+	                   1, params, &res, err));
+	for (int r = 0; r < PQntuples(res); r++)
+		for (int i = 0; i < nf; i++)
+			if (strcmp(fields[i].name, PQgetvalue(res, r, 0)) == 0)
+				fields[i].source_id =
+				        (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
 static int st_relation(sl_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
@@ -509,6 +530,8 @@ static int st_relation(sl_stream *s, sl_error *err)
 	}
 	if (rc == 0)
 		rc = st_fills(s, m->relid, td, fields, codecs, tflags, nf, err);
+	if (rc == 0)
+		rc = st_attnums(s, m->relid, fields, nf, err);
 	if (rc == 0) {
 		r->warned = true;
 		/* pending rows were built with the previous shape: hand them on first */
@@ -534,13 +557,26 @@ static int st_relation(sl_stream *s, sl_error *err)
 		free(r->keycols);
 		r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
 		r->nkey = 0;
+		const char *renamed = NULL;
 		for (int k = 0; k < td->nkey; k++) {
-			const char *kn = td->fields[td->key[k]].name;
-			for (int i = 0; i < n; i++)
-				if (strcmp(m->columns[i].name, kn) == 0 && r->map[i] >= 0)
+			const sl_field *kf = &td->fields[td->key[k]];
+			for (int i = 0; i < n; i++) {
+				if (r->map[i] < 0)
+					continue;
+				if (strcmp(m->columns[i].name, kf->name) == 0)
 					r->keycols[r->nkey++] = i;
+				else if (kf->source_id &&
+				         fields[r->map[i]].source_id == kf->source_id)
+					renamed = kf->name;
+			}
 		}
-		if (r->nkey != td->nkey)
+		if (r->nkey != td->nkey && renamed) {
+			/* the key is named as discovered everywhere: discover again */
+			rc = sl_error_set(err, SL_ERR_DATA,
+			                  "source: primary key column %s of %s was renamed",
+			                  renamed, td->qualified);
+			err->rediscover = true;
+		} else if (r->nkey != td->nkey)
 			rc = sl_error_set(
 			        err, SL_ERR_DATA,
 			        "source: a primary key column of %s is no longer replicated "

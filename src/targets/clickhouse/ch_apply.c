@@ -218,6 +218,30 @@ static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape
 		sl_buf_reset(&a->q);
 		bool nullable;
 		char hb[200], wb[200];
+		int was = 0;
+		while (k == n && f->renamed_from && was < n &&
+		       strcmp(names[was], f->renamed_from) != 0)
+			was++;
+		if (k == n && f->renamed_from && was < n && tgt->caps.rename_column) {
+			sl_buf_printf(&a->q, "ALTER TABLE %s RENAME COLUMN ", tt->quoted);
+			sl_ch_quote_ident(&a->q, f->renamed_from);
+			sl_buf_puts(&a->q, " TO ");
+			sl_ch_quote_ident(&a->q, f->name);
+			rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+			if (rc < 0)
+				sl_error_wrap(err, "target: renaming column %s of %s",
+				              f->renamed_from, tt->display);
+			continue;
+		}
+		if (k == n && f->renamed_from && was < n) {
+			/* no RENAME COLUMN before 20.4: the column is added, and its values come
+			 * with a copy of the table */
+			sl_info("target: column %s of %s was renamed to %s on the source; this "
+			        "ClickHouse server cannot rename a column (20.4+), so %s is added "
+			        "and the table copied again (%s is kept as it is)",
+			        f->renamed_from, tt->display, f->name, f->name, f->renamed_from);
+			a->stale = true;
+		}
 		if (k == n) {
 			sl_buf_printf(&a->q, "ALTER TABLE %s ADD COLUMN ", tt->quoted);
 			sl_ch_quote_ident(&a->q, f->name);

@@ -726,6 +726,47 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	return rc;
 }
 
+/* Columns the source renamed (sl_field.renamed_from) are renamed on the target, values kept;
+ * one renamed already is left as it is. */
+static int pga_renames(sl_applier *a, struct pga_table *tt, const sl_shape *shape, sl_error *err)
+{
+	bool any = false;
+	for (int i = 0; i < shape->nfields; i++)
+		any |= shape->fields[i].renamed_from != NULL;
+	if (!any)
+		return 0;
+	sl_pg_column *cols = NULL;
+	int ncols = 0, rc = 0;
+	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
+	sl_buf sql = {0};
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		if (f->renamed_from == NULL || pga_find_col(cols, ncols, f->renamed_from) == NULL)
+			continue;
+		if (pga_find_col(cols, ncols, f->name)) {
+			rc = sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target: column %s of %s was renamed to %s on the source, but "
+			        "target table %s has both; drop or rename one of them on "
+			        "the target",
+			        f->renamed_from, tt->display, f->name, tt->display);
+			break;
+		}
+		sl_buf_reset(&sql);
+		sl_buf_printf(&sql, "ALTER TABLE %s RENAME COLUMN ", tt->qualified);
+		sl_pg_quote_ident(&sql, f->renamed_from);
+		sl_buf_puts(&sql, " TO ");
+		sl_pg_quote_ident(&sql, f->name);
+		rc = pga_begin(a, err);
+		if (rc == 0 && (rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err)) < 0)
+			sl_error_wrap(err, "target: renaming column %s of %s", f->renamed_from,
+			              tt->display);
+	}
+	sl_buf_free(&sql);
+	sl_pg_columns_free(cols, ncols);
+	return rc;
+}
+
 int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	struct pga_table *tt = &a->tables[t];
@@ -745,6 +786,7 @@ int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 	}
 	bool changed = false;
 	a->stale = false;
+	SL_TRY(pga_renames(a, tt, shape, err));
 	SL_TRY(pga_evolve(a, tt, td, shape, &changed, err));
 	*stale = a->stale;
 	sl_shape_unref(tt->shape);
