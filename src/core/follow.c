@@ -246,18 +246,22 @@ int sl_follow_apply(const sl_config *cfg, const sl_target_ops *tops, sl_target *
 	}
 	/* remember every table by its identity, loaded or about to be, and the columns of one
 	 * not known yet (the columns a table has later are recorded as its changes apply) */
-	for (int i = 0; i < cat->ntables && rc == 0; i++) {
-		const sl_table_def *td = &cat->tables[i];
-		if (td->identity)
-			rc = sl_state_identity_set(st, td->qualified, td->identity, err);
-		char *was = NULL, *cols = NULL;
-		if (rc == 0)
-			rc = sl_state_columns_get(st, td->qualified, &was, err);
-		if (rc == 0 && was == NULL && (cols = sl_follow_columns(td->fields, td->nfields)))
-			rc = sl_state_columns_set(st, td->qualified, cols, err);
-		free(was);
-		free(cols);
+	int nt = cat->ntables;
+	const char **names = sl_calloc((size_t)(nt ? nt : 1), sizeof *names);
+	const char **ids = sl_calloc((size_t)(nt ? nt : 1), sizeof *ids);
+	char **cols = sl_calloc((size_t)(nt ? nt : 1), sizeof *cols);
+	for (int i = 0; i < nt; i++) {
+		names[i] = cat->tables[i].qualified;
+		ids[i] = cat->tables[i].identity;
+		cols[i] = sl_follow_columns(cat->tables[i].fields, cat->tables[i].nfields);
 	}
+	if (rc == 0)
+		rc = sl_state_remember(st, names, ids, (const char *const *)cols, nt, err);
+	for (int i = 0; i < nt; i++)
+		free(cols[i]);
+	free(cols);
+	free(names);
+	free(ids);
 	free(kind);
 	free(now);
 	free(done);

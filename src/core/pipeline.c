@@ -1386,7 +1386,11 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 		       ps.snapshot_done ? "complete" : "incomplete");
 		struct run r;
 		sl_error e = {0};
-		if (run_open(&r, cfg, false, false, &e) == 0 && run_discover(&r, &e) == 0) {
+		int orc = run_open(&r, cfg, false, false, &e);
+		r.state = st; /* borrowed: the tables followed by identity are discovered too */
+		int drc = orc == 0 ? run_discover(&r, &e) : orc;
+		r.state = NULL;
+		if (drc == 0) {
 			if (r.tops->open(cfg, &r.tgt, &e) < 0)
 				r.tgt = NULL;
 			if (ps.snapshot_done)

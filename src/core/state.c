@@ -420,6 +420,28 @@ int sl_state_identity_set(sl_state *st, const char *table, const char *identity,
 	                      "ttt", a, err);
 }
 
+int sl_state_remember(sl_state *st, const char *const *names, const char *const *identities,
+                      const char *const *columns, int n, sl_error *err)
+{
+	pthread_mutex_lock(&st->mu);
+	int rc = sl_state_exec(st, "BEGIN IMMEDIATE", "", NULL, err);
+	for (int i = 0; i < n && rc == 0; i++) {
+		const void *a[] = {st->name, names[i], identities[i], columns[i]};
+		rc = sl_state_exec(st,
+		                   "INSERT INTO sluice_source_table (pipeline, name, identity, "
+		                   "columns) VALUES (?, ?, ?, ?) ON CONFLICT (pipeline, name) DO "
+		                   "UPDATE SET identity = coalesce(excluded.identity, identity),"
+		                   " columns = coalesce(columns, excluded.columns)",
+		                   "tttt", a, err);
+	}
+	if (rc == 0)
+		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
 int sl_state_columns_set(sl_state *st, const char *table, const char *columns, sl_error *err)
 {
 	const void *a[] = {st->name, table, columns};

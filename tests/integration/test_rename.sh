@@ -253,6 +253,8 @@ case_nothing() {
 	assert_eq 3 "$SL_RC" "nothing: verify exits 3"
 	assert_contains "$SL_OUT" "MOVED public.r: not compared: renamed to public.x" "nothing: verify names the rename not followed yet"
 	assert_contains "$SL_OUT" "GONE public.d" "nothing: verify names the dropped table"
+	sluice_ok status "$TMP/none.yaml"
+	assert_contains "$SL_OUT" "renamed  to public.x on the source" "nothing: status names the rename (beyond include)"
 	src_sql "$SDB" "DROP TABLE x"
 	sluice verify "$TMP/none.yaml"
 	assert_eq 3 "$SL_RC" "nothing: verify exits 3 when nothing is left"
