@@ -200,6 +200,16 @@ static int sl_state_exec(sl_state *st, const char *sql, const char *types, const
 	return rc;
 }
 
+/* End a transaction begun with BEGIN IMMEDIATE: COMMIT when rc is 0, else ROLLBACK. */
+static int sl_state_txn_end(sl_state *st, int rc, sl_error *err)
+{
+	if (rc == 0)
+		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+	return rc;
+}
+
 /* sl_state_exec under the store's mutex: one write on its own. */
 static int sl_state_write(sl_state *st, const char *sql, const char *types, const void **args,
                           sl_error *err)
@@ -318,10 +328,7 @@ int sl_state_reset(sl_state *st, sl_error *err)
 		                   err);
 	if (rc == 0)
 		rc = sl_state_exec(st, "DELETE FROM sluice_pipeline WHERE name = ?", "t", a, err);
-	if (rc == 0)
-		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
-	if (rc < 0 && !sqlite3_get_autocommit(st->db))
-		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+	rc = sl_state_txn_end(st, rc, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -434,10 +441,7 @@ int sl_state_remember(sl_state *st, const char *const *names, const char *const 
 		                   " columns = coalesce(columns, excluded.columns)",
 		                   "tttt", a, err);
 	}
-	if (rc == 0)
-		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
-	if (rc < 0 && !sqlite3_get_autocommit(st->db))
-		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+	rc = sl_state_txn_end(st, rc, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
@@ -500,10 +504,7 @@ int sl_state_rename(sl_state *st, const char *from, const char *to, sl_error *er
 			rc = sl_state_exec(st, sql, "tt", d, err);
 		}
 	}
-	if (rc == 0)
-		rc = sl_state_exec(st, "COMMIT", "", NULL, err);
-	if (rc < 0 && !sqlite3_get_autocommit(st->db))
-		sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+	rc = sl_state_txn_end(st, rc, err);
 	pthread_mutex_unlock(&st->mu);
 	return rc;
 }
