@@ -4,6 +4,7 @@
 # wrong password, refused connection, malformed URL, unknown database, binlog off,
 # binlog_format / binlog_row_image / binlog_row_metadata wrong, missing REPLICATION privileges,
 # and a saved position whose binary logs were purged (refused instead of skipping changes).
+# check also lists the foreign-key actions the binary log does not show.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 my_require
 
@@ -76,6 +77,18 @@ assert_contains "$SL_ERR" "GRANT REPLICATION SLAVE" "missing privilege: the GRAN
 no_target_tables "missing privilege"
 sluice check "$P"
 assert_contains "$SL_OUT$SL_ERR" "lacks REPLICATION CLIENT" "check names REPLICATION CLIENT too"
+
+# foreign-key actions InnoDB performs without binlog row events are listed by check, one line
+# each; a plain foreign key (RESTRICT) is not
+my_sql "$SDB" -e "CREATE TABLE fkp (id int PRIMARY KEY) ENGINE=InnoDB;
+	CREATE TABLE fkc (id int PRIMARY KEY, p int, FOREIGN KEY (p) REFERENCES fkp (id) ON DELETE CASCADE ON UPDATE SET NULL) ENGINE=InnoDB;
+	CREATE TABLE fkr (id int PRIMARY KEY, p int, FOREIGN KEY (p) REFERENCES fkp (id)) ENGINE=InnoDB"
+pipe "$P" fkcheck "$(my_url)$SDB"
+sluice_ok check "$P"
+assert_contains "$SL_OUT" "source foreign-key actions: warning: $SDB.fkc -> $SDB.fkp" "check lists the cascading foreign key"
+assert_contains "$SL_OUT" "ON DELETE CASCADE, ON UPDATE SET NULL" "check names both actions"
+assert_not_contains "$SL_OUT" "$SDB.fkr ->" "a RESTRICT foreign key is not listed"
+my_sql "$SDB" -e "DROP TABLE fkc, fkr, fkp"
 
 # purged position: run, stop, let the binlogs the pipeline needs be purged, run again
 pipe "$P" purged "$(my_url)$SDB"

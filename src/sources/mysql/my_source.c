@@ -463,6 +463,94 @@ static void my_report(sl_check_fn report, void *ctx, bool ok, const char *what, 
 	report(ctx, ok, what, d);
 }
 
+static void my_quote_ident(sl_buf *b, const char *name)
+{
+	sl_buf_putc(b, '`');
+	for (const char *p = name; *p; p++) {
+		if (*p == '`')
+			sl_buf_putc(b, '`');
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '`');
+}
+
+static void my_quote_lit(sl_buf *b, const char *s)
+{
+	sl_buf_putc(b, '\'');
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			sl_buf_putc(b, *p);
+		sl_buf_putc(b, *p);
+	}
+	sl_buf_putc(b, '\'');
+}
+
+/* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE CASCADE / SET
+ * NULL / SET DEFAULT, ON UPDATE the same): the rows they change are not in the binlog, so no
+ * binlog reader sees them. One warning line per constraint whose child table is selected. */
+static int my_check_fk_actions(sl_source *s, sl_check_fn report, void *ctx)
+{
+	const sl_config *cfg = s->cfg;
+	sl_buf sql = {0};
+	/* MariaDB shows REFERENTIAL_CONSTRAINTS.REFERENCED_TABLE_NAME as NULL to a user without
+	 * privileges on the parent's columns; KEY_COLUMN_USAGE has it */
+	sl_buf_puts(&sql,
+	            "SELECT rc.CONSTRAINT_SCHEMA, rc.TABLE_NAME, rc.UNIQUE_CONSTRAINT_SCHEMA, "
+	            "coalesce(rc.REFERENCED_TABLE_NAME, (SELECT max(k.REFERENCED_TABLE_NAME) "
+	            "FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = "
+	            "rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME "
+	            "= rc.CONSTRAINT_NAME), '?'), rc.CONSTRAINT_NAME, rc.DELETE_RULE, "
+	            "rc.UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS rc "
+	            "WHERE (rc.DELETE_RULE <> 'RESTRICT' AND rc.DELETE_RULE <> 'NO ACTION' "
+	            "OR rc.UPDATE_RULE <> 'RESTRICT' AND rc.UPDATE_RULE <> 'NO ACTION')");
+	if (s->url.database[0] && cfg->source.include.count == 0) {
+		sl_buf_puts(&sql, " AND rc.CONSTRAINT_SCHEMA = ");
+		my_quote_lit(&sql, s->url.database);
+	}
+	sl_buf_puts(&sql, " ORDER BY 1, 2, 4");
+	sl_error e = {0};
+	if (mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) != 0) {
+		sl_my_server_error(s->meta, "reading foreign keys", &e);
+		report(ctx, true, "source foreign-key actions", e.msg);
+		sl_buf_free(&sql);
+		return 0;
+	}
+	sl_buf_free(&sql);
+	MYSQL_RES *res = mysql_store_result(s->meta);
+	MYSQL_ROW row;
+	int n = 0;
+	char detail[1024];
+	while (res && (row = mysql_fetch_row(res)) != NULL) {
+		bool complete = true;
+		for (int i = 0; i < 7; i++)
+			complete &= row[i] != NULL;
+		if (!complete)
+			continue;
+		char *child = sl_qualify(row[0], row[1]), *parent = sl_qualify(row[2], row[3]);
+		if (sl_globs_select(&cfg->source.include, &cfg->source.exclude, child)) {
+			snprintf(
+			        detail, sizeof detail,
+			        "warning: %s -> %s (%s): ON DELETE %s, ON UPDATE %s: the rows "
+			        "InnoDB "
+			        "changes for these actions are not in the binary log, so %s on the "
+			        "target misses them (sluice does not apply them yet; compare with "
+			        "'sluice verify' and copy it again with 'sluice resync')",
+			        child, parent, row[4], row[5], row[6], child);
+			report(ctx, true, "source foreign-key actions", detail);
+			n++;
+		}
+		free(child);
+		free(parent);
+	}
+	if (res)
+		mysql_free_result(res);
+	if (n == 0)
+		report(ctx, true, "source foreign-key actions",
+		       "no selected table is changed by a foreign-key action the binary log "
+		       "would not show");
+	return 0;
+}
+
 static int my_check(sl_source *s, sl_check_fn report, void *ctx)
 {
 	int failed = 0;
@@ -523,32 +611,11 @@ static int my_check(sl_source *s, sl_check_fn report, void *ctx)
 	                   "(FLUSH TABLES WITH READ LOCK is held for a moment)"
 	                 : "no RELOAD privilege: the snapshot runs lock-free (chunks converge "
 	                   "through binlog replay; tables need a primary key)");
+	failed += my_check_fk_actions(s, report, ctx);
 	return failed;
 }
 
 /* ---------------------------------------------------------------- discovery ---- */
-
-static void my_quote_ident(sl_buf *b, const char *name)
-{
-	sl_buf_putc(b, '`');
-	for (const char *p = name; *p; p++) {
-		if (*p == '`')
-			sl_buf_putc(b, '`');
-		sl_buf_putc(b, *p);
-	}
-	sl_buf_putc(b, '`');
-}
-
-static void my_quote_lit(sl_buf *b, const char *s)
-{
-	sl_buf_putc(b, '\'');
-	for (const char *p = s; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			sl_buf_putc(b, *p);
-		sl_buf_putc(b, *p);
-	}
-	sl_buf_putc(b, '\'');
-}
 
 void sl_my_table_free(void *p)
 {
