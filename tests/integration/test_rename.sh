@@ -18,6 +18,8 @@
 #             SIGKILL after the streaming rename loses nothing.
 #   ch columns  into ClickHouse 18.16 (no RENAME COLUMN): the new column is added and the
 #             table copied again by a backfill; every row gets the renamed column's value.
+#   crash between  the target renamed (table and column) but not the state, as after a crash
+#             between the two: the next run finds it done.
 #   verify    a state whose every table is gone compares nothing: no "all tables equal".
 # Every table is compared with the source through SQL digests (compare_table) or verify's.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -240,6 +242,26 @@ case_ch_columns() {
 	sluice_ok reset "$TMP/chc.yaml"
 }
 
+# a crash between the target's rename and the state's (simulated: the target renamed by hand,
+# the state left as it was): the next run finds the rename done and goes on
+case_crash_between() {
+	local tdb=it_ren_dst_crash
+	fresh_db test-dst "$tdb"
+	make_tables
+	make_c
+	pipeline_file "$TMP/crash.yaml" it_ren_crash "$SDB" "$tdb" "source.tables: { include: [public.t, public.c] }"
+	sluice_ok run --once "$TMP/crash.yaml"
+	src_sql "$SDB" "ALTER TABLE t RENAME TO t_renamed; UPDATE t_renamed SET v = 'after' WHERE id <= 3;
+		ALTER TABLE c RENAME COLUMN a TO a2; UPDATE c SET a2 = -1 WHERE id <= 4"
+	dst_sql "$tdb" "ALTER TABLE public.t RENAME TO t_renamed; ALTER TABLE public.c RENAME COLUMN a TO a2"
+	sluice_ok run --once "$TMP/crash.yaml"
+	compare_table test-src "$SDB" test-dst "$tdb" public t_renamed
+	compare_table test-src "$SDB" test-dst "$tdb" public c
+	sluice verify "$TMP/crash.yaml"
+	assert_eq 0 "$SL_RC" "crash between: verify is clean"
+	sluice_ok reset "$TMP/crash.yaml"
+}
+
 case_nothing() {
 	local tdb=it_ren_dst_none
 	fresh_db test-dst "$tdb"
@@ -268,5 +290,6 @@ run_case case_clickhouse
 run_case case_target_schema
 run_case case_columns
 run_case case_ch_columns
+run_case case_crash_between
 run_case case_nothing
 cases_done
