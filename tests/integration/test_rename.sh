@@ -18,6 +18,8 @@
 #             SIGKILL after the streaming rename loses nothing.
 #   ch columns  into ClickHouse 18.16 (no RENAME COLUMN): the new column is added and the
 #             table copied again by a backfill; every row gets the renamed column's value.
+#   key column  a primary key column renamed while a run streams: it discovers the tables again
+#             and renames the target's column; the key and the values are kept.
 #   crash between  the target renamed (table and column) but not the state, as after a crash
 #             between the two: the next run finds it done.
 #   verify    a state whose every table is gone compares nothing: no "all tables equal".
@@ -242,6 +244,27 @@ case_ch_columns() {
 	sluice_ok reset "$TMP/chc.yaml"
 }
 
+# a key column renamed while a run streams (nothing of the table pending): the run discovers
+# the tables again and renames the target's column, key and values kept
+case_key_column() {
+	local tdb=it_ren_dst_key
+	fresh_db test-dst "$tdb"
+	make_c
+	pipeline_file "$TMP/key.yaml" it_ren_key "$SDB" "$tdb" "source.tables: { include: [public.c] }"
+	sluice_ok run --once "$TMP/key.yaml"
+	sluice_bg "$TMP/key.out" "$TMP/key.err" run "$TMP/key.yaml"
+	wait_lines "$TMP/key.err" "streaming changes from slot" 1 60 "streaming"
+	src_sql "$SDB" "ALTER TABLE c RENAME COLUMN id TO ident; UPDATE c SET b = 'k' WHERE ident <= 7; DELETE FROM c WHERE ident = 8"
+	wait_sql test-dst "$tdb" "SELECT count(*) FILTER (WHERE b = 'k') || ' ' || count(*) FROM public.c" "7 299" "the changes after the key column's rename"
+	kill -TERM "$SL_PID"
+	wait "$SL_PID" || true
+	assert_contains "$(cat "$TMP/key.err")" "primary key column id of public.c was renamed" "key column: the run says why it discovers again"
+	compare_table test-src "$SDB" test-dst "$tdb" public c
+	sluice verify "$TMP/key.yaml"
+	assert_eq 0 "$SL_RC" "key column: verify is clean"
+	sluice_ok reset "$TMP/key.yaml"
+}
+
 # a crash between the target's rename and the state's (simulated: the target renamed by hand,
 # the state left as it was): the next run finds the rename done and goes on
 case_crash_between() {
@@ -290,6 +313,7 @@ run_case case_clickhouse
 run_case case_target_schema
 run_case case_columns
 run_case case_ch_columns
+run_case case_key_column
 run_case case_crash_between
 run_case case_nothing
 cases_done
