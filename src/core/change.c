@@ -122,6 +122,28 @@ void sl_changes_end_row(sl_changes *c, enum sl_op op, const uint8_t *unchanged)
 	}
 }
 
+int sl_emit_wait(sl_emit_fn emit, void *ctx, sl_msg *m, volatile int *stop,
+                 int (*busy)(void *bctx, sl_error *err), void *bctx, sl_error *err)
+{
+	for (;;) {
+		if (*stop) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
+		}
+		int rc = emit(ctx, m);
+		if (rc == 0)
+			return 0;
+		if (rc < 0) {
+			sl_msg_free(m);
+			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
+		}
+		if (busy && (rc = busy(bctx, err)) < 0) {
+			sl_msg_free(m);
+			return rc;
+		}
+	}
+}
+
 sl_msg *sl_msg_new(enum sl_msg_kind kind)
 {
 	sl_msg *m = sl_calloc(1, sizeof *m);

@@ -196,6 +196,17 @@ static inline void sl_unseen_free(sl_unseen *u)
 	u->sorted = false;
 }
 
+/* Hand one message to the pipeline. Returns 0 when taken (ownership moves), 1 when the
+ * pipeline is busy (the source keeps the message, answers its server, and offers it again),
+ * or < 0 to stop (the source frees the message and returns SL_ERR_CANCELLED). */
+typedef int (*sl_emit_fn)(void *ctx, sl_msg *m);
+
+/* Offer m to emit until it is taken; while the pipeline is busy, busy(bctx) (when not NULL)
+ * answers the source's server. On *stop, a stopping pipeline or busy's error, m is freed and
+ * the error returned (SL_ERR_CANCELLED when stopping). */
+int sl_emit_wait(sl_emit_fn emit, void *ctx, sl_msg *m, volatile int *stop,
+                 int (*busy)(void *bctx, sl_error *err), void *bctx, sl_error *err);
+
 sl_msg *sl_msg_new(enum sl_msg_kind kind);
 void sl_msg_free(sl_msg *m);
 /* Set the message's position (copied; any length). */

@@ -48,11 +48,6 @@ typedef sl_batch *(*sl_batch_sink)(void *ctx, sl_batch *full, sl_error *err);
 /* CDC: the change stream of one session. */
 typedef struct sl_stream sl_stream;
 
-/* Hand one message to the pipeline. Returns 0 when taken (ownership moves), 1 when the
- * pipeline is busy (the source keeps the message, answers its server, and offers it again),
- * or < 0 to stop (the source frees the message and returns SL_ERR_CANCELLED). */
-typedef int (*sl_emit_fn)(void *ctx, sl_msg *m);
-
 /* What the source says about its change log, for status and warnings. */
 typedef struct sl_log_info {
 	char slot_state[32];      /* e.g. "active", "inactive", "lost" */

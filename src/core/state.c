@@ -417,16 +417,6 @@ void sl_state_tables_free(sl_state_table *t, int n)
 	free(t);
 }
 
-int sl_state_identity_set(sl_state *st, const char *table, const char *identity, sl_error *err)
-{
-	const void *a[] = {st->name, table, identity};
-	return sl_state_write(st,
-	                      "INSERT INTO sluice_source_table (pipeline, name, identity) "
-	                      "VALUES (?, ?, ?) ON CONFLICT (pipeline, name) DO UPDATE "
-	                      "SET identity = excluded.identity",
-	                      "ttt", a, err);
-}
-
 int sl_state_remember(sl_state *st, const char *const *names, const char *const *identities,
                       const char *const *columns, int n, sl_error *err)
 {

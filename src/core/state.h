@@ -75,7 +75,6 @@ typedef struct sl_state_table {
 
 int sl_state_tables(sl_state *st, sl_state_table **out, int *n, sl_error *err);
 void sl_state_tables_free(sl_state_table *t, int n);
-int sl_state_identity_set(sl_state *st, const char *table, const char *identity, sl_error *err);
 /* In one transaction, for tables names[0..n): their identities (when not NULL) and their
  * columns (sl_state_columns_set) unless some are kept already. */
 int sl_state_remember(sl_state *st, const char *const *names, const char *const *identities,

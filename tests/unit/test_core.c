@@ -618,13 +618,13 @@ static void test_state_rename_follow(void **state)
 	sl_error err = {0};
 	assert_int_equal(sl_state_open(url, "p", &st, &err), 0);
 	assert_int_equal(sl_state_table_set(st, "public.a", SL_TABLE_DONE, 7, &err), 0);
-	assert_int_equal(sl_state_identity_set(st, "public.a", "100", &err), 0);
 	assert_int_equal(sl_state_rules_set(st, "public.a", "rules-a", &err), 0);
 	assert_int_equal(sl_state_target_name_set(st, "public.a", "a", &err), 0);
 	assert_int_equal(sl_state_table_set(st, "public.b", SL_TABLE_DONE, 3, &err), 0);
-	assert_int_equal(sl_state_identity_set(st, "public.b", "200", &err), 0);
 	assert_int_equal(sl_state_table_set(st, "public.c", SL_TABLE_DONE, 1, &err), 0);
-	assert_int_equal(sl_state_identity_set(st, "public.c", "300", &err), 0);
+	const char *kept[] = {"public.a", "public.b", "public.c"}, *ids[] = {"100", "200", "300"},
+	           *nocols[] = {NULL, NULL, NULL};
+	assert_int_equal(sl_state_remember(st, kept, ids, nocols, 3, &err), 0);
 
 	/* the catalog now: a renamed to a2 (same identity), b as it was, c created again */
 	sl_table_def defs[3] = {{0}};

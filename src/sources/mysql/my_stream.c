@@ -332,19 +332,7 @@ fail:
 
 static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
 {
-	for (;;) {
-		if (*s->stop) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
-		}
-		int rc = s->emit(s->ctx, m);
-		if (rc == 0)
-			return 0;
-		if (rc < 0) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
-		}
-	}
+	return sl_emit_wait(s->emit, s->ctx, m, s->stop, NULL, NULL, err);
 }
 
 /* The binlog has reached position `pos` of file number `file`, between transactions: hand on

@@ -203,7 +203,16 @@ static int st_service(sl_stream *s, sl_error *err)
 
 /* ---------------------------------------------------------------- emitting ---- */
 
-static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err);
+/* While the pipeline is busy: the status messages the server waits for. */
+static int st_busy(void *s, sl_error *err)
+{
+	return st_service(s, err);
+}
+
+static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err)
+{
+	return sl_emit_wait(s->emit, s->ctx, m, s->stop, st_busy, s, err);
+}
 
 /* Hand m on; the held-back BEGIN goes first when m is the transaction's first content. */
 static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
@@ -222,28 +231,6 @@ static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
 		}
 	}
 	return st_emit_now(s, m, err);
-}
-
-static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err)
-{
-	for (;;) {
-		if (*s->stop) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "stopping");
-		}
-		int rc = s->emit(s->ctx, m);
-		if (rc == 0)
-			return 0;
-		if (rc < 0) {
-			sl_msg_free(m);
-			return sl_error_set(err, SL_ERR_CANCELLED, "pipeline stopping");
-		}
-		int src = st_service(s, err);
-		if (src < 0) {
-			sl_msg_free(m);
-			return src;
-		}
-	}
 }
 
 static int st_flush_table(sl_stream *s, int t, sl_error *err)
@@ -376,7 +363,9 @@ static bool st_same_shape(const sl_shape *a, const sl_field *f, int n)
  * a target adding the column gives to the rows it holds. A column with a default but no missing
  * value (fill_missing) may have been added with a volatile default, or the table rewritten
  * since: rows that existed then have values the change log never carried, which a target
- * adding the column says (they need the table reloaded). */
+ * adding the column says (they need the table reloaded). Each field also gets its attnum
+ * (source_id, which a target follows a column rename by) as the catalog has it now: a name
+ * the catalog no longer has (renamed again since) gets none. */
 static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
                     const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
 {
@@ -386,11 +375,10 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 	PGresult *res;
 	SL_TRY(sl_pg_query(s->meta,
 	                   "SELECT a.attname, a.atthasmissing, (a.attmissingval::text::text[])[1],"
-	                   "       d.adbin IS NOT NULL"
+	                   "       d.adbin IS NOT NULL, a.attnum"
 	                   "  FROM pg_attribute a LEFT JOIN pg_attrdef d"
 	                   "    ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-	                   " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped"
-	                   "   AND (a.atthasmissing OR d.adbin IS NOT NULL)",
+	                   " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
 	                   1, params, &res, err));
 	int rc = 0;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
@@ -401,7 +389,12 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 		if (i == nf)
 			continue;
 		sl_field *f = &fields[i];
-		if (PQgetvalue(res, r, 1)[0] != 't' || PQgetisnull(res, r, 2)) {
+		f->source_id = (int32_t)strtol(PQgetvalue(res, r, 4), NULL, 10);
+		bool missing = PQgetvalue(res, r, 1)[0] == 't',
+		     dflt = PQgetvalue(res, r, 3)[0] == 't';
+		if (!missing && !dflt)
+			continue;
+		if (!missing || PQgetisnull(res, r, 2)) {
 			f->fill_missing = true;
 			continue;
 		}
@@ -441,27 +434,6 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 	}
 	PQclear(res);
 	return rc;
-}
-
-/* The columns' attnums (the source_id a target follows a column rename by), as the catalog
- * has them now: a name the catalog no longer has (renamed again since) gets none. */
-static int st_attnums(sl_stream *s, uint32_t relid, sl_field *fields, int nf, sl_error *err)
-{
-	char oid[16];
-	snprintf(oid, sizeof oid, "%u", relid);
-	const char *params[1] = {oid};
-	PGresult *res;
-	SL_TRY(sl_pg_query(s->meta,
-	                   "SELECT attname, attnum FROM pg_attribute WHERE attrelid = $1::oid"
-	                   "   AND attnum > 0 AND NOT attisdropped",
-	                   1, params, &res, err));
-	for (int r = 0; r < PQntuples(res); r++)
-		for (int i = 0; i < nf; i++)
-			if (strcmp(fields[i].name, PQgetvalue(res, r, 0)) == 0)
-				fields[i].source_id =
-				        (int32_t)strtol(PQgetvalue(res, r, 1), NULL, 10);
-	PQclear(res);
-	return 0;
 }
 
 static int st_relation(sl_stream *s, sl_error *err)
@@ -530,8 +502,6 @@ static int st_relation(sl_stream *s, sl_error *err)
 	}
 	if (rc == 0)
 		rc = st_fills(s, m->relid, td, fields, codecs, tflags, nf, err);
-	if (rc == 0)
-		rc = st_attnums(s, m->relid, fields, nf, err);
 	if (rc == 0) {
 		r->warned = true;
 		/* pending rows were built with the previous shape: hand them on first */
