@@ -115,6 +115,14 @@ void sl_table_def_free(sl_table_def *t)
 	memset(t, 0, sizeof *t);
 }
 
+int sl_catalog_find(const sl_catalog *cat, const char *qualified)
+{
+	for (int i = 0; i < cat->ntables; i++)
+		if (strcmp(cat->tables[i].qualified, qualified) == 0)
+			return i;
+	return -1;
+}
+
 bool sl_catalog_selects(const sl_catalog *cat, const sl_config *cfg, const char *qualified,
                         const char *identity)
 {
@@ -136,6 +144,41 @@ void sl_catalog_free(sl_catalog *c)
 	free(c->tables);
 	c->tables = NULL;
 	c->ntables = 0;
+	for (int i = 0; i < c->nfks; i++) {
+		sl_foreign_key *fk = &c->fks[i];
+		for (int k = 0; k < fk->ncols; k++) {
+			free(fk->child_cols[k]);
+			free(fk->parent_cols[k]);
+		}
+		free(fk->child_cols);
+		free(fk->parent_cols);
+		free(fk->name);
+		free(fk->child);
+		free(fk->parent);
+	}
+	free(c->fks);
+	c->fks = NULL;
+	c->nfks = 0;
+}
+
+void sl_catalog_add_fk(sl_catalog *c, const char *name, const char *child, const char *parent,
+                       int n, char *const *child_cols, char *const *parent_cols,
+                       sl_fk_action on_delete, sl_fk_action on_update)
+{
+	c->fks = sl_realloc(c->fks, sizeof *c->fks * (size_t)(c->nfks + 1));
+	sl_foreign_key *fk = &c->fks[c->nfks++];
+	fk->name = sl_strdup(name);
+	fk->child = sl_strdup(child);
+	fk->parent = sl_strdup(parent);
+	fk->ncols = n;
+	fk->child_cols = sl_calloc((size_t)n, sizeof *fk->child_cols);
+	fk->parent_cols = sl_calloc((size_t)n, sizeof *fk->parent_cols);
+	for (int k = 0; k < n; k++) {
+		fk->child_cols[k] = sl_strdup(child_cols[k]);
+		fk->parent_cols[k] = sl_strdup(parent_cols[k]);
+	}
+	fk->on_delete = on_delete;
+	fk->on_update = on_update;
 }
 
 void sl_table_add_requirement(sl_table_def *t, const char *type_name, const char *ddl)

@@ -59,9 +59,31 @@ typedef struct sl_table_def {
 	void (*priv_free)(void *);
 } sl_table_def;
 
+/* What a foreign key makes the source do to the rows that reference a row deleted or whose
+ * referenced columns changed. */
+typedef enum sl_fk_action {
+	SL_FK_NO_ACTION = 0, /* nothing (RESTRICT, NO ACTION: the source refuses instead) */
+	SL_FK_CASCADE,       /* delete them / give them the new values */
+	SL_FK_SET_NULL       /* set their referencing columns to NULL */
+} sl_fk_action;
+
+/* A foreign key whose actions the source performs without logging the rows they change
+ * (InnoDB's ON DELETE / ON UPDATE): the applier performs them on the target (core/fkeys.h). */
+typedef struct sl_foreign_key {
+	char *name;           /* the constraint's */
+	char *child, *parent; /* qualified table names (sl_qualify) */
+	int ncols;
+	char **child_cols, **parent_cols; /* in the constraint's order */
+	sl_fk_action on_delete, on_update;
+} sl_foreign_key;
+
 typedef struct sl_catalog {
 	sl_table_def *tables;
 	int ntables;
+	/* the foreign keys with an action the source's log does not show, whose child table
+	 * is selected (its parent may not be); none for a source that logs them (PostgreSQL) */
+	sl_foreign_key *fks;
+	int nfks;
 	/* discover's input (borrowed, kept by discover): identities of tables the pipeline has
 	 * loaded, selected whatever their name now unless source.tables.exclude matches it */
 	char *const *follow;
@@ -72,6 +94,9 @@ typedef struct sl_catalog {
  * selects it, or it is one the pipeline follows (a table it loaded, renamed since). */
 bool sl_catalog_selects(const sl_catalog *cat, const sl_config *cfg, const char *qualified,
                         const char *identity);
+
+/* The index of the table named `qualified`, or -1. */
+int sl_catalog_find(const sl_catalog *cat, const char *qualified);
 
 /* "schema.name" for messages, globs and state keys; a part containing '.' or '"' is written
  * in double quotes (quotes doubled), so distinct tables never share a name. Caller frees. */
@@ -88,6 +113,10 @@ static inline const sl_field *sl_table_read_fields(const sl_table_def *t)
 
 void sl_table_def_free(sl_table_def *t);
 void sl_catalog_free(sl_catalog *c);
+/* Add a foreign key (copies the strings; the columns are n names each). */
+void sl_catalog_add_fk(sl_catalog *c, const char *name, const char *child, const char *parent,
+                       int n, char *const *child_cols, char *const *parent_cols,
+                       sl_fk_action on_delete, sl_fk_action on_update);
 /* Record a column left out (copies the strings); the entry's other members are zero. */
 sl_skipped_column *sl_table_skip_column(sl_table_def *t, const char *name, const char *source_type,
                                         const char *reason);

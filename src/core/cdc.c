@@ -32,6 +32,7 @@
 
 #include "core/backfill.h"
 #include "core/columns.h"
+#include "core/fkeys.h"
 #include "core/follow.h"
 #include "core/hist.h"
 #include "core/log.h"
@@ -70,10 +71,21 @@ struct cdc {
 	char **cols;       /* per table: its columns as the target has them, by source id
 	                      (sl_follow_columns), loaded from the state on first use */
 	bool *cols_loaded;
-	char **cols_next;     /* per table: its columns once the open group commits, or NULL */
-	int64_t col_limit;    /* SL_COL_MAX_BYTES (see sl_cdc_params) */
-	sl_colview *view;     /* source.tables.columns: what leaves the agent, masked */
-	sl_backfill *bf;      /* tables copied again while streaming, or NULL */
+	char **cols_next;  /* per table: its columns once the open group commits, or NULL */
+	int64_t col_limit; /* SL_COL_MAX_BYTES (see sl_cdc_params) */
+	sl_colview *view;  /* source.tables.columns: what leaves the agent, masked */
+	sl_backfill *bf;   /* tables copied again while streaming, or NULL */
+	/* foreign-key actions the source does not log (core/fkeys.h) */
+	sl_fk_plan **plans; /* per table: what its rows' deletes and updates do, or NULL */
+	sl_changes **acts;  /* per table: its rows whose actions are not done yet, or NULL */
+	int *acts_order;    /* tables with actions pending, in the order of their first */
+	int nacts;
+	bool *acts_reads; /* per table: a pending action reads or changes its rows */
+	/* hashes of the referenced values the pending actions' rows had and took (the plan's
+	 * update columns): a row meeting one of them waits for those to be done (open
+	 * addressing, 0 = empty) */
+	uint64_t *acts_keys;
+	size_t keys_cap, keys_used;
 	int64_t moves_missed; /* key changes to the table being copied the target skipped */
 	double slice_t0;      /* when the backfill slice in the open group began to be applied */
 	size_t pending_bytes;
@@ -398,12 +410,156 @@ static void cdc_pend_ensure(struct cdc *c, int t)
 		c->pend[t].ch = sl_changes_new(t, c->shapes[t]);
 }
 
+/* Do the foreign-key actions pending: the changes collected before them to the tables they
+ * read or change go first. */
+static int cdc_acts_run(struct cdc *c, sl_error *err)
+{
+	if (c->nacts == 0)
+		return 0;
+	for (int t = 0; t < c->p->cat->ntables; t++)
+		if (c->acts_reads[t])
+			SL_TRY(cdc_flush_table(c, t, err));
+	for (int i = 0; i < c->nacts; i++) {
+		int t = c->acts_order[i];
+		SL_TRY(c->p->tops->apply_actions(c->ap, c->acts[t], c->plans[t], err));
+		sl_changes_reset(c->acts[t]);
+	}
+	c->nacts = 0;
+	memset(c->acts_reads, 0, sizeof *c->acts_reads * (size_t)c->p->cat->ntables);
+	if (c->keys_used)
+		memset(c->acts_keys, 0, sizeof *c->acts_keys * c->keys_cap);
+	c->keys_used = 0;
+	c->target_dirty = true;
+	return 0;
+}
+
+/* The hash of row r's values in the plan's update columns (never 0). */
+static uint64_t cdc_acts_hash(const sl_fk_plan *p, const sl_changes *in, int64_t r)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < p->ncols; i++) {
+		int f = sl_shape_find(in->shape, p->cols[i]);
+		if (f >= 0)
+			h = sl_col_hash(&in->rows->cols[f], r, h);
+	}
+	return h ? h : 1;
+}
+
+static bool cdc_acts_seen(const struct cdc *c, uint64_t h)
+{
+	for (size_t s = h & (c->keys_cap - 1); c->keys_cap && c->acts_keys[s];
+	     s = (s + 1) & (c->keys_cap - 1))
+		if (c->acts_keys[s] == h)
+			return true;
+	return false;
+}
+
+static void cdc_acts_remember(struct cdc *c, uint64_t h)
+{
+	if (cdc_acts_seen(c, h))
+		return;
+	if ((c->keys_used + 1) * 2 > c->keys_cap) {
+		size_t cap = c->keys_cap ? c->keys_cap * 2 : 1024;
+		uint64_t *old = c->acts_keys;
+		size_t ocap = c->keys_cap;
+		c->acts_keys = sl_calloc(cap, sizeof *c->acts_keys);
+		c->keys_cap = cap;
+		c->keys_used = 0;
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i])
+				cdc_acts_remember(c, old[i]);
+		free(old);
+	}
+	size_t s = h & (c->keys_cap - 1);
+	while (c->acts_keys[s])
+		s = (s + 1) & (c->keys_cap - 1);
+	c->acts_keys[s] = h;
+	c->keys_used++;
+}
+
+/* Whether row r of `in` (table t; with r + 1 for an update) must wait for the actions pending:
+ * they belong to another table, or a value it had or takes is one they had or took (a chain
+ * of updates, an update of a key deleted, a key deleted after it was updated: one statement
+ * per step would see the values before all of them). */
+static bool cdc_acts_conflict(const struct cdc *c, int t, const sl_changes *in, int64_t r,
+                              bool update)
+{
+	if (c->nacts == 0)
+		return false;
+	if (c->acts_order[c->nacts - 1] != t)
+		return true;
+	const sl_fk_plan *p = c->plans[t];
+	if (p->ncols == 0)
+		return false;
+	return cdc_acts_seen(c, cdc_acts_hash(p, in, r)) ||
+	       (update && cdc_acts_seen(c, cdc_acts_hash(p, in, r + 1)));
+}
+
+static void cdc_acts_drop(struct cdc *c)
+{
+	for (int t = 0; c->acts && t < c->p->cat->ntables; t++) {
+		sl_changes_free(c->acts[t]);
+		c->acts[t] = NULL;
+	}
+	c->nacts = 0;
+	if (c->acts_reads)
+		memset(c->acts_reads, 0, sizeof *c->acts_reads * (size_t)c->p->cat->ntables);
+	if (c->keys_used)
+		memset(c->acts_keys, 0, sizeof *c->acts_keys * c->keys_cap);
+	c->keys_used = 0;
+}
+
+/* Row r of `in` (table t) is one whose deletion or update the source followed with foreign-key
+ * actions: keep it (and for an update the new image after it) for cdc_acts_run. */
+static void cdc_acts_add(struct cdc *c, int t, const sl_changes *in, int64_t r, bool update)
+{
+	sl_changes *a = c->acts[t];
+	if (a && a->shape != in->shape) { /* run before a new shape: never mixed */
+		sl_changes_free(a);
+		a = NULL;
+	}
+	if (a == NULL)
+		a = c->acts[t] = sl_changes_new(t, in->shape);
+	if (a->rows->length == 0)
+		c->acts_order[c->nacts++] = t;
+	for (int64_t i = r; i <= r + update; i++) {
+		for (int k = 0; k < a->rows->ncols; k++)
+			sl_col_append_from(&a->rows->cols[k], &in->rows->cols[k], i);
+		enum sl_op op = i > r ? SL_OP_UPSERT : update ? SL_OP_KEYREF : SL_OP_DELETE;
+		sl_changes_end_row(a, op, NULL);
+		sl_row_origin o = {c->txn_version, 0};
+		sl_buf_append(&a->origins, &o, sizeof o);
+	}
+	if (update)
+		sl_changes_set_pair(a, a->rows->length - 1, a->rows->length - 2);
+	const sl_fk_plan *p = c->plans[t];
+	if (p->ncols > 0) {
+		cdc_acts_remember(c, cdc_acts_hash(p, in, r));
+		if (update)
+			cdc_acts_remember(c, cdc_acts_hash(p, in, r + 1));
+	}
+	for (int i = 0; i < c->p->cat->ntables; i++)
+		c->acts_reads[i] |= p->reads[i];
+}
+
+/* Whether the update at rows r (old image) and r + 1 (new) of `in` changed a column plan's
+ * update steps read. */
+static bool cdc_acts_changed(const sl_fk_plan *p, const sl_changes *in, int64_t r)
+{
+	for (int i = 0; i < p->ncols; i++) {
+		int f = sl_shape_find(in->shape, p->cols[i]);
+		if (f >= 0 && !sl_col_equal(&in->rows->cols[f], r, &in->rows->cols[f], r + 1))
+			return true;
+	}
+	return false;
+}
+
 static int cdc_flush_all(struct cdc *c, sl_error *err)
 {
 	for (int t = 0; t < c->p->cat->ntables; t++)
 		SL_TRY(cdc_flush_table(c, t, err));
 	c->pending_bytes = 0;
-	return 0;
+	return cdc_acts_run(c, err);
 }
 
 /* Whether the new shape says the source rewrote rows without logging them: a column whose
@@ -524,6 +680,7 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	struct pend *pd = &c->pend[t];
 	if (c->shapes[t] == m->shape)
 		return 0;
+	SL_TRY(cdc_acts_run(c, err)); /* with the shapes they were collected under */
 	const char *col = NULL, *why = NULL;
 	if (c->shapes[t])
 		why = cdc_rows_retyped(c->shapes[t], m->shape, &col);
@@ -574,27 +731,60 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	return 0;
 }
 
+/* Inside cdc_on_rows for table t (whose pending batch had *before bytes when it last counted
+ * them): write its pending changes into the target (acts: the foreign-key actions pending and
+ * the changes before them; else table t's changes), then go on collecting. */
+static int cdc_midway(struct cdc *c, int t, bool acts, size_t *before, sl_error *err)
+{
+	struct pend *pd = &c->pend[t];
+	c->pending_bytes += sl_changes_bytes(pd->ch) - *before;
+	SL_TRY(acts ? cdc_acts_run(c, err) : cdc_flush_table(c, t, err));
+	cdc_pend_ensure(c, t);
+	*before = sl_changes_bytes(pd->ch);
+	return 0;
+}
+
 static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	int t = m->table;
 	struct pend *pd = &c->pend[t];
-	const sl_changes *in = m->changes;
+	sl_changes *in = m->changes;
 	if (c->shapes[t] == NULL || c->shapes[t] != in->shape)
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
 		                    c->p->cat->tables[t].qualified);
 	cdc_pend_ensure(c, t);
 	size_t before = sl_changes_bytes(pd->ch);
+	const sl_fk_plan *plan = c->plans ? c->plans[t] : NULL;
 	for (int64_t r = 0; r < in->rows->length; r++) {
+		char op = sl_changes_op(in, r);
+		if (c->nacts > 0 && c->acts_reads[t]) {
+			/* foreign-key actions pending change this table's rows: first */
+			SL_TRY(cdc_midway(c, t, true, &before, err));
+		}
+		if (op == SL_OP_REKEY) {
+			if (r + 1 >= in->rows->length || sl_changes_op(in, r + 1) != SL_OP_UPSERT)
+				return sl_error_set(
+				        err, SL_ERR_INTERNAL,
+				        "an update's old image of %s without its new one",
+				        c->p->cat->tables[t].qualified);
+			bool act = plan && plan->nsteps > plan->ndelete &&
+			           cdc_acts_changed(plan, in, r);
+			if (act && cdc_acts_conflict(c, t, in, r, true))
+				SL_TRY(cdc_midway(c, t, true, &before, err));
+			if (act)
+				cdc_acts_add(c, t, in, r, true);
+			in->ops.data[r] = SL_OP_DELETE;
+		} else if (op == SL_OP_DELETE && plan && plan->ndelete > 0) {
+			if (cdc_acts_conflict(c, t, in, r, false))
+				SL_TRY(cdc_midway(c, t, true, &before, err));
+			cdc_acts_add(c, t, in, r, false);
+		}
 		/* a keyless table applies inserts and deletes in order: never mix them in one
 		 * statement set */
 		if (pd->nkey == 0 && pd->ch->rows->length > 0 &&
 		    (sl_changes_op(pd->ch, pd->ch->rows->length - 1) == SL_OP_DELETE) !=
-		            (sl_changes_op(in, r) == SL_OP_DELETE)) {
-			c->pending_bytes += sl_changes_bytes(pd->ch) - before;
-			SL_TRY(cdc_flush_table(c, t, err));
-			cdc_pend_ensure(c, t);
-			before = sl_changes_bytes(pd->ch);
-		}
+		            (sl_changes_op(in, r) == SL_OP_DELETE))
+			SL_TRY(cdc_midway(c, t, false, &before, err));
 		/* cut before a column passes its 32-bit offsets; a key change's DELETE and MOVE
 		 * stay together (the MOVE reads the row the DELETE replaced) */
 		if (sl_changes_op(in, r) != SL_OP_MOVE) {
@@ -605,10 +795,7 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 			int64_t need = 0;
 			int col = pend_overflow(pd, in, r, end, c->col_limit, &need);
 			if (col >= 0 && pd->ch->rows->length > 0) {
-				c->pending_bytes += sl_changes_bytes(pd->ch) - before;
-				SL_TRY(cdc_flush_table(c, t, err));
-				cdc_pend_ensure(c, t);
-				before = sl_changes_bytes(pd->ch);
+				SL_TRY(cdc_midway(c, t, false, &before, err));
 				col = pend_overflow(pd, in, r, end, c->col_limit, &need);
 			}
 			if (col >= 0)
@@ -647,6 +834,8 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	struct pend *pd = &c->pend[m->table];
+	if (c->nacts > 0 && c->acts_reads[m->table])
+		SL_TRY(cdc_acts_run(c, err));
 	if (pd->ch) {
 		size_t bytes = sl_changes_bytes(pd->ch);
 		c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
@@ -992,6 +1181,7 @@ static void cdc_session_end(struct cdc *c)
 	}
 	sl_msg_free(c->last_commit);
 	c->last_commit = NULL;
+	cdc_acts_drop(c); /* not done: the next session reads them again */
 	sl_backfill_session_end(c->bf);
 	c->slice_t0 = 0;
 	c->in_src_txn = c->group_open = c->target_dirty = false;
@@ -1013,6 +1203,35 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	c.cols_loaded = sl_calloc((size_t)n, sizeof *c.cols_loaded);
 	c.cols_next = sl_calloc((size_t)n, sizeof *c.cols_next);
 	c.view = sl_colview_create(p->cat, p->cfg->mask_key);
+	if (p->cat->nfks > 0) {
+		char **problems = NULL;
+		c.plans = sl_fk_plans_build(p->cat, p->tops->actions_keyed_only, &problems);
+		for (int i = 0; i < p->cat->nfks; i++) {
+			if (problems[i])
+				sl_warn("foreign key %s", problems[i]);
+			free(problems[i]);
+		}
+		free(problems);
+		bool any = false;
+		for (int t = 0; t < p->cat->ntables; t++)
+			any |= c.plans[t] != NULL;
+		if (any && p->tops->apply_actions == NULL) {
+			sl_warn("target %s cannot do the foreign-key actions the source does not "
+			        "log; "
+			        "tables they change may differ from the source (compare with "
+			        "'sluice "
+			        "verify')",
+			        p->tops->type);
+			any = false;
+		}
+		if (!any) {
+			sl_fk_plans_free(c.plans, p->cat->ntables);
+			c.plans = NULL;
+		}
+	}
+	c.acts = sl_calloc((size_t)n, sizeof *c.acts);
+	c.acts_order = sl_calloc((size_t)n, sizeof *c.acts_order);
+	c.acts_reads = sl_calloc((size_t)n, sizeof *c.acts_reads);
 	if (!p->once)
 		c.bf = sl_backfill_create(p->cfg, p->sops, p->src, p->cat, p->state);
 	int backoff = 1, rc;
@@ -1052,6 +1271,12 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	free(c.cols_next);
 	sl_colview_destroy(c.view);
 	sl_backfill_destroy(c.bf);
+	cdc_acts_drop(&c);
+	free(c.acts);
+	free(c.acts_order);
+	free(c.acts_reads);
+	free(c.acts_keys);
+	sl_fk_plans_free(c.plans, p->cat->ntables);
 	if (rc == 0 && sl_stop_requested)
 		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);
 	return rc;

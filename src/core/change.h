@@ -48,6 +48,11 @@ enum sl_op {
 	 * row just before it is the DELETE of its old key, and the unchanged columns take the
 	 * values the row had under that old key */
 	SL_OP_MOVE = 'M',
+	/* the old image of an updated row whose key, or a column a foreign key with an ON
+	 * UPDATE action references, changed (MySQL); the next row is its new image (UPSERT).
+	 * The applier reads it for the foreign-key actions (core/fkeys.h) and applies it as a
+	 * DELETE: targets never see it */
+	SL_OP_REKEY = 'R',
 	/* applier only: a superseded DELETE kept because a MOVE still reads its old key */
 	SL_OP_KEYREF = 'K'
 };

@@ -27,6 +27,7 @@
 #include "core/cdc.h"
 #include "core/columns.h"
 #include "core/digest.h"
+#include "core/fkeys.h"
 #include "core/follow.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -980,6 +981,44 @@ static void check_report(void *ctx, bool ok, const char *what, const char *detai
 	c->failed += !ok;
 }
 
+static const char *check_fk_action(sl_fk_action a)
+{
+	return a == SL_FK_CASCADE ? "CASCADE" : a == SL_FK_SET_NULL ? "SET NULL" : "NO ACTION";
+}
+
+/* The foreign-key actions the source does not log: one line each, done by sluice on the
+ * target or a warning saying why not. */
+static void check_fks(struct check_ctx *ctx, const sl_target_ops *tops, const sl_catalog *cat)
+{
+	const char *what = "foreign-key actions";
+	char **problems = NULL;
+	sl_fk_plans_free(sl_fk_plans_build(cat, tops->actions_keyed_only, &problems), cat->ntables);
+	char line[1400];
+	for (int k = 0; k < cat->nfks; k++) {
+		const sl_foreign_key *fk = &cat->fks[k];
+		if (problems[k])
+			snprintf(line, sizeof line, "warning: %s", problems[k]);
+		else if (tops->apply_actions == NULL)
+			snprintf(line, sizeof line,
+			         "warning: %s -> %s (%s): ON DELETE %s, ON UPDATE %s: the source's "
+			         "log "
+			         "does not show the rows they change and target %s cannot do them, "
+			         "so %s may differ from the source there (compare with 'sluice "
+			         "verify')",
+			         fk->child, fk->parent, fk->name, check_fk_action(fk->on_delete),
+			         check_fk_action(fk->on_update), tops->type, fk->child);
+		else
+			snprintf(line, sizeof line,
+			         "%s -> %s (%s): ON DELETE %s, ON UPDATE %s: the source's log does "
+			         "not show the rows they change; sluice does them on the target",
+			         fk->child, fk->parent, fk->name, check_fk_action(fk->on_delete),
+			         check_fk_action(fk->on_update));
+		check_report(ctx, true, what, line);
+		free(problems[k]);
+	}
+	free(problems);
+}
+
 int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 {
 	struct check_ctx ctx = {0};
@@ -1002,7 +1041,7 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 		check_report(&ctx, false, "source connection", e.msg);
 	else
 		sops->check(src, check_report, &ctx);
-	if (src != NULL && cfg->source.ncolumns > 0) {
+	if (src != NULL) {
 		/* source.tables.columns against the tables as they are now */
 		struct run r;
 		memset(&r, 0, sizeof r);
@@ -1010,11 +1049,15 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 		r.sops = sops;
 		r.src = src;
 		if (sops->discover(src, &r.cat, &e) < 0 ||
-		    sl_columns_apply(cfg, &r.cat, run_project, &r, &e) < 0)
-			check_report(&ctx, false, "source.tables.columns", e.msg);
-		else
-			check_report(&ctx, true, "source.tables.columns",
-			             "every named table and column exists; keys are kept");
+		    sl_columns_apply(cfg, &r.cat, run_project, &r, &e) < 0) {
+			if (cfg->source.ncolumns > 0)
+				check_report(&ctx, false, "source.tables.columns", e.msg);
+		} else {
+			if (cfg->source.ncolumns > 0)
+				check_report(&ctx, true, "source.tables.columns",
+				             "every named table and column exists; keys are kept");
+			check_fks(&ctx, tops, &r.cat);
+		}
 		sl_catalog_free(&r.cat);
 	}
 	if (tops->open(cfg, &tgt, &e) < 0)

@@ -14,6 +14,7 @@
 #include "core/catalog.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/fkeys.h"
 #include "core/source.h"
 
 typedef struct sl_target sl_target;
@@ -86,6 +87,17 @@ typedef struct sl_target_ops {
 	int (*apply_changes)(sl_applier *a, const sl_changes *c, const uint8_t *dead,
 	                     sl_error *err);
 	int (*apply_truncate)(sl_applier *a, int t, uint64_t version, sl_error *err);
+	/* Foreign-key actions the source did without logging the rows they changed
+	 * (core/fkeys.h): `rows` are rows of table rows->table, in order, deleted (DELETE: the
+	 * old image) or updated (KEYREF: the old image; the UPSERT after it, whose pair names
+	 * it: the new one). Do plan's steps for them: steps[0..ndelete) for the deleted rows,
+	 * the rest for the updated ones, in that order. The changes before them to the tables
+	 * the steps read are applied already. NULL: the target cannot (warned). */
+	int (*apply_actions)(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan,
+	                     sl_error *err);
+	/* apply_actions deletes the rows of a child table without a primary key but cannot
+	 * change them (it finds such rows by their values) */
+	bool actions_keyed_only;
 	int (*apply_commit)(sl_applier *a, const sl_msg *commit, sl_error *err);
 	void (*apply_rollback)(sl_applier *a);
 	void (*apply_cancel)(sl_applier *a); /* from another thread */

@@ -23,6 +23,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan runtime */
 #include "core/batch.h"
 #include "core/change.h"
 #include "core/digest.h"
+#include "core/fkeys.h"
 #include "core/follow.h"
 #include "core/hist.h"
 #include "core/queue.h"
@@ -722,6 +723,108 @@ static void test_follow_columns(void **state)
 		sl_field_reset(&f[i]);
 }
 
+static void fk_table(sl_catalog *cat, const char *name, int nkey, int n, ...)
+{
+	va_list ap;
+	va_start(ap, n);
+	cat->tables = realloc(cat->tables, sizeof *cat->tables * (size_t)(cat->ntables + 1));
+	sl_table_def *t = &cat->tables[cat->ntables++];
+	memset(t, 0, sizeof *t);
+	t->schema = strdup("s");
+	t->name = strdup(name);
+	t->qualified = sl_qualify("s", name);
+	t->fields = calloc((size_t)n, sizeof *t->fields);
+	t->nfields = n;
+	for (int i = 0; i < n; i++)
+		sl_field_init(&t->fields[i], va_arg(ap, const char *), SL_TYPE_INT32);
+	t->key = calloc(1, sizeof *t->key);
+	t->nkey = nkey; /* the first field */
+	va_end(ap);
+}
+
+static void fk_add(sl_catalog *cat, const char *name, const char *child, const char *ccol,
+                   const char *parent, const char *pcol, sl_fk_action del, sl_fk_action upd)
+{
+	char *c = sl_qualify("s", child), *p = sl_qualify("s", parent);
+	char *cc = (char *)ccol, *pc = (char *)pcol;
+	sl_catalog_add_fk(cat, name, c, p, 1, &cc, &pc, del, upd);
+	free(c);
+	free(p);
+}
+
+/* The steps of the foreign-key plans (core/fkeys.h): deepest deletes first, updates passed
+ * down through the columns they change, and what cannot be done said per key. */
+static void test_fk_plans(void **state)
+{
+	(void)state;
+	sl_catalog cat = {0};
+	fk_table(&cat, "a", 1, 1, "id");
+	fk_table(&cat, "b", 1, 2, "id", "a_id");
+	fk_table(&cat, "c", 0, 2, "id", "b_id"); /* keyless */
+	fk_table(&cat, "d", 1, 2, "a_id", "x");
+	fk_table(&cat, "e", 1, 2, "id", "parent");
+	fk_table(&cat, "f", 1, 2, "id", "g_id");
+	fk_add(&cat, "fk_b", "b", "a_id", "a", "id", SL_FK_CASCADE, SL_FK_CASCADE);
+	fk_add(&cat, "fk_c", "c", "b_id", "b", "id", SL_FK_SET_NULL, SL_FK_NO_ACTION);
+	fk_add(&cat, "fk_d", "d", "a_id", "b", "a_id", SL_FK_NO_ACTION, SL_FK_CASCADE);
+	fk_add(&cat, "fk_e", "e", "parent", "e", "id", SL_FK_CASCADE, SL_FK_NO_ACTION);
+	fk_add(&cat, "fk_f", "f", "g_id", "g", "id", SL_FK_CASCADE, SL_FK_CASCADE);
+	char **problems = NULL;
+	sl_fk_plan **plans = sl_fk_plans_build(&cat, false, &problems);
+	/* a: c's SET NULL (through b's cascaded delete) before b's delete; then b's update and
+	 * d's, which references the column of b that changes with a */
+	const sl_fk_plan *p = plans[0];
+	assert_non_null(p);
+	assert_int_equal(p->ndelete, 2);
+	assert_int_equal(p->nsteps, 4);
+	assert_int_equal(p->steps[0].kind, SL_FKS_SET_NULL);
+	assert_int_equal(p->steps[0].table, 2);
+	assert_int_equal(p->steps[0].nchain, 2);
+	assert_string_equal(p->steps[0].chain[0]->name, "fk_b");
+	assert_int_equal(p->steps[1].kind, SL_FKS_DELETE);
+	assert_int_equal(p->steps[1].table, 1);
+	assert_int_equal(p->steps[2].kind, SL_FKS_UPDATE);
+	assert_int_equal(p->steps[2].table, 1);
+	assert_string_equal(p->steps[2].from[0], "id");
+	assert_int_equal(p->steps[3].kind, SL_FKS_UPDATE);
+	assert_int_equal(p->steps[3].table, 3);
+	assert_int_equal(p->steps[3].nchain, 2);
+	assert_string_equal(p->steps[3].from[0], "id");
+	assert_false(p->steps[3].to_null);
+	assert_int_equal(p->ncols, 1);
+	assert_true(p->reads[1] && p->reads[2] && p->reads[3]);
+	assert_false(p->reads[0] || p->reads[4]);
+	/* b: c's SET NULL; d follows b.a_id */
+	p = plans[1];
+	assert_non_null(p);
+	assert_int_equal(p->ndelete, 1);
+	assert_int_equal(p->nsteps, 2);
+	assert_string_equal(p->cols[0], "a_id");
+	assert_null(plans[2]);
+	assert_null(plans[3]);
+	/* e cascades to itself; f's parent is not selected */
+	assert_null(plans[4]);
+	assert_non_null(problems[3]);
+	assert_non_null(strstr(problems[3], "cycle"));
+	assert_non_null(strstr(problems[4], "parent table is not selected"));
+	assert_null(problems[0]);
+	assert_null(problems[1]);
+	for (int k = 0; k < cat.nfks; k++)
+		free(problems[k]);
+	free(problems);
+	sl_fk_plans_free(plans, cat.ntables);
+	/* a target that cannot change keyless rows: c's SET NULL is left out and said */
+	plans = sl_fk_plans_build(&cat, true, &problems);
+	assert_non_null(strstr(problems[1], "without a primary key"));
+	assert_int_equal(plans[0]->ndelete, 1);
+	assert_int_equal(plans[1]->ndelete, 0);
+	for (int k = 0; k < cat.nfks; k++)
+		free(problems[k]);
+	free(problems);
+	sl_fk_plans_free(plans, cat.ntables);
+	sl_catalog_free(&cat);
+}
+
 static void test_url_authority(void **state)
 {
 	(void)state;
@@ -847,6 +950,7 @@ int main(void)
 	        cmocka_unit_test(test_unqualify),
 	        cmocka_unit_test(test_state_rename_follow),
 	        cmocka_unit_test(test_follow_columns),
+	        cmocka_unit_test(test_fk_plans),
 	        cmocka_unit_test(test_state_store),
 	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_state_long_position),

@@ -485,69 +485,97 @@ static void my_quote_lit(sl_buf *b, const char *s)
 	sl_buf_putc(b, '\'');
 }
 
-/* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE CASCADE / SET
- * NULL / SET DEFAULT, ON UPDATE the same): the rows they change are not in the binlog, so no
- * binlog reader sees them. One warning line per constraint whose child table is selected. */
-static int my_check_fk_actions(sl_source *s, sl_check_fn report, void *ctx)
+static sl_fk_action my_fk_action(const char *rule)
+{
+	if (strcmp(rule, "CASCADE") == 0)
+		return SL_FK_CASCADE;
+	if (strcmp(rule, "SET NULL") == 0)
+		return SL_FK_SET_NULL;
+	return SL_FK_NO_ACTION; /* RESTRICT, NO ACTION; InnoDB refuses SET DEFAULT */
+}
+
+/* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE / ON UPDATE
+ * CASCADE and SET NULL): the rows they change are not in the binlog, so no binlog reader sees
+ * them. Every foreign key with such an action whose child table is selected goes into the
+ * catalog, for the applier to do the actions on the target (core/fkeys.h). */
+static int my_discover_fks(sl_source *s, sl_catalog *cat, sl_error *err)
 {
 	const sl_config *cfg = s->cfg;
 	sl_buf sql = {0};
 	/* MariaDB shows REFERENTIAL_CONSTRAINTS.REFERENCED_TABLE_NAME as NULL to a user without
 	 * privileges on the parent's columns; KEY_COLUMN_USAGE has it */
 	sl_buf_puts(&sql,
-	            "SELECT rc.CONSTRAINT_SCHEMA, rc.TABLE_NAME, rc.UNIQUE_CONSTRAINT_SCHEMA, "
-	            "coalesce(rc.REFERENCED_TABLE_NAME, (SELECT max(k.REFERENCED_TABLE_NAME) "
-	            "FROM information_schema.KEY_COLUMN_USAGE k WHERE k.TABLE_SCHEMA = "
+	            "SELECT rc.CONSTRAINT_SCHEMA, rc.TABLE_NAME, rc.CONSTRAINT_NAME, "
+	            "rc.DELETE_RULE, rc.UPDATE_RULE, k.REFERENCED_TABLE_SCHEMA, "
+	            "k.REFERENCED_TABLE_NAME, k.COLUMN_NAME, k.REFERENCED_COLUMN_NAME "
+	            "FROM information_schema.REFERENTIAL_CONSTRAINTS rc "
+	            "JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = "
 	            "rc.CONSTRAINT_SCHEMA AND k.TABLE_NAME = rc.TABLE_NAME AND k.CONSTRAINT_NAME "
-	            "= rc.CONSTRAINT_NAME), '?'), rc.CONSTRAINT_NAME, rc.DELETE_RULE, "
-	            "rc.UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS rc "
-	            "WHERE (rc.DELETE_RULE <> 'RESTRICT' AND rc.DELETE_RULE <> 'NO ACTION' "
-	            "OR rc.UPDATE_RULE <> 'RESTRICT' AND rc.UPDATE_RULE <> 'NO ACTION')");
+	            "= rc.CONSTRAINT_NAME AND k.REFERENCED_TABLE_NAME IS NOT NULL "
+	            "WHERE (rc.DELETE_RULE IN ('CASCADE', 'SET NULL') "
+	            "OR rc.UPDATE_RULE IN ('CASCADE', 'SET NULL'))");
 	if (s->url.database[0] && cfg->source.include.count == 0) {
 		sl_buf_puts(&sql, " AND rc.CONSTRAINT_SCHEMA = ");
 		my_quote_lit(&sql, s->url.database);
 	}
-	sl_buf_puts(&sql, " ORDER BY 1, 2, 4");
-	sl_error e = {0};
+	sl_buf_puts(&sql, " ORDER BY 1, 2, 3, k.ORDINAL_POSITION");
 	if (mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) != 0) {
-		sl_my_server_error(s->meta, "reading foreign keys", &e);
-		report(ctx, true, "source foreign-key actions", e.msg);
 		sl_buf_free(&sql);
-		return 0;
+		return sl_my_server_error(s->meta, "reading foreign keys", err);
 	}
 	sl_buf_free(&sql);
 	MYSQL_RES *res = mysql_store_result(s->meta);
 	MYSQL_ROW row;
+	char *child = NULL, *parent = NULL, *name = NULL, **ccols = NULL, **pcols = NULL;
+	sl_fk_action del = SL_FK_NO_ACTION, upd = SL_FK_NO_ACTION;
 	int n = 0;
-	char detail[1024];
-	while (res && (row = mysql_fetch_row(res)) != NULL) {
-		bool complete = true;
-		for (int i = 0; i < 7; i++)
-			complete &= row[i] != NULL;
-		if (!complete)
+	for (;;) {
+		row = res ? mysql_fetch_row(res) : NULL;
+		bool complete = row != NULL;
+		for (int i = 0; complete && i < 9; i++)
+			complete = row[i] != NULL;
+		if (row && !complete)
 			continue;
-		char *child = sl_qualify(row[0], row[1]), *parent = sl_qualify(row[2], row[3]);
-		if (sl_globs_select(&cfg->source.include, &cfg->source.exclude, child)) {
-			snprintf(
-			        detail, sizeof detail,
-			        "warning: %s -> %s (%s): ON DELETE %s, ON UPDATE %s: the rows "
-			        "InnoDB "
-			        "changes for these actions are not in the binary log, so %s on the "
-			        "target misses them (sluice does not apply them yet; compare with "
-			        "'sluice verify' and copy it again with 'sluice resync')",
-			        child, parent, row[4], row[5], row[6], child);
-			report(ctx, true, "source foreign-key actions", detail);
-			n++;
+		char *q = row ? sl_qualify(row[0], row[1]) : NULL;
+		if (child && (q == NULL || strcmp(q, child) != 0 || strcmp(row[2], name) != 0)) {
+			/* the constraint before this row is complete */
+			bool selected = false;
+			for (int i = 0; i < cat->ntables; i++)
+				selected |= strcmp(cat->tables[i].qualified, child) == 0;
+			if (selected)
+				sl_catalog_add_fk(cat, name, child, parent, n, ccols, pcols, del,
+				                  upd);
+			for (int i = 0; i < n; i++) {
+				free(ccols[i]);
+				free(pcols[i]);
+			}
+			free(child);
+			free(parent);
+			free(name);
+			child = parent = name = NULL;
+			n = 0;
 		}
-		free(child);
-		free(parent);
+		if (row == NULL)
+			break;
+		if (child == NULL) {
+			child = q;
+			q = NULL;
+			parent = sl_qualify(row[5], row[6]);
+			name = sl_strdup(row[2]);
+			del = my_fk_action(row[3]);
+			upd = my_fk_action(row[4]);
+		}
+		free(q);
+		ccols = sl_realloc(ccols, sizeof *ccols * (size_t)(n + 1));
+		pcols = sl_realloc(pcols, sizeof *pcols * (size_t)(n + 1));
+		ccols[n] = sl_strdup(row[7]);
+		pcols[n] = sl_strdup(row[8]);
+		n++;
 	}
+	free(ccols);
+	free(pcols);
 	if (res)
 		mysql_free_result(res);
-	if (n == 0)
-		report(ctx, true, "source foreign-key actions",
-		       "no selected table is changed by a foreign-key action the binary log "
-		       "would not show");
 	return 0;
 }
 
@@ -611,7 +639,6 @@ static int my_check(sl_source *s, sl_check_fn report, void *ctx)
 	                   "(FLUSH TABLES WITH READ LOCK is held for a moment)"
 	                 : "no RELOAD privilege: the snapshot runs lock-free (chunks converge "
 	                   "through binlog replay; tables need a primary key)");
-	failed += my_check_fk_actions(s, report, ctx);
 	return failed;
 }
 
@@ -853,6 +880,8 @@ static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		}
 	}
 	sl_buf_free(&sql);
+	if (rc == 0 && cat->ntables > 0)
+		rc = my_discover_fks(s, cat, err);
 	if (rc == 0 && cat->ntables == 0)
 		rc = sl_error_set(
 		        err, SL_ERR_CONFIG,

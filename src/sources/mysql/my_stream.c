@@ -51,6 +51,8 @@ struct ms_rel {
 	int *map;             /* binlog column -> shape field, -1 = skipped */
 	int *keycols;         /* binlog columns of the key, in key order */
 	int nkey;
+	int *refcols; /* binlog columns a foreign key with an ON UPDATE action references */
+	int nref;
 	sl_shape *shape;
 };
 
@@ -427,6 +429,7 @@ static void ms_rel_clear(struct ms_rel *r)
 	free(r->types);
 	free(r->map);
 	free(r->keycols);
+	free(r->refcols);
 	sl_shape_unref(r->shape);
 	sl_binlog_table_reset(&r->tm);
 	memset(r, 0, sizeof *r);
@@ -621,6 +624,21 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 			if (r->map[i] >= 0 && strcmp(tm.cols[i].name, kn) == 0)
 				r->keycols[r->nkey++] = i;
 	}
+	/* columns whose change the applier passes on to the rows referencing them */
+	r->refcols = sl_calloc((size_t)(n ? n : 1), sizeof *r->refcols);
+	for (int i = 0; i < n; i++) {
+		bool ref = false;
+		for (int k = 0; k < s->cat->nfks && r->map[i] >= 0; k++) {
+			const sl_foreign_key *fk = &s->cat->fks[k];
+			if (fk->on_update == SL_FK_NO_ACTION ||
+			    strcmp(fk->parent, td->qualified) != 0)
+				continue;
+			for (int c = 0; c < fk->ncols; c++)
+				ref |= strcmp(fk->parent_cols[c], tm.cols[i].name) == 0;
+		}
+		if (ref)
+			r->refcols[r->nref++] = i;
+	}
 	if (r->nkey != td->nkey)
 		rc = sl_error_set(err, SL_ERR_DATA,
 		                  "source: a primary key column of %s is no longer in the binlog "
@@ -672,7 +690,7 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
 		if (j < 0)
 			continue;
 		const sl_my_value *v = &vals[i];
-		if (v->kind == SL_MYV_ABSENT && op != SL_OP_DELETE) {
+		if (v->kind == SL_MYV_ABSENT && op != SL_OP_DELETE && op != SL_OP_REKEY) {
 			s->ubits[j >> 3] |= (uint8_t)(1 << (j & 7));
 			any_u = true;
 		}
@@ -693,10 +711,11 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
 	return 0;
 }
 
-static bool ms_key_changed(const struct ms_rel *r, const sl_my_value *a, const sl_my_value *b)
+/* Whether an update changed a value in columns cols[0..n). */
+static bool ms_changed(const int *cols, int n, const sl_my_value *a, const sl_my_value *b)
 {
-	for (int k = 0; k < r->nkey; k++) {
-		const sl_my_value *x = &a[r->keycols[k]], *y = &b[r->keycols[k]];
+	for (int k = 0; k < n; k++) {
+		const sl_my_value *x = &a[cols[k]], *y = &b[cols[k]];
 		if (x->kind != y->kind)
 			return true;
 		switch (x->kind) {
@@ -770,8 +789,10 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 			if (!keyed) {
 				SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
 				SL_TRY(ms_append(s, r, s->vals2, SL_OP_INSERT, err));
-			} else if (ms_key_changed(r, s->vals, s->vals2)) {
-				SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
+			} else if (ms_changed(r->keycols, r->nkey, s->vals, s->vals2) ||
+			           ms_changed(r->refcols, r->nref, s->vals, s->vals2)) {
+				/* the old image, for the foreign-key actions (core/fkeys.h) */
+				SL_TRY(ms_append(s, r, s->vals, SL_OP_REKEY, err));
 				SL_TRY(ms_append(s, r, s->vals2, SL_OP_UPSERT, err));
 			} else {
 				SL_TRY(ms_append(s, r, s->vals2, SL_OP_UPSERT, err));

@@ -827,3 +827,265 @@ int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
 		        tt->display);
 	return rc;
 }
+
+/* ---------------------------------------------------------------- foreign-key actions ---- */
+
+/* The rows of the plan table go into a Memory stage with its replicated columns and, in the
+ * metadata columns cht_encode writes: _sluice_version = the row's ordinal, _sluice_deleted =
+ * its operation ('D', 'K' or 'U'), _sluice_origin = the ordinal of the row an UPSERT pairs with,
+ * plus one. Every step is one INSERT ... SELECT from the table it changes (FINAL, live rows
+ * at or below the version the actions take): tombstones for deleted rows, new versions for
+ * rows whose referencing columns change. The rows written take the version of the last
+ * transaction whose rows are staged; changes made after them have later versions. */
+struct cha_step {
+	sl_applier *a;
+	const struct cha_table *at; /* the plan table's */
+	const char *stage;          /* `db`.`stage` */
+	uint64_t version;
+};
+
+static int cha_stage_col(const struct cha_step *x, const char *name, sl_error *err)
+{
+	int f = sl_shape_find(x->at->shape, name);
+	if (f < 0 || x->at->cols[f].codec.kind == 0)
+		return sl_error_set(
+		        err, SL_ERR_DATA,
+		        "target: column %s, which a foreign key references, is no longer "
+		        "replicated: its ON DELETE / ON UPDATE actions cannot be done "
+		        "(copy the tables that reference it again with 'sluice resync')",
+		        name);
+	return 0;
+}
+
+static void cha_tuple(sl_buf *b, char *const *cols, int n)
+{
+	sl_buf_putc(b, '(');
+	for (int i = 0; i < n; i++) {
+		sl_buf_puts(b, i ? ", " : "");
+		sl_ch_quote_ident(b, cols[i]);
+	}
+	sl_buf_putc(b, ')');
+}
+
+/* Like pga_chain_select: the referenced values of the rows link k selects. */
+static int cha_chain_select(const struct cha_step *x, const sl_fk_step *s, int k, sl_buf *b,
+                            sl_error *err)
+{
+	const sl_foreign_key *fk = s->chain[k];
+	sl_buf_puts(b, "SELECT ");
+	for (int i = 0; i < fk->ncols; i++) {
+		if (k == 0)
+			SL_TRY(cha_stage_col(x, fk->parent_cols[i], err));
+		sl_buf_puts(b, i ? ", " : "");
+		sl_ch_quote_ident(b, fk->parent_cols[i]);
+	}
+	if (k == 0) {
+		sl_buf_printf(b, " FROM %s WHERE _sluice_deleted = %d", x->stage, SL_OP_DELETE);
+		return 0;
+	}
+	const sl_foreign_key *up = s->chain[k - 1];
+	int ut = sl_catalog_find(x->a->cat, up->child);
+	SL_TRY(cht_table_setup(x->a->tgt, x->a->cat, ut, err));
+	sl_buf_printf(b, " FROM %s FINAL WHERE _sluice_deleted = 0 AND ",
+	              x->a->tgt->tables[ut].quoted);
+	cha_tuple(b, up->child_cols, up->ncols);
+	sl_buf_puts(b, " IN (");
+	SL_TRY(cha_chain_select(x, s, k - 1, b, err));
+	sl_buf_putc(b, ')');
+	return 0;
+}
+
+static bool cha_in(char *const *cols, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(cols[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* INSERT INTO the step's table SELECT its live rows the step selects, as tombstones
+ * (deleted) or with its referencing columns set to `set` (NULL or the new values, "__new<i>";
+ * then `from` is the join with the pairs, else the condition on them). */
+static int cha_step_insert(const struct cha_step *x, const sl_fk_step *s, bool deleted,
+                           const char *set, const char *cond, const char *from, sl_error *err)
+{
+	sl_applier *a = x->a;
+	struct ch_table *tt = &a->tgt->tables[s->table];
+	const sl_foreign_key *fk = s->chain[s->nchain - 1];
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(a->tgt, a->h, tt->name, &names, &types, &n, err));
+	sl_buf cols = {0}, sel = {0}, live = {0};
+	for (int k = 0; k < n; k++) {
+		if (cha_is_meta(names[k]))
+			continue;
+		sl_ch_quote_ident(&cols, names[k]);
+		sl_buf_puts(&cols, ", ");
+		sl_buf_puts(&live, live.len ? ", " : "");
+		sl_ch_quote_ident(&live, names[k]);
+		int i = -1;
+		for (int c = 0; c < fk->ncols; c++)
+			if (strcmp(fk->child_cols[c], names[k]) == 0)
+				i = c;
+		if (i >= 0 && set && strcmp(set, "NULL") == 0)
+			sl_buf_puts(&sel, "NULL, ");
+		else if (i >= 0 && set)
+			sl_buf_printf(&sel, "%s%d, ", set, i);
+		else {
+			sl_ch_quote_ident(&sel, names[k]);
+			sl_buf_puts(&sel, ", ");
+		}
+	}
+	cht_columns_free(names, types, n);
+	const char *ids = tt->keyless ? ", _sluice_origin, _sluice_seq, _sluice_hash" : "";
+	sl_buf_reset(&a->q);
+	sl_buf_printf(&a->q,
+	              "INSERT INTO %s (%s_sluice_version, _sluice_deleted%s%s) SELECT "
+	              "%stoUInt64(%" PRIu64 "), toUInt8(%d)%s%s FROM ",
+	              tt->quoted, sl_buf_cstr(&cols), ids, tt->keyless ? ", _sluice_del_seq" : "",
+	              sl_buf_cstr(&sel), x->version, deleted, ids,
+	              tt->keyless ? ", toUInt64(18446744073709551615)" : "");
+	if (from)
+		sl_buf_printf(&a->q,
+		              "(SELECT %s%s FROM %s FINAL WHERE _sluice_deleted = 0 AND "
+		              "_sluice_version <= %" PRIu64 ") ANY INNER JOIN (%s) USING ",
+		              sl_buf_cstr(&live), ids, tt->quoted, x->version, from);
+	else
+		sl_buf_printf(&a->q,
+		              "%s FINAL WHERE _sluice_deleted = 0 AND _sluice_version <= %" PRIu64
+		              " AND ",
+		              tt->quoted, x->version);
+	cha_tuple(&a->q, fk->child_cols, fk->ncols);
+	if (cond)
+		sl_buf_printf(&a->q, " IN (%s)", cond);
+	sl_buf_free(&cols);
+	sl_buf_free(&sel);
+	sl_buf_free(&live);
+	int rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	if (rc < 0)
+		sl_error_wrap(err, "foreign key %s: %s", fk->name, tt->display);
+	return rc;
+}
+
+static int cha_step(const struct cha_step *x, const sl_fk_step *s, sl_error *err)
+{
+	const sl_foreign_key *fk = s->chain[s->nchain - 1];
+	SL_TRY(cht_table_setup(x->a->tgt, x->a->cat, s->table, err));
+	sl_buf q = {0};
+	int rc = 0;
+	if (s->kind != SL_FKS_UPDATE) {
+		rc = cha_chain_select(x, s, s->nchain - 1, &q, err);
+		if (rc == 0)
+			rc = cha_step_insert(x, s, s->kind == SL_FKS_DELETE,
+			                     s->kind == SL_FKS_SET_NULL ? "NULL" : NULL,
+			                     sl_buf_cstr(&q), NULL, err);
+		sl_buf_free(&q);
+		return rc;
+	}
+	/* the old values under the child's column names, the new ones as __new<i> */
+	sl_buf_puts(&q, "SELECT ");
+	for (int i = 0; i < fk->ncols && rc == 0; i++) {
+		rc = cha_stage_col(x, s->from[i], err);
+		sl_buf_puts(&q, i ? ", " : "");
+		sl_ch_quote_ident(&q, s->from[i]);
+		sl_buf_puts(&q, " AS ");
+		sl_ch_quote_ident(&q, fk->child_cols[i]);
+		sl_buf_printf(&q, ", __n%d AS __new%d", i, i);
+	}
+	sl_buf_puts(&q, " FROM (SELECT _sluice_version AS __k");
+	for (int i = 0; i < fk->ncols; i++) {
+		sl_buf_puts(&q, ", ");
+		sl_ch_quote_ident(&q, s->from[i]);
+	}
+	sl_buf_printf(&q,
+	              " FROM %s WHERE _sluice_deleted = %d) ANY INNER JOIN (SELECT "
+	              "toUInt64(_sluice_origin - 1) AS __k",
+	              x->stage, SL_OP_KEYREF);
+	for (int i = 0; i < fk->ncols; i++) {
+		sl_buf_puts(&q, ", ");
+		sl_ch_quote_ident(&q, s->from[i]);
+		sl_buf_printf(&q, " AS __n%d", i);
+	}
+	sl_buf_printf(&q, " FROM %s WHERE _sluice_deleted = %d) USING __k", x->stage, SL_OP_UPSERT);
+	const sl_table_def *td = &x->a->cat->tables[s->table];
+	bool rekeys = false; /* a referencing column is in the child's key */
+	for (int k = 0; k < td->nkey; k++)
+		rekeys |= cha_in(fk->child_cols, fk->ncols, td->fields[td->key[k]].name);
+	if (rc == 0)
+		rc = cha_step_insert(x, s, false, s->to_null ? "NULL" : "__new", NULL,
+		                     sl_buf_cstr(&q), err);
+	if (rc == 0 && rekeys) {
+		/* the rows under their old keys go: after the new ones were read from them */
+		sl_buf old = {0};
+		sl_buf_puts(&old, "SELECT ");
+		for (int i = 0; i < fk->ncols; i++) {
+			sl_buf_puts(&old, i ? ", " : "");
+			sl_ch_quote_ident(&old, s->from[i]);
+		}
+		sl_buf_printf(&old, " FROM %s WHERE _sluice_deleted = %d", x->stage, SL_OP_KEYREF);
+		rc = cha_step_insert(x, s, true, NULL, sl_buf_cstr(&old), NULL, err);
+		sl_buf_free(&old);
+	}
+	sl_buf_free(&q);
+	return rc;
+}
+
+int cha_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
+{
+	int t = rows->table;
+	struct cha_table *at = &a->tables[t];
+	struct ch_table *tt = &a->tgt->tables[t];
+	struct cha_step x = {.a = a, .at = at};
+	bool any_del = false, any_upd = false;
+	sl_batch *b = sl_batch_create(at->shape->fields, at->shape->nfields);
+	cht_meta_reset(&a->meta);
+	for (int64_t r = 0; r < rows->rows->length; r++) {
+		char op = sl_changes_op(rows, r);
+		any_del |= op == SL_OP_DELETE;
+		any_upd |= op == SL_OP_KEYREF;
+		uint64_t v = sl_changes_origin(rows, r).version;
+		if (v > x.version)
+			x.version = v;
+		for (int i = 0; i < at->ncols; i++)
+			sl_col_append_from(&b->cols[i], &rows->rows->cols[i], r);
+		sl_batch_end_row(b);
+		cht_meta_add(&a->meta, (uint64_t)r, false);
+		((uint8_t *)a->meta.deleted.data)[a->meta.deleted.len - 1] = (uint8_t)op;
+		cht_meta_add_identity(&a->meta, (uint64_t)(sl_changes_pair(rows, r) + 1), 0, 0, 0);
+	}
+	sl_buf stage = {0}, sql = {0};
+	char sname[300];
+	snprintf(sname, sizeof sname, "_sluice_fk_%s_%s", a->tgt->cfg->name, tt->name);
+	sl_buf_printf(&stage, "%s.", a->tgt->qdb);
+	sl_ch_quote_ident(&stage, sname);
+	x.stage = sl_buf_cstr(&stage);
+	int rc = sl_ch_execf(a->h, err, "DROP TABLE IF EXISTS %s", x.stage);
+	sl_buf_printf(&sql, "CREATE TABLE %s (", x.stage);
+	for (int i = 0; i < at->ncols; i++) {
+		if (at->cols[i].codec.kind == 0)
+			continue;
+		sl_ch_quote_ident(&sql, at->shape->fields[i].name);
+		sl_buf_printf(&sql, " %s, ", at->cols[i].type);
+	}
+	sl_buf_puts(&sql, "_sluice_version UInt64, _sluice_deleted UInt8, _sluice_origin UInt64, "
+	                  "_sluice_seq UInt64, _sluice_hash UInt64, _sluice_del_seq UInt64) "
+	                  "ENGINE = Memory");
+	if (rc == 0)
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&sql), NULL, err);
+	sl_buf_reset(&a->block);
+	if (rc == 0)
+		rc = cht_encode(b, at->cols, true, &a->meta, tt->display, &a->block, err);
+	if (rc == 0) {
+		cht_insert_sql(x.stage, at->shape->fields, at->cols, at->ncols, true, &sql);
+		rc = sl_ch_insert(a->h, sl_buf_cstr(&sql), "", a->block.data, a->block.len, err);
+	}
+	sl_batch_destroy(b);
+	for (int i = 0; i < plan->nsteps && rc == 0; i++)
+		if (i < plan->ndelete ? any_del : any_upd)
+			rc = cha_step(&x, &plan->steps[i], err);
+	sl_error e2 = {0};
+	sl_ch_execf(a->h, &e2, "DROP TABLE IF EXISTS %s", x.stage);
+	sl_buf_free(&stage);
+	sl_buf_free(&sql);
+	return rc;
+}

@@ -112,6 +112,7 @@ int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t 
 int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
 int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
 int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
+int cha_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
 int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
 void cha_rollback(sl_applier *a);
 void cha_cancel(sl_applier *a);

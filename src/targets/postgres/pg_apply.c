@@ -16,6 +16,7 @@
  *
  * Schema changes (apply_shape) run in the same transaction: a new column is added, a widened
  * type is altered, anything else stops the pipeline with the table and column named. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,8 @@ struct pga_table {
 	sl_pg_codec *codecs;
 	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql, *fill_sql;
 	char *lost_sql; /* staged partial images whose row the target lacks (pga_check_lost) */
+	char **exprs;   /* per shape field: its staged value as the target type ("s." prefix) */
+	int nexprs;
 };
 
 struct sl_applier {
@@ -114,6 +117,11 @@ static void pga_free_statements(struct pga_table *tt)
 		free(*sql[i]);
 		*sql[i] = NULL;
 	}
+	for (int i = 0; i < tt->nexprs; i++)
+		free(tt->exprs[i]);
+	free(tt->exprs);
+	tt->exprs = NULL;
+	tt->nexprs = 0;
 }
 
 static void pga_table_clear(struct pga_table *tt)
@@ -711,11 +719,16 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		sl_buf_free(&dropped);
 		tt->stage_dirty = false;
 	}
-	for (int i = 0; i < n; i++) {
-		free(exprs[i]);
+	for (int i = 0; i < n; i++)
 		free(oexprs[i]);
+	if (rc == 0) {
+		tt->exprs = exprs; /* pga_free_statements freed the last ones */
+		tt->nexprs = n;
+	} else {
+		for (int i = 0; i < n; i++)
+			free(exprs[i]);
+		free(exprs);
 	}
-	free(exprs);
 	free(oexprs);
 	free(staged);
 	sl_buf_free(&stage);
@@ -873,7 +886,13 @@ static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_ch
 	return rc;
 }
 
-int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+struct pga_counts {
+	int64_t ndel, nfull, npart, nmove, nmpart;
+};
+
+/* Copy the live rows of c into its table's stage (emptied first when used before). */
+static int pga_stage(sl_applier *a, const sl_changes *c, const uint8_t *dead, struct pga_counts *k,
+                     sl_error *err)
 {
 	struct pga_table *tt = &a->tables[c->table];
 	if (tt->shape == NULL || !pga_same_shape(tt->shape, c->shape))
@@ -889,7 +908,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	}
 	tt->stage_dirty = true;
 	int n = c->shape->nfields;
-	int64_t ndel = 0, nfull = 0, npart = 0, nmove = 0, nmpart = 0;
+	memset(k, 0, sizeof *k);
 	char *mask = sl_malloc((size_t)n + 1);
 	sl_buf *out = &a->out;
 	sl_buf_reset(out);
@@ -909,16 +928,16 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 			any |= u;
 		}
 		if (op == SL_OP_DELETE)
-			ndel++;
+			k->ndel++;
 		else if (op == SL_OP_MOVE) {
-			nmove++;
-			nmpart += any;
+			k->nmove++;
+			k->nmpart += any;
 		} else if (op == SL_OP_KEYREF)
 			;
 		else if (any)
-			npart++;
+			k->npart++;
 		else
-			nfull++;
+			k->nfull++;
 		sl_pgcopy_put_field(out, any ? mask : NULL, any ? n : -1);
 		uint8_t be[8];
 		pga_be64(be, (uint64_t)r);
@@ -944,25 +963,190 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 		PQputCopyEnd(a->conn, "sluice: encoding failed");
 	if (rc < 0)
 		return sl_error_wrap(err, "target: staging changes for %s", tt->display);
+	return 0;
+}
+
+int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+{
+	struct pga_table *tt = &a->tables[c->table];
+	struct pga_counts k;
+	SL_TRY(pga_stage(a, c, dead, &k, err));
 	if (tt->del_sql) {
-		int64_t filled = 0, updated = npart;
-		if (nmove)
+		int64_t filled = 0, updated = k.npart;
+		if (k.nmove)
 			SL_TRY(pga_run_count(a, tt->fill_sql, tt, &filled, err));
-		if (ndel)
+		if (k.ndel)
 			SL_TRY(pga_run(a, tt->del_sql, tt, err));
-		if (nfull + nmove)
+		if (k.nfull + k.nmove)
 			SL_TRY(pga_run(a, tt->ups_sql, tt, err));
-		if (npart && tt->upd_sql)
+		if (k.npart && tt->upd_sql)
 			SL_TRY(pga_run_count(a, tt->upd_sql, tt, &updated, err));
-		if (filled < nmpart || updated < npart)
+		if (filled < k.nmpart || updated < k.npart)
 			SL_TRY(pga_check_lost(a, tt, c, err));
 	} else {
-		if (ndel)
+		if (k.ndel)
 			SL_TRY(pga_run(a, tt->kdel_sql, tt, err));
-		if (nfull + npart)
+		if (k.nfull + k.npart)
 			SL_TRY(pga_run(a, tt->ins_sql, tt, err));
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- foreign-key actions ---- */
+
+/* "schema"."name" of table t on the target. */
+static void pga_table_ref(sl_applier *a, int t, sl_buf *b)
+{
+	const sl_table_def *td = &a->cat->tables[t];
+	sl_pg_quote_qualified(b, pgt_schema_for(a->tgt, td), td->name);
+}
+
+static void pga_cols(sl_buf *b, const char *alias, char *const *cols, int n)
+{
+	sl_buf_putc(b, '(');
+	for (int i = 0; i < n; i++) {
+		sl_buf_printf(b, "%s%s.", i ? ", " : "", alias);
+		sl_pg_quote_ident(b, cols[i]);
+	}
+	sl_buf_putc(b, ')');
+}
+
+/* The staged value of the plan table's column `name`, or an error naming it. */
+static int pga_staged(const struct pga_table *tt, const char *name, const char **expr,
+                      sl_error *err)
+{
+	int f = sl_shape_find(tt->shape, name);
+	if (f < 0 || f >= tt->nexprs)
+		return sl_error_set(
+		        err, SL_ERR_DATA,
+		        "target: column %s of %s, which a foreign key references, is "
+		        "no longer replicated: its ON DELETE / ON UPDATE actions cannot "
+		        "be done (copy the tables that reference it again with 'sluice "
+		        "resync')",
+		        name, tt->display);
+	*expr = tt->exprs[f];
+	return 0;
+}
+
+/* The rows link k of step s selects, as a query of their referenced columns (link k's parent
+ * columns): the deleted rows of the plan table for k = 0, else the rows of link k - 1's child
+ * that it selects in turn (cascaded deletes). */
+static int pga_chain_select(sl_applier *a, const struct pga_table *tt, const sl_fk_step *s, int k,
+                            sl_buf *b, sl_error *err)
+{
+	const sl_foreign_key *fk = s->chain[k];
+	sl_buf_puts(b, "SELECT ");
+	if (k == 0) {
+		for (int i = 0; i < fk->ncols; i++) {
+			const char *e;
+			SL_TRY(pga_staged(tt, fk->parent_cols[i], &e, err));
+			sl_buf_printf(b, "%s%s", i ? ", " : "", e);
+		}
+		sl_buf_printf(b, " FROM pg_temp.%s s WHERE s._sl_op = 'D'", tt->stage);
+		return 0;
+	}
+	const sl_foreign_key *up = s->chain[k - 1];
+	char alias[16];
+	snprintf(alias, sizeof alias, "x%d", k);
+	for (int i = 0; i < fk->ncols; i++) {
+		sl_buf_printf(b, "%s%s.", i ? ", " : "", alias);
+		sl_pg_quote_ident(b, fk->parent_cols[i]);
+	}
+	sl_buf_puts(b, " FROM ");
+	pga_table_ref(a, sl_catalog_find(a->cat, up->child), b);
+	sl_buf_printf(b, " %s WHERE ", alias);
+	pga_cols(b, alias, up->child_cols, up->ncols);
+	sl_buf_puts(b, " IN (");
+	SL_TRY(pga_chain_select(a, tt, s, k - 1, b, err));
+	sl_buf_putc(b, ')');
+	return 0;
+}
+
+/* One step's statement (fkeys.h). */
+static int pga_step_sql(sl_applier *a, const struct pga_table *tt, const sl_fk_step *s, sl_buf *b,
+                        sl_error *err)
+{
+	const sl_foreign_key *fk = s->chain[s->nchain - 1];
+	sl_buf_puts(b, s->kind == SL_FKS_DELETE ? "DELETE FROM " : "UPDATE ");
+	pga_table_ref(a, s->table, b);
+	sl_buf_puts(b, " t");
+	if (s->kind == SL_FKS_UPDATE) {
+		sl_buf_puts(b, " SET ");
+		for (int i = 0; i < fk->ncols; i++) {
+			sl_buf_puts(b, i ? ", " : "");
+			sl_pg_quote_ident(b, fk->child_cols[i]);
+			if (s->to_null)
+				sl_buf_puts(b, " = NULL");
+			else
+				sl_buf_printf(b, " = n.v%d", i);
+		}
+		/* each updated row's old image (KEYREF) with its new one (the UPSERT pairing it) */
+		for (int side = 0; side < 2; side++) {
+			sl_buf_printf(b, "%s(SELECT s.%s AS id", side ? ", " : " FROM ",
+			              side ? "_sl_pair" : "_sl_seq");
+			for (int i = 0; i < fk->ncols; i++) {
+				const char *e;
+				SL_TRY(pga_staged(tt, s->from[i], &e, err));
+				sl_buf_printf(b, ", %s AS v%d", e, i);
+			}
+			sl_buf_printf(b, " FROM pg_temp.%s s WHERE s._sl_op = '%c') %c", tt->stage,
+			              side ? 'U' : 'K', side ? 'n' : 'o');
+		}
+		sl_buf_puts(b, " WHERE n.id = o.id");
+		for (int i = 0; i < fk->ncols; i++) {
+			sl_buf_puts(b, " AND t.");
+			sl_pg_quote_ident(b, fk->child_cols[i]);
+			sl_buf_printf(b, " = o.v%d", i);
+		}
+		return 0;
+	}
+	if (s->kind == SL_FKS_SET_NULL) {
+		sl_buf_puts(b, " SET ");
+		for (int i = 0; i < fk->ncols; i++) {
+			sl_buf_puts(b, i ? ", " : "");
+			sl_pg_quote_ident(b, fk->child_cols[i]);
+			sl_buf_puts(b, " = NULL");
+		}
+	}
+	sl_buf_puts(b, " WHERE ");
+	pga_cols(b, "t", fk->child_cols, fk->ncols);
+	sl_buf_puts(b, " IN (");
+	SL_TRY(pga_chain_select(a, tt, s, s->nchain - 1, b, err));
+	sl_buf_putc(b, ')');
+	return 0;
+}
+
+/* The rows go into the plan table's stage (DELETE, KEYREF and UPSERT rows with their ordinal
+ * and pair); each step is one statement reading it. */
+int pga_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
+{
+	struct pga_table *tt = &a->tables[rows->table];
+	struct pga_counts k;
+	SL_TRY(pga_stage(a, rows, NULL, &k, err));
+	bool any_update = false;
+	for (int64_t r = 0; r < rows->rows->length; r++)
+		any_update |= sl_changes_op(rows, r) == SL_OP_KEYREF;
+	sl_buf q = {0};
+	int rc = 0;
+	for (int i = 0; i < plan->nsteps && rc == 0; i++) {
+		const sl_fk_step *s = &plan->steps[i];
+		if (i < plan->ndelete ? k.ndel == 0 : !any_update)
+			continue;
+		sl_buf_reset(&q);
+		rc = pga_step_sql(a, tt, s, &q, err);
+		int64_t n = 0;
+		if (rc == 0)
+			rc = pga_run_count(a, sl_buf_cstr(&q), tt, &n, err);
+		if (rc < 0)
+			sl_error_wrap(err, "foreign key %s", s->chain[s->nchain - 1]->name);
+		else if (n > 0)
+			sl_debug("target: foreign key %s: %s %" PRId64 " row(s) of %s",
+			         s->chain[s->nchain - 1]->name,
+			         s->kind == SL_FKS_DELETE ? "deleted" : "updated", n,
+			         a->cat->tables[s->table].qualified);
+	}
+	sl_buf_free(&q);
+	return rc;
 }
 
 int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)

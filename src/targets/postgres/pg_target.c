@@ -751,6 +751,7 @@ const sl_target_ops sl_pg_target_ops = {
         .apply_shape = pga_shape,
         .apply_changes = pga_changes,
         .apply_truncate = pga_truncate,
+        .apply_actions = pga_actions,
         .apply_commit = pga_commit,
         .apply_rollback = pga_rollback,
         .apply_cancel = pga_cancel,

@@ -38,6 +38,7 @@ int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t 
 int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
 int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
 int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
+int pga_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
 int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
 void pga_rollback(sl_applier *a);
 void pga_cancel(sl_applier *a);
