@@ -144,6 +144,11 @@ void sl_catalog_free(sl_catalog *c)
 	free(c->tables);
 	c->tables = NULL;
 	c->ntables = 0;
+	sl_catalog_free_fks(c);
+}
+
+void sl_catalog_free_fks(sl_catalog *c)
+{
 	for (int i = 0; i < c->nfks; i++) {
 		sl_foreign_key *fk = &c->fks[i];
 		for (int k = 0; k < fk->ncols; k++) {
@@ -159,6 +164,33 @@ void sl_catalog_free(sl_catalog *c)
 	free(c->fks);
 	c->fks = NULL;
 	c->nfks = 0;
+}
+
+/* The next foreign key of c at or after *i whose child table is in c, or NULL. */
+static const sl_foreign_key *sl_next_fk(const sl_catalog *c, int *i)
+{
+	for (; *i < c->nfks; (*i)++)
+		if (sl_catalog_find(c, c->fks[*i].child) >= 0)
+			return &c->fks[(*i)++];
+	return NULL;
+}
+
+bool sl_catalog_same_fks(const sl_catalog *a, const sl_catalog *b)
+{
+	int i = 0, j = 0;
+	for (;;) {
+		const sl_foreign_key *x = sl_next_fk(a, &i), *y = sl_next_fk(b, &j);
+		if (x == NULL || y == NULL)
+			return x == y;
+		if (strcmp(x->name, y->name) != 0 || strcmp(x->child, y->child) != 0 ||
+		    strcmp(x->parent, y->parent) != 0 || x->ncols != y->ncols ||
+		    x->on_delete != y->on_delete || x->on_update != y->on_update)
+			return false;
+		for (int k = 0; k < x->ncols; k++)
+			if (strcmp(x->child_cols[k], y->child_cols[k]) != 0 ||
+			    strcmp(x->parent_cols[k], y->parent_cols[k]) != 0)
+				return false;
+	}
 }
 
 void sl_catalog_add_fk(sl_catalog *c, const char *name, const char *child, const char *parent,

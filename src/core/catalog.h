@@ -113,6 +113,10 @@ static inline const sl_field *sl_table_read_fields(const sl_table_def *t)
 
 void sl_table_def_free(sl_table_def *t);
 void sl_catalog_free(sl_catalog *c);
+void sl_catalog_free_fks(sl_catalog *c);
+/* Whether a and b hold the same foreign keys of their tables (those whose child table each
+ * holds), in the same order. */
+bool sl_catalog_same_fks(const sl_catalog *a, const sl_catalog *b);
 /* Add a foreign key (copies the strings; the columns are n names each). */
 void sl_catalog_add_fk(sl_catalog *c, const char *name, const char *child, const char *parent,
                        int n, char *const *child_cols, char *const *parent_cols,

@@ -12,7 +12,9 @@
 #             a parent deleted and inserted again with a new child in one transaction (the new
 #             child must survive the cascade), a key changed twice (13 -> 300 -> 301), a key
 #             changed and then deleted, a key deleted and then taken by another row; the next
-#             run --once leaves every table equal; so do a streaming run's groups.
+#             run --once leaves every table equal; so do a streaming run's groups, during which
+#             a foreign key gets an ON DELETE CASCADE (ALTER TABLE): the run discovers again at
+#             that statement and does the new action.
 #   killed    a streaming run is SIGKILLed while it applies cascades of thousands of rows, over
 #             and over; nothing is lost or applied twice.
 # Every table is compared through digests each server computes (count + md5 of the rows in key
@@ -167,6 +169,16 @@ case_offline() {
 	assert_contains "$SL_OUT" "all tables equal" "verify"
 	# and while streaming, each statement its own group
 	sluice_bg "$TMP/off.out" "$TMP/off.err" run "$TMP/off.yaml"
+	# a foreign key given an action while the run streams: followed from that statement on
+	wait_until 30 grep -q "reading the binlog" "$TMP/off.err" || fail "the run did not start streaming"
+	my_sql "$SDB" <<<"ALTER TABLE note DROP FOREIGN KEY fk_note_rental;
+ALTER TABLE note ADD CONSTRAINT fk_note_rental2 FOREIGN KEY (rental_id) REFERENCES rental (rental_id) ON DELETE CASCADE;
+UPDATE note SET rental_id = 202 WHERE id <= 3;
+DELETE FROM rental WHERE rental_id = 202;"
+	assert_eq 2 "$(my_sql "$SDB" -e "SELECT count(*) FROM note")" "the new action deleted notes on the source"
+	wait_sql test-dst "$tdb" "SELECT count(*) FROM $SDB.note" 2 "the new action on the target"
+	assert_contains "$(<"$TMP/off.err")" "the foreign keys of the selected tables changed" \
+		"the run saw the foreign keys change"
 	my_sql "$SDB" <<<"DELETE FROM customer WHERE customer_id = 5;
 UPDATE rental SET rental_id = 20000 WHERE rental_id = 100;
 DELETE FROM store WHERE store_id = 2;

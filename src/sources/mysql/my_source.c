@@ -494,11 +494,7 @@ static sl_fk_action my_fk_action(const char *rule)
 	return SL_FK_NO_ACTION; /* RESTRICT, NO ACTION; InnoDB refuses SET DEFAULT */
 }
 
-/* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE / ON UPDATE
- * CASCADE and SET NULL): the rows they change are not in the binlog, so no binlog reader sees
- * them. Every foreign key with such an action whose child table is selected goes into the
- * catalog, for the applier to do the actions on the target (core/fkeys.h). */
-static int my_discover_fks(sl_source *s, sl_catalog *cat, sl_error *err)
+int sl_my_read_fks(sl_source *s, MYSQL *conn, sl_catalog *cat, sl_error *err)
 {
 	const sl_config *cfg = s->cfg;
 	sl_buf sql = {0};
@@ -519,12 +515,12 @@ static int my_discover_fks(sl_source *s, sl_catalog *cat, sl_error *err)
 		my_quote_lit(&sql, s->url.database);
 	}
 	sl_buf_puts(&sql, " ORDER BY 1, 2, 3, k.ORDINAL_POSITION");
-	if (mysql_real_query(s->meta, sl_buf_cstr(&sql), sql.len) != 0) {
+	if (mysql_real_query(conn, sl_buf_cstr(&sql), sql.len) != 0) {
 		sl_buf_free(&sql);
-		return sl_my_server_error(s->meta, "reading foreign keys", err);
+		return sl_my_server_error(conn, "reading foreign keys", err);
 	}
 	sl_buf_free(&sql);
-	MYSQL_RES *res = mysql_store_result(s->meta);
+	MYSQL_RES *res = mysql_store_result(conn);
 	MYSQL_ROW row;
 	char *child = NULL, *parent = NULL, *name = NULL, **ccols = NULL, **pcols = NULL;
 	sl_fk_action del = SL_FK_NO_ACTION, upd = SL_FK_NO_ACTION;
@@ -881,7 +877,7 @@ static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 	}
 	sl_buf_free(&sql);
 	if (rc == 0 && cat->ntables > 0)
-		rc = my_discover_fks(s, cat, err);
+		rc = sl_my_read_fks(s, s->meta, cat, err);
 	if (rc == 0 && cat->ntables == 0)
 		rc = sl_error_set(
 		        err, SL_ERR_CONFIG,

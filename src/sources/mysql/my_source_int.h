@@ -94,6 +94,11 @@ int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err);
 /* Read one table's columns, key and select list into t (schema, name and qualified set; priv a
  * zeroed struct my_table with int_key -1, freed by sl_my_table_free). */
 int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err);
+/* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE / ON UPDATE
+ * CASCADE and SET NULL): the rows they change are not in the binlog, so no binlog reader sees
+ * them. Every foreign key with such an action whose child table is in cat goes into cat->fks,
+ * for the applier to do the actions on the target (core/fkeys.h). Read on connection c. */
+int sl_my_read_fks(sl_source *s, MYSQL *c, sl_catalog *cat, sl_error *err);
 void sl_my_table_free(void *p);
 
 /* my_stream.c */

@@ -91,6 +91,7 @@ struct sl_stream {
 	sl_buf scratch;
 	bool warned_zero;
 	MYSQL *backfill; /* reads a table whose columns were added */
+	MYSQL *fkconn;   /* reads the foreign keys after a statement that may change them */
 	char **noted;    /* tables outside the catalog already warned about */
 	int nnoted;
 	/* positions */
@@ -1061,6 +1062,40 @@ static int ms_alter_add_target(sl_stream *s, const sl_binlog_query *q)
 	return ms_named_table(s, q, p, end);
 }
 
+/* Whether a statement may add, drop or change a foreign key (or drop a table holding one). */
+static bool ms_may_change_fks(const sl_binlog_query *q)
+{
+	static const char *const words[] = {"FOREIGN", "REFERENCES", "DROP TABLE"};
+	for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+		size_t n = strlen(words[w]);
+		for (size_t i = 0; i + n <= q->sql_len; i++)
+			if (strncasecmp(q->sql + i, words[w], n) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* After such a statement: the foreign keys with actions the applier does (sl_catalog.fks)
+ * must be the server's from here on. When they are not, the stream stops for a new discovery
+ * (what was committed stays; the rest is read again with the keys read now, which the
+ * statement read again finds equal). */
+static int ms_fks_check(sl_stream *s, sl_error *err)
+{
+	if (s->fkconn == NULL)
+		SL_TRY(sl_my_connect(s->src, "source (foreign keys)", &s->fkconn, err));
+	sl_catalog now = {.tables = s->cat->tables, .ntables = s->cat->ntables};
+	int rc = sl_my_read_fks(s->src, s->fkconn, &now, err);
+	bool same = rc == 0 && sl_catalog_same_fks(&now, s->cat);
+	sl_catalog_free_fks(&now);
+	SL_TRY(rc);
+	if (same)
+		return 0;
+	rc = sl_error_set(err, SL_ERR_DATA,
+	                  "source: the foreign keys of the selected tables changed on the source");
+	err->rediscover = true;
+	return rc;
+}
+
 static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body, size_t len,
                     sl_error *err)
 {
@@ -1117,6 +1152,8 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	t = s->in_txn && !s->skip ? ms_alter_add_target(s, &q) : -1;
 	if (t >= 0)
 		SL_TRY(ms_backfill(s, t, err));
+	if (s->in_txn && !s->skip && ms_may_change_fks(&q))
+		SL_TRY(ms_fks_check(s, err));
 	if (s->in_txn && !s->saw_begin)
 		return ms_commit(s, h, err);
 	return 0;
@@ -1281,6 +1318,8 @@ void sl_my_stream_close(sl_stream *s)
 		mysql_close(s->conn);
 	if (s->backfill)
 		mysql_close(s->backfill);
+	if (s->fkconn)
+		mysql_close(s->fkconn);
 	for (int i = 0; s->pending && i < s->cat->ntables; i++)
 		sl_changes_free(s->pending[i]);
 	for (int i = 0; s->sent && i < s->cat->ntables; i++)
