@@ -717,13 +717,13 @@ static int cdc_on_schema(struct cdc *c, sl_msg *m, sl_error *err)
 	pd->seq_txn = seq_txn;
 	pd->seq = seq;
 	const sl_table_def *td = &c->p->cat->tables[t];
-	pd->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *pd->keycols);
-	for (int k = 0; k < td->nkey; k++) {
-		int fi = sl_shape_find(m->shape, td->fields[td->key[k]].name);
-		if (fi < 0)
-			return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
-			                    td->qualified, td->fields[td->key[k]].name);
-		pd->keycols[pd->nkey++] = fi;
+	pd->keycols = sl_calloc((size_t)m->shape->nfields + 1, sizeof *pd->keycols);
+	const char *missing = NULL;
+	pd->nkey = sl_shape_key(m->shape, td, pd->keycols, &missing);
+	if (pd->nkey < 0) {
+		pd->nkey = 0;
+		return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
+		                    td->qualified, missing);
 	}
 	pd->ch = sl_changes_new(t, m->shape);
 	pd->last_del = pd->last_killed = -1;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/catalog.h"
 #include "core/mem.h"
 
 sl_shape *sl_shape_new(const sl_field *fields, int n)
@@ -15,6 +16,45 @@ sl_shape *sl_shape_new(const sl_field *fields, int n)
 	for (int i = 0; i < n; i++)
 		sl_field_copy(&s->fields[i], &fields[i]);
 	return s;
+}
+
+int sl_shape_key(const sl_shape *s, const struct sl_table_def *td, int *out, const char **missing)
+{
+	int n = 0;
+	if (s->key_known) {
+		for (int pos = 1;; pos++) {
+			int found = -1;
+			for (int i = 0; i < s->nfields && found < 0; i++)
+				if (s->fields[i].key_pos == pos)
+					found = i;
+			if (found < 0)
+				return n;
+			out[n++] = found;
+		}
+	}
+	for (int k = 0; k < td->nkey; k++) {
+		int fi = sl_shape_find(s, td->fields[td->key[k]].name);
+		if (fi < 0) {
+			*missing = td->fields[td->key[k]].name;
+			return -1;
+		}
+		out[n++] = fi;
+	}
+	return n;
+}
+
+bool sl_shape_same_key(const sl_shape *a, const sl_shape *b, const struct sl_table_def *td)
+{
+	int *ka = sl_calloc((size_t)a->nfields + 1, sizeof *ka);
+	int *kb = sl_calloc((size_t)b->nfields + 1, sizeof *kb);
+	const char *missing = NULL;
+	int na = sl_shape_key(a, td, ka, &missing), nb = sl_shape_key(b, td, kb, &missing);
+	bool same = na == nb;
+	for (int k = 0; same && k < na; k++)
+		same = strcmp(a->fields[ka[k]].name, b->fields[kb[k]].name) == 0;
+	free(ka);
+	free(kb);
+	return same;
 }
 
 sl_shape *sl_shape_ref(sl_shape *s)

@@ -32,6 +32,10 @@ typedef struct sl_shape {
 	atomic_int refs;
 	sl_field *fields;
 	int nfields;
+	/* The fields' key_pos say the table's primary key as it was when these changes were
+	 * made (PostgreSQL's Relation message), which may not be the one discovered: no key at
+	 * all, or other columns. False: the key is the catalog's (sl_table_def.key). */
+	bool key_known;
 } sl_shape;
 
 /* Deep-copies fields. */
@@ -39,6 +43,12 @@ sl_shape *sl_shape_new(const sl_field *fields, int n);
 sl_shape *sl_shape_ref(sl_shape *s);
 void sl_shape_unref(sl_shape *s);
 int sl_shape_find(const sl_shape *s, const char *name);
+struct sl_table_def;
+/* The shape's key as field indexes, in key order, into out (room for s->nfields); its
+ * length, or -1 when a key column of the catalog's is not in the shape (*missing names it). */
+int sl_shape_key(const sl_shape *s, const struct sl_table_def *td, int *out, const char **missing);
+/* Whether a and b have the same key (by column names, in order). */
+bool sl_shape_same_key(const sl_shape *a, const sl_shape *b, const struct sl_table_def *td);
 
 enum sl_op {
 	SL_OP_INSERT = 'I',

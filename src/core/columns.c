@@ -411,6 +411,7 @@ static void sl_colview_build(struct sl_colview_table *vt, const sl_table_def *t,
 			sl_field_init(f, src->name, SL_TYPE_UTF8);
 			f->nullable = src->nullable;
 			f->source_type = sl_strdup("text");
+			f->key_pos = src->key_pos;
 		} else {
 			sl_field_copy(f, src);
 			if (m == SL_MASK_NULL)
@@ -422,6 +423,7 @@ static void sl_colview_build(struct sl_colview_table *vt, const sl_table_def *t,
 	}
 	vt->in = sl_shape_ref(in);
 	vt->out = sl_shape_new(fields, nf);
+	vt->out->key_known = in->key_known;
 	for (int i = 0; i < nf; i++)
 		sl_field_reset(&fields[i]);
 	free(fields);

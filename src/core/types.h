@@ -118,6 +118,9 @@ typedef struct sl_field {
 	/* Shapes handed to a target only: the name the column had on the target before the
 	 * source renamed it (the target renames its column, keeping the values), or NULL. */
 	char *renamed_from;
+	/* Shapes only (sl_shape.key_known): the column's 1-based position in the key the source
+	 * identifies rows by in these changes, 0 when not part of it. */
+	int key_pos;
 } sl_field;
 
 /* Initialise *f as a field of the given type (other attributes zero); name is copied. */

@@ -343,13 +343,14 @@ static int st_catalog_index(sl_stream *s, uint32_t relid)
 	return -1;
 }
 
-static bool st_same_shape(const sl_shape *a, const sl_field *f, int n)
+static bool st_same_shape(const sl_shape *a, const sl_field *f, int n, bool key_known)
 {
-	if (a == NULL || a->nfields != n)
+	if (a == NULL || a->nfields != n || a->key_known != key_known)
 		return false;
 	for (int i = 0; i < n; i++) {
 		const sl_field *x = &a->fields[i], *y = &f[i];
 		if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
+		    x->key_pos != y->key_pos ||
 		    strcmp(x->source_type ? x->source_type : "",
 		           y->source_type ? y->source_type : ""))
 			return false;
@@ -502,17 +503,47 @@ static int st_relation(sl_stream *s, sl_error *err)
 	}
 	if (rc == 0)
 		rc = st_fills(s, m->relid, td, fields, codecs, tflags, nf, err);
+	/* With REPLICA IDENTITY DEFAULT the message flags the primary key as it was when the
+	 * changes were made (the table may have another one by now, or none) */
+	int *keycols = sl_calloc((size_t)n + 1, sizeof *keycols), nkey = 0;
+	bool key_known = m->replident == 'd';
+	for (int i = 0; i < n && rc == 0 && key_known; i++) {
+		if (!(m->columns[i].flags & 1))
+			continue;
+		if (map[i] < 0)
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "source: primary key column %s.%s has a type sluice does not "
+			        "replicate",
+			        td->qualified, m->columns[i].name);
+		keycols[nkey++] = i;
+	}
+	if (rc == 0 && key_known && nkey == td->nkey) {
+		/* the discovered key's order, when it is the same key */
+		int *ordered = sl_calloc((size_t)n + 1, sizeof *ordered), found = 0;
+		for (int k = 0; k < td->nkey; k++)
+			for (int j = 0; j < nkey; j++)
+				if (strcmp(m->columns[keycols[j]].name,
+				           td->fields[td->key[k]].name) == 0)
+					ordered[found++] = keycols[j];
+		if (found == nkey)
+			memcpy(keycols, ordered, sizeof *keycols * (size_t)nkey);
+		free(ordered);
+	}
+	for (int k = 0; k < nkey && rc == 0; k++)
+		fields[map[keycols[k]]].key_pos = k + 1;
 	if (rc == 0) {
 		r->warned = true;
 		/* pending rows were built with the previous shape: hand them on first */
-		if (s->pending[r->table] && !st_same_shape(r->shape, fields, nf))
+		if (s->pending[r->table] && !st_same_shape(r->shape, fields, nf, key_known))
 			rc = st_flush_table(s, r->table, err);
 	}
 	if (rc == 0) {
-		bool same = st_same_shape(r->shape, fields, nf);
+		bool same = st_same_shape(r->shape, fields, nf, key_known);
 		if (!same) {
 			sl_shape_unref(r->shape);
 			r->shape = sl_shape_new(fields, nf);
+			r->shape->key_known = key_known;
 		}
 		free(r->map);
 		free(r->codecs);
@@ -525,10 +556,11 @@ static int st_relation(sl_stream *s, sl_error *err)
 		tflags = NULL;
 		r->ncols = n;
 		free(r->keycols);
-		r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
-		r->nkey = 0;
+		r->keycols = keycols;
+		r->nkey = nkey;
+		keycols = NULL;
 		const char *renamed = NULL;
-		for (int k = 0; k < td->nkey; k++) {
+		for (int k = 0; k < td->nkey && !key_known; k++) {
 			const sl_field *kf = &td->fields[td->key[k]];
 			for (int i = 0; i < n; i++) {
 				if (r->map[i] < 0)
@@ -540,7 +572,9 @@ static int st_relation(sl_stream *s, sl_error *err)
 					renamed = kf->name;
 			}
 		}
-		if (r->nkey != td->nkey && renamed) {
+		if (key_known)
+			;
+		else if (r->nkey != td->nkey && renamed) {
 			/* the key is named as discovered everywhere: discover again */
 			rc = sl_error_set(err, SL_ERR_DATA,
 			                  "source: primary key column %s of %s was renamed",
@@ -566,6 +600,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 	free(codecs);
 	free(tflags);
 	free(map);
+	free(keycols);
 	return rc;
 }
 
@@ -656,7 +691,7 @@ static int st_change(sl_stream *s, sl_error *err)
 	if (r->table < 0)
 		return 0;
 	const sl_table_def *td = &s->cat->tables[r->table];
-	bool keyed = td->nkey > 0;
+	bool keyed = r->nkey > 0;
 	switch (m->type) {
 	case SL_PGO_INSERT:
 		return st_append(s, r, &m->new_tuple, keyed ? SL_OP_UPSERT : SL_OP_INSERT, true,

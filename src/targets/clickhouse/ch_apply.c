@@ -330,6 +330,34 @@ out:
 	return rc;
 }
 
+/* Whether table t is ordered by the shape's key columns (in any order); a table not there
+ * yet counts as so (cha_evolve says it is missing). */
+static int cha_sorted_by(sl_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
+                         bool *same, sl_error *err)
+{
+	struct ch_table *tt = &a->tgt->tables[t];
+	sl_buf_reset(&a->q);
+	sl_buf_puts(&a->q, "SELECT name FROM system.columns WHERE database = ");
+	sl_ch_quote_string(&a->q, a->tgt->db);
+	sl_buf_puts(&a->q, " AND table = ");
+	sl_ch_quote_string(&a->q, tt->name);
+	sl_buf_puts(&a->q, " AND is_in_sorting_key = 1 FORMAT TabSeparated");
+	sl_buf_reset(&a->resp);
+	SL_TRY(sl_ch_exec(a->h, sl_buf_cstr(&a->q), &a->resp, err));
+	int n = 0, found = 0;
+	char *p = (char *)sl_buf_cstr(&a->resp);
+	while (*p) {
+		char *name = cht_tsv_field(&p);
+		if (cha_is_meta(name))
+			continue;
+		n++;
+		for (int k = 0; k < nkey; k++)
+			found += strcmp(shape->fields[key[k]].name, name) == 0;
+	}
+	*same = *a->resp.data == 0 || (n == nkey && found == nkey);
+	return 0;
+}
+
 int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
@@ -339,16 +367,35 @@ int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 	at->shape = sl_shape_ref(shape);
 	at->ncols = shape->nfields;
 	at->cols = sl_calloc((size_t)(shape->nfields ? shape->nfields : 1), sizeof *at->cols);
-	at->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *at->keycols);
-	at->keyfields = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *at->keyfields);
-	for (int k = 0; k < td->nkey; k++) {
-		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
-		if (fi < 0)
-			return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
-			                    td->qualified, td->fields[td->key[k]].name);
-		at->keycols[at->nkey] = fi;
-		at->keyfields[at->nkey++] = shape->fields[fi];
+	at->keycols = sl_calloc((size_t)shape->nfields + 1, sizeof *at->keycols);
+	at->keyfields = sl_calloc((size_t)shape->nfields + 1, sizeof *at->keyfields);
+	const char *missing = NULL;
+	int nkey = sl_shape_key(shape, td, at->keycols, &missing);
+	if (nkey < 0)
+		return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
+		                    td->qualified, missing);
+	/* the table is ordered by the key it was created with */
+	bool same = true;
+	if (shape->key_known)
+		SL_TRY(cha_sorted_by(a, t, shape, at->keycols, nkey, &same, err));
+	if (!same) {
+		sl_buf names = {0};
+		for (int k = 0; k < nkey; k++)
+			sl_buf_printf(&names, "%s%s", k ? ", " : "",
+			              shape->fields[at->keycols[k]].name);
+		int rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: the primary key of %s changed on the source (now (%s)); "
+		        "ClickHouse "
+		        "orders its table by the key it was created with, which cannot change in "
+		        "place, and sluice stops rather than key rows by other columns (copy the "
+		        "pipeline again: 'sluice reset', then run)",
+		        td->qualified, sl_buf_cstr(&names));
+		sl_buf_free(&names);
+		return rc;
 	}
+	for (int k = 0; k < nkey; k++)
+		at->keyfields[at->nkey++] = shape->fields[at->keycols[k]];
 	a->stale = false;
 	SL_TRY(cha_evolve(a, t, at, shape, err));
 	*stale = a->stale;

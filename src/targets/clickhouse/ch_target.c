@@ -79,7 +79,7 @@ bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out)
 	return true;
 }
 
-static char *cht_tsv_field(char **p)
+char *cht_tsv_field(char **p)
 {
 	char *s = *p, *w = s, *r = s;
 	while (*r && *r != '\t' && *r != '\n') {

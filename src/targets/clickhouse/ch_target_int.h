@@ -75,6 +75,8 @@ bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out);
 int cht_columns(sl_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
                 int *n, sl_error *err);
 void cht_columns_free(char **names, char **types, int n);
+/* The next field of TabSeparated text at *p, unescaped in place; *p moves past it. */
+char *cht_tsv_field(char **p);
 /* The value hash of row r over the given columns (NULLs left out, names mixed in), stable
  * across runs: what keyless deletes find their row by. */
 uint64_t cht_row_hash(const sl_batch *b, int64_t r, const ch_col *cols);

@@ -288,11 +288,12 @@ static bool pga_same_shape(const sl_shape *a, const sl_shape *b)
 {
 	if (a == b)
 		return true;
-	if (a == NULL || b == NULL || a->nfields != b->nfields)
+	if (a == NULL || b == NULL || a->nfields != b->nfields || a->key_known != b->key_known)
 		return false;
 	for (int i = 0; i < a->nfields; i++) {
 		const sl_field *x = &a->fields[i], *y = &b->fields[i];
 		if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
+		    x->key_pos != y->key_pos ||
 		    strcmp(x->source_type ? x->source_type : "",
 		           y->source_type ? y->source_type : ""))
 			return false;
@@ -467,13 +468,12 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 /* " AND t.key = <expr>" for every key column; exprs are the stage row's values as the target
  * types, written for the stage alias the statement uses (a range's is a whole CASE expression,
  * so the alias cannot be patched in afterwards). */
-static void pga_key_match(sl_buf *b, const sl_shape *shape, const sl_table_def *td, char **exprs)
+static void pga_key_match(sl_buf *b, const sl_shape *shape, const int *key, int nkey, char **exprs)
 {
-	for (int k = 0; k < td->nkey; k++) {
-		int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
+	for (int k = 0; k < nkey; k++) {
 		sl_buf_puts(b, " AND t.");
-		sl_pg_quote_ident(b, shape->fields[fi].name);
-		sl_buf_printf(b, " = %s", exprs[fi]);
+		sl_pg_quote_ident(b, shape->fields[key[k]].name);
+		sl_buf_printf(b, " = %s", exprs[key[k]]);
 	}
 }
 
@@ -552,13 +552,13 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		}
 		oexprs[i] = sl_strdup(sl_buf_cstr(&b));
 	}
-	if (rc == 0) {
-		for (int k = 0; k < td->nkey && rc == 0; k++)
-			if (sl_shape_find(shape, td->fields[td->key[k]].name) < 0)
-				rc = sl_error_set(err, SL_ERR_DATA,
-				                  "source table %s no longer has its key column %s",
-				                  td->qualified, td->fields[td->key[k]].name);
-	}
+	int *key = sl_calloc((size_t)n + 1, sizeof *key);
+	const char *missing = NULL;
+	int nkey = sl_shape_key(shape, td, key, &missing);
+	if (rc == 0 && nkey < 0)
+		rc = sl_error_set(err, SL_ERR_DATA,
+		                  "source table %s no longer has its key column %s", td->qualified,
+		                  missing);
 	if (rc == 0) {
 		sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
 		rc = pga_begin(a, err);
@@ -583,11 +583,11 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		        "COPY %s (_sl_op, _sl_u, _sl_seq, _sl_pair, %s) FROM STDIN (FORMAT binary)",
 		        tt->stage, sl_buf_cstr(&collist));
 		tt->copy_sql = sl_strdup(sl_buf_cstr(&b));
-		if (td->nkey > 0) {
+		if (nkey > 0) {
 			sl_buf_reset(&b);
 			sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'",
 			              tt->qualified, tt->stage);
-			pga_key_match(&b, shape, td, exprs);
+			pga_key_match(&b, shape, key, nkey, exprs);
 			tt->del_sql = sl_strdup(sl_buf_cstr(&b));
 
 			sl_buf_reset(&b);
@@ -599,15 +599,13 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			              tt->stage);
 			/* in key order: the index and the heap are visited in order (about twice
 			 * as fast as arrival order for a large group) */
-			for (int k = 0; k < td->nkey; k++) {
-				int fi = sl_shape_find(shape, td->fields[td->key[k]].name);
-				sl_buf_printf(&b, "%s%s", k ? ", " : "", exprs[fi]);
-			}
+			for (int k = 0; k < nkey; k++)
+				sl_buf_printf(&b, "%s%s", k ? ", " : "", exprs[key[k]]);
 			sl_buf_puts(&b, " ON CONFLICT (");
-			for (int k = 0; k < td->nkey; k++) {
+			for (int k = 0; k < nkey; k++) {
 				if (k)
 					sl_buf_puts(&b, ", ");
-				sl_pg_quote_ident(&b, td->fields[td->key[k]].name);
+				sl_pg_quote_ident(&b, shape->fields[key[k]].name);
 			}
 			sl_buf_puts(&b, ") DO ");
 			sl_buf set = {0}, uset = {0}, fset = {0};
@@ -632,15 +630,14 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 			        "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
 			        "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
 			        tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
-			pga_key_match(&fb, shape, td, oexprs);
+			pga_key_match(&fb, shape, key, nkey, oexprs);
 			tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
 			sl_buf_free(&fb);
 			sl_buf_free(&fset);
 			for (int i = 0; i < n; i++) {
 				bool is_key = false;
-				for (int k = 0; k < td->nkey; k++)
-					is_key |= strcmp(td->fields[td->key[k]].name,
-					                 shape->fields[i].name) == 0;
+				for (int k = 0; k < nkey; k++)
+					is_key |= key[k] == i;
 				if (is_key)
 					continue;
 				const char *sep = set.len ? ", " : "";
@@ -671,7 +668,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				              "AND s._sl_u IS NOT NULL",
 				              tt->qualified, sl_buf_cstr(&uset),
 				              dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
-				pga_key_match(&b, shape, td, exprs);
+				pga_key_match(&b, shape, key, nkey, exprs);
 				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
 			}
 			{
@@ -685,7 +682,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 				        "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
 				        "(SELECT FROM %s t WHERE true",
 				        tt->stage, tt->qualified);
-				pga_key_match(&b, shape, td, exprs);
+				pga_key_match(&b, shape, key, nkey, exprs);
 				sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
 				tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
 			}
@@ -731,6 +728,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 	}
 	free(oexprs);
 	free(staged);
+	free(key);
 	sl_buf_free(&stage);
 	sl_buf_free(&collist);
 	sl_buf_free(&sel);
@@ -780,6 +778,72 @@ static int pga_renames(sl_applier *a, struct pga_table *tt, const sl_shape *shap
 	return rc;
 }
 
+/* The primary key of the source's table, when its changes say it (sl_shape.key_known), is the
+ * target table's from now on: another key, or none, is put in place in the open transaction
+ * (the target's rows are the source's as of these changes, so they fit it). */
+static int pga_rekey(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
+                     const sl_shape *shape, sl_error *err)
+{
+	if (!shape->key_known)
+		return 0;
+	int *key = sl_calloc((size_t)shape->nfields + 1, sizeof *key);
+	const char *missing = NULL;
+	int nkey = sl_shape_key(shape, td, key, &missing);
+	sl_buf want = {0}, cols = {0}, sql = {0}, names = {0};
+	for (int k = 0; k < nkey; k++) {
+		sl_buf_printf(&want, "%s%s", k ? "\n" : "", shape->fields[key[k]].name);
+		sl_buf_puts(&cols, k ? ", " : "");
+		sl_pg_quote_ident(&cols, shape->fields[key[k]].name);
+		sl_buf_printf(&names, "%s%s", k ? ", " : "", shape->fields[key[k]].name);
+	}
+	free(key);
+	const char *params[1] = {tt->qualified};
+	PGresult *res = NULL;
+	int rc = pga_begin(a, err);
+	if (rc == 0)
+		rc = sl_pg_query(
+		        a->conn,
+		        "SELECT c.conname, array_to_string(ARRAY(SELECT a.attname FROM "
+		        "unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON "
+		        "a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), E'\\n') "
+		        "FROM pg_constraint c WHERE c.conrelid = $1::regclass AND c.contype "
+		        "= 'p'",
+		        1, params, &res, err);
+	const char *have = rc == 0 && PQntuples(res) == 1 ? PQgetvalue(res, 0, 1) : "";
+	if (rc == 0 && strcmp(have, sl_buf_cstr(&want)) != 0) {
+		if (*have) {
+			sl_buf_printf(&sql, "ALTER TABLE %s DROP CONSTRAINT ", tt->qualified);
+			sl_pg_quote_ident(&sql, PQgetvalue(res, 0, 0));
+			sl_buf_puts(&sql, nkey ? "; " : "");
+		}
+		if (nkey)
+			sl_buf_printf(&sql, "ALTER TABLE %s ADD PRIMARY KEY (%s)", tt->qualified,
+			              sl_buf_cstr(&cols));
+		rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err);
+		if (rc < 0)
+			sl_error_wrap(
+			        err,
+			        "target: %s: the source's primary key is now (%s), which the "
+			        "target's rows do not fit: they differ from the source's (copy the "
+			        "table again with 'sluice resync %s')",
+			        tt->display, sl_buf_cstr(&names), td->qualified);
+		else if (nkey)
+			sl_info("target: %s: primary key changed on the source: now (%s)",
+			        tt->display, sl_buf_cstr(&names));
+		else
+			sl_info("target: %s: the source's table has no primary key any more: the "
+			        "target's "
+			        "is dropped and changes apply as to a table without one",
+			        tt->display);
+	}
+	PQclear(res);
+	sl_buf_free(&want);
+	sl_buf_free(&cols);
+	sl_buf_free(&names);
+	sl_buf_free(&sql);
+	return rc;
+}
+
 int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	struct pga_table *tt = &a->tables[t];
@@ -801,6 +865,7 @@ int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 	a->stale = false;
 	SL_TRY(pga_renames(a, tt, shape, err));
 	SL_TRY(pga_evolve(a, tt, td, shape, &changed, err));
+	SL_TRY(pga_rekey(a, tt, td, shape, err));
 	*stale = a->stale;
 	sl_shape_unref(tt->shape);
 	tt->shape = sl_shape_ref(shape);
