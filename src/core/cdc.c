@@ -647,6 +647,23 @@ static int cdc_renames(struct cdc *c, int t, sl_shape *shape, sl_error *err)
 		}
 		free(old);
 	}
+	/* renames the source itself says (MySQL: from the ALTER TABLE in the binlog) */
+	for (int i = 0; i < shape->nfields && rc == 0; i++) {
+		const sl_field *f = &shape->fields[i];
+		if (f->source_id != 0 || f->renamed_from == NULL)
+			continue;
+		if (cdc_rule_names(td->rule, f->renamed_from))
+			rc = sl_error_set(err, SL_ERR_CONFIG,
+			                  "column %s of %s was renamed to %s on the source, and "
+			                  "source.tables.columns names %s: name the column %s "
+			                  "there, then run again",
+			                  f->renamed_from, td->qualified, f->name, f->renamed_from,
+			                  f->name);
+		else
+			sl_info("table %s: column %s was renamed to %s on the source; its target "
+			        "column follows",
+			        td->qualified, f->renamed_from, f->name);
+	}
 	if (rc < 0)
 		cdc_renames_clear(shape);
 	return rc;

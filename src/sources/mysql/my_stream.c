@@ -20,6 +20,7 @@
  * any size, and the same transaction read again gets the same version.
  *
  * Threads: the stream runs on the CDC reader thread; stream_ack may come from any thread. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <mysql.h>
@@ -92,7 +93,14 @@ struct sl_stream {
 	bool warned_zero;
 	MYSQL *backfill; /* reads a table whose columns were added */
 	MYSQL *fkconn;   /* reads the foreign keys after a statement that may change them */
-	char **noted;    /* tables outside the catalog already warned about */
+	/* columns an ALTER TABLE renamed (RENAME COLUMN, CHANGE), for the table's next shape:
+	 * its field under the new name gets renamed_from */
+	struct ms_rename {
+		int table;
+		char *from, *to;
+	} * renames;
+	int nrenames;
+	char **noted; /* tables outside the catalog already warned about */
 	int nnoted;
 	/* positions */
 	_Atomic uint64_t acked;
@@ -512,6 +520,163 @@ static bool ms_noted(sl_stream *s, const char *qualified)
 	return false;
 }
 
+static int ms_named_table(sl_stream *s, const sl_binlog_query *q, const char *p, const char *end);
+
+/* The next token of a statement: an identifier (bare or `quoted`, unescaped into tok) or a
+ * keyword (kind 'w'), a string ('s'), or one other character ('p'); 0 at the end. */
+static char ms_token(const char **p, const char *end, char *tok, size_t n)
+{
+	const char *s = *p;
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+		s++;
+	size_t k = 0;
+	char kind = 0;
+	if (s >= end) {
+		kind = 0;
+	} else if (*s == '`') {
+		kind = 'q';
+		for (s++; s < end; s++) {
+			if (*s == '`' && s + 1 < end && s[1] == '`')
+				s++;
+			else if (*s == '`') {
+				s++;
+				break;
+			}
+			if (k + 1 < n)
+				tok[k++] = *s;
+		}
+	} else if (*s == '\'' || *s == '"') {
+		char quote = *s;
+		kind = 's';
+		for (s++; s < end && *s != quote; s++)
+			if (*s == '\\' && s + 1 < end)
+				s++;
+		s += s < end;
+	} else if (isalnum((unsigned char)*s) || *s == '_' || *s == '$') {
+		kind = 'w';
+		while (s < end && (isalnum((unsigned char)*s) || *s == '_' || *s == '$')) {
+			if (k + 1 < n)
+				tok[k++] = *s;
+			s++;
+		}
+	} else {
+		kind = 'p';
+		tok[k++] = *s++;
+	}
+	tok[k] = '\0';
+	*p = s;
+	return kind;
+}
+
+/* "ALTER TABLE t ... RENAME COLUMN a TO b, CHANGE [COLUMN] [IF EXISTS] c d type ...": the
+ * renames, for table t's next shape (a rename of a rename keeps the first name). */
+static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
+{
+	enum { MAXTOK = 4096 };
+	const char *p = q->sql, *end = q->sql + q->sql_len;
+	char(*tok)[256] = sl_malloc(sizeof *tok * MAXTOK);
+	char *kind = sl_malloc(MAXTOK);
+	int n = 0;
+	while (n < MAXTOK && (kind[n] = ms_token(&p, end, tok[n], sizeof tok[n])) != 0)
+		n++;
+	int t = -1, i = 0;
+	if (n > 3 && kind[0] == 'w' && strcasecmp(tok[0], "ALTER") == 0) {
+		while (i < n && !(kind[i] == 'w' && strcasecmp(tok[i], "TABLE") == 0))
+			i++;
+		i++;
+		if (i + 1 < n && strcasecmp(tok[i], "IF") == 0 &&
+		    strcasecmp(tok[i + 1], "EXISTS") == 0)
+			i += 2;
+		/* [db.]name, as ms_named_table reads it */
+		sl_buf name = {0};
+		for (; i < n && (kind[i] == 'w' || kind[i] == 'q'); i++) {
+			sl_buf_putc(&name, '`');
+			for (const char *c = tok[i]; *c; c++) {
+				if (*c == '`')
+					sl_buf_putc(&name, '`');
+				sl_buf_putc(&name, *c);
+			}
+			sl_buf_putc(&name, '`');
+			if (i + 1 < n && kind[i + 1] == 'p' && tok[i + 1][0] == '.') {
+				sl_buf_putc(&name, '.');
+				i++;
+			} else {
+				i++;
+				break;
+			}
+		}
+		sl_binlog_query nq = *q;
+		t = ms_named_table(s, &nq, sl_buf_cstr(&name), sl_buf_cstr(&name) + name.len);
+		sl_buf_free(&name);
+	}
+	int depth = 0;
+	for (int c = i; t >= 0 && c < n; c++) {
+		bool start = c == i || (kind[c - 1] == 'p' && tok[c - 1][0] == ',' && depth == 0);
+		if (kind[c] == 'p' && tok[c][0] == '(')
+			depth++;
+		else if (kind[c] == 'p' && tok[c][0] == ')' && depth > 0)
+			depth--;
+		if (!start || kind[c] != 'w')
+			continue;
+		int from = -1, to = -1;
+		if (strcasecmp(tok[c], "RENAME") == 0 && c + 4 < n &&
+		    strcasecmp(tok[c + 1], "COLUMN") == 0 && strcasecmp(tok[c + 3], "TO") == 0) {
+			from = c + 2;
+			to = c + 4;
+		} else if (strcasecmp(tok[c], "CHANGE") == 0) {
+			int j = c + 1;
+			if (j < n && kind[j] == 'w' && strcasecmp(tok[j], "COLUMN") == 0)
+				j++;
+			if (j + 1 < n && kind[j] == 'w' && strcasecmp(tok[j], "IF") == 0 &&
+			    strcasecmp(tok[j + 1], "EXISTS") == 0)
+				j += 2;
+			if (j + 1 < n) {
+				from = j;
+				to = j + 1;
+			}
+		}
+		if (from < 0 || (kind[from] != 'w' && kind[from] != 'q') ||
+		    (kind[to] != 'w' && kind[to] != 'q') || strcmp(tok[from], tok[to]) == 0)
+			continue;
+		bool chained = false;
+		for (int k = 0; k < s->nrenames; k++)
+			if (s->renames[k].table == t && strcmp(s->renames[k].to, tok[from]) == 0) {
+				free(s->renames[k].to);
+				s->renames[k].to = sl_strdup(tok[to]);
+				chained = true;
+			}
+		if (chained)
+			continue;
+		s->renames = sl_realloc(s->renames, sizeof *s->renames * (size_t)(s->nrenames + 1));
+		s->renames[s->nrenames].table = t;
+		s->renames[s->nrenames].from = sl_strdup(tok[from]);
+		s->renames[s->nrenames++].to = sl_strdup(tok[to]);
+	}
+	free(tok);
+	free(kind);
+}
+
+/* A new shape of table t: its fields an ALTER TABLE renamed say their old name; the renames
+ * are used. */
+static void ms_mark_renames(sl_stream *s, int t, sl_shape *shape)
+{
+	int kept = 0;
+	for (int k = 0; k < s->nrenames; k++) {
+		struct ms_rename *r = &s->renames[k];
+		if (r->table != t) {
+			s->renames[kept++] = *r;
+			continue;
+		}
+		int f = sl_shape_find(shape, r->to);
+		if (f >= 0 && sl_shape_find(shape, r->from) < 0 &&
+		    shape->fields[f].renamed_from == NULL)
+			shape->fields[f].renamed_from = sl_strdup(r->from);
+		free(r->from);
+		free(r->to);
+	}
+	s->nrenames = kept;
+}
+
 static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error *err)
 {
 	sl_binlog_table tm;
@@ -652,6 +817,7 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		} else {
 			r->shape = sl_shape_new(fields, nf);
 			ms_values_unknown(s, r->shape);
+			ms_mark_renames(s, r->table, r->shape);
 			rc = ms_send_shape(s, r->table, r->shape, err);
 		}
 	}
@@ -851,6 +1017,7 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 	 * and asks for the table to be copied again) */
 	r.shape = sl_shape_new(now.fields, now.nfields);
 	ms_values_unknown(s, r.shape);
+	ms_mark_renames(s, t, r.shape);
 	if (!ms_same_shape(s->sent[t], now.fields, now.nfields) &&
 	    (rc = ms_send_shape(s, t, r.shape, err)) < 0)
 		goto out;
@@ -1149,6 +1316,8 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		tm->table = t;
 		SL_TRY(ms_emit(s, tm, err));
 	}
+	if (s->in_txn && !s->skip)
+		ms_note_renames(s, &q);
 	t = s->in_txn && !s->skip ? ms_alter_add_target(s, &q) : -1;
 	if (t >= 0)
 		SL_TRY(ms_backfill(s, t, err));
@@ -1320,6 +1489,11 @@ void sl_my_stream_close(sl_stream *s)
 		mysql_close(s->backfill);
 	if (s->fkconn)
 		mysql_close(s->fkconn);
+	for (int i = 0; i < s->nrenames; i++) {
+		free(s->renames[i].from);
+		free(s->renames[i].to);
+	}
+	free(s->renames);
 	for (int i = 0; s->pending && i < s->cat->ntables; i++)
 		sl_changes_free(s->pending[i]);
 	for (int i = 0; s->sent && i < s->cat->ntables; i++)
