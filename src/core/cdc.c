@@ -81,6 +81,10 @@ struct cdc {
 	int *acts_order;    /* tables with actions pending, in the order of their first */
 	int nacts;
 	bool *acts_reads; /* per table: a pending action reads or changes its rows */
+	/* foreign keys whose actions no plan does (their problem was warned): per key, the
+	 * catalog indexes of its parent and child (-1: not selected) */
+	int *unplanned_parent, *unplanned_child;
+	bool *resynced; /* per table: copied again for such a key's actions this session */
 	/* hashes of the referenced values the pending actions' rows had and took (the plan's
 	 * update columns): a row meeting one of them waits for those to be done (open
 	 * addressing, 0 = empty) */
@@ -542,6 +546,39 @@ static void cdc_acts_add(struct cdc *c, int t, const sl_changes *in, int64_t r, 
 		c->acts_reads[i] |= p->reads[i];
 }
 
+/* Row r of table t was deleted (or, update, its key or referenced columns changed) on the
+ * source, whose foreign-key actions on a child no plan does: the child is copied again while
+ * changes stream, where the source can; else the run says what repairs it, once. */
+static int cdc_acts_unplanned(struct cdc *c, int t, bool update, sl_error *err)
+{
+	for (int k = 0; c->unplanned_parent && k < c->p->cat->nfks; k++) {
+		const sl_foreign_key *fk = &c->p->cat->fks[k];
+		int child = c->unplanned_child[k];
+		if (c->unplanned_parent[k] != t || child < 0 || c->resynced[child] ||
+		    (update ? fk->on_update : fk->on_delete) == SL_FK_NO_ACTION)
+			continue;
+		c->resynced[child] = true;
+		const char *name = c->p->cat->tables[child].qualified;
+		if (c->bf && c->p->restart) {
+			sl_info("table %s: foreign key %s changed its rows on the source in ways "
+			        "the "
+			        "target cannot follow: its rows are copied again while changes "
+			        "stream",
+			        name, fk->name);
+			SL_TRY(sl_state_backfill_request(c->p->state, name, err));
+			*c->p->restart = 1;
+		} else {
+			sl_warn("table %s: foreign key %s changed its rows on the source in ways "
+			        "the "
+			        "target cannot follow: it may differ from the source until it is "
+			        "copied "
+			        "again ('sluice resync %s', or a streaming run)",
+			        name, fk->name, name);
+		}
+	}
+	return 0;
+}
+
 /* Whether the update at rows r (old image) and r + 1 (new) of `in` changed a column plan's
  * update steps read. */
 static bool cdc_acts_changed(const sl_fk_plan *p, const sl_changes *in, int64_t r)
@@ -790,12 +827,15 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 				SL_TRY(cdc_midway(c, t, true, &before, err));
 			if (act)
 				cdc_acts_add(c, t, in, r, true);
+			SL_TRY(cdc_acts_unplanned(c, t, true, err));
 			in->ops.data[r] = SL_OP_DELETE;
 		} else if (op == SL_OP_DELETE && plan && plan->ndelete > 0) {
 			if (cdc_acts_conflict(c, t, in, r, false))
 				SL_TRY(cdc_midway(c, t, true, &before, err));
 			cdc_acts_add(c, t, in, r, false);
 		}
+		if (op == SL_OP_DELETE && c->unplanned_parent)
+			SL_TRY(cdc_acts_unplanned(c, t, false, err));
 		/* a keyless table applies inserts and deletes in order: never mix them in one
 		 * statement set */
 		if (pd->nkey == 0 && pd->ch->rows->length > 0 &&
@@ -1223,7 +1263,14 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	if (p->cat->nfks > 0) {
 		char **problems = NULL;
 		c.plans = sl_fk_plans_build(p->cat, p->tops->actions_keyed_only, &problems);
+		c.unplanned_parent = sl_calloc((size_t)p->cat->nfks, sizeof *c.unplanned_parent);
+		c.unplanned_child = sl_calloc((size_t)p->cat->nfks, sizeof *c.unplanned_child);
 		for (int i = 0; i < p->cat->nfks; i++) {
+			bool unplanned = problems[i] != NULL || p->tops->apply_actions == NULL;
+			c.unplanned_parent[i] =
+			        unplanned ? sl_catalog_find(p->cat, p->cat->fks[i].parent) : -1;
+			c.unplanned_child[i] =
+			        unplanned ? sl_catalog_find(p->cat, p->cat->fks[i].child) : -1;
 			if (problems[i])
 				sl_warn("foreign key %s", problems[i]);
 			free(problems[i]);
@@ -1249,6 +1296,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	c.acts = sl_calloc((size_t)n, sizeof *c.acts);
 	c.acts_order = sl_calloc((size_t)n, sizeof *c.acts_order);
 	c.acts_reads = sl_calloc((size_t)n, sizeof *c.acts_reads);
+	c.resynced = sl_calloc((size_t)n, sizeof *c.resynced);
 	if (!p->once)
 		c.bf = sl_backfill_create(p->cfg, p->sops, p->src, p->cat, p->state);
 	int backoff = 1, rc;
@@ -1293,6 +1341,9 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	free(c.acts_order);
 	free(c.acts_reads);
 	free(c.acts_keys);
+	free(c.unplanned_parent);
+	free(c.unplanned_child);
+	free(c.resynced);
 	sl_fk_plans_free(c.plans, p->cat->ntables);
 	if (rc == 0 && sl_stop_requested)
 		sl_info("cdc: stopped by signal; durable position %s", p->progress->position);

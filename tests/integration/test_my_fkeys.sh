@@ -15,6 +15,10 @@
 #             run --once leaves every table equal; so do a streaming run's groups, during which
 #             a foreign key gets an ON DELETE CASCADE (ALTER TABLE): the run discovers again at
 #             that statement and does the new action.
+#   unplanned a child whose referencing column is masked: check warns; a streaming run that sees
+#             the parent's deletes copies the child again.
+#   clickhouse the offline case into ClickHouse (tombstones and new versions), then applied
+#             again from the position before it (a replay): nothing changes.
 #   killed    a streaming run is SIGKILLed while it applies cascades of thousands of rows, over
 #             and over; nothing is lost or applied twice.
 # Every table is compared through digests each server computes (count + md5 of the rows in key
@@ -261,7 +265,37 @@ case_clickhouse() {
 	compare_all "$tdb" "ClickHouse, applied again" clickhouse
 }
 
+# A child whose referencing column is masked: sluice cannot find its rows, so check warns, and a
+# streaming run that sees the parent's deletes copies the child again instead of leaving it
+# wrong.
+case_unplanned() {
+	local tdb=it_myfk_unpl
+	fresh_db test-dst "$tdb"
+	make_schema 3 30 300 600
+	export SL_TEST_FK_MASK_KEY=fk-test-mask-key-0123456789abcdef
+	pipeline_file "$TMP/unpl.yaml" it_myfk_unpl "mysql:$SDB" "$tdb" "source.tables:" \
+		"source.  columns:" "source.    $SDB.payment: { mask: { rental_id: hash } }" \
+		"mask_key: \${SL_TEST_FK_MASK_KEY}" "apply: { max_delay: 100ms }"
+	sluice_ok check "$TMP/unpl.yaml"
+	assert_contains "$SL_OUT" "warning: $SDB.payment -> $SDB.rental (fk_payment_rental): column $SDB.payment.rental_id is not replicated as it is" \
+		"check says the masked column keeps the action from being done"
+	sluice_ok run --once "$TMP/unpl.yaml"
+	sluice_bg "$TMP/unpl.out" "$TMP/unpl.err" run "$TMP/unpl.yaml"
+	wait_until 60 grep -q "reading the binlog" "$TMP/unpl.err" || fail "the run did not start streaming"
+	my_sql "$SDB" -e "DELETE FROM rental WHERE rental_id < 10"
+	local nulls
+	nulls=$(my_sql "$SDB" -e "SELECT count(*) FROM payment WHERE rental_id IS NULL")
+	((nulls > 0)) || fail "the source set no payment's rental_id to NULL"
+	wait_sql test-dst "$tdb" "SELECT count(*) FROM $SDB.payment WHERE rental_id IS NULL" "$nulls" \
+		"the payments copied again" 60
+	kill -TERM "$SL_PID"
+	wait "$SL_PID" || fail "the streaming run exited $?"
+	assert_contains "$(<"$TMP/unpl.err")" "table $SDB.payment: foreign key fk_payment_rental changed its rows on the source in ways the target cannot follow: its rows are copied again" \
+		"the run says why it copies payment again"
+}
+
 run_case case_check
+run_case case_unplanned
 run_case case_clickhouse
 run_case case_offline
 run_case case_killed
