@@ -352,20 +352,25 @@ void sl_backfill_applied(sl_backfill *b, double secs)
 /* The marker, in a copying backfill's reason, that another pass follows this one. */
 #define BF_AGAIN "another pass follows"
 
-int sl_backfill_moved(sl_backfill *b, int t, int64_t n, sl_error *err)
+int sl_backfill_again(sl_backfill *b, int t, const char *why, sl_error *err)
 {
 	if (b == NULL || b->cur.name == NULL || b->table != t)
 		return 0; /* a table waiting for its copy: the whole of it comes later */
 	if (strncmp(b->cur.reason, BF_AGAIN, strlen(BF_AGAIN)) != 0)
-		sl_info("backfill of %s: %" PRId64 " key change(s) moved rows the copy had not "
-		        "reached to keys it may have passed; the table is copied once more when "
-		        "this pass ends",
-		        b->cur.name, n);
-	snprintf(b->cur.reason, sizeof b->cur.reason,
-	         "%s: a key change moved a row into keys "
-	         "already copied",
-	         BF_AGAIN);
+		sl_info("backfill of %s: %s; the table is copied once more when this pass ends",
+		        b->cur.name, why);
+	snprintf(b->cur.reason, sizeof b->cur.reason, "%s: %s", BF_AGAIN, why);
 	return sl_state_backfill_progress(b->st, &b->cur, err);
+}
+
+int sl_backfill_moved(sl_backfill *b, int t, int64_t n, sl_error *err)
+{
+	char why[160];
+	snprintf(why, sizeof why,
+	         "%" PRId64 " key change(s) moved rows the copy had not reached to keys it may "
+	         "have passed",
+	         n);
+	return sl_backfill_again(b, t, why, err);
 }
 
 int sl_backfill_committed(sl_backfill *b, sl_error *err)

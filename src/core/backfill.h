@@ -71,6 +71,8 @@ int sl_backfill_on_mark(sl_backfill *b, const sl_msg *m, sl_backfill_slice **out
  * once more when the current pass ends. Recorded in the state store before the target commits
  * the changes, so a run killed in between still makes that pass. */
 int sl_backfill_moved(sl_backfill *b, int t, int64_t n, sl_error *err);
+/* The same for another reason (why: what happened, for the log and the state). */
+int sl_backfill_again(sl_backfill *b, int t, const char *why, sl_error *err);
 /* The slice handed out was applied and committed in `secs`: with its read, how long it held
  * the stream up (reported when the table is done). */
 void sl_backfill_applied(sl_backfill *b, double secs);

@@ -420,9 +420,17 @@ static int cdc_acts_run(struct cdc *c, sl_error *err)
 {
 	if (c->nacts == 0)
 		return 0;
-	for (int t = 0; t < c->p->cat->ntables; t++)
-		if (c->acts_reads[t])
-			SL_TRY(cdc_flush_table(c, t, err));
+	for (int t = 0; t < c->p->cat->ntables; t++) {
+		if (!c->acts_reads[t])
+			continue;
+		SL_TRY(cdc_flush_table(c, t, err));
+		/* a slice read before the action may hold rows it deletes or changes */
+		if (t == sl_backfill_current(c->bf))
+			SL_TRY(sl_backfill_again(c->bf, t,
+			                         "a foreign-key action changed rows the copy may "
+			                         "have read already",
+			                         err));
+	}
 	for (int i = 0; i < c->nacts; i++) {
 		int t = c->acts_order[i];
 		SL_TRY(c->p->tops->apply_actions(c->ap, c->acts[t], c->plans[t], err));
