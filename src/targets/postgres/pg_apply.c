@@ -1103,7 +1103,7 @@ static int pga_chain_select(sl_applier *a, const struct pga_table *tt, const sl_
 	sl_buf_puts(b, "SELECT ");
 	if (k == 0) {
 		for (int i = 0; i < fk->ncols; i++) {
-			const char *e;
+			const char *e = NULL;
 			SL_TRY(pga_staged(tt, fk->parent_cols[i], &e, err));
 			sl_buf_printf(b, "%s%s", i ? ", " : "", e);
 		}
@@ -1150,7 +1150,7 @@ static int pga_step_sql(sl_applier *a, const struct pga_table *tt, const sl_fk_s
 			sl_buf_printf(b, "%s(SELECT s.%s AS id", side ? ", " : " FROM ",
 			              side ? "_sl_pair" : "_sl_seq");
 			for (int i = 0; i < fk->ncols; i++) {
-				const char *e;
+				const char *e = NULL;
 				SL_TRY(pga_staged(tt, s->from[i], &e, err));
 				sl_buf_printf(b, ", %s AS v%d", e, i);
 			}
