@@ -103,7 +103,7 @@ CREATE TABLE payment (payment_id int PRIMARY KEY, rental_id int NULL, amount int
   FOREIGN KEY (rental_id) REFERENCES rental (rental_id) ON DELETE SET NULL ON UPDATE CASCADE) ENGINE=InnoDB;
 INSERT INTO store SELECT seq, CONCAT('store ', seq) FROM seq_1_to_$STORES;
 INSERT INTO customer SELECT seq, seq % $STORES + 1, MD5(seq) FROM seq_1_to_$CUSTOMERS;
-INSERT INTO rental SELECT seq, seq % $CUSTOMERS + 1, TIMESTAMP '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_$RENTALS;
+INSERT INTO rental SELECT seq, seq % $CUSTOMERS + 1, TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq SECOND FROM seq_1_to_$RENTALS;
 INSERT INTO payment SELECT seq, seq % $RENTALS + 1, seq % 1000 FROM seq_1_to_$PAYMENTS;
 SQL
 PIPE=$WORK/pipeline.yaml
