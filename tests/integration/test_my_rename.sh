@@ -5,8 +5,9 @@
 #   stopped    two renames (one also widening the type) while sluice is stopped, with updates
 #              before and after each; run --once renames the target's columns, adds none.
 #   streaming  a rename while a run streams, with a column added in the same statement.
-#   not a rename  a column dropped and another added in its place: the old one is kept on the
-#              target (NULL in new rows), the new one added.
+#   not a rename  RENAME COLUMN / CHANGE inside a comment or a default renames nothing; a column
+#              dropped and another added in its place: the old one is kept on the target (NULL
+#              in new rows), the new one added.
 # The table is compared with the source through digests each server computes, and by verify.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 my_require
@@ -63,6 +64,15 @@ kill -TERM "$SL_PID"
 wait "$SL_PID" || fail "the streaming run exited $?"
 assert_eq 0 "$(has_column c)" "c is renamed on the target, not kept"
 assert_equal_rows "streaming" id a2 b2 c2 x
+
+# words in a comment or a default are not clauses: nothing is renamed
+my_sql "$SDB" -e "ALTER TABLE r MODIFY COLUMN c2 int COMMENT 'CHANGE c2 zz, RENAME COLUMN a2 TO q',
+  ALTER COLUMN b2 SET DEFAULT 'RENAME COLUMN c2 TO w'; UPDATE r SET c2 = -1 WHERE id = 12"
+sluice_ok run --once "$TMP/r.yaml"
+assert_not_contains "$SL_ERR" "was renamed" "a comment or a default renames nothing"
+assert_eq 1 "$(has_column c2)" "c2 is still c2 on the target"
+assert_eq 1 "$(has_column a2)" "a2 is still a2 on the target"
+assert_equal_rows "comment and default" id a2 b2 c2 x
 
 # a column dropped and another added in its place is not a rename
 my_sql "$SDB" -e "ALTER TABLE r DROP COLUMN x, ADD COLUMN y int AFTER c2; UPDATE r SET y = id WHERE id <= 3"
