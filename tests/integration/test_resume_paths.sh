@@ -211,7 +211,10 @@ case_slot_crash() {
 	local point
 	point=$(state_sql it_rpath_d "SELECT position FROM sluice_pipeline WHERE snapshot_done = 1")
 	[[ -n $point && $point != "$orphan" ]] || fail "slot crash: expected a new consistent point, not '$point' (orphan $orphan)"
-	assert_eq "$point" "$(src_sql postgres "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'")" \
+	# the new slot starts at the recorded point; the run's catch-up may have confirmed WAL
+	# written after it (a running-transactions record the server logs on its own)
+	assert_eq "true true" "$(src_sql postgres "SELECT ('$point'::pg_lsn > '$orphan'::pg_lsn) || ' ' ||
+	          (confirmed_flush_lsn >= '$point'::pg_lsn) FROM pg_replication_slots WHERE slot_name = '$slot'")" \
 		"slot crash: the slot now is the one recorded (recreated at the new point)"
 	equal_to_source "$SDB" "$tdb"
 	write_some "$SDB"
