@@ -90,6 +90,10 @@ struct cdc {
 	 * addressing, 0 = empty) */
 	uint64_t *acts_keys;
 	size_t keys_cap, keys_used;
+	/* the field indexes of a plan's update columns in a shape, resolved once per shape */
+	const sl_fk_plan *pcols_plan;
+	sl_shape *pcols_shape; /* one reference held */
+	int *pcols;
 	int64_t moves_missed; /* key changes to the table being copied the target skipped */
 	double slice_t0;      /* when the backfill slice in the open group began to be applied */
 	size_t pending_bytes;
@@ -445,15 +449,28 @@ static int cdc_acts_run(struct cdc *c, sl_error *err)
 	return 0;
 }
 
-/* The hash of row r's values in the plan's update columns (never 0). */
-static uint64_t cdc_acts_hash(const sl_fk_plan *p, const sl_changes *in, int64_t r)
+/* The field indexes of plan p's update columns in shape s (-1: not in it). */
+static const int *cdc_plan_cols(struct cdc *c, const sl_fk_plan *p, sl_shape *s)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < p->ncols; i++) {
-		int f = sl_shape_find(in->shape, p->cols[i]);
-		if (f >= 0)
-			h = sl_col_hash(&in->rows->cols[f], r, h);
+	if (c->pcols_plan != p || c->pcols_shape != s) {
+		c->pcols = sl_realloc(c->pcols, sizeof *c->pcols * (size_t)(p->ncols + 1));
+		for (int i = 0; i < p->ncols; i++)
+			c->pcols[i] = sl_shape_find(s, p->cols[i]);
+		sl_shape_unref(c->pcols_shape);
+		c->pcols_shape = sl_shape_ref(s);
+		c->pcols_plan = p;
 	}
+	return c->pcols;
+}
+
+/* The hash of row r's values in the plan's update columns (never 0). */
+static uint64_t cdc_acts_hash(struct cdc *c, const sl_fk_plan *p, const sl_changes *in, int64_t r)
+{
+	const int *f = cdc_plan_cols(c, p, in->shape);
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < p->ncols; i++)
+		if (f[i] >= 0)
+			h = sl_col_hash(&in->rows->cols[f[i]], r, h);
 	return h ? h : 1;
 }
 
@@ -493,8 +510,7 @@ static void cdc_acts_remember(struct cdc *c, uint64_t h)
  * they belong to another table, or a value it had or takes is one they had or took (a chain
  * of updates, an update of a key deleted, a key deleted after it was updated: one statement
  * per step would see the values before all of them). */
-static bool cdc_acts_conflict(const struct cdc *c, int t, const sl_changes *in, int64_t r,
-                              bool update)
+static bool cdc_acts_conflict(struct cdc *c, int t, const sl_changes *in, int64_t r, bool update)
 {
 	if (c->nacts == 0)
 		return false;
@@ -503,8 +519,8 @@ static bool cdc_acts_conflict(const struct cdc *c, int t, const sl_changes *in, 
 	const sl_fk_plan *p = c->plans[t];
 	if (p->ncols == 0)
 		return false;
-	return cdc_acts_seen(c, cdc_acts_hash(p, in, r)) ||
-	       (update && cdc_acts_seen(c, cdc_acts_hash(p, in, r + 1)));
+	return cdc_acts_seen(c, cdc_acts_hash(c, p, in, r)) ||
+	       (update && cdc_acts_seen(c, cdc_acts_hash(c, p, in, r + 1)));
 }
 
 static void cdc_acts_drop(struct cdc *c)
@@ -546,9 +562,9 @@ static void cdc_acts_add(struct cdc *c, int t, const sl_changes *in, int64_t r, 
 		sl_changes_set_pair(a, a->rows->length - 1, a->rows->length - 2);
 	const sl_fk_plan *p = c->plans[t];
 	if (p->ncols > 0) {
-		cdc_acts_remember(c, cdc_acts_hash(p, in, r));
+		cdc_acts_remember(c, cdc_acts_hash(c, p, in, r));
 		if (update)
-			cdc_acts_remember(c, cdc_acts_hash(p, in, r + 1));
+			cdc_acts_remember(c, cdc_acts_hash(c, p, in, r + 1));
 	}
 	for (int i = 0; i < c->p->cat->ntables; i++)
 		c->acts_reads[i] |= p->reads[i];
@@ -589,13 +605,13 @@ static int cdc_acts_unplanned(struct cdc *c, int t, bool update, sl_error *err)
 
 /* Whether the update at rows r (old image) and r + 1 (new) of `in` changed a column plan's
  * update steps read. */
-static bool cdc_acts_changed(const sl_fk_plan *p, const sl_changes *in, int64_t r)
+static bool cdc_acts_changed(struct cdc *c, const sl_fk_plan *p, const sl_changes *in, int64_t r)
 {
-	for (int i = 0; i < p->ncols; i++) {
-		int f = sl_shape_find(in->shape, p->cols[i]);
-		if (f >= 0 && !sl_col_equal(&in->rows->cols[f], r, &in->rows->cols[f], r + 1))
+	const int *f = cdc_plan_cols(c, p, in->shape);
+	for (int i = 0; i < p->ncols; i++)
+		if (f[i] >= 0 &&
+		    !sl_col_equal(&in->rows->cols[f[i]], r, &in->rows->cols[f[i]], r + 1))
 			return true;
-	}
 	return false;
 }
 
@@ -830,7 +846,7 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 				        "an update's old image of %s without its new one",
 				        c->p->cat->tables[t].qualified);
 			bool act = plan && plan->nsteps > plan->ndelete &&
-			           cdc_acts_changed(plan, in, r);
+			           cdc_acts_changed(c, plan, in, r);
 			if (act && cdc_acts_conflict(c, t, in, r, true))
 				SL_TRY(cdc_midway(c, t, true, &before, err));
 			if (act)
@@ -1349,6 +1365,8 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	free(c.acts_order);
 	free(c.acts_reads);
 	free(c.acts_keys);
+	sl_shape_unref(c.pcols_shape);
+	free(c.pcols);
 	free(c.unplanned_parent);
 	free(c.unplanned_child);
 	free(c.resynced);

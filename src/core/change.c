@@ -43,20 +43,6 @@ int sl_shape_key(const sl_shape *s, const struct sl_table_def *td, int *out, con
 	return n;
 }
 
-bool sl_shape_same_key(const sl_shape *a, const sl_shape *b, const struct sl_table_def *td)
-{
-	int *ka = sl_calloc((size_t)a->nfields + 1, sizeof *ka);
-	int *kb = sl_calloc((size_t)b->nfields + 1, sizeof *kb);
-	const char *missing = NULL;
-	int na = sl_shape_key(a, td, ka, &missing), nb = sl_shape_key(b, td, kb, &missing);
-	bool same = na == nb;
-	for (int k = 0; same && k < na; k++)
-		same = strcmp(a->fields[ka[k]].name, b->fields[kb[k]].name) == 0;
-	free(ka);
-	free(kb);
-	return same;
-}
-
 sl_shape *sl_shape_ref(sl_shape *s)
 {
 	atomic_fetch_add(&s->refs, 1);

@@ -47,8 +47,6 @@ struct sl_table_def;
 /* The shape's key as field indexes, in key order, into out (room for s->nfields); its
  * length, or -1 when a key column of the catalog's is not in the shape (*missing names it). */
 int sl_shape_key(const sl_shape *s, const struct sl_table_def *td, int *out, const char **missing);
-/* Whether a and b have the same key (by column names, in order). */
-bool sl_shape_same_key(const sl_shape *a, const sl_shape *b, const struct sl_table_def *td);
 
 enum sl_op {
 	SL_OP_INSERT = 'I',

@@ -223,9 +223,8 @@ sl_fk_plan **sl_fk_plans_build(const sl_catalog *cat, bool keyed_only, char ***p
 		}
 		b.usable[k] = true;
 		for (int i = 0; i < fk->ncols && b.usable[k]; i++) {
-			if (!fk_column_plain(c, fk->child_cols[i]) ||
-			    !fk_column_plain(p, fk->parent_cols[i])) {
-				bool child = !fk_column_plain(c, fk->child_cols[i]);
+			bool child = !fk_column_plain(c, fk->child_cols[i]);
+			if (child || !fk_column_plain(p, fk->parent_cols[i])) {
 				fk_problem(
 				        &b, k,
 				        "column %s.%s is not replicated as it is (left out, masked "
