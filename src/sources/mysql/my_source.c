@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/digest.h"
 #include "core/log.h"
@@ -1558,44 +1559,92 @@ out:
 	return rc;
 }
 
-/* Start the slice's snapshot on s->bf and place its mark at the snapshot's binlog position.
- * The stream waits at its next transaction meanwhile (marks_mu), so it cannot have passed
- * that position when the mark is placed. */
-static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
+/* How many times (a millisecond apart) a slice's snapshot is taken again while it is behind
+ * the binlog stream (my_place_mark). */
+#define MY_MARK_TRIES 10000
+
+/* Start a snapshot on s->bf: its binlog position (file number, offset). */
+static int my_snapshot_at(sl_source *s, uint64_t *fno, uint64_t *at, sl_error *err)
 {
-	pthread_mutex_lock(&s->marks_mu);
-	atomic_fetch_add(&s->nmarks_busy, 1);
-	int rc = my_start_snapshot_txn(s->bf, err);
+	SL_TRY(my_start_snapshot_txn(s->bf, err));
 	MYSQL_RES *res = NULL;
+	if (mysql_query(s->bf, "SHOW STATUS LIKE 'binlog_snapshot_%'") != 0 ||
+	    (res = mysql_store_result(s->bf)) == NULL)
+		return sl_my_server_error(s->bf, "reading the snapshot's binlog position", err);
 	char file[256] = "";
 	long long pos = -1;
-	if (rc == 0 && (mysql_query(s->bf, "SHOW STATUS LIKE 'binlog_snapshot_%'") != 0 ||
-	                (res = mysql_store_result(s->bf)) == NULL))
-		rc = sl_my_server_error(s->bf, "reading the snapshot's binlog position", err);
 	MYSQL_ROW row;
-	while (rc == 0 && (row = mysql_fetch_row(res)) != NULL) {
+	while ((row = mysql_fetch_row(res)) != NULL) {
 		if (row[0] && row[1] && strcasecmp(row[0], "Binlog_snapshot_file") == 0)
 			snprintf(file, sizeof file, "%s", row[1]);
 		else if (row[0] && row[1] && strcasecmp(row[0], "Binlog_snapshot_position") == 0)
 			pos = strtoll(row[1], NULL, 10);
 	}
-	if (res)
-		mysql_free_result(res);
-	uint64_t fno = 0;
-	if (rc == 0 && (!sl_my_binlog_file_no(file, strlen(file), &fno) || pos < 4))
-		rc = sl_error_set(err, SL_ERR_SETTING,
-		                  "source: the server gives no binlog position for a snapshot "
-		                  "(Binlog_snapshot_file '%s'); backfill needs binary logging on",
-		                  file);
+	mysql_free_result(res);
+	if (!sl_my_binlog_file_no(file, strlen(file), fno) || pos < 4)
+		return sl_error_set(err, SL_ERR_SETTING,
+		                    "source: the server gives no binlog position for a snapshot "
+		                    "(Binlog_snapshot_file '%s'); backfill needs binary logging on",
+		                    file);
+	*at = (uint64_t)pos;
+	return 0;
+}
+
+/* Start the slice's snapshot on s->bf and place its mark at the snapshot's binlog position.
+ * The stream waits at its next transaction's start or end meanwhile (marks_mu). It may have
+ * gone past that position already: the server sends a transaction to the binlog's readers
+ * once it is written there, a moment before the engine commits it, and the snapshot sees only
+ * what the engine committed. Such a transaction is applied before the mark could come
+ * through, and the slice, blind to it, would undo it (a deleted row back). So the snapshot is
+ * taken again, a millisecond later, until its position is at or past where the stream is. */
+static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
+{
+	pthread_mutex_lock(&s->marks_mu);
+	uint64_t fno = 0, pos = 0;
+	int rc = 0;
+	int tries = 0;
+	for (;; tries++) {
+		rc = my_snapshot_at(s, &fno, &pos, err);
+		if (rc < 0 || fno > s->passed_file ||
+		    (fno == s->passed_file && pos >= s->passed_pos))
+			break;
+		if (tries == MY_MARK_TRIES) {
+			rc = sl_error_set(
+			        err, SL_ERR_SERVER,
+			        "source: a snapshot of the server stayed behind its binlog "
+			        "for %d s (position %" PRIu64 ":%" PRIu64
+			        ", the stream is at %" PRIu64 ":%" PRIu64 ")",
+			        MY_MARK_TRIES / 1000, fno, pos, s->passed_file, s->passed_pos);
+			break;
+		}
+		if ((rc = sl_my_exec(s->bf, "COMMIT", err)) < 0)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	}
+	if (rc == 0 && tries > 0)
+		sl_debug("backfill: the slice's snapshot was behind the binlog stream, taken again "
+		        "%d time%s",
+		        tries, tries == 1 ? "" : "s");
 	if (rc == 0) {
 		s->marks = sl_realloc(s->marks, (size_t)(s->nmarks + 1) * sizeof *s->marks);
 		s->marks[s->nmarks++] =
-		        (sl_my_mark){.file = fno, .pos = (uint64_t)pos, .mark = sl_strdup(mark)};
-	} else {
-		atomic_fetch_sub(&s->nmarks_busy, 1);
+		        (sl_my_mark){.file = fno, .pos = pos, .mark = sl_strdup(mark)};
 	}
 	pthread_mutex_unlock(&s->marks_mu);
 	return rc;
+}
+
+/* A mark whose slice was not read: the stream need not hand it on. */
+static void my_drop_mark(sl_source *s, const char *mark)
+{
+	pthread_mutex_lock(&s->marks_mu);
+	for (int i = 0; i < s->nmarks; i++)
+		if (strcmp(s->marks[i].mark, mark) == 0) {
+			free(s->marks[i].mark);
+			s->marks[i] = s->marks[--s->nmarks];
+			break;
+		}
+	pthread_mutex_unlock(&s->marks_mu);
 }
 
 /* The slice is read in a consistent snapshot whose binlog position the mark carries: the
@@ -1618,6 +1667,8 @@ static int my_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 		rc = my_read_rows(s, s->bf, sl_buf_cstr(&sql), t, batch, batch_bytes, sink, ctx,
 		                  rows, NULL, &s->bf_scratch, err);
 		sl_buf_free(&sql);
+		if (rc < 0)
+			my_drop_mark(s, mark);
 	}
 	sl_error e2;
 	if (sl_my_exec(s->bf, "COMMIT", &e2) < 0 || rc < 0) {

@@ -5,7 +5,6 @@
 
 #include <mysql.h>
 #include <pthread.h>
-#include <stdatomic.h>
 
 #include "core/config.h"
 #include "formats/binlog.h"
@@ -46,14 +45,16 @@ struct sl_source {
 	bool warned_zero_date;
 	/* backfill (MariaDB): the connection that reads slices, and the watermarks waiting for
 	 * the binlog stream to reach their slice's snapshot. marks_mu is held while a slice's
-	 * snapshot is taken and its mark placed, and by the stream while it looks at the marks;
-	 * nmarks_busy counts marks placed or being placed, so that the stream looks only then. */
+	 * snapshot is taken and its mark placed, and by the stream at each transaction's start
+	 * and end, where it hands on the marks due and records how far it has gone:
+	 * (passed_file, passed_pos) is past every event the stream has handed on or begun to
+	 * (the start of the transaction it is in, plus one; the end of the last one). */
 	MYSQL *bf;
 	sl_buf bf_scratch;
 	pthread_mutex_t marks_mu;
-	_Atomic int nmarks_busy;
 	struct sl_my_mark *marks;
 	int nmarks;
+	uint64_t passed_file, passed_pos;
 };
 
 /* A backfill watermark: handed on by the binlog stream before the first transaction at or

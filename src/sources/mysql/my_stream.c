@@ -239,8 +239,8 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	pthread_mutex_lock(&src->marks_mu);
 	for (int i = 0; i < src->nmarks; i++)
 		free(src->marks[i].mark);
-	atomic_fetch_sub(&src->nmarks_busy, src->nmarks);
 	src->nmarks = 0;
+	src->passed_file = src->passed_pos = 0;
 	pthread_mutex_unlock(&src->marks_mu);
 	sl_binlog_format_default(&s->fmt);
 	int n = cat->ntables ? cat->ntables : 1;
@@ -348,16 +348,22 @@ static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
 
 /* The binlog has reached position `pos` of file number `file`, between transactions: hand on
  * the backfill watermarks placed at or before it (my_place_mark), each with the position
- * reached so far. They are taken under the lock and emitted after it (emitting may wait for
- * the applier, which may be placing a mark). */
-static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, sl_error *err)
+ * reached so far, and record how far the stream has gone (`entering`: into the transaction
+ * that starts there). The marks are taken under the lock and emitted after it (emitting may
+ * wait for the applier, which may be placing a mark). The lock is taken for every
+ * transaction: a mark placed at a position the stream has passed must be seen to be. */
+static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, bool entering, sl_error *err)
 {
 	sl_source *src = s->src;
-	if (atomic_load(&src->nmarks_busy) == 0 || s->in_txn)
+	if (s->in_txn)
 		return 0;
 	char **due = NULL;
 	int ndue = 0;
 	pthread_mutex_lock(&src->marks_mu);
+	if (file > src->passed_file || (file == src->passed_file && pos >= src->passed_pos)) {
+		src->passed_file = file;
+		src->passed_pos = entering ? pos + 1 : pos;
+	}
 	for (int i = 0; i < src->nmarks;) {
 		const sl_my_mark *mk = &src->marks[i];
 		if (file < mk->file || (file == mk->file && pos < mk->pos)) {
@@ -367,7 +373,6 @@ static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, sl_error *err)
 		due = sl_realloc(due, (size_t)(ndue + 1) * sizeof *due);
 		due[ndue++] = mk->mark;
 		src->marks[i] = src->marks[--src->nmarks];
-		atomic_fetch_sub(&src->nmarks_busy, 1);
 	}
 	pthread_mutex_unlock(&src->marks_mu);
 	int rc = 0;
@@ -1121,7 +1126,7 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	cm->version = version;
 	cm->commit_us = (int64_t)h->timestamp * 1000000;
 	SL_TRY(ms_emit(s, cm, err));
-	return h->next_pos ? ms_marks(s, s->file_no, h->next_pos, err) : 0;
+	return h->next_pos ? ms_marks(s, s->file_no, h->next_pos, false, err) : 0;
 }
 
 /* The table named at p ("[db.]name", identifiers bare or in backquotes; db defaults to the
@@ -1351,7 +1356,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		while (blen > 0 && body[blen - 1] == '\0')
 			blen--;
 		if (h.next_pos && sl_my_binlog_file_no((const char *)body, blen, &no))
-			return ms_marks(s, no, h.next_pos, err);
+			return ms_marks(s, no, h.next_pos, false, err);
 		return 0;
 	}
 	case SL_BINLOG_MARIADB_GTID: {
@@ -1361,7 +1366,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 			ms_drop_pending(s);
 		/* a transaction starts here: marks at or before its start come first */
 		if (h.next_pos >= h.event_len)
-			SL_TRY(ms_marks(s, s->file_no, h.next_pos - h.event_len, err));
+			SL_TRY(ms_marks(s, s->file_no, h.next_pos - h.event_len, true, err));
 		s->cur_domain = g.domain;
 		s->cur_server = h.server_id;
 		s->cur_seq = g.seq;
