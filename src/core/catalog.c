@@ -144,6 +144,8 @@ void sl_catalog_free(sl_catalog *c)
 	free(c->tables);
 	c->tables = NULL;
 	c->ntables = 0;
+	free(c->only_schema);
+	c->only_schema = NULL;
 	sl_catalog_free_fks(c);
 }
 

@@ -88,6 +88,9 @@ typedef struct sl_catalog {
 	 * loaded, selected whatever their name now unless source.tables.exclude matches it */
 	char *const *follow;
 	int nfollow;
+	/* set by discover when the source reads one schema only (MySQL: the URL's database,
+	 * without source.tables.include): a table of another schema is not selected */
+	char *only_schema;
 } sl_catalog;
 
 /* Whether discover should select the table named `qualified` with `identity`: source.tables

@@ -1073,6 +1073,39 @@ static int cdc_on_mark(struct cdc *c, sl_msg *m, sl_error *err)
 	return cdc_commit_group(c, err);
 }
 
+/* Tables the source renamed, after the transaction that did (SL_MSG_RENAME): everything
+ * before is committed, the target tables and the state follow step by step, and the session
+ * ends for a new discovery, under which the tables go on by their new names. */
+static int cdc_on_rename(struct cdc *c, const sl_msg *m, sl_error *err)
+{
+	const sl_cdc_params *p = c->p;
+	if (c->in_src_txn)
+		return sl_error_set(err, SL_ERR_INTERNAL,
+		                    "cdc: a rename inside a source transaction");
+	SL_TRY(cdc_commit_group(c, err));
+	int n = p->cat->ntables;
+	const char **now = sl_calloc((size_t)(n ? n : 1), sizeof *now);
+	int rc = 0;
+	for (int i = 0; i < m->nrenames && rc == 0; i++) {
+		const sl_rename *r = &m->renames[i];
+		if (r->table < 0 || r->table >= n)
+			continue;
+		const char *from =
+		        now[r->table] ? now[r->table] : p->cat->tables[r->table].qualified;
+		rc = sl_follow_rename(p->tops, p->tgt, p->state, p->cat, r->table, from, r->to,
+		                      err);
+		if (rc == 0)
+			sl_info("table %s was renamed to %s on the source: its target table "
+			        "follows",
+			        from, r->to);
+		now[r->table] = r->to;
+	}
+	free(now);
+	SL_TRY(rc);
+	cdc_discover_again(c);
+	return 0;
+}
+
 static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 {
 	SL_TRY(sl_colview_apply(c->view, m, err));
@@ -1104,6 +1137,8 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 		return 0;
 	case SL_MSG_WATERMARK:
 		return cdc_on_mark(c, m, err);
+	case SL_MSG_RENAME:
+		return cdc_on_rename(c, m, err);
 	}
 	return 0;
 }

@@ -186,6 +186,9 @@ void sl_msg_free(sl_msg *m)
 	sl_changes_free(m->changes);
 	free(m->position);
 	free(m->mark);
+	for (int i = 0; i < m->nrenames; i++)
+		free(m->renames[i].to);
+	free(m->renames);
 	free(m);
 }
 

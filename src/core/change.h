@@ -142,8 +142,19 @@ enum sl_msg_kind {
 	SL_MSG_PROGRESS,
 	/* a mark the pipeline wrote into the source's change log (sl_source_ops.watermark),
 	 * outside any transaction, where the log has it: a backfill's low watermark */
-	SL_MSG_WATERMARK
+	SL_MSG_WATERMARK,
+	/* between transactions, after the one that renamed them: tables of the catalog renamed
+	 * on the source (renames[0..nrenames), in the order the source did them). The stream
+	 * ends after it: the next session starts from a new discovery. */
+	SL_MSG_RENAME
 };
+
+/* One step of a rename: table `table` of the catalog is called `to` ("schema.name") from
+ * here on. A table may move more than once in one message (a -> tmp, b -> a, tmp -> b). */
+typedef struct sl_rename {
+	int table;
+	char *to;
+} sl_rename;
 
 typedef struct sl_msg {
 	enum sl_msg_kind kind;
@@ -153,7 +164,9 @@ typedef struct sl_msg {
 	char *position;      /* COMMIT, PROGRESS, WATERMARK: where to resume after this point
 	                        (sl_msg_set_position) */
 	char *mark;          /* WATERMARK: the text written (sl_msg_set_mark) */
-	uint64_t txid;       /* BEGIN: the source's transaction id when it has one (else 0) */
+	sl_rename *renames;  /* RENAME */
+	int nrenames;
+	uint64_t txid; /* BEGIN: the source's transaction id when it has one (else 0) */
 	/* COMMIT, PROGRESS: monotonically increasing with the position. BEGIN: the same order,
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
 	 * MySQL: a count of the executed GTID set with the transaction's GTID, sl_my_version) */

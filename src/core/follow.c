@@ -135,6 +135,16 @@ static int follow_rename(const sl_target_ops *tops, sl_target *tgt, sl_state *st
 	return rc;
 }
 
+int sl_follow_rename(const sl_target_ops *tops, sl_target *tgt, sl_state *st, const sl_catalog *cat,
+                     int t, const char *from, const char *to, sl_error *err)
+{
+	sl_catalog now;
+	SL_TRY(follow_view(cat, t, to, &now, err));
+	int rc = follow_rename(tops, tgt, st, &now, t, from, err);
+	follow_view_free(&now, t);
+	return rc;
+}
+
 /* The target table of `row`, whose source table was dropped and another created under its
  * name (table t of cat), is kept under a new name: NAME_dropped_YYYYMMDDHHMMSS. */
 static int follow_set_aside(const sl_target_ops *tops, sl_target *tgt, sl_state *st,
@@ -238,6 +248,13 @@ int sl_follow_apply(const sl_config *cfg, const sl_target_ops *tops, sl_target *
 		bool selected =
 		        sl_globs_select(&cfg->source.include, &cfg->source.exclude, rows[i].name) &&
 		        sl_globs_select(&none, &cfg->source.exclude, rows[i].name);
+		char *schema, *name;
+		if (selected && cat->only_schema &&
+		    sl_unqualify(rows[i].name, &schema, &name) == 0) {
+			selected = strcmp(schema, cat->only_schema) == 0;
+			free(schema);
+			free(name);
+		}
 		const char *why = selected ? "dropped on the source" : "no longer selected";
 		sl_warn("table %s is gone from the pipeline (%s): its target table is kept as it "
 		        "is; verify reports it",

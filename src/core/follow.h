@@ -30,6 +30,12 @@ char *sl_follow_columns(const sl_field *fields, int n);
 /* The name column `id` has in `columns` (sl_follow_columns), or NULL. Caller frees. */
 char *sl_follow_column_name(const char *columns, int32_t id);
 
+/* Table t of cat, loaded as `from` ("schema.name"), is called `to` on the source now: rename
+ * its target table, then move everything the state keeps under `from` (a rename the change
+ * log carried, applied where it has it). */
+int sl_follow_rename(const sl_target_ops *tops, sl_target *tgt, sl_state *st, const sl_catalog *cat,
+                     int t, const char *from, const char *to, sl_error *err);
+
 /* Bring the target and the state in line with the catalog discovered now (renames, tables set
  * aside, tables gone or back) and record every catalog table's identity. */
 int sl_follow_apply(const sl_config *cfg, const sl_target_ops *tops, sl_target *tgt, sl_state *st,

@@ -807,6 +807,8 @@ static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 	                  "WHERE t.TABLE_TYPE = 'BASE TABLE' AND t.TABLE_SCHEMA NOT IN ('mysql', "
 	                  "'information_schema', 'performance_schema', 'sys')");
 	if (s->url.database[0] && cfg->source.include.count == 0) {
+		free(cat->only_schema);
+		cat->only_schema = sl_strdup(s->url.database);
 		sl_buf_puts(&sql, " AND t.TABLE_SCHEMA = ");
 		my_quote_lit(&sql, s->url.database);
 	}
@@ -1623,8 +1625,8 @@ static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
 	}
 	if (rc == 0 && tries > 0)
 		sl_debug("backfill: the slice's snapshot was behind the binlog stream, taken again "
-		        "%d time%s",
-		        tries, tries == 1 ? "" : "s");
+		         "%d time%s",
+		         tries, tries == 1 ? "" : "s");
 	if (rc == 0) {
 		s->marks = sl_realloc(s->marks, (size_t)(s->nmarks + 1) * sizeof *s->marks);
 		s->marks[s->nmarks++] =

@@ -100,6 +100,11 @@ struct sl_stream {
 		char *from, *to;
 	} * renames;
 	int nrenames;
+	/* tables of the catalog the statement being read renamed (SL_MSG_RENAME after its
+	 * commit); `ended`: sent, the stream stops there for a new discovery */
+	sl_rename *tables_renamed;
+	int ntables_renamed;
+	bool ended;
 	char **noted; /* tables outside the catalog already warned about */
 	int nnoted;
 	/* positions */
@@ -573,8 +578,89 @@ static char ms_token(const char **p, const char *end, char *tok, size_t n)
 	return kind;
 }
 
-/* "ALTER TABLE t ... RENAME COLUMN a TO b, CHANGE [COLUMN] [IF EXISTS] c d type ...": the
- * renames, for table t's next shape (a rename of a rename keeps the first name). */
+/* "[db.]name" at token *i (db defaults to the statement's): its qualified name (caller
+ * frees), *i past it; NULL when no name is there. */
+static char *ms_token_table(char (*tok)[256], const char *kind, int n, int *i,
+                            const sl_binlog_query *q)
+{
+	int k = *i;
+	if (k >= n || (kind[k] != 'w' && kind[k] != 'q'))
+		return NULL;
+	if (k + 2 < n && kind[k + 1] == 'p' && tok[k + 1][0] == '.' &&
+	    (kind[k + 2] == 'w' || kind[k + 2] == 'q')) {
+		*i = k + 3;
+		return sl_qualify(tok[k], tok[k + 2]);
+	}
+	char db[256];
+	snprintf(db, sizeof db, "%.*s", (int)q->db_len, q->db);
+	*i = k + 1;
+	return sl_qualify(db, tok[k]);
+}
+
+/* One step of a statement's table renames: the table now called `from` is called `to`. A
+ * step that moves a table of the catalog (or one an earlier step moved) is kept for
+ * SL_MSG_RENAME; `to` is taken over. */
+static void ms_table_renamed(sl_stream *s, const char *from, char *to)
+{
+	int t = -1;
+	for (int k = s->ntables_renamed - 1; k >= 0 && t < 0; k--)
+		if (strcmp(s->tables_renamed[k].to, from) == 0)
+			t = s->tables_renamed[k].table;
+	for (int k = 0; k < s->cat->ntables && t < 0; k++) {
+		bool moved = false;
+		for (int j = 0; j < s->ntables_renamed; j++)
+			moved |= s->tables_renamed[j].table == k;
+		if (!moved && strcmp(s->cat->tables[k].qualified, from) == 0)
+			t = k;
+	}
+	if (t < 0 || strcmp(from, to) == 0) {
+		free(to);
+		return;
+	}
+	s->tables_renamed = sl_realloc(s->tables_renamed, sizeof *s->tables_renamed *
+	                                                          (size_t)(s->ntables_renamed + 1));
+	s->tables_renamed[s->ntables_renamed++] = (sl_rename){.table = t, .to = to};
+}
+
+/* "RENAME TABLE[S] [IF EXISTS] a [WAIT n | NOWAIT] TO b [, c TO d ...]": its steps. */
+static void ms_note_rename_table(sl_stream *s, const sl_binlog_query *q, char (*tok)[256],
+                                 const char *kind, int n)
+{
+	if (n < 4 || kind[0] != 'w' || strcasecmp(tok[0], "RENAME") != 0 || kind[1] != 'w' ||
+	    (strcasecmp(tok[1], "TABLE") != 0 && strcasecmp(tok[1], "TABLES") != 0))
+		return;
+	int i = 2;
+	if (i + 1 < n && strcasecmp(tok[i], "IF") == 0 && strcasecmp(tok[i + 1], "EXISTS") == 0)
+		i += 2;
+	while (i < n) {
+		char *from = ms_token_table(tok, kind, n, &i, q);
+		if (from == NULL)
+			return;
+		if (i < n && kind[i] == 'w' && strcasecmp(tok[i], "NOWAIT") == 0)
+			i++;
+		else if (i + 1 < n && kind[i] == 'w' && strcasecmp(tok[i], "WAIT") == 0)
+			i += 2;
+		char *to = NULL;
+		if (i < n && kind[i] == 'w' && strcasecmp(tok[i], "TO") == 0) {
+			i++;
+			to = ms_token_table(tok, kind, n, &i, q);
+		}
+		if (to == NULL) {
+			free(from);
+			return;
+		}
+		ms_table_renamed(s, from, to);
+		free(from);
+		if (i < n && kind[i] == 'p' && tok[i][0] == ',')
+			i++;
+		else
+			return;
+	}
+}
+
+/* Renames: "ALTER TABLE t ... RENAME COLUMN a TO b, CHANGE [COLUMN] [IF EXISTS] c d type ...",
+ * for table t's next shape (a rename of a rename keeps the first name); "ALTER TABLE t ...
+ * RENAME [TO | AS] u" and "RENAME TABLE ...", for SL_MSG_RENAME after the statement. */
 static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
 {
 	enum { MAXTOK = 4096 };
@@ -584,6 +670,7 @@ static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
 	int n = 0;
 	while (n < MAXTOK && (kind[n] = ms_token(&p, end, tok[n], sizeof tok[n])) != 0)
 		n++;
+	ms_note_rename_table(s, q, tok, kind, n);
 	int t = -1, i = 0;
 	if (n > 3 && kind[0] == 'w' && strcasecmp(tok[0], "ALTER") == 0) {
 		while (i < n && !(kind[i] == 'w' && strcasecmp(tok[i], "TABLE") == 0))
@@ -628,6 +715,18 @@ static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
 		    strcasecmp(tok[c + 1], "COLUMN") == 0 && strcasecmp(tok[c + 3], "TO") == 0) {
 			from = c + 2;
 			to = c + 4;
+		} else if (strcasecmp(tok[c], "RENAME") == 0 && c + 1 < n &&
+		           !(kind[c + 1] == 'w' && (strcasecmp(tok[c + 1], "COLUMN") == 0 ||
+		                                    strcasecmp(tok[c + 1], "INDEX") == 0 ||
+		                                    strcasecmp(tok[c + 1], "KEY") == 0))) {
+			int j = c + 1;
+			if (kind[j] == 'w' &&
+			    (strcasecmp(tok[j], "TO") == 0 || strcasecmp(tok[j], "AS") == 0))
+				j++;
+			char *nt = ms_token_table(tok, kind, n, &j, q);
+			if (nt)
+				ms_table_renamed(s, s->cat->tables[t].qualified, nt);
+			continue;
 		} else if (strcasecmp(tok[c], "CHANGE") == 0) {
 			int j = c + 1;
 			if (j < n && kind[j] == 'w' && strcasecmp(tok[j], "COLUMN") == 0)
@@ -727,7 +826,14 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		bool wanted = sl_globs_select(&cfg->source.include, &cfg->source.exclude, q) &&
 		              (cfg->source.include.count > 0 || s->src->url.database[0] == '\0' ||
 		               strcmp(s->src->url.database, tm.db) == 0);
-		if (wanted && !ms_noted(s, q))
+		bool first = wanted && !ms_noted(s, q);
+		if (first && s->copies)
+			sl_info("source: table %s has changes in the binlog but is not among the "
+			        "pipeline's tables (created or renamed since the last discovery); "
+			        "the run discovers again within a minute and copies a table it "
+			        "finds",
+			        q);
+		else if (first)
 			sl_warn("source: table %s has changes in the binlog but was not in the "
 			        "snapshot "
 			        "(created or renamed since); its changes are not replicated (run "
@@ -1268,6 +1374,21 @@ static int ms_fks_check(sl_stream *s, sl_error *err)
 	return rc;
 }
 
+/* After the statement that renamed tables of the catalog: SL_MSG_RENAME, and the stream ends
+ * there (what follows names the tables by names the catalog does not know). */
+static int ms_renamed(sl_stream *s, sl_error *err)
+{
+	if (s->ntables_renamed == 0)
+		return 0;
+	sl_msg *m = sl_msg_new(SL_MSG_RENAME);
+	m->renames = s->tables_renamed;
+	m->nrenames = s->ntables_renamed;
+	s->tables_renamed = NULL;
+	s->ntables_renamed = 0;
+	s->ended = true;
+	return ms_emit(s, m, err);
+}
+
 static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body, size_t len,
                     sl_error *err)
 {
@@ -1324,12 +1445,17 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	if (s->in_txn && !s->skip)
 		ms_note_renames(s, &q);
 	t = s->in_txn && !s->skip ? ms_alter_add_target(s, &q) : -1;
+	for (int k = 0; k < s->ntables_renamed && t >= 0; k++)
+		if (s->tables_renamed[k].table == t)
+			t = -1; /* read under its new name after the new discovery */
 	if (t >= 0)
 		SL_TRY(ms_backfill(s, t, err));
 	if (s->in_txn && !s->skip && ms_may_change_fks(&q))
 		SL_TRY(ms_fks_check(s, err));
-	if (s->in_txn && !s->saw_begin)
-		return ms_commit(s, h, err);
+	if (s->in_txn && !s->saw_begin) {
+		SL_TRY(ms_commit(s, h, err));
+		return ms_renamed(s, err);
+	}
 	return 0;
 }
 
@@ -1441,7 +1567,7 @@ int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *sto
 	s->emit = emit;
 	s->ctx = ctx;
 	s->stop = stop;
-	while (!*stop) {
+	while (!*stop && !s->ended) {
 		s->ev = mariadb_rpl_fetch(s->rpl, s->ev);
 		if (s->ev == NULL) {
 			unsigned e = mysql_errno(s->conn);
@@ -1499,6 +1625,9 @@ void sl_my_stream_close(sl_stream *s)
 		free(s->renames[i].to);
 	}
 	free(s->renames);
+	for (int i = 0; i < s->ntables_renamed; i++)
+		free(s->tables_renamed[i].to);
+	free(s->tables_renamed);
 	for (int i = 0; s->pending && i < s->cat->ntables; i++)
 		sl_changes_free(s->pending[i]);
 	for (int i = 0; s->sent && i < s->cat->ntables; i++)
