@@ -1078,6 +1078,7 @@ static int read_optional_field(blr *r, sl_binlog_table *t, uint8_t ftype, bool m
 	case OPT_PRIMARY_KEY_WITH_PREFIX: {
 		const char *what = ftype == OPT_SIMPLE_PRIMARY_KEY ? "SIMPLE_PRIMARY_KEY"
 		                                                   : "PRIMARY_KEY_WITH_PREFIX";
+		int pos = 0;
 		while (blr_left(r) > 0) {
 			uint64_t col, prefix;
 			SL_TRY(blr_packed(r, &col, what));
@@ -1086,6 +1087,7 @@ static int read_optional_field(blr *r, sl_binlog_table *t, uint8_t ftype, bool m
 			if (col >= (uint64_t)t->ncols)
 				return blr_fail(r, "names a column past the last one", what);
 			t->cols[col].pk = true;
+			t->cols[col].pk_pos = ++pos;
 		}
 		return 0;
 	}

@@ -186,7 +186,8 @@ typedef struct sl_binlog_column {
 	char *name;   /* from optional metadata COLUMN_NAME, or NULL; owned */
 	char **elems; /* ENUM/SET values from optional metadata, owned; NULL unknown */
 	int nelems;
-	bool pk; /* part of the primary key (optional metadata) */
+	bool pk;    /* part of the primary key (optional metadata) */
+	int pk_pos; /* its 1-based position in that key (the metadata lists the key in order) */
 	uint8_t geometry_type;
 } sl_binlog_column;
 

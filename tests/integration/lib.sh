@@ -296,6 +296,23 @@ my_fresh_db() {
 	cleanup_mydb "$1"
 }
 
+# assert_my_pg_rows WHAT MYDB MYTABLE PGDB PGTABLE COLUMNS: MYTABLE on test-mysql and PGTABLE on
+# test-dst hold the same rows: each server prints every row's COLUMNS (a comma-separated list of
+# plain column names) as text joined by '|', NULL as '~'; the lines are sorted here (byte order,
+# whatever the servers' collations) and compared as count and md5.
+assert_my_pg_rows() {
+	local what=$1 mydb=$2 mytab=$3 pgdb=$4 pgtab=$5 c my=() pg=() list m p
+	IFS=, read -ra list <<<"$6"
+	for c in "${list[@]}"; do
+		my+=("IFNULL(CAST($c AS char), '~')")
+		pg+=("coalesce($c::text, '~')")
+	done
+	m=$(my_sql "$mydb" -e "SELECT CONCAT_WS('|', $(IFS=,; echo "${my[*]}")) FROM $mytab" | LC_ALL=C sort)
+	p=$(dst_sql "$pgdb" "COPY (SELECT concat_ws('|', $(IFS=,; echo "${pg[*]}")) FROM $pgtab) TO STDOUT" | LC_ALL=C sort)
+	assert_eq "$(wc -l <<<"$m") $(md5sum <<<"$m")" "$(wc -l <<<"$p") $(md5sum <<<"$p")" \
+		"$what: the target's rows differ from the source's"
+}
+
 # my_lit TEXT / my_ident NAME: TEXT as a MariaDB string literal, NAME as a quoted identifier.
 my_lit() {
 	local s=${1//\\/\\\\}

@@ -42,19 +42,7 @@ my_sql "$SDB" -e "
   INSERT INTO st SELECT seq, seq FROM seq_1_to_70"
 pipeline_file "$TMP/t.yaml" it_mytren "mysql:$SDB" "$TDB"
 
-# rows MY_TABLE PG_TABLE COLS: "MariaDB's count and digest | PostgreSQL's", by id
-rows() {
-	local m p
-	m=$(my_sql "$SDB" -e "SET SESSION group_concat_max_len = 1073741824;
-	  SELECT CONCAT(COUNT(*), ' ', IFNULL(MD5(GROUP_CONCAT(CONCAT_WS('|', $3) ORDER BY id SEPARATOR ',')), '-')) FROM $1")
-	p=$(dst_sql "$TDB" "SELECT count(*) || ' ' || coalesce(md5(string_agg(concat_ws('|', $3), ',' ORDER BY id)), '-') FROM $2")
-	echo "$m | $p"
-}
-same_rows() { # MY_TABLE PG_TABLE COLS WHAT
-	local d
-	d=$(rows "$1" "$2" "$3")
-	assert_eq "${d% | *}" "${d#* | }" "$4: the target's rows differ from the source's"
-}
+same_rows() { assert_my_pg_rows "$4" "$SDB" "$1" "$TDB" "$2" "$3"; } # MY_TABLE PG_TABLE COLS WHAT
 pg_has() { dst_sql "$TDB" "SELECT count(*) FROM information_schema.tables WHERE table_schema = '$1' AND table_name = '$2'"; }
 copies() { grep -c "backfill of .*: complete" "$1" || true; }
 

@@ -1376,6 +1376,9 @@ static void test_table_map_strings(void **state)
 	A_COL(t, 0, "name", SL_MY_VARCHAR, 200, false, 45, true);
 	A_COL(t, 1, "k2", SL_MY_LONG, 0, false, -1, true);
 	A_COL(t, 2, "v", SL_MY_BLOB, 2, true, 45, false);
+	assert_int_equal(t.cols[0].pk_pos, 1);
+	assert_int_equal(t.cols[1].pk_pos, 2);
+	assert_int_equal(t.cols[2].pk_pos, 0);
 	sl_binlog_table_reset(&t);
 
 	/* no primary key; after the ALTER the table id changes */

@@ -484,12 +484,12 @@ static bool ms_field_equal(const sl_field *a, const sl_field *b)
 	return true;
 }
 
-static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n)
+static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n, bool key_known)
 {
-	if (a == NULL || a->nfields != n)
+	if (a == NULL || a->nfields != n || a->key_known != key_known)
 		return false;
 	for (int i = 0; i < n; i++)
-		if (!ms_field_equal(&a->fields[i], &f[i]) ||
+		if (!ms_field_equal(&a->fields[i], &f[i]) || a->fields[i].key_pos != f[i].key_pos ||
 		    strcmp(a->fields[i].source_type ? a->fields[i].source_type : "",
 		           f[i].source_type ? f[i].source_type : "") != 0)
 			return false;
@@ -796,6 +796,7 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 			same = a->type == b->type && a->meta == b->meta &&
 			       a->nullable == b->nullable && a->is_unsigned == b->is_unsigned &&
 			       a->charset == b->charset && a->nelems == b->nelems &&
+			       a->pk_pos == b->pk_pos &&
 			       strcmp(a->name ? a->name : "", b->name ? b->name : "") == 0;
 		}
 		if (same) {
@@ -893,13 +894,29 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		r->map[i] = nf++;
 	}
 	s->warned[r->table] = true;
-	/* the key */
-	r->keycols = sl_calloc((size_t)(td->nkey ? td->nkey : 1), sizeof *r->keycols);
-	for (int k = 0; k < td->nkey; k++) {
-		const char *kn = td->fields[td->key[k]].name;
-		for (int i = 0; i < n; i++)
-			if (r->map[i] >= 0 && strcmp(tm.cols[i].name, kn) == 0)
-				r->keycols[r->nkey++] = i;
+	/* the key (sl_shape.key_known): the primary key the binlog says the table had when these
+	 * changes were made, which may not be the one discovered (changed since, or a column of
+	 * it renamed); none for a table discovered without one, which the binlog may still say
+	 * has one: it calls the first UNIQUE NOT NULL index of a table without a primary key its
+	 * primary key (a table that gained a real one applies without until discovered again) */
+	bool key_known = true;
+	r->keycols = sl_calloc((size_t)n + 1, sizeof *r->keycols);
+	for (int pos = 1; td->nkey > 0 && rc == 0; pos++) {
+		int found = -1;
+		for (int i = 0; i < n && found < 0; i++)
+			if (tm.cols[i].pk_pos == pos)
+				found = i;
+		if (found < 0)
+			break;
+		if (r->map[found] < 0)
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "source: primary key column %s.%s has a type sluice does not "
+			        "replicate",
+			        td->qualified, tm.cols[found].name);
+		else
+			fields[r->map[found]].key_pos = pos;
+		r->keycols[r->nkey++] = found;
 	}
 	/* columns whose change the applier passes on to the rows referencing them */
 	r->refcols = sl_calloc((size_t)(n ? n : 1), sizeof *r->refcols);
@@ -916,17 +933,12 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		if (ref)
 			r->refcols[r->nref++] = i;
 	}
-	if (r->nkey != td->nkey)
-		rc = sl_error_set(err, SL_ERR_DATA,
-		                  "source: a primary key column of %s is no longer in the binlog "
-		                  "(was it dropped or renamed?); sluice cannot apply changes to it "
-		                  "by key (run 'sluice reset' and start over)",
-		                  td->qualified);
 	if (rc == 0) {
-		if (ms_same_shape(s->sent[r->table], fields, nf)) {
+		if (ms_same_shape(s->sent[r->table], fields, nf, key_known)) {
 			r->shape = sl_shape_ref(s->sent[r->table]);
 		} else {
 			r->shape = sl_shape_new(fields, nf);
+			r->shape->key_known = key_known;
 			ms_values_unknown(s, r->shape);
 			ms_mark_renames(s, r->table, r->shape);
 			rc = ms_send_shape(s, r->table, r->shape, err);
@@ -1045,7 +1057,7 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 		return sl_error_set(err, SL_ERR_DATA,
 		                    "source: a rows event for %s has %d columns, its TABLE_MAP %d",
 		                    td->qualified, rows.ncols, r->tm.ncols);
-	bool keyed = td->nkey > 0;
+	bool keyed = r->nkey > 0;
 	if (s->nvals < r->tm.ncols) {
 		s->nvals = r->tm.ncols;
 		s->vals = sl_realloc(s->vals, (size_t)s->nvals * sizeof *s->vals);
@@ -1126,10 +1138,14 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 		goto out;
 	/* the shape, as discovery sees it now (with copy, the target adds the columns it lacks
 	 * and asks for the table to be copied again) */
+	bool key_known = true; /* as ms_table_map has it: the key the table has now */
+	for (int k = 0; k < now.nkey && td->nkey > 0; k++)
+		now.fields[now.key[k]].key_pos = k + 1;
 	r.shape = sl_shape_new(now.fields, now.nfields);
+	r.shape->key_known = key_known;
 	ms_values_unknown(s, r.shape);
 	ms_mark_renames(s, t, r.shape);
-	if (!ms_same_shape(s->sent[t], now.fields, now.nfields) &&
+	if (!ms_same_shape(s->sent[t], now.fields, now.nfields, key_known) &&
 	    (rc = ms_send_shape(s, t, r.shape, err)) < 0)
 		goto out;
 	if (s->copies)
@@ -1425,6 +1441,9 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		/* the target learns a table's shape before anything else about it */
 		const sl_table_def *td = &s->cat->tables[t];
 		s->sent[t] = sl_shape_new(td->fields, td->nfields);
+		s->sent[t]->key_known = true; /* as discovered */
+		for (int k = 0; k < td->nkey; k++)
+			s->sent[t]->fields[td->key[k]].key_pos = k + 1;
 		ms_values_unknown(s, s->sent[t]);
 		sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
 		sm->table = t;
