@@ -14,7 +14,8 @@
 #   dropped    the key dropped: a table without one from then on; a duplicate row lands.
 #   unique     a table discovered without a primary key but with a UNIQUE NOT NULL index, which
 #              the binlog calls its primary key: it stays without one on the target.
-#   clickhouse ClickHouse cannot change a table's ORDER BY: the run stops with one line saying so.
+#   clickhouse ClickHouse cannot change a table's ORDER BY in place: the table is rebuilt ordered
+#              by the new key, every row equal; changes by the new key then apply.
 # Rows are compared with digests each server computes.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 my_require
@@ -29,7 +30,9 @@ make_k() { # a fresh source database with k (keyed) and u (a UNIQUE NOT NULL ind
 	my_sql "$SDB" -e "CREATE TABLE k (id int PRIMARY KEY, code varchar(20) NOT NULL, v int);
 	  INSERT INTO k SELECT seq, CONCAT('c', seq), seq FROM seq_1_to_200;
 	  CREATE TABLE u (id int NOT NULL, code varchar(20) NOT NULL, v int, UNIQUE KEY (code, id));
-	  INSERT INTO u SELECT seq, CONCAT('u', seq), seq FROM seq_1_to_50"
+	  INSERT INTO u SELECT seq, CONCAT('u', seq), seq FROM seq_1_to_50;
+	  CREATE TABLE n (id int PRIMARY KEY, name varchar(10));
+	  INSERT INTO n SELECT seq, CONCAT('n', seq) FROM seq_1_to_40"
 }
 
 NEWKEY="ALTER TABLE k DROP PRIMARY KEY, ADD PRIMARY KEY (code);
@@ -113,10 +116,22 @@ case_clickhouse() {
 	my_sql "$SDB" -e "UPDATE u SET v = -1 WHERE id = 1"
 	sluice_ok run --once "$TMP/c.yaml"
 	assert_eq -1 "$(ch_sql "SELECT v FROM $tdb.u FINAL WHERE _sluice_deleted = 0 AND id = 1")" "u (a unique index, no key) applies"
-	my_sql "$SDB" -e "$NEWKEY"
-	sluice run --once "$TMP/c.yaml"
-	assert_sluice_error nonzero "the primary key of $SDB.k changed on the source (now (code)); ClickHouse orders its table by the key it was created with"
-	assert_eq 1 "$(ch_sql "SELECT count() FROM $tdb.k FINAL WHERE _sluice_deleted = 0 AND id = 4")" "nothing applied by the wrong key"
+	my_sql "$SDB" -e "$NEWKEY; UPDATE k SET v = 4242 WHERE code = 'c6';
+	  ALTER TABLE n DROP PRIMARY KEY, ADD PRIMARY KEY (name); UPDATE n SET id = -id WHERE name = 'n3'"
+	sluice_ok run --once "$TMP/c.yaml"
+	assert_eq "String 1 -3" "$(ch_sql "SELECT (SELECT type FROM system.columns WHERE database = '$tdb' AND table = 'n' AND name = 'name'),
+	  (SELECT is_in_sorting_key FROM system.columns WHERE database = '$tdb' AND table = 'n' AND name = 'name'),
+	  (SELECT id FROM $tdb.n FINAL WHERE _sluice_deleted = 0 AND name = 'n3')" | tr '\t' ' ')" \
+		"a column held as Nullable becomes the key: not Nullable, the table ordered by it"
+	assert_eq 40 "$(ch_sql "SELECT count() FROM $tdb.n FINAL WHERE _sluice_deleted = 0")" "n keeps its rows"
+	assert_contains "$SL_ERR" "primary key changed on the source: now (code); the table is rebuilt ordered by it" \
+		"the run says the table is rebuilt"
+	assert_eq code "$(ch_sql "SELECT name FROM system.columns WHERE database = '$tdb' AND table = 'k' AND is_in_sorting_key = 1 AND name NOT LIKE '_sluice%'")" \
+		"the ClickHouse table is ordered by the new key"
+	local want got
+	want=$(my_sql "$SDB" -e "SELECT CONCAT(COUNT(*), ' ', SUM(id), ' ', SUM(IFNULL(v, 0)), ' ', MD5(GROUP_CONCAT(code ORDER BY BINARY code SEPARATOR ','))) FROM k")
+	got=$(ch_sql "SELECT concat(toString(count()), ' ', toString(sum(id)), ' ', toString(sum(ifNull(v, 0))), ' ', lower(hex(MD5(arrayStringConcat(arraySort(groupArray(code)), ','))))) FROM $tdb.k FINAL WHERE _sluice_deleted = 0")
+	assert_eq "$want" "$got" "the rebuilt table holds the source's rows"
 }
 
 run_case case_streaming

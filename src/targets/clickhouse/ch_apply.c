@@ -358,6 +358,108 @@ static int cha_sorted_by(sl_applier *a, int t, const sl_shape *shape, const int 
 	return 0;
 }
 
+/* Table t is ordered by another key than the shape's, which ClickHouse cannot change in
+ * place: a table ordered by the new key takes its place, holding the live rows (FINAL, not
+ * deleted, at their versions): `<name>_sluice_rekey` is made and filled, then the two are
+ * swapped by one RENAME and the old one dropped. Key columns the table holds as Nullable lose
+ * it (the source's key has no NULL; 18.16 cannot order by a Nullable). A run killed before the
+ * swap does it again from the start; one killed after the swap and before the group commits
+ * replays changes made under the old key, which rebuild the table the other way, then this way
+ * again. */
+static int cha_rekey(sl_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
+                     sl_error *err)
+{
+	sl_target *tgt = a->tgt;
+	struct ch_table *tt = &tgt->tables[t];
+	char **names, **types;
+	int n;
+	SL_TRY(cht_columns(tgt, a->h, tt->name, &names, &types, &n, err));
+	size_t ln = strlen(tt->name) + 16;
+	char *rekey = sl_malloc(ln), *was = sl_malloc(ln);
+	snprintf(rekey, ln, "%s_sluice_rekey", tt->name);
+	snprintf(was, ln, "%s_sluice_was", tt->name);
+	sl_buf qrekey = {0}, qwas = {0}, cols = {0}, sel = {0}, keys = {0}, plain = {0};
+	sl_buf_printf(&qrekey, "%s.", tgt->qdb);
+	sl_ch_quote_ident(&qrekey, rekey);
+	sl_buf_printf(&qwas, "%s.", tgt->qdb);
+	sl_ch_quote_ident(&qwas, was);
+	for (int k = 0; k < nkey; k++) {
+		sl_buf_puts(&keys, k ? ", " : "");
+		sl_ch_quote_ident(&keys, shape->fields[key[k]].name);
+		sl_buf_printf(&plain, "%s%s", k ? ", " : "", shape->fields[key[k]].name);
+	}
+	for (int i = 0; i < n; i++) {
+		bool is_key = false;
+		for (int k = 0; k < nkey; k++)
+			is_key |= strcmp(shape->fields[key[k]].name, names[i]) == 0;
+		bool strip = is_key && strncmp(types[i], "Nullable(", 9) == 0;
+		sl_buf_puts(&cols, i ? ", " : "");
+		sl_ch_quote_ident(&cols, names[i]);
+		if (strip)
+			sl_buf_printf(&cols, " %.*s", (int)strlen(types[i]) - 10, types[i] + 9);
+		else
+			sl_buf_printf(&cols, " %s", types[i]);
+		sl_buf_puts(&sel, i ? ", " : "");
+		sl_buf_puts(&sel, strip ? "assumeNotNull(" : "");
+		sl_ch_quote_ident(&sel, names[i]);
+		sl_buf_puts(&sel, strip ? ")" : "");
+	}
+	sl_buf_reset(&a->q);
+	sl_buf_printf(&a->q, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&qrekey));
+	int rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q,
+		              "CREATE TABLE %s (%s) ENGINE = ReplacingMergeTree(_sluice_version) "
+		              "ORDER BY (%s)%s",
+		              sl_buf_cstr(&qrekey), sl_buf_cstr(&cols), sl_buf_cstr(&keys),
+		              tgt->fsync
+		                      ? " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1"
+		                      : "");
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q,
+		              "INSERT INTO %s SELECT %s FROM %s FINAL WHERE _sluice_deleted = 0",
+		              sl_buf_cstr(&qrekey), sl_buf_cstr(&sel), tt->quoted);
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&qwas));
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q, "RENAME TABLE %s TO %s, %s TO %s", tt->quoted,
+		              sl_buf_cstr(&qwas), sl_buf_cstr(&qrekey), tt->quoted);
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	if (rc == 0) {
+		sl_buf_reset(&a->q);
+		sl_buf_printf(&a->q, "DROP TABLE %s", sl_buf_cstr(&qwas));
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
+	}
+	if (rc < 0)
+		sl_error_wrap(err, "target: rebuilding %s ordered by its new key (%s)", tt->display,
+		              sl_buf_cstr(&plain));
+	else
+		sl_info("target: %s: primary key changed on the source: now (%s); the table is "
+		        "rebuilt ordered by it",
+		        tt->display, sl_buf_cstr(&plain));
+	cht_columns_free(names, types, n);
+	free(rekey);
+	free(was);
+	sl_buf_free(&qrekey);
+	sl_buf_free(&qwas);
+	sl_buf_free(&cols);
+	sl_buf_free(&sel);
+	sl_buf_free(&keys);
+	sl_buf_free(&plain);
+	return rc;
+}
+
 int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
 	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
@@ -375,21 +477,28 @@ int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 		return sl_error_set(err, SL_ERR_DATA, "source table %s lost key column %s",
 		                    td->qualified, missing);
 	/* the table is ordered by the key it was created with */
-	bool same = true;
+	bool same = true, stale_cols = false;
+	struct ch_table *tt = &a->tgt->tables[t];
 	if (shape->key_known)
 		SL_TRY(cha_sorted_by(a, t, shape, at->keycols, nkey, &same, err));
-	if (!same) {
+	if (!same && nkey > 0 && !tt->keyless) {
+		/* the columns first (a new key column may be new), then the table */
+		a->stale = false;
+		SL_TRY(cha_evolve(a, t, at, shape, err));
+		stale_cols = a->stale;
+		SL_TRY(cha_rekey(a, t, shape, at->keycols, nkey, err));
+	} else if (!same) {
 		sl_buf names = {0};
 		for (int k = 0; k < nkey; k++)
 			sl_buf_printf(&names, "%s%s", k ? ", " : "",
 			              shape->fields[at->keycols[k]].name);
 		int rc = sl_error_set(
 		        err, SL_ERR_STATE,
-		        "target: the primary key of %s changed on the source (now (%s)); "
-		        "ClickHouse "
-		        "orders its table by the key it was created with, which cannot change in "
-		        "place, and sluice stops rather than key rows by other columns (copy the "
-		        "pipeline again: 'sluice reset', then run)",
+		        "target: the primary key of %s changed on the source (now (%s)); a "
+		        "ClickHouse table without a key (or one that loses it) is ordered by "
+		        "sluice's own columns and keeps rows another way, which cannot change in "
+		        "place, and sluice stops rather than key rows wrongly (copy the pipeline "
+		        "again: 'sluice reset', then run)",
 		        td->qualified, sl_buf_cstr(&names));
 		sl_buf_free(&names);
 		return rc;
@@ -398,8 +507,7 @@ int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 		at->keyfields[at->nkey++] = shape->fields[at->keycols[k]];
 	a->stale = false;
 	SL_TRY(cha_evolve(a, t, at, shape, err));
-	*stale = a->stale;
-	struct ch_table *tt = &a->tgt->tables[t];
+	*stale = a->stale || stale_cols;
 	cht_insert_sql(tt->quoted, shape->fields, at->cols, at->ncols, tt->keyless,
 	               &at->insert_sql);
 	return 0;
