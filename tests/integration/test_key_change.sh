@@ -11,6 +11,9 @@
 #   dropped    the key dropped (a table without one from then on: inserts only, as PostgreSQL
 #              allows), a duplicate row inserted: the target's key goes, both rows land.
 #   added      a table without a key gets one; its updates and deletes then apply by it.
+#   full       REPLICA IDENTITY FULL (the Relation message flags every column): the key is read
+#              from the catalog at each Relation message, so the same change while streaming
+#              applies by the new key.
 #   diverged   the target holds a row the source does not, which the new key refuses: the run
 #              stops with one line naming the table and 'sluice resync'.
 #   clickhouse ClickHouse cannot change a table's ORDER BY in place: the table is rebuilt ordered
@@ -96,6 +99,25 @@ case_dropped_added() {
 	compare_table test-src "$SDB" test-dst "$tdb" public n
 }
 
+case_full() {
+	local tdb=it_key_dst_full
+	fresh_db test-dst "$tdb"
+	make_k
+	src_sql "$SDB" "ALTER TABLE k REPLICA IDENTITY FULL"
+	pipeline_file "$TMP/f.yaml" it_key_f "$SDB" "$tdb" "source.tables: { include: [public.k] }"
+	sluice_ok run --once "$TMP/f.yaml"
+	sluice_bg "$TMP/f.out" "$TMP/f.err" run "$TMP/f.yaml"
+	wait_lines "$TMP/f.err" "streaming changes from slot" 1 60 "streaming"
+	src_sql "$SDB" "UPDATE k SET v = 0 WHERE id = 20"
+	wait_sql test-dst "$tdb" "SELECT v FROM public.k WHERE id = 20" 0 "a change before the key change"
+	src_sql "$SDB" "$NEWKEY"
+	wait_sql test-dst "$tdb" "SELECT count(*) FROM public.k WHERE code LIKE 'x%'" 3 "the changes after the key change"
+	kill -TERM "$SL_PID"
+	wait "$SL_PID" || fail "the streaming run exited $?"
+	assert_eq code "$(primary_key test-dst "$tdb" public k)" "the target's key is the new one"
+	compare_table test-src "$SDB" test-dst "$tdb" public k
+}
+
 case_diverged() {
 	local tdb=it_key_dst_div
 	fresh_db test-dst "$tdb"
@@ -144,6 +166,7 @@ case_clickhouse() {
 run_case case_streaming
 run_case case_stopped
 run_case case_dropped_added
+run_case case_full
 run_case case_diverged
 run_case case_clickhouse
 cases_done

@@ -437,6 +437,43 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 	return rc;
 }
 
+/* With another REPLICA IDENTITY (FULL, USING INDEX, NOTHING) the Relation message flags
+ * other columns than the primary key: the key is the one the table has now, read from the
+ * catalog (a Relation message comes before a table's first change of a session and after
+ * each change to its columns or key, so while streaming that is the key the changes were made
+ * under; changes read long after a key change are applied by the newer one). The message's
+ * columns of that key, in key order, into keycols; *known false when one of them is not in
+ * the message or not replicated. */
+static int st_key_now(sl_stream *s, const sl_pgo_msg *m, const int *map, int *keycols, int *nkey,
+                      bool *known, sl_error *err)
+{
+	char oid[16];
+	snprintf(oid, sizeof oid, "%u", m->relid);
+	const char *params[1] = {oid};
+	PGresult *res;
+	SL_TRY(sl_pg_query(s->meta,
+	                   "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL "
+	                   "unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a "
+	                   "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = "
+	                   "$1::oid AND i.indisprimary ORDER BY k.ord",
+	                   1, params, &res, err));
+	*known = true;
+	*nkey = 0;
+	for (int r = 0; r < PQntuples(res) && *known; r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		int found = -1;
+		for (int i = 0; i < m->ncolumns && found < 0; i++)
+			if (strcmp(m->columns[i].name, name) == 0 && map[i] >= 0)
+				found = i;
+		*known = found >= 0;
+		keycols[(*nkey)++] = found;
+	}
+	PQclear(res);
+	if (!*known)
+		*nkey = 0;
+	return 0;
+}
+
 static int st_relation(sl_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
@@ -507,7 +544,9 @@ static int st_relation(sl_stream *s, sl_error *err)
 	 * changes were made (the table may have another one by now, or none) */
 	int *keycols = sl_calloc((size_t)n + 1, sizeof *keycols), nkey = 0;
 	bool key_known = m->replident == 'd';
-	for (int i = 0; i < n && rc == 0 && key_known; i++) {
+	if (rc == 0 && !key_known)
+		rc = st_key_now(s, m, map, keycols, &nkey, &key_known, err);
+	for (int i = 0; i < n && rc == 0 && key_known && m->replident == 'd'; i++) {
 		if (!(m->columns[i].flags & 1))
 			continue;
 		if (map[i] < 0)
