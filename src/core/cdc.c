@@ -1092,8 +1092,16 @@ static int cdc_on_rename(struct cdc *c, const sl_msg *m, sl_error *err)
 			continue;
 		const char *from =
 		        now[r->table] ? now[r->table] : p->cat->tables[r->table].qualified;
-		rc = sl_follow_rename(p->tops, p->tgt, p->state, p->cat, r->table, from, r->to,
-		                      err);
+		/* first its identity under the new name, kept under the old one: a run killed
+		 * before the rename is done finds the table by it at the next discovery and
+		 * renames it then (the committed position is past the statement) */
+		const char *none = NULL;
+		if (r->identity)
+			rc = sl_state_remember(p->state, &from, (const char *const *)&r->identity,
+			                       &none, 1, err);
+		if (rc == 0)
+			rc = sl_follow_rename(p->tops, p->tgt, p->state, p->cat, r->table, from,
+			                      r->to, err);
 		if (rc == 0)
 			sl_info("table %s was renamed to %s on the source: its target table "
 			        "follows",

@@ -186,8 +186,10 @@ void sl_msg_free(sl_msg *m)
 	sl_changes_free(m->changes);
 	free(m->position);
 	free(m->mark);
-	for (int i = 0; i < m->nrenames; i++)
+	for (int i = 0; i < m->nrenames; i++) {
 		free(m->renames[i].to);
+		free(m->renames[i].identity);
+	}
 	free(m->renames);
 	free(m);
 }

@@ -150,10 +150,12 @@ enum sl_msg_kind {
 };
 
 /* One step of a rename: table `table` of the catalog is called `to` ("schema.name") from
- * here on. A table may move more than once in one message (a -> tmp, b -> a, tmp -> b). */
+ * here on, and has the identity `identity` (NULL: it keeps its own). A table may move more
+ * than once in one message (a -> tmp, b -> a, tmp -> b). */
 typedef struct sl_rename {
 	int table;
 	char *to;
+	char *identity;
 } sl_rename;
 
 typedef struct sl_msg {

@@ -836,6 +836,9 @@ static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 		t->schema = sl_strdup(row[0]);
 		t->name = sl_strdup(row[1]);
 		t->qualified = q;
+		/* no id survives a rename here: the name is the identity, and a rename the
+		 * binlog shows hands the new one on (sl_rename.identity) */
+		t->identity = sl_strdup(q);
 		t->est_rows = strtoll(row[2], NULL, 10);
 		t->est_bytes = strtoll(row[3], NULL, 10);
 		t->engine = "mysql";

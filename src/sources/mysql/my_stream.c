@@ -619,7 +619,8 @@ static void ms_table_renamed(sl_stream *s, const char *from, char *to)
 	}
 	s->tables_renamed = sl_realloc(s->tables_renamed, sizeof *s->tables_renamed *
 	                                                          (size_t)(s->ntables_renamed + 1));
-	s->tables_renamed[s->ntables_renamed++] = (sl_rename){.table = t, .to = to};
+	s->tables_renamed[s->ntables_renamed++] =
+	        (sl_rename){.table = t, .to = to, .identity = sl_strdup(to)};
 }
 
 /* "RENAME TABLE[S] [IF EXISTS] a [WAIT n | NOWAIT] TO b [, c TO d ...]": its steps. */
@@ -1644,8 +1645,10 @@ void sl_my_stream_close(sl_stream *s)
 		free(s->renames[i].to);
 	}
 	free(s->renames);
-	for (int i = 0; i < s->ntables_renamed; i++)
+	for (int i = 0; i < s->ntables_renamed; i++) {
 		free(s->tables_renamed[i].to);
+		free(s->tables_renamed[i].identity);
+	}
 	free(s->tables_renamed);
 	for (int i = 0; s->pending && i < s->cat->ntables; i++)
 		sl_changes_free(s->pending[i]);
