@@ -36,11 +36,15 @@ typedef struct sl_cfg_parser {
 static const char *const sl_cfg_top_keys[] = {
         "name", "log_level", "source", "target", "snapshot", "apply", "state", "mask_key", NULL};
 static const char *const sl_cfg_source_keys[] = {
-        "type",   "url",       "password",         "publication", "slot",
-        "tables", "heartbeat", "max_retained_wal", "server_id",   NULL};
+        "type",      "url",    "password",  "publication",
+        "slot",      "tables", "heartbeat", "max_retained_wal",
+        "server_id", "tls",    NULL};
 static const char *const sl_cfg_target_keys[] = {
-        "type",         "url",         "password",    "schema", "database",
-        "async_insert", "compression", "tls_ca_file", "fsync",  NULL};
+        "type",        "url",         "password", "schema", "database", "async_insert",
+        "compression", "tls_ca_file", "fsync",    "tls",    NULL};
+static const char *const sl_cfg_tls_keys[] = {"mode", "ca_file", "cert_file", "key_file", NULL};
+static const char *const sl_cfg_tls_modes[] = {"disable",   "prefer",      "require",
+                                               "verify-ca", "verify-full", NULL};
 static const char *const sl_cfg_tables_keys[] = {"include", "exclude", "columns", NULL};
 static const char *const sl_cfg_column_keys[] = {"include", "exclude", "mask", NULL};
 static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", "queue_size",
@@ -756,6 +760,40 @@ static void sl_cfg_url_secret(const char *url)
 	free(pw);
 }
 
+/* SECTION.tls: { mode, ca_file, cert_file, key_file }; a file named must be readable now (a
+ * wrong path is said here, not as a TLS failure later), and a key needs its certificate. */
+static int sl_cfg_tls(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                      sl_endpoint_config *ep)
+{
+	char path[96];
+	sl_cfg_path(path, sizeof path, section, "tls");
+	yaml_node_t *tls;
+	SL_TRY(sl_cfg_section(p, map, "tls", sl_cfg_tls_keys, &tls));
+	if (tls == NULL)
+		return 0;
+	SL_TRY(sl_cfg_choice(p, tls, path, "mode", sl_cfg_tls_modes, &ep->tls.mode));
+	struct {
+		const char *key;
+		char **out;
+	} files[] = {{"ca_file", &ep->tls.ca_file},
+	             {"cert_file", &ep->tls.cert_file},
+	             {"key_file", &ep->tls.key_file}};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		int line = 0;
+		SL_TRY(sl_cfg_string(p, tls, path, files[i].key, false, files[i].out, &line));
+		if (*files[i].out && access(*files[i].out, R_OK) != 0)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s:%d: %s.%s: cannot read %s: %s", p->origin, line,
+			                    path, files[i].key, *files[i].out, strerror(errno));
+	}
+	if ((ep->tls.cert_file == NULL) != (ep->tls.key_file == NULL))
+		return sl_error_set(
+		        p->err, SL_ERR_CONFIG,
+		        "%s: %s: a client certificate needs both cert_file and key_file", p->origin,
+		        path);
+	return 0;
+}
+
 static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *section, bool is_source,
                            sl_endpoint_config *ep)
 {
@@ -771,11 +809,24 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	SL_TRY(sl_cfg_string(p, map, section, "password", false, &ep->password, NULL));
 	if (ep->password != NULL)
 		sl_log_add_secret(ep->password);
+	SL_TRY(sl_cfg_tls(p, map, section, ep));
 	if (!is_source) {
 		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
 		SL_TRY(sl_cfg_string(p, map, section, "database", false, &ep->database, NULL));
 		SL_TRY(sl_cfg_string(p, map, section, "tls_ca_file", false, &ep->tls_ca_file,
 		                     NULL));
+		/* the older name of tls.ca_file */
+		if (ep->tls.ca_file && ep->tls_ca_file &&
+		    strcmp(ep->tls.ca_file, ep->tls_ca_file) != 0)
+			return sl_error_set(p->err, SL_ERR_CONFIG,
+			                    "%s: %s.tls.ca_file and %s.tls_ca_file name different "
+			                    "files; keep one (tls_ca_file is the older name of "
+			                    "tls.ca_file)",
+			                    p->origin, section, section);
+		if (ep->tls.ca_file && ep->tls_ca_file == NULL)
+			ep->tls_ca_file = sl_strdup(ep->tls.ca_file);
+		else if (ep->tls_ca_file && ep->tls.ca_file == NULL)
+			ep->tls.ca_file = sl_strdup(ep->tls_ca_file);
 		SL_TRY(sl_cfg_choice(p, map, section, "compression", sl_cfg_compressions,
 		                     &ep->compression));
 		char *s = NULL;
@@ -1094,6 +1145,10 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	free(ep->database);
 	free(ep->compression);
 	free(ep->tls_ca_file);
+	free(ep->tls.mode);
+	free(ep->tls.ca_file);
+	free(ep->tls.cert_file);
+	free(ep->tls.key_file);
 }
 
 void sl_config_free(sl_config *cfg)

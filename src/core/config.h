@@ -65,7 +65,13 @@ typedef struct sl_endpoint_config {
 	bool async_insert; /* ClickHouse 21.11+: asynchronous inserts */
 	bool no_fsync;     /* ClickHouse: target.fsync: false (tables without fsync settings) */
 	char *tls_ca_file; /* ClickHouse https: CA certificates (PEM) to trust instead of the
-	                      system's */
+	                      system's (the alias of tls.ca_file) */
+	/* tls: how the connection is encrypted and the server checked. mode NULL: the
+	 * engine's default (its connector documents it); files NULL when not set */
+	struct {
+		char *mode; /* disable | prefer | require | verify-ca | verify-full */
+		char *ca_file, *cert_file, *key_file;
+	} tls;
 } sl_endpoint_config;
 
 typedef struct sl_config {
