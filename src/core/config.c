@@ -760,6 +760,16 @@ static void sl_cfg_url_secret(const char *url)
 	free(pw);
 }
 
+int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,
+                              bool ca_ok, const char *instead, sl_error *err)
+{
+	if (ep->tls.mode == NULL && ep->tls.cert_file == NULL && (ca_ok || ep->tls.ca_file == NULL))
+		return 0;
+	return sl_error_set(err, SL_ERR_CONFIG, "%s.tls: the %s connector does not read %s yet; %s",
+	                    section, type,
+	                    ca_ok ? "tls.mode, cert_file or key_file" : "a tls: block", instead);
+}
+
 /* SECTION.tls: { mode, ca_file, cert_file, key_file }; a file named must be readable now (a
  * wrong path is said here, not as a TLS failure later), and a key needs its certificate. */
 static int sl_cfg_tls(sl_cfg_parser *p, yaml_node_t *map, const char *section,

@@ -74,6 +74,11 @@ typedef struct sl_endpoint_config {
 	} tls;
 } sl_endpoint_config;
 
+/* For a connector that does not read `section`.tls yet (ca_ok: but its CA file): an error
+ * saying so, with what to use instead (`instead`), when the pipeline file sets it; else 0. */
+int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,
+                              bool ca_ok, const char *instead, sl_error *err);
+
 typedef struct sl_config {
 	char *path; /* the file it was loaded from (NULL after sl_config_parse) */
 	char *name; /* required: [A-Za-z0-9_]+ */

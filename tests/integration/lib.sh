@@ -243,6 +243,7 @@ sql_lit() { printf "'%s'" "${1//\'/\'\'}"; }
 # my_require: the my_* helpers then use that instance, which is stopped at exit.
 MY_SH=$SLUICE_ROOT/scripts/mysql.sh
 MY_INSTANCE=test-mysql
+MY_START_OPTS=() # more scripts/mysql.sh start options for $MY_INSTANCE (a test sets both before my_require)
 MY_PORT=
 MY_SOCK=
 my_require() {
@@ -250,7 +251,7 @@ my_require() {
 	[[ -f $MY_SH ]] || fail "$MY_SH not found (SLUICE_ROOT=$SLUICE_ROOT)"
 	local out lines
 	[[ $MY_INSTANCE == test-mysql ]] || echo "mystop $MY_INSTANCE -" >>"$CLEANUP_LIST"
-	if ! out=$(no_inherited_fds bash "$MY_SH" start "$MY_INSTANCE" --fsync off 2>&1); then
+	if ! out=$(no_inherited_fds bash "$MY_SH" start "$MY_INSTANCE" --fsync off "${MY_START_OPTS[@]}" 2>&1); then
 		printf '%s\n' "$out" >&2
 		fail "could not start MariaDB instance $MY_INSTANCE"
 	fi

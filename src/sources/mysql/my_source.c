@@ -139,10 +139,59 @@ int sl_my_scalar(MYSQL *c, const char *sql, char **out, sl_error *err)
 	return 0;
 }
 
+/* source.tls onto libmariadb: a CA file makes OpenSSL check the server's chain (verify-ca);
+ * MYSQL_OPT_SSL_VERIFY_SERVER_CERT adds the host name (verify-full); MYSQL_OPT_SSL_ENFORCE
+ * refuses a server without TLS (require and up). Default: prefer (TLS when the server offers
+ * it, unchecked), libmariadb's own behaviour with any TLS option set. */
+static void my_tls_options(MYSQL *c, const sl_endpoint_config *ep, bool plain)
+{
+	const char *mode = ep->tls.mode ? ep->tls.mode : "prefer";
+	if (strcmp(mode, "disable") == 0 || plain)
+		return;
+	bool verify_ca = strncmp(mode, "verify-", 7) == 0;
+	my_bool enforce = 1; /* prefer: tried first, then without TLS (sl_my_connect_timeout) */
+	my_bool host = strcmp(mode, "verify-full") == 0;
+	/* verify without a CA file: the system's trusted CAs */
+	const char *ca = verify_ca ? ep->tls.ca_file : NULL;
+	const char *capath = verify_ca && ca == NULL ? "/etc/ssl/certs" : NULL;
+	mysql_ssl_set(c, ep->tls.key_file, ep->tls.cert_file, ca, capath, NULL);
+	mysql_optionsv(c, MYSQL_OPT_SSL_ENFORCE, &enforce);
+	mysql_optionsv(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &host);
+}
+
+/* A TLS failure, in one line naming the setting to change (no secret is in libmariadb's
+ * text). */
+static int my_tls_error(MYSQL *c, const char *what, const sl_my_url *u,
+                        const sl_endpoint_config *ep, sl_error *err)
+{
+	const char *m = mysql_error(c), *fix;
+	if (strstr(m, "doesn't support") || strstr(m, "not support"))
+		fix = "the server has no TLS: turn it on there (ssl_cert, ssl_key), or lower "
+		      "source.tls.mode";
+	else if (strstr(m, "ostname") || strstr(m, "Validation of SSL server certificate"))
+		fix = "the server's certificate is not for the host in source.url: connect by a "
+		      "name the certificate holds, or use source.tls.mode verify-ca";
+	else if (strstr(m, "self-signed") || strstr(m, "issuer") || strstr(m, "verify failed"))
+		fix = ep->tls.ca_file ? "the server's certificate is not signed by a CA in "
+		                        "source.tls.ca_file"
+		                      : "the server's certificate is not signed by a CA this "
+		                        "system trusts: set source.tls.ca_file";
+	else if (strstr(m, "expired"))
+		fix = "the server's certificate has expired: renew it on the server";
+	else
+		fix = "check source.tls";
+	return sl_error_set(err, SL_ERR_CONNECT, "%s: TLS with %s:%u failed: %s (%s)", what,
+	                    u->host, u->port, m, fix);
+}
+
 int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_timeout, MYSQL **out,
                           sl_error *err)
 {
 	*out = NULL;
+	const sl_endpoint_config *ep = &s->cfg->source;
+	bool prefer = ep->tls.mode == NULL || strcmp(ep->tls.mode, "prefer") == 0;
+	bool plain = false;
+again:;
 	MYSQL *c = mysql_init(NULL);
 	if (c == NULL)
 		return sl_error_set(err, SL_ERR_INTERNAL, "out of memory (mysql_init)");
@@ -154,17 +203,30 @@ int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_ti
 	/* rows and binlog events as big as the server allows (LONGBLOB values, big row events) */
 	unsigned long max_packet = 1UL << 30;
 	mysql_options(c, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
+	my_tls_options(c, ep, plain);
 	const sl_my_url *u = &s->url;
 	if (mysql_real_connect(c, u->host, u->user, u->password[0] ? u->password : NULL, NULL,
 	                       u->port, NULL, 0) == NULL) {
 		unsigned e = mysql_errno(c);
 		int rc;
-		if (e == ER_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR)
+		if (e == CR_SSL_CONNECTION_ERROR && prefer && !plain) {
+			/* prefer: the server has no TLS (or offers one sluice cannot use) */
+			mysql_close(c);
+			plain = true;
+			goto again;
+		}
+		if (e == CR_SSL_CONNECTION_ERROR)
+			rc = my_tls_error(c, what, u, ep, err);
+		else if (e == ER_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR)
 			rc = sl_error_set(
 			        err, SL_ERR_CONNECT,
 			        "%s: login refused for user '%s' on %s:%u (check the user "
-			        "in source.url and source.password)",
-			        what, u->user, u->host, u->port);
+			        "in source.url and source.password%s)",
+			        what, u->user, u->host, u->port,
+			        plain || (ep->tls.mode && strcmp(ep->tls.mode, "disable") == 0)
+			                ? "; without TLS: does the account REQUIRE SSL? set "
+			                  "source.tls.mode"
+			                : "");
 		else if (e == CR_CONN_HOST_ERROR || e == CR_CONNECTION_ERROR ||
 		         e == CR_UNKNOWN_HOST || e == CR_SERVER_LOST || e == CR_SERVER_GONE_ERROR) {
 			rc = sl_error_set(err, SL_ERR_CONNECT,
@@ -180,6 +242,14 @@ int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_ti
 		}
 		mysql_close(c);
 		return rc;
+	}
+	/* libmariadb goes on without TLS when the server has none, MYSQL_OPT_SSL_ENFORCE or not */
+	if (!prefer && strcmp(ep->tls.mode, "disable") != 0 && mysql_get_ssl_cipher(c) == NULL) {
+		mysql_close(c);
+		return sl_error_set(err, SL_ERR_CONNECT,
+		                    "%s: %s:%u has no TLS, and source.tls.mode is %s: turn TLS on "
+		                    "there (ssl_cert, ssl_key), or lower source.tls.mode",
+		                    what, u->host, u->port, ep->tls.mode);
 	}
 	int rc = sl_my_exec(c,
 	                    "SET time_zone = '+00:00', net_write_timeout = 3600, "

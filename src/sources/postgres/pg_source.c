@@ -43,6 +43,10 @@ static void pg_table_free(void *p)
 
 static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
+	SL_TRY(sl_config_tls_unsupported(&cfg->source, "source", "postgres", false,
+	                                 "use libpq's parameters in source.url "
+	                                 "(?sslmode=verify-full&sslrootcert=...)",
+	                                 err));
 	sl_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
 	snprintf(s->publication, sizeof s->publication, "%s",

@@ -281,6 +281,10 @@ int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *field
 
 static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
+	SL_TRY(sl_config_tls_unsupported(&cfg->target, "target", "clickhouse", true,
+	                                 "an https:// target.url verifies the server with "
+	                                 "target.tls.ca_file or the system's CAs",
+	                                 err));
 	if (cfg->target.schema)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.schema does not apply to ClickHouse; tables land in "

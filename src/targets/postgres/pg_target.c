@@ -36,6 +36,10 @@ struct sl_writer {
 
 static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
+	SL_TRY(sl_config_tls_unsupported(&cfg->target, "target", "postgres", false,
+	                                 "use libpq's parameters in target.url "
+	                                 "(?sslmode=verify-full&sslrootcert=...)",
+	                                 err));
 	sl_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
 	int rc = sl_pg_connect(cfg->target.url, cfg->target.password, "target", false, &t->meta,
