@@ -99,8 +99,9 @@ typedef struct sl_source_ops {
 	 * once every transaction committed before the source's position at open has been
 	 * emitted. stream_run reads until then, until *stop, or an error (retryable when a
 	 * reconnect may help); a stream whose log names the tables' renames emits SL_MSG_RENAME
-	 * after the transaction that renamed them and returns 0 there. stream_ack reports `version` as durable on the target (any
-	 * thread). stream_close sends a last acknowledgement and disconnects. */
+	 * after the transaction that renamed them and returns 0 there. stream_ack reports `version`
+	 * as durable on the target (any thread). stream_close sends a last acknowledgement and
+	 * disconnects. */
 	int (*stream_open)(sl_source *src, const sl_catalog *cat, const char *from, bool once,
 	                   sl_stream **out, sl_error *err);
 	int (*stream_run)(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop,

@@ -367,20 +367,27 @@ static bool st_same_shape(const sl_shape *a, const sl_field *f, int n, bool key_
  * adding the column says (they need the table reloaded). Each field also gets its attnum
  * (source_id, which a target follows a column rename by) as the catalog has it now: a name
  * the catalog no longer has (renamed again since) gets none. */
-static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
-                    const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
+/* A catalog query on the stream's catalog connection whose one parameter is relation relid. */
+static int st_query_rel(sl_stream *s, const char *sql, uint32_t relid, PGresult **res,
+                        sl_error *err)
 {
 	char oid[16];
 	snprintf(oid, sizeof oid, "%u", relid);
 	const char *params[1] = {oid};
+	return sl_pg_query(s->meta, sql, 1, params, res, err);
+}
+
+static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
+                    const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
+{
 	PGresult *res;
-	SL_TRY(sl_pg_query(s->meta,
-	                   "SELECT a.attname, a.atthasmissing, (a.attmissingval::text::text[])[1],"
-	                   "       d.adbin IS NOT NULL, a.attnum"
-	                   "  FROM pg_attribute a LEFT JOIN pg_attrdef d"
-	                   "    ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-	                   " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
-	                   1, params, &res, err));
+	SL_TRY(st_query_rel(s,
+	                    "SELECT a.attname, a.atthasmissing, (a.attmissingval::text::text[])[1],"
+	                    "       d.adbin IS NOT NULL, a.attnum"
+	                    "  FROM pg_attribute a LEFT JOIN pg_attrdef d"
+	                    "    ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+	                    " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped",
+	                    relid, &res, err));
 	int rc = 0;
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
 		const char *name = PQgetvalue(res, r, 0);
@@ -447,16 +454,13 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
 static int st_key_now(sl_stream *s, const sl_pgo_msg *m, const int *map, int *keycols, int *nkey,
                       bool *known, sl_error *err)
 {
-	char oid[16];
-	snprintf(oid, sizeof oid, "%u", m->relid);
-	const char *params[1] = {oid};
 	PGresult *res;
-	SL_TRY(sl_pg_query(s->meta,
-	                   "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL "
-	                   "unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a "
-	                   "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = "
-	                   "$1::oid AND i.indisprimary ORDER BY k.ord",
-	                   1, params, &res, err));
+	SL_TRY(st_query_rel(s,
+	                    "SELECT a.attname FROM pg_index i CROSS JOIN LATERAL "
+	                    "unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a "
+	                    "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = "
+	                    "$1::oid AND i.indisprimary ORDER BY k.ord",
+	                    m->relid, &res, err));
 	*known = true;
 	*nkey = 0;
 	for (int r = 0; r < PQntuples(res) && *known; r++) {

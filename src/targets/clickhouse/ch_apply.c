@@ -404,43 +404,28 @@ static int cha_rekey(sl_applier *a, int t, const sl_shape *shape, const int *key
 		sl_ch_quote_ident(&sel, names[i]);
 		sl_buf_puts(&sel, strip ? ")" : "");
 	}
-	sl_buf_reset(&a->q);
-	sl_buf_printf(&a->q, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&qrekey));
-	int rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	if (rc == 0) {
-		sl_buf_reset(&a->q);
-		sl_buf_printf(&a->q,
-		              "CREATE TABLE %s (%s) ENGINE = ReplacingMergeTree(_sluice_version) "
-		              "ORDER BY (%s)%s",
-		              sl_buf_cstr(&qrekey), sl_buf_cstr(&cols), sl_buf_cstr(&keys),
-		              tgt->fsync
-		                      ? " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1"
-		                      : "");
-		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	}
-	if (rc == 0) {
-		sl_buf_reset(&a->q);
-		sl_buf_printf(&a->q,
-		              "INSERT INTO %s SELECT %s FROM %s FINAL WHERE _sluice_deleted = 0",
-		              sl_buf_cstr(&qrekey), sl_buf_cstr(&sel), tt->quoted);
-		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	}
-	if (rc == 0) {
-		sl_buf_reset(&a->q);
-		sl_buf_printf(&a->q, "DROP TABLE IF EXISTS %s", sl_buf_cstr(&qwas));
-		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	}
-	if (rc == 0) {
-		sl_buf_reset(&a->q);
-		sl_buf_printf(&a->q, "RENAME TABLE %s TO %s, %s TO %s", tt->quoted,
-		              sl_buf_cstr(&qwas), sl_buf_cstr(&qrekey), tt->quoted);
-		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	}
-	if (rc == 0) {
-		sl_buf_reset(&a->q);
-		sl_buf_printf(&a->q, "DROP TABLE %s", sl_buf_cstr(&qwas));
-		rc = sl_ch_exec(a->h, sl_buf_cstr(&a->q), NULL, err);
-	}
+	/* the steps, in order: a leftover of a run killed midway goes first */
+	enum { NSTEPS = 6 };
+	sl_buf step[NSTEPS] = {{0}};
+	const char *nk = sl_buf_cstr(&qrekey), *was_q = sl_buf_cstr(&qwas);
+	sl_buf_printf(&step[0], "DROP TABLE IF EXISTS %s", nk);
+	sl_buf_printf(&step[1],
+	              "CREATE TABLE %s (%s) ENGINE = ReplacingMergeTree(_sluice_version) "
+	              "ORDER BY (%s)%s",
+	              nk, sl_buf_cstr(&cols), sl_buf_cstr(&keys),
+	              tgt->fsync ? " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1"
+	                         : "");
+	sl_buf_printf(&step[2], "INSERT INTO %s SELECT %s FROM %s FINAL WHERE _sluice_deleted = 0",
+	              nk, sl_buf_cstr(&sel), tt->quoted);
+	sl_buf_printf(&step[3], "DROP TABLE IF EXISTS %s", was_q);
+	sl_buf_printf(&step[4], "RENAME TABLE %s TO %s, %s TO %s", tt->quoted, was_q, nk,
+	              tt->quoted);
+	sl_buf_printf(&step[5], "DROP TABLE %s", was_q);
+	int rc = 0;
+	for (int i = 0; i < NSTEPS && rc == 0; i++)
+		rc = sl_ch_exec(a->h, sl_buf_cstr(&step[i]), NULL, err);
+	for (int i = 0; i < NSTEPS; i++)
+		sl_buf_free(&step[i]);
 	if (rc < 0)
 		sl_error_wrap(err, "target: rebuilding %s ordered by its new key (%s)", tt->display,
 		              sl_buf_cstr(&plain));
