@@ -760,6 +760,26 @@ static void sl_cfg_url_secret(const char *url)
 	free(pw);
 }
 
+void sl_tls_describe(char *buf, size_t n, const char *section, const char *version,
+                     const char *mode, bool local)
+{
+	if (version == NULL && local)
+		snprintf(buf, n, "no TLS (the server is on this machine)");
+	else if (version == NULL)
+		snprintf(
+		        buf, n,
+		        "warning: no TLS to a server over the network: rows and credentials travel "
+		        "in plain text (set %s.tls.mode verify-full)",
+		        section);
+	else
+		snprintf(buf, n, "%s, %s", version,
+		         strcmp(mode, "verify-full") == 0 ? "certificate and host name verified"
+		         : strcmp(mode, "verify-ca") == 0
+		                 ? "certificate verified (not the host name)"
+		                 : "certificate not verified (set tls.mode verify-full to check "
+		                   "it)");
+}
+
 int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,
                               bool ca_ok, const char *instead, sl_error *err)
 {

@@ -74,6 +74,14 @@ typedef struct sl_endpoint_config {
 	} tls;
 } sl_endpoint_config;
 
+/* How a connection is protected, for `sluice check`: "TLSv1.3, certificate and host name
+ * verified" (verify-full), "..., certificate verified (not the host name)" (verify-ca),
+ * "..., certificate not verified (...)" (below), "no TLS (the server is on this machine)", or,
+ * without TLS to another machine, a warning naming SECTION.tls.mode. version: the negotiated
+ * protocol, NULL without TLS; mode: the mode in effect. */
+void sl_tls_describe(char *buf, size_t n, const char *section, const char *version,
+                     const char *mode, bool local);
+
 /* For a connector that does not read `section`.tls yet (ca_ok: but its CA file): an error
  * saying so, with what to use instead (`instead`), when the pipeline file sets it; else 0. */
 int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,

@@ -1,6 +1,10 @@
 /* URL pieces (see url.h). */
 #include "core/url.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,4 +75,25 @@ bool sl_url_authority(const char *p, const char *end, char *user, size_t nuser, 
 		*port = (unsigned)v;
 	}
 	return true;
+}
+
+bool sl_fd_is_local(int fd)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = sizeof sa;
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&sa, &len) != 0)
+		return false;
+	if (sa.ss_family == AF_UNIX)
+		return true;
+	if (sa.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&sa;
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&sa)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return false;
 }

@@ -17,4 +17,8 @@ bool sl_url_unescape(const char *p, const char *end, char *out, size_t n);
 bool sl_url_authority(const char *p, const char *end, char *user, size_t nuser, char *password,
                       size_t npassword, char *host, size_t nhost, unsigned *port);
 
+/* Whether the connected socket fd reaches this machine: a Unix socket, 127.0.0.0/8 or ::1
+ * (IPv4-mapped too). False when it cannot be told. */
+bool sl_fd_is_local(int fd);
+
 #endif

@@ -1,12 +1,14 @@
 /* libpq helpers: connections with actionable errors, statements, binary COPY streaming. */
 #include "formats/pgclient.h"
 
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/url.h"
 
 static void sl_pg_trim(char *s)
 {
@@ -72,10 +74,87 @@ static bool pg_connect_transient(const char *msg)
 	return false;
 }
 
-int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
-                  PGconn **out, sl_error *err)
+/* A TLS failure in libpq's words, as the setting to change; NULL when msg is not one. */
+static const char *pg_tls_fix(const char *msg, const sl_endpoint_config *ep, const char *label,
+                              const char *user, char *buf, size_t n)
+{
+	const char *mode = ep->tls.mode ? ep->tls.mode : "prefer";
+	if (strstr(msg, "does not match host name"))
+		snprintf(
+		        buf, n,
+		        "the server's certificate is not for the host in %s.url: connect by a name "
+		        "the certificate holds, or use %s.tls.mode verify-ca",
+		        label, label);
+	else if (strstr(msg, "certificate verify failed"))
+		snprintf(buf, n,
+		         ep->tls.ca_file
+		                 ? "the server's certificate is not signed by a CA in "
+		                   "%s.tls.ca_file, or has expired"
+		                 : "the server's certificate is not signed by a CA this system "
+		                   "trusts, or has expired: set %s.tls.ca_file",
+		         label);
+	else if (strstr(msg, "server does not support SSL"))
+		snprintf(buf, n,
+		         "the server has no TLS, and %s.tls.mode is %s: turn it on there (ssl = "
+		         "on), "
+		         "or lower %s.tls.mode",
+		         label, ep->tls.mode ? mode : "required by sslmode in the URL", label);
+	else if (strstr(msg, "root certificate file"))
+		snprintf(buf, n,
+		         "a verify mode needs the CA that signed the server's certificate: "
+		         "set %s.tls.ca_file",
+		         label);
+	else if (strstr(msg, "requires a valid client certificate"))
+		snprintf(buf, n,
+		         "the server wants a client certificate for user \"%s\": set "
+		         "%s.tls.cert_file and %s.tls.key_file",
+		         user, label, label);
+	else if (strstr(msg, "certificate authentication failed"))
+		snprintf(buf, n,
+		         "the server does not accept the certificate in %s.tls.cert_file for user "
+		         "\"%s\" (its common name must be the user name, or be mapped to it in "
+		         "pg_ident.conf)",
+		         label, user);
+	else if (strstr(msg, "alert unknown ca") || strstr(msg, "alert bad certificate") ||
+	         strstr(msg, "alert certificate"))
+		snprintf(buf, n,
+		         "the server does not trust the client certificate in %s.tls.cert_file "
+		         "(sign "
+		         "it with a CA in the server's ssl_ca_file)",
+		         label);
+	else if (strstr(msg, "no encryption") && strstr(msg, "pg_hba.conf"))
+		snprintf(buf, n,
+		         "the server takes user \"%s\" only over TLS: set %s.tls.mode (verify-full "
+		         "with %s.tls.ca_file)",
+		         user, label, label);
+	else if (strstr(msg, "SSL") || strstr(msg, "private key") || strstr(msg, "certificate"))
+		snprintf(buf, n, "check %s.tls", label);
+	else
+		return NULL;
+	return buf;
+}
+
+void sl_pg_tls_describe(PGconn *conn, const char *label, char *buf, size_t n)
+{
+	const char *proto = NULL;
+	if (PQsslInUse(conn)) {
+		proto = PQsslAttribute(conn, "protocol");
+		proto = proto ? proto : "TLS";
+	}
+	char mode[32] = "prefer";
+	PQconninfoOption *o = PQconninfo(conn);
+	for (PQconninfoOption *p = o; p && p->keyword; p++)
+		if (strcmp(p->keyword, "sslmode") == 0 && p->val)
+			snprintf(mode, sizeof mode, "%s", p->val);
+	PQconninfoFree(o);
+	sl_tls_describe(buf, n, label, proto, mode, sl_fd_is_local(PQsocket(conn)));
+}
+
+int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replication, PGconn **out,
+                  sl_error *err)
 {
 	*out = NULL;
+	const char *url = ep->url, *password = ep->password;
 	if (url == NULL ||
 	    (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
 		return sl_error_set(err, SL_ERR_CONFIG,
@@ -83,11 +162,23 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 		                    label);
 	char app[64];
 	snprintf(app, sizeof app, "sluice-%s", label);
-	const char *keys[8], *vals[8];
+	const char *keys[16], *vals[16];
 	int k = 0;
 	keys[k] = "dbname", vals[k++] = url;
 	if (password)
 		keys[k] = "password", vals[k++] = password;
+	/* after dbname: these override the URL's own ssl parameters */
+	if (ep->tls.mode)
+		keys[k] = "sslmode", vals[k++] = ep->tls.mode;
+	const char *ca = ep->tls.ca_file;
+	if (ca == NULL && ep->tls.mode && strncmp(ep->tls.mode, "verify-", 7) == 0)
+		ca = X509_get_default_cert_file(); /* the system's CAs (libpq 15 has no "system") */
+	if (ca)
+		keys[k] = "sslrootcert", vals[k++] = ca;
+	if (ep->tls.cert_file) {
+		keys[k] = "sslcert", vals[k++] = ep->tls.cert_file;
+		keys[k] = "sslkey", vals[k++] = ep->tls.key_file;
+	}
 	keys[k] = "application_name", vals[k++] = app;
 	keys[k] = "connect_timeout", vals[k++] = "10";
 	keys[k] = "options",
@@ -133,8 +224,12 @@ int sl_pg_connect(const char *url, const char *password, const char *label, bool
 		char red[512];
 		sl_redact_url(url, red, sizeof red);
 		const char *reason = sl_pg_reason(msg);
+		char fix[512];
 		int rc;
-		if (strstr(msg, "password authentication failed"))
+		if (pg_tls_fix(msg, ep, label, user_s, fix, sizeof fix))
+			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: TLS with %s failed: %s (%s)",
+			                  label, red, reason, fix);
+		else if (strstr(msg, "password authentication failed"))
 			rc = sl_error_set(err, SL_ERR_CONNECT,
 			                  "%s: password authentication failed for user \"%s\" at "
 			                  "%s (check %s.password)",

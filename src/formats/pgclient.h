@@ -8,20 +8,29 @@
 #include <stdbool.h>
 
 #include "core/change.h"
+#include "core/config.h"
 #include "core/batch.h"
 #include "core/buf.h"
 #include "core/error.h"
 #include "formats/pgbinary.h"
 
-/* Connect to `url` (postgres:// or postgresql://). `label` ("source"/"target") names the side in
- * messages and in the application_name. With `replication`, opens a logical replication
- * connection (replication=database). The session gets DateStyle ISO, IntervalStyle iso_8601,
- * extra_float_digits 3, TimeZone UTC and search_path pg_catalog, so text forms are stable and
- * every non-catalog name comes back schema-qualified, and standard_conforming_strings on
+/* Connect to ep->url (postgres:// or postgresql://) with ep->password and ep->tls (mode onto
+ * sslmode, ca_file onto sslrootcert, or the system's CAs for a verify mode without one,
+ * cert_file/key_file onto sslcert/sslkey; a tls: block overrides the URL's ssl parameters,
+ * which apply when it is absent). `label` ("source"/"target") names the side in messages, in
+ * the settings they name, and in the application_name. With `replication`, opens a logical
+ * replication connection (replication=database). The session gets DateStyle ISO, IntervalStyle
+ * iso_8601, extra_float_digits 3, TimeZone UTC and search_path pg_catalog, so text forms are stable
+ * and every non-catalog name comes back schema-qualified, and standard_conforming_strings on
  * whatever the server, database or role says, so a backslash in a literal sluice writes
  * (sl_pg_quote_literal doubles quotes only) is an ordinary character, never an escape. */
-int sl_pg_connect(const char *url, const char *password, const char *label, bool replication,
-                  PGconn **out, sl_error *err);
+int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replication, PGconn **out,
+                  sl_error *err);
+
+/* How a connection is protected, for `sluice check`: "TLSv1.3, certificate and host name
+ * verified", "TLSv1.3, certificate not verified (...)", "no TLS (to this machine)", or a
+ * warning naming LABEL.tls.mode when it is unencrypted and goes over the network. */
+void sl_pg_tls_describe(PGconn *conn, const char *label, char *buf, size_t n);
 
 /* Ask the server to cancel what `cancel` (from PQgetCancel) is running; thread-safe, ignores
  * failures (the statement may have ended already). NULL is a no-op. */

@@ -89,7 +89,12 @@ port_of() { # INSTANCE
 	case $1 in
 		test-src) echo "$SRC_PORT" ;;
 		test-dst) echo "$DST_PORT" ;;
-		*) fail "port_of: unknown instance $1" ;;
+		*)
+			local lines
+			lines=$(bash "$PG_SH" env "$1") || fail "port_of: no instance $1"
+			eval "$lines"
+			echo "$SL_PG_PORT"
+			;;
 	esac
 }
 
@@ -104,6 +109,7 @@ CLEANUP_LIST=$TMP/.cleanup
 cleanup_slot() { echo "slot $1 $2" >>"$CLEANUP_LIST"; } # INSTANCE SLOT
 cleanup_db() { echo "db $1 $2" >>"$CLEANUP_LIST"; }     # INSTANCE DB
 cleanup_mydb() { echo "mydb $MY_INSTANCE $1" >>"$CLEANUP_LIST"; } # DB (on $MY_INSTANCE)
+cleanup_pginstance() { echo "pgstop $1 -" >>"$CLEANUP_LIST"; }      # INSTANCE: stopped at exit
 BG_PIDS=()
 
 drop_slot() { # INSTANCE SLOT  (terminates a walsender still using it)
@@ -185,6 +191,9 @@ cleanup() {
 			[[ $kind == mydb ]] && drop_mydb "$inst" "$name"
 		done < <(sort -u "$CLEANUP_LIST")
 		while read -r kind inst name; do
+			[[ $kind == pgstop ]] && bash "$PG_SH" stop "$inst" >/dev/null 2>&1
+		done < <(sort -u "$CLEANUP_LIST")
+		while read -r kind inst name; do
 			[[ $kind == mystop ]] && bash "$MY_SH" stop "$inst" >/dev/null 2>&1
 		done < <(sort -u "$CLEANUP_LIST")
 		while read -r kind inst name; do
@@ -226,6 +235,35 @@ inst_sql() {
 }
 src_sql() { inst_sql test-src "$@"; }
 dst_sql() { inst_sql test-dst "$@"; }
+
+# make_test_certs DIR: throwaway certificates, valid two days, made with openssl: a CA
+# (ca.pem, ca.key) and another one (other.pem); a server key (server.key) with certificates
+# signed by the CA for localhost and 127.0.0.1 (server.pem) and for elsewhere.example only
+# (wrongname.pem); a client certificate for user sluice (client.pem, client.key: mode 600, as
+# libpq wants). DIR and the files stay readable to the servers' OS users.
+make_test_certs() {
+	local dir=$1
+	mkdir -p "$dir"
+	chmod 711 "$TMP"
+	chmod 755 "$dir"
+	(
+		cd "$dir" || exit 1
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=sluice test CA" -keyout ca.key -out ca.pem
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=another CA" -keyout other.key -out other.pem
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >ok.ext
+		printf 'subjectAltName=DNS:elsewhere.example\n' >bad.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ok.ext -out server.pem
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile bad.ext -out wrongname.pem
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=sluice" -keyout client.key -out client.csr
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
+		chmod 644 ./*
+		chmod 600 client.key
+	) >"$TMP/openssl.log" 2>&1 || {
+		cat "$TMP/openssl.log" >&2
+		fail "openssl could not make the certificates"
+	}
+}
 
 # sql_lit TEXT: TEXT as an SQL string literal.
 sql_lit() { printf "'%s'" "${1//\'/\'\'}"; }

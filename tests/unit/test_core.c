@@ -12,6 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 #include <sqlite3.h>
 #if defined(__SANITIZE_ADDRESS__)
@@ -21,6 +28,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* ASan runtime */
 #endif
 
 #include "core/batch.h"
+#include "core/config.h"
 #include "core/change.h"
 #include "core/digest.h"
 #include "core/fkeys.h"
@@ -825,6 +833,87 @@ static void test_fk_plans(void **state)
 	sl_catalog_free(&cat);
 }
 
+/* sl_fd_is_local: a Unix socket pair and TCP to 127.0.0.1 are local; TCP to this machine's
+ * own non-loopback address is not (when it has one). */
+static int tcp_pair(const struct sockaddr_in *to, int *client, int *server)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = *to;
+	a.sin_port = 0;
+	socklen_t len = sizeof a;
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) != 0) {
+		if (l >= 0)
+			close(l);
+		return -1;
+	}
+	*client = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(*client, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(l);
+		close(*client);
+		return -1;
+	}
+	*server = accept(l, NULL, NULL);
+	close(l);
+	return 0;
+}
+
+static void test_fd_is_local(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_true(sl_fd_is_local(sv[0]));
+	close(sv[0]);
+	close(sv[1]);
+	assert_false(sl_fd_is_local(-1));
+	int fd = open("/dev/null", O_RDONLY);
+	assert_false(sl_fd_is_local(fd)); /* not a socket */
+	close(fd);
+
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int c, s;
+	assert_int_equal(tcp_pair(&lo, &c, &s), 0);
+	assert_true(sl_fd_is_local(c));
+	close(c);
+	close(s);
+
+	struct ifaddrs *ifs = NULL, *i;
+	assert_int_equal(getifaddrs(&ifs), 0);
+	for (i = ifs; i; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		const struct sockaddr_in *in = (const struct sockaddr_in *)i->ifa_addr;
+		if ((ntohl(in->sin_addr.s_addr) >> 24) == 127)
+			continue;
+		if (tcp_pair(in, &c, &s) == 0) {
+			assert_false(sl_fd_is_local(c));
+			close(c);
+			close(s);
+		}
+		break;
+	}
+	freeifaddrs(ifs);
+}
+
+/* sl_tls_describe: each mode's words, and the warning only without TLS over the network. */
+static void test_tls_describe(void **state)
+{
+	(void)state;
+	char b[256];
+	sl_tls_describe(b, sizeof b, "source", "TLSv1.3", "verify-full", false);
+	assert_string_equal(b, "TLSv1.3, certificate and host name verified");
+	sl_tls_describe(b, sizeof b, "source", "TLSv1.2", "verify-ca", true);
+	assert_string_equal(b, "TLSv1.2, certificate verified (not the host name)");
+	sl_tls_describe(b, sizeof b, "source", "TLSv1.3", "require", false);
+	assert_non_null(strstr(b, "certificate not verified"));
+	sl_tls_describe(b, sizeof b, "target", NULL, "prefer", true);
+	assert_string_equal(b, "no TLS (the server is on this machine)");
+	sl_tls_describe(b, sizeof b, "target", NULL, "prefer", false);
+	assert_non_null(strstr(b, "warning: no TLS to a server over the network"));
+	assert_non_null(strstr(b, "set target.tls.mode verify-full"));
+}
+
 static void test_url_authority(void **state)
 {
 	(void)state;
@@ -955,6 +1044,8 @@ int main(void)
 	        cmocka_unit_test(test_state_reset_atomic),
 	        cmocka_unit_test(test_state_long_position),
 	        cmocka_unit_test(test_url_authority),
+	        cmocka_unit_test(test_fd_is_local),
+	        cmocka_unit_test(test_tls_describe),
 	        cmocka_unit_test(test_hist_percentiles),
 	        cmocka_unit_test(test_hist_fixed_memory),
 	};

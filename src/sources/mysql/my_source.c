@@ -651,6 +651,15 @@ static int my_check(sl_source *s, sl_check_fn report, void *ctx)
 	int failed = 0;
 	my_report(report, ctx, true, "source connection", "connected to %s:%u (%s %s)", s->url.host,
 	          s->url.port, s->mariadb ? "MariaDB" : "MySQL", mysql_get_server_info(s->meta));
+	const char *version = NULL;
+	if (mysql_get_ssl_cipher(s->meta) != NULL &&
+	    mariadb_get_infov(s->meta, MARIADB_CONNECTION_TLS_VERSION, &version) != 0)
+		version = "TLS";
+	char tls[256];
+	sl_tls_describe(tls, sizeof tls, "source", version,
+	                s->cfg->source.tls.mode ? s->cfg->source.tls.mode : "prefer",
+	                sl_fd_is_local((int)mysql_get_socket(s->meta)));
+	report(ctx, true, "source TLS", tls);
 	struct my_settings st;
 	sl_error e = {0};
 	if (my_read_settings(s, &st, &e) < 0) {

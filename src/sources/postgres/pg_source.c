@@ -43,10 +43,6 @@ static void pg_table_free(void *p)
 
 static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
-	SL_TRY(sl_config_tls_unsupported(&cfg->source, "source", "postgres", false,
-	                                 "use libpq's parameters in source.url "
-	                                 "(?sslmode=verify-full&sslrootcert=...)",
-	                                 err));
 	sl_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
 	snprintf(s->publication, sizeof s->publication, "%s",
@@ -61,8 +57,7 @@ static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 	}
-	int rc = sl_pg_connect(cfg->source.url, cfg->source.password, "source", false, &s->meta,
-	                       err);
+	int rc = sl_pg_connect(&cfg->source, "source", false, &s->meta, err);
 	if (rc < 0) {
 		free(s);
 		return rc;
@@ -443,6 +438,9 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
 	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000,
 	          s->server_version % 10000);
+	char tls[256];
+	sl_pg_tls_describe(s->meta, "source", tls, sizeof tls);
+	report(ctx, true, "source TLS", tls);
 	PGresult *res;
 	const char *params[2] = {s->publication, s->slot};
 	if (sl_pg_query(s->meta, pg_settings_sql, 2, params, &res, &err) < 0) {
@@ -505,8 +503,7 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	/* a replication connection must be allowed (pg_hba.conf, REPLICATION) */
 	if (can_replicate) {
 		PGconn *repl = NULL;
-		if (sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true,
-		                  &repl, &err) < 0) {
+		if (sl_pg_connect(&s->cfg->source, "source", true, &repl, &err) < 0) {
 			failed++;
 			report(ctx, false, "source replication connection", err.msg);
 		} else {
@@ -801,8 +798,7 @@ out:
 
 static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
 {
-	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", true, &s->repl,
-	                     err));
+	SL_TRY(sl_pg_connect(&s->cfg->source, "source", true, &s->repl, err));
 	sl_buf sql = {0};
 	sl_buf_puts(&sql, "CREATE_REPLICATION_SLOT ");
 	sl_pg_quote_ident(&sql, s->slot);
@@ -843,8 +839,7 @@ static int pg_require_logical(sl_source *s, sl_error *err)
  * readers (s->snapshot_name). */
 static int pg_export_snapshot(sl_source *s, sl_error *err)
 {
-	SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false, &s->repl,
-	                     err));
+	SL_TRY(sl_pg_connect(&s->cfg->source, "source", false, &s->repl, err));
 	PGresult *res;
 	SL_TRY(sl_pg_exec(s->repl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err));
 	SL_TRY(sl_pg_query(s->repl, "SELECT pg_export_snapshot()", 0, NULL, &res, err));
@@ -1043,8 +1038,7 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 {
 	sl_reader *r = sl_calloc(1, sizeof *r);
 	r->src = s;
-	int rc = sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false,
-	                       &r->conn, err);
+	int rc = sl_pg_connect(&s->cfg->source, "source", false, &r->conn, err);
 	if (rc == 0)
 		rc = sl_pg_exec(r->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (rc == 0 && s->snapshot_name[0]) {
@@ -1288,8 +1282,7 @@ static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 		s->bf = NULL;
 	}
 	if (s->bf == NULL)
-		SL_TRY(sl_pg_connect(s->cfg->source.url, s->cfg->source.password, "source", false,
-		                     &s->bf, err));
+		SL_TRY(sl_pg_connect(&s->cfg->source, "source", false, &s->bf, err));
 	/* the snapshot is taken by the first query, after the mark: the running transactions it
 	 * lists are those whose changes the slice does not show. A table without a key is locked
 	 * against writers first (LOCK waits for the running ones to end), so that nothing

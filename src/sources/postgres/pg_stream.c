@@ -963,8 +963,7 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	}
 	atomic_store(&s->acked, s->start);
 	s->last_commit_end = s->start;
-	if ((rc = sl_pg_connect(src->cfg->source.url, src->cfg->source.password, "source", false,
-	                        &s->meta, err)) < 0)
+	if ((rc = sl_pg_connect(&src->cfg->source, "source", false, &s->meta, err)) < 0)
 		goto fail;
 	if (once) {
 		PGresult *res;
@@ -983,8 +982,7 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 			goto fail_rc;
 		s->binary = false;
 	}
-	if ((rc = sl_pg_connect(src->cfg->source.url, src->cfg->source.password, "source", true,
-	                        &s->conn, err)) < 0)
+	if ((rc = sl_pg_connect(&src->cfg->source, "source", true, &s->conn, err)) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof st_session_sql / sizeof *st_session_sql; i++)
 		if ((rc = sl_pg_exec(s->conn, st_session_sql[i], err)) < 0) {

@@ -159,8 +159,7 @@ int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t 
 	a->cat = cat;
 	a->epoch = sl_strdup(epoch);
 	a->tables = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *a->tables);
-	int rc = sl_pg_connect(tgt->cfg->target.url, tgt->cfg->target.password, "target", false,
-	                       &a->conn, err);
+	int rc = sl_pg_connect(&tgt->cfg->target, "target", false, &a->conn, err);
 	if (rc == 0) {
 		a->cancel = PQgetCancel(a->conn);
 		rc = sl_pg_exec(a->conn, pga_state_ddl, err);

@@ -36,14 +36,9 @@ struct sl_writer {
 
 static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
-	SL_TRY(sl_config_tls_unsupported(&cfg->target, "target", "postgres", false,
-	                                 "use libpq's parameters in target.url "
-	                                 "(?sslmode=verify-full&sslrootcert=...)",
-	                                 err));
 	sl_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
-	int rc = sl_pg_connect(cfg->target.url, cfg->target.password, "target", false, &t->meta,
-	                       err);
+	int rc = sl_pg_connect(&cfg->target, "target", false, &t->meta, err);
 	if (rc < 0) {
 		free(t);
 		return rc;
@@ -166,6 +161,8 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 	         sl_pg_where(t->meta, where, sizeof where), PQserverVersion(t->meta) / 10000,
 	         PQserverVersion(t->meta) % 10000);
 	report(ctx, true, "target connection", detail);
+	sl_pg_tls_describe(t->meta, "target", detail, sizeof detail);
+	report(ctx, true, "target TLS", detail);
 	PGresult *res;
 	if (sl_pg_query(t->meta,
 	                "SELECT has_database_privilege(current_database(), 'CREATE'),"
@@ -494,8 +491,7 @@ static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
 	w->tgt = t;
 	w->table = -1;
 	w->stage_made = sl_calloc((size_t)(t->ntables ? t->ntables : 1), sizeof *w->stage_made);
-	int rc = sl_pg_connect(t->cfg->target.url, t->cfg->target.password, "target", false,
-	                       &w->conn, err);
+	int rc = sl_pg_connect(&t->cfg->target, "target", false, &w->conn, err);
 	if (rc == 0)
 		rc = sl_pg_exec(w->conn, "SET maintenance_work_mem = '256MB'", err);
 	if (rc < 0) {
