@@ -30,7 +30,7 @@ PACKAGES=(
   clickhouse-server
   clickhouse-client
   libcurl4-openssl-dev
-  libssl-dev      # libcrypto: HMAC-SHA256 for column masking
+  libssl-dev      # libcrypto: HMAC-SHA256 for column masking; libssl: the TLS version check reports
   zlib1g-dev
   curl
   sysbench

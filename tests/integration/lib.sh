@@ -583,6 +583,14 @@ assert_sluice_error() {
 	SL_ERRLINE=$last
 }
 
+# check_fails PIPELINE NEEDLE: `sluice check` exits non-zero and says NEEDLE (on stdout, where
+# check prints its FAIL lines, or stderr).
+check_fails() { # PIPELINE NEEDLE: sluice check exits non-zero and says NEEDLE
+	sluice check "$1"
+	((SL_RC != 0)) || fail "sluice check $1 passed; expected a failure saying: $2"
+	assert_contains "$SL_OUT$SL_ERR" "$2" "check says: $2"
+}
+
 # pass: last line of a successful test.
 pass() {
 	log "$ASSERTS assertions in ${SECONDS}s"

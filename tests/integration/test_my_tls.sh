@@ -34,11 +34,6 @@ fresh_db test-dst "$TDB"
 my_sql "$SDB" -e "CREATE TABLE t (id int PRIMARY KEY, v varchar(20));
   INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_500"
 require_ssl
-check_fails() { # PIPELINE NEEDLE: sluice check exits non-zero and says NEEDLE
-	sluice check "$1"
-	((SL_RC != 0)) || fail "sluice check $1 passed; expected a failure saying: $2"
-	assert_contains "$SL_OUT$SL_ERR" "$2" "check says: $2"
-}
 pipe() { # FILE NAME TLS-LINE
 	pipeline_file "$1" "$2" "mysql:$SDB" "$TDB" ${3:+"source.$3"}
 }

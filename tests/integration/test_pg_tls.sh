@@ -58,11 +58,6 @@ CERT="cert_file: $C/client.pem, key_file: $C/client.key"
 pipe() { # FILE NAME SOURCE-TLS [TARGET-TLS]: source and target on $INST
 	pipeline_file "$1" "$2" "$INST:$SDB" "$INST:$TDB" ${3:+"source.tls: { $3 }"} ${4:+"target.tls: { $4 }"}
 }
-check_fails() { # PIPELINE NEEDLE: sluice check exits non-zero and says NEEDLE
-	sluice check "$1"
-	((SL_RC != 0)) || fail "sluice check $1 passed; expected a failure saying: $2"
-	assert_contains "$SL_OUT$SL_ERR" "$2" "check says: $2"
-}
 rows() { inst_sql "$INST" "$1" "SELECT count(*) || ':' || md5(string_agg(id || '=' || v, ',' ORDER BY id)) FROM $2"; }
 
 # verify-full, both sides, with the client certificate: copied and streamed

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <zlib.h>
 
 #include "core/log.h"
@@ -42,6 +43,9 @@ struct sl_ch_http {
 	char what[32];
 	char where[300]; /* host:port, for messages */
 	bool gzip;
+	bool tls;             /* https */
+	bool client_cert;     /* a client certificate is offered */
+	char tls_version[16]; /* of the connection, once a transfer saw it ("TLSv1.3") */
 	atomic_int cancelled;
 	sl_buf url, body, resp;
 	char curl_err[CURL_ERROR_SIZE];
@@ -91,6 +95,13 @@ static int ch_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 {
 	(void)dt, (void)dn, (void)ut, (void)un;
 	sl_ch_http *h = ctx;
+	/* the TLS session is curl's to see only while a transfer runs */
+	const struct curl_tlssessioninfo *info = NULL;
+	if (h->tls && h->tls_version[0] == '\0' &&
+	    curl_easy_getinfo(h->curl, CURLINFO_TLS_SSL_PTR, &info) == CURLE_OK && info &&
+	    info->backend == CURLSSLBACKEND_OPENSSL && info->internals)
+		snprintf(h->tls_version, sizeof h->tls_version, "%s",
+		         SSL_get_version(info->internals));
 	return atomic_load(&h->cancelled) ? 1 : 0;
 }
 
@@ -119,6 +130,8 @@ sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip)
 	snprintf(h->where, sizeof h->where, "%s:%u", u->host, u->port);
 	snprintf(h->what, sizeof h->what, "%s", what);
 	h->gzip = gzip;
+	h->tls = u->tls;
+	h->client_cert = u->cert_file != NULL;
 	CURL *c = h->curl;
 	curl_easy_setopt(c, CURLOPT_USERNAME, u->user);
 	curl_easy_setopt(c, CURLOPT_PASSWORD, u->password);
@@ -137,9 +150,27 @@ sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &h->resp);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	if (u->tls) {
+		/* verify-full: chain and host name (curl's default); verify-ca: the chain; require
+		 * and prefer: encrypted, unchecked */
+		const char *m = u->mode ? u->mode : "verify-full";
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER,
+		                 strncmp(m, "verify-", 7) == 0 ? 1L : 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST,
+		                 strcmp(m, "verify-full") == 0 ? 2L : 0L);
+	}
 	if (u->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, u->ca_file);
+	if (u->cert_file) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, u->cert_file);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, u->key_file);
+	}
 	return h;
+}
+
+const char *sl_ch_http_tls_version(sl_ch_http *h)
+{
+	return h->tls_version[0] ? h->tls_version : NULL;
 }
 
 void sl_ch_http_free(sl_ch_http *h)
@@ -240,19 +271,54 @@ static void ch_prepare(sl_ch_http *h, const char *query_param, const char *setti
 	h->curl_err[0] = '\0';
 }
 
+/* A failed request's TLS trouble as the setting to change; NULL when it is not TLS. */
+static const char *ch_tls_fix(const sl_ch_http *h, CURLcode cr)
+{
+	const char *m = h->curl_err;
+	if (cr == CURLE_PEER_FAILED_VERIFICATION &&
+	    (strstr(m, "host name") || strstr(m, "subject name") || strstr(m, "hostname")))
+		return "the server's certificate is not for the host in target.url: connect by a "
+		       "name the certificate holds, or use target.tls.mode verify-ca";
+	if (cr == CURLE_PEER_FAILED_VERIFICATION && strstr(m, "expired"))
+		return "the server's certificate has expired: renew it on the server";
+	if (cr == CURLE_PEER_FAILED_VERIFICATION || cr == CURLE_SSL_CACERT_BADFILE)
+		return "the server's certificate is not signed by a CA in target.tls.ca_file (or, "
+		       "without it, one this system trusts): name its CA in target.tls.ca_file";
+	if (cr == CURLE_SSL_CERTPROBLEM)
+		return "the client certificate or key cannot be used: check target.tls.cert_file "
+		       "and target.tls.key_file (PEM, the key unencrypted)";
+	if (cr == CURLE_SSL_CONNECT_ERROR && strstr(m, "wrong version number"))
+		return "the port in target.url does not speak TLS: use ClickHouse's https_port, or "
+		       "http://";
+	if (cr == CURLE_SSL_CONNECT_ERROR || (cr == CURLE_RECV_ERROR && strstr(m, "alert")))
+		return "the server refused the TLS handshake: if it wants a client certificate, "
+		       "set "
+		       "target.tls.cert_file and target.tls.key_file (signed by a CA it trusts)";
+	/* TLS 1.3 asks for the client certificate after the handshake: a server that wants one
+	 * and gets none just closes the connection */
+	if (h->tls && !h->client_cert &&
+	    (cr == CURLE_SEND_ERROR || cr == CURLE_RECV_ERROR || cr == CURLE_GOT_NOTHING))
+		return "the server closed the connection after the handshake: if it wants a client "
+		       "certificate, set target.tls.cert_file and target.tls.key_file";
+	return NULL;
+}
+
 /* What a finished request means: 0, or the error in one line. */
 static int ch_finish(sl_ch_http *h, CURLcode cr, sl_buf *out, sl_error *err)
 {
 	if (cr == CURLE_ABORTED_BY_CALLBACK)
 		return sl_error_set(err, SL_ERR_CANCELLED, "%s: cancelled", h->what);
-	if (cr == CURLE_PEER_FAILED_VERIFICATION || cr == CURLE_SSL_CACERT_BADFILE ||
-	    cr == CURLE_SSL_CONNECT_ERROR)
-		return sl_error_set(
-		        err, SL_ERR_CONNECT,
-		        "%s: TLS with ClickHouse at %s failed: %s (is the server's "
-		        "certificate signed by a CA this machine trusts? name its CA in "
-		        "target.tls_ca_file)",
-		        h->what, h->where, h->curl_err[0] ? h->curl_err : curl_easy_strerror(cr));
+	const char *fix = ch_tls_fix(h, cr);
+	if (fix) {
+		int rc = sl_error_set(err, SL_ERR_CONNECT,
+		                      "%s: TLS with ClickHouse at %s failed: %s (%s)", h->what,
+		                      h->where,
+		                      h->curl_err[0] ? h->curl_err : curl_easy_strerror(cr), fix);
+		/* a dropped connection may also be the network's doing */
+		err->retryable =
+		        cr == CURLE_SEND_ERROR || cr == CURLE_RECV_ERROR || cr == CURLE_GOT_NOTHING;
+		return rc;
+	}
 	long status = 0;
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (cr != CURLE_OK && (status == 0 || status == 200)) {

@@ -16,8 +16,10 @@
 #include "core/error.h"
 
 typedef struct sl_ch_url {
-	bool tls;
+	bool tls;            /* https:// */
 	const char *ca_file; /* PEM bundle to verify the server with; NULL: the system's */
+	const char *cert_file, *key_file; /* PEM client certificate and its key, or NULL */
+	const char *mode; /* target.tls.mode in effect (https: verify-full unless set) */
 	char host[256];
 	unsigned port;
 	char user[128];
@@ -33,6 +35,9 @@ typedef struct sl_ch_http sl_ch_http;
 /* `what` names the connection in messages ("target"). No request is sent yet. */
 sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip);
 void sl_ch_http_free(sl_ch_http *h);
+
+/* The TLS protocol of the client's last connection ("TLSv1.3"), or NULL without TLS. */
+const char *sl_ch_http_tls_version(sl_ch_http *h);
 
 /* Run one statement; the response body (when out is not NULL) is appended to out. */
 int sl_ch_exec(sl_ch_http *h, const char *sql, sl_buf *out, sl_error *err);

@@ -279,12 +279,37 @@ int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *field
 
 /* ---------------------------------------------------------------- open ---- */
 
+static bool cht_is_local(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0;
+}
+
+/* target.tls against the URL's scheme: TLS is https://, so a mode asking for it needs one, and
+ * disable cannot go with one. */
+static int cht_tls_config(const sl_ch_url *u, sl_error *err)
+{
+	const char *mode = u->mode;
+	if (u->ca_file && access(u->ca_file, R_OK) != 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.tls_ca_file %s cannot be read (a PEM file of CA "
+		                    "certificates)",
+		                    u->ca_file);
+	if (u->tls && mode && strcmp(mode, "disable") == 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.tls.mode is disable but target.url is https://: use "
+		                    "http:// and the server's http_port, or drop the mode");
+	if (!u->tls &&
+	    ((mode && strcmp(mode, "disable") != 0 && strcmp(mode, "prefer") != 0) || u->cert_file))
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "target.tls asks for TLS but target.url is http://: use https:// "
+		        "and the server's https_port");
+	return 0;
+}
+
 static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
-	SL_TRY(sl_config_tls_unsupported(&cfg->target, "target", "clickhouse", true,
-	                                 "an https:// target.url verifies the server with "
-	                                 "target.tls.ca_file or the system's CAs",
-	                                 err));
 	if (cfg->target.schema)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.schema does not apply to ClickHouse; tables land in "
@@ -297,17 +322,16 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		return rc;
 	}
 	t->url.ca_file = cfg->target.tls_ca_file;
-	if (t->url.ca_file && access(t->url.ca_file, R_OK) != 0) {
+	t->url.cert_file = cfg->target.tls.cert_file;
+	t->url.key_file = cfg->target.tls.key_file;
+	t->url.mode = cfg->target.tls.mode;
+	if ((rc = cht_tls_config(&t->url, err)) < 0) {
 		free(t);
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "target.tls_ca_file %s cannot be read (a PEM file of CA "
-		                    "certificates)",
-		                    cfg->target.tls_ca_file);
+		return rc;
 	}
 	const char *comp = cfg->target.compression ? cfg->target.compression : "auto";
-	bool local = strcmp(t->url.host, "localhost") == 0 ||
-	             strncmp(t->url.host, "127.", 4) == 0 || strcmp(t->url.host, "::1") == 0;
-	t->gzip = strcmp(comp, "gzip") == 0 || (strcmp(comp, "auto") == 0 && !local);
+	t->gzip = strcmp(comp, "gzip") == 0 ||
+	          (strcmp(comp, "auto") == 0 && !cht_is_local(t->url.host));
 	t->db = sl_strdup(cfg->target.database ? cfg->target.database : "default");
 	sl_buf q = {0};
 	sl_ch_quote_ident(&q, t->db);
@@ -398,6 +422,10 @@ static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
 	snprintf(detail, sizeof detail, "connected to ClickHouse %s at %s:%u as %s", t->version,
 	         t->url.host, t->url.port, t->url.user);
 	report(ctx, true, "target connection", detail);
+	sl_tls_describe(detail, sizeof detail, "target",
+	                t->url.tls ? sl_ch_http_tls_version(t->meta) : NULL,
+	                t->url.mode ? t->url.mode : "verify-full", cht_is_local(t->url.host));
+	report(ctx, true, "target TLS", detail);
 	if (!t->caps.datetime64 || !t->caps.date32 || !t->caps.boolean) {
 		snprintf(detail, sizeof detail,
 		         "ClickHouse %s lacks%s%s%s; those columns use the documented fallbacks "
