@@ -33,15 +33,15 @@ typedef struct sl_cfg_parser {
 	sl_error *err;
 } sl_cfg_parser;
 
-static const char *const sl_cfg_top_keys[] = {
-        "name", "log_level", "source", "target", "snapshot", "apply", "state", "mask_key", NULL};
+static const char *const sl_cfg_top_keys[] = {"name",          "log_level", "source", "target",
+                                              "snapshot",      "apply",     "state",  "mask_key",
+                                              "mask_key_file", NULL};
 static const char *const sl_cfg_source_keys[] = {
-        "type",      "url",    "password",  "publication",
-        "slot",      "tables", "heartbeat", "max_retained_wal",
-        "server_id", "tls",    NULL};
+        "type",   "url",       "password",         "password_file", "publication", "slot",
+        "tables", "heartbeat", "max_retained_wal", "server_id",     "tls",         NULL};
 static const char *const sl_cfg_target_keys[] = {
-        "type",        "url",         "password", "schema", "database", "async_insert",
-        "compression", "tls_ca_file", "fsync",    "tls",    NULL};
+        "type",         "url",         "password",    "password_file", "schema", "database",
+        "async_insert", "compression", "tls_ca_file", "fsync",         "tls",    NULL};
 static const char *const sl_cfg_tls_keys[] = {"mode", "ca_file", "cert_file", "key_file", NULL};
 static const char *const sl_cfg_tls_modes[] = {"disable",   "prefer",      "require",
                                                "verify-ca", "verify-full", NULL};
@@ -760,6 +760,62 @@ static void sl_cfg_url_secret(const char *url)
 	free(pw);
 }
 
+int sl_secret_read(const char *path, const char *what, char **out, sl_error *err)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "%s: cannot read %s: %s", what, path,
+		                    strerror(errno));
+	char buf[SL_SECRET_MAX + 2];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad || n > SL_SECRET_MAX) {
+		explicit_bzero(buf, sizeof buf);
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    bad ? "%s: cannot read %s"
+		                        : "%s: %s is longer than a secret "
+		                          "can be (%d bytes at most)",
+		                    what, path, SL_SECRET_MAX);
+	}
+	/* a file written by echo or an editor ends in a newline that is not part of it */
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n == 0 || memchr(buf, '\0', n) != NULL) {
+		explicit_bzero(buf, sizeof buf);
+		return sl_error_set(err, SL_ERR_CONFIG, "%s: %s %s", what, path,
+		                    n == 0 ? "is empty" : "holds a NUL byte, not a text secret");
+	}
+	sl_log_add_secret(buf);
+	*out = sl_strdup(buf);
+	explicit_bzero(buf, sizeof buf);
+	return 0;
+}
+
+int sl_endpoint_password(const sl_endpoint_config *ep, const char *section, char **out,
+                         sl_error *err)
+{
+	*out = NULL;
+	if (ep->password_file == NULL) {
+		*out = ep->password ? sl_strdup(ep->password) : NULL;
+		return 0;
+	}
+	char what[64];
+	snprintf(what, sizeof what, "%s.password_file", section);
+	return sl_secret_read(ep->password_file, what, out, err);
+}
+
+void sl_free_secret(char *s)
+{
+	if (s)
+		explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 void sl_tls_describe(char *buf, size_t n, const char *section, const char *version,
                      const char *mode, bool local)
 {
@@ -778,16 +834,6 @@ void sl_tls_describe(char *buf, size_t n, const char *section, const char *versi
 		                 ? "certificate verified (not the host name)"
 		                 : "certificate not verified (set tls.mode verify-full to check "
 		                   "it)");
-}
-
-int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,
-                              bool ca_ok, const char *instead, sl_error *err)
-{
-	if (ep->tls.mode == NULL && ep->tls.cert_file == NULL && (ca_ok || ep->tls.ca_file == NULL))
-		return 0;
-	return sl_error_set(err, SL_ERR_CONFIG, "%s.tls: the %s connector does not read %s yet; %s",
-	                    section, type,
-	                    ca_ok ? "tls.mode, cert_file or key_file" : "a tls: block", instead);
 }
 
 /* SECTION.tls: { mode, ca_file, cert_file, key_file }; a file named must be readable now (a
@@ -824,6 +870,29 @@ static int sl_cfg_tls(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 	return 0;
 }
 
+/* A secret: KEY as a value (or ${VAR}), or KEY_file naming a file that holds it (as Docker and
+ * Kubernetes mount secrets), read now so that a wrong path is said at start; *file keeps the
+ * path for reading again at the next connection. Not both. */
+static int sl_cfg_secret(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                         char **value, char **file)
+{
+	char fkey[64], path[96];
+	snprintf(fkey, sizeof fkey, "%s_file", key);
+	sl_cfg_path(path, sizeof path, section, fkey);
+	int line = 0;
+	SL_TRY(sl_cfg_string(p, map, section, key, false, value, NULL));
+	SL_TRY(sl_cfg_string(p, map, section, fkey, false, file, &line));
+	if (*file == NULL)
+		return 0;
+	if (*value != NULL)
+		return sl_error_set(p->err, SL_ERR_CONFIG, "%s:%d: %s and %s both set; keep one",
+		                    p->origin, line, path, key);
+	sl_error e = {0};
+	if (sl_secret_read(*file, path, value, &e) < 0)
+		return sl_error_set(p->err, SL_ERR_CONFIG, "%s:%d: %s", p->origin, line, e.msg);
+	return 0;
+}
+
 static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *section, bool is_source,
                            sl_endpoint_config *ep)
 {
@@ -836,7 +905,7 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	SL_TRY(sl_cfg_string(p, map, section, "type", true, &ep->type, NULL));
 	SL_TRY(sl_cfg_string(p, map, section, "url", true, &ep->url, NULL));
 	sl_cfg_url_secret(ep->url);
-	SL_TRY(sl_cfg_string(p, map, section, "password", false, &ep->password, NULL));
+	SL_TRY(sl_cfg_secret(p, map, section, "password", &ep->password, &ep->password_file));
 	if (ep->password != NULL)
 		sl_log_add_secret(ep->password);
 	SL_TRY(sl_cfg_tls(p, map, section, ep));
@@ -920,7 +989,9 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 		                    p->origin, sl_cfg_line(root), sl_cfg_kind(root));
 	SL_TRY(sl_cfg_check_keys(p, root, NULL, sl_cfg_top_keys));
 	/* first, so no later message can carry it */
-	SL_TRY(sl_cfg_string(p, root, NULL, "mask_key", false, &cfg->mask_key, &line));
+	char *mask_key_file = NULL;
+	SL_TRY(sl_cfg_secret(p, root, NULL, "mask_key", &cfg->mask_key, &mask_key_file));
+	free(mask_key_file); /* read once: another key would change every masked value */
 	if (cfg->mask_key != NULL) {
 		sl_log_add_secret(cfg->mask_key);
 		if (strlen(cfg->mask_key) < SL_CFG_MIN_MASK_KEY)
@@ -1166,7 +1237,8 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	free(ep->columns);
 	free(ep->type);
 	free(ep->url);
-	free(ep->password);
+	sl_free_secret(ep->password);
+	free(ep->password_file);
 	free(ep->publication);
 	free(ep->slot);
 	sl_cfg_globs_free(&ep->include);

@@ -47,7 +47,8 @@ typedef struct sl_column_rule {
 typedef struct sl_endpoint_config {
 	char *type;     /* "postgres", "mysql", "clickhouse", ... (required) */
 	char *url;      /* connection URL (required) */
-	char *password; /* optional; NULL when absent */
+	char *password; /* optional; NULL when absent (with password_file: what it held at start) */
+	char *password_file; /* password_file: the file to read it from again at each connection */
 	/* source only */
 	char *publication; /* default: "sluice_<name>" */
 	char *slot;        /* default: "sluice_<name>" */
@@ -74,6 +75,18 @@ typedef struct sl_endpoint_config {
 	} tls;
 } sl_endpoint_config;
 
+/* Secrets from files (KEY_file, as Kubernetes and Docker mount them). */
+#define SL_SECRET_MAX 65536
+/* Read the secret in `path`, one trailing newline dropped; registered with sl_log_add_secret.
+ * `what` names the setting in errors ("source.password_file"). *out: free with sl_free_secret. */
+int sl_secret_read(const char *path, const char *what, char **out, sl_error *err);
+/* The endpoint's password now: from password_file, read again (a rotated secret is used at the
+ * next connection), or the password; NULL when neither. *out: free with sl_free_secret. */
+int sl_endpoint_password(const sl_endpoint_config *ep, const char *section, char **out,
+                         sl_error *err);
+/* Zero a secret's bytes, then free it. */
+void sl_free_secret(char *s);
+
 /* How a connection is protected, for `sluice check`: "TLSv1.3, certificate and host name
  * verified" (verify-full), "..., certificate verified (not the host name)" (verify-ca),
  * "..., certificate not verified (...)" (below), "no TLS (the server is on this machine)", or,
@@ -81,11 +94,6 @@ typedef struct sl_endpoint_config {
  * protocol, NULL without TLS; mode: the mode in effect. */
 void sl_tls_describe(char *buf, size_t n, const char *section, const char *version,
                      const char *mode, bool local);
-
-/* For a connector that does not read `section`.tls yet (ca_ok: but its CA file): an error
- * saying so, with what to use instead (`instead`), when the pipeline file sets it; else 0. */
-int sl_config_tls_unsupported(const sl_endpoint_config *ep, const char *section, const char *type,
-                              bool ca_ok, const char *instead, sl_error *err);
 
 typedef struct sl_config {
 	char *path; /* the file it was loaded from (NULL after sl_config_parse) */

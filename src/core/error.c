@@ -5,6 +5,25 @@
 #include <stdio.h>
 #include <string.h>
 
+/* An error is one line: a server's multi-line text (libpq ends its messages in a newline)
+ * becomes single spaces, and a space before ';', ',' or ')' or at the end goes. */
+static void sl_error_one_line(char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p; p++) {
+		char c = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+		if (c == ' ' && (w == s || w[-1] == ' '))
+			continue;
+		if ((c == ';' || c == ',' || c == ')') && w > s && w[-1] == ' ' &&
+		    (*(p - 1) == '\n' || *(p - 1) == '\r' || *(p - 1) == '\t'))
+			w--;
+		*w++ = c;
+	}
+	while (w > s && w[-1] == ' ')
+		w--;
+	*w = '\0';
+}
+
 int sl_error_set(sl_error *err, int code, const char *fmt, ...)
 {
 	if (err == NULL)
@@ -13,6 +32,8 @@ int sl_error_set(sl_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	va_end(ap);
+	if (strpbrk(err->msg, "\n\r\t"))
+		sl_error_one_line(err->msg);
 	err->code = code;
 	err->retryable = false;
 	err->rediscover = false;

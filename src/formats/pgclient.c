@@ -154,18 +154,20 @@ int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replicat
                   sl_error *err)
 {
 	*out = NULL;
-	const char *url = ep->url, *password = ep->password;
+	const char *url = ep->url;
 	if (url == NULL ||
 	    (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0))
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "%s.url must look like postgres://USER@HOST:PORT/DATABASE",
 		                    label);
+	char *password = NULL; /* read now: a password_file may have been rotated */
+	SL_TRY(sl_endpoint_password(ep, label, &password, err));
 	char app[64];
 	snprintf(app, sizeof app, "sluice-%s", label);
 	const char *keys[16], *vals[16];
 	int k = 0;
 	keys[k] = "dbname", vals[k++] = url;
-	if (password)
+	if (password) /* else libpq's own: the URL's, PGPASSWORD, ~/.pgpass */
 		keys[k] = "password", vals[k++] = password;
 	/* after dbname: these override the URL's own ssl parameters */
 	if (ep->tls.mode)
@@ -196,6 +198,7 @@ int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replicat
 		snprintf(reason, sizeof reason, "%s", perr ? perr : "unparsable");
 		sl_pg_trim(reason);
 		PQfreemem(perr);
+		sl_free_secret(password);
 		char red[512];
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "%s.url '%s' is not a valid PostgreSQL URL: %s", label,
@@ -216,6 +219,7 @@ int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replicat
 	PQconninfoFree(opts);
 
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
+	sl_free_secret(password);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		char msg[1024];
 		snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));

@@ -256,7 +256,9 @@ static void test_unknown_key(void **state)
 	           &err);
 	assert_contains(err.msg, "test.yaml:5:");
 	assert_contains(err.msg, "unknown key 'tabels' in source");
-	assert_contains(err.msg, "expected one of: type, url, password, publication, slot, tables");
+	assert_contains(
+	        err.msg,
+	        "expected one of: type, url, password, password_file, publication, slot, tables");
 
 	parse_fail("name: shop\n"
 	           "sorce: {}\n",
@@ -288,7 +290,8 @@ static void test_source_only_and_target_only_keys(void **state)
 	           &err);
 	assert_contains(err.msg, "test.yaml:6:");
 	assert_contains(err.msg, "unknown key 'tables' in target");
-	assert_contains(err.msg, "expected one of: type, url, password, schema, database");
+	assert_contains(err.msg,
+	                "expected one of: type, url, password, password_file, schema, database");
 
 	parse_fail("name: shop\n"
 	           "source:\n"
@@ -772,6 +775,92 @@ static void test_columns_errors(void **state)
 	assert_null(strstr(err.msg, "a-long-enough-mask-key-zz9"));
 }
 
+/* KEY_file: the secret read from a file (one trailing newline dropped), read again by
+ * sl_endpoint_password; not with KEY too; a missing, empty or oversized file is an error with
+ * its line; the value never appears in an error. */
+static void write_file(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	fclose(f);
+}
+
+static void test_secret_files(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sl-secret-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char pwf[64], keyf[64], empty[64], big[64], yaml[2048];
+	snprintf(pwf, sizeof pwf, "%s/pw", dir);
+	snprintf(keyf, sizeof keyf, "%s/key", dir);
+	snprintf(empty, sizeof empty, "%s/empty", dir);
+	snprintf(big, sizeof big, "%s/big", dir);
+	write_file(pwf, "s3cret-from-file\n", 17);
+	write_file(keyf, "a-mask-key-of-enough-length-0123456789\r\n", 40);
+	write_file(empty, "\n", 1);
+	char *huge = calloc(1, SL_SECRET_MAX + 10);
+	memset(huge, 'x', SL_SECRET_MAX + 9);
+	write_file(big, huge, SL_SECRET_MAX + 9);
+	free(huge);
+
+	snprintf(yaml, sizeof yaml,
+	         "name: shop\nsource: {type: postgres, url: u, password_file: %s}\n"
+	         "target: {type: postgres, url: u, password: plain}\nmask_key_file: %s\n",
+	         pwf, keyf);
+	sl_config *cfg = parse_ok(yaml);
+	assert_string_equal(cfg->source.password, "s3cret-from-file");
+	assert_string_equal(cfg->source.password_file, pwf);
+	assert_string_equal(cfg->mask_key, "a-mask-key-of-enough-length-0123456789");
+	assert_null(cfg->target.password_file);
+	char *pw = NULL;
+	sl_error err = {0};
+	/* rotated: the next connection reads the new one */
+	write_file(pwf, "rotated", 7);
+	assert_int_equal(sl_endpoint_password(&cfg->source, "source", &pw, &err), 0);
+	assert_string_equal(pw, "rotated");
+	sl_free_secret(pw);
+	assert_int_equal(sl_endpoint_password(&cfg->target, "target", &pw, &err), 0);
+	assert_string_equal(pw, "plain");
+	sl_free_secret(pw);
+	unlink(pwf);
+	assert_true(sl_endpoint_password(&cfg->source, "source", &pw, &err) < 0);
+	assert_contains(err.msg, "source.password_file: cannot read");
+	assert_null(pw);
+	sl_config_free(cfg);
+
+	static const struct {
+		const char *line, *expect;
+	} bad[] = {
+	        {"  password: x\n  password_file: %s/big\n",
+	         "test.yaml:6: source.password_file and password both set"},
+	        {"  password_file: %s/none\n", "test.yaml:5: source.password_file: cannot read"},
+	        {"  password_file: %s/empty\n", "test.yaml:5: source.password_file: "},
+	        {"  password_file: %s/big\n", "is longer than a secret can be"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char line[256];
+		snprintf(line, sizeof line, bad[i].line, dir);
+		snprintf(yaml, sizeof yaml,
+		         "name: shop\nsource:\n  type: postgres\n  url: u\n%s"
+		         "target: {type: postgres, url: u}\n",
+		         line);
+		parse_fail(yaml, &err);
+		assert_contains(err.msg, bad[i].expect);
+		assert_null(strstr(err.msg, "xxxxxxxx"));
+	}
+	snprintf(yaml, sizeof yaml,
+	         "name: shop\nsource:\n  type: postgres\n  url: u\n  password_file: %s\n"
+	         "target: {type: postgres, url: u}\n",
+	         empty);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "is empty");
+	unlink(keyf);
+	unlink(empty);
+	unlink(big);
+	rmdir(dir);
+}
+
 static void test_password_not_in_errors(void **state)
 {
 	(void)state;
@@ -905,6 +994,7 @@ int main(void)
 	        cmocka_unit_test(test_glob_match),
 	        cmocka_unit_test(test_globs_select),
 	        cmocka_unit_test(test_password_not_in_errors),
+	        cmocka_unit_test(test_secret_files),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_server_id),
 	        cmocka_unit_test(test_columns),

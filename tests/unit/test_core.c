@@ -896,6 +896,20 @@ static void test_fd_is_local(void **state)
 	freeifaddrs(ifs);
 }
 
+/* An error is one line, whatever a server's text held. */
+static void test_error_one_line(void **state)
+{
+	(void)state;
+	sl_error e;
+	sl_error_set(&e, SL_ERR_CONNECT, "source: ended: %s; reconnecting",
+	             "FATAL:  terminating connection\n");
+	assert_string_equal(e.msg, "source: ended: FATAL: terminating connection; reconnecting");
+	sl_error_set(&e, SL_ERR_CONNECT, "a\tb\r\nc  d\n");
+	assert_string_equal(e.msg, "a b c d");
+	sl_error_set(&e, SL_ERR_CONNECT, "kept  as  is");
+	assert_string_equal(e.msg, "kept  as  is");
+}
+
 /* sl_tls_describe: each mode's words, and the warning only without TLS over the network. */
 static void test_tls_describe(void **state)
 {
@@ -1046,6 +1060,7 @@ int main(void)
 	        cmocka_unit_test(test_url_authority),
 	        cmocka_unit_test(test_fd_is_local),
 	        cmocka_unit_test(test_tls_describe),
+	        cmocka_unit_test(test_error_one_line),
 	        cmocka_unit_test(test_hist_percentiles),
 	        cmocka_unit_test(test_hist_fixed_memory),
 	};

@@ -205,8 +205,18 @@ again:;
 	mysql_options(c, MYSQL_OPT_MAX_ALLOWED_PACKET, &max_packet);
 	my_tls_options(c, ep, plain);
 	const sl_my_url *u = &s->url;
-	if (mysql_real_connect(c, u->host, u->user, u->password[0] ? u->password : NULL, NULL,
-	                       u->port, NULL, 0) == NULL) {
+	char *pw = NULL; /* source.password_file: read at every connection (rotated secrets) */
+	if (ep->password_file && sl_endpoint_password(ep, "source", &pw, err) < 0) {
+		mysql_close(c);
+		return -1;
+	}
+	MYSQL *ok = mysql_real_connect(c, u->host, u->user,
+	                               pw               ? pw
+	                               : u->password[0] ? u->password
+	                                                : NULL,
+	                               NULL, u->port, NULL, 0);
+	sl_free_secret(pw);
+	if (ok == NULL) {
 		unsigned e = mysql_errno(c);
 		int rc;
 		if (e == CR_SSL_CONNECTION_ERROR && prefer && !plain) {

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <zlib.h>
 
+#include "core/config.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/thread.h"
@@ -134,7 +135,14 @@ sl_ch_http *sl_ch_http_new(const sl_ch_url *u, const char *what, bool gzip)
 	h->client_cert = u->cert_file != NULL;
 	CURL *c = h->curl;
 	curl_easy_setopt(c, CURLOPT_USERNAME, u->user);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, u->password);
+	/* a rotated target.password_file is used from the next connection on */
+	char *pw = NULL;
+	sl_error e = {0};
+	if (u->password_file &&
+	    sl_secret_read(u->password_file, "target.password_file", &pw, &e) < 0)
+		sl_warn("%s: %s (the password read before is used)", what, e.msg);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, pw ? pw : u->password); /* curl keeps a copy */
+	sl_free_secret(pw);
 	curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);

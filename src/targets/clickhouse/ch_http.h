@@ -24,6 +24,7 @@ typedef struct sl_ch_url {
 	unsigned port;
 	char user[128];
 	char password[256];
+	const char *password_file; /* target.password_file: read again for each connection */
 } sl_ch_url;
 
 /* Parse http[s]://user[:password]@host[:port][/]; `password` (when not NULL) wins over the URL's.

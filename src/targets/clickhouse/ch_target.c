@@ -325,6 +325,7 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 	t->url.cert_file = cfg->target.tls.cert_file;
 	t->url.key_file = cfg->target.tls.key_file;
 	t->url.mode = cfg->target.tls.mode;
+	t->url.password_file = cfg->target.password_file;
 	if ((rc = cht_tls_config(&t->url, err)) < 0) {
 		free(t);
 		return rc;
