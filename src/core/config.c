@@ -38,10 +38,13 @@ static const char *const sl_cfg_top_keys[] = {"name",          "log_level", "sou
                                               "mask_key_file", NULL};
 static const char *const sl_cfg_source_keys[] = {
         "type",   "url",       "password",         "password_file", "publication", "slot",
-        "tables", "heartbeat", "max_retained_wal", "server_id",     "tls",         NULL};
+        "tables", "heartbeat", "max_retained_wal", "server_id",     "tls",         "auth",
+        "aws_region", NULL};
 static const char *const sl_cfg_target_keys[] = {
         "type",         "url",         "password",    "password_file", "schema", "database",
-        "async_insert", "compression", "tls_ca_file", "fsync",         "tls",    NULL};
+        "async_insert", "compression", "tls_ca_file", "fsync",         "tls",    "auth",
+        "aws_region",   NULL};
+static const char *const sl_cfg_auths[] = {"password", "aws-iam", NULL};
 static const char *const sl_cfg_tls_keys[] = {"mode", "ca_file", "cert_file", "key_file", NULL};
 static const char *const sl_cfg_tls_modes[] = {"disable",   "prefer",      "require",
                                                "verify-ca", "verify-full", NULL};
@@ -893,6 +896,38 @@ static int sl_cfg_secret(sl_cfg_parser *p, yaml_node_t *map, const char *section
 	return 0;
 }
 
+/* SECTION.auth: password (the default) or aws-iam (an RDS/Aurora IAM token made at each
+ * connection; the token is the password, so none is given, and it travels over verified TLS
+ * only); SECTION.aws_region: the token's region when the host name does not say it. */
+static int sl_cfg_auth(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                       sl_endpoint_config *ep)
+{
+	char *auth = NULL;
+	SL_TRY(sl_cfg_choice(p, map, section, "auth", sl_cfg_auths, &auth));
+	ep->aws_iam = auth && strcmp(auth, "aws-iam") == 0;
+	free(auth);
+	int line = 0;
+	SL_TRY(sl_cfg_string(p, map, section, "aws_region", false, &ep->aws_region, &line));
+	if (ep->aws_region && !ep->aws_iam)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s:%d: %s.aws_region is for auth: aws-iam only", p->origin, line,
+		                    section);
+	if (!ep->aws_iam)
+		return 0;
+	if (ep->password || ep->password_file)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s: %s.auth is aws-iam, whose token is the password: remove "
+		                    "%s.password%s",
+		                    p->origin, section, section, ep->password_file ? "_file" : "");
+	if (ep->tls.mode == NULL || strncmp(ep->tls.mode, "verify-", 7) != 0)
+		return sl_error_set(p->err, SL_ERR_CONFIG,
+		                    "%s: %s.auth aws-iam sends a token that opens the database for 15 "
+		                    "minutes: set %s.tls.mode verify-full (with the RDS CA bundle in "
+		                    "%s.tls.ca_file)",
+		                    p->origin, section, section, section);
+	return 0;
+}
+
 static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *section, bool is_source,
                            sl_endpoint_config *ep)
 {
@@ -909,6 +944,7 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 	if (ep->password != NULL)
 		sl_log_add_secret(ep->password);
 	SL_TRY(sl_cfg_tls(p, map, section, ep));
+	SL_TRY(sl_cfg_auth(p, map, section, ep));
 	if (!is_source) {
 		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
 		SL_TRY(sl_cfg_string(p, map, section, "database", false, &ep->database, NULL));
@@ -1239,6 +1275,7 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	free(ep->url);
 	sl_free_secret(ep->password);
 	free(ep->password_file);
+	free(ep->aws_region);
 	free(ep->publication);
 	free(ep->slot);
 	sl_cfg_globs_free(&ep->include);

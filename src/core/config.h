@@ -49,6 +49,8 @@ typedef struct sl_endpoint_config {
 	char *url;      /* connection URL (required) */
 	char *password; /* optional; NULL when absent (with password_file: what it held at start) */
 	char *password_file; /* password_file: the file to read it from again at each connection */
+	bool aws_iam;        /* auth: aws-iam: an RDS/Aurora IAM token is the password */
+	char *aws_region;    /* aws_region: the token's region (NULL: from the host name) */
 	/* source only */
 	char *publication; /* default: "sluice_<name>" */
 	char *slot;        /* default: "sluice_<name>" */

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/url.h"
+#include "formats/sigv4.h"
 
 static void sl_pg_trim(char *s)
 {
@@ -150,6 +151,32 @@ void sl_pg_tls_describe(PGconn *conn, const char *label, char *buf, size_t n)
 	sl_tls_describe(buf, n, label, proto, mode, sl_fd_is_local(PQsocket(conn)));
 }
 
+/* auth: aws-iam: a new RDS token for the URL's user, host and port. */
+static int pg_iam_token(const sl_endpoint_config *ep, const char *label, char **out, sl_error *err)
+{
+	PQconninfoOption *opts = PQconninfoParse(ep->url, NULL);
+	if (opts == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG, "%s.url is not a valid PostgreSQL URL",
+		                    label);
+	const char *host = NULL, *user = NULL;
+	unsigned port = 5432;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "port") == 0 && o->val)
+			port = (unsigned)atoi(o->val);
+	}
+	int rc = host && *host && host[0] != '/'
+	                 ? sl_rds_token_for(ep, label, host, port, user, out, err)
+	                 : sl_error_set(err, SL_ERR_CONFIG,
+	                                "%s.auth aws-iam: %s.url needs the database's host name",
+	                                label, label);
+	PQconninfoFree(opts);
+	return rc;
+}
+
 int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replication, PGconn **out,
                   sl_error *err)
 {
@@ -161,7 +188,10 @@ int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replicat
 		                    "%s.url must look like postgres://USER@HOST:PORT/DATABASE",
 		                    label);
 	char *password = NULL; /* read now: a password_file may have been rotated */
-	SL_TRY(sl_endpoint_password(ep, label, &password, err));
+	if (ep->aws_iam)
+		SL_TRY(pg_iam_token(ep, label, &password, err));
+	else
+		SL_TRY(sl_endpoint_password(ep, label, &password, err));
 	char app[64];
 	snprintf(app, sizeof app, "sluice-%s", label);
 	const char *keys[16], *vals[16];
@@ -230,7 +260,15 @@ int sl_pg_connect(const sl_endpoint_config *ep, const char *label, bool replicat
 		const char *reason = sl_pg_reason(msg);
 		char fix[512];
 		int rc;
-		if (pg_tls_fix(msg, ep, label, user_s, fix, sizeof fix))
+		if (ep->aws_iam && strstr(msg, "authentication failed"))
+			rc = sl_error_set(
+			        err, SL_ERR_CONNECT,
+			        "%s: the IAM token was refused for user \"%s\" at %s (%s): "
+			        "grant the user rds_iam (GRANT rds_iam TO \"%s\"), allow "
+			        "rds-db:connect for it in the IAM policy of the credentials "
+			        "sluice uses, and check %s.aws_region",
+			        label, user_s, red, reason, user_s, label);
+		else if (pg_tls_fix(msg, ep, label, user_s, fix, sizeof fix))
 			rc = sl_error_set(err, SL_ERR_CONNECT, "%s: TLS with %s failed: %s (%s)",
 			                  label, red, reason, fix);
 		else if (strstr(msg, "password authentication failed"))

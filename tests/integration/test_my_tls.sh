@@ -48,6 +48,16 @@ sluice_ok run --once "$TMP/full.yaml"
 # (the account REQUIRE SSL: a login at all was over TLS)
 assert_my_pg_rows "verify-full" "$SDB" t "$TDB" "$SDB.t" "id,v"
 
+# auth: aws-iam: a token made for the account and sent over verified TLS; MariaDB knows no IAM
+# and refuses it, and the line says what RDS needs
+pipe "$TMP/iam.yaml" it_mytls_i "tls: { mode: verify-full, ca_file: $C/ca.pem }"
+sed -i -e "0,/  password: .*/s|  password: .*|  auth: aws-iam\n  aws_region: us-east-1|" "$TMP/iam.yaml"
+grep -q "auth: aws-iam" "$TMP/iam.yaml" || fail "the pipeline file was not rewritten"
+AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY \
+	check_fails "$TMP/iam.yaml" "the IAM token was refused for user 'sluice' on 127.0.0.1:$MY_PORT"
+assert_contains "$SL_OUT" "IDENTIFIED WITH AWSAuthenticationPlugin" "the refusal says what RDS needs"
+assert_not_contains "$SL_OUT$SL_ERR" "wJalrXUtnFEMI" "no secret key in the output"
+
 # wrong CA
 pipe "$TMP/wrongca.yaml" it_mytls_w "tls: { mode: verify-ca, ca_file: $C/other.pem }"
 check_fails "$TMP/wrongca.yaml" "TLS with 127.0.0.1:$MY_PORT failed"

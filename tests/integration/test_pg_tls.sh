@@ -86,6 +86,29 @@ inst_sql "$INST" "$SDB" "UPDATE t SET v = 'by url' WHERE id = 20"
 sluice_ok run --once "$TMP/full.yaml"
 assert_eq "by url" "$(inst_sql "$INST" "$TDB" "SELECT v FROM public.t WHERE id = 20")" "a change read and written with the URL's TLS settings"
 
+# auth: aws-iam: a token made and sent over verified TLS; this server knows no IAM, so it
+# refuses it, and the refusal says what RDS needs. Without credentials, or a region the host
+# name does not give, the line says what to set.
+inst_sql "$INST" postgres "DROP ROLE IF EXISTS sluice_iam; CREATE ROLE sluice_iam LOGIN PASSWORD 'not-a-token'" >/dev/null
+IAM="mode: verify-full, ca_file: $C/ca.pem"
+pipe "$TMP/iam.yaml" it_pgtls_i "$IAM" "$FULL"
+sed -i -e "s|postgres://sluice@127.0.0.1:\([0-9]*\)/$SDB|postgres://sluice_iam@localhost:\1/$SDB|" \
+	-e "0,/  password: .*/s|  password: .*|  auth: aws-iam|" "$TMP/iam.yaml"
+grep -q "auth: aws-iam" "$TMP/iam.yaml" || fail "the pipeline file was not rewritten"
+export AWS_SHARED_CREDENTIALS_FILE=$TMP/no-credentials
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE
+check_fails "$TMP/iam.yaml" "localhost is not an RDS host name that says its region: set source.aws_region"
+sed -i "s|  auth: aws-iam|  auth: aws-iam\n  aws_region: eu-west-1|" "$TMP/iam.yaml"
+check_fails "$TMP/iam.yaml" "AWS credentials: none found"
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+check_fails "$TMP/iam.yaml" "the IAM token was refused for user \"sluice_iam\""
+assert_contains "$SL_OUT" "GRANT rds_iam TO \"sluice_iam\"" "the refusal says what RDS needs"
+assert_not_contains "$SL_OUT$SL_ERR" "wJalrXUtnFEMI" "no secret key in the output"
+sed -i "s|  tls: { $IAM }|  tls: { mode: require }|" "$TMP/iam.yaml"
+sluice run --once "$TMP/iam.yaml"
+assert_sluice_error 2 "source.auth aws-iam sends a token" "set source.tls.mode verify-full"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE
+
 # no client certificate; no TLS at all; a wrong CA
 pipe "$TMP/nocert.yaml" it_pgtls_n "mode: verify-full, ca_file: $C/ca.pem" "$FULL"
 check_fails "$TMP/nocert.yaml" "the server wants a client certificate for user \"sluice\": set source.tls.cert_file and source.tls.key_file"

@@ -861,6 +861,39 @@ static void test_secret_files(void **state)
 	rmdir(dir);
 }
 
+/* auth: aws-iam needs verified TLS and no password; aws_region goes with it only. */
+static void test_auth_aws_iam(void **state)
+{
+	(void)state;
+	static const char base[] = "name: shop\nsource:\n  type: postgres\n  url: u\n%s"
+	                           "target: {type: postgres, url: u}\n";
+	static const struct {
+		const char *lines, *expect;
+	} cases[] = {
+	        {"  auth: aws-iam\n  password: x\n", "source.auth is aws-iam, whose token is the "
+	                                             "password: remove source.password"},
+	        {"  auth: aws-iam\n", "set source.tls.mode verify-full"},
+	        {"  auth: aws-iam\n  tls: {mode: require}\n", "set source.tls.mode verify-full"},
+	        {"  aws_region: eu-west-1\n",
+	         "test.yaml:5: source.aws_region is for auth: aws-iam only"},
+	        {"  auth: kerberos\n", "source.auth"},
+	};
+	char yaml[512];
+	sl_error err;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		snprintf(yaml, sizeof yaml, base, cases[i].lines);
+		parse_fail(yaml, &err);
+		assert_contains(err.msg, cases[i].expect);
+	}
+	snprintf(yaml, sizeof yaml, base,
+	         "  auth: aws-iam\n  aws_region: eu-west-1\n  tls: {mode: verify-full}\n");
+	sl_config *cfg = parse_ok(yaml);
+	assert_true(cfg->source.aws_iam);
+	assert_string_equal(cfg->source.aws_region, "eu-west-1");
+	assert_false(cfg->target.aws_iam);
+	sl_config_free(cfg);
+}
+
 static void test_password_not_in_errors(void **state)
 {
 	(void)state;
@@ -995,6 +1028,7 @@ int main(void)
 	        cmocka_unit_test(test_globs_select),
 	        cmocka_unit_test(test_password_not_in_errors),
 	        cmocka_unit_test(test_secret_files),
+	        cmocka_unit_test(test_auth_aws_iam),
 	        cmocka_unit_test(test_load_file),
 	        cmocka_unit_test(test_server_id),
 	        cmocka_unit_test(test_columns),

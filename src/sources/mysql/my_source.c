@@ -32,6 +32,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/url.h"
+#include "formats/sigv4.h"
 #include "sources/mysql/my_source.h"
 #include "sources/mysql/my_source_int.h"
 
@@ -206,7 +207,17 @@ again:;
 	my_tls_options(c, ep, plain);
 	const sl_my_url *u = &s->url;
 	char *pw = NULL; /* source.password_file: read at every connection (rotated secrets) */
-	if (ep->password_file && sl_endpoint_password(ep, "source", &pw, err) < 0) {
+	int prc = 0;
+	if (ep->aws_iam) {
+		/* a new RDS token, sent as a clear-text password (over the verified TLS the
+		 * configuration insists on) as the AWSAuthenticationPlugin wants */
+		prc = sl_rds_token_for(ep, "source", u->host, u->port, u->user, &pw, err);
+		my_bool on = 1;
+		mysql_optionsv(c, MYSQL_ENABLE_CLEARTEXT_PLUGIN, &on);
+	} else if (ep->password_file) {
+		prc = sl_endpoint_password(ep, "source", &pw, err);
+	}
+	if (prc < 0) {
 		mysql_close(c);
 		return -1;
 	}
@@ -227,6 +238,15 @@ again:;
 		}
 		if (e == CR_SSL_CONNECTION_ERROR)
 			rc = my_tls_error(c, what, u, ep, err);
+		else if ((e == ER_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR) &&
+		         ep->aws_iam)
+			rc = sl_error_set(
+			        err, SL_ERR_CONNECT,
+			        "%s: the IAM token was refused for user '%s' on %s:%u: create "
+			        "the user IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS', "
+			        "allow rds-db:connect for it in the IAM policy of the "
+			        "credentials sluice uses, and check source.aws_region",
+			        what, u->user, u->host, u->port);
 		else if (e == ER_ACCESS_DENIED_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR)
 			rc = sl_error_set(
 			        err, SL_ERR_CONNECT,

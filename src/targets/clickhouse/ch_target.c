@@ -310,6 +310,10 @@ static int cht_tls_config(const sl_ch_url *u, sl_error *err)
 
 static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
+	if (cfg->target.aws_iam)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.auth aws-iam is for PostgreSQL and MySQL on RDS and "
+		                    "Aurora; ClickHouse takes target.password");
 	if (cfg->target.schema)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.schema does not apply to ClickHouse; tables land in "

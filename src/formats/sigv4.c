@@ -1,0 +1,317 @@
+/* AWS Signature Version 4, query-string form, and the RDS IAM token (see sigv4.h). */
+#include "formats/sigv4.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+/* ------------------------------------------------------------ credentials ---- */
+
+static void aws_trim(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	size_t i = 0;
+	while (s[i] && isspace((unsigned char)s[i]))
+		i++;
+	memmove(s, s + i, n - i + 1);
+}
+
+/* The shared credentials file: "[profile]" sections of "key = value" lines. */
+static int aws_credentials_file(sl_aws_credentials *c, bool *found, sl_error *err)
+{
+	*found = false;
+	const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	char buf[1024];
+	if (path == NULL || *path == '\0') {
+		const char *home = getenv("HOME");
+		if (home == NULL)
+			return 0;
+		snprintf(buf, sizeof buf, "%s/.aws/credentials", home);
+		path = buf;
+	}
+	const char *profile = getenv("AWS_PROFILE");
+	if (profile == NULL || *profile == '\0')
+		profile = "default";
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return sl_error_set(err, SL_ERR_CONFIG, "AWS credentials: cannot read %s: %s", path,
+		                    strerror(errno));
+	}
+	char line[8192];
+	bool in = false;
+	while (fgets(line, sizeof line, f)) {
+		aws_trim(line);
+		if (line[0] == '#' || line[0] == ';' || line[0] == '\0')
+			continue;
+		if (line[0] == '[') {
+			char *end = strchr(line, ']');
+			if (end)
+				*end = '\0';
+			aws_trim(line + 1);
+			in = strcmp(line + 1, profile) == 0;
+			continue;
+		}
+		char *eq = strchr(line, '=');
+		if (!in || eq == NULL)
+			continue;
+		*eq = '\0';
+		char *key = line, *val = eq + 1;
+		aws_trim(key);
+		aws_trim(val);
+		if (strcmp(key, "aws_access_key_id") == 0)
+			snprintf(c->access_key, sizeof c->access_key, "%s", val);
+		else if (strcmp(key, "aws_secret_access_key") == 0)
+			snprintf(c->secret_key, sizeof c->secret_key, "%s", val);
+		else if (strcmp(key, "aws_session_token") == 0)
+			snprintf(c->session_token, sizeof c->session_token, "%s", val);
+	}
+	explicit_bzero(line, sizeof line);
+	fclose(f);
+	*found = c->access_key[0] && c->secret_key[0];
+	if (!*found && (c->access_key[0] || c->secret_key[0]))
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "AWS credentials: profile [%s] in %s needs both "
+		                    "aws_access_key_id and aws_secret_access_key",
+		                    profile, path);
+	return 0;
+}
+
+int sl_aws_credentials_load(sl_aws_credentials *c, sl_error *err)
+{
+	memset(c, 0, sizeof *c);
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+	const char *token = getenv("AWS_SESSION_TOKEN");
+	bool found = false;
+	if (id && *id && secret && *secret) {
+		snprintf(c->access_key, sizeof c->access_key, "%s", id);
+		snprintf(c->secret_key, sizeof c->secret_key, "%s", secret);
+		if (token)
+			snprintf(c->session_token, sizeof c->session_token, "%s", token);
+		found = true;
+	} else if ((id && *id) || (secret && *secret)) {
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "AWS credentials: %s is set but %s is not (set both)",
+		                    id && *id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+		                    id && *id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+	} else {
+		SL_TRY(aws_credentials_file(c, &found, err));
+	}
+	if (!found)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "AWS credentials: none found (set AWS_ACCESS_KEY_ID and "
+		                    "AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials)");
+	sl_log_add_secret(c->secret_key);
+	if (c->session_token[0])
+		sl_log_add_secret(c->session_token);
+	return 0;
+}
+
+/* ------------------------------------------------------------- signing ---- */
+
+static void hmac256(const void *key, size_t klen, const char *data, unsigned char out[32])
+{
+	unsigned int len = 32;
+	HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)data, strlen(data), out, &len);
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+void sl_sigv4_signing_key(const char *secret, const char *date8, const char *region,
+                          const char *service, unsigned char out[32])
+{
+	char k[300];
+	int n = snprintf(k, sizeof k, "AWS4%s", secret);
+	unsigned char a[32], b[32];
+	hmac256(k, (size_t)n, date8, a);
+	hmac256(a, 32, region, b);
+	hmac256(b, 32, service, a);
+	hmac256(a, 32, "aws4_request", out);
+	explicit_bzero(k, sizeof k);
+	explicit_bzero(a, sizeof a);
+	explicit_bzero(b, sizeof b);
+}
+
+/* SigV4's URI encoding: unreserved characters stay, every other byte is %XX (upper case). */
+static void uri_encode(sl_buf *b, const char *s)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+			sl_buf_append(b, p, 1);
+		} else {
+			char e[3] = {'%', digits[*p >> 4], digits[*p & 15]};
+			sl_buf_append(b, e, 3);
+		}
+	}
+}
+
+typedef struct enc_param {
+	char *name, *value; /* encoded */
+} enc_param;
+
+static int enc_param_cmp(const void *a, const void *b)
+{
+	const enc_param *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+static char *encoded(const char *s)
+{
+	sl_buf b = {0};
+	uri_encode(&b, s);
+	char *r = strdup(sl_buf_cstr(&b));
+	sl_buf_free(&b);
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                      const char *service, const char *method, const char *host, const char *path,
+                      const sl_sigv4_param *params, int nparams, int expires,
+                      const char *payload_hash, time_t now)
+{
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char date8[16], amzdate[32], scope[300], credential[600], exp[16];
+	strftime(date8, sizeof date8, "%Y%m%d", &tm);
+	strftime(amzdate, sizeof amzdate, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date8, region, service);
+	snprintf(credential, sizeof credential, "%s/%s", c->access_key, scope);
+	snprintf(exp, sizeof exp, "%d", expires);
+
+	int n = 0, max = nparams + 6;
+	enc_param *ps = calloc((size_t)max, sizeof *ps);
+	if (ps == NULL)
+		abort();
+	for (int i = 0; i < nparams; i++, n++)
+		ps[n] = (enc_param){encoded(params[i].name), encoded(params[i].value)};
+	ps[n++] = (enc_param){encoded("X-Amz-Algorithm"), encoded("AWS4-HMAC-SHA256")};
+	ps[n++] = (enc_param){encoded("X-Amz-Credential"), encoded(credential)};
+	ps[n++] = (enc_param){encoded("X-Amz-Date"), encoded(amzdate)};
+	ps[n++] = (enc_param){encoded("X-Amz-Expires"), encoded(exp)};
+	if (c->session_token[0])
+		ps[n++] = (enc_param){encoded("X-Amz-Security-Token"), encoded(c->session_token)};
+	ps[n++] = (enc_param){encoded("X-Amz-SignedHeaders"), encoded("host")};
+	qsort(ps, (size_t)n, sizeof *ps, enc_param_cmp);
+	sl_buf query = {0};
+	for (int i = 0; i < n; i++) {
+		sl_buf_printf(&query, "%s%s=%s", i ? "&" : "", ps[i].name, ps[i].value);
+		free(ps[i].name);
+		free(ps[i].value);
+	}
+	free(ps);
+
+	/* the canonical request, and the string to sign over its hash */
+	sl_buf creq = {0};
+	sl_buf_printf(&creq, "%s\n%s\n%s\nhost:%s\n\nhost\n%s", method, path, sl_buf_cstr(&query),
+	              host, payload_hash);
+	unsigned char h[32];
+	char hh[65], sig[65];
+	EVP_Digest(creq.data, creq.len, h, NULL, EVP_sha256(), NULL);
+	hex(h, 32, hh);
+	sl_buf sts = {0};
+	sl_buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amzdate, scope, hh);
+	unsigned char key[32], s[32];
+	sl_sigv4_signing_key(c->secret_key, date8, region, service, key);
+	hmac256(key, 32, sl_buf_cstr(&sts), s);
+	explicit_bzero(key, sizeof key);
+	hex(s, 32, sig);
+	sl_buf_append(out, query.data, query.len);
+	sl_buf_printf(out, "&X-Amz-Signature=%s", sig);
+	sl_buf_free(&query);
+	sl_buf_free(&creq);
+	sl_buf_free(&sts);
+}
+
+/* ------------------------------------------------------------------- RDS ---- */
+
+void sl_rds_iam_token(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                      const char *host, unsigned port, const char *user, time_t now)
+{
+	char hostport[300];
+	snprintf(hostport, sizeof hostport, "%s:%u", host, port);
+	sl_sigv4_param params[] = {{"Action", "connect"}, {"DBUser", user}};
+	sl_buf_printf(out, "%s/?", hostport);
+	/* a GET without a body: the payload hash is SHA-256 of nothing */
+	sl_sigv4_presign(out, c, region, "rds-db", "GET", hostport, "/", params, 2, 900,
+	                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", now);
+}
+
+bool sl_rds_region_of(const char *host, char *out, size_t n)
+{
+	/* NAME.ID.REGION.rds.amazonaws.com (and .com.cn): the label before "rds." */
+	const char *rds = strstr(host, ".rds.amazonaws.com");
+	if (rds == NULL || rds == host)
+		return false;
+	const char *start = rds;
+	while (start > host && start[-1] != '.')
+		start--;
+	size_t len = (size_t)(rds - start);
+	if (len == 0 || len >= n)
+		return false;
+	memcpy(out, start, len);
+	out[len] = '\0';
+	return true;
+}
+
+int sl_rds_token_for(const sl_endpoint_config *ep, const char *section, const char *host,
+                     unsigned port, const char *user, char **out, sl_error *err)
+{
+	*out = NULL;
+	char region[64];
+	const char *env = getenv("AWS_REGION");
+	if (env == NULL || *env == '\0')
+		env = getenv("AWS_DEFAULT_REGION");
+	if (ep->aws_region)
+		snprintf(region, sizeof region, "%s", ep->aws_region);
+	else if (!sl_rds_region_of(host, region, sizeof region)) {
+		if (env == NULL || *env == '\0')
+			return sl_error_set(
+			        err, SL_ERR_CONFIG,
+			        "%s.auth aws-iam: %s is not an RDS host name that says its "
+			        "region: set %s.aws_region (or AWS_REGION)",
+			        section, host, section);
+		snprintf(region, sizeof region, "%s", env);
+	}
+	if (user == NULL || *user == '\0')
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "%s.auth aws-iam: name the database user in %s.url", section,
+		                    section);
+	sl_aws_credentials c;
+	int rc = sl_aws_credentials_load(&c, err);
+	if (rc < 0) {
+		explicit_bzero(&c, sizeof c);
+		return sl_error_wrap(err, "%s.auth aws-iam", section);
+	}
+	sl_buf b = {0};
+	sl_rds_iam_token(&b, &c, region, host, port, user, time(NULL));
+	explicit_bzero(&c, sizeof c);
+	*out = strdup(sl_buf_cstr(&b));
+	explicit_bzero(b.data, b.len);
+	sl_buf_free(&b);
+	if (*out == NULL)
+		abort();
+	/* not registered as a secret: one per connection would grow the list for ever, and
+	 * neither libpq nor libmariadb repeats a password in a message */
+	return 0;
+}

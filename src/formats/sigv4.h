@@ -1,0 +1,70 @@
+/* AWS Signature Version 4 (docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-
+ * signed-request.html), the query-string (presigned) form, and what is built on it: the RDS and
+ * Aurora IAM authentication token (docs.aws.amazon.com/AmazonRDS/latest/UserGuide/
+ * UsingWithRDS.IAMDBAuth.Connecting.html), which is a presigned `connect` request to the
+ * database's own host:port, valid 15 minutes, sent as the password over TLS.
+ *
+ * Credentials are found as the AWS CLI and SDKs find them: AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY and, for temporary credentials, AWS_SESSION_TOKEN; else the shared
+ * credentials file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials), profile
+ * AWS_PROFILE or "default", keys aws_access_key_id, aws_secret_access_key, aws_session_token.
+ * They are read again for every token, so rotated credentials are used. The secret key and
+ * token are registered with sl_log_add_secret; no message carries them. */
+#ifndef SL_SIGV4_H
+#define SL_SIGV4_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/error.h"
+
+typedef struct sl_aws_credentials {
+	char access_key[128];
+	char secret_key[256];
+	char session_token[4096]; /* empty for long-term keys */
+} sl_aws_credentials;
+
+/* From the environment or the shared credentials file (see above); an error saying what to set
+ * when neither has them. */
+int sl_aws_credentials_load(sl_aws_credentials *c, sl_error *err);
+
+/* The signing key: HMAC chain over "AWS4" + secret, date (YYYYMMDD), region, service,
+ * "aws4_request". */
+void sl_sigv4_signing_key(const char *secret, const char *date8, const char *region,
+                          const char *service, unsigned char out[32]);
+
+/* A query parameter of a request to sign: name and value as they are (not yet encoded). */
+typedef struct sl_sigv4_param {
+	const char *name, *value;
+} sl_sigv4_param;
+
+/* Append to `out` the query string of a presigned request: `params` and the X-Amz-Algorithm,
+ * Credential, Date, Expires, SignedHeaders (host only) and, with a session token,
+ * Security-Token parameters, each URI-encoded, in code-point order, then X-Amz-Signature.
+ * `host` is the Host header's value ("name" or "name:port"); `path` the URI-encoded path;
+ * `payload_hash` the hex SHA-256 of the body, or "UNSIGNED-PAYLOAD". */
+void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                      const char *service, const char *method, const char *host, const char *path,
+                      const sl_sigv4_param *params, int nparams, int expires,
+                      const char *payload_hash, time_t now);
+
+/* The RDS IAM token for `user` at host:port, signed at `now`: "host:port/?Action=connect&
+ * DBUser=...&X-Amz-...". */
+void sl_rds_iam_token(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                      const char *host, unsigned port, const char *user, time_t now);
+
+/* The password of an endpoint with auth: aws-iam: a new token for `user` at host:port, made
+ * now with the credentials found now; the region is ep->aws_region, else the host name's,
+ * else AWS_REGION or AWS_DEFAULT_REGION. Errors name SECTION's setting to fix. *out: free with
+ * sl_free_secret. */
+int sl_rds_token_for(const sl_endpoint_config *ep, const char *section, const char *host,
+                     unsigned port, const char *user, char **out, sl_error *err);
+
+/* The region of an RDS host name ("db.abc.eu-west-1.rds.amazonaws.com" -> "eu-west-1") into
+ * out; false when the name is not one. */
+bool sl_rds_region_of(const char *host, char *out, size_t n);
+
+#endif
