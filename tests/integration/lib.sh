@@ -239,8 +239,8 @@ dst_sql() { inst_sql test-dst "$@"; }
 # make_test_certs DIR: throwaway certificates, valid two days, made with openssl: a CA
 # (ca.pem, ca.key) and another one (other.pem); a server key (server.key) with certificates
 # signed by the CA for localhost and 127.0.0.1 (server.pem) and for elsewhere.example only
-# (wrongname.pem); a client certificate for user sluice (client.pem, client.key: mode 600, as
-# libpq wants). DIR and the files stay readable to the servers' OS users.
+# (wrongname.pem), and one that expired the second it was made (expired.pem); a client
+# certificate for user sluice (client.pem, client.key: mode 600, as libpq wants). DIR and the files stay readable to the servers' OS users.
 make_test_certs() {
 	local dir=$1
 	mkdir -p "$dir"
@@ -255,6 +255,7 @@ make_test_certs() {
 		printf 'subjectAltName=DNS:elsewhere.example\n' >bad.ext
 		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile ok.ext -out server.pem
 		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile bad.ext -out wrongname.pem
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 0 -extfile ok.ext -out expired.pem
 		openssl req -newkey rsa:2048 -nodes -subj "/CN=sluice" -keyout client.key -out client.csr
 		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem
 		chmod 644 ./*

@@ -5,7 +5,7 @@
 # change land and verify, and check reports the TLS version and what it verified. An unreadable
 # tls_ca_file is a configuration error. Modes: require encrypts unchecked, disable with https://
 # and a TLS mode with http:// are refused; a certificate for another host name is refused by
-# verify-full and taken by verify-ca; a server that wants a client certificate refuses a
+# verify-full and taken by verify-ca; an expired one is refused saying so; a server that wants a client certificate refuses a
 # connection without one and takes target.tls.cert_file/key_file.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 ch_require
@@ -82,6 +82,10 @@ assert_contains "$SL_OUT" "the server's certificate is not for the host in targe
 pipe chtls_ca "tls: { mode: verify-ca, ca_file: $C/ca.pem }"
 sluice_ok check "$TMP/chtls_ca.yaml"
 assert_contains "$SL_OUT" "certificate verified (not the host name)" "verify-ca takes a certificate for another name"
+
+# an expired certificate
+start_with expired.pem none
+check_fails "$TMP/chtls.yaml" "the server's certificate has expired: renew it on the server"
 
 # a server that wants a client certificate
 start_with server.pem strict

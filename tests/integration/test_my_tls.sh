@@ -6,6 +6,8 @@
 #   wrong CA     refused in one line naming source.tls.ca_file.
 #   host name    a certificate for another name: verify-full refuses naming the host,
 #                verify-ca accepts.
+#   aws-iam      a token sent over verified TLS through the clear-text plugin; refused here.
+#   expired      the server's certificate expired: refused, saying so.
 #   no TLS       the server without TLS: require refuses (libmariadb itself would go on in
 #                plain text); prefer goes on without.
 #   disable      the account requires TLS: the login refusal says to set source.tls.mode.
@@ -89,6 +91,11 @@ pipe "$TMP/ca.yaml" it_mytls "tls: { mode: verify-ca, ca_file: $C/ca.pem }"
 my_sql "$SDB" -e "UPDATE t SET v = 'verify-ca' WHERE id = 21"
 sluice_ok run --once "$TMP/ca.yaml"
 assert_eq "verify-ca" "$(dst_sql "$TDB" "SELECT v FROM $SDB.t WHERE id = 21")" "verify-ca takes a certificate for another name"
+
+# an expired certificate
+restart_with expired.pem
+require_ssl
+check_fails "$TMP/full.yaml" "the server's certificate has expired"
 
 # no TLS on the server
 restart_with none

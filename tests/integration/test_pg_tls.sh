@@ -10,6 +10,9 @@
 #   wrong CA     refused naming source.tls.ca_file.
 #   host name    a certificate for another name: verify-full refuses naming the host,
 #                verify-ca accepts.
+#   aws-iam      a token made per connection and sent over verified TLS (refused here: no IAM);
+#                no region, no credentials, TLS below verify-ca: one line each.
+#   expired      the server's certificate expired: refused naming the CA file or expiry.
 #   no TLS       the server without TLS: require refuses naming tls.mode.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -128,6 +131,10 @@ sluice_ok run --once "$TMP/ca.yaml"
 assert_eq "verify-ca" "$(inst_sql "$INST" "$TDB" "SELECT v FROM public.t WHERE id = 21")" "verify-ca takes a certificate for another name"
 sluice check "$TMP/ca.yaml"
 assert_contains "$SL_OUT" "source TLS: TLSv1.3, certificate verified (not the host name)" "check: verify-ca"
+
+# an expired certificate
+start_with expired.pem
+check_fails "$TMP/nocert.yaml" "not signed by a CA in source.tls.ca_file, or has expired"
 
 # no TLS on the server
 start_with none
