@@ -217,6 +217,13 @@ int main(int argc, char **argv)
 	sl_config *cfg = NULL;
 	if (sl_config_load(path, &cfg, &err) < 0)
 		return fail(&err);
+	/* the source and target types, and the keys of their sections, before anything else */
+	const sl_source_ops *sops;
+	const sl_target_ops *tops;
+	if (sl_pipeline_connectors(cfg, &sops, &tops, &err) < 0) {
+		sl_config_free(cfg);
+		return fail(&err);
+	}
 	if (level)
 		sl_log_set_level((sl_log_level)sl_log_parse_level(level));
 	else if (cfg->log_level && sl_log_parse_level(cfg->log_level) >= 0)

@@ -27,6 +27,11 @@
 #define SL_CFG_DURATION_UNITS "ms, s, m or h, e.g. 500ms or 1s; a bare number is seconds"
 
 /* What every checking helper needs: the parsed document and where to report. */
+struct sl_cfg_doc {
+	yaml_document_t doc;
+	char origin[]; /* the file's name, for messages */
+};
+
 typedef struct sl_cfg_parser {
 	yaml_document_t *doc;
 	const char *origin;
@@ -36,14 +41,20 @@ typedef struct sl_cfg_parser {
 static const char *const sl_cfg_top_keys[] = {"name",          "log_level", "source", "target",
                                               "snapshot",      "apply",     "state",  "mask_key",
                                               "mask_key_file", NULL};
-static const char *const sl_cfg_source_keys[] = {
-        "type",   "url",       "password",         "password_file", "publication", "slot",
-        "tables", "heartbeat", "max_retained_wal", "server_id",     "tls",         "auth",
-        "aws_region", NULL};
-static const char *const sl_cfg_target_keys[] = {
-        "type",         "url",         "password",    "password_file", "schema", "database",
-        "async_insert", "compression", "tls_ca_file", "fsync",         "tls",    "auth",
-        "aws_region",   NULL};
+/* the keys every source and every target reads; a connector adds its own (its ops' options) */
+static const char *const sl_cfg_source_keys[] = {"type",
+                                                 "url",
+                                                 "password",
+                                                 "password_file",
+                                                 "tables",
+                                                 "heartbeat",
+                                                 "max_retained_wal",
+                                                 "tls",
+                                                 "auth",
+                                                 "aws_region",
+                                                 NULL};
+static const char *const sl_cfg_target_keys[] = {"type", "url",  "password",   "password_file",
+                                                 "tls",  "auth", "aws_region", NULL};
 static const char *const sl_cfg_auths[] = {"password", "aws-iam", NULL};
 static const char *const sl_cfg_tls_keys[] = {"mode", "ca_file", "cert_file", "key_file", NULL};
 static const char *const sl_cfg_tls_modes[] = {"disable",   "prefer",      "require",
@@ -226,9 +237,11 @@ static bool sl_cfg_known(const char *const *names, const char *key)
 	return false;
 }
 
-/* Every key of `map` is a plain scalar, listed in `allowed`, and given once. */
-static int sl_cfg_check_keys(sl_cfg_parser *p, yaml_node_t *map, const char *section,
-                             const char *const *allowed)
+/* Every key of `map` is a plain scalar, listed in `allowed` (or `more`), and given once. With
+ * `open`, keys not listed pass (a connector's own, checked by sl_config_check_section). */
+static int sl_cfg_check_keys_in(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                                const char *const *allowed, const char *const *more, bool open,
+                                const char *who)
 {
 	yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	yaml_node_pair_t *top = map->data.mapping.pairs.top;
@@ -245,12 +258,19 @@ static int sl_cfg_check_keys(sl_cfg_parser *p, yaml_node_t *map, const char *sec
 			                    p->origin, key ? sl_cfg_line(key) : 0, where,
 			                    key ? sl_cfg_kind(key) : "missing");
 		const char *name = (const char *)key->data.scalar.value;
-		if (!sl_cfg_known(allowed, name)) {
-			char expected[256];
+		if (!open && !sl_cfg_known(allowed, name) &&
+		    (more == NULL || !sl_cfg_known(more, name))) {
+			char expected[512];
 			sl_cfg_join(allowed, expected, sizeof expected);
+			if (more && more[0]) {
+				size_t len = strlen(expected);
+				snprintf(expected + len, sizeof expected - len, ", ");
+				sl_cfg_join(more, expected + len + 2, sizeof expected - len - 2);
+			}
 			return sl_error_set(p->err, SL_ERR_CONFIG,
-			                    "%s:%d: unknown key '%s' %s (expected one of: %s)",
-			                    p->origin, sl_cfg_line(key), name, where, expected);
+			                    "%s:%d: unknown key '%s' %s (%s %s)", p->origin,
+			                    sl_cfg_line(key), name, where,
+			                    who ? who : "expected one of:", expected);
 		}
 		for (yaml_node_pair_t *prev = start; prev < pair; prev++) {
 			yaml_node_t *pkey = yaml_document_get_node(p->doc, prev->key);
@@ -264,6 +284,12 @@ static int sl_cfg_check_keys(sl_cfg_parser *p, yaml_node_t *map, const char *sec
 		}
 	}
 	return 0;
+}
+
+static int sl_cfg_check_keys(sl_cfg_parser *p, yaml_node_t *map, const char *section,
+                             const char *const *allowed)
+{
+	return sl_cfg_check_keys_in(p, map, section, allowed, NULL, false, NULL);
 }
 
 /* The value of `key` in an already checked mapping, or NULL. */
@@ -384,8 +410,8 @@ static int sl_cfg_string(sl_cfg_parser *p, yaml_node_t *map, const char *section
 }
 
 /* An optional sub-mapping such as `snapshot:`; *out is NULL when absent or null. */
-static int sl_cfg_section(sl_cfg_parser *p, yaml_node_t *map, const char *key,
-                          const char *const *allowed, yaml_node_t **out)
+static int sl_cfg_section_in(sl_cfg_parser *p, yaml_node_t *map, const char *key,
+                             const char *const *allowed, bool open, yaml_node_t **out)
 {
 	*out = NULL;
 	yaml_node_t *v = sl_cfg_find(p, map, key);
@@ -398,9 +424,15 @@ static int sl_cfg_section(sl_cfg_parser *p, yaml_node_t *map, const char *key,
 		                    "%s:%d: %s must be a mapping of keys (%s), not %s", p->origin,
 		                    sl_cfg_line(v), key, expected, sl_cfg_kind(v));
 	}
-	SL_TRY(sl_cfg_check_keys(p, v, key, allowed));
+	SL_TRY(sl_cfg_check_keys_in(p, v, key, allowed, NULL, open, NULL));
 	*out = v;
 	return 0;
+}
+
+static int sl_cfg_section(sl_cfg_parser *p, yaml_node_t *map, const char *key,
+                          const char *const *allowed, yaml_node_t **out)
+{
+	return sl_cfg_section_in(p, map, key, allowed, false, out);
 }
 
 /* A size such as "64MiB"; *out keeps its default when the key is absent. */
@@ -494,8 +526,6 @@ static int sl_cfg_parallelism(sl_cfg_parser *p, yaml_node_t *map, int *out)
 }
 
 /* source.server_id: the replica id a MySQL binlog reader presents, 1 .. 2^32-1. */
-static const char *const sl_cfg_compressions[] = {"auto", "gzip", "none", NULL};
-
 /* A string that must be one of `allowed`; *out stays NULL when absent. */
 static int sl_cfg_choice(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
                          const char *const *allowed, char **out)
@@ -517,22 +547,26 @@ static int sl_cfg_choice(sl_cfg_parser *p, yaml_node_t *map, const char *section
 	return rc;
 }
 
-static int sl_cfg_server_id(sl_cfg_parser *p, yaml_node_t *map, uint32_t *out)
+/* A whole number from min to max; *out keeps its value when the key is absent. */
+static int sl_cfg_uint(sl_cfg_parser *p, yaml_node_t *map, const char *section, const char *key,
+                       uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *s = NULL;
 	const char *end = NULL;
 	int line = 0, rc = 0;
-	SL_TRY(sl_cfg_string(p, map, "source", "server_id", false, &s, &line));
+	SL_TRY(sl_cfg_string(p, map, section, key, false, &s, &line));
 	if (s == NULL)
 		return 0;
 	int64_t v = sl_cfg_digits(s, &end);
-	if (v < 1 || v > (int64_t)UINT32_MAX || *end != '\0')
+	char path[96];
+	sl_cfg_path(path, sizeof path, section, key);
+	if (v < 0 || (uint64_t)v < min || (uint64_t)v > max || *end != '\0')
 		rc = sl_error_set(p->err, SL_ERR_CONFIG,
-		                  "%s:%d: source.server_id '%s' must be a whole number from 1 to "
-		                  "4294967295",
-		                  p->origin, line, s);
+		                  "%s:%d: %s '%s' must be a whole number from %llu to %llu",
+		                  p->origin, line, path, s, (unsigned long long)min,
+		                  (unsigned long long)max);
 	else
-		*out = (uint32_t)v;
+		*out = (uint64_t)v;
 	free(s);
 	return rc;
 }
@@ -910,8 +944,8 @@ static int sl_cfg_auth(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 	SL_TRY(sl_cfg_string(p, map, section, "aws_region", false, &ep->aws_region, &line));
 	if (ep->aws_region && !ep->aws_iam)
 		return sl_error_set(p->err, SL_ERR_CONFIG,
-		                    "%s:%d: %s.aws_region is for auth: aws-iam only", p->origin, line,
-		                    section);
+		                    "%s:%d: %s.aws_region is for auth: aws-iam only", p->origin,
+		                    line, section);
 	if (!ep->aws_iam)
 		return 0;
 	if (ep->password || ep->password_file)
@@ -920,11 +954,12 @@ static int sl_cfg_auth(sl_cfg_parser *p, yaml_node_t *map, const char *section,
 		                    "%s.password%s",
 		                    p->origin, section, section, ep->password_file ? "_file" : "");
 	if (ep->tls.mode == NULL || strncmp(ep->tls.mode, "verify-", 7) != 0)
-		return sl_error_set(p->err, SL_ERR_CONFIG,
-		                    "%s: %s.auth aws-iam sends a token that opens the database for 15 "
-		                    "minutes: set %s.tls.mode verify-full (with the RDS CA bundle in "
-		                    "%s.tls.ca_file)",
-		                    p->origin, section, section, section);
+		return sl_error_set(
+		        p->err, SL_ERR_CONFIG,
+		        "%s: %s.auth aws-iam sends a token that opens the database for 15 "
+		        "minutes: set %s.tls.mode verify-full (with the RDS CA bundle in "
+		        "%s.tls.ca_file)",
+		        p->origin, section, section, section);
 	return 0;
 }
 
@@ -933,7 +968,8 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 {
 	const char *const *keys = is_source ? sl_cfg_source_keys : sl_cfg_target_keys;
 	yaml_node_t *map;
-	SL_TRY(sl_cfg_section(p, root, section, keys, &map));
+	/* open: the connector's own keys are checked once its type is known */
+	SL_TRY(sl_cfg_section_in(p, root, section, keys, true, &map));
 	if (map == NULL)
 		return sl_error_set(p->err, SL_ERR_CONFIG, "%s: missing required key '%s'",
 		                    p->origin, section);
@@ -945,41 +981,10 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 		sl_log_add_secret(ep->password);
 	SL_TRY(sl_cfg_tls(p, map, section, ep));
 	SL_TRY(sl_cfg_auth(p, map, section, ep));
-	if (!is_source) {
-		SL_TRY(sl_cfg_string(p, map, section, "schema", false, &ep->schema, NULL));
-		SL_TRY(sl_cfg_string(p, map, section, "database", false, &ep->database, NULL));
-		SL_TRY(sl_cfg_string(p, map, section, "tls_ca_file", false, &ep->tls_ca_file,
-		                     NULL));
-		/* the older name of tls.ca_file */
-		if (ep->tls.ca_file && ep->tls_ca_file &&
-		    strcmp(ep->tls.ca_file, ep->tls_ca_file) != 0)
-			return sl_error_set(p->err, SL_ERR_CONFIG,
-			                    "%s: %s.tls.ca_file and %s.tls_ca_file name different "
-			                    "files; keep one (tls_ca_file is the older name of "
-			                    "tls.ca_file)",
-			                    p->origin, section, section);
-		if (ep->tls.ca_file && ep->tls_ca_file == NULL)
-			ep->tls_ca_file = sl_strdup(ep->tls.ca_file);
-		else if (ep->tls_ca_file && ep->tls.ca_file == NULL)
-			ep->tls.ca_file = sl_strdup(ep->tls_ca_file);
-		SL_TRY(sl_cfg_choice(p, map, section, "compression", sl_cfg_compressions,
-		                     &ep->compression));
-		char *s = NULL;
-		const char *const bools[] = {"true", "false", NULL};
-		SL_TRY(sl_cfg_choice(p, map, section, "async_insert", bools, &s));
-		ep->async_insert = s && strcmp(s, "true") == 0;
-		free(s);
-		s = NULL;
-		SL_TRY(sl_cfg_choice(p, map, section, "fsync", bools, &s));
-		ep->no_fsync = s && strcmp(s, "false") == 0;
-		free(s);
+	if (!is_source)
 		return 0;
-	}
-	SL_TRY(sl_cfg_string(p, map, section, "publication", false, &ep->publication, NULL));
-	SL_TRY(sl_cfg_string(p, map, section, "slot", false, &ep->slot, NULL));
 	SL_TRY(sl_cfg_duration(p, map, section, "heartbeat", &ep->heartbeat_ms));
 	SL_TRY(sl_cfg_size(p, map, section, "max_retained_wal", &ep->max_retained_wal));
-	SL_TRY(sl_cfg_server_id(p, map, &ep->server_id));
 	char tpath[96];
 	sl_cfg_path(tpath, sizeof tpath, section, "tables");
 	yaml_node_t *tables = sl_cfg_find(p, map, "tables");
@@ -1087,15 +1092,6 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 				        "openssl rand -hex 32)",
 				        p->origin, rule->line, rule->table, rule->masks[k].column);
 	}
-	if (cfg->source.publication == NULL)
-		cfg->source.publication = sl_asprintf("sluice_%s", cfg->name);
-	if (cfg->source.slot == NULL) {
-		cfg->source.slot = sl_asprintf("sluice_%s", cfg->name);
-		/* replication slot names allow only lower-case letters, digits and '_' */
-		for (char *c = cfg->source.slot; *c; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
-	}
 	if (cfg->state_url == NULL)
 		cfg->state_url = sl_strdup(SL_CFG_DEFAULT_STATE_URL);
 	return 0;
@@ -1182,6 +1178,14 @@ int sl_config_parse(const char *text, size_t len, const char *origin, sl_config 
 	sl_cfg_defaults(cfg);
 	sl_cfg_parser p = {.doc = &doc, .origin = origin, .err = err};
 	rc = sl_cfg_root(&p, cfg);
+	if (rc == 0) {
+		/* kept for the connectors' own keys (the nodes do not move once loaded) */
+		size_t olen = strlen(origin);
+		cfg->doc = sl_calloc(1, sizeof *cfg->doc + olen + 1);
+		cfg->doc->doc = doc;
+		memcpy(cfg->doc->origin, origin, olen + 1);
+		have_doc = false;
+	}
 out:
 	if (rc < 0) {
 		sl_config_free(cfg);
@@ -1276,14 +1280,8 @@ static void sl_cfg_endpoint_free(sl_endpoint_config *ep)
 	sl_free_secret(ep->password);
 	free(ep->password_file);
 	free(ep->aws_region);
-	free(ep->publication);
-	free(ep->slot);
 	sl_cfg_globs_free(&ep->include);
 	sl_cfg_globs_free(&ep->exclude);
-	free(ep->schema);
-	free(ep->database);
-	free(ep->compression);
-	free(ep->tls_ca_file);
 	free(ep->tls.mode);
 	free(ep->tls.ca_file);
 	free(ep->tls.cert_file);
@@ -1301,5 +1299,95 @@ void sl_config_free(sl_config *cfg)
 	free(cfg->state_url);
 	free(cfg->log_level);
 	free(cfg->mask_key);
+	if (cfg->doc) {
+		yaml_document_delete(&cfg->doc->doc);
+		free(cfg->doc);
+	}
 	free(cfg);
+}
+
+/* ---------------------------------------------------- a connector's own keys ---- */
+
+/* A parser over the kept document, and the section's mapping (NULL when absent). */
+static yaml_node_t *sl_cfg_kept(const sl_config *cfg, const char *section, sl_cfg_parser *p,
+                                sl_error *err)
+{
+	*p = (sl_cfg_parser){.doc = &cfg->doc->doc, .origin = cfg->doc->origin, .err = err};
+	yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	yaml_node_t *map = root ? sl_cfg_find(p, root, section) : NULL;
+	return map && map->type == YAML_MAPPING_NODE ? map : NULL;
+}
+
+int sl_config_opt_string(const sl_config *cfg, const char *section, const char *key, char **out,
+                         sl_error *err)
+{
+	sl_cfg_parser p;
+	yaml_node_t *map = sl_cfg_kept(cfg, section, &p, err);
+	return map ? sl_cfg_string(&p, map, section, key, false, out, NULL) : 0;
+}
+
+int sl_config_opt_choice(const sl_config *cfg, const char *section, const char *key,
+                         const char *const *allowed, char **out, sl_error *err)
+{
+	sl_cfg_parser p;
+	yaml_node_t *map = sl_cfg_kept(cfg, section, &p, err);
+	return map ? sl_cfg_choice(&p, map, section, key, allowed, out) : 0;
+}
+
+int sl_config_opt_bool(const sl_config *cfg, const char *section, const char *key, bool *out,
+                       sl_error *err)
+{
+	static const char *const bools[] = {"true", "false", NULL};
+	char *s = NULL;
+	SL_TRY(sl_config_opt_choice(cfg, section, key, bools, &s, err));
+	if (s)
+		*out = strcmp(s, "true") == 0;
+	free(s);
+	return 0;
+}
+
+int sl_config_opt_uint(const sl_config *cfg, const char *section, const char *key, uint64_t min,
+                       uint64_t max, uint64_t *out, sl_error *err)
+{
+	sl_cfg_parser p;
+	yaml_node_t *map = sl_cfg_kept(cfg, section, &p, err);
+	return map ? sl_cfg_uint(&p, map, section, key, min, max, out) : 0;
+}
+
+int sl_config_check_section(const sl_config *cfg, const char *section, const char *type,
+                            const char *const *own, sl_error *err)
+{
+	sl_cfg_parser p;
+	yaml_node_t *map = sl_cfg_kept(cfg, section, &p, err);
+	if (map == NULL)
+		return 0;
+	const char *const *shared =
+	        strcmp(section, "source") == 0 ? sl_cfg_source_keys : sl_cfg_target_keys;
+	char who[96];
+	snprintf(who, sizeof who, "the %s %s takes:", type, section);
+	int rc = sl_cfg_check_keys_in(&p, map, section, shared, own, false, who);
+	if (rc < 0)
+		sl_redact_secrets(err->msg, sizeof err->msg);
+	return rc;
+}
+
+/* ------------------------------------------------------------ registries ---- */
+
+const void *sl_registry_find(const sl_registry_entry *rows, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return rows[i].ops;
+	return NULL;
+}
+
+const char *sl_registry_names(const sl_registry_entry *rows, size_t n, char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		if (i == 0 || rows[i].ops != rows[i - 1].ops)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
+			                        rows[i].name);
+	return buf;
 }

@@ -52,23 +52,12 @@ typedef struct sl_endpoint_config {
 	bool aws_iam;        /* auth: aws-iam: an RDS/Aurora IAM token is the password */
 	char *aws_region;    /* aws_region: the token's region (NULL: from the host name) */
 	/* source only */
-	char *publication; /* default: "sluice_<name>" */
-	char *slot;        /* default: "sluice_<name>" */
-	sl_globs include;  /* default: empty = every user table */
+	sl_globs include; /* default: empty = every user table */
 	sl_globs exclude;
 	sl_column_rule *columns; /* source.tables.columns, per table */
 	int ncolumns;
 	int64_t heartbeat_ms;     /* source.heartbeat: write a heartbeat this often; 0 = off */
 	int64_t max_retained_wal; /* warn when the slot holds back more WAL (default 10GiB) */
-	uint32_t server_id;       /* MySQL: replica id for the binlog dump; 0 = derived */
-	/* target only */
-	char *schema;      /* NULL = keep each table's source schema */
-	char *database;    /* ClickHouse: where tables land (default "default") */
-	char *compression; /* ClickHouse: auto (gzip unless loopback) | gzip | none */
-	bool async_insert; /* ClickHouse 21.11+: asynchronous inserts */
-	bool no_fsync;     /* ClickHouse: target.fsync: false (tables without fsync settings) */
-	char *tls_ca_file; /* ClickHouse https: CA certificates (PEM) to trust instead of the
-	                      system's (the alias of tls.ca_file) */
 	/* tls: how the connection is encrypted and the server checked. mode NULL: the
 	 * engine's default (its connector documents it); files NULL when not set */
 	struct {
@@ -113,7 +102,39 @@ typedef struct sl_config {
 	char *log_level; /* optional top-level "log_level": debug|info|warn|error */
 	char *mask_key;  /* top-level "mask_key": the HMAC key of hash masking (a secret);
 	                    NULL when absent */
+	struct sl_cfg_doc *doc; /* the parsed file, for the connectors' own keys */
 } sl_config;
+
+/* ---- a connector's own keys ----
+ * Core reads the keys every connector shares (type, url, password, tls, auth, and for sources
+ * tables, heartbeat, max_retained_wal); a connector reads its own from its section ("source"
+ * or "target") with these, under the same rules as the rest of the file (${VAR}, errors
+ * naming file:line), and lists their names in its ops (`options`) so that
+ * sl_config_check_section can reject the keys nobody reads. An absent key leaves *out as it
+ * is (a string stays NULL). */
+int sl_config_opt_string(const sl_config *cfg, const char *section, const char *key, char **out,
+                         sl_error *err);
+int sl_config_opt_choice(const sl_config *cfg, const char *section, const char *key,
+                         const char *const *allowed, char **out, sl_error *err);
+int sl_config_opt_bool(const sl_config *cfg, const char *section, const char *key, bool *out,
+                       sl_error *err);
+/* A whole number from min to max. */
+int sl_config_opt_uint(const sl_config *cfg, const char *section, const char *key, uint64_t min,
+                       uint64_t max, uint64_t *out, sl_error *err);
+/* The registries (sources/source.c, targets/target.c) map a section's type to its connector:
+ * rows of names, the first of each connector the one messages use. */
+typedef struct sl_registry_entry {
+	const char *name;
+	const void *ops;
+} sl_registry_entry;
+const void *sl_registry_find(const sl_registry_entry *rows, size_t n, const char *name);
+/* The first name of each connector, joined by ", ", into buf. */
+const char *sl_registry_names(const sl_registry_entry *rows, size_t n, char *buf, size_t size);
+
+/* Every key in `section` is a shared one or in `own` (NULL-terminated; NULL: none); else
+ * "FILE:LINE: unknown key 'K' in SECTION (the TYPE connector takes: ...)". */
+int sl_config_check_section(const sl_config *cfg, const char *section, const char *type,
+                            const char *const *own, sl_error *err);
 
 /* Load and validate a pipeline file. On success *out is a new config (free with
  * sl_config_free). On failure returns SL_ERR_CONFIG with a message like

@@ -364,24 +364,30 @@ static void progress_draw(struct run *r, struct progress *pg, bool final)
 
 /* ---------------------------------------------------------------- setup ---- */
 
+int sl_pipeline_connectors(const sl_config *cfg, const sl_source_ops **sops,
+                           const sl_target_ops **tops, sl_error *err)
+{
+	*sops = sl_source_lookup(cfg->source.type);
+	if (*sops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "source.type '%s' is not supported (supported: %s)",
+		                    cfg->source.type, sl_source_types());
+	*tops = sl_target_lookup(cfg->target.type);
+	if (*tops == NULL)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.type '%s' is not supported (supported: %s)",
+		                    cfg->target.type, sl_target_types());
+	SL_TRY(sl_config_check_section(cfg, "source", (*sops)->type, (*sops)->options, err));
+	return sl_config_check_section(cfg, "target", (*tops)->type, (*tops)->options, err);
+}
+
 static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool with_state,
                     sl_error *err)
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
 	pthread_mutex_init(&r->mu, NULL);
-	r->sops = sl_source_lookup(cfg->source.type);
-	if (r->sops == NULL)
-		return sl_error_set(
-		        err, SL_ERR_CONFIG,
-		        "source.type '%s' is not supported (supported: postgres, mysql)",
-		        cfg->source.type);
-	r->tops = sl_target_lookup(cfg->target.type);
-	if (r->tops == NULL)
-		return sl_error_set(
-		        err, SL_ERR_CONFIG,
-		        "target.type '%s' is not supported (supported: postgres, clickhouse)",
-		        cfg->target.type);
+	SL_TRY(sl_pipeline_connectors(cfg, &r->sops, &r->tops, err));
 	SL_TRY(r->sops->open(cfg, &r->src, err));
 	if (with_target)
 		SL_TRY(r->tops->open(cfg, &r->tgt, err));
@@ -1022,18 +1028,9 @@ static void check_fks(struct check_ctx *ctx, const sl_target_ops *tops, const sl
 int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 {
 	struct check_ctx ctx = {0};
-	const sl_source_ops *sops = sl_source_lookup(cfg->source.type);
-	const sl_target_ops *tops = sl_target_lookup(cfg->target.type);
-	if (sops == NULL)
-		return sl_error_set(
-		        err, SL_ERR_CONFIG,
-		        "source.type '%s' is not supported (supported: postgres, mysql)",
-		        cfg->source.type);
-	if (tops == NULL)
-		return sl_error_set(
-		        err, SL_ERR_CONFIG,
-		        "target.type '%s' is not supported (supported: postgres, clickhouse)",
-		        cfg->target.type);
+	const sl_source_ops *sops;
+	const sl_target_ops *tops;
+	SL_TRY(sl_pipeline_connectors(cfg, &sops, &tops, err));
 	sl_source *src = NULL;
 	sl_target *tgt = NULL;
 	sl_error e = {0};

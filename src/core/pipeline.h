@@ -7,12 +7,20 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/source.h"
+#include "core/target.h"
 
 /* Set by the signal handler; every long loop checks it and stops cleanly. */
 extern volatile sig_atomic_t sl_stop_requested;
 
-/* Snapshot every selected table not yet loaded (resuming an interrupted snapshot), then return.
- * CDC is not implemented yet: --once and plain run both end after the snapshot. */
+/* The connectors of the pipeline file's source and target types (from the registries), with
+ * every key of both sections checked against the shared ones and the connector's own: an
+ * unknown type or key is an error naming what is supported. */
+int sl_pipeline_connectors(const sl_config *cfg, const sl_source_ops **sops,
+                           const sl_target_ops **tops, sl_error *err);
+
+/* Snapshot every selected table not yet loaded (resuming an interrupted snapshot), then stream
+ * changes until stopped (once: until caught up with the source's position at start). */
 int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err);
 /* Preflight: prints one line per check to stdout; returns the number of failed checks or < 0. */
 int sl_pipeline_check(const sl_config *cfg, sl_error *err);

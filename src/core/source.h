@@ -60,6 +60,9 @@ typedef struct sl_log_info {
 
 typedef struct sl_source_ops {
 	const char *type;
+	/* the connector's own keys in the source section, beside the shared ones (core/config.h:
+	 * read with sl_config_opt_*); NULL-terminated */
+	const char *const *options;
 	int (*open)(const sl_config *cfg, sl_source **out, sl_error *err);
 	/* Which server and database this is, without secrets: recorded with the consistent
 	 * point, so a state store of another source is refused (snapshot_begin) and never
@@ -136,7 +139,10 @@ typedef struct sl_source_ops {
 	int (*digest)(sl_source *src, const sl_catalog *cat, int t, sl_digest *d, sl_error *err);
 } sl_source_ops;
 
+/* The registry (sources/source.c): the connector of a source.type, or NULL; and the types, for
+ * messages ("postgres, mysql"). */
 const sl_source_ops *sl_source_lookup(const char *type);
+const char *sl_source_types(void);
 
 /* Whether the source can copy tables while changes stream (core/backfill.h). */
 static inline bool sl_source_can_backfill(const sl_source_ops *ops, sl_source *src)

@@ -32,6 +32,8 @@ typedef struct sl_durable {
 
 typedef struct sl_target_ops {
 	const char *type;
+	/* the connector's own keys in the target section (see sl_source_ops.options) */
+	const char *const *options;
 	bool lists_never_null; /* a NULL list lands as an empty one (verify counts them equal) */
 	bool specials_null;    /* a decimal NaN/Infinity lands as NULL (verify counts them) */
 	bool arrays_flat;      /* an array with more than one dimension or a lower bound other
@@ -106,6 +108,8 @@ typedef struct sl_target_ops {
 	int (*durable)(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
 } sl_target_ops;
 
+/* The registry (targets/target.c), as for sources. */
 const sl_target_ops *sl_target_lookup(const char *type);
+const char *sl_target_types(void);
 
 #endif

@@ -6,11 +6,21 @@
 #include "targets/clickhouse/ch_target.h"
 #include "targets/postgres/pg_target.h"
 
+/* target.type names; the first of each connector is the one messages use */
+static const sl_registry_entry sl_targets[] = {
+        {"postgres", &sl_pg_target_ops},
+        {"postgresql", &sl_pg_target_ops},
+        {"clickhouse", &sl_ch_target_ops},
+};
+
 const sl_target_ops *sl_target_lookup(const char *type)
 {
-	if (type && (strcmp(type, "postgres") == 0 || strcmp(type, "postgresql") == 0))
-		return &sl_pg_target_ops;
-	if (type && strcmp(type, "clickhouse") == 0)
-		return &sl_ch_target_ops;
-	return NULL;
+	return sl_registry_find(sl_targets, sizeof sl_targets / sizeof *sl_targets, type);
+}
+
+const char *sl_target_types(void)
+{
+	static char names[256];
+	return sl_registry_names(sl_targets, sizeof sl_targets / sizeof *sl_targets, names,
+	                         sizeof names);
 }

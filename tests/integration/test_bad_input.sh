@@ -178,6 +178,15 @@ target:
 EOF
 	sluice run --once "$TMP/unknown.yaml"
 	expect_error "unknown key" 2 "tabels" "unknown.yaml:6"
+	# a connector's own key in the wrong connector's section: refused for every command,
+	# naming what this connector takes
+	sed -i -e 's/  tabels: .*/  slot: s1/' "$TMP/unknown.yaml"
+	printf '  database: analytics\n' >>"$TMP/unknown.yaml"
+	for cmd in check status verify; do
+		sluice "$cmd" "$TMP/unknown.yaml"
+		expect_error "a key of another connector ($cmd)" 2 "unknown key 'database' in target" \
+			"unknown.yaml:11" "the postgres target takes:" "schema"
+	done
 }
 
 case_unset_variable() {

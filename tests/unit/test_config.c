@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "core/pipeline.h"
 #include "core/log.h"
 
 #define MIB ((int64_t)1024 * 1024)
@@ -48,16 +49,45 @@ static sl_config *parse_ok(const char *yaml)
 	return cfg;
 }
 
-/* Parse expecting SL_ERR_CONFIG; err->msg holds the message. */
+/* Parse expecting SL_ERR_CONFIG, from the file or from the connectors' check of their
+ * sections (as every command does first); err->msg holds the message. */
 static void parse_fail(const char *yaml, sl_error *err)
 {
 	sl_config *cfg = (sl_config *)(uintptr_t)1;
 	memset(err, 0, sizeof *err);
 	int rc = sl_config_parse(yaml, strlen(yaml), "test.yaml", &cfg, err);
+	if (rc == 0) {
+		assert_non_null(cfg);
+		const sl_source_ops *sops;
+		const sl_target_ops *tops;
+		rc = sl_pipeline_connectors(cfg, &sops, &tops, err);
+		sl_config_free(cfg);
+		cfg = NULL;
+	}
 	assert_int_equal(rc, SL_ERR_CONFIG);
 	assert_int_equal(err->code, SL_ERR_CONFIG);
 	assert_null(cfg);
 	assert_true(strlen(err->msg) > 0);
+}
+
+/* A connector's own string key, as the connector reads it. */
+static char *opt(const sl_config *cfg, const char *section, const char *key)
+{
+	char *s = NULL;
+	sl_error err = {0};
+	if (sl_config_opt_string(cfg, section, key, &s, &err) < 0)
+		fail_msg("unexpected error: %s", err.msg);
+	return s;
+}
+
+static void assert_opt(const sl_config *cfg, const char *section, const char *key, const char *want)
+{
+	char *s = opt(cfg, section, key);
+	if (want == NULL)
+		assert_null(s);
+	else
+		assert_string_equal(s, want);
+	free(s);
 }
 
 static void assert_contains(const char *haystack, const char *needle)
@@ -76,20 +106,20 @@ static void test_full_example(void **state)
 	assert_string_equal(cfg->source.type, "postgres");
 	assert_string_equal(cfg->source.url, "postgres://sluice@127.0.0.1:5432/shop");
 	assert_string_equal(cfg->source.password, "src-pw-full-1");
-	assert_string_equal(cfg->source.publication, "pub_shop");
-	assert_string_equal(cfg->source.slot, "slot_shop");
+	assert_opt(cfg, "source", "publication", "pub_shop");
+	assert_opt(cfg, "source", "slot", "slot_shop");
 	assert_int_equal(cfg->source.include.count, 2);
 	assert_string_equal(cfg->source.include.items[0], "public.*");
 	assert_string_equal(cfg->source.include.items[1], "sales.orders");
 	assert_int_equal(cfg->source.exclude.count, 1);
 	assert_string_equal(cfg->source.exclude.items[0], "public.audit_log");
-	assert_null(cfg->source.schema);
-	assert_null(cfg->source.database);
+	assert_opt(cfg, "source", "schema", NULL);
+	assert_opt(cfg, "source", "database", NULL);
 	assert_string_equal(cfg->target.type, "postgres");
 	assert_string_equal(cfg->target.url, "postgres://sluice@127.0.0.1:5433/warehouse");
 	assert_string_equal(cfg->target.password, "tgt-pw-full-2");
-	assert_string_equal(cfg->target.schema, "shop");
-	assert_string_equal(cfg->target.database, "analytics");
+	assert_opt(cfg, "target", "schema", "shop");
+	assert_opt(cfg, "target", "database", "analytics");
 	assert_int_equal(cfg->target.include.count, 0);
 	assert_int_equal(cfg->snapshot_parallelism, 4);
 	assert_int_equal(cfg->snapshot_chunk_bytes, 32 * MIB);
@@ -124,12 +154,10 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->apply_max_group_bytes, 64 * MIB);
 	assert_int_equal(cfg->apply_max_delay_ms, 1000);
 	assert_string_equal(cfg->state_url, "sqlite://./sluice-state.db");
-	assert_string_equal(cfg->source.publication, "sluice_shop");
-	assert_string_equal(cfg->source.slot, "sluice_shop");
+	assert_opt(cfg, "source", "publication", NULL); /* the connector's default */
 	assert_null(cfg->source.password);
 	assert_null(cfg->target.password);
-	assert_null(cfg->target.schema);
-	assert_null(cfg->target.database);
+	assert_opt(cfg, "target", "schema", NULL);
 	assert_null(cfg->log_level);
 	assert_int_equal(cfg->source.include.count, 0);
 	assert_int_equal(cfg->source.exclude.count, 0);
@@ -142,7 +170,7 @@ static void test_defaults(void **state)
 	               "snapshot:\n"
 	               "apply: {}\n");
 	assert_null(cfg->source.password);
-	assert_string_equal(cfg->source.publication, "sluice_x");
+	assert_opt(cfg, "source", "publication", NULL);
 	assert_int_equal(cfg->apply_max_delay_ms, 1000);
 	sl_config_free(cfg);
 }
@@ -256,9 +284,9 @@ static void test_unknown_key(void **state)
 	           &err);
 	assert_contains(err.msg, "test.yaml:5:");
 	assert_contains(err.msg, "unknown key 'tabels' in source");
-	assert_contains(
-	        err.msg,
-	        "expected one of: type, url, password, password_file, publication, slot, tables");
+	assert_contains(err.msg,
+	                "the postgres source takes: type, url, password, password_file, tables, "
+	                "heartbeat, max_retained_wal, tls, auth, aws_region, publication, slot)");
 
 	parse_fail("name: shop\n"
 	           "sorce: {}\n",
@@ -290,8 +318,8 @@ static void test_source_only_and_target_only_keys(void **state)
 	           &err);
 	assert_contains(err.msg, "test.yaml:6:");
 	assert_contains(err.msg, "unknown key 'tables' in target");
-	assert_contains(err.msg,
-	                "expected one of: type, url, password, password_file, schema, database");
+	assert_contains(err.msg, "the postgres target takes: type, url, password, password_file, "
+	                         "tls, auth, aws_region, schema)");
 
 	parse_fail("name: shop\n"
 	           "source:\n"
@@ -465,13 +493,19 @@ static void test_server_id(void **state)
 	sl_config *cfg = parse_ok("name: x\n"
 	                          "source: {type: mysql, url: u, server_id: 4294967295}\n"
 	                          "target: {type: postgres, url: u}\n");
-	assert_int_equal(cfg->source.server_id, 4294967295u);
+	sl_error err = {0};
+	uint64_t id = 0;
+	assert_int_equal(sl_config_opt_uint(cfg, "source", "server_id", 1, UINT32_MAX, &id, &err),
+	                 0);
+	assert_int_equal(id, 4294967295u);
 	sl_config_free(cfg);
 	cfg = parse_ok(
 	        "name: x\nsource: {type: mysql, url: u}\ntarget: {type: postgres, url: u}\n");
-	assert_int_equal(cfg->source.server_id, 0);
+	id = 0;
+	assert_int_equal(sl_config_opt_uint(cfg, "source", "server_id", 1, UINT32_MAX, &id, &err),
+	                 0);
+	assert_int_equal(id, 0);
 	sl_config_free(cfg);
-	sl_error err;
 	const char *bad[] = {"0", "4294967296", "-1", "12x", "1.5"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char yaml[256];
@@ -479,8 +513,12 @@ static void test_server_id(void **state)
 		         "name: x\nsource: {type: mysql, url: u, server_id: %s}\n"
 		         "target: {type: postgres, url: u}\n",
 		         bad[i]);
-		parse_fail(yaml, &err);
-		assert_contains(err.msg, "source.server_id");
+		cfg = parse_ok(yaml);
+		assert_true(sl_config_opt_uint(cfg, "source", "server_id", 1, UINT32_MAX, &id,
+		                               &err) < 0);
+		assert_contains(err.msg, "test.yaml:2: source.server_id");
+		assert_contains(err.msg, "must be a whole number from 1 to 4294967295");
+		sl_config_free(cfg);
 	}
 }
 
@@ -506,9 +544,6 @@ static void test_bad_name(void **state)
 	                          "source: {type: postgres, url: u}\n"
 	                          "target: {type: postgres, url: u}\n");
 	assert_string_equal(cfg->name, "Shop_2");
-	/* slot names allow only lower case; the publication keeps the name as written */
-	assert_string_equal(cfg->source.slot, "sluice_shop_2");
-	assert_string_equal(cfg->source.publication, "sluice_Shop_2");
 	sl_config_free(cfg);
 }
 
@@ -981,7 +1016,7 @@ static void test_load_file(void **state)
 	assert_non_null(cfg);
 	assert_string_equal(cfg->path, path);
 	assert_string_equal(cfg->name, "shop");
-	assert_string_equal(cfg->target.database, "analytics");
+	assert_opt(cfg, "target", "database", "analytics");
 	sl_config_free(cfg);
 
 	/* errors name the file path */

@@ -316,8 +316,11 @@ int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err)
 
 static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
+	uint64_t replica_id = 0;
+	SL_TRY(sl_config_opt_uint(cfg, "source", "server_id", 1, UINT32_MAX, &replica_id, err));
 	sl_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
+	s->replica_id = (uint32_t)replica_id;
 	pthread_mutex_init(&s->marks_mu, NULL);
 	int rc = my_parse_url(cfg->source.url, cfg->source.password, &s->url, err);
 	if (rc == 0)
@@ -1792,8 +1795,11 @@ static int my_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 	return rc;
 }
 
+static const char *const my_options[] = {"server_id", NULL};
+
 const sl_source_ops sl_my_source_ops = {
         .type = "mysql",
+        .options = my_options,
         .identity = my_identity,
         .open = my_open,
         .close = my_close,

@@ -37,7 +37,8 @@ struct sl_source {
 	bool mariadb;
 	unsigned long version; /* e.g. 101106 */
 	sl_gtid_flavor flavor;
-	uint32_t server_id; /* the source server's */
+	uint32_t server_id;  /* the source server's */
+	uint32_t replica_id; /* source.server_id: the one sluice presents; 0: derived */
 	/* snapshot */
 	bool locked_snapshot; /* readers share one consistent snapshot (FTWRL held briefly) */
 	MYSQL **pre_readers;  /* connections that started their snapshot under the lock */

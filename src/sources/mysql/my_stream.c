@@ -278,8 +278,7 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_buf_free(&q);
 	if (rc < 0)
 		goto fail;
-	uint32_t sid = src->cfg->source.server_id ? src->cfg->source.server_id
-	                                          : ms_pseudo_server_id(src->cfg->name);
+	uint32_t sid = src->replica_id ? src->replica_id : ms_pseudo_server_id(src->cfg->name);
 	if (sid == src->server_id) {
 		rc = sl_error_set(
 		        err, SL_ERR_CONFIG,

@@ -43,11 +43,18 @@ static void pg_table_free(void *p)
 
 static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
+	char *publication = NULL, *slot = NULL;
+	if (sl_config_opt_string(cfg, "source", "publication", &publication, err) < 0 ||
+	    sl_config_opt_string(cfg, "source", "slot", &slot, err) < 0) {
+		free(publication);
+		return err->code;
+	}
 	sl_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
-	snprintf(s->publication, sizeof s->publication, "%s",
-	         cfg->source.publication ? cfg->source.publication : "");
-	snprintf(s->slot, sizeof s->slot, "%s", cfg->source.slot ? cfg->source.slot : "");
+	snprintf(s->publication, sizeof s->publication, "%s", publication ? publication : "");
+	snprintf(s->slot, sizeof s->slot, "%s", slot ? slot : "");
+	free(publication);
+	free(slot);
 	if (s->publication[0] == '\0')
 		snprintf(s->publication, sizeof s->publication, "sluice_%s", cfg->name);
 	if (s->slot[0] == '\0') {
@@ -1353,8 +1360,11 @@ static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, 
 	return rc;
 }
 
+static const char *const pg_options[] = {"publication", "slot", NULL};
+
 const sl_source_ops sl_pg_source_ops = {
         .type = "postgres",
+        .options = pg_options,
         .identity = pg_identity,
         .open = pg_open,
         .close = pg_close,

@@ -308,36 +308,88 @@ static int cht_tls_config(const sl_ch_url *u, sl_error *err)
 	return 0;
 }
 
+/* The ClickHouse keys of the target section. */
+struct cht_options {
+	char *database, *compression, *tls_ca_file, *schema;
+	bool async_insert, fsync;
+};
+
+static const char *const cht_option_names[] = {
+        "database", "compression", "async_insert", "fsync", "tls_ca_file", "schema", NULL};
+static const char *const cht_compressions[] = {"auto", "gzip", "none", NULL};
+
+static void cht_options_free(struct cht_options *o)
+{
+	free(o->database);
+	free(o->compression);
+	free(o->tls_ca_file);
+	free(o->schema);
+}
+
+static int cht_options_read(const sl_config *cfg, struct cht_options *o, sl_error *err)
+{
+	*o = (struct cht_options){.fsync = true};
+	SL_TRY(sl_config_opt_string(cfg, "target", "database", &o->database, err));
+	SL_TRY(sl_config_opt_choice(cfg, "target", "compression", cht_compressions, &o->compression,
+	                            err));
+	SL_TRY(sl_config_opt_bool(cfg, "target", "async_insert", &o->async_insert, err));
+	SL_TRY(sl_config_opt_bool(cfg, "target", "fsync", &o->fsync, err));
+	SL_TRY(sl_config_opt_string(cfg, "target", "tls_ca_file", &o->tls_ca_file, err));
+	SL_TRY(sl_config_opt_string(cfg, "target", "schema", &o->schema, err));
+	if (o->schema)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.schema does not apply to ClickHouse; tables land in "
+		                    "target.database");
+	/* tls_ca_file: the older name of tls.ca_file */
+	const char *ca = cfg->target.tls.ca_file;
+	if (ca && o->tls_ca_file && strcmp(ca, o->tls_ca_file) != 0)
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "target.tls.ca_file and target.tls_ca_file name different files; "
+		        "keep one (tls_ca_file is the older name of tls.ca_file)");
+	if (ca && o->tls_ca_file == NULL)
+		o->tls_ca_file = sl_strdup(ca);
+	return 0;
+}
+
 static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
 	if (cfg->target.aws_iam)
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.auth aws-iam is for PostgreSQL and MySQL on RDS and "
 		                    "Aurora; ClickHouse takes target.password");
-	if (cfg->target.schema)
-		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "target.schema does not apply to ClickHouse; tables land in "
-		                    "target.database");
+	struct cht_options o;
+	int rc = cht_options_read(cfg, &o, err);
+	if (rc < 0) {
+		cht_options_free(&o);
+		return rc;
+	}
 	sl_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
-	int rc = sl_ch_url_parse(cfg->target.url, cfg->target.password, &t->url, err);
+	t->ca_file = o.tls_ca_file;
+	o.tls_ca_file = NULL;
+	rc = sl_ch_url_parse(cfg->target.url, cfg->target.password, &t->url, err);
 	if (rc < 0) {
+		cht_options_free(&o);
+		free(t->ca_file);
 		free(t);
 		return rc;
 	}
-	t->url.ca_file = cfg->target.tls_ca_file;
+	t->url.ca_file = t->ca_file;
 	t->url.cert_file = cfg->target.tls.cert_file;
 	t->url.key_file = cfg->target.tls.key_file;
 	t->url.mode = cfg->target.tls.mode;
 	t->url.password_file = cfg->target.password_file;
 	if ((rc = cht_tls_config(&t->url, err)) < 0) {
+		cht_options_free(&o);
+		free(t->ca_file);
 		free(t);
 		return rc;
 	}
-	const char *comp = cfg->target.compression ? cfg->target.compression : "auto";
+	const char *comp = o.compression ? o.compression : "auto";
 	t->gzip = strcmp(comp, "gzip") == 0 ||
 	          (strcmp(comp, "auto") == 0 && !cht_is_local(t->url.host));
-	t->db = sl_strdup(cfg->target.database ? cfg->target.database : "default");
+	t->db = sl_strdup(o.database ? o.database : "default");
 	sl_buf q = {0};
 	sl_ch_quote_ident(&q, t->db);
 	t->qdb = sl_strdup(sl_buf_cstr(&q));
@@ -352,10 +404,10 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		int major = atoi(t->version);
 		int minor = strchr(t->version, '.') ? atoi(strchr(t->version, '.') + 1) : 0;
 		bool async_ok = major * 100 + minor >= 2111;
-		if (cfg->target.async_insert && async_ok)
+		if (o.async_insert && async_ok)
 			snprintf(t->settings, sizeof t->settings,
 			         "&async_insert=1&wait_for_async_insert=1");
-		else if (cfg->target.async_insert)
+		else if (o.async_insert)
 			sl_warn("target: ClickHouse %s has no asynchronous inserts (21.11+); "
 			        "target.async_insert is ignored",
 			        t->version);
@@ -365,13 +417,15 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		                "('fsync_after_insert', 'fsync_part_directory') FORMAT TSV",
 		                &resp, err);
 		t->can_fsync = rc == 0 && atoi(sl_buf_cstr(&resp)) == 2;
-		t->fsync = t->can_fsync && !cfg->target.no_fsync;
+		t->fsync = t->can_fsync && o.fsync;
 	}
 	sl_buf_free(&resp);
+	cht_options_free(&o);
 	if (rc < 0) {
 		sl_ch_http_free(t->meta);
 		free(t->db);
 		free(t->qdb);
+		free(t->ca_file);
 		free(t);
 		return rc;
 	}
@@ -402,6 +456,7 @@ static void cht_close(sl_target *t)
 	sl_state_close(t->state);
 	free(t->db);
 	free(t->qdb);
+	free(t->ca_file);
 	free(t);
 }
 
@@ -880,6 +935,7 @@ out:
 
 const sl_target_ops sl_ch_target_ops = {
         .type = "clickhouse",
+        .options = cht_option_names,
         .lists_never_null = true,
         .specials_null = true,
         .arrays_flat = true,

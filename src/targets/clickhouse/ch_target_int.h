@@ -59,8 +59,9 @@ struct sl_target {
 	bool can_fsync; /* the server has those MergeTree settings */
 	sl_ch_http *meta;
 	sl_state *state;
-	char *db;  /* target.database */
-	char *qdb; /* `db` */
+	char *db;      /* target.database */
+	char *qdb;     /* `db` */
+	char *ca_file; /* target.tls.ca_file, or its older name target.tls_ca_file */
 	struct ch_table *tables;
 	int ntables;
 };

@@ -38,8 +38,11 @@ static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
 	sl_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
-	int rc = sl_pg_connect(&cfg->target, "target", false, &t->meta, err);
+	int rc = sl_config_opt_string(cfg, "target", "schema", &t->schema, err);
+	if (rc == 0)
+		rc = sl_pg_connect(&cfg->target, "target", false, &t->meta, err);
 	if (rc < 0) {
+		free(t->schema);
 		free(t);
 		return rc;
 	}
@@ -67,12 +70,13 @@ static void pgt_close(sl_target *t)
 		pgt_table_free(&t->tables[i]);
 	free(t->tables);
 	PQfinish(t->meta);
+	free(t->schema);
 	free(t);
 }
 
 const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
 {
-	return t->cfg->target.schema ? t->cfg->target.schema : td->schema;
+	return t->schema ? t->schema : td->schema;
 }
 
 static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
@@ -730,8 +734,11 @@ out0:
 	return rc;
 }
 
+static const char *const pgt_options[] = {"schema", NULL};
+
 const sl_target_ops sl_pg_target_ops = {
         .type = "postgres",
+        .options = pgt_options,
         .open = pgt_open,
         .close = pgt_close,
         .check = pgt_check,

@@ -20,6 +20,7 @@ struct pg_target_table {
 
 struct sl_target {
 	const sl_config *cfg;
+	char *schema; /* target.schema: every table lands there; NULL: its source schema */
 	PGconn *meta;
 	struct pg_target_table *tables;
 	int ntables;
