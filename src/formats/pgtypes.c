@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "core/mem.h"
-#include "formats/pgclient.h"
+#include "formats/pgsql.h"
 
 enum {
 	OID_BOOL = 16,

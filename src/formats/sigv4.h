@@ -4,12 +4,7 @@
  * UsingWithRDS.IAMDBAuth.Connecting.html), which is a presigned `connect` request to the
  * database's own host:port, valid 15 minutes, sent as the password over TLS.
  *
- * Credentials are found as the AWS CLI and SDKs find them: AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY and, for temporary credentials, AWS_SESSION_TOKEN; else the shared
- * credentials file (AWS_SHARED_CREDENTIALS_FILE, default ~/.aws/credentials), profile
- * AWS_PROFILE or "default", keys aws_access_key_id, aws_secret_access_key, aws_session_token.
- * They are read again for every token, so rotated credentials are used. The secret key and
- * token are registered with sl_log_add_secret; no message carries them. */
+ * Pure functions: the credentials are given (clients/aws.h finds them). */
 #ifndef SL_SIGV4_H
 #define SL_SIGV4_H
 
@@ -18,7 +13,6 @@
 #include <time.h>
 
 #include "core/buf.h"
-#include "core/config.h"
 #include "core/error.h"
 
 typedef struct sl_aws_credentials {
@@ -26,10 +20,6 @@ typedef struct sl_aws_credentials {
 	char secret_key[256];
 	char session_token[4096]; /* empty for long-term keys */
 } sl_aws_credentials;
-
-/* From the environment or the shared credentials file (see above); an error saying what to set
- * when neither has them. */
-int sl_aws_credentials_load(sl_aws_credentials *c, sl_error *err);
 
 /* The signing key: HMAC chain over "AWS4" + secret, date (YYYYMMDD), region, service,
  * "aws4_request". */
@@ -55,13 +45,6 @@ void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *regi
  * DBUser=...&X-Amz-...". */
 void sl_rds_iam_token(sl_buf *out, const sl_aws_credentials *c, const char *region,
                       const char *host, unsigned port, const char *user, time_t now);
-
-/* The password of an endpoint with auth: aws-iam: a new token for `user` at host:port, made
- * now with the credentials found now; the region is ep->aws_region, else the host name's,
- * else AWS_REGION or AWS_DEFAULT_REGION. Errors name SECTION's setting to fix. *out: free with
- * sl_free_secret. */
-int sl_rds_token_for(const sl_endpoint_config *ep, const char *section, const char *host,
-                     unsigned port, const char *user, char **out, sl_error *err);
 
 /* The region of an RDS host name ("db.abc.eu-west-1.rds.amazonaws.com" -> "eu-west-1") into
  * out; false when the name is not one. */

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "formats/pgclient.h"
+#include "formats/pgsql.h"
 
 #include "sources/postgres/pg_source_int.h"
 

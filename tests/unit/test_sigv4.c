@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "clients/aws.h"
 #include "formats/sigv4.h"
 
 static void hexs(const unsigned char *p, size_t n, char *out)

@@ -32,7 +32,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/url.h"
-#include "formats/sigv4.h"
+#include "clients/aws.h"
 #include "sources/mysql/my_source.h"
 #include "sources/mysql/my_source_int.h"
 

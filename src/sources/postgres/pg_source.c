@@ -22,8 +22,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "formats/pgcatalog.h"
-#include "formats/pgclient.h"
+#include "clients/pgcatalog.h"
+#include "clients/pgclient.h"
 #include "sources/postgres/pg_source.h"
 #include "sources/postgres/pg_source_int.h"
 

@@ -31,8 +31,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "formats/pgcatalog.h"
-#include "formats/pgclient.h"
+#include "clients/pgcatalog.h"
+#include "clients/pgclient.h"
 #include "formats/pgoutput.h"
 #include "sources/postgres/pg_source_int.h"
 

@@ -23,8 +23,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "formats/pgcatalog.h"
-#include "formats/pgclient.h"
+#include "clients/pgcatalog.h"
+#include "clients/pgclient.h"
 #include "targets/postgres/pg_target_int.h"
 
 #define PGA_COPY_SLICE (1u << 20)

@@ -17,8 +17,8 @@
 
 #include "core/log.h"
 #include "core/mem.h"
-#include "formats/pgcatalog.h"
-#include "formats/pgclient.h"
+#include "clients/pgcatalog.h"
+#include "clients/pgclient.h"
 #include "targets/postgres/pg_target.h"
 #include "targets/postgres/pg_target_int.h"
 

@@ -1,11 +1,11 @@
 /* PostgreSQL catalog queries shared by the source and the target. */
-#include "formats/pgcatalog.h"
+#include "clients/pgcatalog.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
-#include "formats/pgclient.h"
+#include "clients/pgclient.h"
 
 static const char sl_columns_sql[] =
         "SELECT a.attrelid, a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod), "

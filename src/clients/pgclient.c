@@ -1,5 +1,5 @@
 /* libpq helpers: connections with actionable errors, statements, binary COPY streaming. */
-#include "formats/pgclient.h"
+#include "clients/pgclient.h"
 
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/url.h"
-#include "formats/sigv4.h"
+#include "clients/aws.h"
 
 static void sl_pg_trim(char *s)
 {
@@ -539,47 +539,4 @@ int sl_pg_copy_in_end(PGconn *conn, sl_error *err)
 		PQclear(res);
 	}
 	return rc;
-}
-
-void sl_pg_quote_ident(sl_buf *b, const char *ident)
-{
-	sl_buf_put_quoted(b, ident, '"');
-}
-
-void sl_pg_quote_literal(sl_buf *b, const char *lit)
-{
-	sl_buf_put_quoted(b, lit, '\'');
-}
-
-void sl_pg_quote_qualified(sl_buf *b, const char *schema, const char *name)
-{
-	sl_pg_quote_ident(b, schema);
-	sl_buf_putc(b, '.');
-	sl_pg_quote_ident(b, name);
-}
-
-/* "xmin:xmax:xip,xip,...": what the snapshot did not see, as 32-bit xids (what pgoutput's
- * Begin carries): the running transactions listed, and every one from xmax on (xmax is the
- * newest completed xid + 1: a transaction still committing at or above it is running but not
- * listed) */
-void sl_pg_parse_snapshot(const char *snap, sl_unseen *out)
-{
-	memset(out, 0, sizeof *out);
-	const char *p = strchr(snap, ':');
-	if (p == NULL)
-		return;
-	char *end;
-	unsigned long long xmax = strtoull(p + 1, &end, 10);
-	if (end == p + 1 || *end != ':')
-		return;
-	out->from_set = true;
-	out->from = (uint32_t)(xmax & 0xffffffffu);
-	for (p = end + 1; *p;) {
-		unsigned long long x = strtoull(p, &end, 10);
-		if (end == p)
-			break;
-		out->ids = sl_realloc(out->ids, sizeof *out->ids * (size_t)(out->n + 1));
-		out->ids[out->n++] = x & 0xffffffffu;
-		p = *end == ',' ? end + 1 : end;
-	}
 }

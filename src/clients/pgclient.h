@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/error.h"
 #include "formats/pgbinary.h"
+#include "formats/pgsql.h"
 
 /* Connect to ep->url (postgres:// or postgresql://) with ep->password and ep->tls (mode onto
  * sslmode, ca_file onto sslrootcert, or the system's CAs for a verify mode without one,
@@ -60,17 +61,5 @@ int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs
 int sl_pg_copy_in_begin(PGconn *conn, const char *copy_sql, sl_error *err);
 int sl_pg_copy_in_put(PGconn *conn, const sl_buf *data, sl_error *err);
 int sl_pg_copy_in_end(PGconn *conn, sl_error *err);
-
-/* Append "ident" with embedded quotes doubled / 'literal' with quotes doubled. */
-void sl_pg_quote_ident(sl_buf *b, const char *ident);
-void sl_pg_quote_literal(sl_buf *b, const char *lit);
-/* "schema"."name" */
-void sl_pg_quote_qualified(sl_buf *b, const char *schema, const char *name);
-
-/* A txid_current_snapshot() text ("xmin:xmax:xip,...") as what it did not see: the running
- * transactions listed, and every xid from xmax on (xmax is the newest completed xid + 1: a
- * transaction still committing at or above it is running but not listed); 32-bit xids, as
- * pgoutput's Begin carries them. Unparsable text leaves *out empty. */
-void sl_pg_parse_snapshot(const char *snap, sl_unseen *out);
 
 #endif
