@@ -48,6 +48,8 @@
 #                         (default: sluice-test-pw); applied on every start
 #   SLUICE_CLICKHOUSE_BIN directory of clickhouse-server (default /usr/sbin)
 set -euo pipefail
+# shellcheck source=lib/instances.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib/instances.sh"
 
 PROG=clickhouse.sh
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -65,12 +67,6 @@ TCP_OFFSET=200
 READY_TIMEOUT=60
 STOP_TIMEOUT=60
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-
 usage() {
   sed -n '/^# Usage:/,/^# When run/p' "${BASH_SOURCE[0]}" | sed -e 's/^# \{0,1\}//' -e '/^When run/d' >&2
   exit 2
@@ -83,6 +79,7 @@ if ((EUID == 0)); then
 else
   CH_OS_USER=$(id -un)
 fi
+SERVER_USER=$CH_OS_USER # for scripts/lib/instances.sh
 
 # Run a command as the OS user that owns the ClickHouse instances.
 as_ch() {
@@ -106,11 +103,6 @@ check_bins() {
   [[ -z $v || $v == "$CH_MAJOR".* ]] || log "warning: expected clickhouse-server $CH_MAJOR, dpkg has $v"
 }
 
-check_name() {
-  [[ ${1:-} =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$ ]] ||
-    die "invalid instance name '${1:-}' (use 1-40 chars of [A-Za-z0-9_-])"
-}
-
 # Per-instance paths.
 set_paths() {
   NAME=$1
@@ -127,49 +119,11 @@ set_paths() {
   ADMIN_PW_FILE=$INST/admin-password
 }
 
-# Serialize mutating commands (port choice, start/stop). fd 9 must never be
-# inherited by a long-lived child (clickhouse-server), or the lock would be
-# held for the server's whole lifetime: see the 9>&- where it is launched.
-lock_base() {
-  mkdir -p "$BASE"
-  exec 9>>"$BASE/.clickhouse-sh.lock"
-  flock -w 120 9 || die "timed out after 120s waiting for $BASE/.clickhouse-sh.lock"
-}
-
 # ---------------------------------------------------------------- ports ---
-
-default_port() {
-  local sum
-  sum=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
-  echo $((PORT_BASE + sum % PORT_SPREAD))
-}
-
-# True when something listens on TCP port $1 (any local address, so it
-# also catches 0.0.0.0 / [::] listeners that would block 127.0.0.1).
-port_in_use() {
-  local port=$1 out
-  if command -v ss >/dev/null 2>&1; then
-    out=$(ss -Hltn "( sport = :$port )" 2>/dev/null) || out=x
-    [[ -n $out ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
-}
 
 # True when HTTP port $1 or its TCP port is taken.
 ports_in_use() {
   port_in_use "$1" || port_in_use "$(($1 + TCP_OFFSET))"
-}
-
-# True when HTTP port $1 is remembered by another instance under $BASE (the
-# TCP port follows from it, and the two ranges do not overlap).
-port_claimed_by_other() {
-  local port=$1 f
-  for f in "$BASE"/*/port; do
-    [[ -f $f && $f != "$PORT_FILE" ]] || continue
-    [[ $(<"$f") == "$port" ]] && return 0
-  done
-  return 1
 }
 
 # Prints the HTTP port to use (the TCP port is that + TCP_OFFSET).
@@ -221,36 +175,6 @@ require_instance() {
     die "instance '$NAME' was never started (run: scripts/clickhouse.sh start $NAME)"
   PORT=$(<"$PORT_FILE")
   TCP_PORT=$((PORT + TCP_OFFSET))
-}
-
-password() {
-  if [[ -f $PW_FILE ]]; then
-    cat -- "$PW_FILE"
-  else
-    printf '%s' "${SLUICE_TEST_PASSWORD:-$DEFAULT_PASSWORD}"
-  fi
-}
-
-# Make sure the clickhouse OS user can reach $INST (as root only).
-ensure_traversable() {
-  ((EUID == 0)) || return 0
-  local d=$ROOT
-  chmod 755 "$ROOT/.local" "$BASE"
-  while [[ $d != / ]]; do
-    if ! runuser -u "$CH_OS_USER" -- test -x "$d"; then
-      log "making $d traversable (o+x) for OS user $CH_OS_USER"
-      chmod o+x "$d"
-    fi
-    d=$(dirname -- "$d")
-  done
-}
-
-make_owned_dir() {
-  mkdir -p "$1"
-  if ((EUID == 0)); then
-    chown "$CH_OS_USER:" "$1"
-  fi
-  chmod 700 "$1"
 }
 
 # Text as XML character data.

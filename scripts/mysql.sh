@@ -51,6 +51,8 @@
 #                         (default: sluice-test-pw); applied on every start
 #   SLUICE_MYSQL_BIN      directory of mariadbd (default /usr/sbin)
 set -euo pipefail
+# shellcheck source=lib/instances.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib/instances.sh"
 
 PROG=mysql.sh
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -76,12 +78,6 @@ unset MYSQL_HOST MYSQL_TCP_PORT MYSQL_UNIX_PORT MARIADB_UNIX_PORT MYSQL_PWD \
   MYSQL_HOME MARIADB_HOME MYSQL_GROUP_SUFFIX MARIADB_GROUP_SUFFIX \
   MYSQL_TEST_LOGIN_FILE || true
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-
 usage() {
   sed -n '/^# Usage:/,/^# When run/p' "${BASH_SOURCE[0]}" | sed -e 's/^# \{0,1\}//' -e '/^When run/d' >&2
   exit 2
@@ -96,6 +92,7 @@ else
   MY_OS_USER=$(id -un)
   SUPER_USER=$MY_OS_USER
 fi
+SERVER_USER=$MY_OS_USER # for scripts/lib/instances.sh
 
 # Run a command as the OS user that owns the MariaDB instances.
 as_my() {
@@ -117,11 +114,6 @@ check_bins() {
   [[ $v == *" $MY_MAJOR."* ]] || log "warning: expected MariaDB $MY_MAJOR, found: $v"
 }
 
-check_name() {
-  [[ ${1:-} =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$ ]] ||
-    die "invalid instance name '${1:-}' (use 1-40 chars of [A-Za-z0-9_-])"
-}
-
 # Per-instance paths.
 set_paths() {
   NAME=$1
@@ -137,44 +129,7 @@ set_paths() {
   PW_FILE=$INST/password
 }
 
-# Serialize mutating commands (port choice, start/stop). fd 9 must never be
-# inherited by a long-lived child (mariadbd), or the lock would be held for
-# the server's whole lifetime: see the 9>&- where the server is launched.
-lock_base() {
-  mkdir -p "$BASE"
-  exec 9>>"$BASE/.mysql-sh.lock"
-  flock -w 120 9 || die "timed out after 120s waiting for $BASE/.mysql-sh.lock"
-}
-
 # ---------------------------------------------------------------- ports ---
-
-default_port() {
-  local sum
-  sum=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
-  echo $((PORT_BASE + sum % PORT_SPREAD))
-}
-
-# True when something listens on TCP port $1 (any local address, so it
-# also catches 0.0.0.0 / [::] listeners that would block 127.0.0.1).
-port_in_use() {
-  local port=$1 out
-  if command -v ss >/dev/null 2>&1; then
-    out=$(ss -Hltn "( sport = :$port )" 2>/dev/null) || out=x
-    [[ -n $out ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
-}
-
-# True when port $1 is remembered by another instance under $BASE.
-port_claimed_by_other() {
-  local port=$1 f
-  for f in "$BASE"/*/port; do
-    [[ -f $f && $f != "$PORT_FILE" ]] || continue
-    [[ $(<"$f") == "$port" ]] && return 0
-  done
-  return 1
-}
 
 choose_port() {
   local port i
@@ -231,36 +186,6 @@ require_instance() {
     die "instance '$NAME' was never started (run: scripts/mysql.sh start $NAME)"
   PORT=$(<"$PORT_FILE")
   SOCK=$(<"$SOCK_FILE")
-}
-
-password() {
-  if [[ -f $PW_FILE ]]; then
-    cat -- "$PW_FILE"
-  else
-    printf '%s' "${SLUICE_TEST_PASSWORD:-$DEFAULT_PASSWORD}"
-  fi
-}
-
-# Make sure the mysql OS user can reach $INST (as root only).
-ensure_traversable() {
-  ((EUID == 0)) || return 0
-  local d=$ROOT
-  chmod 755 "$ROOT/.local" "$BASE"
-  while [[ $d != / ]]; do
-    if ! runuser -u "$MY_OS_USER" -- test -x "$d"; then
-      log "making $d traversable (o+x) for OS user $MY_OS_USER"
-      chmod o+x "$d"
-    fi
-    d=$(dirname -- "$d")
-  done
-}
-
-make_owned_dir() {
-  mkdir -p "$1"
-  if ((EUID == 0)); then
-    chown "$MY_OS_USER:" "$1"
-  fi
-  chmod 700 "$1"
 }
 
 # SQL string literal (the server's default sql_mode keeps backslash escapes).

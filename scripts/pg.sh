@@ -23,6 +23,8 @@
 #                         (default: sluice-test-pw); applied on every start
 #   SLUICE_PG_BIN         PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 set -euo pipefail
+# shellcheck source=lib/instances.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib/instances.sh"
 
 PROG=pg.sh
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -42,12 +44,6 @@ SOCK_PATH_MAX=100
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE \
   PGSERVICE PGSERVICEFILE PGOPTIONS PGDATA PGSSLMODE PGTARGETSESSIONATTRS || true
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() {
-  printf '%s: error: %s\n' "$PROG" "$*" >&2
-  exit 1
-}
-
 usage() {
   sed -n '/^# Usage:/,/^# When run/p' "${BASH_SOURCE[0]}" | sed -e 's/^# \{0,1\}//' -e '/^When run/d' >&2
   exit 2
@@ -60,6 +56,7 @@ if ((EUID == 0)); then
 else
   PG_OS_USER=$(id -un)
 fi
+SERVER_USER=$PG_OS_USER # for scripts/lib/instances.sh
 
 # Run a command as the OS user that owns the PostgreSQL instances.
 as_pg() {
@@ -77,11 +74,6 @@ check_bins() {
   done
 }
 
-check_name() {
-  [[ ${1:-} =~ ^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$ ]] ||
-    die "invalid instance name '${1:-}' (use 1-40 chars of [A-Za-z0-9_-])"
-}
-
 # Per-instance paths.
 set_paths() {
   NAME=$1
@@ -93,44 +85,7 @@ set_paths() {
   PW_FILE=$INST/password
 }
 
-# Serialize mutating commands (port choice, start/stop). fd 9 must never be
-# inherited by a long-lived child (the postmaster), or the lock would be
-# held for the server's whole lifetime: see the 9>&- on pg_ctl start.
-lock_base() {
-  mkdir -p "$BASE"
-  exec 9>>"$BASE/.pg-sh.lock"
-  flock -w 120 9 || die "timed out after 120s waiting for $BASE/.pg-sh.lock"
-}
-
 # ---------------------------------------------------------------- ports ---
-
-default_port() {
-  local sum
-  sum=$(printf '%s' "$1" | cksum | cut -d' ' -f1)
-  echo $((PORT_BASE + sum % PORT_SPREAD))
-}
-
-# True when something listens on TCP port $1 (any local address, so it
-# also catches 0.0.0.0 / [::] listeners that would block 127.0.0.1).
-port_in_use() {
-  local port=$1 out
-  if command -v ss >/dev/null 2>&1; then
-    out=$(ss -Hltn "( sport = :$port )" 2>/dev/null) || out=x
-    [[ -n $out ]]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
-}
-
-# True when port $1 is remembered by another instance under $BASE.
-port_claimed_by_other() {
-  local port=$1 f
-  for f in "$BASE"/*/port; do
-    [[ -f $f && $f != "$PORT_FILE" ]] || continue
-    [[ $(<"$f") == "$port" ]] && return 0
-  done
-  return 1
-}
 
 choose_port() {
   local port i
@@ -176,36 +131,6 @@ require_instance() {
     die "instance '$NAME' was never started (run: scripts/pg.sh start $NAME)"
   PORT=$(<"$PORT_FILE")
   SOCK=$(<"$SOCK_FILE")
-}
-
-password() {
-  if [[ -f $PW_FILE ]]; then
-    cat -- "$PW_FILE"
-  else
-    printf '%s' "${SLUICE_TEST_PASSWORD:-$DEFAULT_PASSWORD}"
-  fi
-}
-
-# Make sure the postgres OS user can reach $INST (as root only).
-ensure_traversable() {
-  ((EUID == 0)) || return 0
-  local d=$ROOT
-  chmod 755 "$ROOT/.local" "$BASE"
-  while [[ $d != / ]]; do
-    if ! runuser -u "$PG_OS_USER" -- test -x "$d"; then
-      log "making $d traversable (o+x) for OS user $PG_OS_USER"
-      chmod o+x "$d"
-    fi
-    d=$(dirname -- "$d")
-  done
-}
-
-make_owned_dir() {
-  mkdir -p "$1"
-  if ((EUID == 0)); then
-    chown "$PG_OS_USER:" "$1"
-  fi
-  chmod 700 "$1"
 }
 
 sql_quote() { printf "'%s'" "${1//\'/\'\'}"; }
