@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/txbuild.h"
 #include "core/mem.h"
 #include "sources/mysql/my_source_int.h"
 
@@ -81,10 +82,7 @@ struct sl_stream {
 	int nrels;
 	sl_shape **sent; /* per catalog table: the shape last sent (SCHEMA) */
 	bool *warned;
-	sl_changes **pending;
-	int *touched;
-	int ntouched;
-	size_t pending_bytes; /* of every pending batch: at most about MS_ROWS_BYTES */
+	sl_txb txb; /* the changes of the transaction being read, per table */
 	/* decoding */
 	sl_my_value *vals, *vals2;
 	int nvals;
@@ -115,6 +113,8 @@ struct sl_stream {
 };
 
 /* ---------------------------------------------------------------- helpers ---- */
+
+static int ms_emit_cb(void *ctx, sl_msg *m, sl_error *err);
 
 static uint32_t ms_pseudo_server_id(const char *name)
 {
@@ -251,8 +251,7 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	int n = cat->ntables ? cat->ntables : 1;
 	s->sent = sl_calloc((size_t)n, sizeof *s->sent);
 	s->warned = sl_calloc((size_t)n, sizeof *s->warned);
-	s->pending = sl_calloc((size_t)n, sizeof *s->pending);
-	s->touched = sl_calloc((size_t)n, sizeof *s->touched);
+	sl_txb_init(&s->txb, cat->ntables, MS_ROWS_BYTES, ms_emit_cb, s);
 	int rc = 0;
 	s->gtid = sl_gtid_set_parse(src->flavor, from, err);
 	if (s->gtid == NULL) {
@@ -350,6 +349,12 @@ static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
 	return sl_emit_wait(s->emit, s->ctx, m, s->stop, NULL, NULL, err);
 }
 
+/* the transaction builder's way out */
+static int ms_emit_cb(void *ctx, sl_msg *m, sl_error *err)
+{
+	return ms_emit(ctx, m, err);
+}
+
 /* The binlog has reached position `pos` of file number `file`, between transactions: hand on
  * the backfill watermarks placed at or before it (my_place_mark), each with the position
  * reached so far, and record how far the stream has gone (`entering`: into the transaction
@@ -404,39 +409,6 @@ static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, bool entering, sl
 	return rc;
 }
 
-static int ms_flush_table(sl_stream *s, int t, sl_error *err)
-{
-	sl_changes *c = s->pending[t];
-	if (c == NULL || c->rows->length == 0)
-		return 0;
-	s->pending[t] = NULL;
-	size_t bytes = sl_changes_bytes(c);
-	s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
-	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
-	m->table = t;
-	m->changes = c;
-	return ms_emit(s, m, err);
-}
-
-/* Hand on every table's pending rows: a transaction touching many tables holds at most
- * MS_ROWS_BYTES in total, not a batch per table. */
-static int ms_flush_touched(sl_stream *s, sl_error *err)
-{
-	for (int i = 0; i < s->ntouched; i++)
-		SL_TRY(ms_flush_table(s, s->touched[i], err));
-	s->ntouched = 0;
-	return 0;
-}
-
-static void ms_drop_pending(sl_stream *s)
-{
-	for (int i = 0; i < s->ntouched; i++) {
-		sl_changes_free(s->pending[s->touched[i]]);
-		s->pending[s->touched[i]] = NULL;
-	}
-	s->ntouched = 0;
-	s->pending_bytes = 0;
-}
 
 /* ---------------------------------------------------------------- tables ---- */
 
@@ -470,31 +442,6 @@ static int ms_catalog_index(const sl_stream *s, const char *db, const char *tabl
 	return -1;
 }
 
-static bool ms_field_equal(const sl_field *a, const sl_field *b)
-{
-	if (strcmp(a->name, b->name) != 0 || a->type != b->type || a->precision != b->precision ||
-	    a->scale != b->scale || a->unit != b->unit || a->nullable != b->nullable)
-		return false;
-	if ((a->tz == NULL) != (b->tz == NULL) || (a->tz && strcmp(a->tz, b->tz) != 0))
-		return false;
-	if ((a->ext_name == NULL) != (b->ext_name == NULL) ||
-	    (a->ext_name && strcmp(a->ext_name, b->ext_name) != 0))
-		return false;
-	return true;
-}
-
-static bool ms_same_shape(const sl_shape *a, const sl_field *f, int n, bool key_known)
-{
-	if (a == NULL || a->nfields != n || a->key_known != key_known)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (!ms_field_equal(&a->fields[i], &f[i]) || a->fields[i].key_pos != f[i].key_pos ||
-		    strcmp(a->fields[i].source_type ? a->fields[i].source_type : "",
-		           f[i].source_type ? f[i].source_type : "") != 0)
-			return false;
-	return true;
-}
-
 /* The binlog does not say which values rows held before a column was added (the default, or
  * what a rewrite left): where the source can backfill, every column of a shape sent says so
  * (fill_missing), so that a target adding one asks for the table to be copied again. */
@@ -509,7 +456,7 @@ static void ms_values_unknown(const sl_stream *s, sl_shape *shape)
 /* Send table t's new shape: the rows built with the previous one go first. */
 static int ms_send_shape(sl_stream *s, int t, sl_shape *shape, sl_error *err)
 {
-	SL_TRY(ms_flush_table(s, t, err));
+	SL_TRY(sl_txb_flush_table(&s->txb, t, err));
 	sl_shape_unref(s->sent[t]);
 	s->sent[t] = sl_shape_ref(shape);
 	sl_msg *sm = sl_msg_new(SL_MSG_SCHEMA);
@@ -889,7 +836,7 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 		sl_field *f = &fields[nf];
 		sl_my_field(&r->types[i], bc->name, f);
 		f->nullable = bc->nullable;
-		if (known && ms_field_equal(known, f))
+		if (known && sl_field_same(known, f))
 			f->source_type = known->source_type ? sl_strdup(known->source_type) : NULL;
 		r->map[i] = nf++;
 	}
@@ -934,7 +881,7 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 			r->refcols[r->nref++] = i;
 	}
 	if (rc == 0) {
-		if (ms_same_shape(s->sent[r->table], fields, nf, key_known)) {
+		if (sl_shape_same(s->sent[r->table], fields, nf, key_known)) {
 			r->shape = sl_shape_ref(s->sent[r->table]);
 		} else {
 			r->shape = sl_shape_new(fields, nf);
@@ -956,19 +903,8 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
                      sl_error *err)
 {
 	int t = r->table;
-	sl_changes *c = s->pending[t];
-	if (c && c->shape != r->shape) {
-		SL_TRY(ms_flush_table(s, t, err));
-		c = NULL;
-	}
-	if (c == NULL) {
-		bool listed = false;
-		for (int i = 0; i < s->ntouched; i++)
-			listed |= s->touched[i] == t;
-		if (!listed)
-			s->touched[s->ntouched++] = t;
-		c = s->pending[t] = sl_changes_new(t, r->shape);
-	}
+	sl_changes *c;
+	SL_TRY(sl_txb_batch(&s->txb, t, r->shape, &c, err));
 	size_t before = sl_changes_bytes(c);
 	int nf = r->shape->nfields;
 	int ubytes = (nf + 7) / 8;
@@ -997,8 +933,9 @@ static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, en
 		}
 	}
 	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
-	s->pending_bytes += sl_changes_bytes(c) - before;
-	return 0;
+	/* never flushed here: an event's rows (an update's before and after image) stay together;
+	 * ms_rows hands them on after the event */
+	return sl_txb_added(&s->txb, c, before, false, err);
 }
 
 /* Whether an update changed a value in columns cols[0..n). */
@@ -1092,8 +1029,8 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
 		} else {
 			SL_TRY(ms_append(s, r, s->vals, SL_OP_DELETE, err));
 		}
-		if (s->pending_bytes >= MS_ROWS_BYTES)
-			SL_TRY(ms_flush_touched(s, err));
+		if (sl_txb_full(&s->txb))
+			SL_TRY(sl_txb_flush(&s->txb, err));
 	}
 	return 0;
 }
@@ -1145,7 +1082,7 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 	r.shape->key_known = key_known;
 	ms_values_unknown(s, r.shape);
 	ms_mark_renames(s, t, r.shape);
-	if (!ms_same_shape(s->sent[t], now.fields, now.nfields, key_known) &&
+	if (!sl_shape_same(s->sent[t], now.fields, now.nfields, key_known) &&
 	    (rc = ms_send_shape(s, t, r.shape, err)) < 0)
 		goto out;
 	if (s->copies)
@@ -1180,9 +1117,9 @@ static int ms_backfill(sl_stream *s, int t, sl_error *err)
 			rc = sl_my_parse_text(&r.types[k], row[k], len[k], &s->vals[k], err);
 		if (rc == 0)
 			rc = ms_append(s, &r, s->vals, SL_OP_UPSERT, err);
-		sl_changes *ch = s->pending[t];
+		sl_changes *ch = s->txb.pending[t];
 		if (rc == 0 && ch && sl_changes_bytes(ch) >= MS_ROWS_BYTES)
-			rc = ms_flush_table(s, t, err);
+			rc = sl_txb_flush_table(&s->txb, t, err);
 		rows++;
 	}
 	if (rc == 0 && mysql_errno(c) != 0)
@@ -1196,7 +1133,7 @@ out:
 	sl_my_exec(c, "COMMIT", &e2);
 	/* the rows pending for this table were built with r.shape: hand them on before r goes */
 	if (rc == 0)
-		rc = ms_flush_table(s, t, err);
+		rc = sl_txb_flush_table(&s->txb, t, err);
 	free(r.map);
 	free(r.types); /* shallow copies of mt->types */
 	sl_shape_unref(r.shape);
@@ -1211,8 +1148,7 @@ static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 {
 	s->in_txn = true;
 	s->saw_begin = false;
-	s->ntouched = 0;
-	s->pending_bytes = 0;
+	sl_txb_drop(&s->txb); /* nothing is pending between transactions */
 	if (s->skip)
 		return 0;
 	sl_msg *bm = sl_msg_new(SL_MSG_BEGIN);
@@ -1229,7 +1165,7 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	if (s->skip) {
 		/* already in the position; MariaDB would even replace the domain's seq with this
 		 * lower or equal one, and positions and versions must never go back */
-		ms_drop_pending(s);
+		sl_txb_drop(&s->txb);
 		s->skip = false;
 		return 0;
 	}
@@ -1237,8 +1173,7 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 		sl_gtid_set_add_mariadb(s->gtid, s->cur_domain, s->cur_server, s->cur_seq);
 	else
 		sl_gtid_set_add_mysql(s->gtid, s->cur_uuid, s->cur_gno);
-	SL_TRY(ms_flush_touched(s, err));
-	s->pending_bytes = 0;
+	SL_TRY(sl_txb_flush(&s->txb, err));
 	uint64_t version; /* the BEGIN's: it counted the same union */
 	SL_TRY(sl_my_version(s->gtid, NULL, &version, err));
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
@@ -1429,7 +1364,7 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	}
 	if (q.sql_len == 8 && strncasecmp(q.sql, "ROLLBACK", 8) == 0 && s->saw_begin) {
 		/* a transaction that touched only non-transactional tables and rolled back */
-		ms_drop_pending(s);
+		sl_txb_drop(&s->txb);
 		return ms_commit(s, h, err);
 	}
 	/* inside BEGIN ... COMMIT (SAVEPOINT, ROLLBACK TO ...): nothing to apply */
@@ -1451,12 +1386,7 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 		SL_TRY(ms_emit(s, sm, err));
 	}
 	if (t >= 0) {
-		if (s->pending[t]) {
-			size_t bytes = sl_changes_bytes(s->pending[t]);
-			s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
-		}
-		sl_changes_free(s->pending[t]);
-		s->pending[t] = NULL;
+		sl_txb_discard(&s->txb, t);
 		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);
 		tm->table = t;
 		SL_TRY(ms_emit(s, tm, err));
@@ -1508,7 +1438,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		sl_binlog_mariadb_gtid g;
 		SL_TRY(sl_binlog_parse_mariadb_gtid(body, blen, &g, err));
 		if (s->in_txn) /* a transaction without its end: should not happen */
-			ms_drop_pending(s);
+			sl_txb_drop(&s->txb);
 		/* a transaction starts here: marks at or before its start come first */
 		if (h.next_pos >= h.event_len)
 			SL_TRY(ms_marks(s, s->file_no, h.next_pos - h.event_len, true, err));
@@ -1534,7 +1464,7 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 		sl_binlog_mysql_gtid g;
 		SL_TRY(sl_binlog_parse_mysql_gtid(body, blen, &g, err));
 		if (s->in_txn)
-			ms_drop_pending(s);
+			sl_txb_drop(&s->txb);
 		memcpy(s->cur_uuid, g.uuid, 16);
 		s->cur_gno = g.gno;
 		sl_gtid_set *x = sl_gtid_set_parse(SL_GTID_MYSQL, "", err);
@@ -1649,14 +1579,11 @@ void sl_my_stream_close(sl_stream *s)
 		free(s->tables_renamed[i].identity);
 	}
 	free(s->tables_renamed);
-	for (int i = 0; s->pending && i < s->cat->ntables; i++)
-		sl_changes_free(s->pending[i]);
+	sl_txb_free(&s->txb);
 	for (int i = 0; s->sent && i < s->cat->ntables; i++)
 		sl_shape_unref(s->sent[i]);
-	free(s->pending);
 	free(s->sent);
 	free(s->warned);
-	free(s->touched);
 	for (int i = 0; i < s->nrels; i++)
 		ms_rel_clear(&s->rels[i]);
 	free(s->rels);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/txbuild.h"
 #include "core/mem.h"
 #include "clients/pgcatalog.h"
 #include "clients/pgclient.h"
@@ -87,10 +88,7 @@ struct sl_stream {
 	int nrels;
 	struct st_type *types;
 	int ntypes;
-	sl_changes **pending; /* per catalog table, during a transaction */
-	int *touched;
-	int ntouched;
-	size_t pending_bytes; /* of every pending batch: at most about ST_ROWS_BYTES */
+	sl_txb txb; /* the changes of the transaction being read, per table */
 	uint8_t *ubits;
 	int ubits_cap;
 	sl_pg_text_buf tbuf;
@@ -233,38 +231,10 @@ static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
 	return st_emit_now(s, m, err);
 }
 
-static int st_flush_table(sl_stream *s, int t, sl_error *err)
+/* the transaction builder's way out: through st_emit, which hands the held-back BEGIN on */
+static int st_emit_cb(void *ctx, sl_msg *m, sl_error *err)
 {
-	sl_changes *c = s->pending[t];
-	if (c == NULL || c->rows->length == 0)
-		return 0;
-	s->pending[t] = NULL;
-	size_t bytes = sl_changes_bytes(c);
-	s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
-	sl_msg *m = sl_msg_new(SL_MSG_ROWS);
-	m->table = t;
-	m->changes = c;
-	return st_emit(s, m, err);
-}
-
-static void st_drop_pending(sl_stream *s)
-{
-	for (int i = 0; i < s->ntouched; i++) {
-		sl_changes_free(s->pending[s->touched[i]]);
-		s->pending[s->touched[i]] = NULL;
-	}
-	s->ntouched = 0;
-	s->pending_bytes = 0;
-}
-
-/* Hand on every table's pending rows: a transaction touching many tables holds at most
- * ST_ROWS_BYTES in total, not a batch per table. */
-static int st_flush_touched(sl_stream *s, sl_error *err)
-{
-	for (int i = 0; i < s->ntouched; i++)
-		SL_TRY(st_flush_table(s, s->touched[i], err));
-	s->ntouched = 0;
-	return 0;
+	return st_emit(ctx, m, err);
 }
 
 /* ---------------------------------------------------------------- relations ---- */
@@ -341,21 +311,6 @@ static int st_catalog_index(sl_stream *s, uint32_t relid)
 			return i;
 	}
 	return -1;
-}
-
-static bool st_same_shape(const sl_shape *a, const sl_field *f, int n, bool key_known)
-{
-	if (a == NULL || a->nfields != n || a->key_known != key_known)
-		return false;
-	for (int i = 0; i < n; i++) {
-		const sl_field *x = &a->fields[i], *y = &f[i];
-		if (strcmp(x->name, y->name) != 0 || x->type != y->type ||
-		    x->key_pos != y->key_pos ||
-		    strcmp(x->source_type ? x->source_type : "",
-		           y->source_type ? y->source_type : ""))
-			return false;
-	}
-	return true;
 }
 
 /* Columns added while the table had rows: ADD COLUMN ... DEFAULT with a constant stores the
@@ -578,11 +533,11 @@ static int st_relation(sl_stream *s, sl_error *err)
 	if (rc == 0) {
 		r->warned = true;
 		/* pending rows were built with the previous shape: hand them on first */
-		if (s->pending[r->table] && !st_same_shape(r->shape, fields, nf, key_known))
-			rc = st_flush_table(s, r->table, err);
+		if (!sl_shape_same(r->shape, fields, nf, key_known))
+			rc = sl_txb_flush_table(&s->txb, r->table, err);
 	}
 	if (rc == 0) {
-		bool same = st_same_shape(r->shape, fields, nf, key_known);
+		bool same = sl_shape_same(r->shape, fields, nf, key_known);
 		if (!same) {
 			sl_shape_unref(r->shape);
 			r->shape = sl_shape_new(fields, nf);
@@ -657,15 +612,8 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 		return sl_error_set(err, SL_ERR_DATA,
 		                    "source: change to %s has %d columns, its Relation message %d",
 		                    td->qualified, tup->ncols, r->ncols);
-	sl_changes *c = s->pending[r->table];
-	if (c == NULL) {
-		c = s->pending[r->table] = sl_changes_new(r->table, r->shape);
-		bool seen = false;
-		for (int i = 0; i < s->ntouched; i++)
-			seen |= s->touched[i] == r->table;
-		if (!seen)
-			s->touched[s->ntouched++] = r->table;
-	}
+	sl_changes *c;
+	SL_TRY(sl_txb_batch(&s->txb, r->table, r->shape, &c, err));
 	if (c->ubytes > s->ubits_cap) {
 		s->ubits_cap = c->ubytes;
 		s->ubits = sl_realloc(s->ubits, (size_t)s->ubits_cap);
@@ -701,10 +649,7 @@ static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, en
 		}
 	}
 	sl_changes_end_row(c, op, any_u ? s->ubits : NULL);
-	s->pending_bytes += sl_changes_bytes(c) - before;
-	if (may_flush && s->pending_bytes >= ST_ROWS_BYTES)
-		return st_flush_touched(s, err);
-	return 0;
+	return sl_txb_added(&s->txb, c, before, may_flush, err);
 }
 
 static bool st_key_changed(const struct st_rel *r, const sl_pgo_tuple *old, const sl_pgo_tuple *new)
@@ -790,12 +735,7 @@ static int st_truncate(sl_stream *s, sl_error *err)
 		if (t < 0)
 			continue;
 		/* rows before the truncate are gone anyway */
-		if (s->pending[t]) {
-			size_t bytes = sl_changes_bytes(s->pending[t]);
-			s->pending_bytes -= bytes < s->pending_bytes ? bytes : s->pending_bytes;
-		}
-		sl_changes_free(s->pending[t]);
-		s->pending[t] = NULL;
+		sl_txb_discard(&s->txb, t);
 		sl_msg *tm = sl_msg_new(SL_MSG_TRUNCATE);
 		tm->table = t;
 		SL_TRY(st_emit(s, tm, err));
@@ -810,15 +750,13 @@ static int st_commit(sl_stream *s, sl_error *err)
 		s->received = m->end_lsn;
 	if (s->skip_txn) {
 		s->in_txn = false;
-		st_drop_pending(s);
+		sl_txb_drop(&s->txb);
 		return 0;
 	}
 	/* still in the transaction: its first rows may be what hands the BEGIN on */
-	int rc = st_flush_touched(s, err);
+	int rc = sl_txb_flush(&s->txb, err);
 	s->in_txn = false;
 	SL_TRY(rc);
-	s->ntouched = 0;
-	s->pending_bytes = 0;
 	if (!s->begun)
 		return 0; /* nothing of the pipeline's: the keepalives move the slot past it */
 	sl_msg *cm = sl_msg_new(SL_MSG_COMMIT);
@@ -858,8 +796,7 @@ static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *er
 	case SL_PGO_BEGIN: {
 		s->in_txn = true;
 		s->skip_txn = m->lsn < s->start;
-		s->ntouched = 0;
-		s->pending_bytes = 0;
+		sl_txb_drop(&s->txb); /* nothing is pending between transactions */
 		s->begun = false;
 		s->begin_us = m->ts + SL_PG_EPOCH_US;
 		s->begin_version = m->lsn;
@@ -940,8 +877,7 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_stream *s = sl_calloc(1, sizeof *s);
 	s->src = src;
 	s->cat = cat;
-	s->pending = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *s->pending);
-	s->touched = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *s->touched);
+	sl_txb_init(&s->txb, cat->ntables, ST_ROWS_BYTES, st_emit_cb, s);
 	atomic_init(&s->acked, 0);
 	int rc = 0;
 	if (sl_pg_parse_lsn(from, &s->start) < 0) {
@@ -1164,10 +1100,7 @@ void sl_pg_stream_close(sl_stream *s)
 		PQfinish(s->conn);
 	if (s->meta)
 		PQfinish(s->meta);
-	for (int i = 0; s->pending && i < s->cat->ntables; i++)
-		sl_changes_free(s->pending[i]);
-	free(s->pending);
-	free(s->touched);
+	sl_txb_free(&s->txb);
 	for (int i = 0; i < s->nrels; i++) {
 		free(s->rels[i].map);
 		free(s->rels[i].keycols);
