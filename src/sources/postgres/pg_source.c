@@ -437,34 +437,29 @@ static const char pg_settings_sql[] =
         "       (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $2)::int,"
         "       current_database(), version()";
 
-static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
+/* The server settings and privileges change capture needs, one report each; the user, the
+ * database and whether the user may replicate, for the checks after. Returns the number
+ * failed, or -1 when the settings cannot be read (reported). */
+static int pg_check_settings(sl_source *s, sl_check_fn report, void *ctx, char *user, size_t nuser,
+                             char *db, size_t ndb, bool *can_replicate)
 {
 	int failed = 0;
-	char where[256];
 	sl_error err = {0};
-	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
-	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000,
-	          s->server_version % 10000);
-	char tls[256];
-	sl_pg_tls_describe(s->meta, "source", tls, sizeof tls);
-	report(ctx, true, "source TLS", tls);
 	PGresult *res;
 	const char *params[2] = {s->publication, s->slot};
 	if (sl_pg_query(s->meta, pg_settings_sql, 2, params, &res, &err) < 0) {
 		report(ctx, false, "source settings", err.msg);
-		return 1;
+		return -1;
 	}
 	const char *wal_level = PQgetvalue(res, 0, 0);
 	int max_slots = atoi(PQgetvalue(res, 0, 1)), used_slots = atoi(PQgetvalue(res, 0, 2));
 	int max_senders = atoi(PQgetvalue(res, 0, 3)), used_senders = atoi(PQgetvalue(res, 0, 4));
-	bool can_replicate = PQgetvalue(res, 0, 5)[0] == 't';
-	char user[128];
-	snprintf(user, sizeof user, "%s", PQgetvalue(res, 0, 6));
+	*can_replicate = PQgetvalue(res, 0, 5)[0] == 't';
+	snprintf(user, nuser, "%s", PQgetvalue(res, 0, 6));
 	bool can_create = PQgetvalue(res, 0, 7)[0] == 't';
 	bool pub_exists = atoi(PQgetvalue(res, 0, 8)) > 0,
 	     slot_exists = atoi(PQgetvalue(res, 0, 9)) > 0;
-	char db[128];
-	snprintf(db, sizeof db, "%s", PQgetvalue(res, 0, 10));
+	snprintf(db, ndb, "%s", PQgetvalue(res, 0, 10));
 
 	bool ok = strcmp(wal_level, "logical") == 0;
 	failed += !ok;
@@ -487,9 +482,9 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	             : "all %d of max_wal_senders=%d are in use (raise max_wal_senders "
 	               "and restart)",
 	          used_senders, max_senders);
-	failed += !can_replicate;
-	pg_report(report, ctx, can_replicate, "source replication privilege",
-	          can_replicate
+	failed += !*can_replicate;
+	pg_report(report, ctx, *can_replicate, "source replication privilege",
+	          *can_replicate
 	                  ? "user \"%s\" has REPLICATION"
 	                  : "user \"%s\" lacks REPLICATION (run: ALTER ROLE \"%s\" REPLICATION)",
 	          user, user);
@@ -506,6 +501,84 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 	pg_report(report, ctx, true, "source replication slot",
 	          slot_exists ? "slot \"%s\" exists" : "slot \"%s\" will be created", s->slot);
 	PQclear(res);
+
+	return failed;
+}
+
+/* Table i of cat: SELECT for `user`, and, without a key, whether its updates and deletes
+ * can be replicated. Returns 1 when the user cannot read it. */
+static int pg_check_table(sl_source *s, sl_check_fn report, void *ctx, const sl_catalog *cat, int i,
+                          const char *user)
+{
+	sl_error err = {0};
+	PGresult *res;
+	int denied = 0;
+	sl_buf q = {0};
+	sl_buf_puts(&q, "SELECT has_table_privilege(");
+	sl_buf pq = {0};
+	sl_pg_quote_qualified(&pq, cat->tables[i].schema, cat->tables[i].name);
+	sl_pg_quote_literal(&q, sl_buf_cstr(&pq));
+	sl_buf_puts(&q, ", 'SELECT')");
+	if (sl_pg_query(s->meta, sl_buf_cstr(&q), 0, NULL, &res, &err) == 0) {
+		if (PQgetvalue(res, 0, 0)[0] != 't') {
+			char what[300];
+			snprintf(what, sizeof what, "source table %s", cat->tables[i].qualified);
+			pg_report(report, ctx, false, what,
+			          "user \"%s\" cannot read it (run: GRANT SELECT ON %s TO "
+			          "\"%s\")",
+			          user, sl_buf_cstr(&pq), user);
+			denied++;
+		}
+		PQclear(res);
+	}
+	if (cat->tables[i].nkey == 0) {
+		/* without a key, updates and deletes need the whole old row in the log */
+		const struct pg_table *pt = cat->tables[i].priv;
+		char oid[16];
+		snprintf(oid, sizeof oid, "%u", pt->oid);
+		const char *p1[1] = {oid};
+		if (sl_pg_query(s->meta, "SELECT relreplident FROM pg_class WHERE oid = $1", 1, p1,
+		                &res, &err) == 0) {
+			char what[300];
+			snprintf(what, sizeof what, "source table %s", cat->tables[i].qualified);
+			if (PQgetvalue(res, 0, 0)[0] == 'f')
+				pg_report(report, ctx, true, what,
+				          "no primary key; REPLICA IDENTITY FULL: updates "
+				          "and "
+				          "deletes are applied by whole-row match");
+			else
+				pg_report(report, ctx, true, what,
+				          "warning: no primary key and REPLICA IDENTITY is "
+				          "not "
+				          "FULL: only inserts can be replicated, and once "
+				          "published PostgreSQL refuses UPDATE/DELETE on "
+				          "it (run: "
+				          "ALTER TABLE %s REPLICA IDENTITY FULL)",
+				          sl_buf_cstr(&pq));
+			PQclear(res);
+		}
+	}
+	sl_buf_free(&q);
+	sl_buf_free(&pq);
+	return denied;
+}
+
+static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
+{
+	char where[256];
+	sl_error err = {0};
+	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
+	          sl_pg_where(s->meta, where, sizeof where), s->server_version / 10000,
+	          s->server_version % 10000);
+	char tls[256];
+	sl_pg_tls_describe(s->meta, "source", tls, sizeof tls);
+	report(ctx, true, "source TLS", tls);
+	char user[128], db[128];
+	bool can_replicate = false;
+	int failed =
+	        pg_check_settings(s, report, ctx, user, sizeof user, db, sizeof db, &can_replicate);
+	if (failed < 0)
+		return 1;
 
 	/* a replication connection must be allowed (pg_hba.conf, REPLICATION) */
 	if (can_replicate) {
@@ -526,60 +599,9 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 		report(ctx, false, "source tables", err.msg);
 		return failed + 1;
 	}
-	int denied = 0;
-	for (int i = 0; i < cat.ntables; i++) {
-		sl_buf q = {0};
-		sl_buf_puts(&q, "SELECT has_table_privilege(");
-		sl_buf pq = {0};
-		sl_pg_quote_qualified(&pq, cat.tables[i].schema, cat.tables[i].name);
-		sl_pg_quote_literal(&q, sl_buf_cstr(&pq));
-		sl_buf_puts(&q, ", 'SELECT')");
-		if (sl_pg_query(s->meta, sl_buf_cstr(&q), 0, NULL, &res, &err) == 0) {
-			if (PQgetvalue(res, 0, 0)[0] != 't') {
-				char what[300];
-				snprintf(what, sizeof what, "source table %s",
-				         cat.tables[i].qualified);
-				pg_report(report, ctx, false, what,
-				          "user \"%s\" cannot read it (run: GRANT SELECT ON %s TO "
-				          "\"%s\")",
-				          user, sl_buf_cstr(&pq), user);
-				denied++;
-			}
-			PQclear(res);
-		}
-		if (cat.tables[i].nkey == 0) {
-			/* without a key, updates and deletes need the whole old row in the log */
-			const struct pg_table *pt = cat.tables[i].priv;
-			char oid[16];
-			snprintf(oid, sizeof oid, "%u", pt->oid);
-			const char *p1[1] = {oid};
-			if (sl_pg_query(s->meta, "SELECT relreplident FROM pg_class WHERE oid = $1",
-			                1, p1, &res, &err) == 0) {
-				char what[300];
-				snprintf(what, sizeof what, "source table %s",
-				         cat.tables[i].qualified);
-				if (PQgetvalue(res, 0, 0)[0] == 'f')
-					pg_report(report, ctx, true, what,
-					          "no primary key; REPLICA IDENTITY FULL: updates "
-					          "and "
-					          "deletes are applied by whole-row match");
-				else
-					pg_report(report, ctx, true, what,
-					          "warning: no primary key and REPLICA IDENTITY is "
-					          "not "
-					          "FULL: only inserts can be replicated, and once "
-					          "published PostgreSQL refuses UPDATE/DELETE on "
-					          "it (run: "
-					          "ALTER TABLE %s REPLICA IDENTITY FULL)",
-					          sl_buf_cstr(&pq));
-				PQclear(res);
-			}
-		}
-		sl_buf_free(&q);
-		sl_buf_free(&pq);
-	}
-	failed += denied;
-	ok = cat.ntables > 0;
+	for (int i = 0; i < cat.ntables; i++)
+		failed += pg_check_table(s, report, ctx, &cat, i, user);
+	bool ok = cat.ntables > 0;
 	failed += !ok;
 	if (ok)
 		pg_report(report, ctx, true, "source tables",
