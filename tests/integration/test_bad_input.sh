@@ -263,9 +263,30 @@ SQL
 	sluice_ok reset "$TMP/p.yaml"
 }
 
+# check, table by table: one the user cannot read fails with the GRANT to run; one without a key
+# whose old rows are not logged is a warning with the ALTER; one with REPLICA IDENTITY FULL is ok
+case_check_tables() {
+	src_sql "$SDB" <<'SQL'
+CREATE TABLE hidden (id integer PRIMARY KEY);
+CREATE TABLE nokey (v text);
+CREATE TABLE nokey_full (v text);
+ALTER TABLE nokey_full REPLICA IDENTITY FULL;
+GRANT SELECT ON nokey, nokey_full TO sluice;
+SQL
+	custom_pipeline "$TMP/p.yaml" "$GOOD_SRC" '${SL_PG_PASSWORD}'
+	sluice check "$TMP/p.yaml"
+	expect_error "a table the user cannot read (check)" 1
+	check_fail_line "source table public.hidden" 'cannot read it (run: GRANT SELECT ON "public"."hidden" TO "sluice")'
+	assert_contains "$SL_OUT" 'ok   source table public.nokey: warning: no primary key and REPLICA IDENTITY is not FULL' "keyless table: warning"
+	assert_contains "$SL_OUT" 'ALTER TABLE "public"."nokey" REPLICA IDENTITY FULL' "keyless table: the fix"
+	assert_contains "$SL_OUT" 'ok   source table public.nokey_full: no primary key; REPLICA IDENTITY FULL' "REPLICA IDENTITY FULL: ok"
+	assert_contains "$SL_OUT" "ok   source tables: 5 table(s) selected" "every table counted"
+	src_sql "$SDB" "DROP TABLE hidden, nokey, nokey_full"
+}
+
 for c in case_url_scheme case_connection_refused case_wrong_password case_missing_database \
 	case_wal_level_replica case_wal_level_replica_run_fix case_malformed_yaml case_unknown_key case_unset_variable \
-	case_no_replication_privilege case_command_line case_target_has_rows; do
+	case_no_replication_privilege case_command_line case_target_has_rows case_check_tables; do
 	run_case "$c"
 done
 
