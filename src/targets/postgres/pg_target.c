@@ -292,127 +292,100 @@ static void pgt_generated_columns(const sl_table_def *td, int after, sl_buf *sql
 	}
 }
 
-static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+/* An existing target table: sluice never overwrites rows it did not write; a table whose
+ * load was cut short (`reload`) is emptied. */
+static int pgt_prepare_existing(sl_target *t, struct pg_target_table *tt, bool reload,
+                                sl_error *err)
 {
-	const sl_table_def *td = &cat->tables[ti];
-	if (t->tables == NULL) {
-		t->tables = sl_calloc((size_t)cat->ntables, sizeof *t->tables);
-		t->ntables = cat->ntables;
-	}
-	struct pg_target_table *tt = &t->tables[ti];
-	pgt_table_free(tt);
-	tt->schema = sl_strdup(pgt_schema_for(t, td));
-	tt->name = sl_strdup(td->name);
-	sl_buf q = {0}, sql = {0};
-	sl_pg_quote_qualified(&q, tt->schema, tt->name);
-	tt->qualified = sl_strdup(sl_buf_cstr(&q));
-	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
-	int rc = 0;
+	sl_buf sql = {0};
 	PGresult *res = NULL;
-	sl_pg_column *cols = NULL;
-	int ncols = 0;
-
-	if (td->nfields == 0) {
-		rc = sl_error_set(err, SL_ERR_DATA, "table %s has no column sluice can replicate",
-		                  td->qualified);
+	sl_buf_printf(&sql, "SELECT EXISTS (SELECT 1 FROM %s)", tt->qualified);
+	int rc = sl_pg_query(t->meta, sl_buf_cstr(&sql), 0, NULL, &res, err);
+	if (rc < 0) {
+		if (rc == SL_ERR_PRIVILEGE)
+			sl_error_set(
+			        err, rc,
+			        "target table %s already exists and user \"%s\" cannot use it "
+			        "(make the user its owner, or drop the table so sluice creates "
+			        "it)",
+			        tt->qualified, PQuser(t->meta));
 		goto out;
 	}
-	if (same_engine && (rc = pgt_requirements(t, td, err)) < 0)
-		goto out;
-	sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
-	sl_pg_quote_ident(&sql, tt->schema);
-	if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0) {
-		sl_error_wrap(err, "target: creating schema \"%s\"", tt->schema);
-		goto out;
-	}
-	const char *params[1] = {tt->qualified};
-	if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err)) < 0)
-		goto out;
-	bool exists = !PQgetisnull(res, 0, 0);
-	char oid[16];
-	snprintf(oid, sizeof oid, "%s", exists ? PQgetvalue(res, 0, 0) : "0");
-	PQclear(res);
-	res = NULL;
-
-	if (exists) {
+	bool has_rows = PQgetvalue(res, 0, 0)[0] == 't';
+	if (has_rows && !reload) {
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "target table %s.%s already exists and has rows that sluice did "
+		                  "not write (empty or drop it, or set target.schema to another "
+		                  "schema)",
+		                  tt->schema, tt->name);
+	} else if (has_rows) {
 		sl_buf_reset(&sql);
-		sl_buf_printf(&sql, "SELECT EXISTS (SELECT 1 FROM %s)", tt->qualified);
-		if ((rc = sl_pg_query(t->meta, sl_buf_cstr(&sql), 0, NULL, &res, err)) < 0) {
-			if (rc == SL_ERR_PRIVILEGE)
-				sl_error_set(err, rc,
-				             "target table %s already exists and user \"%s\" "
-				             "cannot use it "
-				             "(make the user its owner, or drop the table so "
-				             "sluice creates it)",
-				             tt->qualified, PQuser(t->meta));
-			goto out;
-		}
-		bool has_rows = PQgetvalue(res, 0, 0)[0] == 't';
-		PQclear(res);
-		res = NULL;
-		if (has_rows && !reload) {
-			rc = sl_error_set(err, SL_ERR_STATE,
-			                  "target table %s.%s already exists and has rows that "
-			                  "sluice did not write (empty or drop "
-			                  "it, or set target.schema to another schema)",
-			                  tt->schema, tt->name);
-			goto out;
-		}
-		if (has_rows) {
-			sl_buf_reset(&sql);
-			sl_buf_printf(&sql, "TRUNCATE %s", tt->qualified);
-			if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0)
-				goto out;
+		sl_buf_printf(&sql, "TRUNCATE %s", tt->qualified);
+		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) == 0)
 			sl_info("target: emptied %s.%s to reload it", tt->schema, tt->name);
+	}
+out:
+	PQclear(res);
+	sl_buf_free(&sql);
+	return rc;
+}
+
+/* CREATE TABLE for td: the source's own types from a PostgreSQL source (with its generated
+ * columns), else the Arrow types' PostgreSQL forms; no primary key yet (finish_table). */
+static int pgt_create(sl_target *t, const sl_table_def *td, const struct pg_target_table *tt,
+                      bool same_engine, sl_error *err)
+{
+	sl_buf sql = {0};
+	int rc = 0;
+	sl_buf_printf(&sql, "CREATE TABLE %s (", tt->qualified);
+	for (int i = 0; i < td->nfields && rc == 0; i++) {
+		const sl_field *f = &td->fields[i];
+		char tbuf[256];
+		const char *type = same_engine && f->source_type
+		                           ? f->source_type
+		                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+		if (type == NULL) {
+			char d[128];
+			rc = sl_error_set(
+			        err, SL_ERR_DATA,
+			        "target: column %s.%s has Arrow type %s, which PostgreSQL "
+			        "cannot store",
+			        td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+			break;
 		}
-	} else {
-		sl_buf_reset(&sql);
-		sl_buf_printf(&sql, "CREATE TABLE %s (", tt->qualified);
-		for (int i = 0; i < td->nfields; i++) {
-			const sl_field *f = &td->fields[i];
-			char tbuf[256];
-			const char *type = same_engine && f->source_type
-			                           ? f->source_type
-			                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
-			if (type == NULL) {
-				char d[128];
-				rc = sl_error_set(err, SL_ERR_DATA,
-				                  "target: column %s.%s has Arrow type %s, which "
-				                  "PostgreSQL cannot store",
-				                  td->qualified, f->name,
-				                  sl_field_describe(f, d, sizeof d));
-				goto out;
-			}
-			if (same_engine)
-				pgt_generated_columns(td, i, &sql);
-			if (sql.data[sql.len - 1] != '(')
-				sl_buf_puts(&sql, ", ");
-			sl_pg_quote_ident(&sql, f->name);
-			sl_buf_printf(&sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
-		}
+		if (same_engine)
+			pgt_generated_columns(td, i, &sql);
+		if (sql.data[sql.len - 1] != '(')
+			sl_buf_puts(&sql, ", ");
+		sl_pg_quote_ident(&sql, f->name);
+		sl_buf_printf(&sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
+	}
+	if (rc == 0) {
 		if (same_engine)
 			pgt_generated_columns(td, td->nfields, &sql);
 		sl_buf_puts(&sql, ")");
-		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0) {
+		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0)
 			sl_error_wrap(err, "target: creating table %s.%s", tt->schema, tt->name);
-			goto out;
-		}
-		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res,
-		                      err)) < 0)
-			goto out;
-		snprintf(oid, sizeof oid, "%s", PQgetvalue(res, 0, 0));
-		PQclear(res);
-		res = NULL;
 	}
+	sl_buf_free(&sql);
+	return rc;
+}
 
-	/* how each column travels, from the target's actual column types */
+/* How each column travels into table `oid`, from the target's actual column types: binary
+ * COPY straight into the table, or, for columns only text can carry, into a staging table
+ * and from there by INSERT ... SELECT with casts. */
+static int pgt_plan_load(sl_target *t, const sl_table_def *td, struct pg_target_table *tt, int ti,
+                         const char *oid, sl_error *err)
+{
+	sl_pg_column *cols = NULL;
+	int ncols = 0, rc;
 	char lit[32];
 	snprintf(lit, sizeof lit, "{%s}", oid);
 	if ((rc = sl_pg_read_columns(t->meta, lit, &cols, &ncols, err)) < 0)
-		goto out;
+		return rc;
 	tt->codecs = sl_calloc((size_t)td->nfields, sizeof *tt->codecs);
 	bool staged = false;
-	sl_buf stage = {0}, insert = {0}, select = {0}, collist = {0};
+	sl_buf stage = {0}, insert = {0}, select = {0}, collist = {0}, sql = {0};
 	sl_buf_printf(&stage, "CREATE TEMP TABLE IF NOT EXISTS \"sluice_stage_%d\" (", ti);
 	for (int i = 0; i < td->nfields && rc == 0; i++) {
 		const sl_field *f = &td->fields[i];
@@ -460,7 +433,6 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 	}
 	sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
 	if (rc == 0) {
-		sl_buf_reset(&sql);
 		if (staged) {
 			tt->stage_ddl = sl_strdup(sl_buf_cstr(&stage));
 			sl_buf_printf(
@@ -481,12 +453,60 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 	sl_buf_free(&insert);
 	sl_buf_free(&select);
 	sl_buf_free(&collist);
-out:
-	PQclear(res);
-	sl_pg_columns_free(cols, ncols);
-	sl_buf_free(&q);
 	sl_buf_free(&sql);
+	sl_pg_columns_free(cols, ncols);
 	return rc;
+}
+
+/* The table's oid, or "0" when there is none. */
+static int pgt_oid(sl_target *t, const char *qualified, char *oid, size_t n, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {qualified};
+	SL_TRY(sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err));
+	snprintf(oid, n, "%s", PQgetisnull(res, 0, 0) ? "0" : PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
+static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+{
+	const sl_table_def *td = &cat->tables[ti];
+	if (t->tables == NULL) {
+		t->tables = sl_calloc((size_t)cat->ntables, sizeof *t->tables);
+		t->ntables = cat->ntables;
+	}
+	struct pg_target_table *tt = &t->tables[ti];
+	pgt_table_free(tt);
+	tt->schema = sl_strdup(pgt_schema_for(t, td));
+	tt->name = sl_strdup(td->name);
+	sl_buf q = {0};
+	sl_pg_quote_qualified(&q, tt->schema, tt->name);
+	tt->qualified = sl_strdup(sl_buf_cstr(&q));
+	sl_buf_free(&q);
+	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
+
+	if (td->nfields == 0)
+		return sl_error_set(err, SL_ERR_DATA, "table %s has no column sluice can replicate",
+		                    td->qualified);
+	if (same_engine)
+		SL_TRY(pgt_requirements(t, td, err));
+	sl_buf sql = {0};
+	sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+	sl_pg_quote_ident(&sql, tt->schema);
+	int rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err);
+	sl_buf_free(&sql);
+	if (rc < 0)
+		return sl_error_wrap(err, "target: creating schema \"%s\"", tt->schema);
+	char oid[16];
+	SL_TRY(pgt_oid(t, tt->qualified, oid, sizeof oid, err));
+	if (strcmp(oid, "0") != 0) {
+		SL_TRY(pgt_prepare_existing(t, tt, reload, err));
+	} else {
+		SL_TRY(pgt_create(t, td, tt, same_engine, err));
+		SL_TRY(pgt_oid(t, tt->qualified, oid, sizeof oid, err));
+	}
+	return pgt_plan_load(t, td, tt, ti, oid, err);
 }
 
 static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
