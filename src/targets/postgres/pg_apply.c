@@ -357,16 +357,9 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 	for (int i = 0; i < shape->nfields && rc == 0; i++) {
 		const sl_field *f = &shape->fields[i];
 		char tbuf[256];
-		const char *want = same_engine && f->source_type
-		                           ? f->source_type
-		                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+		const char *want = pgt_column_type(td, f, same_engine, tbuf, sizeof tbuf, err);
 		if (want == NULL) {
-			char d[128];
-			rc = sl_error_set(
-			        err, SL_ERR_DATA,
-			        "target: column %s.%s has Arrow type %s, which PostgreSQL "
-			        "cannot store",
-			        td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+			rc = err->code;
 			break;
 		}
 		const sl_pg_column *col = pga_find_col(cols, ncols, f->name);

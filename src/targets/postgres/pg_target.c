@@ -330,6 +330,21 @@ out:
 	return rc;
 }
 
+const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same_engine, char *buf,
+                            size_t n, sl_error *err)
+{
+	const char *type =
+	        same_engine && f->source_type ? f->source_type : sl_pg_type_for_field(f, buf, n);
+	if (type == NULL) {
+		char d[128];
+		sl_error_set(
+		        err, SL_ERR_DATA,
+		        "target: column %s.%s has Arrow type %s, which PostgreSQL cannot store",
+		        td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+	}
+	return type;
+}
+
 /* CREATE TABLE for td: the source's own types from a PostgreSQL source (with its generated
  * columns), else the Arrow types' PostgreSQL forms; no primary key yet (finish_table). */
 static int pgt_create(sl_target *t, const sl_table_def *td, const struct pg_target_table *tt,
@@ -341,16 +356,9 @@ static int pgt_create(sl_target *t, const sl_table_def *td, const struct pg_targ
 	for (int i = 0; i < td->nfields && rc == 0; i++) {
 		const sl_field *f = &td->fields[i];
 		char tbuf[256];
-		const char *type = same_engine && f->source_type
-		                           ? f->source_type
-		                           : sl_pg_type_for_field(f, tbuf, sizeof tbuf);
+		const char *type = pgt_column_type(td, f, same_engine, tbuf, sizeof tbuf, err);
 		if (type == NULL) {
-			char d[128];
-			rc = sl_error_set(
-			        err, SL_ERR_DATA,
-			        "target: column %s.%s has Arrow type %s, which PostgreSQL "
-			        "cannot store",
-			        td->qualified, f->name, sl_field_describe(f, d, sizeof d));
+			rc = err->code;
 			break;
 		}
 		if (same_engine)

@@ -27,6 +27,11 @@ struct sl_target {
 };
 
 const char *pgt_schema_for(sl_target *t, const sl_table_def *td);
+/* The PostgreSQL type of column f of td: the source's own from a PostgreSQL source
+ * (same_engine), else the Arrow type's form (into buf); NULL, with err set, when PostgreSQL
+ * cannot store it. */
+const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same_engine, char *buf,
+                            size_t n, sl_error *err);
 int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err);
 /* `prefix`"col" cast from its staged text to the column's type (a range from the snapshot's JSON
  * object, anything else by ::type). */
