@@ -409,7 +409,6 @@ static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, bool entering, sl
 	return rc;
 }
 
-
 /* ---------------------------------------------------------------- tables ---- */
 
 static void ms_rel_clear(struct ms_rel *r)
