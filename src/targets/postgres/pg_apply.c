@@ -460,7 +460,8 @@ static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *t
 /* " AND t.key = <expr>" for every key column; exprs are the stage row's values as the target
  * types, written for the stage alias the statement uses (a range's is a whole CASE expression,
  * so the alias cannot be patched in afterwards). */
-static void pga_key_match(sl_buf *b, const sl_shape *shape, const int *key, int nkey, char **exprs)
+static void pga_key_match(sl_buf *b, const sl_shape *shape, const int *key, int nkey,
+                          char *const *exprs)
 {
 	for (int k = 0; k < nkey; k++) {
 		sl_buf_puts(b, " AND t.");
@@ -470,6 +471,146 @@ static void pga_key_match(sl_buf *b, const sl_shape *shape, const int *key, int 
 }
 
 /* Build the staging table and the merge statements for the current shape. */
+/* What pga_plan has worked out for the statements of a table: its shape, the key columns,
+ * each column read from the stage row (s.col, and o.col for a MOVE's old row) as the target
+ * type, which columns travel as text, the column list, the select list, and the SET of the
+ * target columns the source no longer sends (", c = NULL ..." or ""). */
+struct pga_parts {
+	const sl_shape *shape;
+	int n;
+	const int *key;
+	int nkey;
+	char *const *exprs, *const *oexprs;
+	const char *staged;
+	const char *collist, *sel, *dropped;
+};
+
+/* A keyed table: delete by key, upsert in key order, MOVE fills and updates of unchanged
+ * columns from the target's row, and the query for changes whose row is missing. */
+static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
+{
+	sl_buf b = {0};
+	sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'", tt->qualified,
+	              tt->stage);
+	pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
+	tt->del_sql = sl_strdup(sl_buf_cstr(&b));
+
+	sl_buf_reset(&b);
+	sl_buf_printf(&b,
+	              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op "
+	              "NOT IN "
+	              "('D', 'K') AND s._sl_u IS NULL ORDER BY ",
+	              tt->qualified, p->collist, p->sel, tt->stage);
+	/* in key order: the index and the heap are visited in order (about twice
+	 * as fast as arrival order for a large group) */
+	for (int k = 0; k < p->nkey; k++)
+		sl_buf_printf(&b, "%s%s", k ? ", " : "", p->exprs[p->key[k]]);
+	sl_buf_puts(&b, " ON CONFLICT (");
+	for (int k = 0; k < p->nkey; k++) {
+		if (k)
+			sl_buf_puts(&b, ", ");
+		sl_pg_quote_ident(&b, p->shape->fields[p->key[k]].name);
+	}
+	sl_buf_puts(&b, ") DO ");
+	sl_buf set = {0}, uset = {0}, fset = {0};
+	for (int i = 0; i < p->n; i++) {
+		/* a MOVE's unchanged values, from the row under its old key */
+		const sl_field *f = &p->shape->fields[i];
+		const char *cast = p->staged[i] == 't'   ? "::text"
+		                   : p->staged[i] == 'a' ? "::text[]"
+		                                         : "";
+		sl_pg_quote_ident(&fset, f->name);
+		sl_buf_printf(&fset, " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.", i + 1);
+		sl_pg_quote_ident(&fset, f->name);
+		sl_buf_printf(&fset, "%s ELSE s.", cast);
+		sl_pg_quote_ident(&fset, f->name);
+		sl_buf_puts(&fset, " END, ");
+	}
+	sl_buf fb = {0};
+	sl_buf_printf(&fb,
+	              "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
+	              "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
+	              tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
+	pga_key_match(&fb, p->shape, p->key, p->nkey, p->oexprs);
+	tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
+	sl_buf_free(&fb);
+	sl_buf_free(&fset);
+	for (int i = 0; i < p->n; i++) {
+		bool is_key = false;
+		for (int k = 0; k < p->nkey; k++)
+			is_key |= p->key[k] == i;
+		if (is_key)
+			continue;
+		const char *sep = set.len ? ", " : "";
+		sl_buf_puts(&set, sep);
+		sl_pg_quote_ident(&set, p->shape->fields[i].name);
+		sl_buf_puts(&set, " = EXCLUDED.");
+		sl_pg_quote_ident(&set, p->shape->fields[i].name);
+		sl_buf_puts(&uset, sep);
+		sl_pg_quote_ident(&uset, p->shape->fields[i].name);
+		sl_buf_printf(&uset, " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.", i + 1);
+		sl_pg_quote_ident(&uset, p->shape->fields[i].name);
+		sl_buf_printf(&uset, " ELSE %s END", p->exprs[i]);
+	}
+	if (set.len == 0 && p->dropped[0] == 0)
+		sl_buf_puts(&b, "NOTHING");
+	else
+		sl_buf_printf(&b, "UPDATE SET %s%s", set.len ? sl_buf_cstr(&set) : "",
+		              set.len ? p->dropped : p->dropped + 2);
+	tt->ups_sql = sl_strdup(sl_buf_cstr(&b));
+	if (uset.len) {
+		sl_buf_reset(&b);
+		sl_buf_printf(&b,
+		              "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op = 'U' "
+		              "AND s._sl_u IS NOT NULL",
+		              tt->qualified, sl_buf_cstr(&uset), p->dropped[0] ? p->dropped : "",
+		              tt->stage);
+		pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
+		tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
+	}
+	/* run after fill_sql and upd_sql: a MOVE fill_sql could not complete still has its
+	 * mask; an update's row is looked for by key */
+	sl_buf_reset(&b);
+	sl_buf_printf(&b,
+	              "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT NULL AND "
+	              "(s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS (SELECT FROM %s t WHERE "
+	              "true",
+	              tt->stage, tt->qualified);
+	pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
+	sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
+	tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
+	sl_buf_free(&set);
+	sl_buf_free(&uset);
+	sl_buf_free(&b);
+}
+
+/* A table without a key: plain inserts, and deletes of one target row per staged old image. */
+static void pga_plan_keyless(struct pga_table *tt, const struct pga_parts *p)
+{
+	sl_buf b = {0};
+	sl_buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s._sl_op <> 'D'",
+	              tt->qualified, p->collist, p->sel, tt->stage);
+	tt->ins_sql = sl_strdup(sl_buf_cstr(&b));
+	/* one target row per staged old image; duplicates count */
+	sl_buf trow = {0};
+	for (int i = 0; i < p->n; i++) {
+		sl_buf_puts(&trow, i ? ", t." : "t.");
+		sl_pg_quote_ident(&trow, p->shape->fields[i].name);
+	}
+	sl_buf_reset(&b);
+	sl_buf_printf(&b,
+	              "DELETE FROM %s WHERE ctid IN (SELECT x.ctid FROM (SELECT "
+	              "t.ctid, ROW(%s)::text AS r, row_number() OVER (PARTITION BY "
+	              "ROW(%s)::text) AS n FROM %s t) x JOIN (SELECT ROW(%s)::text AS "
+	              "r, count(*) AS c FROM %s s WHERE s._sl_op = 'D' GROUP BY 1) y "
+	              "ON x.r = y.r AND x.n <= y.c)",
+	              tt->qualified, sl_buf_cstr(&trow), sl_buf_cstr(&trow), tt->qualified, p->sel,
+	              tt->stage);
+	tt->kdel_sql = sl_strdup(sl_buf_cstr(&b));
+	sl_buf_free(&trow);
+	sl_buf_free(&b);
+}
+
 static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td, int ti,
                     sl_error *err)
 {
@@ -575,136 +716,22 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 		        "COPY %s (_sl_op, _sl_u, _sl_seq, _sl_pair, %s) FROM STDIN (FORMAT binary)",
 		        tt->stage, sl_buf_cstr(&collist));
 		tt->copy_sql = sl_strdup(sl_buf_cstr(&b));
-		if (nkey > 0) {
-			sl_buf_reset(&b);
-			sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'",
-			              tt->qualified, tt->stage);
-			pga_key_match(&b, shape, key, nkey, exprs);
-			tt->del_sql = sl_strdup(sl_buf_cstr(&b));
-
-			sl_buf_reset(&b);
-			sl_buf_printf(&b,
-			              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op "
-			              "NOT IN "
-			              "('D', 'K') AND s._sl_u IS NULL ORDER BY ",
-			              tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel),
-			              tt->stage);
-			/* in key order: the index and the heap are visited in order (about twice
-			 * as fast as arrival order for a large group) */
-			for (int k = 0; k < nkey; k++)
-				sl_buf_printf(&b, "%s%s", k ? ", " : "", exprs[key[k]]);
-			sl_buf_puts(&b, " ON CONFLICT (");
-			for (int k = 0; k < nkey; k++) {
-				if (k)
-					sl_buf_puts(&b, ", ");
-				sl_pg_quote_ident(&b, shape->fields[key[k]].name);
-			}
-			sl_buf_puts(&b, ") DO ");
-			sl_buf set = {0}, uset = {0}, fset = {0};
-			for (int i = 0; i < n; i++) {
-				/* a MOVE's unchanged values, from the row under its old key */
-				const sl_field *f = &shape->fields[i];
-				const char *cast = staged[i] == 't'   ? "::text"
-				                   : staged[i] == 'a' ? "::text[]"
-				                                      : "";
-				sl_pg_quote_ident(&fset, f->name);
-				sl_buf_printf(&fset,
-				              " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.",
-				              i + 1);
-				sl_pg_quote_ident(&fset, f->name);
-				sl_buf_printf(&fset, "%s ELSE s.", cast);
-				sl_pg_quote_ident(&fset, f->name);
-				sl_buf_puts(&fset, " END, ");
-			}
-			sl_buf fb = {0};
-			sl_buf_printf(
-			        &fb,
-			        "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
-			        "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
-			        tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
-			pga_key_match(&fb, shape, key, nkey, oexprs);
-			tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
-			sl_buf_free(&fb);
-			sl_buf_free(&fset);
-			for (int i = 0; i < n; i++) {
-				bool is_key = false;
-				for (int k = 0; k < nkey; k++)
-					is_key |= key[k] == i;
-				if (is_key)
-					continue;
-				const char *sep = set.len ? ", " : "";
-				sl_buf_puts(&set, sep);
-				sl_pg_quote_ident(&set, shape->fields[i].name);
-				sl_buf_puts(&set, " = EXCLUDED.");
-				sl_pg_quote_ident(&set, shape->fields[i].name);
-				sl_buf_puts(&uset, sep);
-				sl_pg_quote_ident(&uset, shape->fields[i].name);
-				sl_buf_printf(&uset,
-				              " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.",
-				              i + 1);
-				sl_pg_quote_ident(&uset, shape->fields[i].name);
-				sl_buf_printf(&uset, " ELSE %s END", exprs[i]);
-			}
-			if (set.len == 0 && dropped.len == 0)
-				sl_buf_puts(&b, "NOTHING");
-			else
-				sl_buf_printf(&b, "UPDATE SET %s%s",
-				              set.len ? sl_buf_cstr(&set) : "",
-				              set.len ? sl_buf_cstr(&dropped)
-				                      : sl_buf_cstr(&dropped) + 2);
-			tt->ups_sql = sl_strdup(sl_buf_cstr(&b));
-			if (uset.len) {
-				sl_buf_reset(&b);
-				sl_buf_printf(&b,
-				              "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op = 'U' "
-				              "AND s._sl_u IS NOT NULL",
-				              tt->qualified, sl_buf_cstr(&uset),
-				              dropped.len ? sl_buf_cstr(&dropped) : "", tt->stage);
-				pga_key_match(&b, shape, key, nkey, exprs);
-				tt->upd_sql = sl_strdup(sl_buf_cstr(&b));
-			}
-			{
-				/* run after fill_sql and upd_sql: a MOVE fill_sql could not
-				 * complete still has its mask; an update's row is looked for by key
-				 */
-				sl_buf_reset(&b);
-				sl_buf_printf(
-				        &b,
-				        "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT "
-				        "NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS "
-				        "(SELECT FROM %s t WHERE true",
-				        tt->stage, tt->qualified);
-				pga_key_match(&b, shape, key, nkey, exprs);
-				sl_buf_puts(&b, ")) ORDER BY 1 LIMIT 1000");
-				tt->lost_sql = sl_strdup(sl_buf_cstr(&b));
-			}
-			sl_buf_free(&set);
-			sl_buf_free(&uset);
-		} else {
-			sl_buf_reset(&b);
-			sl_buf_printf(
-			        &b, "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s._sl_op <> 'D'",
-			        tt->qualified, sl_buf_cstr(&collist), sl_buf_cstr(&sel), tt->stage);
-			tt->ins_sql = sl_strdup(sl_buf_cstr(&b));
-			/* one target row per staged old image; duplicates count */
-			sl_buf trow = {0};
-			for (int i = 0; i < n; i++) {
-				sl_buf_puts(&trow, i ? ", t." : "t.");
-				sl_pg_quote_ident(&trow, shape->fields[i].name);
-			}
-			sl_buf_reset(&b);
-			sl_buf_printf(
-			        &b,
-			        "DELETE FROM %s WHERE ctid IN (SELECT x.ctid FROM (SELECT "
-			        "t.ctid, ROW(%s)::text AS r, row_number() OVER (PARTITION BY "
-			        "ROW(%s)::text) AS n FROM %s t) x JOIN (SELECT ROW(%s)::text AS "
-			        "r, count(*) AS c FROM %s s WHERE s._sl_op = 'D' GROUP BY 1) y "
-			        "ON x.r = y.r AND x.n <= y.c)",
-			        tt->qualified, sl_buf_cstr(&trow), sl_buf_cstr(&trow),
-			        tt->qualified, sl_buf_cstr(&sel), tt->stage);
-			tt->kdel_sql = sl_strdup(sl_buf_cstr(&b));
-			sl_buf_free(&trow);
-		}
+		struct pga_parts parts = {
+		        .shape = shape,
+		        .n = n,
+		        .key = key,
+		        .nkey = nkey,
+		        .exprs = exprs,
+		        .oexprs = oexprs,
+		        .staged = staged,
+		        .collist = sl_buf_cstr(&collist),
+		        .sel = sl_buf_cstr(&sel),
+		        .dropped = sl_buf_cstr(&dropped),
+		};
+		if (nkey > 0)
+			pga_plan_keyed(tt, &parts);
+		else
+			pga_plan_keyless(tt, &parts);
 		sl_buf_free(&dropped);
 		tt->stage_dirty = false;
 	}
