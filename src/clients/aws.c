@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/mem.h"
 
 /* ------------------------------------------------------------ credentials ---- */
 
@@ -146,11 +147,9 @@ int sl_rds_token_for(const sl_endpoint_config *ep, const char *section, const ch
 	sl_buf b = {0};
 	sl_rds_iam_token(&b, &c, region, host, port, user, time(NULL));
 	explicit_bzero(&c, sizeof c);
-	*out = strdup(sl_buf_cstr(&b));
+	*out = sl_strdup(sl_buf_cstr(&b));
 	explicit_bzero(b.data, b.len);
 	sl_buf_free(&b);
-	if (*out == NULL)
-		abort();
 	/* not registered as a secret: one per connection would grow the list for ever, and
 	 * neither libpq nor libmariadb repeats a password in a message */
 	return 0;

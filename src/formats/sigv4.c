@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mem.h"
+
 /* ------------------------------------------------------------- signing ---- */
 
 static void hmac256(const void *key, size_t klen, const char *data, unsigned char out[32])
@@ -70,10 +72,8 @@ static char *encoded(const char *s)
 {
 	sl_buf b = {0};
 	uri_encode(&b, s);
-	char *r = strdup(sl_buf_cstr(&b));
+	char *r = sl_strdup(sl_buf_cstr(&b));
 	sl_buf_free(&b);
-	if (r == NULL)
-		abort();
 	return r;
 }
 
@@ -92,9 +92,7 @@ void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *regi
 	snprintf(exp, sizeof exp, "%d", expires);
 
 	int n = 0, max = nparams + 6;
-	enc_param *ps = calloc((size_t)max, sizeof *ps);
-	if (ps == NULL)
-		abort();
+	enc_param *ps = sl_calloc((size_t)max, sizeof *ps);
 	for (int i = 0; i < nparams; i++, n++)
 		ps[n] = (enc_param){encoded(params[i].name), encoded(params[i].value)};
 	ps[n++] = (enc_param){encoded("X-Amz-Algorithm"), encoded("AWS4-HMAC-SHA256")};
