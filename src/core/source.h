@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/digest.h"
 #include "core/error.h"
+#include "core/handle.h"
 #include "core/state.h"
 
 typedef struct sl_source sl_source;

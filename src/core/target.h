@@ -14,6 +14,7 @@
 #include "core/catalog.h"
 #include "core/config.h"
 #include "core/error.h"
+#include "core/handle.h"
 #include "core/fkeys.h"
 #include "core/source.h"
 

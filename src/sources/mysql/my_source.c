@@ -15,7 +15,7 @@
  * whose primary key starts with an integer column is split into ranges of that column of about
  * snapshot.chunk_size; other tables are one chunk.
  *
- * Threads: the sl_source is used by the main thread; each sl_reader by one snapshot worker
+ * Threads: the my_source is used by the main thread; each my_reader by one snapshot worker
  * (reader_cancel from another thread opens its own connection to KILL QUERY). */
 #include <ctype.h>
 #include <errmsg.h>
@@ -185,7 +185,7 @@ static int my_tls_error(MYSQL *c, const char *what, const sl_my_url *u,
 	                    u->host, u->port, m, fix);
 }
 
-int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_timeout, MYSQL **out,
+int sl_my_connect_timeout(const my_source *s, const char *what, unsigned read_timeout, MYSQL **out,
                           sl_error *err)
 {
 	*out = NULL;
@@ -301,12 +301,12 @@ again:;
 	return 0;
 }
 
-int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err)
+int sl_my_connect(const my_source *s, const char *what, MYSQL **out, sl_error *err)
 {
 	return sl_my_connect_timeout(s, what, 3600, out, err);
 }
 
-int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err)
+int sl_my_current_position(my_source *s, MYSQL *c, char **out, sl_error *err)
 {
 	return sl_my_scalar(c,
 	                    s->flavor == SL_GTID_MARIADB ? "SELECT @@GLOBAL.gtid_binlog_pos"
@@ -318,7 +318,7 @@ static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
 {
 	uint64_t replica_id = 0;
 	SL_TRY(sl_config_opt_uint(cfg, "source", "server_id", 1, UINT32_MAX, &replica_id, err));
-	sl_source *s = sl_calloc(1, sizeof *s);
+	my_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
 	s->replica_id = (uint32_t)replica_id;
 	pthread_mutex_init(&s->marks_mu, NULL);
@@ -348,11 +348,11 @@ static int my_open(const sl_config *cfg, sl_source **out, sl_error *err)
 		free(s);
 		return rc;
 	}
-	*out = s;
+	*out = my_source_handle(s);
 	return 0;
 }
 
-static void my_close_pre_readers(sl_source *s)
+static void my_close_pre_readers(my_source *s)
 {
 	for (int i = 0; i < s->npre; i++)
 		if (s->pre_readers[i])
@@ -362,8 +362,9 @@ static void my_close_pre_readers(sl_source *s)
 	s->npre = s->npre_used = 0;
 }
 
-static void my_close(sl_source *s)
+static void my_close(sl_source *handle)
 {
+	my_source *s = my_source_of(handle);
 	if (s == NULL)
 		return;
 	my_close_pre_readers(s);
@@ -388,7 +389,7 @@ struct my_settings {
 	long long expire_seconds;
 };
 
-static int my_read_settings(sl_source *s, struct my_settings *st, sl_error *err)
+static int my_read_settings(my_source *s, struct my_settings *st, sl_error *err)
 {
 	memset(st, 0, sizeof *st);
 	const char *sql =
@@ -427,7 +428,7 @@ static int my_read_settings(sl_source *s, struct my_settings *st, sl_error *err)
 }
 
 /* The settings CDC needs, each with its fix. Returns the number failed; reports each. */
-static int my_check_settings(sl_source *s, const struct my_settings *st, sl_check_fn report,
+static int my_check_settings(my_source *s, const struct my_settings *st, sl_check_fn report,
                              void *ctx)
 {
 	static const char set_fix[] = "run SET GLOBAL %s = '%s' and set %s = %s in the server's "
@@ -497,10 +498,10 @@ struct my_grants {
 	bool all, repl_slave, repl_client, reload, select_any;
 };
 
-static void my_read_grants(sl_source *s, struct my_grants *g);
+static void my_read_grants(my_source *s, struct my_grants *g);
 
 /* Fail with the first wrong setting or missing privilege (run, before anything is read). */
-static int my_require_settings(sl_source *s, sl_error *err)
+static int my_require_settings(my_source *s, sl_error *err)
 {
 	struct my_settings st;
 	SL_TRY(my_read_settings(s, &st, err));
@@ -520,7 +521,7 @@ static int my_require_settings(sl_source *s, sl_error *err)
 	return 0;
 }
 
-static void my_read_grants(sl_source *s, struct my_grants *g)
+static void my_read_grants(my_source *s, struct my_grants *g)
 {
 	memset(g, 0, sizeof *g);
 	if (mysql_query(s->meta, "SHOW GRANTS FOR CURRENT_USER()") != 0)
@@ -598,7 +599,7 @@ static sl_fk_action my_fk_action(const char *rule)
 	return SL_FK_NO_ACTION; /* RESTRICT, NO ACTION; InnoDB refuses SET DEFAULT */
 }
 
-int sl_my_read_fks(sl_source *s, MYSQL *conn, sl_catalog *cat, sl_error *err)
+int sl_my_read_fks(my_source *s, MYSQL *conn, sl_catalog *cat, sl_error *err)
 {
 	const sl_config *cfg = s->cfg;
 	sl_buf sql = {0};
@@ -679,8 +680,9 @@ int sl_my_read_fks(sl_source *s, MYSQL *conn, sl_catalog *cat, sl_error *err)
 	return 0;
 }
 
-static int my_check(sl_source *s, sl_check_fn report, void *ctx)
+static int my_check(sl_source *handle, sl_check_fn report, void *ctx)
 {
+	my_source *s = my_source_of(handle);
 	int failed = 0;
 	my_report(report, ctx, true, "source connection", "connected to %s:%u (%s %s)", s->url.host,
 	          s->url.port, s->mariadb ? "MariaDB" : "MySQL", mysql_get_server_info(s->meta));
@@ -777,7 +779,7 @@ static bool my_system_schema(const char *db)
 
 /* Read one table's columns, key and select list (t->schema and t->name set, t->priv a fresh
  * struct my_table). */
-int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err)
+int sl_my_read_table(my_source *s, MYSQL *c, sl_table_def *t, sl_error *err)
 {
 	struct my_table *mt = t->priv;
 	sl_buf sql = {0};
@@ -880,9 +882,10 @@ out:
 
 /* The pipeline file leaves columns out: the select list (snapshot and verify) reads only
  * the others. */
-static int my_project(sl_source *s, sl_catalog *cat, int ti, const int *keep, int nkeep,
+static int my_project(sl_source *handle, sl_catalog *cat, int ti, const int *keep, int nkeep,
                       sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	(void)s;
 	(void)err;
 	sl_table_def *t = &cat->tables[ti];
@@ -910,8 +913,9 @@ static int my_project(sl_source *s, sl_catalog *cat, int ti, const int *keep, in
 	return 0;
 }
 
-static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
+static int my_discover(sl_source *handle, sl_catalog *cat, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	const sl_config *cfg = s->cfg;
 	sl_buf sql = {0};
 	sl_buf_puts(&sql, "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, COALESCE(t.TABLE_ROWS, -1), "
@@ -1007,8 +1011,9 @@ static int my_discover(sl_source *s, sl_catalog *cat, sl_error *err)
 
 /* ---------------------------------------------------------------- snapshot ---- */
 
-static void my_identity(sl_source *s, char *buf, size_t n)
+static void my_identity(sl_source *handle, char *buf, size_t n)
 {
+	my_source *s = my_source_of(handle);
 	char *uuid = NULL;
 	sl_error e;
 	if (!s->mariadb && sl_my_scalar(s->meta, "SELECT @@server_uuid", &uuid, &e) == 0)
@@ -1024,15 +1029,16 @@ static int my_start_snapshot_txn(MYSQL *c, sl_error *err)
 	return sl_my_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
 }
 
-static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
-                             sl_error *err)
+static int my_snapshot_begin(sl_source *handle, sl_catalog *cat, sl_state *st,
+                             sl_snapshot_info *info, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	bool keyless_backfill = info->keyless_backfill;
 	memset(info, 0, sizeof *info);
 	info->keyless_backfill = keyless_backfill;
 	SL_TRY(my_require_settings(s, err));
 	char identity[512];
-	my_identity(s, identity, sizeof identity);
+	my_identity(handle, identity, sizeof identity);
 	sl_pipeline_state ps;
 	SL_TRY(sl_state_load(st, &ps, err));
 	if (ps.found && strcmp(ps.identity, identity) != 0)
@@ -1143,9 +1149,10 @@ static int my_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	return sl_state_begin_snapshot(st, identity, info->position, err);
 }
 
-static int my_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes,
+static int my_plan(sl_source *handle, const sl_catalog *cat, int ti, int64_t chunk_bytes,
                    sl_chunk **chunks, int *nchunks, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	struct my_table *mt = t->priv;
 	if (mt->npartitions > 0) {
@@ -1235,9 +1242,10 @@ static int my_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_by
 	return 0;
 }
 
-static int my_reader_open(sl_source *s, sl_reader **out, sl_error *err)
+static int my_reader_open(sl_source *handle, sl_reader **out, sl_error *err)
 {
-	sl_reader *r = sl_calloc(1, sizeof *r);
+	my_source *s = my_source_of(handle);
+	my_reader *r = sl_calloc(1, sizeof *r);
 	r->src = s;
 	if (s->locked_snapshot && s->npre_used < s->npre) {
 		r->conn = s->pre_readers[s->npre_used];
@@ -1251,12 +1259,12 @@ static int my_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 		}
 	}
 	r->thread_id = mysql_thread_id(r->conn);
-	*out = r;
+	*out = my_reader_handle(r);
 	return 0;
 }
 
 /* Read rows of `sql` into batches (snapshot chunks and verify). */
-static int my_read_rows(sl_source *s, MYSQL *c, const char *sql, const sl_table_def *t,
+static int my_read_rows(my_source *s, MYSQL *c, const char *sql, const sl_table_def *t,
                         sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
                         int64_t *rows, volatile int *cancel, sl_buf *scratch, sl_error *err)
 {
@@ -1343,10 +1351,11 @@ static void my_chunk_sql(const sl_table_def *t, const sl_chunk *chunk, sl_buf *s
 		sl_buf_printf(sql, " WHERE %s", chunk->where);
 }
 
-static int my_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
+static int my_read_chunk(sl_reader *handle, const sl_catalog *cat, const sl_chunk *chunk,
                          sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
                          int64_t *rows, volatile int *cancel, sl_error *err)
 {
+	my_reader *r = my_reader_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	sl_buf sql = {0};
 	my_chunk_sql(t, chunk, &sql);
@@ -1367,8 +1376,9 @@ static int my_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *ch
 	return rc;
 }
 
-static void my_reader_cancel(sl_reader *r)
+static void my_reader_cancel(sl_reader *handle)
 {
+	my_reader *r = my_reader_of(handle);
 	MYSQL *c = NULL;
 	sl_error e;
 	if (sl_my_connect(r->src, "source (cancel)", &c, &e) < 0)
@@ -1379,8 +1389,9 @@ static void my_reader_cancel(sl_reader *r)
 	mysql_close(c);
 }
 
-static void my_reader_close(sl_reader *r)
+static void my_reader_close(sl_reader *handle)
 {
+	my_reader *r = my_reader_of(handle);
 	if (r == NULL)
 		return;
 	if (r->conn)
@@ -1389,15 +1400,17 @@ static void my_reader_close(sl_reader *r)
 	free(r);
 }
 
-static int my_snapshot_end(sl_source *s, sl_error *err)
+static int my_snapshot_end(sl_source *handle, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	(void)err;
 	my_close_pre_readers(s);
 	return 0;
 }
 
-static int my_reset(sl_source *s, sl_error *err)
+static int my_reset(sl_source *handle, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	/* the binlog keeps nothing for a reader: nothing to release on the server */
 	(void)s;
 	(void)err;
@@ -1412,8 +1425,9 @@ static sl_batch *my_digest_sink(void *ctx, sl_batch *full, sl_error *err)
 	return full;
 }
 
-static int my_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
+static int my_digest(sl_source *handle, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	sl_buf sql = {0}, scratch = {0};
 	my_chunk_sql(t, NULL, &sql);
@@ -1451,8 +1465,9 @@ bool sl_my_binlog_file_no(const char *name, size_t len, uint64_t *out)
 
 /* A backfill needs the binlog position of a transaction's snapshot, which MariaDB gives
  * (Binlog_snapshot_file/position) and MySQL does not. */
-static bool my_backfill_ok(sl_source *s)
+static bool my_backfill_ok(sl_source *handle)
 {
+	my_source *s = my_source_of(handle);
 	return s->mariadb;
 }
 
@@ -1593,9 +1608,10 @@ static void my_key_free(char **v, int n)
 	free(v);
 }
 
-static int my_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const char *after,
+static int my_backfill_next(sl_source *handle, const sl_catalog *cat, int ti, const char *after,
                             int64_t rows, sl_chunk *chunk, char **next, sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	const struct my_table *mt = t->priv;
 	*next = NULL;
@@ -1681,7 +1697,7 @@ out:
 #define MY_MARK_TRIES 10000
 
 /* Start a snapshot on s->bf: its binlog position (file number, offset). */
-static int my_snapshot_at(sl_source *s, uint64_t *fno, uint64_t *at, sl_error *err)
+static int my_snapshot_at(my_source *s, uint64_t *fno, uint64_t *at, sl_error *err)
 {
 	SL_TRY(my_start_snapshot_txn(s->bf, err));
 	MYSQL_RES *res = NULL;
@@ -1714,7 +1730,7 @@ static int my_snapshot_at(sl_source *s, uint64_t *fno, uint64_t *at, sl_error *e
  * what the engine committed. Such a transaction is applied before the mark could come
  * through, and the slice, blind to it, would undo it (a deleted row back). So the snapshot is
  * taken again, a millisecond later, until its position is at or past where the stream is. */
-static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
+static int my_place_mark(my_source *s, const char *mark, sl_error *err)
 {
 	pthread_mutex_lock(&s->marks_mu);
 	uint64_t fno = 0, pos = 0;
@@ -1752,7 +1768,7 @@ static int my_place_mark(sl_source *s, const char *mark, sl_error *err)
 }
 
 /* A mark whose slice was not read: the stream need not hand it on. */
-static void my_drop_mark(sl_source *s, const char *mark)
+static void my_drop_mark(my_source *s, const char *mark)
 {
 	pthread_mutex_lock(&s->marks_mu);
 	for (int i = 0; i < s->nmarks; i++)
@@ -1767,11 +1783,12 @@ static void my_drop_mark(sl_source *s, const char *mark)
 /* The slice is read in a consistent snapshot whose binlog position the mark carries: the
  * stream hands the mark on exactly there, so no transaction is both missed by the slice and
  * applied before it (*unseen stays empty), and a table without a key needs no lock. */
-static int my_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
+static int my_backfill_read(sl_source *handle, const sl_catalog *cat, const sl_chunk *chunk,
                             const char *mark, sl_batch **batch, size_t batch_bytes,
                             sl_batch_sink sink, void *ctx, int64_t *rows, sl_unseen *unseen,
                             sl_error *err)
 {
+	my_source *s = my_source_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	memset(unseen, 0, sizeof *unseen);
 	*rows = 0;

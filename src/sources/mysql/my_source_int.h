@@ -11,6 +11,11 @@
 #include "sources/mysql/my_types.h"
 #include "core/source.h"
 
+/* The structs behind the contract's handles (core/source.h, core/handle.h). */
+SL_HANDLE(my_source, sl_source)
+SL_HANDLE(my_reader, sl_reader)
+SL_HANDLE(my_stream, sl_stream)
+
 /* A parsed mysql:// URL. */
 typedef struct sl_my_url {
 	char user[128];
@@ -30,7 +35,7 @@ struct my_table {
 	int int_key; /* field index of the primary key's first column when an integer, or -1 */
 };
 
-struct sl_source {
+struct my_source {
 	const sl_config *cfg;
 	sl_my_url url;
 	MYSQL *meta;
@@ -70,8 +75,8 @@ typedef struct sl_my_mark {
 /* The number a binlog file name ends with ("mariadb-bin.000042" -> 42); false when none. */
 bool sl_my_binlog_file_no(const char *name, size_t len, uint64_t *out);
 
-struct sl_reader {
-	sl_source *src;
+struct my_reader {
+	my_source *src;
 	MYSQL *conn;
 	unsigned long thread_id;
 	bool in_snapshot; /* its transaction is the shared consistent snapshot */
@@ -81,8 +86,8 @@ struct sl_reader {
 /* my_source.c */
 /* Connect as source.url says; reads time out after an hour (sl_my_connect) or read_timeout
  * seconds. */
-int sl_my_connect(const sl_source *s, const char *what, MYSQL **out, sl_error *err);
-int sl_my_connect_timeout(const sl_source *s, const char *what, unsigned read_timeout, MYSQL **out,
+int sl_my_connect(const my_source *s, const char *what, MYSQL **out, sl_error *err);
+int sl_my_connect_timeout(const my_source *s, const char *what, unsigned read_timeout, MYSQL **out,
                           sl_error *err);
 int sl_my_exec(MYSQL *c, const char *sql, sl_error *err);
 /* Run a query and return its first row's first column (NULL-safe: "" when NULL); caller
@@ -91,16 +96,16 @@ int sl_my_scalar(MYSQL *c, const char *sql, char **out, sl_error *err);
 int sl_my_server_error(MYSQL *c, const char *what, sl_error *err);
 /* The position now: the server's executed GTID set (MySQL @@gtid_executed, MariaDB
  * @@gtid_binlog_pos). */
-int sl_my_current_position(sl_source *s, MYSQL *c, char **out, sl_error *err);
+int sl_my_current_position(my_source *s, MYSQL *c, char **out, sl_error *err);
 
 /* Read one table's columns, key and select list into t (schema, name and qualified set; priv a
  * zeroed struct my_table with int_key -1, freed by sl_my_table_free). */
-int sl_my_read_table(sl_source *s, MYSQL *c, sl_table_def *t, sl_error *err);
+int sl_my_read_table(my_source *s, MYSQL *c, sl_table_def *t, sl_error *err);
 /* Foreign-key actions InnoDB performs inside the storage engine (ON DELETE / ON UPDATE
  * CASCADE and SET NULL): the rows they change are not in the binlog, so no binlog reader sees
  * them. Every foreign key with such an action whose child table is in cat goes into cat->fks,
  * for the applier to do the actions on the target (core/fkeys.h). Read on connection c. */
-int sl_my_read_fks(sl_source *s, MYSQL *c, sl_catalog *cat, sl_error *err);
+int sl_my_read_fks(my_source *s, MYSQL *c, sl_catalog *cat, sl_error *err);
 void sl_my_table_free(void *p);
 
 /* my_stream.c */
@@ -119,14 +124,15 @@ void sl_my_table_free(void *p);
  * passes SL_MY_VERSION_MAX - SL_MY_VERSION_BASE. */
 int sl_my_version(const sl_gtid_set *executed, const sl_gtid_set *plus, uint64_t *out,
                   sl_error *err);
-int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+int sl_my_stream_open(sl_source *handle, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err);
-int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err);
-void sl_my_stream_ack(sl_stream *s, uint64_t version);
-void sl_my_stream_close(sl_stream *s);
-int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err);
-int sl_my_heartbeat(sl_source *src, sl_error *err);
+int sl_my_stream_run(sl_stream *handle, sl_emit_fn emit, void *ctx, volatile int *stop,
+                     sl_error *err);
+void sl_my_stream_ack(sl_stream *handle, uint64_t version);
+void sl_my_stream_close(sl_stream *handle);
+int sl_my_log_info(sl_source *handle, sl_log_info *out, sl_error *err);
+int sl_my_heartbeat(sl_source *handle, sl_error *err);
 /* Refuse a start position the server no longer has in its binlogs. */
-int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err);
+int sl_my_check_purged(my_source *s, MYSQL *c, const char *from, sl_error *err);
 
 #endif

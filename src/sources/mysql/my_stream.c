@@ -58,8 +58,8 @@ struct ms_rel {
 	sl_shape *shape;
 };
 
-struct sl_stream {
-	sl_source *src;
+struct my_stream {
+	my_source *src;
 	const sl_catalog *cat;
 	MYSQL *conn;
 	MARIADB_RPL *rpl;
@@ -173,7 +173,7 @@ static const char *ms_abbrev(const char *pos, char *buf, size_t n)
 	return buf;
 }
 
-int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
+int sl_my_check_purged(my_source *s, MYSQL *c, const char *from, sl_error *err)
 {
 	sl_gtid_set *have = sl_gtid_set_parse(s->flavor, from, err);
 	if (have == NULL)
@@ -231,11 +231,12 @@ int sl_my_check_purged(sl_source *s, MYSQL *c, const char *from, sl_error *err)
 
 /* ---------------------------------------------------------------- open ---- */
 
-int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+int sl_my_stream_open(sl_source *handle, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err)
 {
+	my_source *src = my_source_of(handle);
 	*out = NULL;
-	sl_stream *s = sl_calloc(1, sizeof *s);
+	my_stream *s = sl_calloc(1, sizeof *s);
 	s->src = src;
 	s->cat = cat;
 	s->once = once;
@@ -335,16 +336,16 @@ int sl_my_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_gtid_set_format(s->gtid, pos, sizeof pos);
 	sl_info("cdc: reading the binlog of %s:%u from GTID position '%s'%s", src->url.host,
 	        src->url.port, pos[0] ? pos : "(start)", once ? " until caught up" : "");
-	*out = s;
+	*out = my_stream_handle(s);
 	return 0;
 fail:
-	sl_my_stream_close(s);
+	sl_my_stream_close(my_stream_handle(s));
 	return rc;
 }
 
 /* ---------------------------------------------------------------- emitting ---- */
 
-static int ms_emit(sl_stream *s, sl_msg *m, sl_error *err)
+static int ms_emit(my_stream *s, sl_msg *m, sl_error *err)
 {
 	return sl_emit_wait(s->emit, s->ctx, m, s->stop, NULL, NULL, err);
 }
@@ -361,9 +362,9 @@ static int ms_emit_cb(void *ctx, sl_msg *m, sl_error *err)
  * that starts there). The marks are taken under the lock and emitted after it (emitting may
  * wait for the applier, which may be placing a mark). The lock is taken for every
  * transaction: a mark placed at a position the stream has passed must be seen to be. */
-static int ms_marks(sl_stream *s, uint64_t file, uint64_t pos, bool entering, sl_error *err)
+static int ms_marks(my_stream *s, uint64_t file, uint64_t pos, bool entering, sl_error *err)
 {
-	sl_source *src = s->src;
+	my_source *src = s->src;
 	if (s->in_txn)
 		return 0;
 	char **due = NULL;
@@ -424,7 +425,7 @@ static void ms_rel_clear(struct ms_rel *r)
 	memset(r, 0, sizeof *r);
 }
 
-static struct ms_rel *ms_rel_find(sl_stream *s, uint64_t id)
+static struct ms_rel *ms_rel_find(my_stream *s, uint64_t id)
 {
 	for (int i = s->nrels - 1; i >= 0; i--)
 		if (s->rels[i].table_id == id)
@@ -432,7 +433,7 @@ static struct ms_rel *ms_rel_find(sl_stream *s, uint64_t id)
 	return NULL;
 }
 
-static int ms_catalog_index(const sl_stream *s, const char *db, const char *table)
+static int ms_catalog_index(const my_stream *s, const char *db, const char *table)
 {
 	for (int i = 0; i < s->cat->ntables; i++)
 		if (strcmp(s->cat->tables[i].schema, db) == 0 &&
@@ -444,7 +445,7 @@ static int ms_catalog_index(const sl_stream *s, const char *db, const char *tabl
 /* The binlog does not say which values rows held before a column was added (the default, or
  * what a rewrite left): where the source can backfill, every column of a shape sent says so
  * (fill_missing), so that a target adding one asks for the table to be copied again. */
-static void ms_values_unknown(const sl_stream *s, sl_shape *shape)
+static void ms_values_unknown(const my_stream *s, sl_shape *shape)
 {
 	if (!s->copies)
 		return;
@@ -453,7 +454,7 @@ static void ms_values_unknown(const sl_stream *s, sl_shape *shape)
 }
 
 /* Send table t's new shape: the rows built with the previous one go first. */
-static int ms_send_shape(sl_stream *s, int t, sl_shape *shape, sl_error *err)
+static int ms_send_shape(my_stream *s, int t, sl_shape *shape, sl_error *err)
 {
 	SL_TRY(sl_txb_flush_table(&s->txb, t, err));
 	sl_shape_unref(s->sent[t]);
@@ -465,7 +466,7 @@ static int ms_send_shape(sl_stream *s, int t, sl_shape *shape, sl_error *err)
 }
 
 /* Has a warning about this table been given? (Records it.) */
-static bool ms_noted(sl_stream *s, const char *qualified)
+static bool ms_noted(my_stream *s, const char *qualified)
 {
 	for (int i = 0; i < s->nnoted; i++)
 		if (strcmp(s->noted[i], qualified) == 0)
@@ -475,7 +476,7 @@ static bool ms_noted(sl_stream *s, const char *qualified)
 	return false;
 }
 
-static int ms_named_table(sl_stream *s, const sl_binlog_query *q, const char *p, const char *end);
+static int ms_named_table(my_stream *s, const sl_binlog_query *q, const char *p, const char *end);
 
 /* The next token of a statement: an identifier (bare or `quoted`, unescaped into tok) or a
  * keyword (kind 'w'), a string ('s'), or one other character ('p'); 0 at the end. */
@@ -545,7 +546,7 @@ static char *ms_token_table(char (*tok)[256], const char *kind, int n, int *i,
 /* One step of a statement's table renames: the table now called `from` is called `to`. A
  * step that moves a table of the catalog (or one an earlier step moved) is kept for
  * SL_MSG_RENAME; `to` is taken over. */
-static void ms_table_renamed(sl_stream *s, const char *from, char *to)
+static void ms_table_renamed(my_stream *s, const char *from, char *to)
 {
 	int t = -1;
 	for (int k = s->ntables_renamed - 1; k >= 0 && t < 0; k--)
@@ -569,7 +570,7 @@ static void ms_table_renamed(sl_stream *s, const char *from, char *to)
 }
 
 /* "RENAME TABLE[S] [IF EXISTS] a [WAIT n | NOWAIT] TO b [, c TO d ...]": its steps. */
-static void ms_note_rename_table(sl_stream *s, const sl_binlog_query *q, char (*tok)[256],
+static void ms_note_rename_table(my_stream *s, const sl_binlog_query *q, char (*tok)[256],
                                  const char *kind, int n)
 {
 	if (n < 4 || kind[0] != 'w' || strcasecmp(tok[0], "RENAME") != 0 || kind[1] != 'w' ||
@@ -607,7 +608,7 @@ static void ms_note_rename_table(sl_stream *s, const sl_binlog_query *q, char (*
 /* Renames: "ALTER TABLE t ... RENAME COLUMN a TO b, CHANGE [COLUMN] [IF EXISTS] c d type ...",
  * for table t's next shape (a rename of a rename keeps the first name); "ALTER TABLE t ...
  * RENAME [TO | AS] u" and "RENAME TABLE ...", for SL_MSG_RENAME after the statement. */
-static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
+static void ms_note_renames(my_stream *s, const sl_binlog_query *q)
 {
 	enum { MAXTOK = 4096 };
 	const char *p = q->sql, *end = q->sql + q->sql_len;
@@ -708,7 +709,7 @@ static void ms_note_renames(sl_stream *s, const sl_binlog_query *q)
 
 /* A new shape of table t: its fields an ALTER TABLE renamed say their old name; the renames
  * are used. */
-static void ms_mark_renames(sl_stream *s, int t, sl_shape *shape)
+static void ms_mark_renames(my_stream *s, int t, sl_shape *shape)
 {
 	int kept = 0;
 	for (int k = 0; k < s->nrenames; k++) {
@@ -727,7 +728,7 @@ static void ms_mark_renames(sl_stream *s, int t, sl_shape *shape)
 	s->nrenames = kept;
 }
 
-static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error *err)
+static int ms_table_map(my_stream *s, const uint8_t *body, size_t len, sl_error *err)
 {
 	sl_binlog_table tm;
 	SL_TRY(sl_binlog_parse_table_map(&s->fmt, body, len, &tm, err));
@@ -898,7 +899,7 @@ static int ms_table_map(sl_stream *s, const uint8_t *body, size_t len, sl_error 
 
 /* ---------------------------------------------------------------- rows ---- */
 
-static int ms_append(sl_stream *s, struct ms_rel *r, const sl_my_value *vals, enum sl_op op,
+static int ms_append(my_stream *s, struct ms_rel *r, const sl_my_value *vals, enum sl_op op,
                      sl_error *err)
 {
 	int t = r->table;
@@ -971,7 +972,7 @@ static bool ms_changed(const int *cols, int n, const sl_my_value *a, const sl_my
 	return false;
 }
 
-static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, sl_error *err)
+static int ms_rows(my_stream *s, uint8_t type, const uint8_t *body, size_t len, sl_error *err)
 {
 	sl_binlog_rows rows;
 	SL_TRY(sl_binlog_parse_rows(&s->fmt, type, body, len, &rows, err));
@@ -1042,7 +1043,7 @@ static int ms_rows(sl_stream *s, uint8_t type, const uint8_t *body, size_t len, 
  * after this point of the binlog) and upsert every row inside the DDL's transaction; the
  * binlog events that follow replay over it and converge, as in the lock-free snapshot.
  * Keyless tables cannot be upserted that way: their old rows keep NULL (warned). */
-static int ms_backfill(sl_stream *s, int t, sl_error *err)
+static int ms_backfill(my_stream *s, int t, sl_error *err)
 {
 	const sl_table_def *td = &s->cat->tables[t];
 	if (td->nkey == 0 && !s->copies) {
@@ -1143,7 +1144,7 @@ out:
 
 /* ---------------------------------------------------------------- transactions ---- */
 
-static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
+static int ms_begin(my_stream *s, const sl_binlog_header *h, sl_error *err)
 {
 	s->in_txn = true;
 	s->saw_begin = false;
@@ -1156,7 +1157,7 @@ static int ms_begin(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 	return ms_emit(s, bm, err);
 }
 
-static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
+static int ms_commit(my_stream *s, const sl_binlog_header *h, sl_error *err)
 {
 	if (!s->in_txn)
 		return 0;
@@ -1187,7 +1188,7 @@ static int ms_commit(sl_stream *s, const sl_binlog_header *h, sl_error *err)
 
 /* The table named at p ("[db.]name", identifiers bare or in backquotes; db defaults to the
  * statement's default database): its catalog index, or -1. */
-static int ms_named_table(sl_stream *s, const sl_binlog_query *q, const char *p, const char *end)
+static int ms_named_table(my_stream *s, const sl_binlog_query *q, const char *p, const char *end)
 {
 	char part[2][256];
 	int nparts = 0;
@@ -1234,7 +1235,7 @@ static int ms_named_table(sl_stream *s, const sl_binlog_query *q, const char *p,
 }
 
 /* "TRUNCATE [TABLE] [db.]name" */
-static int ms_truncate_target(sl_stream *s, const sl_binlog_query *q)
+static int ms_truncate_target(my_stream *s, const sl_binlog_query *q)
 {
 	const char *p = q->sql, *end = q->sql + q->sql_len;
 	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t'))
@@ -1255,7 +1256,7 @@ static int ms_truncate_target(sl_stream *s, const sl_binlog_query *q)
 
 /* "ALTER [ONLINE] [IGNORE] TABLE [IF EXISTS] [db.]name ... ADD ...": the table, when it is
  * replicated and the statement adds something. */
-static int ms_alter_add_target(sl_stream *s, const sl_binlog_query *q)
+static int ms_alter_add_target(my_stream *s, const sl_binlog_query *q)
 {
 	const char *p = q->sql, *end = q->sql + q->sql_len;
 	while (p < end && (*p == ' ' || *p == '\n' || *p == '\t'))
@@ -1307,7 +1308,7 @@ static bool ms_may_change_fks(const sl_binlog_query *q)
  * must be the server's from here on. When they are not, the stream stops for a new discovery
  * (what was committed stays; the rest is read again with the keys read now, which the
  * statement read again finds equal). */
-static int ms_fks_check(sl_stream *s, sl_error *err)
+static int ms_fks_check(my_stream *s, sl_error *err)
 {
 	if (s->fkconn == NULL)
 		SL_TRY(sl_my_connect(s->src, "source (foreign keys)", &s->fkconn, err));
@@ -1326,7 +1327,7 @@ static int ms_fks_check(sl_stream *s, sl_error *err)
 
 /* After the statement that renamed tables of the catalog: SL_MSG_RENAME, and the stream ends
  * there (what follows names the tables by names the catalog does not know). */
-static int ms_renamed(sl_stream *s, sl_error *err)
+static int ms_renamed(my_stream *s, sl_error *err)
 {
 	if (s->ntables_renamed == 0)
 		return 0;
@@ -1339,7 +1340,7 @@ static int ms_renamed(sl_stream *s, sl_error *err)
 	return ms_emit(s, m, err);
 }
 
-static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body, size_t len,
+static int ms_query(my_stream *s, const sl_binlog_header *h, const uint8_t *body, size_t len,
                     sl_error *err)
 {
 	sl_binlog_query q;
@@ -1407,7 +1408,7 @@ static int ms_query(sl_stream *s, const sl_binlog_header *h, const uint8_t *body
 	return 0;
 }
 
-static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
+static int ms_event(my_stream *s, const uint8_t *p, size_t n, sl_error *err)
 {
 	sl_binlog_header h;
 	const uint8_t *body;
@@ -1510,8 +1511,10 @@ static int ms_event(sl_stream *s, const uint8_t *p, size_t n, sl_error *err)
 	}
 }
 
-int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err)
+int sl_my_stream_run(sl_stream *handle, sl_emit_fn emit, void *ctx, volatile int *stop,
+                     sl_error *err)
 {
+	my_stream *s = my_stream_of(handle);
 	s->emit = emit;
 	s->ctx = ctx;
 	s->stop = stop;
@@ -1546,16 +1549,18 @@ int sl_my_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *sto
 	return 0;
 }
 
-void sl_my_stream_ack(sl_stream *s, uint64_t version)
+void sl_my_stream_ack(sl_stream *handle, uint64_t version)
 {
+	my_stream *s = my_stream_of(handle);
 	/* the binlog keeps nothing per reader: the acknowledgement is only recorded */
 	uint64_t cur = atomic_load(&s->acked);
 	while (version > cur && !atomic_compare_exchange_weak(&s->acked, &cur, version))
 		;
 }
 
-void sl_my_stream_close(sl_stream *s)
+void sl_my_stream_close(sl_stream *handle)
 {
+	my_stream *s = my_stream_of(handle);
 	if (s == NULL)
 		return;
 	if (s->ev)
@@ -1599,8 +1604,9 @@ void sl_my_stream_close(sl_stream *s)
 
 /* ---------------------------------------------------------------- log info ---- */
 
-int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
+int sl_my_log_info(sl_source *handle, sl_log_info *out, sl_error *err)
 {
+	my_source *src = my_source_of(handle);
 	memset(out, 0, sizeof *out);
 	out->lag_bytes = -1;
 	out->retained_bytes = -1;
@@ -1631,8 +1637,9 @@ int sl_my_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 	return 0;
 }
 
-int sl_my_heartbeat(sl_source *src, sl_error *err)
+int sl_my_heartbeat(sl_source *handle, sl_error *err)
 {
+	my_source *src = my_source_of(handle);
 	/* the server sends heartbeat events on an idle binlog connection (250 ms), and the binlog
 	 * keeps nothing per reader: there is nothing to write */
 	(void)src;

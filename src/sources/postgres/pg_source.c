@@ -11,7 +11,7 @@
  * answers `ctid >= '(a,0)' AND ctid < '(b,0)'` with a TID range scan. A partitioned table is read
  * leaf by leaf (each leaf split the same way) and lands as its root table.
  *
- * Threads: the sl_source is used by the main thread; each sl_reader by one snapshot worker. */
+ * Threads: the pg_source is used by the main thread; each pg_reader by one snapshot worker. */
 #include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +49,7 @@ static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 		free(publication);
 		return err->code;
 	}
-	sl_source *s = sl_calloc(1, sizeof *s);
+	pg_source *s = sl_calloc(1, sizeof *s);
 	s->cfg = cfg;
 	snprintf(s->publication, sizeof s->publication, "%s", publication ? publication : "");
 	snprintf(s->slot, sizeof s->slot, "%s", slot ? slot : "");
@@ -86,12 +86,13 @@ static int pg_open(const sl_config *cfg, sl_source **out, sl_error *err)
 		free(s);
 		return rc;
 	}
-	*out = s;
+	*out = pg_source_handle(s);
 	return 0;
 }
 
-static void pg_close(sl_source *s)
+static void pg_close(sl_source *handle)
 {
+	pg_source *s = pg_source_of(handle);
 	if (s == NULL)
 		return;
 	if (s->repl)
@@ -159,7 +160,7 @@ static const char pg_type_sql[] =
         "  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1";
 
 /* Add what type `oid` needs on a same-engine target (dependencies first). */
-static int pg_collect_requirements(sl_source *s, sl_table_def *t, uint32_t oid, int depth,
+static int pg_collect_requirements(pg_source *s, sl_table_def *t, uint32_t oid, int depth,
                                    sl_error *err)
 {
 	if (oid == 0 || depth > 8)
@@ -250,8 +251,9 @@ out:
 	return rc;
 }
 
-static int pg_discover(sl_source *s, sl_catalog *cat, sl_error *err)
+static int pg_discover(sl_source *handle, sl_catalog *cat, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	char *const *follow = cat->follow;
 	int nfollow = cat->nfollow;
 	memset(cat, 0, sizeof *cat);
@@ -390,9 +392,10 @@ out:
 
 /* The pipeline file leaves columns out: the select list (snapshot and verify) reads only
  * the others. */
-static int pg_project(sl_source *s, sl_catalog *cat, int ti, const int *keep, int nkeep,
+static int pg_project(sl_source *handle, sl_catalog *cat, int ti, const int *keep, int nkeep,
                       sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	(void)s;
 	(void)err;
 	sl_table_def *t = &cat->tables[ti];
@@ -440,7 +443,7 @@ static const char pg_settings_sql[] =
 /* The server settings and privileges change capture needs, one report each; the user, the
  * database and whether the user may replicate, for the checks after. Returns the number
  * failed, or -1 when the settings cannot be read (reported). */
-static int pg_check_settings(sl_source *s, sl_check_fn report, void *ctx, char *user, size_t nuser,
+static int pg_check_settings(pg_source *s, sl_check_fn report, void *ctx, char *user, size_t nuser,
                              char *db, size_t ndb, bool *can_replicate)
 {
 	int failed = 0;
@@ -507,7 +510,7 @@ static int pg_check_settings(sl_source *s, sl_check_fn report, void *ctx, char *
 
 /* Table i of cat: SELECT for `user`, and, without a key, whether its updates and deletes
  * can be replicated. Returns 1 when the user cannot read it. */
-static int pg_check_table(sl_source *s, sl_check_fn report, void *ctx, const sl_catalog *cat, int i,
+static int pg_check_table(pg_source *s, sl_check_fn report, void *ctx, const sl_catalog *cat, int i,
                           const char *user)
 {
 	sl_error err = {0};
@@ -563,8 +566,9 @@ static int pg_check_table(sl_source *s, sl_check_fn report, void *ctx, const sl_
 	return denied;
 }
 
-static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
+static int pg_check(sl_source *handle, sl_check_fn report, void *ctx)
 {
+	pg_source *s = pg_source_of(handle);
 	char where[256];
 	sl_error err = {0};
 	pg_report(report, ctx, true, "source connection", "connected to %s (PostgreSQL %d.%d)",
@@ -595,7 +599,7 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 
 	/* the selected tables, and SELECT on each */
 	sl_catalog cat;
-	if (pg_discover(s, &cat, &err) < 0) {
+	if (pg_discover(handle, &cat, &err) < 0) {
 		report(ctx, false, "source tables", err.msg);
 		return failed + 1;
 	}
@@ -617,13 +621,14 @@ static int pg_check(sl_source *s, sl_check_fn report, void *ctx)
 
 /* ---------------------------------------------------------------- snapshot ---- */
 
-static void pg_identity(sl_source *s, char *buf, size_t n)
+static void pg_identity(sl_source *handle, char *buf, size_t n)
 {
+	pg_source *s = pg_source_of(handle);
 	char where[256];
 	snprintf(buf, n, "postgres %s slot %s", sl_pg_where(s->meta, where, sizeof where), s->slot);
 }
 
-static int pg_slot_exists(sl_source *s, bool *exists, sl_error *err)
+static int pg_slot_exists(pg_source *s, bool *exists, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->slot};
@@ -676,7 +681,7 @@ int sl_pg_wait_slot_free(PGconn *conn, const char *slot, int seconds, bool *stil
  * session behind until the server notices (CREATE_REPLICATION_SLOT waits for a consistent
  * point, which can take as long as the server takes to log the running transactions): wait up
  * to a minute for the slot to be released rather than fail on "slot is active". */
-static int pg_drop_slot(sl_source *s, sl_error *err)
+static int pg_drop_slot(pg_source *s, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->slot};
@@ -694,7 +699,7 @@ extern volatile sig_atomic_t sl_stop_requested;
  * published for changes decoded after the addition; a transaction that was already running
  * may have changed it before (those changes are not streamed), so the table is copied only
  * once such transactions are over and their rows visible to the copy. */
-static int pg_wait_running(sl_source *s, sl_error *err)
+static int pg_wait_running(pg_source *s, sl_error *err)
 {
 	PGresult *res;
 	SL_TRY(sl_pg_query(s->meta, "SELECT txid_current_snapshot()::text", 0, NULL, &res, err));
@@ -732,7 +737,7 @@ static int pg_wait_running(sl_source *s, sl_error *err)
 /* `st`: when not NULL (the snapshot is complete), a table the publication lacks and that
  * cannot be added is left out with a warning if it is new to the pipeline (not loaded), so a
  * table created by another owner does not stop the stream of the others. */
-static int pg_ensure_publication(sl_source *s, sl_catalog *cat, sl_state *st, sl_error *err)
+static int pg_ensure_publication(pg_source *s, sl_catalog *cat, sl_state *st, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {s->publication};
@@ -825,7 +830,7 @@ out:
 	return rc;
 }
 
-static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
+static int pg_create_slot(pg_source *s, sl_snapshot_info *info, sl_error *err)
 {
 	SL_TRY(sl_pg_connect(&s->cfg->source, "source", true, &s->repl, err));
 	sl_buf sql = {0};
@@ -848,7 +853,7 @@ static int pg_create_slot(sl_source *s, sl_snapshot_info *info, sl_error *err)
 }
 
 /* Settings a slot needs, checked before anything is created on the source. */
-static int pg_require_logical(sl_source *s, sl_error *err)
+static int pg_require_logical(pg_source *s, sl_error *err)
 {
 	PGresult *res;
 	SL_TRY(sl_pg_query(s->meta, "SELECT current_setting('wal_level')", 0, NULL, &res, err));
@@ -866,7 +871,7 @@ static int pg_require_logical(sl_source *s, sl_error *err)
 
 /* Open a transaction on s->repl (closed by pg_snapshot_end) and export its snapshot for the
  * readers (s->snapshot_name). */
-static int pg_export_snapshot(sl_source *s, sl_error *err)
+static int pg_export_snapshot(pg_source *s, sl_error *err)
 {
 	SL_TRY(sl_pg_connect(&s->cfg->source, "source", false, &s->repl, err));
 	PGresult *res;
@@ -877,14 +882,15 @@ static int pg_export_snapshot(sl_source *s, sl_error *err)
 	return 0;
 }
 
-static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_snapshot_info *info,
-                             sl_error *err)
+static int pg_snapshot_begin(sl_source *handle, sl_catalog *cat, sl_state *st,
+                             sl_snapshot_info *info, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	bool keyless_backfill = info->keyless_backfill;
 	memset(info, 0, sizeof *info);
 	SL_TRY(pg_require_logical(s, err));
 	char identity[512];
-	pg_identity(s, identity, sizeof identity);
+	pg_identity(handle, identity, sizeof identity);
 	sl_pipeline_state ps;
 	SL_TRY(sl_state_load(st, &ps, err));
 	if (ps.found && strcmp(ps.identity, identity) != 0)
@@ -958,9 +964,10 @@ static int pg_snapshot_begin(sl_source *s, sl_catalog *cat, sl_state *st, sl_sna
 	return sl_state_begin_snapshot(st, identity, info->position, err);
 }
 
-static int pg_plan(sl_source *s, const sl_catalog *cat, int ti, int64_t chunk_bytes,
+static int pg_plan(sl_source *handle, const sl_catalog *cat, int ti, int64_t chunk_bytes,
                    sl_chunk **chunks, int *nchunks, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	struct pg_table *pt = t->priv;
 	struct pg_leaf self = {0};
@@ -1063,9 +1070,10 @@ out:
 	return rc;
 }
 
-static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
+static int pg_reader_open(sl_source *handle, sl_reader **out, sl_error *err)
 {
-	sl_reader *r = sl_calloc(1, sizeof *r);
+	pg_source *s = pg_source_of(handle);
+	pg_reader *r = sl_calloc(1, sizeof *r);
 	r->src = s;
 	int rc = sl_pg_connect(&s->cfg->source, "source", false, &r->conn, err);
 	if (rc == 0)
@@ -1082,12 +1090,13 @@ static int pg_reader_open(sl_source *s, sl_reader **out, sl_error *err)
 		return rc;
 	}
 	r->cancel = PQgetCancel(r->conn);
-	*out = r;
+	*out = pg_reader_handle(r);
 	return 0;
 }
 
-static void pg_reader_cancel(sl_reader *r)
+static void pg_reader_cancel(sl_reader *handle)
 {
+	pg_reader *r = pg_reader_of(handle);
 	sl_pg_cancel(r->cancel);
 }
 
@@ -1112,10 +1121,11 @@ static int pg_read_error(PGconn *conn, const sl_table_def *t, int rc, sl_error *
 	return sl_error_wrap(err, "source: reading %s", t->qualified);
 }
 
-static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
+static int pg_read_chunk(sl_reader *handle, const sl_catalog *cat, const sl_chunk *chunk,
                          sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
                          int64_t *rows, volatile int *cancel, sl_error *err)
 {
+	pg_reader *r = pg_reader_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	struct pg_table *pt = t->priv;
 	sl_buf sql = {0};
@@ -1130,8 +1140,9 @@ static int pg_read_chunk(sl_reader *r, const sl_catalog *cat, const sl_chunk *ch
 	return rc;
 }
 
-static void pg_reader_close(sl_reader *r)
+static void pg_reader_close(sl_reader *handle)
 {
+	pg_reader *r = pg_reader_of(handle);
 	if (r == NULL)
 		return;
 	PQfreeCancel(r->cancel);
@@ -1139,8 +1150,9 @@ static void pg_reader_close(sl_reader *r)
 	free(r);
 }
 
-static int pg_snapshot_end(sl_source *s, sl_error *err)
+static int pg_snapshot_end(sl_source *handle, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	(void)err;
 	if (s->repl) {
 		PQfinish(s->repl);
@@ -1150,8 +1162,9 @@ static int pg_snapshot_end(sl_source *s, sl_error *err)
 	return 0;
 }
 
-static int pg_reset(sl_source *s, sl_error *err)
+static int pg_reset(sl_source *handle, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	bool exists;
 	SL_TRY(pg_slot_exists(s, &exists, err));
 	if (exists) {
@@ -1201,14 +1214,16 @@ static void pg_key_compare(sl_buf *b, const sl_table_def *t, char *const *types,
 }
 
 /* The watermarks are logical decoding messages, which pgoutput carries from version 14 on. */
-static bool pg_backfill_ok(sl_source *s)
+static bool pg_backfill_ok(sl_source *handle)
 {
+	pg_source *s = pg_source_of(handle);
 	return s->server_version >= 140000;
 }
 
-static int pg_backfill_next(sl_source *s, const sl_catalog *cat, int ti, const char *after,
+static int pg_backfill_next(sl_source *handle, const sl_catalog *cat, int ti, const char *after,
                             int64_t rows, sl_chunk *chunk, char **next, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	const struct pg_table *pt = t->priv;
 	*next = NULL;
@@ -1298,11 +1313,12 @@ out:
 	return rc;
 }
 
-static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk *chunk,
+static int pg_backfill_read(sl_source *handle, const sl_catalog *cat, const sl_chunk *chunk,
                             const char *mark, sl_batch **batch, size_t batch_bytes,
                             sl_batch_sink sink, void *ctx, int64_t *rows, sl_unseen *unseen,
                             sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	const struct pg_table *pt = t->priv;
 	memset(unseen, 0, sizeof *unseen);
@@ -1366,8 +1382,9 @@ static int pg_backfill_read(sl_source *s, const sl_catalog *cat, const sl_chunk 
 	return rc;
 }
 
-static int pg_digest(sl_source *s, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
+static int pg_digest(sl_source *handle, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
+	pg_source *s = pg_source_of(handle);
 	const sl_table_def *t = &cat->tables[ti];
 	struct pg_table *pt = t->priv;
 	sl_buf sql = {0};

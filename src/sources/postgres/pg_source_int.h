@@ -9,6 +9,11 @@
 #include "formats/pgtypes.h"
 #include "core/source.h"
 
+/* The structs behind the contract's handles (core/source.h, core/handle.h). */
+SL_HANDLE(pg_source, sl_source)
+SL_HANDLE(pg_reader, sl_reader)
+SL_HANDLE(pg_stream, sl_stream)
+
 struct pg_leaf {
 	char *qualified;     /* quoted "schema"."name" */
 	int64_t bytes;       /* main fork: what ctid ranges divide */
@@ -26,7 +31,7 @@ struct pg_table {
 	int nleaves;
 };
 
-struct sl_source {
+struct pg_source {
 	const sl_config *cfg;
 	PGconn *meta;
 	PGconn *repl;           /* replication connection holding the exported snapshot */
@@ -39,8 +44,8 @@ struct sl_source {
 	PGconn *bf;       /* backfill reads (pg_backfill_read), connected on first use */
 };
 
-struct sl_reader {
-	sl_source *src;
+struct pg_reader {
+	pg_source *src;
 	PGconn *conn;
 	PGcancel *cancel; /* for reader_cancel from another thread */
 };
@@ -51,16 +56,17 @@ int sl_pg_wait_slot_free(PGconn *conn, const char *slot, int seconds, bool *stil
                          sl_error *err);
 
 /* pg_stream.c */
-int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+int sl_pg_stream_open(sl_source *handle, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err);
-int sl_pg_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err);
-void sl_pg_stream_ack(sl_stream *s, uint64_t version);
-void sl_pg_stream_close(sl_stream *s);
-int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err);
-int sl_pg_heartbeat(sl_source *src, sl_error *err);
+int sl_pg_stream_run(sl_stream *handle, sl_emit_fn emit, void *ctx, volatile int *stop,
+                     sl_error *err);
+void sl_pg_stream_ack(sl_stream *handle, uint64_t version);
+void sl_pg_stream_close(sl_stream *handle);
+int sl_pg_log_info(sl_source *handle, sl_log_info *out, sl_error *err);
+int sl_pg_heartbeat(sl_source *handle, sl_error *err);
 /* the prefix of the logical decoding messages that carry a backfill's watermarks */
 #define ST_WATERMARK_PREFIX "sluice_watermark"
-int sl_pg_watermark(sl_source *src, const char *mark, sl_error *err);
+int sl_pg_watermark(pg_source *src, const char *mark, sl_error *err);
 int sl_pg_parse_lsn(const char *s, uint64_t *out);
 
 #endif

@@ -58,8 +58,8 @@ struct st_rel {
 	bool warned;
 };
 
-struct sl_stream {
-	sl_source *src;
+struct pg_stream {
+	pg_source *src;
 	const sl_catalog *cat;
 	PGconn *conn;
 	PGconn *meta; /* catalog lookups for Relation messages */
@@ -156,7 +156,7 @@ static inline void st_wr64(uint8_t *p, uint64_t v)
 
 /* ---------------------------------------------------------------- status ---- */
 
-static int st_send_status(sl_stream *s, bool reply, sl_error *err)
+static int st_send_status(pg_stream *s, bool reply, sl_error *err)
 {
 	uint64_t acked = atomic_load(&s->acked);
 	uint64_t flush = acked;
@@ -187,7 +187,7 @@ static int st_send_status(sl_stream *s, bool reply, sl_error *err)
 
 /* Timers: status every second when the acknowledged position moved, every 10 s regardless
  * (asking for a reply, so an idle slot learns the server's position). */
-static int st_service(sl_stream *s, sl_error *err)
+static int st_service(pg_stream *s, sl_error *err)
 {
 	double now = st_now();
 	uint64_t acked = atomic_load(&s->acked);
@@ -207,13 +207,13 @@ static int st_busy(void *s, sl_error *err)
 	return st_service(s, err);
 }
 
-static int st_emit_now(sl_stream *s, sl_msg *m, sl_error *err)
+static int st_emit_now(pg_stream *s, sl_msg *m, sl_error *err)
 {
 	return sl_emit_wait(s->emit, s->ctx, m, s->stop, st_busy, s, err);
 }
 
 /* Hand m on; the held-back BEGIN goes first when m is the transaction's first content. */
-static int st_emit(sl_stream *s, sl_msg *m, sl_error *err)
+static int st_emit(pg_stream *s, sl_msg *m, sl_error *err)
 {
 	if (s->in_txn && !s->skip_txn && !s->begun && m->kind != SL_MSG_BEGIN &&
 	    m->kind != SL_MSG_COMMIT) {
@@ -256,7 +256,7 @@ static const char st_type_sql[] =
                                                        "AND rt.typcategory = 'A'"
                                                        " WHERE t.oid = $1::oid";
 
-static int st_type(sl_stream *s, uint32_t oid, int32_t typmod, const sl_pg_column **out,
+static int st_type(pg_stream *s, uint32_t oid, int32_t typmod, const sl_pg_column **out,
                    sl_error *err)
 {
 	for (int i = 0; i < s->ntypes; i++)
@@ -295,7 +295,7 @@ static int st_type(sl_stream *s, uint32_t oid, int32_t typmod, const sl_pg_colum
 	return 0;
 }
 
-static struct st_rel *st_rel_find(sl_stream *s, uint32_t relid)
+static struct st_rel *st_rel_find(pg_stream *s, uint32_t relid)
 {
 	for (int i = 0; i < s->nrels; i++)
 		if (s->rels[i].relid == relid)
@@ -303,7 +303,7 @@ static struct st_rel *st_rel_find(sl_stream *s, uint32_t relid)
 	return NULL;
 }
 
-static int st_catalog_index(sl_stream *s, uint32_t relid)
+static int st_catalog_index(pg_stream *s, uint32_t relid)
 {
 	for (int i = 0; i < s->cat->ntables; i++) {
 		const struct pg_table *pt = s->cat->tables[i].priv;
@@ -323,7 +323,7 @@ static int st_catalog_index(sl_stream *s, uint32_t relid)
  * (source_id, which a target follows a column rename by) as the catalog has it now: a name
  * the catalog no longer has (renamed again since) gets none. */
 /* A catalog query on the stream's catalog connection whose one parameter is relation relid. */
-static int st_query_rel(sl_stream *s, const char *sql, uint32_t relid, PGresult **res,
+static int st_query_rel(pg_stream *s, const char *sql, uint32_t relid, PGresult **res,
                         sl_error *err)
 {
 	char oid[16];
@@ -332,7 +332,7 @@ static int st_query_rel(sl_stream *s, const char *sql, uint32_t relid, PGresult 
 	return sl_pg_query(s->meta, sql, 1, params, res, err);
 }
 
-static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
+static int st_fills(pg_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
                     const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
 {
 	PGresult *res;
@@ -406,7 +406,7 @@ static int st_fills(sl_stream *s, uint32_t relid, const sl_table_def *td, sl_fie
  * under; changes read long after a key change are applied by the newer one). The message's
  * columns of that key, in key order, into keycols; *known false when one of them is not in
  * the message or not replicated. */
-static int st_key_now(sl_stream *s, const sl_pgo_msg *m, const int *map, int *keycols, int *nkey,
+static int st_key_now(pg_stream *s, const sl_pgo_msg *m, const int *map, int *keycols, int *nkey,
                       bool *known, sl_error *err)
 {
 	PGresult *res;
@@ -433,7 +433,7 @@ static int st_key_now(sl_stream *s, const sl_pgo_msg *m, const int *map, int *ke
 	return 0;
 }
 
-static int st_relation(sl_stream *s, sl_error *err)
+static int st_relation(pg_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
 	struct st_rel *r = st_rel_find(s, m->relid);
@@ -604,7 +604,7 @@ static int st_relation(sl_stream *s, sl_error *err)
 
 /* ---------------------------------------------------------------- rows ---- */
 
-static int st_append(sl_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, enum sl_op op,
+static int st_append(pg_stream *s, struct st_rel *r, const sl_pgo_tuple *tup, enum sl_op op,
                      bool may_flush, sl_error *err)
 {
 	const sl_table_def *td = &s->cat->tables[r->table];
@@ -666,7 +666,7 @@ static bool st_key_changed(const struct st_rel *r, const sl_pgo_tuple *old, cons
 	return false;
 }
 
-static int st_change(sl_stream *s, sl_error *err)
+static int st_change(pg_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
 	if (s->skip_txn)
@@ -725,7 +725,7 @@ no_identity:
 	                    td->qualified, td->qualified);
 }
 
-static int st_truncate(sl_stream *s, sl_error *err)
+static int st_truncate(pg_stream *s, sl_error *err)
 {
 	if (s->skip_txn)
 		return 0;
@@ -743,7 +743,7 @@ static int st_truncate(sl_stream *s, sl_error *err)
 	return 0;
 }
 
-static int st_commit(sl_stream *s, sl_error *err)
+static int st_commit(pg_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
 	if (m->end_lsn > s->received)
@@ -771,7 +771,7 @@ static int st_commit(sl_stream *s, sl_error *err)
 
 /* A logical decoding message: a backfill's watermark (sl_pg_watermark) is handed on where the
  * log has it; anything else (heartbeats, other tools' messages) is not ours. */
-static int st_watermark(sl_stream *s, sl_error *err)
+static int st_watermark(pg_stream *s, sl_error *err)
 {
 	const sl_pgo_msg *m = &s->m;
 	if ((m->flags & 1) || s->in_txn || strcmp(m->prefix, ST_WATERMARK_PREFIX) != 0 ||
@@ -788,7 +788,7 @@ static int st_watermark(sl_stream *s, sl_error *err)
 	return st_emit_now(s, wm, err);
 }
 
-static int st_message(sl_stream *s, const uint8_t *buf, size_t len, sl_error *err)
+static int st_message(pg_stream *s, const uint8_t *buf, size_t len, sl_error *err)
 {
 	SL_TRY(sl_pgo_decode(buf, len, false, &s->m, err));
 	const sl_pgo_msg *m = &s->m;
@@ -836,7 +836,7 @@ static const char *const st_session_sql[] = {
         "SET DateStyle = ISO",        "SET IntervalStyle = iso_8601", "SET TimeZone = 'UTC'",
         "SET extra_float_digits = 3", "SET bytea_output = hex",       "SET lc_monetary = 'C'"};
 
-static bool st_all_binary(sl_stream *s, sl_error *err)
+static bool st_all_binary(pg_stream *s, sl_error *err)
 {
 	sl_buf oids = {0};
 	sl_buf_putc(&oids, '{');
@@ -871,10 +871,11 @@ static bool st_all_binary(sl_stream *s, sl_error *err)
 	return all;
 }
 
-int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, bool once,
+int sl_pg_stream_open(sl_source *handle, const sl_catalog *cat, const char *from, bool once,
                       sl_stream **out, sl_error *err)
 {
-	sl_stream *s = sl_calloc(1, sizeof *s);
+	pg_source *src = pg_source_of(handle);
+	pg_stream *s = sl_calloc(1, sizeof *s);
 	s->src = src;
 	s->cat = cat;
 	sl_txb_init(&s->txb, cat->ntables, ST_ROWS_BYTES, st_emit_cb, s);
@@ -964,23 +965,25 @@ int sl_pg_stream_open(sl_source *src, const sl_catalog *cat, const char *from, b
 	sl_info("source: streaming changes from slot \"%s\" after %s (pgoutput v%d, %s values%s)",
 	        src->slot, from, s->proto, s->binary ? "binary" : "text",
 	        once ? ", until caught up" : "");
-	*out = s;
+	*out = pg_stream_handle(s);
 	return 0;
 fail_rc:
 	rc = err->code;
 fail:
-	sl_pg_stream_close(s);
+	sl_pg_stream_close(pg_stream_handle(s));
 	return rc;
 }
 
-static bool st_caught_up(const sl_stream *s)
+static bool st_caught_up(const pg_stream *s)
 {
 	return s->until && !s->in_txn &&
 	       (s->last_commit_end >= s->until || s->keepalive_lsn >= s->until);
 }
 
-int sl_pg_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *stop, sl_error *err)
+int sl_pg_stream_run(sl_stream *handle, sl_emit_fn emit, void *ctx, volatile int *stop,
+                     sl_error *err)
 {
+	pg_stream *s = pg_stream_of(handle);
 	s->emit = emit;
 	s->ctx = ctx;
 	s->stop = stop;
@@ -1055,15 +1058,17 @@ int sl_pg_stream_run(sl_stream *s, sl_emit_fn emit, void *ctx, volatile int *sto
 	return rc;
 }
 
-void sl_pg_stream_ack(sl_stream *s, uint64_t version)
+void sl_pg_stream_ack(sl_stream *handle, uint64_t version)
 {
+	pg_stream *s = pg_stream_of(handle);
 	uint64_t cur = atomic_load(&s->acked);
 	while (version > cur && !atomic_compare_exchange_weak(&s->acked, &cur, version))
 		;
 }
 
-void sl_pg_stream_close(sl_stream *s)
+void sl_pg_stream_close(sl_stream *handle)
 {
+	pg_stream *s = pg_stream_of(handle);
 	if (s == NULL)
 		return;
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
@@ -1121,14 +1126,15 @@ void sl_pg_stream_close(sl_stream *s)
 /* ---------------------------------------------------------------- log info ---- */
 
 /* The main thread's catalog connection outlives source restarts: reconnect it when lost. */
-static void st_meta_alive(sl_source *src)
+static void st_meta_alive(pg_source *src)
 {
 	if (PQstatus(src->meta) != CONNECTION_OK)
 		PQreset(src->meta);
 }
 
-int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
+int sl_pg_log_info(sl_source *handle, sl_log_info *out, sl_error *err)
 {
+	pg_source *src = pg_source_of(handle);
 	st_meta_alive(src);
 	memset(out, 0, sizeof *out);
 	out->lag_bytes = out->retained_bytes = -1;
@@ -1160,7 +1166,7 @@ int sl_pg_log_info(sl_source *src, sl_log_info *out, sl_error *err)
 	return 0;
 }
 
-int sl_pg_watermark(sl_source *src, const char *mark, sl_error *err)
+int sl_pg_watermark(pg_source *src, const char *mark, sl_error *err)
 {
 	PGresult *res;
 	st_meta_alive(src);
@@ -1173,8 +1179,9 @@ int sl_pg_watermark(sl_source *src, const char *mark, sl_error *err)
 	return rc;
 }
 
-int sl_pg_heartbeat(sl_source *src, sl_error *err)
+int sl_pg_heartbeat(sl_source *handle, sl_error *err)
 {
+	pg_source *src = pg_source_of(handle);
 	PGresult *res;
 	st_meta_alive(src);
 	int rc = sl_pg_query(src->meta,

@@ -42,8 +42,8 @@ struct cha_table {
 	sl_buf insert_sql;
 };
 
-struct sl_applier {
-	sl_target *tgt;
+struct ch_applier {
+	ch_target *tgt;
 	const sl_catalog *cat;
 	bool stale; /* apply_shape: rows held cannot get an added column's values */
 	char *epoch;
@@ -66,8 +66,9 @@ static void cha_table_clear(struct cha_table *at)
 	memset(at, 0, sizeof *at);
 }
 
-void cha_close(sl_applier *a)
+void cha_close(sl_applier *handle)
 {
+	ch_applier *a = ch_applier_of(handle);
 	if (a == NULL)
 		return;
 	for (int i = 0; a->tables && i < a->cat->ntables; i++)
@@ -82,8 +83,9 @@ void cha_close(sl_applier *a)
 	free(a);
 }
 
-int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err)
+int cha_durable(sl_target *handle, const char *epoch, sl_durable *out, sl_error *err)
 {
+	ch_target *tgt = ch_target_of(handle);
 	memset(out, 0, sizeof *out);
 	SL_TRY(cht_state(tgt, err));
 	sl_state_position p;
@@ -96,36 +98,40 @@ int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *er
 	return 0;
 }
 
-int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+int cha_open(sl_target *handle, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err)
 {
-	SL_TRY(cha_durable(tgt, epoch, durable, err));
-	sl_applier *a = sl_calloc(1, sizeof *a);
+	ch_target *tgt = ch_target_of(handle);
+	SL_TRY(cha_durable(handle, epoch, durable, err));
+	ch_applier *a = sl_calloc(1, sizeof *a);
 	a->converge_until = converge_until;
 	a->tgt = tgt;
 	a->cat = cat;
 	a->epoch = sl_strdup(epoch);
 	a->tables = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *a->tables);
 	a->h = sl_ch_http_new(&tgt->url, "target", tgt->gzip);
-	*out = a;
+	*out = ch_applier_handle(a);
 	return 0;
 }
 
-void cha_cancel(sl_applier *a)
+void cha_cancel(sl_applier *handle)
 {
+	ch_applier *a = ch_applier_of(handle);
 	if (a)
 		sl_ch_http_cancel(a->h);
 }
 
-void cha_rollback(sl_applier *a)
+void cha_rollback(sl_applier *handle)
 {
+	ch_applier *a = ch_applier_of(handle);
 	/* nothing to undo: what was written is re-written identically when the group is
 	 * applied again */
 	(void)a;
 }
 
-int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err)
+int cha_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 {
+	ch_applier *a = ch_applier_of(handle);
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sl_state_position p = {.found = true,
@@ -187,10 +193,10 @@ static bool cha_is_meta(const char *name)
 }
 
 /* Bring the ClickHouse table in line with the shape; fill at->cols with what it holds. */
-static int cha_evolve(sl_applier *a, int t, struct cha_table *at, const sl_shape *shape,
+static int cha_evolve(ch_applier *a, int t, struct cha_table *at, const sl_shape *shape,
                       sl_error *err)
 {
-	sl_target *tgt = a->tgt;
+	ch_target *tgt = a->tgt;
 	struct ch_table *tt = &tgt->tables[t];
 	const sl_table_def *td = &a->cat->tables[t];
 	char **names, **types;
@@ -332,7 +338,7 @@ out:
 
 /* Whether table t is ordered by the shape's key columns (in any order); a table not there
  * yet counts as so (cha_evolve says it is missing). */
-static int cha_sorted_by(sl_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
+static int cha_sorted_by(ch_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
                          bool *same, sl_error *err)
 {
 	struct ch_table *tt = &a->tgt->tables[t];
@@ -366,10 +372,10 @@ static int cha_sorted_by(sl_applier *a, int t, const sl_shape *shape, const int 
  * swap does it again from the start; one killed after the swap and before the group commits
  * replays changes made under the old key, which rebuild the table the other way, then this way
  * again. */
-static int cha_rekey(sl_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
+static int cha_rekey(ch_applier *a, int t, const sl_shape *shape, const int *key, int nkey,
                      sl_error *err)
 {
-	sl_target *tgt = a->tgt;
+	ch_target *tgt = a->tgt;
 	struct ch_table *tt = &tgt->tables[t];
 	char **names, **types;
 	int n;
@@ -445,8 +451,9 @@ static int cha_rekey(sl_applier *a, int t, const sl_shape *shape, const int *key
 	return rc;
 }
 
-int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
+int cha_shape(sl_applier *handle, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
+	ch_applier *a = ch_applier_of(handle);
 	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
 	struct cha_table *at = &a->tables[t];
 	const sl_table_def *td = &a->cat->tables[t];
@@ -500,7 +507,7 @@ int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
 
 /* ---------------------------------------------------------------- rows ---- */
 
-static int cha_send(sl_applier *a, int t, const sl_batch *b, sl_error *err)
+static int cha_send(ch_applier *a, int t, const sl_batch *b, sl_error *err)
 {
 	struct cha_table *at = &a->tables[t];
 	struct ch_table *tt = &a->tgt->tables[t];
@@ -558,7 +565,7 @@ static int64_t cha_find(const struct cha_table *at, const struct cha_found *f, c
 /* The highest row version table t holds (tombstones included): a change at or below it may be
  * a re-delivery (ClickHouse acknowledged it before the position was saved), whose row a later
  * change already applied may have removed. */
-static int cha_max_version(sl_applier *a, int t, uint64_t *out, sl_error *err)
+static int cha_max_version(ch_applier *a, int t, uint64_t *out, sl_error *err)
 {
 	sl_buf q = {0}, resp = {0};
 	sl_buf_printf(&q, "SELECT max(_sluice_version) FROM %s FORMAT TSV",
@@ -572,7 +579,7 @@ static int cha_max_version(sl_applier *a, int t, uint64_t *out, sl_error *err)
 
 /* Read the current values of the keys of rows `want` (row indexes of c) from ClickHouse:
  * the keys go into a Memory table, the rows come back by a FINAL join on it. */
-static int cha_fetch(sl_applier *a, int t, const sl_changes *c, const int64_t *want, int64_t nwant,
+static int cha_fetch(ch_applier *a, int t, const sl_changes *c, const int64_t *want, int64_t nwant,
                      struct cha_found *f, sl_error *err)
 {
 	struct cha_table *at = &a->tables[t];
@@ -673,7 +680,7 @@ static bool cha_any_unchanged(const sl_changes *c, int64_t r)
 	return false;
 }
 
-static int cha_keyed(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+static int cha_keyed(ch_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
 {
 	struct cha_table *at = &a->tables[c->table];
 	struct ch_table *tt = &a->tgt->tables[c->table];
@@ -795,7 +802,7 @@ static bool cha_before(uint64_t v1, uint64_t s1, uint64_t v2, uint64_t s2)
 
 /* The rows that could be the ones deleted: every row (live or tombstoned) with one of the
  * hashes. */
-static int cha_candidates(sl_applier *a, struct ch_table *tt, const uint64_t *hashes, int64_t n,
+static int cha_candidates(ch_applier *a, struct ch_table *tt, const uint64_t *hashes, int64_t n,
                           struct cha_cand **out, int64_t *nout, sl_error *err)
 {
 	*out = NULL;
@@ -841,7 +848,7 @@ static int cha_candidates(sl_applier *a, struct ch_table *tt, const uint64_t *ha
 	return 0;
 }
 
-static int cha_keyless(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+static int cha_keyless(ch_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
 {
 	struct cha_table *at = &a->tables[c->table];
 	struct ch_table *tt = &a->tgt->tables[c->table];
@@ -923,8 +930,9 @@ static int cha_keyless(sl_applier *a, const sl_changes *c, const uint8_t *dead, 
 	return rc;
 }
 
-int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+int cha_changes(sl_applier *handle, const sl_changes *c, const uint8_t *dead, sl_error *err)
 {
+	ch_applier *a = ch_applier_of(handle);
 	struct cha_table *at = &a->tables[c->table];
 	if (at->shape != c->shape)
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
@@ -934,8 +942,9 @@ int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 	return cha_keyed(a, c, dead, err);
 }
 
-int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
+int cha_truncate(sl_applier *handle, int t, uint64_t version, sl_error *err)
 {
+	ch_applier *a = ch_applier_of(handle);
 	SL_TRY(cht_table_setup(a->tgt, a->cat, t, err));
 	struct ch_table *tt = &a->tgt->tables[t];
 	char **names, **types;
@@ -978,7 +987,7 @@ int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
  * rows whose referencing columns change. The rows written take the version of the last
  * transaction whose rows are staged; changes made after them have later versions. */
 struct cha_step {
-	sl_applier *a;
+	ch_applier *a;
 	const struct cha_table *at; /* the plan table's */
 	const char *stage;          /* `db`.`stage` */
 	uint64_t version;
@@ -1049,7 +1058,7 @@ static bool cha_in(char *const *cols, int n, const char *name)
 static int cha_step_insert(const struct cha_step *x, const sl_fk_step *s, bool deleted,
                            const char *set, const char *cond, const char *from, sl_error *err)
 {
-	sl_applier *a = x->a;
+	ch_applier *a = x->a;
 	struct ch_table *tt = &a->tgt->tables[s->table];
 	const sl_foreign_key *fk = s->chain[s->nchain - 1];
 	char **names, **types;
@@ -1170,8 +1179,9 @@ static int cha_step(const struct cha_step *x, const sl_fk_step *s, sl_error *err
 	return rc;
 }
 
-int cha_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
+int cha_actions(sl_applier *handle, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
 {
+	ch_applier *a = ch_applier_of(handle);
 	int t = rows->table;
 	struct cha_table *at = &a->tables[t];
 	struct ch_table *tt = &a->tgt->tables[t];

@@ -19,8 +19,8 @@
  * chunk smaller than that goes as one plain request. */
 #define CHT_STREAM_BYTES (4u << 20)
 
-struct sl_writer {
-	sl_target *t;
+struct ch_writer {
+	ch_target *t;
 	sl_ch_http *h;
 	int table;
 	bool streaming; /* the chunk's INSERT is running */
@@ -37,7 +37,7 @@ bool cht_is_keyless(const sl_table_def *td)
 }
 
 /* The name kept in the state store for catalog table t, if any. */
-static bool cht_stored_name(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
+static bool cht_stored_name(ch_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
 {
 	bool found = false;
 	sl_error e = {0};
@@ -47,7 +47,7 @@ static bool cht_stored_name(sl_target *tg, const sl_catalog *cat, int t, char *b
 	return found;
 }
 
-const char *cht_name_for(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
+const char *cht_name_for(ch_target *tg, const sl_catalog *cat, int t, char *buf, size_t n)
 {
 	if (cht_stored_name(tg, cat, t, buf, n))
 		return buf;
@@ -63,7 +63,7 @@ const char *cht_name_for(sl_target *tg, const sl_catalog *cat, int t, char *buf,
 	return buf;
 }
 
-bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out)
+bool cht_col_for(ch_target *t, const sl_field *f, bool key, ch_col *out)
 {
 	memset(out, 0, sizeof *out);
 	if (!sl_ch_type_for_field(f, &t->caps, out->type, sizeof out->type, &out->codec))
@@ -97,7 +97,7 @@ char *cht_tsv_field(char **p)
 	return s;
 }
 
-int cht_columns(sl_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
+int cht_columns(ch_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
                 int *n, sl_error *err)
 {
 	*names = *types = NULL;
@@ -364,7 +364,7 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		cht_options_free(&o);
 		return rc;
 	}
-	sl_target *t = sl_calloc(1, sizeof *t);
+	ch_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
 	t->ca_file = o.tls_ca_file;
 	o.tls_ca_file = NULL;
@@ -429,7 +429,7 @@ static int cht_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		free(t);
 		return rc;
 	}
-	*out = t;
+	*out = ch_target_handle(t);
 	return 0;
 }
 
@@ -445,8 +445,9 @@ static void cht_table_free(struct ch_table *tt)
 	memset(tt, 0, sizeof *tt);
 }
 
-static void cht_close(sl_target *t)
+static void cht_close(sl_target *handle)
 {
+	ch_target *t = ch_target_of(handle);
 	if (t == NULL)
 		return;
 	for (int i = 0; i < t->ntables; i++)
@@ -460,22 +461,25 @@ static void cht_close(sl_target *t)
 	free(t);
 }
 
-int cht_state(sl_target *t, sl_error *err)
+int cht_state(ch_target *t, sl_error *err)
 {
 	if (t->state)
 		return 0;
 	return sl_state_open(t->cfg->state_url, t->cfg->name, &t->state, err);
 }
 
-static const char *cht_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
+static const char *cht_table_name(sl_target *handle, const sl_catalog *cat, int ti, char *buf,
+                                  size_t n)
 {
+	ch_target *t = ch_target_of(handle);
 	char name[256];
 	snprintf(buf, n, "%s.%s", t->db, cht_name_for(t, cat, ti, name, sizeof name));
 	return buf;
 }
 
-static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
+static int cht_check(sl_target *handle, sl_check_fn report, void *ctx)
 {
+	ch_target *t = ch_target_of(handle);
 	char detail[600];
 	sl_error err = {0};
 	int failed = 0;
@@ -541,9 +545,10 @@ static int cht_check(sl_target *t, sl_check_fn report, void *ctx)
 
 /* ---------------------------------------------------------------- rename ---- */
 
-static int cht_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
+static int cht_rename(sl_target *handle, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
                       sl_error *err)
 {
+	ch_target *t = ch_target_of(handle);
 	char from[256], to[256];
 	cht_name_for(t, old_cat, ti, from, sizeof from);
 	cht_name_for(t, cat, ti, to, sizeof to);
@@ -597,7 +602,7 @@ static int cht_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog 
 
 /* ---------------------------------------------------------------- prepare ---- */
 
-static int cht_count(sl_target *t, const char *quoted, int64_t *rows, sl_error *err)
+static int cht_count(ch_target *t, const char *quoted, int64_t *rows, sl_error *err)
 {
 	sl_buf q = {0}, resp = {0};
 	sl_buf_printf(&q, "SELECT count() FROM %s", quoted);
@@ -609,7 +614,7 @@ static int cht_count(sl_target *t, const char *quoted, int64_t *rows, sl_error *
 }
 
 /* Columns of table ti: types, codecs, key flags; unsupported columns warned about once. */
-int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
+int cht_table_setup(ch_target *t, const sl_catalog *cat, int ti, sl_error *err)
 {
 	if (t->tables == NULL) {
 		t->ntables = cat->ntables;
@@ -662,7 +667,7 @@ int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err)
 	return 0;
 }
 
-static void cht_create_sql(const sl_target *t, const sl_table_def *td, const struct ch_table *tt,
+static void cht_create_sql(const ch_target *t, const sl_table_def *td, const struct ch_table *tt,
                            sl_buf *q)
 {
 	sl_buf_printf(q, "CREATE TABLE %s (", tt->quoted);
@@ -691,8 +696,9 @@ static void cht_create_sql(const sl_target *t, const sl_table_def *td, const str
 		sl_buf_puts(q, " SETTINGS fsync_after_insert = 1, fsync_part_directory = 1");
 }
 
-static int cht_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+static int cht_prepare(sl_target *handle, const sl_catalog *cat, int ti, bool reload, sl_error *err)
 {
+	ch_target *t = ch_target_of(handle);
 	SL_TRY(cht_table_setup(t, cat, ti, err));
 	struct ch_table *tt = &t->tables[ti];
 	const sl_table_def *td = &cat->tables[ti];
@@ -727,19 +733,21 @@ static int cht_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 
 /* ---------------------------------------------------------------- writers ---- */
 
-static int cht_writer_open(sl_target *t, sl_writer **out, sl_error *err)
+static int cht_writer_open(sl_target *handle, sl_writer **out, sl_error *err)
 {
+	ch_target *t = ch_target_of(handle);
 	(void)err;
-	sl_writer *w = sl_calloc(1, sizeof *w);
+	ch_writer *w = sl_calloc(1, sizeof *w);
 	w->t = t;
 	w->h = sl_ch_http_new(&t->url, "target", t->gzip);
 	w->table = -1;
-	*out = w;
+	*out = ch_writer_handle(w);
 	return 0;
 }
 
-static int cht_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+static int cht_load_begin(sl_writer *handle, const sl_catalog *cat, int ti, sl_error *err)
 {
+	ch_writer *w = ch_writer_of(handle);
 	SL_TRY(cht_table_setup(w->t, cat, ti, err));
 	w->table = ti;
 	sl_buf_reset(&w->block);
@@ -749,7 +757,7 @@ static int cht_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error 
 
 /* The chunk's INSERT: started with its first blocks, streamed while the chunk is read, so a
  * chunk is one INSERT (one part, or one per million rows) whatever its size. */
-static int cht_stream(sl_writer *w, bool last, sl_error *err)
+static int cht_stream(ch_writer *w, bool last, sl_error *err)
 {
 	struct ch_table *tt = &w->t->tables[w->table];
 	if (!w->streaming && last) {
@@ -778,8 +786,9 @@ static int cht_stream(sl_writer *w, bool last, sl_error *err)
 	return rc < 0 ? sl_error_wrap(err, "inserting into %s", tt->display) : 0;
 }
 
-static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
+static int cht_load_batch(sl_writer *handle, const sl_batch *b, sl_error *err)
 {
+	ch_writer *w = ch_writer_of(handle);
 	struct ch_table *tt = &w->t->tables[w->table];
 	if (b->length == 0)
 		return 0;
@@ -799,15 +808,17 @@ static int cht_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 	return 0;
 }
 
-static int cht_load_end(sl_writer *w, sl_error *err)
+static int cht_load_end(sl_writer *handle, sl_error *err)
 {
+	ch_writer *w = ch_writer_of(handle);
 	int rc = cht_stream(w, true, err);
 	w->table = -1;
 	return rc;
 }
 
-static void cht_load_abort(sl_writer *w)
+static void cht_load_abort(sl_writer *handle)
 {
+	ch_writer *w = ch_writer_of(handle);
 	if (w->streaming)
 		sl_ch_insert_abandon(w->h);
 	w->streaming = false;
@@ -815,19 +826,22 @@ static void cht_load_abort(sl_writer *w)
 	w->table = -1;
 }
 
-static int cht_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+static int cht_finish_table(sl_writer *handle, const sl_catalog *cat, int ti, sl_error *err)
 {
+	ch_writer *w = ch_writer_of(handle);
 	(void)w, (void)cat, (void)ti, (void)err;
 	return 0; /* the sorting key exists from the start */
 }
 
-static void cht_writer_cancel(sl_writer *w)
+static void cht_writer_cancel(sl_writer *handle)
 {
+	ch_writer *w = ch_writer_of(handle);
 	sl_ch_http_cancel(w->h);
 }
 
-static void cht_writer_close(sl_writer *w)
+static void cht_writer_close(sl_writer *handle)
 {
+	ch_writer *w = ch_writer_of(handle);
 	if (w == NULL)
 		return;
 	sl_ch_http_free(w->h);
@@ -854,8 +868,9 @@ bool cht_type_holds(const char *have, const char *want, bool *nullable)
 	return false;
 }
 
-static int cht_digest(sl_target *t, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
+static int cht_digest(sl_target *handle, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
+	ch_target *t = ch_target_of(handle);
 	SL_TRY(cht_table_setup(t, cat, ti, err));
 	struct ch_table *tt = &t->tables[ti];
 	const sl_table_def *td = &cat->tables[ti];

@@ -21,6 +21,11 @@
 #include "targets/clickhouse/ch_http.h"
 #include "core/target.h"
 
+/* The structs behind the contract's handles (core/target.h, core/handle.h). */
+SL_HANDLE(ch_target, sl_target)
+SL_HANDLE(ch_writer, sl_writer)
+SL_HANDLE(ch_applier, sl_applier)
+
 /* How one source column travels: its ClickHouse type and codec (kind 0 = not replicated: a
  * type ClickHouse cannot hold, skipped with a warning). */
 typedef struct ch_col {
@@ -48,7 +53,7 @@ struct ch_table {
 	atomic_llong next_seq; /* keyless snapshot rows: identities handed out */
 };
 
-struct sl_target {
+struct ch_target {
 	const sl_config *cfg;
 	sl_ch_url url;
 	bool gzip;
@@ -69,11 +74,11 @@ struct sl_target {
 /* The ClickHouse table name of catalog table t: the one kept in the state store when the table
  * was first set up; else the source name, or schema_name when another selected source table
  * has that name. */
-const char *cht_name_for(sl_target *tg, const sl_catalog *cat, int t, char *buf, size_t n);
+const char *cht_name_for(ch_target *tg, const sl_catalog *cat, int t, char *buf, size_t n);
 /* Type and codec of a field; `key` columns are never Nullable. False: not representable. */
-bool cht_col_for(sl_target *t, const sl_field *f, bool key, ch_col *out);
+bool cht_col_for(ch_target *t, const sl_field *f, bool key, ch_col *out);
 /* Read `name type` of the table's columns from system.columns; *n = 0 when it does not exist. */
-int cht_columns(sl_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
+int cht_columns(ch_target *t, sl_ch_http *h, const char *table, char ***names, char ***types,
                 int *n, sl_error *err);
 void cht_columns_free(char **names, char **types, int n);
 /* The next field of TabSeparated text at *p, unescaped in place; *p moves past it. */
@@ -83,9 +88,9 @@ char *cht_tsv_field(char **p);
 uint64_t cht_row_hash(const sl_batch *b, int64_t r, const ch_col *cols);
 bool cht_is_keyless(const sl_table_def *td);
 /* Names and columns of catalog table ti (once). */
-int cht_table_setup(sl_target *t, const sl_catalog *cat, int ti, sl_error *err);
+int cht_table_setup(ch_target *t, const sl_catalog *cat, int ti, sl_error *err);
 /* Open the state store (positions) on first use. */
-int cht_state(sl_target *t, sl_error *err);
+int cht_state(ch_target *t, sl_error *err);
 void cht_meta_reset(ch_meta *m);
 void cht_meta_free(ch_meta *m);
 /* One row's metadata: every table's, then (keyless tables only) its identity. */
@@ -110,16 +115,16 @@ int cht_decode_block(sl_ch_reader *rd, const ch_col *cols, const sl_field *field
 bool cht_type_holds(const char *have, const char *want, bool *nullable);
 
 /* ch_apply.c */
-int cha_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+int cha_open(sl_target *handle, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err);
-int cha_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
-int cha_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
-int cha_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
-int cha_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
-int cha_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
-void cha_rollback(sl_applier *a);
-void cha_cancel(sl_applier *a);
-void cha_close(sl_applier *a);
-int cha_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
+int cha_shape(sl_applier *handle, int t, sl_shape *shape, bool *stale, sl_error *err);
+int cha_changes(sl_applier *handle, const sl_changes *c, const uint8_t *dead, sl_error *err);
+int cha_truncate(sl_applier *handle, int t, uint64_t version, sl_error *err);
+int cha_actions(sl_applier *handle, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
+int cha_commit(sl_applier *handle, const sl_msg *commit, sl_error *err);
+void cha_rollback(sl_applier *handle);
+void cha_cancel(sl_applier *handle);
+void cha_close(sl_applier *handle);
+int cha_durable(sl_target *handle, const char *epoch, sl_durable *out, sl_error *err);
 
 #endif

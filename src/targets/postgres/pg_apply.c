@@ -42,8 +42,8 @@ struct pga_table {
 	int nexprs;
 };
 
-struct sl_applier {
-	sl_target *tgt;
+struct pg_applier {
+	pg_target *tgt;
 	const sl_catalog *cat;
 	bool stale; /* apply_shape: rows held cannot get an added column's values */
 	PGconn *conn;
@@ -96,8 +96,9 @@ static int pga_read_position(PGconn *conn, const char *name, const char *epoch, 
 	return 0;
 }
 
-int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err)
+int pga_durable(sl_target *handle, const char *epoch, sl_durable *out, sl_error *err)
 {
+	pg_target *tgt = pg_target_of(handle);
 	PGresult *res;
 	memset(out, 0, sizeof *out);
 	SL_TRY(sl_pg_query(tgt->meta, "SELECT to_regclass('_sluice.positions') IS NOT NULL", 0,
@@ -134,8 +135,9 @@ static void pga_table_clear(struct pga_table *tt)
 	memset(tt, 0, sizeof *tt);
 }
 
-void pga_close(sl_applier *a)
+void pga_close(sl_applier *handle)
 {
+	pg_applier *a = pg_applier_of(handle);
 	if (a == NULL)
 		return;
 	for (int i = 0; a->tables && i < a->cat->ntables; i++)
@@ -150,10 +152,11 @@ void pga_close(sl_applier *a)
 	free(a);
 }
 
-int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+int pga_open(sl_target *handle, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err)
 {
-	sl_applier *a = sl_calloc(1, sizeof *a);
+	pg_target *tgt = pg_target_of(handle);
+	pg_applier *a = sl_calloc(1, sizeof *a);
 	a->converge_until = converge_until;
 	a->tgt = tgt;
 	a->cat = cat;
@@ -172,20 +175,21 @@ int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t 
 	if (rc == 0)
 		rc = pga_read_position(a->conn, tgt->cfg->name, epoch, durable, err);
 	if (rc < 0) {
-		pga_close(a);
+		pga_close(pg_applier_handle(a));
 		return rc;
 	}
-	*out = a;
+	*out = pg_applier_handle(a);
 	return 0;
 }
 
-void pga_cancel(sl_applier *a)
+void pga_cancel(sl_applier *handle)
 {
+	pg_applier *a = pg_applier_of(handle);
 	if (a && a->cancel)
 		sl_pg_cancel(a->cancel);
 }
 
-static int pga_begin(sl_applier *a, sl_error *err)
+static int pga_begin(pg_applier *a, sl_error *err)
 {
 	if (a->in_txn)
 		return 0;
@@ -195,8 +199,9 @@ static int pga_begin(sl_applier *a, sl_error *err)
 	return 0;
 }
 
-void pga_rollback(sl_applier *a)
+void pga_rollback(sl_applier *handle)
 {
+	pg_applier *a = pg_applier_of(handle);
 	if (a->in_txn && PQstatus(a->conn) == CONNECTION_OK) {
 		sl_error e = {0};
 		sl_pg_exec(a->conn, "ROLLBACK", &e);
@@ -300,7 +305,7 @@ static bool pga_same_shape(const sl_shape *a, const sl_shape *b)
 	return true;
 }
 
-static int pga_read_cols(sl_applier *a, struct pga_table *tt, sl_pg_column **cols, int *n,
+static int pga_read_cols(pg_applier *a, struct pga_table *tt, sl_pg_column **cols, int *n,
                          sl_error *err)
 {
 	PGresult *res;
@@ -346,7 +351,7 @@ static bool pga_same_base(const char *a, const char *b)
 }
 
 /* Bring the target table's columns in line with the shape (inside the transaction). */
-static int pga_evolve(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
+static int pga_evolve(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
                       const sl_shape *shape, bool *changed, sl_error *err)
 {
 	sl_pg_column *cols = NULL;
@@ -611,7 +616,7 @@ static void pga_plan_keyless(struct pga_table *tt, const struct pga_parts *p)
 	sl_buf_free(&b);
 }
 
-static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td, int ti,
+static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td, int ti,
                     sl_error *err)
 {
 	const sl_shape *shape = tt->shape;
@@ -758,7 +763,7 @@ static int pga_plan(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
 
 /* Columns the source renamed (sl_field.renamed_from) are renamed on the target, values kept;
  * one renamed already is left as it is. */
-static int pga_renames(sl_applier *a, struct pga_table *tt, const sl_shape *shape, sl_error *err)
+static int pga_renames(pg_applier *a, struct pga_table *tt, const sl_shape *shape, sl_error *err)
 {
 	bool any = false;
 	for (int i = 0; i < shape->nfields; i++)
@@ -800,7 +805,7 @@ static int pga_renames(sl_applier *a, struct pga_table *tt, const sl_shape *shap
 /* The primary key of the source's table, when its changes say it (sl_shape.key_known), is the
  * target table's from now on: another key, or none, is put in place in the open transaction
  * (the target's rows are the source's as of these changes, so they fit it). */
-static int pga_rekey(sl_applier *a, struct pga_table *tt, const sl_table_def *td,
+static int pga_rekey(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
                      const sl_shape *shape, sl_error *err)
 {
 	if (!shape->key_known)
@@ -863,8 +868,9 @@ static int pga_rekey(sl_applier *a, struct pga_table *tt, const sl_table_def *td
 	return rc;
 }
 
-int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err)
+int pga_shape(sl_applier *handle, int t, sl_shape *shape, bool *stale, sl_error *err)
 {
+	pg_applier *a = pg_applier_of(handle);
 	struct pga_table *tt = &a->tables[t];
 	const sl_table_def *td = &a->cat->tables[t];
 	if (tt->shape && pga_same_shape(tt->shape, shape)) {
@@ -901,7 +907,7 @@ static void pga_be64(uint8_t *p, uint64_t v)
 	}
 }
 
-static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
+static int pga_run(pg_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
 {
 	int rc = sl_pg_exec(a->conn, sql, err);
 	if (rc < 0)
@@ -910,7 +916,7 @@ static int pga_run(sl_applier *a, const char *sql, const struct pga_table *tt, s
 }
 
 /* Run a statement; *rows = the rows it affected. */
-static int pga_run_count(sl_applier *a, const char *sql, const struct pga_table *tt, int64_t *rows,
+static int pga_run_count(pg_applier *a, const char *sql, const struct pga_table *tt, int64_t *rows,
                          sl_error *err)
 {
 	PGresult *res = PQexec(a->conn, sql);
@@ -929,7 +935,7 @@ static int pga_run_count(sl_applier *a, const char *sql, const struct pga_table 
  * the target to take those values from. Within the convergence window (see apply_open) the
  * row may legitimately be gone already; after it, the target has diverged: stop, naming the
  * table, rather than drop the change. */
-static int pga_check_lost(sl_applier *a, const struct pga_table *tt, const sl_changes *c,
+static int pga_check_lost(pg_applier *a, const struct pga_table *tt, const sl_changes *c,
                           sl_error *err)
 {
 	PGresult *res;
@@ -975,7 +981,7 @@ struct pga_counts {
 };
 
 /* Copy the live rows of c into its table's stage (emptied first when used before). */
-static int pga_stage(sl_applier *a, const sl_changes *c, const uint8_t *dead, struct pga_counts *k,
+static int pga_stage(pg_applier *a, const sl_changes *c, const uint8_t *dead, struct pga_counts *k,
                      sl_error *err)
 {
 	struct pga_table *tt = &a->tables[c->table];
@@ -1050,8 +1056,9 @@ static int pga_stage(sl_applier *a, const sl_changes *c, const uint8_t *dead, st
 	return 0;
 }
 
-int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err)
+int pga_changes(sl_applier *handle, const sl_changes *c, const uint8_t *dead, sl_error *err)
 {
+	pg_applier *a = pg_applier_of(handle);
 	struct pga_table *tt = &a->tables[c->table];
 	struct pga_counts k;
 	SL_TRY(pga_stage(a, c, dead, &k, err));
@@ -1079,7 +1086,7 @@ int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_erro
 /* ---------------------------------------------------------------- foreign-key actions ---- */
 
 /* "schema"."name" of table t on the target. */
-static void pga_table_ref(sl_applier *a, int t, sl_buf *b)
+static void pga_table_ref(pg_applier *a, int t, sl_buf *b)
 {
 	const sl_table_def *td = &a->cat->tables[t];
 	sl_pg_quote_qualified(b, pgt_schema_for(a->tgt, td), td->name);
@@ -1115,7 +1122,7 @@ static int pga_staged(const struct pga_table *tt, const char *name, const char *
 /* The rows link k of step s selects, as a query of their referenced columns (link k's parent
  * columns): the deleted rows of the plan table for k = 0, else the rows of link k - 1's child
  * that it selects in turn (cascaded deletes). */
-static int pga_chain_select(sl_applier *a, const struct pga_table *tt, const sl_fk_step *s, int k,
+static int pga_chain_select(pg_applier *a, const struct pga_table *tt, const sl_fk_step *s, int k,
                             sl_buf *b, sl_error *err)
 {
 	const sl_foreign_key *fk = s->chain[k];
@@ -1147,7 +1154,7 @@ static int pga_chain_select(sl_applier *a, const struct pga_table *tt, const sl_
 }
 
 /* One step's statement (fkeys.h). */
-static int pga_step_sql(sl_applier *a, const struct pga_table *tt, const sl_fk_step *s, sl_buf *b,
+static int pga_step_sql(pg_applier *a, const struct pga_table *tt, const sl_fk_step *s, sl_buf *b,
                         sl_error *err)
 {
 	const sl_foreign_key *fk = s->chain[s->nchain - 1];
@@ -1202,8 +1209,9 @@ static int pga_step_sql(sl_applier *a, const struct pga_table *tt, const sl_fk_s
 
 /* The rows go into the plan table's stage (DELETE, KEYREF and UPSERT rows with their ordinal
  * and pair); each step is one statement reading it. */
-int pga_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
+int pga_actions(sl_applier *handle, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err)
 {
+	pg_applier *a = pg_applier_of(handle);
 	struct pga_table *tt = &a->tables[rows->table];
 	struct pga_counts k;
 	SL_TRY(pga_stage(a, rows, NULL, &k, err));
@@ -1233,8 +1241,9 @@ int pga_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, s
 	return rc;
 }
 
-int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
+int pga_truncate(sl_applier *handle, int t, uint64_t version, sl_error *err)
 {
+	pg_applier *a = pg_applier_of(handle);
 	(void)version;
 	struct pga_table *tt = &a->tables[t];
 	if (tt->qualified == NULL)
@@ -1250,8 +1259,9 @@ int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err)
 	return rc;
 }
 
-int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err)
+int pga_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 {
+	pg_applier *a = pg_applier_of(handle);
 	SL_TRY(pga_begin(a, err));
 	char version[32], commit_us[32];
 	snprintf(version, sizeof version, "%llu", (unsigned long long)commit->version);

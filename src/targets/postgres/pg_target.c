@@ -8,7 +8,7 @@
  * types, ranges as JSON) makes its table load through a temporary staging table: COPY into the
  * stage with text columns, then one INSERT ... SELECT with casts, in the same transaction.
  *
- * Threads: prepare runs on the main thread before any writer starts; each sl_writer (its own
+ * Threads: prepare runs on the main thread before any writer starts; each pg_writer (its own
  * connection) is used by one lane thread and only reads the per-table plan. */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -24,8 +24,8 @@
 
 #define SL_COPY_SLICE (1u << 20)
 
-struct sl_writer {
-	sl_target *tgt;
+struct pg_writer {
+	pg_target *tgt;
 	PGconn *conn;
 	int table; /* table being loaded, -1 when idle */
 	bool in_txn;
@@ -36,7 +36,7 @@ struct sl_writer {
 
 static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 {
-	sl_target *t = sl_calloc(1, sizeof *t);
+	pg_target *t = sl_calloc(1, sizeof *t);
 	t->cfg = cfg;
 	int rc = sl_config_opt_string(cfg, "target", "schema", &t->schema, err);
 	if (rc == 0)
@@ -46,7 +46,7 @@ static int pgt_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		free(t);
 		return rc;
 	}
-	*out = t;
+	*out = pg_target_handle(t);
 	return 0;
 }
 
@@ -62,8 +62,9 @@ static void pgt_table_free(struct pg_target_table *tt)
 	memset(tt, 0, sizeof *tt);
 }
 
-static void pgt_close(sl_target *t)
+static void pgt_close(sl_target *handle)
 {
+	pg_target *t = pg_target_of(handle);
 	if (t == NULL)
 		return;
 	for (int i = 0; i < t->ntables; i++)
@@ -74,13 +75,15 @@ static void pgt_close(sl_target *t)
 	free(t);
 }
 
-const char *pgt_schema_for(sl_target *t, const sl_table_def *td)
+const char *pgt_schema_for(pg_target *t, const sl_table_def *td)
 {
 	return t->schema ? t->schema : td->schema;
 }
 
-static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, char *buf, size_t n)
+static const char *pgt_table_name(sl_target *handle, const sl_catalog *cat, int ti, char *buf,
+                                  size_t n)
 {
+	pg_target *t = pg_target_of(handle);
 	const sl_table_def *td = &cat->tables[ti];
 	char *q = sl_qualify(pgt_schema_for(t, td), td->name);
 	snprintf(buf, n, "%s", q);
@@ -88,9 +91,10 @@ static const char *pgt_table_name(sl_target *t, const sl_catalog *cat, int ti, c
 	return buf;
 }
 
-static int pgt_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
+static int pgt_rename(sl_target *handle, const sl_catalog *old_cat, const sl_catalog *cat, int ti,
                       sl_error *err)
 {
+	pg_target *t = pg_target_of(handle);
 	const sl_table_def *o = &old_cat->tables[ti], *n = &cat->tables[ti];
 	const char *os = pgt_schema_for(t, o), *ns = pgt_schema_for(t, n);
 	sl_buf from = {0}, to = {0}, moved = {0}, sql = {0};
@@ -156,8 +160,9 @@ static int pgt_rename(sl_target *t, const sl_catalog *old_cat, const sl_catalog 
 	return rc;
 }
 
-static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
+static int pgt_check(sl_target *handle, sl_check_fn report, void *ctx)
 {
+	pg_target *t = pg_target_of(handle);
 	char where[256], detail[512];
 	sl_error err = {0};
 	int failed = 0;
@@ -202,7 +207,7 @@ static int pgt_check(sl_target *t, sl_check_fn report, void *ctx)
 }
 
 /* Run the requirements (types, extensions) a same-engine table needs. */
-int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
+int pgt_requirements(pg_target *t, const sl_table_def *td, sl_error *err)
 {
 	for (int i = 0; i < td->nrequires; i++) {
 		const sl_requirement *r = &td->requires[i];
@@ -237,7 +242,7 @@ int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err)
 }
 
 /* The INSERT expression turning a staged text value back into the target type. */
-void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *f,
                    const sl_pg_column *col)
 {
 	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
@@ -294,7 +299,7 @@ static void pgt_generated_columns(const sl_table_def *td, int after, sl_buf *sql
 
 /* An existing target table: sluice never overwrites rows it did not write; a table whose
  * load was cut short (`reload`) is emptied. */
-static int pgt_prepare_existing(sl_target *t, struct pg_target_table *tt, bool reload,
+static int pgt_prepare_existing(pg_target *t, struct pg_target_table *tt, bool reload,
                                 sl_error *err)
 {
 	sl_buf sql = {0};
@@ -347,7 +352,7 @@ const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same
 
 /* CREATE TABLE for td: the source's own types from a PostgreSQL source (with its generated
  * columns), else the Arrow types' PostgreSQL forms; no primary key yet (finish_table). */
-static int pgt_create(sl_target *t, const sl_table_def *td, const struct pg_target_table *tt,
+static int pgt_create(pg_target *t, const sl_table_def *td, const struct pg_target_table *tt,
                       bool same_engine, sl_error *err)
 {
 	sl_buf sql = {0};
@@ -382,7 +387,7 @@ static int pgt_create(sl_target *t, const sl_table_def *td, const struct pg_targ
 /* How each column travels into table `oid`, from the target's actual column types: binary
  * COPY straight into the table, or, for columns only text can carry, into a staging table
  * and from there by INSERT ... SELECT with casts. */
-static int pgt_plan_load(sl_target *t, const sl_table_def *td, struct pg_target_table *tt, int ti,
+static int pgt_plan_load(pg_target *t, const sl_table_def *td, struct pg_target_table *tt, int ti,
                          const char *oid, sl_error *err)
 {
 	sl_pg_column *cols = NULL;
@@ -467,7 +472,7 @@ static int pgt_plan_load(sl_target *t, const sl_table_def *td, struct pg_target_
 }
 
 /* The table's oid, or "0" when there is none. */
-static int pgt_oid(sl_target *t, const char *qualified, char *oid, size_t n, sl_error *err)
+static int pgt_oid(pg_target *t, const char *qualified, char *oid, size_t n, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {qualified};
@@ -477,8 +482,9 @@ static int pgt_oid(sl_target *t, const char *qualified, char *oid, size_t n, sl_
 	return 0;
 }
 
-static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload, sl_error *err)
+static int pgt_prepare(sl_target *handle, const sl_catalog *cat, int ti, bool reload, sl_error *err)
 {
+	pg_target *t = pg_target_of(handle);
 	const sl_table_def *td = &cat->tables[ti];
 	if (t->tables == NULL) {
 		t->tables = sl_calloc((size_t)cat->ntables, sizeof *t->tables);
@@ -517,9 +523,10 @@ static int pgt_prepare(sl_target *t, const sl_catalog *cat, int ti, bool reload,
 	return pgt_plan_load(t, td, tt, ti, oid, err);
 }
 
-static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
+static int pgt_writer_open(sl_target *handle, sl_writer **out, sl_error *err)
 {
-	sl_writer *w = sl_calloc(1, sizeof *w);
+	pg_target *t = pg_target_of(handle);
+	pg_writer *w = sl_calloc(1, sizeof *w);
 	w->tgt = t;
 	w->table = -1;
 	w->stage_made = sl_calloc((size_t)(t->ntables ? t->ntables : 1), sizeof *w->stage_made);
@@ -534,12 +541,13 @@ static int pgt_writer_open(sl_target *t, sl_writer **out, sl_error *err)
 		return rc;
 	}
 	w->cancel = PQgetCancel(w->conn);
-	*out = w;
+	*out = pg_writer_handle(w);
 	return 0;
 }
 
-static int pgt_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+static int pgt_load_begin(sl_writer *handle, const sl_catalog *cat, int ti, sl_error *err)
 {
+	pg_writer *w = pg_writer_of(handle);
 	(void)cat;
 	struct pg_target_table *tt = &w->tgt->tables[ti];
 	if (!tt->ready)
@@ -559,8 +567,9 @@ static int pgt_load_begin(sl_writer *w, const sl_catalog *cat, int ti, sl_error 
 	return 0;
 }
 
-static int pgt_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
+static int pgt_load_batch(sl_writer *handle, const sl_batch *b, sl_error *err)
 {
+	pg_writer *w = pg_writer_of(handle);
 	const struct pg_target_table *tt = &w->tgt->tables[w->table];
 	for (int64_t r = 0; r < b->length; r++) {
 		/* row by row, so the output buffer stays about SL_COPY_SLICE even for wide rows */
@@ -573,8 +582,9 @@ static int pgt_load_batch(sl_writer *w, const sl_batch *b, sl_error *err)
 	return 0;
 }
 
-static int pgt_load_end(sl_writer *w, sl_error *err)
+static int pgt_load_end(sl_writer *handle, sl_error *err)
 {
+	pg_writer *w = pg_writer_of(handle);
 	const struct pg_target_table *tt = &w->tgt->tables[w->table];
 	sl_pgcopy_write_trailer(&w->out);
 	SL_TRY(sl_pg_copy_in_put(w->conn, &w->out, err));
@@ -592,8 +602,9 @@ static int pgt_load_end(sl_writer *w, sl_error *err)
 	return rc;
 }
 
-static void pgt_load_abort(sl_writer *w)
+static void pgt_load_abort(sl_writer *handle)
 {
+	pg_writer *w = pg_writer_of(handle);
 	if (PQtransactionStatus(w->conn) == PQTRANS_ACTIVE)
 		PQputCopyEnd(w->conn, "sluice: load aborted");
 	PGresult *res;
@@ -605,8 +616,9 @@ static void pgt_load_abort(sl_writer *w)
 	w->table = -1;
 }
 
-static int pgt_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_error *err)
+static int pgt_finish_table(sl_writer *handle, const sl_catalog *cat, int ti, sl_error *err)
 {
+	pg_writer *w = pg_writer_of(handle);
 	const sl_table_def *td = &cat->tables[ti];
 	const struct pg_target_table *tt = &w->tgt->tables[ti];
 	if (td->nkey == 0)
@@ -635,13 +647,15 @@ static int pgt_finish_table(sl_writer *w, const sl_catalog *cat, int ti, sl_erro
 	return rc;
 }
 
-static void pgt_writer_cancel(sl_writer *w)
+static void pgt_writer_cancel(sl_writer *handle)
 {
+	pg_writer *w = pg_writer_of(handle);
 	sl_pg_cancel(w->cancel);
 }
 
-static void pgt_writer_close(sl_writer *w)
+static void pgt_writer_close(sl_writer *handle)
 {
+	pg_writer *w = pg_writer_of(handle);
 	if (w == NULL)
 		return;
 	PQfreeCancel(w->cancel);
@@ -655,7 +669,7 @@ static void pgt_writer_close(sl_writer *w)
  * codec, from the source's Arrow field to the column's type) and decoded back into the source's
  * field, so both digests hash the same Arrow values. Columns the writer staged as text are read
  * as text. */
-static int pgt_digest_codecs(sl_target *t, const sl_table_def *td, const sl_pg_column *cols,
+static int pgt_digest_codecs(pg_target *t, const sl_table_def *td, const sl_pg_column *cols,
                              sl_pg_codec *codecs, sl_pg_select *how, sl_error *err)
 {
 	for (int i = 0; i < td->nfields; i++) {
@@ -682,8 +696,9 @@ static int pgt_digest_codecs(sl_target *t, const sl_table_def *td, const sl_pg_c
 	return 0;
 }
 
-static int pgt_digest(sl_target *t, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
+static int pgt_digest(sl_target *handle, const sl_catalog *cat, int ti, sl_digest *d, sl_error *err)
 {
+	pg_target *t = pg_target_of(handle);
 	const sl_table_def *td = &cat->tables[ti];
 	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
 	sl_buf q = {0}, sql = {0};

@@ -8,6 +8,11 @@
 #include "formats/pgtypes.h"
 #include "core/target.h"
 
+/* The structs behind the contract's handles (core/target.h, core/handle.h). */
+SL_HANDLE(pg_target, sl_target)
+SL_HANDLE(pg_writer, sl_writer)
+SL_HANDLE(pg_applier, sl_applier)
+
 struct pg_target_table {
 	bool ready;
 	char *schema, *name;
@@ -18,7 +23,7 @@ struct pg_target_table {
 	char *stage_insert;
 };
 
-struct sl_target {
+struct pg_target {
 	const sl_config *cfg;
 	char *schema; /* target.schema: every table lands there; NULL: its source schema */
 	PGconn *meta;
@@ -26,29 +31,29 @@ struct sl_target {
 	int ntables;
 };
 
-const char *pgt_schema_for(sl_target *t, const sl_table_def *td);
+const char *pgt_schema_for(pg_target *t, const sl_table_def *td);
 /* The PostgreSQL type of column f of td: the source's own from a PostgreSQL source
  * (same_engine), else the Arrow type's form (into buf); NULL, with err set, when PostgreSQL
  * cannot store it. */
 const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same_engine, char *buf,
                             size_t n, sl_error *err);
-int pgt_requirements(sl_target *t, const sl_table_def *td, sl_error *err);
+int pgt_requirements(pg_target *t, const sl_table_def *td, sl_error *err);
 /* `prefix`"col" cast from its staged text to the column's type (a range from the snapshot's JSON
  * object, anything else by ::type). */
-void pgt_cast_expr(sl_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *f,
                    const sl_pg_column *col);
 
 /* pg_apply.c */
-int pga_open(sl_target *tgt, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
+int pga_open(sl_target *handle, const sl_catalog *cat, const char *epoch, uint64_t converge_until,
              sl_applier **out, sl_durable *durable, sl_error *err);
-int pga_shape(sl_applier *a, int t, sl_shape *shape, bool *stale, sl_error *err);
-int pga_changes(sl_applier *a, const sl_changes *c, const uint8_t *dead, sl_error *err);
-int pga_truncate(sl_applier *a, int t, uint64_t version, sl_error *err);
-int pga_actions(sl_applier *a, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
-int pga_commit(sl_applier *a, const sl_msg *commit, sl_error *err);
-void pga_rollback(sl_applier *a);
-void pga_cancel(sl_applier *a);
-void pga_close(sl_applier *a);
-int pga_durable(sl_target *tgt, const char *epoch, sl_durable *out, sl_error *err);
+int pga_shape(sl_applier *handle, int t, sl_shape *shape, bool *stale, sl_error *err);
+int pga_changes(sl_applier *handle, const sl_changes *c, const uint8_t *dead, sl_error *err);
+int pga_truncate(sl_applier *handle, int t, uint64_t version, sl_error *err);
+int pga_actions(sl_applier *handle, const sl_changes *rows, const sl_fk_plan *plan, sl_error *err);
+int pga_commit(sl_applier *handle, const sl_msg *commit, sl_error *err);
+void pga_rollback(sl_applier *handle);
+void pga_cancel(sl_applier *handle);
+void pga_close(sl_applier *handle);
+int pga_durable(sl_target *handle, const char *epoch, sl_durable *out, sl_error *err);
 
 #endif
