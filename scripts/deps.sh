@@ -32,6 +32,8 @@ PACKAGES=(
   libcurl4-openssl-dev
   libssl-dev      # libcrypto: HMAC-SHA256 for column masking; libssl: the TLS version check reports
   zlib1g-dev
+  libzstd-dev     # Parquet pages compressed with ZSTD
+  libsnappy-dev   # ... or Snappy
   curl
   sysbench
   pgloader

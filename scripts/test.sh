@@ -6,6 +6,9 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 bash scripts/deps.sh
+if [[ ${SLUICE_UNIT_ONLY:-} != 1 ]]; then
+  bash scripts/oracles.sh
+fi
 BUILD=build-asan
 JOBS=$(nproc 2>/dev/null || echo 2)
 
