@@ -1,0 +1,39 @@
+/* Store registry: the implementation of each URL scheme (core/store.h). */
+#include "core/store.h"
+
+#include <string.h>
+
+#include "core/config.h"
+#include "stores/file.h"
+
+static const sl_registry_entry sl_stores[] = {
+        {"file", &sl_file_store_ops},
+};
+
+int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, sl_store **out,
+                  sl_error *err)
+{
+	const char *colon = strstr(url, "://");
+	char scheme[16];
+	if (!colon || colon == url || (size_t)(colon - url) >= sizeof scheme)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "%s url '%s' has no scheme (write one of: %s, as scheme://...)",
+		                    what, url, sl_store_schemes());
+	memcpy(scheme, url, (size_t)(colon - url));
+	scheme[colon - url] = 0;
+	const sl_store_ops *o =
+	        sl_registry_find(sl_stores, sizeof sl_stores / sizeof *sl_stores, scheme);
+	if (!o)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "%s url '%s': scheme '%s' is not supported (supported: %s)",
+		                    what, url, scheme, sl_store_schemes());
+	*ops = o;
+	return o->open(url, what, out, err);
+}
+
+const char *sl_store_schemes(void)
+{
+	static char names[128];
+	return sl_registry_names(sl_stores, sizeof sl_stores / sizeof *sl_stores, names,
+	                         sizeof names);
+}
