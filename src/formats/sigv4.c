@@ -44,11 +44,14 @@ void sl_sigv4_signing_key(const char *secret, const char *date8, const char *reg
 }
 
 /* SigV4's URI encoding: unreserved characters stay, every other byte is %XX (upper case). */
-static void uri_encode(sl_buf *b, const char *s)
+void sl_sigv4_uri_encode(sl_buf *b, const char *s, bool keep_slash)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+		bool unreserved = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.' ||
+		                  *p == '~';
+		if (unreserved || (keep_slash && *p == '/')) {
 			sl_buf_append(b, p, 1);
 		} else {
 			char e[3] = {'%', digits[*p >> 4], digits[*p & 15]};
@@ -71,7 +74,7 @@ static int enc_param_cmp(const void *a, const void *b)
 static char *encoded(const char *s)
 {
 	sl_buf b = {0};
-	uri_encode(&b, s);
+	sl_sigv4_uri_encode(&b, s, false);
 	char *r = sl_strdup(sl_buf_cstr(&b));
 	sl_buf_free(&b);
 	return r;
@@ -134,6 +137,91 @@ void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *regi
 }
 
 /* ------------------------------------------------------------------- RDS ---- */
+
+typedef struct canon_header {
+	char *name;        /* lower case */
+	const char *value; /* as given */
+} canon_header;
+
+static int canon_header_cmp(const void *a, const void *b)
+{
+	return strcmp(((const canon_header *)a)->name, ((const canon_header *)b)->name);
+}
+
+/* A header value as SigV4 canonicalises it: no leading or trailing spaces, inner runs of spaces
+ * as one. */
+static void canon_value(sl_buf *b, const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t start = b->len;
+	bool space = false;
+	for (; *v; v++) {
+		if (*v == ' ' || *v == '\t') {
+			space = true;
+			continue;
+		}
+		if (space && b->len > start)
+			sl_buf_putc(b, ' ');
+		space = false;
+		sl_buf_putc(b, *v);
+	}
+}
+
+void sl_sigv4_authorization(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                            const char *service, const char *method, const char *path,
+                            const sl_sigv4_param *query, int nquery, const sl_sigv4_param *headers,
+                            int nheaders, const char *payload_hash, const char *amz_date)
+{
+	char date8[9], scope[300];
+	snprintf(date8, sizeof date8, "%.8s", amz_date);
+	snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date8, region, service);
+
+	enc_param *ps = sl_calloc((size_t)(nquery ? nquery : 1), sizeof *ps);
+	for (int i = 0; i < nquery; i++)
+		ps[i] = (enc_param){encoded(query[i].name), encoded(query[i].value)};
+	qsort(ps, (size_t)nquery, sizeof *ps, enc_param_cmp);
+	canon_header *hs = sl_calloc((size_t)(nheaders ? nheaders : 1), sizeof *hs);
+	for (int i = 0; i < nheaders; i++) {
+		hs[i].name = sl_strdup(headers[i].name);
+		for (char *p = hs[i].name; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		hs[i].value = headers[i].value;
+	}
+	qsort(hs, (size_t)nheaders, sizeof *hs, canon_header_cmp);
+
+	sl_buf creq = {0}, signed_h = {0};
+	sl_buf_printf(&creq, "%s\n%s\n", method, path);
+	for (int i = 0; i < nquery; i++)
+		sl_buf_printf(&creq, "%s%s=%s", i ? "&" : "", ps[i].name, ps[i].value);
+	sl_buf_putc(&creq, '\n');
+	for (int i = 0; i < nheaders; i++) {
+		sl_buf_printf(&creq, "%s:", hs[i].name);
+		canon_value(&creq, hs[i].value);
+		sl_buf_putc(&creq, '\n');
+		sl_buf_printf(&signed_h, "%s%s", i ? ";" : "", hs[i].name);
+	}
+	sl_buf_printf(&creq, "\n%s\n%s", sl_buf_cstr(&signed_h), payload_hash);
+
+	unsigned char h[32], key[32], s[32];
+	char hh[65], sig[65];
+	EVP_Digest(creq.data, creq.len, h, NULL, EVP_sha256(), NULL);
+	hex(h, 32, hh);
+	sl_buf sts = {0};
+	sl_buf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, hh);
+	sl_sigv4_signing_key(c->secret_key, date8, region, service, key);
+	hmac256(key, 32, sl_buf_cstr(&sts), s);
+	explicit_bzero(key, sizeof key);
+	hex(s, 32, sig);
+	sl_buf_printf(out, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+	              c->access_key, scope, sl_buf_cstr(&signed_h), sig);
+	for (int i = 0; i < nquery; i++)
+		free(ps[i].name), free(ps[i].value);
+	for (int i = 0; i < nheaders; i++)
+		free(hs[i].name);
+	free(ps), free(hs);
+	sl_buf_free(&creq), sl_buf_free(&signed_h), sl_buf_free(&sts);
+}
 
 void sl_rds_iam_token(sl_buf *out, const sl_aws_credentials *c, const char *region,
                       const char *host, unsigned port, const char *user, time_t now)

@@ -41,6 +41,20 @@ void sl_sigv4_presign(sl_buf *out, const sl_aws_credentials *c, const char *regi
                       const sl_sigv4_param *params, int nparams, int expires,
                       const char *payload_hash, time_t now);
 
+/* The Authorization header of a request signed in its headers (the form S3 and most AWS APIs
+ * take): `headers` are every header to sign (names any case, values as sent; host,
+ * x-amz-date and x-amz-content-sha256 among them, x-amz-security-token with temporary
+ * credentials), `query` the request's parameters (not yet encoded), `path` the URI-encoded path,
+ * `amz_date` the x-amz-date value (YYYYMMDDTHHMMSSZ), `payload_hash` as for presign. Appends
+ * "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=..." to out. */
+void sl_sigv4_authorization(sl_buf *out, const sl_aws_credentials *c, const char *region,
+                            const char *service, const char *method, const char *path,
+                            const sl_sigv4_param *query, int nquery, const sl_sigv4_param *headers,
+                            int nheaders, const char *payload_hash, const char *amz_date);
+/* The URI encoding SigV4 uses (RFC 3986 unreserved characters kept, everything else %XX;
+ * `keep_slash`: '/' kept, for object keys in a path). */
+void sl_sigv4_uri_encode(sl_buf *out, const char *s, bool keep_slash);
+
 /* The RDS IAM token for `user` at host:port, signed at `now`: "host:port/?Action=connect&
  * DBUser=...&X-Amz-...". */
 void sl_rds_iam_token(sl_buf *out, const sl_aws_credentials *c, const char *region,

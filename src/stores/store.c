@@ -5,9 +5,11 @@
 
 #include "core/config.h"
 #include "stores/file.h"
+#include "stores/s3.h"
 
 static const sl_registry_entry sl_stores[] = {
         {"file", &sl_file_store_ops},
+        {"s3", &sl_s3_store_ops},
 };
 
 int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, sl_store **out,

@@ -5,6 +5,10 @@
  *  - the presigned URL example of "Authenticating Requests: Using Query Parameters (AWS
  *    Signature Version 4)" in the Amazon S3 API Reference (GET /test.txt, examplebucket,
  *    20130524T000000Z, 86400 s, UNSIGNED-PAYLOAD);
+ *  - the Authorization-header examples of "Signature Calculations for the Authorization
+ *    Header: Transferring Payload in a Single Chunk" in the Amazon S3 API Reference (GET
+ *    Object with a Range, PUT Object with a body and a storage class, GET Bucket Lifecycle, GET
+ *    Bucket (List Objects) with max-keys and prefix; examplebucket, 20130524T000000Z);
  *  - the RDS auth token vector of botocore's own tests (tests/unit/test_signers.py,
  *    TestGenerateDBAuthToken: prod-instance.us-east-1.rds.amazonaws.com:3306, someusername,
  *    akid/skid, 2016-11-07T17:39:33Z).
@@ -58,6 +62,63 @@ static void test_s3_presign_example(void **state)
 	        "X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature="
 	        "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
 	sl_buf_free(&b);
+}
+
+static void s3_example(const char *method, const char *path, const sl_sigv4_param *q, int nq,
+                       const sl_sigv4_param *h, int nh, const char *payload, const char *want_sig)
+{
+	sl_aws_credentials c = {0};
+	strcpy(c.access_key, "AKIAIOSFODNN7EXAMPLE");
+	strcpy(c.secret_key, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+	sl_buf b = {0};
+	sl_sigv4_authorization(&b, &c, "us-east-1", "s3", method, path, q, nq, h, nh, payload,
+	                       "20130524T000000Z");
+	const char *sig = strstr(sl_buf_cstr(&b), "Signature=");
+	assert_non_null(sig);
+	assert_string_equal(sig + 10, want_sig);
+	assert_non_null(strstr(sl_buf_cstr(&b),
+	                       "Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/"
+	                       "s3/aws4_request, SignedHeaders="));
+	sl_buf_free(&b);
+}
+
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+static void test_s3_authorization_examples(void **state)
+{
+	(void)state;
+	/* GET Object, bytes 0-9 */
+	sl_sigv4_param get[] = {{"Host", "examplebucket.s3.amazonaws.com"},
+	                        {"Range", "bytes=0-9"},
+	                        {"x-amz-content-sha256", EMPTY_SHA256},
+	                        {"x-amz-date", "20130524T000000Z"}};
+	s3_example("GET", "/test.txt", NULL, 0, get, 4, EMPTY_SHA256,
+	           "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+	/* PUT Object "Welcome to Amazon S3." to /test$file.text */
+	const char *put_hash = "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072";
+	sl_sigv4_param put[] = {{"Host", "examplebucket.s3.amazonaws.com"},
+	                        {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
+	                        {"x-amz-date", "20130524T000000Z"},
+	                        {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
+	                        {"x-amz-content-sha256", put_hash}};
+	sl_buf path = {0};
+	sl_buf_putc(&path, '/');
+	sl_sigv4_uri_encode(&path, "test$file.text", true);
+	assert_string_equal(sl_buf_cstr(&path), "/test%24file.text");
+	s3_example("PUT", sl_buf_cstr(&path), NULL, 0, put, 5, put_hash,
+	           "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
+	sl_buf_free(&path);
+	/* GET Bucket Lifecycle: a parameter without a value */
+	sl_sigv4_param lq[] = {{"lifecycle", ""}};
+	sl_sigv4_param lh[] = {{"Host", "examplebucket.s3.amazonaws.com"},
+	                       {"x-amz-date", "20130524T000000Z"},
+	                       {"x-amz-content-sha256", EMPTY_SHA256}};
+	s3_example("GET", "/", lq, 1, lh, 3, EMPTY_SHA256,
+	           "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
+	/* GET Bucket (List Objects): parameters sorted by name */
+	sl_sigv4_param bq[] = {{"prefix", "J"}, {"max-keys", "2"}};
+	s3_example("GET", "/", bq, 2, lh, 3, EMPTY_SHA256,
+	           "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 }
 
 static void test_rds_token_botocore(void **state)
@@ -168,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_signing_key),
 	        cmocka_unit_test(test_s3_presign_example),
+	        cmocka_unit_test(test_s3_authorization_examples),
 	        cmocka_unit_test(test_rds_token_botocore),
 	        cmocka_unit_test(test_credentials),
 	        cmocka_unit_test(test_rds_region),
