@@ -70,6 +70,9 @@ typedef struct sl_store_ops {
  * success *ops and *out are set; close with (*ops)->close(*out). */
 int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, sl_store **out,
                   sl_error *err);
+/* What every store's check does: put a probe object under _sluice/, read it back, delete it;
+ * `where` names the store in the message when it reads back otherwise. */
+int sl_store_probe(const sl_store_ops *ops, sl_store *s, const char *where, sl_error *err);
 /* The schemes there are, for messages ("file, s3, azure"). */
 const char *sl_store_schemes(void);
 

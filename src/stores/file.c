@@ -400,19 +400,9 @@ static int fs_list(sl_store *s, const char *prefix, sl_store_list_fn fn, void *c
 
 static int fs_check(sl_store *s, sl_error *err)
 {
-	char key[64];
-	snprintf(key, sizeof key, "_sluice/check-%ld", (long)getpid());
-	SL_TRY(fs_put(s, key, "ok", 2, err));
-	sl_buf b = {0};
-	int rc = fs_get(s, key, &b, err);
-	if (rc == 0 && (b.len != 2 || memcmp(b.data, "ok", 2) != 0))
-		rc = sl_error_set(err, SL_ERR_IO,
-		                  "%s store: %s does not read back what was written", s->what,
-		                  s->root);
-	sl_buf_free(&b);
-	if (rc == 0)
-		rc = fs_del(s, key, err);
-	return rc;
+	char where[600];
+	snprintf(where, sizeof where, "%s store %s", s->what, s->root);
+	return sl_store_probe(&sl_file_store_ops, s, where, err);
 }
 
 const sl_store_ops sl_file_store_ops = {

@@ -11,13 +11,11 @@
  * Every body is signed with its SHA-256 (x-amz-content-sha256), so the store refuses a body
  * changed on the way, and carries Content-MD5. Objects over one part (8 MiB) go as multipart
  * uploads, visible only when completed. Requests that fail with 5xx, 429 or a network error
- * are tried again, 5 times in all, waiting 0.2, 0.4, 0.8, 1.6 s. Conditional create is
+ * are tried again (stores/http.c). Conditional create is
  * If-None-Match: * (S3 has it since 2024; a store without it overwrites). */
 #include "stores/s3.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +27,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "formats/sigv4.h"
+#include "stores/http.h"
 
 #define S3_PART ((size_t)8 << 20)
-#define S3_TRIES 5
-#define S3_POOL 8
 
 struct sl_store {
 	char *bucket, *prefix; /* prefix: "" or "dir/sub" without slashes at its ends */
@@ -41,9 +38,7 @@ struct sl_store {
 	bool path_style;
 	char region[64];
 	char *what, *url;
-	pthread_mutex_t mu;
-	CURL *pool[S3_POOL];
-	int npool;
+	sl_http_pool pool;
 };
 
 struct sl_store_writer {
@@ -74,23 +69,14 @@ typedef struct s3_req {
 
 static void s3_free(sl_store *s)
 {
-	for (int i = 0; i < s->npool; i++)
-		curl_easy_cleanup(s->pool[i]);
-	pthread_mutex_destroy(&s->mu);
+	sl_http_pool_free(&s->pool);
 	free(s->bucket), free(s->prefix), free(s->endpoint), free(s->host);
 	free(s->what), free(s->url);
 	free(s);
 }
 
-static void s3_global_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static int s3_open(const char *url, const char *what, sl_store **out, sl_error *err)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, s3_global_init);
 	const char *b = url + strlen("s3://");
 	size_t bl = strcspn(b, "/?#");
 	if (strncmp(url, "s3://", 5) != 0 || bl == 0 || b[bl] == '?' || b[bl] == '#')
@@ -98,7 +84,7 @@ static int s3_open(const char *url, const char *what, sl_store **out, sl_error *
 		                    "%s url '%s' is not s3://BUCKET or s3://BUCKET/PREFIX", what,
 		                    url);
 	sl_store *s = sl_calloc(1, sizeof *s);
-	pthread_mutex_init(&s->mu, NULL);
+	sl_http_pool_init(&s->pool);
 	s->what = sl_strdup(what);
 	s->url = sl_strdup(url);
 	s->bucket = sl_strndup(b, bl);
@@ -151,26 +137,6 @@ static void s3_close(sl_store *s)
 
 /* ---------------------------------------------------------------- requests ---- */
 
-static CURL *s3_handle(sl_store *s)
-{
-	pthread_mutex_lock(&s->mu);
-	CURL *c = s->npool ? s->pool[--s->npool] : NULL;
-	pthread_mutex_unlock(&s->mu);
-	return c ? c : curl_easy_init();
-}
-
-static void s3_release(sl_store *s, CURL *c)
-{
-	pthread_mutex_lock(&s->mu);
-	if (s->npool < S3_POOL) {
-		s->pool[s->npool++] = c;
-		c = NULL;
-	}
-	pthread_mutex_unlock(&s->mu);
-	if (c)
-		curl_easy_cleanup(c);
-}
-
 /* The object's path in the request: /KEY (virtual host) or /BUCKET/KEY (path style), the
  * prefix before the key, URI-encoded. */
 static void s3_path(const sl_store *s, const char *key, sl_buf *out)
@@ -191,65 +157,10 @@ static void s3_path(const sl_store *s, const char *key, sl_buf *out)
 	sl_buf_free(&raw);
 }
 
-static size_t s3_body(char *p, size_t size, size_t n, void *ctx)
-{
-	sl_buf_append(ctx, p, size * n);
-	return size * n;
-}
-
-static size_t s3_header(char *p, size_t size, size_t n, void *ctx)
-{
-	s3_req *r = ctx;
-	size_t len = size * n;
-	if (len > 5 && strncasecmp(p, "etag:", 5) == 0) {
-		const char *v = p + 5;
-		while (*v == ' ')
-			v++;
-		size_t vl = strcspn(v, "\r\n");
-		snprintf(r->etag, sizeof r->etag, "%.*s", (int)vl, v);
-	} else if (len > 15 && strncasecmp(p, "content-length:", 15) == 0) {
-		r->length = strtoll(p + 15, NULL, 10);
-	}
-	return len;
-}
-
 static void s3_hex(const unsigned char *h, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", h[i]);
-}
-
-/* The text of <tag>...</tag> in xml after `from`, entities decoded, into out; NULL when absent,
- * else where the element ends. */
-static const char *s3_xml(const char *from, const char *tag, char *out, size_t n)
-{
-	char open[64], close[64];
-	snprintf(open, sizeof open, "<%s>", tag);
-	snprintf(close, sizeof close, "</%s>", tag);
-	const char *a = strstr(from, open);
-	if (!a)
-		return NULL;
-	a += strlen(open);
-	const char *z = strstr(a, close);
-	if (!z)
-		return NULL;
-	size_t o = 0;
-	static const struct {
-		const char *ent, c;
-	} ents[] = {
-	        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-	for (const char *p = a; p < z && o + 1 < n; p++) {
-		char c = *p;
-		for (size_t e = 0; c == '&' && e < sizeof ents / sizeof *ents; e++)
-			if (strncmp(p, ents[e].ent, strlen(ents[e].ent)) == 0) {
-				c = ents[e].c;
-				p += strlen(ents[e].ent) - 1;
-				break;
-			}
-		out[o++] = c;
-	}
-	out[o] = 0;
-	return z + strlen(close);
 }
 
 /* One line naming what went wrong and the fix, from the status and S3's error document. */
@@ -257,8 +168,8 @@ static int s3_fail(sl_store *s, const s3_req *r, const char *resp, sl_error *err
 {
 	char code[128] = "", msg[512] = "";
 	if (resp) {
-		s3_xml(resp, "Code", code, sizeof code);
-		s3_xml(resp, "Message", msg, sizeof msg);
+		sl_http_xml(resp, "Code", code, sizeof code);
+		sl_http_xml(resp, "Message", msg, sizeof msg);
 	}
 	const char *what = r->key ? r->key : "(the bucket)";
 	if (strcmp(code, "InvalidAccessKeyId") == 0 || strcmp(code, "SignatureDoesNotMatch") == 0 ||
@@ -285,13 +196,59 @@ static int s3_fail(sl_store *s, const s3_req *r, const char *resp, sl_error *err
 	                    msg);
 }
 
+struct s3_sign {
+	sl_store *s;
+	const s3_req *r;
+	const char *path, *hash, *md5b64;
+	sl_aws_credentials cred;
+};
+
+/* The request's headers, signed now (called for every attempt). */
+static struct curl_slist *s3_headers(void *ctx, sl_error *err)
+{
+	(void)err;
+	struct s3_sign *g = ctx;
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	char amz[32];
+	strftime(amz, sizeof amz, "%Y%m%dT%H%M%SZ", &tm);
+	sl_sigv4_param hs[6];
+	int nh = 0;
+	hs[nh++] = (sl_sigv4_param){"host", g->s->host};
+	hs[nh++] = (sl_sigv4_param){"x-amz-content-sha256", g->hash};
+	hs[nh++] = (sl_sigv4_param){"x-amz-date", amz};
+	if (g->cred.session_token[0])
+		hs[nh++] = (sl_sigv4_param){"x-amz-security-token", g->cred.session_token};
+	if (g->md5b64[0])
+		hs[nh++] = (sl_sigv4_param){"content-md5", g->md5b64};
+	sl_buf auth = {0};
+	sl_sigv4_authorization(&auth, &g->cred, g->s->region, "s3", g->r->method, g->path,
+	                       g->r->query, g->r->nquery, hs, nh, g->hash, amz);
+	struct curl_slist *hl = NULL;
+	char line[4200];
+	for (int i = 1; i < nh; i++) { /* host: curl sends it */
+		snprintf(line, sizeof line, "%s: %s", hs[i].name, hs[i].value);
+		hl = curl_slist_append(hl, line);
+	}
+	snprintf(line, sizeof line, "Authorization: %s", sl_buf_cstr(&auth));
+	hl = curl_slist_append(hl, line);
+	hl = curl_slist_append(hl, "Expect:");
+	if (g->r->extra_header)
+		hl = curl_slist_append(hl, g->r->extra_header);
+	if (!g->r->body)
+		hl = curl_slist_append(hl, "Content-Type:");
+	sl_buf_free(&auth);
+	return hl;
+}
+
 /* Send the request, signed, trying again on 5xx, 429 and network errors. r->status is the
  * final status; the caller decides what a 404 means. */
 static int s3_do(sl_store *s, s3_req *r, sl_error *err)
 {
-	sl_aws_credentials cred;
-	SL_TRY(sl_aws_credentials_load(&cred, err));
-	sl_buf path = {0}, url = {0}, auth = {0}, q = {0};
+	struct s3_sign g = {.s = s, .r = r};
+	SL_TRY(sl_aws_credentials_load(&g.cred, err));
+	sl_buf path = {0}, url = {0}, q = {0};
 	s3_path(s, r->key, &path);
 	for (int i = 0; i < r->nquery; i++) {
 		sl_buf_putc(&q, i ? '&' : '?');
@@ -304,99 +261,39 @@ static int s3_do(sl_store *s, s3_req *r, sl_error *err)
 	sl_buf_printf(&url, "%s%s%s", s->endpoint, sl_buf_cstr(&path),
 	              q.len ? sl_buf_cstr(&q) : "");
 	unsigned char h[32], md5[16];
-	char hash[65];
+	char hash[65], md5b64[32] = "";
 	EVP_Digest(r->body ? r->body : "", r->nbody, h, NULL, EVP_sha256(), NULL);
 	s3_hex(h, 32, hash);
-	char md5b64[32] = "";
 	if (r->body) {
 		EVP_Digest(r->body, r->nbody, md5, NULL, EVP_md5(), NULL);
 		EVP_EncodeBlock((unsigned char *)md5b64, md5, 16);
 	}
-	int rc = 0;
-	sl_buf *resp = r->resp;
+	g.path = sl_buf_cstr(&path);
+	g.hash = hash;
+	g.md5b64 = md5b64;
 	sl_buf own = {0};
-	if (!resp)
-		resp = &own;
-	for (int attempt = 0; attempt < S3_TRIES; attempt++) {
-		if (attempt)
-			usleep((useconds_t)(200000u << (attempt - 1)));
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		char amz[32];
-		strftime(amz, sizeof amz, "%Y%m%dT%H%M%SZ", &tm);
-		sl_sigv4_param hs[6];
-		int nh = 0;
-		hs[nh++] = (sl_sigv4_param){"host", s->host};
-		hs[nh++] = (sl_sigv4_param){"x-amz-content-sha256", hash};
-		hs[nh++] = (sl_sigv4_param){"x-amz-date", amz};
-		if (cred.session_token[0])
-			hs[nh++] = (sl_sigv4_param){"x-amz-security-token", cred.session_token};
-		if (md5b64[0])
-			hs[nh++] = (sl_sigv4_param){"content-md5", md5b64};
-		sl_buf_reset(&auth);
-		sl_sigv4_authorization(&auth, &cred, s->region, "s3", r->method, sl_buf_cstr(&path),
-		                       r->query, r->nquery, hs, nh, hash, amz);
-		struct curl_slist *hl = NULL;
-		char line[4200];
-		for (int i = 1; i < nh; i++) { /* host: curl sends it */
-			snprintf(line, sizeof line, "%s: %s", hs[i].name, hs[i].value);
-			hl = curl_slist_append(hl, line);
-		}
-		snprintf(line, sizeof line, "Authorization: %s", sl_buf_cstr(&auth));
-		hl = curl_slist_append(hl, line);
-		hl = curl_slist_append(hl, "Expect:");
-		if (r->extra_header)
-			hl = curl_slist_append(hl, r->extra_header);
-		if (!r->body)
-			hl = curl_slist_append(hl, "Content-Type:");
-		CURL *c = s3_handle(s);
-		curl_easy_reset(c);
-		curl_easy_setopt(c, CURLOPT_URL, sl_buf_cstr(&url));
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s3_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s3_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-		if (strcmp(r->method, "HEAD") == 0)
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		else if (strcmp(r->method, "GET") != 0)
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
-		if (r->body || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "POST") == 0) {
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? r->body : "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->nbody);
-		}
-		sl_buf_reset(resp);
-		r->etag[0] = 0;
-		r->length = -1;
-		CURLcode cc = curl_easy_perform(c);
-		r->status = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-		curl_slist_free_all(hl);
-		s3_release(s, c);
-		if (cc != CURLE_OK) {
-			rc = sl_error_set(err, SL_ERR_CONNECT,
-			                  "%s store %s: %s %s: %s (is %s reachable?)", s->what,
-			                  s->url, r->method, r->key ? r->key : "(the bucket)",
-			                  curl_easy_strerror(cc), s->endpoint);
-			err->retryable = true;
-			continue;
-		}
-		if (r->status >= 500 || r->status == 429) {
-			rc = s3_fail(s, r, sl_buf_cstr(resp), err);
-			err->retryable = true;
-			continue;
-		}
-		rc = 0;
-		break;
+	sl_http_req hr = {.method = r->method,
+	                  .url = sl_buf_cstr(&url),
+	                  .body = r->body,
+	                  .nbody = r->nbody,
+	                  .headers = s3_headers,
+	                  .ctx = &g,
+	                  .resp = r->resp ? r->resp : &own};
+	int rc = sl_http_do(&s->pool, &hr, err);
+	r->status = hr.status;
+	r->length = hr.length;
+	memcpy(r->etag, hr.etag, sizeof r->etag);
+	if (rc == -1) {
+		rc = sl_error_set(err, SL_ERR_CONNECT, "%s store %s: %s %s: %s (is %s reachable?)",
+		                  s->what, s->url, r->method, r->key ? r->key : "(the bucket)",
+		                  hr.msg, s->endpoint);
+		err->retryable = true;
+	} else if (rc == 0 && (r->status >= 500 || r->status == 429)) {
+		rc = s3_fail(s, r, sl_buf_cstr(hr.resp), err);
+		err->retryable = true;
 	}
-	explicit_bzero(&cred, sizeof cred);
-	sl_buf_free(&path), sl_buf_free(&url), sl_buf_free(&auth), sl_buf_free(&q);
-	sl_buf_free(&own);
+	explicit_bzero(&g.cred, sizeof g.cred);
+	sl_buf_free(&path), sl_buf_free(&url), sl_buf_free(&q), sl_buf_free(&own);
 	return rc;
 }
 
@@ -512,8 +409,8 @@ static int s3_list(sl_store *s, const char *prefix, sl_store_list_fn fn, void *c
 			const char *end = strstr(c, "</Contents>");
 			if (!end)
 				break;
-			if (!s3_xml(c, "Key", key, sizeof key) ||
-			    !s3_xml(c, "Size", size, sizeof size)) {
+			if (!sl_http_xml(c, "Key", key, sizeof key) ||
+			    !sl_http_xml(c, "Size", size, sizeof size)) {
 				rc = sl_error_set(err, SL_ERR_IO,
 				                  "%s store %s: a listing without keys", s->what,
 				                  s->url);
@@ -527,9 +424,9 @@ static int s3_list(sl_store *s, const char *prefix, sl_store_list_fn fn, void *c
 			p = end;
 		}
 		char trunc[16] = "";
-		s3_xml(sl_buf_cstr(&resp), "IsTruncated", trunc, sizeof trunc);
+		sl_http_xml(sl_buf_cstr(&resp), "IsTruncated", trunc, sizeof trunc);
 		if (rc != 0 || strcmp(trunc, "true") != 0 ||
-		    !s3_xml(sl_buf_cstr(&resp), "NextContinuationToken", token, sizeof token))
+		    !sl_http_xml(sl_buf_cstr(&resp), "NextContinuationToken", token, sizeof token))
 			break;
 	}
 	sl_buf_free(&full), sl_buf_free(&resp);
@@ -538,18 +435,9 @@ static int s3_list(sl_store *s, const char *prefix, sl_store_list_fn fn, void *c
 
 static int s3_check(sl_store *s, sl_error *err)
 {
-	char key[64];
-	snprintf(key, sizeof key, "_sluice/check-%ld", (long)getpid());
-	SL_TRY(s3_put(s, key, "ok", 2, err));
-	sl_buf b = {0};
-	int rc = s3_get(s, key, &b, err);
-	if (rc == SL_STORE_MISSING || (rc == 0 && (b.len != 2 || memcmp(b.data, "ok", 2) != 0)))
-		rc = sl_error_set(err, SL_ERR_IO, "%s store %s does not read back what was written",
-		                  s->what, s->url);
-	sl_buf_free(&b);
-	if (rc == 0)
-		rc = s3_del(s, key, err);
-	return rc;
+	char where[600];
+	snprintf(where, sizeof where, "%s store %s", s->what, s->url);
+	return sl_store_probe(&sl_s3_store_ops, s, where, err);
 }
 
 /* ---------------------------------------------------------------- streamed writes ---- */
@@ -577,7 +465,7 @@ static int s3_part(sl_store_writer *w, sl_error *err)
 		char id[1024];
 		if (rc == 0 && r.status != 200)
 			rc = s3_fail(s, &r, sl_buf_cstr(&resp), err);
-		else if (rc == 0 && !s3_xml(sl_buf_cstr(&resp), "UploadId", id, sizeof id))
+		else if (rc == 0 && !sl_http_xml(sl_buf_cstr(&resp), "UploadId", id, sizeof id))
 			rc = sl_error_set(err, SL_ERR_IO, "%s store %s: no UploadId for %s",
 			                  s->what, s->url, w->key);
 		else if (rc == 0)
