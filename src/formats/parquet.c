@@ -852,10 +852,33 @@ static void pq_page_values(const pq_col *c, sl_buf *out)
 	}
 }
 
-static int pq_flush_page(sl_pq_writer *w, pq_col *c, sl_error *err)
+/* The chunk's first page is written: a dictionary holding more than half of its values (a key,
+ * a timestamp) costs more than it saves, so the page goes PLAIN and so does the rest of the
+ * chunk. */
+static void pq_dict_give_up(pq_col *c)
+{
+	for (size_t i = 0; i < c->nidx; i++) {
+		uint32_t e = c->idx[i];
+		if (c->ptype == PT_BYTE_ARRAY)
+			sl_buf_append(&c->values, &c->dent_len[e], 4);
+		sl_buf_append(&c->values, c->dict.data + c->dent_off[e], c->dent_len[e]);
+	}
+	c->nidx = 0;
+	sl_buf_reset(&c->dict);
+	c->ndict = 0;
+	if (c->slots)
+		memset(c->slots, 0, c->nslots * sizeof *c->slots);
+	c->dict_on = false;
+}
+
+/* may_give_up: false when the dictionary outgrew its limit (the rest of the chunk goes PLAIN
+ * anyway; this page keeps what it has) */
+static int pq_flush_page_(sl_pq_writer *w, pq_col *c, bool may_give_up, sl_error *err)
 {
 	if (c->nlevels == 0)
 		return 0;
+	if (may_give_up && c->dict_on && !c->dict_used && (uint64_t)c->ndict * 2 > c->nidx)
+		pq_dict_give_up(c);
 	sl_buf *body = &w->page;
 	sl_buf_reset(body);
 	bool v2 = w->o.page_version == 2;
@@ -928,6 +951,11 @@ static int pq_flush_page(sl_pq_writer *w, pq_col *c, sl_error *err)
 	return 0;
 }
 
+static int pq_flush_page(sl_pq_writer *w, pq_col *c, sl_error *err)
+{
+	return pq_flush_page_(w, c, true, err);
+}
+
 /* Encoded bytes of the open page, roughly (what page_bytes counts). */
 static size_t pq_page_size(const pq_col *c)
 {
@@ -941,7 +969,7 @@ static int pq_row_end(sl_pq_writer *w, pq_col *c, sl_error *err)
 {
 	c->page_rows++;
 	if (c->dict_on && c->dict.len > w->o.dictionary_bytes) {
-		SL_TRY(pq_flush_page(w, c, err));
+		SL_TRY(pq_flush_page_(w, c, false, err));
 		c->dict_on = false;
 		return 0;
 	}
