@@ -871,13 +871,11 @@ static void pq_dict_give_up(pq_col *c)
 	c->dict_on = false;
 }
 
-/* may_give_up: false when the dictionary outgrew its limit (the rest of the chunk goes PLAIN
- * anyway; this page keeps what it has) */
-static int pq_flush_page_(sl_pq_writer *w, pq_col *c, bool may_give_up, sl_error *err)
+static int pq_flush_page(sl_pq_writer *w, pq_col *c, sl_error *err)
 {
 	if (c->nlevels == 0)
 		return 0;
-	if (may_give_up && c->dict_on && !c->dict_used && (uint64_t)c->ndict * 2 > c->nidx)
+	if (c->dict_on && !c->dict_used && (uint64_t)c->ndict * 2 > c->nidx)
 		pq_dict_give_up(c);
 	sl_buf *body = &w->page;
 	sl_buf_reset(body);
@@ -951,11 +949,6 @@ static int pq_flush_page_(sl_pq_writer *w, pq_col *c, bool may_give_up, sl_error
 	return 0;
 }
 
-static int pq_flush_page(sl_pq_writer *w, pq_col *c, sl_error *err)
-{
-	return pq_flush_page_(w, c, true, err);
-}
-
 /* Encoded bytes of the open page, roughly (what page_bytes counts). */
 static size_t pq_page_size(const pq_col *c)
 {
@@ -969,7 +962,7 @@ static int pq_row_end(sl_pq_writer *w, pq_col *c, sl_error *err)
 {
 	c->page_rows++;
 	if (c->dict_on && c->dict.len > w->o.dictionary_bytes) {
-		SL_TRY(pq_flush_page_(w, c, false, err));
+		SL_TRY(pq_flush_page(w, c, err));
 		c->dict_on = false;
 		return 0;
 	}

@@ -19,7 +19,7 @@ TMP=$(mktemp -d /tmp/sluice-parquet.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
 # codec, data page version, dictionary limit (bytes; small: the fallback to PLAIN mid-chunk)
-for cfg in "none 1 0" "snappy 1 0" "zstd 1 0" "none 2 0" "snappy 2 0" "zstd 2 0" "snappy 1 300" "zstd 2 300"; do
+for cfg in "none 1 0" "snappy 1 0" "zstd 1 0" "none 2 0" "snappy 2 0" "zstd 2 0" "snappy 1 2000" "zstd 2 2000"; do
   read -r codec version dict <<<"$cfg"
   "$PQGEN" "$TMP/t.parquet" "$TMP/t.jsonl" 5000 "$codec" "$version" "$dict"
   echo "== codec $codec, data page v$version, dictionary limit ${dict/#0/default}"
