@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/backfill.h"
+#include "core/buffer.h"
 #include "core/columns.h"
 #include "core/fkeys.h"
 #include "core/follow.h"
@@ -61,6 +62,7 @@ struct cdc {
 	const sl_cdc_params *p;
 	sl_applier *ap;
 	sl_stream *stream;
+	uint64_t applied; /* with a buffer: the version the target held when the session began */
 	sl_queue *q;
 	pthread_t reader;
 	volatile int stop;
@@ -144,7 +146,12 @@ static void *cdc_reader_main(void *arg)
 {
 	struct cdc *c = arg;
 	const sl_cdc_params *p = c->p;
-	c->reader_rc = p->sops->stream_run(c->stream, cdc_emit, c, &c->stop, &c->reader_err);
+	if (p->buffer)
+		c->reader_rc = sl_buffer_run(p->buffer, p->cat, c->applied, cdc_emit, c, &c->stop,
+		                             &c->reader_err);
+	else
+		c->reader_rc =
+		        p->sops->stream_run(c->stream, cdc_emit, c, &c->stop, &c->reader_err);
 	sl_queue_close(c->q);
 	return NULL;
 }
@@ -943,7 +950,10 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 	}
 	SL_TRY(c->p->tops->apply_commit(c->ap, c->last_commit, err));
 	SL_TRY(cdc_columns_committed(c, err));
-	c->p->sops->stream_ack(c->stream, c->last_commit->version);
+	if (c->p->buffer)
+		sl_buffer_ack(c->p->buffer, c->last_commit->version);
+	else
+		c->p->sops->stream_ack(c->stream, c->last_commit->version);
 	if (c->slice_t0 > 0)
 		sl_backfill_applied(c->bf, cdc_now() - c->slice_t0);
 	c->slice_t0 = 0;
@@ -1116,7 +1126,8 @@ static int cdc_on_rename(struct cdc *c, const sl_msg *m, sl_error *err)
 
 static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 {
-	SL_TRY(sl_colview_apply(c->view, m, err));
+	if (c->p->buffer == NULL) /* else the buffer's writer did, before writing it */
+		SL_TRY(sl_colview_apply(c->view, m, err));
 	switch (m->kind) {
 	case SL_MSG_BEGIN:
 		c->in_src_txn = true;
@@ -1175,7 +1186,10 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 	sl_durable d;
 	SL_TRY(p->tops->apply_open(p->tgt, p->cat, p->epoch, p->converge_until, &c->ap, &d, err));
 	const char *from = d.found ? d.position : p->epoch;
-	int rc = p->sops->stream_open(p->src, p->cat, from, p->once, &c->stream, err);
+	int rc = 0;
+	c->applied = d.found ? d.version : 0;
+	if (p->buffer == NULL)
+		rc = p->sops->stream_open(p->src, p->cat, from, p->once, &c->stream, err);
 	if (rc < 0)
 		return rc;
 	c->q = sl_queue_create((size_t)p->cfg->queue_bytes);
@@ -1287,7 +1301,7 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 static void cdc_session_end(struct cdc *c)
 {
 	const sl_cdc_params *p = c->p;
-	if (c->stream)
+	if (c->stream) /* NULL with a buffer */
 		p->sops->stream_close(c->stream);
 	c->stream = NULL;
 	if (c->ap)
@@ -1366,8 +1380,21 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	c.resynced = sl_calloc((size_t)n, sizeof *c.resynced);
 	if (!p->once)
 		c.bf = sl_backfill_create(p->cfg, p->sops, p->src, p->cat, p->state);
-	int backoff = 1, rc;
-	for (;;) {
+	int backoff = 1, rc = 0;
+	if (p->buffer) {
+		/* the source side: from where the buffer ends, else where the target is */
+		char from[SL_POSITION_MAX];
+		if (!sl_buffer_resume(p->buffer, from, sizeof from)) {
+			sl_durable d;
+			rc = p->tops->durable(p->tgt, p->epoch, &d, err);
+			snprintf(from, sizeof from, "%s",
+			         rc == 0 && d.found ? d.position : p->epoch);
+		}
+		if (rc == 0)
+			rc = sl_buffer_source_start(p->buffer, p->sops, p->src, p->cat, from,
+			                            p->once, err);
+	}
+	while (rc == 0) {
 		bool progressed = false;
 		rc = cdc_session(&c, &progressed, err);
 		cdc_session_end(&c);
@@ -1393,7 +1420,10 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 		}
 		backoff = backoff * 2 > 30 ? 30 : backoff * 2;
 		sl_error_clear(err);
+		rc = 0;
 	}
+	if (p->buffer)
+		sl_buffer_source_stop(p->buffer);
 	free(c.pend);
 	free(c.shapes);
 	for (int t = 0; t < n; t++)

@@ -35,6 +35,9 @@ typedef struct sl_cdc_params {
 	volatile int *restart;
 	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
 	void *tick_ctx;
+	/* the buffer (core/buffer.h), or NULL: with it the source side writes segments and the
+	 * sessions here apply from them */
+	struct sl_buffer *buffer;
 	int64_t col_limit; /* 0: SL_COL_MAX_BYTES, what a pending batch column may hold; unit
 	                      tests lower it to reach the cut without gigabytes */
 } sl_cdc_params;

@@ -40,7 +40,7 @@ typedef struct sl_cfg_parser {
 
 static const char *const sl_cfg_top_keys[] = {"name",          "log_level", "source", "target",
                                               "snapshot",      "apply",     "state",  "mask_key",
-                                              "mask_key_file", NULL};
+                                              "mask_key_file", "buffer",    NULL};
 /* the keys every source and every target reads; a connector adds its own (its ops' options) */
 static const char *const sl_cfg_source_keys[] = {"type",
                                                  "url",
@@ -65,6 +65,7 @@ static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", 
                                                    "backfill_rows", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
+static const char *const sl_cfg_buffer_keys[] = {"url", "max_size", "segment_size", NULL};
 
 /* ---- sizes, durations, globs ---- */
 
@@ -1077,6 +1078,16 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 	SL_TRY(sl_cfg_section(p, root, "state", sl_cfg_state_keys, &sec));
 	if (sec != NULL)
 		SL_TRY(sl_cfg_string(p, sec, "state", "url", false, &cfg->state_url, NULL));
+	SL_TRY(sl_cfg_section(p, root, "buffer", sl_cfg_buffer_keys, &sec));
+	if (sec != NULL) {
+		SL_TRY(sl_cfg_string(p, sec, "buffer", "url", true, &cfg->buffer_url, NULL));
+		SL_TRY(sl_cfg_size(p, sec, "buffer", "max_size", &cfg->buffer_max_size));
+		SL_TRY(sl_cfg_size_max(
+		        p, sec, "buffer", "segment_size", 1024LL << 20,
+		        "1GiB: a segment is written and read in pieces, but one this "
+		        "large only delays the target",
+		        &cfg->buffer_segment_size));
+	}
 
 	for (int i = 0; i < cfg->source.ncolumns && cfg->mask_key == NULL; i++) {
 		const sl_column_rule *rule = &cfg->source.columns[i];
@@ -1128,6 +1139,8 @@ static void sl_cfg_defaults(sl_config *cfg)
 	cfg->snapshot_parallelism = (int)cpus;
 	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->backfill_rows = 10000;
+	cfg->buffer_max_size = 10LL << 30;
+	cfg->buffer_segment_size = 16LL << 20;
 	cfg->queue_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->apply_max_group_bytes = SL_CFG_DEFAULT_BYTES;
 	cfg->source.max_retained_wal = INT64_C(10) << 30;
@@ -1297,6 +1310,7 @@ void sl_config_free(sl_config *cfg)
 	sl_cfg_endpoint_free(&cfg->source);
 	sl_cfg_endpoint_free(&cfg->target);
 	free(cfg->state_url);
+	free(cfg->buffer_url);
 	free(cfg->log_level);
 	free(cfg->mask_key);
 	if (cfg->doc) {

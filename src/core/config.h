@@ -97,6 +97,10 @@ typedef struct sl_config {
 	int64_t apply_max_delay_ms;    /* default 1000 */
 	int64_t queue_bytes;   /* snapshot.queue_size: bytes buffered per worker, default 64MiB */
 	int64_t backfill_rows; /* snapshot.backfill_rows: rows per backfill slice, default 10000 */
+	/* buffer: (core/buffer.h); url NULL: none */
+	char *buffer_url;
+	int64_t buffer_max_size;     /* default 10GiB */
+	int64_t buffer_segment_size; /* default 16MiB */
 	char *state_url; /* default "sqlite://./sluice-state.db"; relative paths are relative to
 	                    the current directory */
 	char *log_level; /* optional top-level "log_level": debug|info|warn|error */

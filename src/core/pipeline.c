@@ -24,6 +24,7 @@
 
 #include "core/catalog.h"
 #include "core/backfill.h"
+#include "core/buffer.h"
 #include "core/cdc.h"
 #include "core/columns.h"
 #include "core/digest.h"
@@ -892,7 +893,10 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	        .tick_ctx = &tick,
 	};
 	r->restart = 0;
+	if (r->cfg->buffer_url)
+		SL_TRY(sl_buffer_open(r->cfg, ps.position, &p.buffer, err));
 	int rc = sl_cdc_run(&p, err);
+	sl_buffer_close(p.buffer);
 	if (rc == 0 && once)
 		sl_info("cdc: caught up; durable position %s", progress.position);
 	return rc;
@@ -1061,6 +1065,13 @@ int sl_pipeline_check(const sl_config *cfg, sl_error *err)
 		check_report(&ctx, false, "target connection", e.msg);
 	else
 		tops->check(tgt, check_report, &ctx);
+	if (cfg->buffer_url) {
+		if (sl_buffer_check(cfg, &e) < 0)
+			check_report(&ctx, false, "buffer", e.msg);
+		else
+			check_report(&ctx, true, "buffer",
+			             "writes, reads back and deletes an object");
+	}
 	sl_state *st = NULL;
 	if (sl_state_open(cfg->state_url, cfg->name, &st, &e) < 0)
 		check_report(&ctx, false, "state store", e.msg);
@@ -1354,6 +1365,30 @@ static void status_cdc(struct run *r, const sl_pipeline_state *ps)
 	       behind < 0 ? 0 : behind);
 }
 
+/* The buffer's depth and the age of what it holds. */
+static void status_buffer(const sl_config *cfg, const sl_pipeline_state *ps)
+{
+	sl_buffer_depth d;
+	sl_error e = {0};
+	if (sl_buffer_depth_of(cfg, ps->position, &d, &e) < 0) {
+		printf("  buffer: unknown (%s)\n", e.msg);
+		return;
+	}
+	char bytes[32], max[32];
+	format_bytes(bytes, sizeof bytes, d.bytes);
+	format_bytes(max, sizeof max, cfg->buffer_max_size);
+	if (d.segments == 0) {
+		printf("  buffer: empty (max_size %s)\n", max);
+		return;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double age = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - (double)d.oldest_us / 1e6;
+	printf("  buffer: %" PRId64 " segments, %s of max_size %s; oldest change held committed "
+	       "%.1fs ago\n",
+	       d.segments, bytes, max, age < 0 ? 0 : age);
+}
+
 /* Tables the pipeline loaded that are not on the source as they were. */
 static void status_apart(sl_state *st, const sl_catalog *cat)
 {
@@ -1435,6 +1470,8 @@ int sl_pipeline_status(const sl_config *cfg, sl_error *err)
 				r.tgt = NULL;
 			if (ps.snapshot_done)
 				status_cdc(&r, &ps);
+			if (ps.snapshot_done && cfg->buffer_url)
+				status_buffer(cfg, &ps);
 			for (int i = 0; i < r.cat.ntables; i++) {
 				sl_table_status ts;
 				int64_t rows;

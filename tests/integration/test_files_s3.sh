@@ -78,4 +78,33 @@ assert_contains "$SL_OUT" "is http://127.0.0.1:1 reachable?" "an unreachable end
 # no credentials at all
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME=$TMP "$SLUICE_BIN" check "$PIPE" >"$TMP/nocred.out" 2>&1 && fail "check passed without credentials"
 assert_contains "$(cat "$TMP/nocred.out")" "AWS_ACCESS_KEY_ID" "missing credentials say what to set"
+
+# the buffer on S3: PostgreSQL -> PostgreSQL through s3://lake/buffer. A transaction updating
+# all 200,000 rows of big (over 8 MiB of changes) is one segment written as a multipart upload;
+# the agent is killed twice while such segments are written or applied (an incomplete upload is
+# never visible), started again, and the target equals the source; applied segments are
+# deleted, the head object stays.
+TDB=it_files_s3_dst
+fresh_db test-dst "$TDB"
+BPIPE=$TMP/s3buf.yaml
+pipeline_file "$BPIPE" it_s3_buf "$SDB" "$TDB" "buffer: { url: s3://lake/buffer/shop, segment_size: 1MiB }" \
+	"apply: { max_delay: 200ms }"
+sluice_ok check "$BPIPE"
+sluice_ok run --once "$BPIPE"
+for k in 1 2; do
+	src_sql "$SDB" "UPDATE big SET noise = md5(noise) || '$k'"
+	sluice_bg "$TMP/s3buf$k.out" "$TMP/s3buf$k.err" run "$BPIPE"
+	sleep 3
+	kill -KILL "$SL_PID"
+	wait "$SL_PID" 2>/dev/null || true
+	BG_PIDS=("${BG_PIDS[@]:0:1}")
+done
+src_sql "$SDB" "DELETE FROM small WHERE id < 10"
+sluice_ok run --once "$BPIPE"
+compare_table test-src "$SDB" test-dst "$TDB" public big
+compare_table test-src "$SDB" test-dst "$TDB" public small
+segs=$(find "$S3DIR/lake/buffer" -name '*.seg._S3rver_object' | wc -l)
+assert_eq 0 "$segs" "applied segments are deleted from the bucket"
+heads=$(find "$S3DIR/lake/buffer" -name 'head._S3rver_object' | wc -l)
+assert_eq 1 "$heads" "the head object says where the source resumes"
 pass
