@@ -371,6 +371,7 @@ static void get_buf(seg_in *in, sl_buf *dst)
 	bool null;
 	const uint8_t *p = get_bytes(in, &n, &null);
 	sl_buf_reset(dst);
+	sl_buf_reserve(dst, 1); /* never NULL, as a builder's buffers once a value is in */
 	sl_buf_append(dst, p, n);
 }
 
