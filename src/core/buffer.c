@@ -82,6 +82,17 @@ static void buf_key(char *key, size_t n, const char *prefix, uint64_t seq, int64
 	snprintf(key, n, "%ssegments/%020" PRIu64 "-%" PRId64 ".seg", prefix, seq, first_us);
 }
 
+/* The buffer's store, with the buffer section's settings (endpoint, region, path_style). */
+static int buf_store_open(const sl_config *cfg, const sl_store_ops **ops, sl_store **out,
+                          sl_error *err)
+{
+	sl_store_settings set;
+	SL_TRY(sl_store_settings_read(cfg, "buffer", &set, err));
+	int rc = sl_store_open(cfg->buffer_url, "buffer", &set, ops, out, err);
+	sl_store_settings_free(&set);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- listing ---- */
 
 struct buf_list {
@@ -219,9 +230,9 @@ int sl_buffer_open(const sl_config *cfg, const char *epoch, sl_buffer **out, sl_
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_mutex_init(&b->ackmu, NULL);
 	pthread_cond_init(&b->cond, NULL);
-	int rc = sl_store_open(cfg->buffer_url, "buffer", &b->ops, &b->rstore, err);
+	int rc = buf_store_open(cfg, &b->ops, &b->rstore, err);
 	if (rc == 0)
-		rc = sl_store_open(cfg->buffer_url, "buffer", &b->ops, &b->wstore, err);
+		rc = buf_store_open(cfg, &b->ops, &b->wstore, err);
 	struct buf_list l = {0};
 	if (rc == 0)
 		rc = buf_list(b->ops, b->rstore, b->prefix, &l, err);
@@ -836,7 +847,7 @@ int sl_buffer_depth_of(const sl_config *cfg, const char *epoch, sl_buffer_depth 
 	memset(out, 0, sizeof *out);
 	const sl_store_ops *ops;
 	sl_store *st;
-	SL_TRY(sl_store_open(cfg->buffer_url, "buffer", &ops, &st, err));
+	SL_TRY(buf_store_open(cfg, &ops, &st, err));
 	struct buf_list l;
 	int rc = buf_list(ops, st, prefix, &l, err);
 	ops->close(st);
@@ -855,7 +866,7 @@ int sl_buffer_check(const sl_config *cfg, sl_error *err)
 {
 	const sl_store_ops *ops;
 	sl_store *st;
-	SL_TRY(sl_store_open(cfg->buffer_url, "buffer", &ops, &st, err));
+	SL_TRY(buf_store_open(cfg, &ops, &st, err));
 	int rc = sl_store_probe(ops, st, "buffer", err);
 	ops->close(st);
 	return rc;

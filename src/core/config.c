@@ -65,7 +65,8 @@ static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", 
                                                    "backfill_rows", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
-static const char *const sl_cfg_buffer_keys[] = {"url", "max_size", "segment_size", NULL};
+static const char *const sl_cfg_buffer_keys[] = {
+        "url", "max_size", "segment_size", "endpoint", "region", "path_style", NULL};
 
 /* ---- sizes, durations, globs ---- */
 

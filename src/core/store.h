@@ -37,11 +37,20 @@ typedef struct sl_store_object {
 /* Called for each listed object; a non-zero return stops the listing and is returned. */
 typedef int (*sl_store_list_fn)(void *ctx, const sl_store_object *o, sl_error *err);
 
+/* What a pipeline file may say about a store beside its URL (target.* of the files target,
+ * buffer.*); NULL or -1: the default, from the environment. */
+typedef struct sl_store_settings {
+	char *endpoint; /* s3: an S3-compatible service's URL; azure: the blob endpoint */
+	char *region;   /* s3 */
+	int path_style; /* s3: 1 buckets in the path, 0 in the host name */
+} sl_store_settings;
+
 typedef struct sl_store_ops {
 	const char *scheme; /* "file", "s3", "azure" */
 	/* The store at url (its scheme is ops->scheme). `what` names it in messages ("target",
-	 * "buffer"). */
-	int (*open)(const char *url, const char *what, sl_store **out, sl_error *err);
+	 * "buffer"); `set` is never NULL. */
+	int (*open)(const char *url, const char *what, const sl_store_settings *set, sl_store **out,
+	            sl_error *err);
 	void (*close)(sl_store *s);
 	/* The store can be written: creates, reads back and deletes a probe object. */
 	int (*check)(sl_store *s, sl_error *err);
@@ -68,8 +77,16 @@ typedef struct sl_store_ops {
 
 /* A store for a URL: the registry (stores/store.c) finds the implementation by its scheme. On
  * success *ops and *out are set; close with (*ops)->close(*out). */
-int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, sl_store **out,
-                  sl_error *err);
+int sl_store_open(const char *url, const char *what, const sl_store_settings *set,
+                  const sl_store_ops **ops, sl_store **out, sl_error *err);
+/* The keys endpoint, region and path_style of section `section` of cfg ("target", "buffer")
+ * into *set (free with sl_store_settings_free); sl_store_open refuses those the URL's store
+ * does not take. */
+struct sl_config;
+#define SL_STORE_SETTING_KEYS "endpoint", "region", "path_style"
+int sl_store_settings_read(const struct sl_config *cfg, const char *section, sl_store_settings *set,
+                           sl_error *err);
+void sl_store_settings_free(sl_store_settings *set);
 /* What every store's check does: put a probe object under _sluice/, read it back, delete it;
  * `where` names the store in the message when it reads back otherwise. */
 int sl_store_probe(const sl_store_ops *ops, sl_store *s, const char *where, sl_error *err);

@@ -33,6 +33,7 @@
 struct sl_store {
 	char *account, *container, *prefix;
 	char *what, *url;
+	char *endpoint; /* the pipeline file's, or NULL */
 	sl_http_pool pool;
 };
 
@@ -108,6 +109,8 @@ static int az_cred_load(const sl_store *s, az_cred *c, sl_error *err)
 	const char *sas = getenv("AZURE_STORAGE_SAS_TOKEN");
 	if (sas && *sas)
 		snprintf(c->sas, sizeof c->sas, "%s", sas[0] == '?' ? sas + 1 : sas);
+	if (s->endpoint) /* the pipeline file's endpoint wins */
+		snprintf(c->endpoint, sizeof c->endpoint, "%s", s->endpoint);
 	if (!c->endpoint[0])
 		snprintf(c->endpoint, sizeof c->endpoint, "https://%s.blob.core.windows.net",
 		         s->account);
@@ -131,10 +134,12 @@ static void az_free(sl_store *s)
 {
 	sl_http_pool_free(&s->pool);
 	free(s->account), free(s->container), free(s->prefix), free(s->what), free(s->url);
+	free(s->endpoint);
 	free(s);
 }
 
-static int az_open(const char *url, const char *what, sl_store **out, sl_error *err)
+static int az_open(const char *url, const char *what, const sl_store_settings *set, sl_store **out,
+                   sl_error *err)
 {
 	const char *a = url + strlen("azure://");
 	size_t al = strcspn(a, "/?#");
@@ -157,6 +162,7 @@ static int az_open(const char *url, const char *what, sl_store **out, sl_error *
 		s->prefix[--n] = 0;
 	s->what = sl_strdup(what);
 	s->url = sl_strdup(url);
+	s->endpoint = set->endpoint ? sl_strdup(set->endpoint) : NULL;
 	*out = s;
 	return 0;
 }

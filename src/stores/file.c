@@ -139,8 +139,10 @@ static void fs_sweep(const char *dir)
 	closedir(d);
 }
 
-static int fs_open(const char *url, const char *what, sl_store **out, sl_error *err)
+static int fs_open(const char *url, const char *what, const sl_store_settings *set, sl_store **out,
+                   sl_error *err)
 {
+	(void)set; /* sl_store_open refused the settings a directory has no use for */
 	if (strncmp(url, "file://", 7) != 0 || url[7] != '/')
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "%s url '%s' is not a file:// URL with an absolute path (write "

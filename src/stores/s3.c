@@ -75,7 +75,8 @@ static void s3_free(sl_store *s)
 	free(s);
 }
 
-static int s3_open(const char *url, const char *what, sl_store **out, sl_error *err)
+static int s3_open(const char *url, const char *what, const sl_store_settings *set, sl_store **out,
+                   sl_error *err)
 {
 	const char *b = url + strlen("s3://");
 	size_t bl = strcspn(b, "/?#");
@@ -95,11 +96,15 @@ static int s3_open(const char *url, const char *what, sl_store **out, sl_error *
 	size_t n = strlen(s->prefix);
 	while (n > 0 && s->prefix[n - 1] == '/')
 		s->prefix[--n] = 0;
-	const char *region = getenv("AWS_REGION");
+	const char *region = set->region;
+	if (!region || !*region)
+		region = getenv("AWS_REGION");
 	if (!region || !*region)
 		region = getenv("AWS_DEFAULT_REGION");
 	snprintf(s->region, sizeof s->region, "%s", region && *region ? region : "us-east-1");
-	const char *ep = getenv("AWS_ENDPOINT_URL_S3");
+	const char *ep = set->endpoint;
+	if (!ep || !*ep)
+		ep = getenv("AWS_ENDPOINT_URL_S3");
 	if (!ep || !*ep)
 		ep = getenv("AWS_ENDPOINT_URL");
 	if (ep && *ep) {
@@ -113,9 +118,30 @@ static int s3_open(const char *url, const char *what, sl_store **out, sl_error *
 		n = strlen(s->endpoint);
 		while (n > 0 && s->endpoint[n - 1] == '/')
 			s->endpoint[--n] = 0;
-		s->path_style = true;
+		/* an S3-compatible store: buckets in the path unless told otherwise */
+		s->path_style = set->path_style != 0;
 		const char *h = strstr(s->endpoint, "://") + 3;
-		s->host = sl_strndup(h, strcspn(h, "/"));
+		if (s->path_style) {
+			s->host = sl_strndup(h, strcspn(h, "/"));
+		} else {
+			sl_buf e = {0};
+			sl_buf_printf(&e, "%s.%.*s", s->bucket, (int)strcspn(h, "/"), h);
+			s->host = sl_strdup(sl_buf_cstr(&e));
+			sl_buf_reset(&e);
+			sl_buf_printf(&e, "%.*s%s", (int)(h - s->endpoint), s->endpoint, s->host);
+			free(s->endpoint);
+			s->endpoint = sl_strdup(sl_buf_cstr(&e));
+			sl_buf_free(&e);
+		}
+	} else if (set->path_style == 1) {
+		sl_buf e = {0};
+		sl_buf_printf(&e, "s3.%s.amazonaws.com", s->region);
+		s->host = sl_strdup(sl_buf_cstr(&e));
+		sl_buf_reset(&e);
+		sl_buf_printf(&e, "https://%s", s->host);
+		s->endpoint = sl_strdup(sl_buf_cstr(&e));
+		sl_buf_free(&e);
+		s->path_style = true;
 	} else {
 		sl_buf e = {0};
 		sl_buf_printf(&e, "%s.s3.%s.amazonaws.com", s->bucket, s->region);

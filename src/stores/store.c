@@ -1,7 +1,9 @@
 /* Store registry: the implementation of each URL scheme (core/store.h). */
 #include "core/store.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,9 +18,10 @@ static const sl_registry_entry sl_stores[] = {
         {"azure", &sl_azure_store_ops},
 };
 
-int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, sl_store **out,
-                  sl_error *err)
+int sl_store_open(const char *url, const char *what, const sl_store_settings *set,
+                  const sl_store_ops **ops, sl_store **out, sl_error *err)
 {
+	static const sl_store_settings none = {NULL, NULL, -1};
 	const char *colon = strstr(url, "://");
 	char scheme[16];
 	if (!colon || colon == url || (size_t)(colon - url) >= sizeof scheme)
@@ -34,7 +37,61 @@ int sl_store_open(const char *url, const char *what, const sl_store_ops **ops, s
 		                    "%s url '%s': scheme '%s' is not supported (supported: %s)",
 		                    what, url, scheme, sl_store_schemes());
 	*ops = o;
-	return o->open(url, what, out, err);
+	if (set == NULL)
+		set = &none;
+	if (strcmp(scheme, "s3") != 0 && (set->region || set->path_style >= 0))
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "%s: region and path_style are settings of s3:// stores, not of "
+		        "%s://",
+		        what, scheme);
+	if (strcmp(scheme, "file") == 0 && set->endpoint)
+		return sl_error_set(
+		        err, SL_ERR_CONFIG,
+		        "%s: endpoint is a setting of s3:// and azure:// stores, not of "
+		        "file://",
+		        what);
+	if (set->endpoint && strncmp(set->endpoint, "http://", 7) != 0 &&
+	    strncmp(set->endpoint, "https://", 8) != 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "%s.endpoint '%s' is not an http:// or https:// URL", what,
+		                    set->endpoint);
+	return o->open(url, what, set, out, err);
+}
+
+int sl_store_settings_read(const sl_config *cfg, const char *section, sl_store_settings *set,
+                           sl_error *err)
+{
+	memset(set, 0, sizeof *set);
+	set->path_style = -1;
+	if (cfg->doc == NULL) /* a configuration made in code (tests): the defaults */
+		return 0;
+	bool ps = false, given = false;
+	int rc = sl_config_opt_string(cfg, section, "endpoint", &set->endpoint, err);
+	if (rc == 0)
+		rc = sl_config_opt_string(cfg, section, "region", &set->region, err);
+	if (rc == 0)
+		rc = sl_config_opt_bool(cfg, section, "path_style", &ps, err);
+	if (rc == 0) {
+		/* an absent key leaves ps as it is: tell false from absent by a second read */
+		bool probe = true;
+		rc = sl_config_opt_bool(cfg, section, "path_style", &probe, err);
+		given = ps || !probe;
+	}
+	if (rc < 0) {
+		sl_store_settings_free(set);
+		return rc;
+	}
+	if (given)
+		set->path_style = ps ? 1 : 0;
+	return 0;
+}
+
+void sl_store_settings_free(sl_store_settings *set)
+{
+	free(set->endpoint);
+	free(set->region);
+	set->endpoint = set->region = NULL;
 }
 
 int sl_store_probe(const sl_store_ops *ops, sl_store *s, const char *where, sl_error *err)

@@ -83,13 +83,19 @@ assert_contains "$(cat "$TMP/nocred.out")" "AWS_ACCESS_KEY_ID" "missing credenti
 # all 200,000 rows of big (over 8 MiB of changes) is one segment written as a multipart upload;
 # the agent is killed twice while such segments are written or applied (an incomplete upload is
 # never visible), started again, and the target equals the source; applied segments are
-# deleted, the head object stays.
+# deleted, the head object stays. The endpoint and region come from the buffer section of the
+# pipeline file this time, not from the environment.
 TDB=it_files_s3_dst
 fresh_db test-dst "$TDB"
 BPIPE=$TMP/s3buf.yaml
-pipeline_file "$BPIPE" it_s3_buf "$SDB" "$TDB" "buffer: { url: s3://lake/buffer/shop, segment_size: 1MiB }" \
+pipeline_file "$BPIPE" it_s3_buf "$SDB" "$TDB" \
+	"buffer: { url: s3://lake/buffer/shop, segment_size: 1MiB, endpoint: 'http://127.0.0.1:$S3PORT', region: us-east-1 }" \
 	"apply: { max_delay: 200ms }"
+unset AWS_ENDPOINT_URL AWS_REGION
 sluice_ok check "$BPIPE"
+assert_contains "$SL_OUT" "ok   buffer" "check writes to the buffer at the endpoint the file names"
+sed "s|127.0.0.1:$S3PORT|127.0.0.1:1|" "$BPIPE" >"$TMP/s3buf-bad.yaml"
+check_fails "$TMP/s3buf-bad.yaml" "is http://127.0.0.1:1 reachable?"
 sluice_ok run --once "$BPIPE"
 for k in 1 2; do
 	src_sql "$SDB" "UPDATE big SET noise = md5(noise) || '$k'"

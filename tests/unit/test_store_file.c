@@ -49,7 +49,7 @@ static void test_file_store(void **state)
 	const sl_store_ops *ops;
 	sl_store *s;
 	sl_error err = {0};
-	assert_int_equal(sl_store_open(url, "target", &ops, &s, &err), 0);
+	assert_int_equal(sl_store_open(url, "target", NULL, &ops, &s, &err), 0);
 	assert_string_equal(ops->scheme, "file");
 	assert_int_equal(ops->check(s, &err), 0);
 
@@ -124,20 +124,30 @@ static void test_file_store(void **state)
 	assert_non_null(f);
 	fclose(f);
 	ops->close(s);
-	assert_int_equal(sl_store_open(url, "target", &ops, &s, &err), 0);
+	assert_int_equal(sl_store_open(url, "target", NULL, &ops, &s, &err), 0);
 	assert_int_not_equal(access(stale, F_OK), 0);
 	ops->close(s);
 
 	/* URLs */
-	assert_true(sl_store_open("file://relative/dir", "target", &ops, &s, &err) < 0);
+	assert_true(sl_store_open("file://relative/dir", "target", NULL, &ops, &s, &err) < 0);
 	assert_non_null(strstr(err.msg, "file:///path/to/dir"));
-	assert_true(sl_store_open("gopher://x", "buffer", &ops, &s, &err) < 0);
+	assert_true(sl_store_open("gopher://x", "buffer", NULL, &ops, &s, &err) < 0);
 	assert_non_null(strstr(err.msg, "scheme 'gopher' is not supported"));
-	assert_true(sl_store_open("/just/a/path", "target", &ops, &s, &err) < 0);
+	/* settings a store does not take are refused, naming them */
+	sl_store_settings region = {NULL, "eu-west-1", -1}, ep = {"http://127.0.0.1:1", NULL, -1};
+	sl_store_settings badep = {"ftp://x", NULL, -1};
+	assert_true(sl_store_open(url, "target", &region, &ops, &s, &err) < 0);
+	assert_non_null(strstr(err.msg, "region and path_style are settings of s3://"));
+	assert_true(sl_store_open(url, "buffer", &ep, &ops, &s, &err) < 0);
+	assert_non_null(strstr(err.msg, "endpoint is a setting of s3:// and azure://"));
+	assert_true(sl_store_open("s3://b/p", "buffer", &badep, &ops, &s, &err) < 0);
+	assert_non_null(strstr(err.msg, "buffer.endpoint 'ftp://x' is not an http://"));
+	assert_true(sl_store_open("/just/a/path", "target", NULL, &ops, &s, &err) < 0);
 	assert_non_null(strstr(err.msg, "no scheme"));
 	char file_url[300];
 	snprintf(file_url, sizeof file_url, "file://%s/root/a/b/one.parquet", dir);
-	assert_true(sl_store_open(file_url, "target", &ops, &s, &err) < 0); /* not a directory */
+	assert_true(sl_store_open(file_url, "target", NULL, &ops, &s, &err) <
+	            0); /* not a directory */
 
 	sl_buf_free(&b);
 	char cmd[300];

@@ -82,7 +82,7 @@ struct files_applier {
 	sl_buf scratch;
 };
 
-static const char *const ft_options[] = {"format", "compression", NULL};
+static const char *const ft_options[] = {"format", "compression", SL_STORE_SETTING_KEYS, NULL};
 static const char *const ft_formats[] = {"parquet", NULL};
 static const char *const ft_codecs[] = {"zstd", "snappy", "none", NULL};
 
@@ -237,7 +237,11 @@ static int ft_open(const sl_config *cfg, sl_target **out, sl_error *err)
 	t->pq.created_by = "sluice version " SLUICE_VERSION;
 	free(format);
 	free(codec);
-	rc = sl_store_open(cfg->target.url, "target", &t->so, &t->store, err);
+	sl_store_settings set;
+	rc = sl_store_settings_read(cfg, "target", &set, err);
+	if (rc == 0)
+		rc = sl_store_open(cfg->target.url, "target", &set, &t->so, &t->store, err);
+	sl_store_settings_free(&set);
 	if (rc < 0) {
 		free(t);
 		return rc;
