@@ -92,4 +92,12 @@ assert_contains "$SL_OUT" "is http://127.0.0.1:1 reachable?" "an unreachable end
 # no credentials
 env -u AZURE_STORAGE_CONNECTION_STRING "$SLUICE_BIN" check "$PIPE" >"$TMP/nocred.out" 2>&1 && fail "check passed without credentials"
 assert_contains "$(cat "$TMP/nocred.out")" "AZURE_STORAGE_KEY" "missing credentials say what to set"
+# the endpoint from the pipeline file instead of the connection string (the key alone in the
+# environment), and a setting Azure has no use for refused by name
+EPIPE=$TMP/az-endpoint.yaml
+sed "s|^  url: azure://.*|&\n  endpoint: 'http://127.0.0.1:$AZPORT/devstoreaccount1'|" "$PIPE" >"$EPIPE"
+env -u AZURE_STORAGE_CONNECTION_STRING AZURE_STORAGE_KEY="$KEY" "$SLUICE_BIN" check "$EPIPE" >"$TMP/ep.out" 2>&1 ||
+	{ cat "$TMP/ep.out" >&2; fail "check failed with target.endpoint and AZURE_STORAGE_KEY"; }
+sed "s|^  url: azure://.*|&\n  region: westeurope|" "$PIPE" >"$TMP/az-region.yaml"
+check_fails "$TMP/az-region.yaml" "region and path_style are settings of s3:// stores"
 pass
