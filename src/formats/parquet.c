@@ -664,7 +664,8 @@ static int pq_cmp(pq_order o, const uint8_t *a, size_t na, const uint8_t *b, siz
 			return (a[0] & 0x80) ? -1 : 1;
 		return memcmp(a, b, na); /* same width */
 	case PO_BYTES: {
-		int r = memcmp(a, b, na < nb ? na : nb);
+		size_t m = na < nb ? na : nb; /* an empty minimum may have no buffer at all */
+		int r = m ? memcmp(a, b, m) : 0;
 		return r ? r : (na > nb) - (na < nb);
 	}
 	case PO_NONE:
@@ -691,6 +692,8 @@ static void pq_stat(pq_col *c, const uint8_t *p, size_t n)
 	}
 	if (!c->has_minmax) {
 		sl_buf_reset(&c->smin), sl_buf_reset(&c->smax);
+		/* never NULL, even for an empty first value (memcpy and memcmp read them) */
+		sl_buf_reserve(&c->smin, 1), sl_buf_reserve(&c->smax, 1);
 		sl_buf_append(&c->smin, p, n), sl_buf_append(&c->smax, p, n);
 		c->has_minmax = true;
 		return;

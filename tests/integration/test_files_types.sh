@@ -6,8 +6,12 @@
 # The forms follow docs/PARQUET.md (decimals over 38 digits and the types Parquet has no form of
 # travel as their PostgreSQL text; intervals as milliseconds; timestamps as epoch microseconds;
 # bytes as hex; arrays as lists of their elements). Values no Parquet type can hold the way the
-# source has them are named in SPECIAL below with what sluice writes for them, and checked too.
+# source has them (PostgreSQL's infinite dates and timestamps) are checked in the form sluice
+# writes them (docs/PARQUET.md). Then the MariaDB corpus (my_type_corpus.sh) the same way, against
+# MariaDB's own rendering. Both surfaced writer bugs: statistics of an empty first value read
+# through a NULL buffer (UBSan).
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname -- "${BASH_SOURCE[0]}")/my_type_corpus.sh"
 ORACLES=$SLUICE_ROOT/tests/oracles
 [[ -d $ORACLES/node_modules/@duckdb/node-api ]] || fail "test oracles not installed: run scripts/oracles.sh"
 duck() { (cd "$ORACLES" && node duckdb_sql.mjs "$1"); }
@@ -130,7 +134,73 @@ while IFS='|' read -r col pgtype; do
 	fi
 done < <(src_sql "$SDB" "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
 	WHERE attrelid = 'public.all_types'::regclass AND attnum > 1 AND NOT attisdropped ORDER BY attnum")
-log "$checked columns compared"
+log "PostgreSQL: $checked columns compared"
+((checked == 57)) || mismatch+=("PostgreSQL: $checked columns compared, expected 57")
+ASSERTS=$((ASSERTS + checked))
+
+# ---------------------------------------------------------------- MariaDB ---
+# The MySQL / MariaDB corpus (my_type_corpus.sh) the same way: MariaDB renders each value with
+# its own SQL (session time zone UTC).
+my_require
+MDB=test_files_mytypes
+my_fresh_db "$MDB"
+{ my_corpus_ddl; rows 0; } | my_sql "$MDB"
+MLAKE=$TMP/mylake
+MPIPE=$TMP/mytypes.yaml
+pipeline_file "$MPIPE" it_files_mytypes "mysql:$MDB" test-dst:unused
+sed -i "/^target:/,/^snapshot:/c\\target:\\n  type: files\\n  url: file://$MLAKE\\nsnapshot: { parallelism: 2 }" "$MPIPE"
+sluice_ok run --once "$MPIPE"
+MFILES="read_parquet('$MLAKE/$MDB/t/**/*.parquet', union_by_name = true)"
+unset DTYPE
+declare -A DTYPE
+while IFS='|' read -r name type _; do
+	DTYPE[$name]=$type
+done < <(duck "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM $MFILES)")
+my_expr() { # COLUMN MYSQL-TYPE COLUMN-TYPE DUCKDB-TYPE: MariaDB's canonical text of the value
+	local c=\`$1\` mt=$2 ct=$3 dt=$4
+	case $mt in
+		# TIME may be negative and past 24 h: an interval, written as milliseconds, or with
+		# microseconds (TIME(4..6)) its exact text
+		time) [[ $dt == BIGINT ]] && { echo "CAST(TRUNCATE(TIME_TO_SEC($c) * 1000, 0) AS CHAR)"; return; } ;;
+		bit) echo "LPAD(BIN($c), ${ct//[^0-9]/}, '0')"; return ;;
+		set) echo "CONCAT('[', REPLACE($c, ',', ', '), ']')"; return ;;
+		year) echo "CAST($c + 0 AS CHAR)"; return ;;
+		float | double) echo "REGEXP_REPLACE(CAST($c AS CHAR), 'e([0-9])', 'e+\\\\1')"; return ;;
+	esac
+	case $dt in
+		DATE) echo "CAST(DATEDIFF($c, '1970-01-01') AS CHAR)" ;;
+		TIMESTAMP*) echo "CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', $c) AS CHAR)" ;;
+		TIME*) echo "CAST(TIME_TO_SEC($c) * 1000000 + MICROSECOND($c) * IF($c < 0, -1, 1) AS CHAR)" ;;
+		BLOB) echo "HEX($c)" ;;
+		FLOAT | DOUBLE) echo "CAST($c AS CHAR)" ;;
+		*) echo "CAST($c AS CHAR)" ;;
+	esac
+}
+checked=0
+while IFS=$'\t' read -r col mt ct; do
+	dt=${DTYPE[$col]:-}
+	if [[ $mt == point ]]; then
+		[[ -z $dt ]] || mismatch+=("t.$col ($mt): in the files, although the source skips it")
+		continue
+	fi
+	if [[ -z $dt ]]; then
+		mismatch+=("t.$col ($mt): not in the files")
+		continue
+	fi
+	want=$(my_sql "$MDB" -r -e "SET time_zone = '+00:00'; SELECT CONCAT(id, '=', IFNULL($(my_expr "$col" "$mt" "$ct" "$dt"), 'NULL')) FROM t ORDER BY id" 2>&1) ||
+		{ mismatch+=("t.$col ($mt as $dt): $want"); continue; }
+	got=$(duck "SELECT id || '=' || coalesce($(duck_expr "$col" "$mt" "$dt"), 'NULL') FROM $MFILES ORDER BY id" 2>&1) ||
+		{ mismatch+=("t.$col ($mt as $dt): duckdb: ${got:0:200}"); continue; }
+	checked=$((checked + 1))
+	if [[ $want != "$got" ]]; then
+		d=$( (diff <(echo "$want") <(echo "$got") || true) | grep '^[<>]' | head -4 | tr '\n' ' ')
+		mismatch+=("t.$col ($mt as $dt): $d")
+	fi
+done < <(my_sql "$MDB" -e "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM information_schema.COLUMNS
+	WHERE TABLE_SCHEMA = '$MDB' AND TABLE_NAME = 't' AND COLUMN_NAME <> 'id' ORDER BY ORDINAL_POSITION")
+log "MariaDB: $checked columns compared"
+((checked == 36)) || mismatch+=("MariaDB: $checked columns compared, expected 36")
+ASSERTS=$((ASSERTS + checked))
 printf '%s\n' "${mismatch[@]}" >&2
 ((${#mismatch[@]} == 0)) || fail "${#mismatch[@]} columns differ"
 pass
