@@ -8,7 +8,8 @@
 # bytes as hex; arrays as lists of their elements). Values no Parquet type can hold the way the
 # source has them (PostgreSQL's infinite dates and timestamps) are checked in the form sluice
 # writes them (docs/PARQUET.md). Then the MariaDB corpus (my_type_corpus.sh) the same way, against
-# MariaDB's own rendering. Both surfaced writer bugs: statistics of an empty first value read
+# MariaDB's own rendering. A second reader, parquet-wasm (tests/oracles/second_read.mjs), decodes
+# every column of the files and agrees with DuckDB row by row. The corpora surfaced writer bugs: statistics of an empty first value read
 # through a NULL buffer (UBSan).
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname -- "${BASH_SOURCE[0]}")/my_type_corpus.sh"
@@ -137,6 +138,15 @@ done < <(src_sql "$SDB" "SELECT attname, format_type(atttypid, atttypmod) FROM p
 log "PostgreSQL: $checked columns compared"
 ((checked == 57)) || mismatch+=("PostgreSQL: $checked columns compared, expected 57")
 ASSERTS=$((ASSERTS + checked))
+# the second reader (parquet-wasm) against DuckDB on every file written
+second_read() { # DIR: every column of every file decodes in both readers and agrees
+	local out
+	mapfile -t files < <(find "$1" -name '*.parquet' | sort)
+	out=$(cd "$ORACLES" && node second_read.mjs "${files[@]}" 2>&1) || { mismatch+=("second reader, $1: $out"); return; }
+	log "second reader: $out (columns, rows) of ${#files[@]} files agree with DuckDB"
+	ASSERTS=$((ASSERTS + 1))
+}
+second_read "$LAKE"
 
 # ---------------------------------------------------------------- MariaDB ---
 # The MySQL / MariaDB corpus (my_type_corpus.sh) the same way: MariaDB renders each value with
@@ -201,6 +211,7 @@ done < <(my_sql "$MDB" -e "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE FROM infor
 log "MariaDB: $checked columns compared"
 ((checked == 36)) || mismatch+=("MariaDB: $checked columns compared, expected 36")
 ASSERTS=$((ASSERTS + checked))
+second_read "$MLAKE"
 printf '%s\n' "${mismatch[@]}" >&2
 ((${#mismatch[@]} == 0)) || fail "${#mismatch[@]} columns differ"
 pass
