@@ -1,7 +1,6 @@
 /* Store registry: the implementation of each URL scheme (core/store.h). */
 #include "core/store.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,25 +65,19 @@ int sl_store_settings_read(const sl_config *cfg, const char *section, sl_store_s
 	set->path_style = -1;
 	if (cfg->doc == NULL) /* a configuration made in code (tests): the defaults */
 		return 0;
-	bool ps = false, given = false;
+	static const char *const bools[] = {"true", "false", NULL};
+	char *ps = NULL; /* stays NULL when absent: the store's default */
 	int rc = sl_config_opt_string(cfg, section, "endpoint", &set->endpoint, err);
 	if (rc == 0)
 		rc = sl_config_opt_string(cfg, section, "region", &set->region, err);
 	if (rc == 0)
-		rc = sl_config_opt_bool(cfg, section, "path_style", &ps, err);
-	if (rc == 0) {
-		/* an absent key leaves ps as it is: tell false from absent by a second read */
-		bool probe = true;
-		rc = sl_config_opt_bool(cfg, section, "path_style", &probe, err);
-		given = ps || !probe;
-	}
-	if (rc < 0) {
+		rc = sl_config_opt_choice(cfg, section, "path_style", bools, &ps, err);
+	if (rc < 0)
 		sl_store_settings_free(set);
-		return rc;
-	}
-	if (given)
-		set->path_style = ps ? 1 : 0;
-	return 0;
+	else if (ps)
+		set->path_style = strcmp(ps, "true") == 0;
+	free(ps);
+	return rc;
 }
 
 void sl_store_settings_free(sl_store_settings *set)
