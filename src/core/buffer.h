@@ -17,7 +17,7 @@
  * snapshot starts a new folder, so segments of an older generation are never applied):
  *   segments/<sequence:020>-<first commit, unix us>.seg
  *   head   where the source resumes once every segment is applied and deleted
- * The source resumes after the newest segment (or head.json): a segment is visible only
+ * The source resumes after the newest segment (or head): a segment is visible only
  * whole, so a writer killed mid-segment leaves nothing and reads those transactions again. */
 #ifndef SL_BUFFER_H
 #define SL_BUFFER_H
@@ -36,7 +36,7 @@ typedef struct sl_buffer sl_buffer;
 /* Open the buffer of cfg (cfg->buffer_url) and list what it holds. */
 int sl_buffer_open(const sl_config *cfg, const char *epoch, sl_buffer **out, sl_error *err);
 void sl_buffer_close(sl_buffer *b);
-/* Where the source resumes: after the newest segment, or head.json; false when the buffer has
+/* Where the source resumes: after the newest segment, or head; false when the buffer has
  * never held anything (the caller then starts from the target's durable position). */
 bool sl_buffer_resume(const sl_buffer *b, char *position, size_t n);
 

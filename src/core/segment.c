@@ -481,7 +481,6 @@ struct sl_seg_reader {
 	int nshapes_cap;
 	struct seg_table_state *ts; /* per catalog table */
 	int64_t dropped;
-	bool *warned;
 };
 
 sl_seg_reader *sl_seg_reader_new(const sl_catalog *cat)
@@ -490,7 +489,6 @@ sl_seg_reader *sl_seg_reader_new(const sl_catalog *cat)
 	r->cat = cat;
 	size_t n = (size_t)(cat->ntables ? cat->ntables : 1);
 	r->ts = sl_calloc(n, sizeof *r->ts);
-	r->warned = sl_calloc(n, 1);
 	return r;
 }
 
@@ -514,7 +512,6 @@ void sl_seg_reader_free(sl_seg_reader *r)
 		sl_shape_unref(r->ts[t].shape);
 	}
 	free(r->ts);
-	free(r->warned);
 	free(r->tables);
 	free(r->shapes);
 	free(r->shape_table);
