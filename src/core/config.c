@@ -976,8 +976,11 @@ static int sl_cfg_endpoint(sl_cfg_parser *p, yaml_node_t *root, const char *sect
 		return sl_error_set(p->err, SL_ERR_CONFIG, "%s: missing required key '%s'",
 		                    p->origin, section);
 	SL_TRY(sl_cfg_string(p, map, section, "type", true, &ep->type, NULL));
-	SL_TRY(sl_cfg_string(p, map, section, "url", true, &ep->url, NULL));
-	sl_cfg_url_secret(ep->url);
+	/* a target's URL may be derived by its connector (target_ops.url_optional); the
+	 * pipeline asks for it when the connector does not */
+	SL_TRY(sl_cfg_string(p, map, section, "url", is_source, &ep->url, NULL));
+	if (ep->url)
+		sl_cfg_url_secret(ep->url);
 	SL_TRY(sl_cfg_secret(p, map, section, "password", &ep->password, &ep->password_file));
 	if (ep->password != NULL)
 		sl_log_add_secret(ep->password);

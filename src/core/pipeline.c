@@ -378,6 +378,8 @@ int sl_pipeline_connectors(const sl_config *cfg, const sl_source_ops **sops,
 		return sl_error_set(err, SL_ERR_CONFIG,
 		                    "target.type '%s' is not supported (supported: %s)",
 		                    cfg->target.type, sl_target_types());
+	if (cfg->target.url == NULL && !(*tops)->url_optional)
+		return sl_error_set(err, SL_ERR_CONFIG, "missing required key 'target.url'");
 	SL_TRY(sl_config_check_section(cfg, "source", (*sops)->type, (*sops)->options, err));
 	return sl_config_check_section(cfg, "target", (*tops)->type, (*tops)->options, err);
 }

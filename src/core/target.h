@@ -35,6 +35,7 @@ typedef struct sl_target_ops {
 	const char *type;
 	/* the connector's own keys in the target section (see sl_source_ops.options) */
 	const char *const *options;
+	bool url_optional;     /* target.url may be left out (the connector derives it) */
 	bool lists_never_null; /* a NULL list lands as an empty one (verify counts them equal) */
 	bool specials_null;    /* a decimal NaN/Infinity lands as NULL (verify counts them) */
 	bool arrays_flat;      /* an array with more than one dimension or a lower bound other

@@ -123,6 +123,11 @@ typedef struct sl_field {
 	int key_pos;
 } sl_field;
 
+/* The proleptic Gregorian calendar (astronomical years: 1 BC is 0), after Howard Hinnant's
+ * days_from_civil / civil_from_days: the days between 1970-01-01 and y-m-d, and back. */
+int64_t sl_days_from_civil(int64_t y, int m, int d);
+void sl_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 /* Initialise *f as a field of the given type (other attributes zero); name is copied. */
 void sl_field_init(sl_field *f, const char *name, sl_type_id type);
 /* Deep copy: dst must be uninitialised; free with sl_field_reset. */

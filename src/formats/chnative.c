@@ -180,19 +180,6 @@ void sl_ch_block_begin(sl_buf *out, int ncols, int64_t nrows)
 
 /* Days since 1970-01-01 -> y, m, d (proleptic Gregorian); the year is 64-bit, as second
  * timestamps reach years beyond int. */
-static void ch_civil(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t ch_floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
@@ -261,7 +248,7 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 			snprintf(t, n, "%s", days > 0 ? "infinity" : "-infinity");
 			return;
 		}
-		ch_civil(days, &y, &mo, &d);
+		sl_civil_from_days(days, &y, &mo, &d);
 		ch_put_date(t, n, y, mo, d);
 		return;
 	}
@@ -285,7 +272,7 @@ static void ch_value_text(const sl_ch_codec *codec, const sl_column *c, int64_t 
 	int64_t per = ch_pow10[codec->scale_digits];
 	int64_t secs = ch_floor_div(v, per), frac = ch_floor_mod(v, per);
 	int64_t days = ch_floor_div(secs, 86400), sod = ch_floor_mod(secs, 86400);
-	ch_civil(days, &y, &mo, &d);
+	sl_civil_from_days(days, &y, &mo, &d);
 	size_t k = ch_put_date(t, n, y, mo, d);
 	if (k + 10 + (size_t)codec->scale_digits >= n)
 		return; /* cannot happen with the caller's 64 bytes */
@@ -784,13 +771,7 @@ static bool ch_parse_date(const uint8_t *s, size_t n, size_t *i, int64_t *days)
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
 		return false;
-	/* days_from_civil (H. Hinnant), the inverse of ch_civil */
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*days = era * 146097 + doe - 719468;
+	*days = sl_days_from_civil(y, m, d);
 	return true;
 }
 

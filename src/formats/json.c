@@ -11,16 +11,17 @@
 typedef struct sl_json_ctx {
 	const uint8_t *p, *end;
 	sl_buf *out, *scratch;
+	bool raw; /* strings: their decoded bytes, without quotes or escapes (sl_json_string) */
 } sl_json_ctx;
 
 /* One member of an object being parsed, as offsets into out. */
-typedef struct sl_json_member {
+typedef struct sl_json_pending {
 	const uint8_t *key; /* set once the object is complete and out no longer moves */
 	size_t off;         /* start of the member in out: its canonical key string */
 	size_t key_len;
 	size_t len; /* key, ':' and value; 0 once dropped as a duplicate */
 	size_t idx; /* position in the object: of duplicate keys the last wins */
-} sl_json_member;
+} sl_json_pending;
 
 static int sl_json_value(sl_json_ctx *c, int depth);
 
@@ -95,11 +96,13 @@ static int sl_json_hex4(const uint8_t *p, const uint8_t *end, uint32_t *v)
 }
 
 /* Write code point cp (a character, not a surrogate) in the canonical string form. */
-static void sl_json_put_cp(sl_buf *out, uint32_t cp)
+static void sl_json_put_cp(sl_buf *out, uint32_t cp, bool raw)
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t *o;
-	if (cp == '"' || cp == '\\') {
+	if (raw && cp < 0x80) {
+		sl_buf_putc(out, (char)cp);
+	} else if (cp == '"' || cp == '\\') {
 		o = sl_buf_reserve(out, 2);
 		o[0] = '\\';
 		o[1] = (uint8_t)cp;
@@ -133,11 +136,12 @@ static void sl_json_put_cp(sl_buf *out, uint32_t cp)
 	}
 }
 
-/* At '"': decode the string, write it canonically (quotes included). */
-static int sl_json_string(sl_json_ctx *c)
+/* At '"': decode the string, write it canonically (quotes included), or raw. */
+static int sl_json_str(sl_json_ctx *c)
 {
 	const uint8_t *p = c->p + 1, *end = c->end;
-	sl_buf_putc(c->out, '"');
+	if (!c->raw)
+		sl_buf_putc(c->out, '"');
 	for (;;) {
 		const uint8_t *run = p; /* plain printable ASCII is copied as is */
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
@@ -201,9 +205,10 @@ static int sl_json_string(sl_json_ctx *c)
 		default:
 			return -1;
 		}
-		sl_json_put_cp(c->out, cp);
+		sl_json_put_cp(c->out, cp, c->raw);
 	}
-	sl_buf_putc(c->out, '"');
+	if (!c->raw)
+		sl_buf_putc(c->out, '"');
 	c->p = p + 1;
 	return 0;
 }
@@ -289,7 +294,7 @@ static int sl_json_number(sl_json_ctx *c)
 
 static int sl_json_member_cmp(const void *a, const void *b)
 {
-	const sl_json_member *x = a, *y = b;
+	const sl_json_pending *x = a, *y = b;
 	int r = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
 	if (r != 0)
 		return r;
@@ -315,8 +320,8 @@ static int sl_json_object(sl_json_ctx *c, int depth)
 		sl_json_ws(c);
 		if (c->p >= c->end || *c->p != '"')
 			return -1;
-		sl_json_member m = {.off = out->len, .idx = n};
-		if (sl_json_string(c) < 0)
+		sl_json_pending m = {.off = out->len, .idx = n};
+		if (sl_json_str(c) < 0)
 			return -1;
 		m.key_len = out->len - m.off;
 		sl_json_ws(c);
@@ -346,7 +351,7 @@ static int sl_json_object(sl_json_ctx *c, int depth)
 		return 0;
 	}
 	/* sort by key (then position), keep the last of each run of equal keys, rewrite */
-	sl_json_member *ms = (sl_json_member *)(void *)(sc->data + base);
+	sl_json_pending *ms = (sl_json_pending *)(void *)(sc->data + base);
 	for (size_t i = 0; i < n; i++)
 		ms[i].key = out->data + ms[i].off;
 	qsort(ms, n, sizeof *ms, sl_json_member_cmp);
@@ -417,7 +422,7 @@ static int sl_json_value(sl_json_ctx *c, int depth)
 	case '[':
 		return depth < SL_JSON_MAX_DEPTH ? sl_json_array(c, depth + 1) : -1;
 	case '"':
-		return sl_json_string(c);
+		return sl_json_str(c);
 	case 't':
 		return sl_json_literal(c, "true");
 	case 'f':
@@ -446,4 +451,143 @@ int sl_json_canonical(const uint8_t *buf, size_t len, sl_buf *out, sl_buf *scrat
 fail:
 	out->len = start;
 	return -1;
+}
+
+/* ---------------------------------------------------------------- reading ---- */
+
+static const char *sl_json_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past the value at p (which starts at a non-blank), or NULL when it is malformed or nests
+ * deeper than SL_JSON_MAX_DEPTH. Strings and scalars are delimited, not validated. */
+static const char *sl_json_skip(const char *p, const char *end, int depth)
+{
+	if (p >= end)
+		return NULL;
+	if (*p == '"') {
+		for (p++; p < end; p++) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				return p + 1;
+		}
+		return NULL;
+	}
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		if (depth >= SL_JSON_MAX_DEPTH)
+			return NULL;
+		p = sl_json_skip_ws(p + 1, end);
+		if (p < end && *p == close)
+			return p + 1;
+		for (;;) {
+			if (close == '}') {
+				if (p >= end || *p != '"' || !(p = sl_json_skip(p, end, depth + 1)))
+					return NULL;
+				p = sl_json_skip_ws(p, end);
+				if (p >= end || *p != ':')
+					return NULL;
+				p = sl_json_skip_ws(p + 1, end);
+			}
+			if (!(p = sl_json_skip(p, end, depth + 1)))
+				return NULL;
+			p = sl_json_skip_ws(p, end);
+			if (p < end && *p == close)
+				return p + 1;
+			if (p >= end || *p != ',')
+				return NULL;
+			p = sl_json_skip_ws(p + 1, end);
+		}
+	}
+	const char *s = p;
+	while (p < end &&
+	       (strchr("+-.eE", *p) || (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
+		p++;
+	return p > s ? p : NULL;
+}
+
+int sl_json_member(sl_json_span obj, const char *key, sl_json_span *out)
+{
+	const char *p = sl_json_skip_ws(obj.p, obj.p + obj.n), *end = obj.p + obj.n;
+	size_t klen = strlen(key);
+	if (p >= end || *p != '{')
+		return -1;
+	p = sl_json_skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return 1;
+	for (;;) {
+		const char *k = p, *v;
+		if (p >= end || *p != '"' || !(p = sl_json_skip(p, end, 1)))
+			return -1;
+		/* keys sluice looks up have no escapes: compare the raw bytes */
+		bool match = (size_t)(p - k) == klen + 2 && memcmp(k + 1, key, klen) == 0;
+		p = sl_json_skip_ws(p, end);
+		if (p >= end || *p != ':')
+			return -1;
+		v = sl_json_skip_ws(p + 1, end);
+		if (!(p = sl_json_skip(v, end, 1)))
+			return -1;
+		if (match) {
+			out->p = v;
+			out->n = (size_t)(p - v);
+			return 0;
+		}
+		p = sl_json_skip_ws(p, end);
+		if (p < end && *p == '}')
+			return 1;
+		if (p >= end || *p != ',')
+			return -1;
+		p = sl_json_skip_ws(p + 1, end);
+	}
+}
+
+int sl_json_next(sl_json_span arr, sl_json_span *it)
+{
+	const char *end = arr.p + arr.n, *p;
+	if (it->p == NULL) {
+		p = sl_json_skip_ws(arr.p, end);
+		if (p >= end || *p != '[')
+			return -1;
+		p = sl_json_skip_ws(p + 1, end);
+		if (p < end && *p == ']')
+			return 1;
+	} else {
+		p = sl_json_skip_ws(it->p + it->n, end);
+		if (p < end && *p == ']')
+			return 1;
+		if (p >= end || *p != ',')
+			return -1;
+		p = sl_json_skip_ws(p + 1, end);
+	}
+	const char *e = sl_json_skip(p, end, 1);
+	if (!e)
+		return -1;
+	it->p = p;
+	it->n = (size_t)(e - p);
+	return 0;
+}
+
+bool sl_json_is_null(sl_json_span v)
+{
+	return v.n == 4 && memcmp(v.p, "null", 4) == 0;
+}
+
+int sl_json_string(sl_json_span v, sl_buf *out)
+{
+	sl_buf_reset(out);
+	if (sl_json_is_null(v))
+		return 1;
+	if (v.n < 2 || v.p[0] != '"')
+		return -1;
+	sl_json_ctx c = {(const uint8_t *)v.p, (const uint8_t *)v.p + v.n, out, NULL, true};
+	if (sl_json_str(&c) < 0 || c.p != c.end) {
+		sl_buf_reset(out);
+		return -1;
+	}
+	sl_buf_cstr(out);
+	return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef SL_JSON_H
 #define SL_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,25 @@
  * UTF-8, has an unpaired surrogate escape, nests deeper than SL_JSON_MAX_DEPTH, or has a number
  * whose exponent has more than 15 significant digits. The caller owns both buffers. */
 int sl_json_canonical(const uint8_t *buf, size_t len, sl_buf *out, sl_buf *scratch);
+
+/* ---- reading ----
+ * Parts of a JSON text as spans of it, without copying: an object's member, an array's
+ * elements, a string's decoded bytes. For the small documents HTTP APIs answer with; values
+ * are delimited (nesting bounded by SL_JSON_MAX_DEPTH), strings validated when decoded. */
+typedef struct sl_json_span {
+	const char *p;
+	size_t n;
+} sl_json_span;
+
+/* The value of member `key` (a name without escapes) of the object obj: 0 with *out set, 1 when
+ * absent, -1 when obj is not a well-formed object. */
+int sl_json_member(sl_json_span obj, const char *key, sl_json_span *out);
+/* The element of array arr after *it (it->p NULL: the first): 0 with *it set, 1 past the last,
+ * -1 when arr is malformed. */
+int sl_json_next(sl_json_span arr, sl_json_span *it);
+bool sl_json_is_null(sl_json_span v);
+/* The string v decoded into out (reset first, NUL-terminated): 0; 1 when v is null; -1 when v
+ * is not a valid string. */
+int sl_json_string(sl_json_span v, sl_buf *out);
 
 #endif

@@ -612,17 +612,6 @@ static bool tx_leap(int64_t y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Days between 1970-01-01 and the proleptic Gregorian date y-m-d (astronomical year: 1 BC = 0). */
-static int64_t tx_days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* Y-MM-DD (the year as written: a " BC" suffix may follow the rest of the value) */
 static bool tx_ymd(tx_cur *t, int64_t *y, int *m, int *d)
 {
@@ -645,7 +634,7 @@ static bool tx_date_days(int64_t y, int m, int d, bool bc, int64_t *days)
 		y = 1 - y;
 	if (d > mdays[m - 1] + (m == 2 && tx_leap(y) ? 1 : 0))
 		return false;
-	*days = tx_days_from_civil(y, m, d) - SL_PG_EPOCH_DAYS;
+	*days = sl_days_from_civil(y, m, d) - SL_PG_EPOCH_DAYS;
 	int64_t jd = *days + 2451545; /* Julian day of 2000-01-01 */
 	return jd >= 0 && jd < INT64_C(2147483494);
 }

@@ -6,13 +6,13 @@
 #include "targets/clickhouse/ch_target.h"
 #include "targets/files/files_target.h"
 #include "targets/postgres/pg_target.h"
+#include "targets/snowflake/sf_target.h"
 
 /* target.type names; the first of each connector is the one messages use */
 static const sl_registry_entry sl_targets[] = {
-        {"postgres", &sl_pg_target_ops},
-        {"postgresql", &sl_pg_target_ops},
-        {"clickhouse", &sl_ch_target_ops},
-        {"files", &sl_files_target_ops},
+        {"postgres", &sl_pg_target_ops},   {"postgresql", &sl_pg_target_ops},
+        {"clickhouse", &sl_ch_target_ops}, {"files", &sl_files_target_ops},
+        {"snowflake", &sl_sf_target_ops},
 };
 
 const sl_target_ops *sl_target_lookup(const char *type)

@@ -402,7 +402,9 @@ pipeline_file() {
 		fi
 		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
 		echo "target:"
-		if [[ $tinst == clickhouse ]]; then
+		if [[ $tinst == snowflake ]]; then
+			: # the target.* lines say it all (sf_target_lines)
+		elif [[ $tinst == clickhouse ]]; then
 			ch_require
 			echo "  type: clickhouse"
 			echo "  url: http://sluice@127.0.0.1:$CH_HTTP_PORT"
@@ -1240,4 +1242,63 @@ pg_rows() {
 		fi
 	done
 	src_sql "$1" <<<"$CH_PG_SET COPY (SELECT $sel FROM ${CH_TBL_PG[ti]}) TO STDOUT" | LC_ALL=C sort
+}
+
+# ---------------------------------------------------------- Snowflake emulator ---
+
+# sf_start: start, for this test, an S3 server (@20minutes/s3rver, which checks Signature V4;
+# bucket `stage`) and the Snowflake SQL API emulator (tests/emulators/snowflake/server.mjs:
+# key-pair JWTs checked against a key pair made here, the statements executed on DuckDB, COPY
+# reading the stage from s3rver). Sets SF_PORT, SF_URL, S3PORT, SF_KEY (the PKCS#8 private key
+# file), SF_PUB; exports the AWS_* settings sluice's stage uses. Account TESTACCT, user
+# SLUICE_SVC, role SLUICE_ROLE, warehouse SLUICE_WH, database ANALYTICS.
+SF_EMU=$SLUICE_ROOT/tests/emulators/snowflake/server.mjs
+sf_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+sf_start() {
+	local oracles=$SLUICE_ROOT/tests/oracles
+	[[ -d $oracles/node_modules/@duckdb/node-api ]] || fail "test oracles not installed: run scripts/oracles.sh"
+	mkdir -p "$TMP/s3"
+	S3PORT=$(sf_free_port)
+	(cd "$oracles" && exec node s3rver.mjs "$S3PORT" "$TMP/s3" stage) >"$TMP/s3rver.log" 2>&1 &
+	BG_PIDS+=("$!")
+	wait_until 20 grep -q ready "$TMP/s3rver.log" || fail "s3rver did not start: $(cat "$TMP/s3rver.log")"
+	SF_KEY=$TMP/sf_key.p8
+	SF_PUB=$TMP/sf_key.pub
+	openssl genrsa 2048 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$SF_KEY" || fail "openssl genrsa failed"
+	openssl rsa -in "$SF_KEY" -pubout -out "$SF_PUB" 2>/dev/null || fail "openssl rsa -pubout failed"
+	SF_PORT=$(sf_free_port)
+	SF_URL=http://127.0.0.1:$SF_PORT
+	node "$SF_EMU" --port "$SF_PORT" --account TESTACCT --user SLUICE_SVC --public-key "$SF_PUB" \
+		--role SLUICE_ROLE --warehouse SLUICE_WH --database ANALYTICS \
+		--s3-endpoint "http://127.0.0.1:$S3PORT" --region us-east-1 >"$TMP/sf_emulator.log" 2>&1 &
+	BG_PIDS+=("$!")
+	wait_until 30 grep -q ready "$TMP/sf_emulator.log" || fail "the Snowflake emulator did not start: $(cat "$TMP/sf_emulator.log")"
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$S3PORT AWS_REGION=us-east-1
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+	unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL_S3 || true
+}
+
+# sf_target_lines [DB]: the target section of a pipeline on the emulator (pipeline_file's
+# target.* lines), database DB (default analytics).
+sf_target_lines() {
+	printf '%s\n' "target.type: snowflake" "target.url: $SF_URL" "target.account: testacct" \
+		"target.user: sluice_svc" "target.private_key_file: $SF_KEY" "target.database: ${1:-analytics}" \
+		"target.warehouse: sluice_wh" "target.role: sluice_role" "target.stage: s3://stage/sluice" \
+		"target.region: us-east-1"
+}
+
+# sf_post PATH [JSON]: POST to the emulator's control API; prints the answer.
+sf_post() {
+	curl -sS --fail-with-body -X POST -H 'Content-Type: application/json' --data-binary "${2:-{\}}" "$SF_URL$1"
+}
+
+# sf_query SQL: run SQL (DuckDB's, on the emulator's database, bypassing the templates) and
+# print the rows tab-separated, NULL as \N.
+sf_query() {
+	local body
+	body=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1")
+	curl -sS --fail-with-body -X POST -H 'Content-Type: text/plain' --data-binary "$1" "$SF_URL/_emulator/query" |
+		python3 -c 'import json,sys
+d=json.load(sys.stdin)
+for r in d["rows"]: print("\t".join("\\N" if v is None else str(v) for v in r))'
 }

@@ -16,5 +16,13 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: buckets.map((name) => ({ name })),
 });
+// s3rver's filesystem store removes a key's directories when a delete leaves them empty; a put
+// into the same directory at that moment loses its object (its write finds the directory gone)
+// while its metadata is kept. S3 has no directories, so deletes here leave them in place.
+const fsp = require('node:fs/promises');
+server.store.deleteObject = async function (bucket, key) {
+  await Promise.all(['object', 'object.md5', 'metadata.json'].map((r) =>
+    fsp.unlink(this.getResourcePath(bucket, key, r)).catch((e) => { if (e.code !== 'ENOENT') throw e; })));
+};
 await server.run();
 console.log('ready');

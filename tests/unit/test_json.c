@@ -293,6 +293,64 @@ static void test_digest_json(void **state)
 	assert_int_not_equal(digest_of(NULL, mysql, 4), digest_of(NULL, pg, 4));
 }
 
+static sl_json_span span(const char *s)
+{
+	return (sl_json_span){s, strlen(s)};
+}
+
+static void test_reader(void **state)
+{
+	(void)state;
+	const char *doc =
+	        " { \"code\" : \"090001\", \"n\": -1.5e3, \"skip\": {\"a\": [1, {\"b\": "
+	        "\"]\\\"}\"}]},"
+	        "\"data\": [[\"1\", null], [\"caf\\u00e9 \\\"q\\\"\\n\", \"x\"]], \"e\": []} ";
+	sl_json_span v, row = {0}, cell = {0};
+	sl_buf b = {0};
+	assert_int_equal(sl_json_member(span(doc), "code", &v), 0);
+	assert_int_equal(sl_json_string(v, &b), 0);
+	assert_string_equal(sl_buf_cstr(&b), "090001");
+	assert_int_equal(sl_json_member(span(doc), "n", &v), 0);
+	assert_int_equal((int)v.n, 6);
+	assert_int_equal(sl_json_string(v, &b), -1);             /* a number is not a string */
+	assert_int_equal(sl_json_member(span(doc), "a", &v), 1); /* nested keys are not members */
+	assert_int_equal(sl_json_member(span(doc), "data", &v), 0);
+	assert_int_equal(sl_json_next(v, &row), 0);
+	assert_int_equal(sl_json_next(row, &cell), 0);
+	assert_int_equal(sl_json_string(cell, &b), 0);
+	assert_string_equal(sl_buf_cstr(&b), "1");
+	assert_int_equal(sl_json_next(row, &cell), 0);
+	assert_true(sl_json_is_null(cell));
+	assert_int_equal(sl_json_string(cell, &b), 1);
+	assert_int_equal(sl_json_next(row, &cell), 1);
+	assert_int_equal(sl_json_next(v, &row), 0);
+	cell.p = NULL;
+	assert_int_equal(sl_json_next(row, &cell), 0);
+	assert_int_equal(sl_json_string(cell, &b), 0);
+	assert_string_equal(sl_buf_cstr(&b), "caf\xc3\xa9 \"q\"\n");
+	assert_int_equal(sl_json_next(v, &row), 1);
+	assert_int_equal(sl_json_member(span(doc), "e", &v), 0);
+	row.p = NULL;
+	assert_int_equal(sl_json_next(v, &row), 1);
+	/* malformed documents are errors, not crashes */
+	const char *bad[] = {"",           "[",           "{\"a\"}", "{\"a\":}",
+	                     "{\"a\":1,}", "{\"a\":\"x}", "{a:1}",   "[1 2]"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		int rc = sl_json_member(span(bad[i]), "zz", &v);
+		row.p = NULL;
+		int rc2 = sl_json_next(span(bad[i]), &row);
+		if (i == 7) {
+			assert_int_equal(rc2, 0); /* the first element is fine */
+			assert_int_equal(sl_json_next(span(bad[i]), &row), -1);
+		} else {
+			assert_int_equal(rc, -1);
+		}
+	}
+	assert_int_equal(sl_json_string(span("\"bad \\x\""), &b), -1);
+	assert_int_equal(sl_json_string(span("\"\\ud800\""), &b), -1);
+	sl_buf_free(&b);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -307,7 +365,7 @@ int main(void)
 	        cmocka_unit_test(test_canonical_forms), cmocka_unit_test(test_equal_pairs),
 	        cmocka_unit_test(test_unequal_pairs),   cmocka_unit_test(test_invalid),
 	        cmocka_unit_test(test_depth_limit),     cmocka_unit_test(test_large_object),
-	        cmocka_unit_test(test_digest_json),
+	        cmocka_unit_test(test_digest_json),     cmocka_unit_test(test_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -532,17 +532,6 @@ bad:
 
 /* ---------------------------------------------------------------- append ---- */
 
-int64_t sl_my_days_from_civil(int y, int m, int d)
-{
-	/* Howard Hinnant's days_from_civil */
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static void my_latin1_to_utf8(const uint8_t *p, size_t n, sl_column *c)
 {
 	uint8_t *o = sl_col_append_bytes_start(c, n * 3);
@@ -648,7 +637,7 @@ int sl_my_append(sl_column *c, const sl_my_coltype *ct, const sl_my_value *v, sl
 			sl_col_append_null(c);
 			return 0;
 		}
-		sl_col_append_i32(c, (int32_t)sl_my_days_from_civil(v->year, v->month, v->day));
+		sl_col_append_i32(c, (int32_t)sl_days_from_civil(v->year, v->month, v->day));
 		return 0;
 	case SL_MYV_DATETIME:
 		if (v->month == 0 || v->day == 0) {
@@ -656,7 +645,7 @@ int sl_my_append(sl_column *c, const sl_my_coltype *ct, const sl_my_value *v, sl
 			sl_col_append_null(c);
 			return 0;
 		}
-		sl_col_append_i64(c, ((sl_my_days_from_civil(v->year, v->month, v->day) * 86400 +
+		sl_col_append_i64(c, ((sl_days_from_civil(v->year, v->month, v->day) * 86400 +
 		                       v->hour * 3600 + v->minute * 60 + v->second) *
 		                      1000000) +
 		                             v->usec);

@@ -64,7 +64,4 @@ int sl_my_parse_text(const sl_my_coltype *ct, const char *s, size_t len, sl_my_v
 int sl_my_append(sl_column *c, const sl_my_coltype *ct, const sl_my_value *v, sl_buf *scratch,
                  bool *zero_date, sl_error *err);
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-int64_t sl_my_days_from_civil(int y, int m, int d);
-
 #endif
