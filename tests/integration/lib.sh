@@ -1270,7 +1270,7 @@ sf_start() {
 	SF_URL=http://127.0.0.1:$SF_PORT
 	node "$SF_EMU" --port "$SF_PORT" --account TESTACCT --user SLUICE_SVC --public-key "$SF_PUB" \
 		--role SLUICE_ROLE --warehouse SLUICE_WH --database ANALYTICS \
-		--s3-endpoint "http://127.0.0.1:$S3PORT" --region us-east-1 >"$TMP/sf_emulator.log" 2>&1 &
+		--s3-endpoint "http://127.0.0.1:$S3PORT" --region us-east-1 --partition-rows 100 >"$TMP/sf_emulator.log" 2>&1 &
 	BG_PIDS+=("$!")
 	wait_until 30 grep -q ready "$TMP/sf_emulator.log" || fail "the Snowflake emulator did not start: $(cat "$TMP/sf_emulator.log")"
 	export AWS_ENDPOINT_URL=http://127.0.0.1:$S3PORT AWS_REGION=us-east-1

@@ -17,6 +17,8 @@ subs = [
      "AS \"EPOCH\", 'POSITION' AS \"POSITION\", VERSION AS \"VERSION\", COMMIT_US AS \"COMMIT_US\", APPLIED_US AS \"APPLIED_US\""),
     (r"'[^']*' AS \"EPOCH\"", "'EPOCH' AS \"EPOCH\""),
     (r"\"_SLUICE_VERSION\" = [0-9]+ WHERE", "\"_SLUICE_VERSION\" = VERSION WHERE"),
+    (r"AND \"VERSION\" = [0-9]+", "AND \"VERSION\" = VERSION"),
+    (r"\"EPOCH\" = '[^']*'", "\"EPOCH\" = 'EPOCH'"),
 ]
 blocks = []
 for entry in log:

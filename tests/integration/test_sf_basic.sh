@@ -65,8 +65,19 @@ assert_eq "BOOLEAN" "$(sf_query "SELECT data_type FROM information_schema.column
 BIG=$(head -c 30000 /dev/urandom | base64 -w0)
 src_sql "$SDB" <<SQL
 UPDATE orders SET note = '$BIG' WHERE id = 7;
+UPDATE orders SET note = 'x$BIG' WHERE id = 8;
 SQL
 sluice_ok run --once "$PIPE"
+# two transactions in one group, each leaving id 8's note unchanged: the second change's
+# unchanged value is still the table's; then one changing id 9's note and one leaving it
+src_sql "$SDB" <<SQL
+UPDATE orders SET amount = 1 WHERE id = 8;
+UPDATE orders SET customer = 'c8' WHERE id = 8;
+UPDATE orders SET note = 'y$BIG' WHERE id = 9;
+UPDATE orders SET customer = 'c9' WHERE id = 9;
+SQL
+sluice_ok run --once "$PIPE"
+same "after changes leaving TOAST values unchanged"
 src_sql "$SDB" <<'SQL'
 BEGIN;
 UPDATE orders SET amount = amount + 1 WHERE id <= 10;            -- id 7: note unchanged (TOAST)

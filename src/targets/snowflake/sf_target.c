@@ -44,6 +44,8 @@ SL_HANDLE(sf_writer, sl_writer)
 SL_HANDLE(sf_applier, sl_applier)
 
 #define SF_SNAP_META 2 /* _SLUICE_VERSION, _SLUICE_DELETED */
+/* the text of the error a group raises when the position moved under it */
+#define SF_MOVED "sluice: the position moved"
 
 struct sf_table {
 	bool ready;
@@ -421,7 +423,14 @@ static int sf_state_create(sf_target *t, sf_conn *conn, sl_error *err)
 	              "VARCHAR, \"POSITION\" VARCHAR, \"VERSION\" NUMBER(20,0), \"COMMIT_US\" "
 	              "NUMBER(20,0), \"APPLIED_US\" NUMBER(20,0), PRIMARY KEY (\"PIPELINE\"))",
 	              t->state_qt);
-	int rc = sf_run(conn, &q, 2, NULL, err);
+	/* the pipeline's row, so a group's transaction can lock it (sfa_commit) */
+	sl_buf_printf(&q, ";\nMERGE INTO %s AS t USING (SELECT ", t->state_qt);
+	sf_lit(&q, t->cfg->name);
+	sl_buf_puts(
+	        &q,
+	        " AS \"PIPELINE\") AS s ON t.\"PIPELINE\" = s.\"PIPELINE\" WHEN NOT MATCHED THEN "
+	        "INSERT (\"PIPELINE\") VALUES (s.\"PIPELINE\")");
+	int rc = sf_run(conn, &q, 3, NULL, err);
 	sl_buf_free(&q);
 	return rc;
 }
@@ -1035,6 +1044,7 @@ struct sf_applier {
 	const sl_catalog *cat;
 	char *epoch;
 	struct sfa_table *tables;
+	sl_durable durable; /* what _SLUICE_STATE holds for this pipeline (as this applier knows) */
 	/* the group's request: DDL and staging before BEGIN, then the changes */
 	sl_buf pre, body;
 	int npre, nbody;
@@ -1089,6 +1099,8 @@ static int sfa_open(sl_target *handle, const sl_catalog *cat, const char *epoch,
 		rc = sf_state_create(t, a->conn, err);
 	if (rc == 0)
 		rc = sf_durable_read(t, a->conn, epoch, durable, err);
+	if (rc == 0)
+		a->durable = *durable;
 	if (rc == 0)
 		rc = sfa_sweep(t, err);
 	if (rc < 0) {
@@ -1628,6 +1640,25 @@ static int sfa_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 	}
 	sl_buf_puts(&s, "BEGIN");
 	sf_stmt(&q, &n, &s);
+	/* the pipeline's row locked (a second transaction's DML on it waits for this one), then
+	 * checked: still at the position this applier read. An agent killed mid-request may have
+	 * left a group running in Snowflake that commits after this agent read the position; this
+	 * one then stops instead of applying the group twice. */
+	sl_buf_reset(&s);
+	sl_buf_printf(&s, "UPDATE %s SET \"EPOCH\" = \"EPOCH\" WHERE \"PIPELINE\" = ", t->state_qt);
+	sf_lit(&s, t->cfg->name);
+	sf_stmt(&q, &n, &s);
+	sl_buf_reset(&s);
+	sl_buf_printf(&s,
+	              "SELECT CAST(IFF(COUNT(*) = %d, '0', '" SF_MOVED "') AS NUMBER(1,0)) FROM %s "
+	              "WHERE \"PIPELINE\" = ",
+	              a->durable.found ? 1 : 0, t->state_qt);
+	sf_lit(&s, t->cfg->name);
+	sl_buf_puts(&s, " AND \"EPOCH\" = ");
+	sf_lit(&s, a->epoch);
+	if (a->durable.found)
+		sl_buf_printf(&s, " AND \"VERSION\" = %" PRIu64, a->durable.version);
+	sf_stmt(&q, &n, &s);
 	if (a->nbody) {
 		sl_buf_puts(&q, ";\n");
 		sl_buf_append(&q, a->body.data, a->body.len);
@@ -1656,7 +1687,19 @@ static int sfa_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 	sl_buf_puts(&s, "COMMIT");
 	sf_stmt(&q, &n, &s);
 	int rc = sf_run(a->conn, &q, n, NULL, err);
-	if (rc < 0 && strstr(err->msg, "sluice: ")) {
+	if (rc == 0) {
+		a->durable.found = true;
+		a->durable.version = commit->version;
+	}
+	if (rc < 0 && strstr(err->msg, SF_MOVED)) {
+		rc = sl_error_set(
+		        err, SL_ERR_STATE,
+		        "target: this pipeline's position in %s moved after this agent read "
+		        "it (another sluice runs the pipeline, or a request of one that was "
+		        "stopped committed late): nothing of this group was applied; the "
+		        "next run resumes from the position",
+		        t->state_qt);
+	} else if (rc < 0 && strstr(err->msg, "sluice: ")) {
 		/* the MERGE's own check: a change needed a row the table does not have */
 		rc = sl_error_set(err, SL_ERR_STATE,
 		                  "target: a change on the source left columns unchanged, and the "

@@ -198,18 +198,30 @@ function sfError(e) {
   return new SfError('000603', 'XX000', `SQL execution internal error (emulator, DuckDB said: ${msg.split('\n')[0]})`);
 }
 
+// One explicit transaction at a time (see BEGIN): resolves to its release function.
+let txnTail = Promise.resolve();
+function txnLock() {
+  let release;
+  const held = new Promise((r) => { release = r; });
+  const ready = txnTail.then(() => release);
+  txnTail = txnTail.then(() => held);
+  return ready;
+}
+
 // ------------------------------------------------------------------------------------------------
 // A session: one per request
 // (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements): own
 // DuckDB connection, own transaction, own temporary tables; all of them end with the request.
 class Session {
-  constructor(ctx, h) { this.ctx = ctx; this.h = h; this.id = ++sessionSeq; this.temps = new Map(); this.inTxn = false; this.pendingLoads = []; }
+  constructor(ctx, h) { this.ctx = ctx; this.h = h; this.id = ++sessionSeq; this.temps = new Map(); this.inTxn = false; this.pendingLoads = []; this.releaseTxn = null; }
+  endTxn() { if (this.releaseTxn) { this.releaseTxn(); this.releaseTxn = null; } }
   async open() { this.con = await instance.connect(); }
   async close() {
     // An open transaction at the end of the request is rolled back
     // (https://docs.snowflake.com/en/sql-reference/transactions: a session that ends with an open
     // transaction rolls it back).
     if (this.inTxn) { await this.con.run('ROLLBACK').catch(() => {}); this.inTxn = false; this.pendingLoads = []; }
+    this.endTxn();
     for (const [k, phys] of this.temps) {
       const schema = k.split('\0')[0];
       await this.con.run(`DROP TABLE IF EXISTS ${DBQ}.${duckIdent(schema)}.${duckIdent(phys)}`).catch((e) => console.error(`drop temp: ${e.message}`));
@@ -295,12 +307,19 @@ async function runStatement(s, plan) {
   switch (plan.kind) {
     case 'BEGIN':
       if (s.inTxn) throw new SfError('999002', '25000', 'emulator: BEGIN while a transaction is already open');
+      // https://docs.snowflake.com/en/sql-reference/transactions (resource locking): UPDATE,
+      // DELETE and MERGE lock what they change and a second transaction's DML waits for the
+      // first to end. The emulator's transactions each update the state table, so it runs one at
+      // a time: BEGIN waits for the open one (DuckDB would fail the second with a conflict).
+      s.releaseTxn = await txnLock();
       await s.con.run('BEGIN TRANSACTION'); s.inTxn = true; return statusResult(OK);
     case 'COMMIT':
       if (s.inTxn) { await s.con.run('COMMIT'); s.inTxn = false; commitLoads(s); }
+      s.endTxn();
       return statusResult(OK);
     case 'ROLLBACK':
       if (s.inTxn) { await s.con.run('ROLLBACK'); s.inTxn = false; s.pendingLoads = []; }
+      s.endTxn();
       return statusResult(OK);
     case 'D1': return createSchema(s, plan);
     case 'D2': return createTable(s, plan);
@@ -311,7 +330,7 @@ async function runStatement(s, plan) {
     case 'D7': return rename(s, plan);
     case 'R3': return describe(s, plan);
     case 'L1': return copyInto(s, plan);
-    case 'M1': case 'S1': return merge(s, plan);
+    case 'M1': case 'S1': case 'S0': return merge(s, plan);
     default: return dmlOrQuery(s, plan);
   }
 }
@@ -443,9 +462,9 @@ async function checkVariants(s, plan, target) {
 async function dmlOrQuery(s, plan) {
   const { sql, tables } = await prepare(s, plan.text);
   await checkVariants(s, plan, tables[0]);
-  if (plan.kind === 'L2' || plan.kind === 'K1' || plan.kind === 'T1') {
+  if (plan.kind === 'L2' || plan.kind === 'K1' || plan.kind === 'T1' || plan.kind === 'S2') {
     const n = Number((await rowsOf(s.con, sql))[0][0]);
-    if (plan.kind === 'T1') {
+    if (plan.kind === 'T1' || plan.kind === 'S2') {
       return { cols: [{ name: 'number of rows updated', type: COUNT, nullable: false }, { name: 'number of multi-joined rows updated', type: COUNT, nullable: false }], rows: [[n, 0]], stats: { numRowsUpdated: n, numDmlDuplicates: 0 } };
     }
     return { cols: [{ name: 'number of rows inserted', type: COUNT, nullable: false }], rows: [[n]], stats: { numRowsInserted: n } };
