@@ -1353,6 +1353,12 @@ int sl_pq_write(sl_pq_writer *w, const sl_batch *b, sl_error *err)
 	if (w->failed || w->finished)
 		return sl_error_set(err, SL_ERR_INTERNAL, "Parquet writer used after %s",
 		                    w->failed ? "a failure" : "finish");
+	/* a REQUIRED column has no definition levels: a NULL in it would make the file wrong */
+	for (int i = 0; i < w->nfields; i++)
+		if (!w->fields[i].nullable && b->cols[i].null_count > 0)
+			return sl_error_set(err, SL_ERR_INTERNAL,
+			                    "Parquet: column %s is NOT NULL but a row holds NULL",
+			                    w->fields[i].name);
 	for (int64_t from = 0; from < b->length; from += PQ_SLICE) {
 		int64_t to = from + PQ_SLICE < b->length ? from + PQ_SLICE : b->length;
 		for (int i = 0; i < w->nfields; i++) {

@@ -153,16 +153,19 @@ static void ft_file_free(struct ft_file *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Start file `key` for rows of fields[0..n). */
+/* Start file `key` for rows of fields[0..n); `changes`: every column nullable (a delete's row
+ * holds its key alone). */
 static int ft_file_open(const files_target *t, struct ft_file *f, const char *key,
-                        const sl_field *fields, int n, sl_error *err)
+                        const sl_field *fields, int n, bool changes, sl_error *err)
 {
 	memset(f, 0, sizeof *f);
 	f->t = t;
 	f->nfields = n + FT_META;
 	f->fields = sl_calloc((size_t)f->nfields, sizeof *f->fields);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		sl_field_copy(&f->fields[i], &fields[i]);
+		f->fields[i].nullable |= changes;
+	}
 	ft_meta_fields(&f->fields[n]);
 	f->meta = sl_batch_create(&f->fields[n], FT_META);
 	f->view = sl_calloc((size_t)f->nfields, sizeof *f->view);
@@ -369,7 +372,7 @@ static int ft_load_begin(sl_writer *handle, const sl_catalog *cat, int ti, sl_er
 	sl_buf_printf(&key, "snapshot/part-%lld%06ld-%ld-%u.parquet", (long long)tv.tv_sec,
 	              (long)tv.tv_usec, (long)getpid(),
 	              __atomic_fetch_add(&t->parts, 1, __ATOMIC_RELAXED));
-	int rc = ft_file_open(t, &w->f, sl_buf_cstr(&key), td->fields, td->nfields, err);
+	int rc = ft_file_open(t, &w->f, sl_buf_cstr(&key), td->fields, td->nfields, false, err);
 	sl_buf_free(&key);
 	w->open = rc == 0;
 	w->cat = cat;
@@ -999,7 +1002,7 @@ static int fa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *de
 		sl_buf_printf(&key, "changes/%020" PRIu64 "-%d.parquet",
 		              sl_changes_origin(c, first).version, at->parts++);
 		int rc = ft_file_open(a->t, &at->f, sl_buf_cstr(&key), c->shape->fields,
-		                      c->shape->nfields, err);
+		                      c->shape->nfields, true, err);
 		sl_buf_free(&key);
 		SL_TRY(rc);
 		at->open = true;

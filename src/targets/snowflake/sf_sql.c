@@ -208,7 +208,10 @@ static void sf_ts_text(sl_buf *b, int64_t v, sl_time_unit u, bool tz)
 	              : u == SL_UNIT_MS ? 1000
 	              : u == SL_UNIT_US ? 1000000
 	                                : 1000000000;
-	int64_t secs = sf_floordiv(v, per), frac = v - secs * per;
+	int64_t frac = v % per;
+	if (frac < 0)
+		frac += per;
+	int64_t secs = sf_floordiv(v, per);
 	int64_t days = sf_floordiv(secs, 86400), sod = secs - days * 86400, y;
 	int m, d;
 	sl_civil_from_days(days, &y, &m, &d);
@@ -296,6 +299,8 @@ static void sf_json_value(sl_buf *b, const sl_column *c, int64_t i)
 			sl_buf_puts(b, "\"NaN\"");
 		else if (isinf(x))
 			sl_buf_puts(b, x > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+		else if (x == 0 && signbit(x))
+			sl_buf_puts(b, "-0.0"); /* "-0" would be read as the integer 0 */
 		else
 			sl_buf_puts(b, tmp);
 		return;
@@ -314,6 +319,10 @@ static void sf_json_value(sl_buf *b, const sl_column *c, int64_t i)
 	case SL_TYPE_DATE32: {
 		int32_t x;
 		memcpy(&x, v, 4);
+		if (x == SL_DATE32_POS_INF || x == SL_DATE32_NEG_INF) {
+			sl_buf_puts(b, x > 0 ? "\"infinity\"" : "\"-infinity\"");
+			return;
+		}
 		int64_t y;
 		int m, d;
 		sl_civil_from_days(x, &y, &m, &d);
@@ -324,6 +333,11 @@ static void sf_json_value(sl_buf *b, const sl_column *c, int64_t i)
 	case SL_TYPE_TIMESTAMP: {
 		int64_t x;
 		memcpy(&x, v, 8);
+		if (f->type == SL_TYPE_TIMESTAMP &&
+		    (x == SL_TIMESTAMP_POS_INF || x == SL_TIMESTAMP_NEG_INF)) {
+			sl_buf_puts(b, x > 0 ? "\"infinity\"" : "\"-infinity\"");
+			return;
+		}
 		sl_buf_putc(b, '"');
 		sf_ts_text(b, x, f->type == SL_TYPE_DATE64 ? SL_UNIT_MS : f->unit,
 		           f->type == SL_TYPE_TIMESTAMP && f->tz);
@@ -350,11 +364,10 @@ static void sf_json_value(sl_buf *b, const sl_column *c, int64_t i)
 	}
 	case SL_TYPE_UTF8:
 	case SL_TYPE_LARGE_UTF8:
+		/* a JSON document too goes as its text in a string: inside an array, a JSON null
+		 * and a missing (SQL NULL) element would be one and the same */
 		bytes = sl_col_bytes(c, i, &len);
-		if (f->ext_name && strcmp(f->ext_name, "arrow.json") == 0)
-			sl_buf_append(b, bytes, (size_t)len); /* a JSON document inside */
-		else
-			sf_json_string(b, bytes, (size_t)len);
+		sf_json_string(b, bytes, (size_t)len);
 		return;
 	case SL_TYPE_BINARY:
 	case SL_TYPE_LARGE_BINARY:
@@ -640,8 +653,11 @@ static int sf_seconds(const char *s, sl_time_unit u, int64_t *out)
 		return -1;
 	int64_t secs = 0, frac = 0;
 	int nf = 0;
-	while (*s >= '0' && *s <= '9')
+	while (*s >= '0' && *s <= '9') {
+		if (secs > (INT64_MAX - 9) / 10)
+			return -1;
 		secs = secs * 10 + (*s++ - '0');
+	}
 	if (*s == '.') {
 		for (s++; *s >= '0' && *s <= '9'; s++)
 			if (nf < 9)
@@ -652,8 +668,15 @@ static int sf_seconds(const char *s, sl_time_unit u, int64_t *out)
 	if (*s && *s != ' ')
 		return -1;
 	int64_t per = sf_per(u);
-	int64_t v = secs * per + frac / (1000000000 / per);
-	*out = neg ? -v : v;
+	if (secs > INT64_MAX / per)
+		return -1;
+	int64_t whole = secs * per, part = frac / (1000000000 / per);
+	if (neg)
+		*out = -whole - part; /* down to INT64_MIN itself */
+	else if (whole > INT64_MAX - part)
+		return -1;
+	else
+		*out = whole + part;
 	return 0;
 }
 
@@ -779,6 +802,11 @@ int sf_value_parse(const sl_field *f, const char *s, size_t n, bool element, sl_
 		return 0;
 	case SL_TYPE_DATE32: {
 		int64_t d;
+		if (element && (strcmp(s, "infinity") == 0 || strcmp(s, "-infinity") == 0)) {
+			int32_t x = s[0] == '-' ? SL_DATE32_NEG_INF : SL_DATE32_POS_INF;
+			sl_col_append_fixed(dst, &x, 4);
+			return 0;
+		}
 		if (element) {
 			if (sf_iso(s, SL_UNIT_S, true, &d) < 0)
 				return -1;
@@ -797,6 +825,12 @@ int sf_value_parse(const sl_field *f, const char *s, size_t n, bool element, sl_
 	case SL_TYPE_TIME64: {
 		sl_time_unit u = f->type == SL_TYPE_DATE64 ? SL_UNIT_MS : f->unit;
 		int64_t x;
+		if (element && f->type == SL_TYPE_TIMESTAMP &&
+		    (strcmp(s, "infinity") == 0 || strcmp(s, "-infinity") == 0)) {
+			x = s[0] == '-' ? SL_TIMESTAMP_NEG_INF : SL_TIMESTAMP_POS_INF;
+			sl_col_append_fixed(dst, &x, 8);
+			return 0;
+		}
 		if (element && f->type != SL_TYPE_TIME32 && f->type != SL_TYPE_TIME64) {
 			if (sf_iso(s, u, false, &x) < 0)
 				return -1;
@@ -879,12 +913,6 @@ int sf_value_parse(const sl_field *f, const char *s, size_t n, bool element, sl_
 					rc = -1;
 			} else {
 				sl_buf_reset(&text);
-				sl_buf_append(&text, it.p, it.n);
-				sl_buf_cstr(&text);
-			}
-			if (rc == 0 && cf->type == SL_TYPE_UTF8 && cf->ext_name &&
-			    strcmp(cf->ext_name, "arrow.json") == 0) {
-				sl_buf_reset(&text); /* a JSON element: its text as it is */
 				sl_buf_append(&text, it.p, it.n);
 				sl_buf_cstr(&text);
 			}

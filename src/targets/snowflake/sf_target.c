@@ -1293,8 +1293,11 @@ static int sfa_shape(sl_applier *handle, int ti, sl_shape *shape, bool *stale, s
 	/* the staged form */
 	at->nfields = at->ncols + 3 + (at->nkey ? 1 + at->nkey : 0);
 	at->fields = sl_calloc((size_t)at->nfields, sizeof *at->fields);
-	for (int i = 0; i < at->ncols; i++)
+	for (int i = 0; i < at->ncols; i++) {
+		/* a delete carries the key alone: every other column may be NULL in its row */
+		at->cols[i].file.nullable = true;
 		at->fields[i] = at->cols[i].file;
+	}
 	int m = at->ncols;
 	sl_field_init(&at->fields[m++], SF_VERSION, SL_TYPE_UINT64);
 	sl_field_init(&at->fields[m++], SF_SEQ, SL_TYPE_UINT64);

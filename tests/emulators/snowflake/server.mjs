@@ -142,7 +142,8 @@ function jsonv2(v, t) {
   if (v === null || v === undefined) return null;
   switch (t.base) {
     case 'NUMBER': return v.toString();
-    case 'FLOAT': return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
+    // (a negative zero keeps its sign: a FLOAT is an IEEE double; JavaScript's String(-0) is "0")
+    case 'FLOAT': return Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : String(v);
     case 'BOOLEAN': return v ? 'true' : 'false';
     case 'DATE': return String(v.days);
     case 'TIME': case 'TIMESTAMP_NTZ': return nanosText(v.nanos ?? v.micros * 1000n);
