@@ -112,6 +112,9 @@ sluice_ok verify "$PIPE"
 assert_contains "$SL_OUT" "all tables equal" "verify reads the tables back through the SQL API"
 assert_eq "1" "$(sf_query 'SELECT count(*) FROM ANALYTICS.PUBLIC.LINES WHERE NOT "_SLUICE_DELETED"')" "truncate soft-deletes the rows before it"
 
+# ---- status reads the applied position from Snowflake
+sluice_ok status "$PIPE"
+assert_contains "$SL_OUT" "applied: up to" "status reads the applied position from _SLUICE_STATE"
 # ---- the position is in the state table, in the same transaction as the rows
 assert_eq "1" "$(sf_query "SELECT count(*) FROM ANALYTICS.PUBLIC._SLUICE_STATE WHERE PIPELINE = 'it_sf'")" "the state row"
 # the stage holds no file once the groups are in
