@@ -4,7 +4,8 @@
 # off, the warehouse or the CREATE SCHEMA privilege revoked, stage credentials Snowflake cannot
 # use, a password, a missing key), with the login line still reported when a later part fails;
 # then faults while changes flow: storms of 429 and 503, statements answering 202 (polled),
-# dropped connections (the request sent again with the same requestId runs once), and the
+# dropped connections (the request sent again with the same requestId runs once), a column
+# added with a default while streaming (the table copied again by itself), and the
 # position moved under a running applier (it stops, applying nothing twice). No secret in any
 # output.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -88,6 +89,19 @@ assert_eq "$(src_sql "$SDB" 'SELECT count(*) FROM events')" "$(sf_query 'SELECT 
 	"events after dropped connections: every row once"
 sluice_ok verify "$PIPE"
 assert_contains "$SL_OUT" "all tables equal" "verify after the faults"
+
+# ---- a column added with a default while streaming: the rows there lack it, so the table is
+# copied again by itself (core/backfill.h), through MERGEs, and ends equal
+sluice_bg "$TMP/bf.out" "$TMP/bf.err" run "$PIPE"
+wait_lines "$TMP/bf.err" "streaming changes from slot" 1 60 "the streaming run starts"
+src_sql "$SDB" "ALTER TABLE acct ADD COLUMN region text DEFAULT 'eu'; UPDATE acct SET owner = 'y' WHERE id = 2"
+wait_lines "$TMP/bf.err" "backfill of public.acct: complete" 1 60 "the table is copied again by itself"
+kill "$SL_PID"
+wait "$SL_PID" || true
+assert_eq "$(src_sql "$SDB" 'SELECT count(*) FROM acct')" \
+	"$(sf_query 'SELECT count("REGION") FROM ANALYTICS.PUBLIC.ACCT WHERE NOT "_SLUICE_DELETED"')" "every row has the added column's value"
+sluice_ok verify "$PIPE"
+assert_contains "$SL_OUT" "all tables equal" "verify after the copy"
 
 # ---- the position moved under a running applier: it stops and applies nothing
 sluice_bg "$TMP/bg.out" "$TMP/bg.err" run "$PIPE"
