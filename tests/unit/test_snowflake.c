@@ -195,6 +195,68 @@ static void test_merge_text(void **state)
 		sf_col_reset(&c[i]), sl_field_reset(&f[i]);
 }
 
+/* Snowflake's answers (jsonv2 text) parsed back into the source's types, edges included;
+ * malformed or out-of-range text is an error, never a wrapped value. */
+static void test_value_parse(void **state)
+{
+	(void)state;
+	sl_buf tmp = {0};
+	sl_field ts;
+	sl_field_init(&ts, "ts", SL_TYPE_TIMESTAMP);
+	ts.unit = SL_UNIT_US;
+	sl_batch *b = sl_batch_create(&ts, 1);
+	struct {
+		const char *text;
+		int rc;
+		int64_t want;
+	} rows[] = {
+	        {"1704112496.123456000", 0, 1704112496123456},
+	        {"-0.500000000", 0, -500000},
+	        {"-9223372036854.775808000", 0, INT64_MIN},
+	        {"9223372036854.775807000 1440", 0, INT64_MAX},
+	        {"-9223372036854.775809000", -1, 0},
+	        {"9223372036854.775808000", -1, 0},
+	        {"99999999999999999999999", -1, 0},
+	        {"12x", -1, 0},
+	        {"", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+		int64_t before = b->cols[0].length;
+		int rc = sf_value_parse(&ts, rows[i].text, strlen(rows[i].text), false, &b->cols[0],
+		                        &tmp);
+		assert_int_equal(rc, rows[i].rc);
+		if (rc == 0) {
+			int64_t v;
+			memcpy(&v, sl_col_value_ptr(&b->cols[0], before, 8), 8);
+			assert_true(v == rows[i].want);
+		}
+	}
+	/* an interval, a date, hex bytes */
+	sl_field iv, d, bin;
+	sl_field_init(&iv, "iv", SL_TYPE_INTERVAL_DT);
+	sl_field_init(&d, "d", SL_TYPE_DATE32);
+	sl_field_init(&bin, "b", SL_TYPE_BINARY);
+	sl_field fs[3] = {iv, d, bin};
+	sl_batch *c = sl_batch_create(fs, 3);
+	assert_int_equal(sf_value_parse(&iv, "-PT90123.500S", 13, false, &c->cols[0], &tmp), 0);
+	sl_interval_dt x;
+	memcpy(&x, sl_col_value_ptr(&c->cols[0], 0, 8), 8);
+	assert_true(sl_interval_dt_to_ms(x) == -90123500);
+	assert_int_equal(sf_value_parse(&iv, "PT1", 3, false, &c->cols[0], &tmp), -1);
+	assert_int_equal(sf_value_parse(&d, "-2147483648", 11, false, &c->cols[1], &tmp), 0);
+	assert_int_equal(sf_value_parse(&bin, "AB0", 3, false, &c->cols[2], &tmp), -1);
+	assert_int_equal(sf_value_parse(&bin, "AB01", 4, false, &c->cols[2], &tmp), 0);
+	int32_t len;
+	const uint8_t *p = sl_col_bytes(&c->cols[2], 0, &len);
+	assert_int_equal(len, 2);
+	assert_int_equal(p[0], 0xAB);
+	sl_batch_destroy(c);
+	sl_field_reset(&iv), sl_field_reset(&d), sl_field_reset(&bin);
+	sl_batch_destroy(b);
+	sl_field_reset(&ts);
+	sl_buf_free(&tmp);
+}
+
 /* ---- JWT ---- */
 
 static char *b64url_decode(const char *s, size_t n, size_t *outlen)
@@ -323,6 +385,7 @@ int main(void)
 	        cmocka_unit_test(test_names),         cmocka_unit_test(test_types),
 	        cmocka_unit_test(test_staged_values), cmocka_unit_test(test_merge_text),
 	        cmocka_unit_test(test_jwt),           cmocka_unit_test(test_key_errors),
+	        cmocka_unit_test(test_value_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,6 +39,7 @@ struct sf_conn {
 	int64_t server_date; /* the last response's Date header (0: none) */
 	int retry_after;     /* its Retry-After (seconds; -1: none) */
 	volatile int cancel;
+	char cerr[CURL_ERROR_SIZE]; /* curl's error text (CURLOPT_ERRORBUFFER) */
 };
 
 /* ---------------------------------------------------------------- JWT ---- */
@@ -246,10 +247,8 @@ static int sf_auth_header(sf_auth *a, sl_buf *out, sl_error *err)
 	pthread_mutex_lock(&a->mu);
 	if (a->token.len == 0 || now - a->token_iat > SF_JWT_RENEW_S || now < a->token_iat) {
 		rc = sf_jwt_make(a, now, &a->token, err);
-		if (rc == 0) {
-			a->token_iat = now;
-			sl_log_add_secret(sl_buf_cstr(&a->token));
-		}
+		if (rc == 0)
+			a->token_iat = now; /* only ever in the Authorization header */
 	}
 	if (rc == 0) {
 		sl_buf_reset(out);
@@ -277,8 +276,11 @@ static size_t sf_header(char *p, size_t size, size_t n, void *ctx)
 	line[k] = 0;
 	if (strncasecmp(line, "Date:", 5) == 0)
 		c->server_date = (int64_t)curl_getdate(line + 5, NULL);
-	else if (strncasecmp(line, "Retry-After:", 12) == 0)
-		c->retry_after = atoi(line + 12);
+	else if (strncasecmp(line, "Retry-After:", 12) == 0) {
+		/* seconds; an HTTP-date, 0 or garbage: the backoff decides */
+		int s = atoi(line + 12);
+		c->retry_after = s > 0 ? s : -1;
+	}
 	return len;
 }
 
@@ -337,7 +339,8 @@ static int sf_http(sf_conn *c, const char *method, const char *path, const sl_bu
 	sl_buf_reset(&c->resp);
 	c->server_date = 0;
 	c->retry_after = -1;
-	char cerr[CURL_ERROR_SIZE] = "";
+	char *cerr = c->cerr;
+	cerr[0] = 0;
 	curl_easy_setopt(h, CURLOPT_URL, sl_buf_cstr(&c->url));
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -490,8 +493,9 @@ static bool sf_transient(long status)
 /* Sleep for the backoff of attempt k (Retry-After when given), unless cancelled. */
 static int sf_backoff(sf_conn *c, int k, sl_error *err)
 {
-	int64_t ms = c->retry_after >= 0 ? (int64_t)c->retry_after * 1000
-	                                 : (int64_t)250 << (k < 6 ? k : 6);
+	int64_t ms = (int64_t)250 << (k < 6 ? k : 6);
+	if (c->retry_after > 0 && (int64_t)c->retry_after * 1000 > ms)
+		ms = (int64_t)c->retry_after * 1000;
 	if (ms > 16000)
 		ms = 16000;
 	for (int64_t t = 0; t < ms; t += 50) {
@@ -612,6 +616,7 @@ static int sf_exec(sf_conn *c, const char *sql, int n, sf_result *res, sl_error 
 				                    "statementStatusUrl");
 			polling = true;
 			c->retry_after = -1;
+			start = time(NULL); /* patience counts from the last real answer */
 			SL_TRY(sf_backoff(c, k < 3 ? k : 3, err));
 			k = -1; /* polling is not a retry */
 			continue;

@@ -493,6 +493,14 @@ void sf_sql_create_temp(sl_buf *b, const char *qt, const sf_col *cols, int n, co
 	sl_buf_putc(b, ')');
 }
 
+void sf_sql_count_check(sl_buf *b, const char *qt, int64_t n)
+{
+	sl_buf_printf(b,
+	              "SELECT CAST(IFF(COUNT(*) = %" PRId64 ", '0', '" SF_STAGED_MISSING
+	              "') AS NUMBER(1,0)) FROM %s",
+	              n, qt);
+}
+
 void sf_sql_copy(sl_buf *b, const char *qt, const char *location, const char *auth,
                  const char *const *files, int nfiles)
 {
@@ -671,12 +679,14 @@ static int sf_seconds(const char *s, sl_time_unit u, int64_t *out)
 	if (secs > INT64_MAX / per)
 		return -1;
 	int64_t whole = secs * per, part = frac / (1000000000 / per);
-	if (neg)
-		*out = -whole - part; /* down to INT64_MIN itself */
-	else if (whole > INT64_MAX - part)
-		return -1;
-	else
-		*out = whole + part;
+	if (whole > INT64_MAX - part) {
+		/* only INT64_MIN itself is past INT64_MAX in magnitude */
+		if (!neg || whole - 1 > INT64_MAX - part)
+			return -1;
+		*out = -(whole - 1) - part - 1;
+	} else {
+		*out = neg ? -(whole + part) : whole + part;
+	}
 	return 0;
 }
 
@@ -686,7 +696,8 @@ static int sf_iso(const char *s, sl_time_unit u, bool date_only, int64_t *out)
 {
 	int64_t y;
 	int m, d, hh = 0, mm = 0, ss = 0, n = 0;
-	if (sscanf(s, "%" SCNd64 "-%d-%d%n", &y, &m, &d, &n) != 3)
+	if (sscanf(s, "%" SCNd64 "-%d-%d%n", &y, &m, &d, &n) != 3 || y < -100000000 ||
+	    y > 100000000 || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
 	int64_t days = sl_days_from_civil(y, m, d);
 	if (date_only) {
@@ -696,7 +707,8 @@ static int sf_iso(const char *s, sl_time_unit u, bool date_only, int64_t *out)
 	s += n;
 	int64_t frac = 0;
 	if (*s == 'T') {
-		if (sscanf(s + 1, "%d:%d:%d%n", &hh, &mm, &ss, &n) != 3)
+		if (sscanf(s + 1, "%d:%d:%d%n", &hh, &mm, &ss, &n) != 3 || hh < 0 || hh > 24 ||
+		    mm < 0 || mm > 59 || ss < 0 || ss > 60)
 			return -1;
 		s += 1 + n;
 		if (*s == '.') {
@@ -709,7 +721,10 @@ static int sf_iso(const char *s, sl_time_unit u, bool date_only, int64_t *out)
 		}
 	}
 	int64_t per = sf_per(u);
-	*out = ((days * 86400 + hh * 3600 + mm * 60 + ss) * per) + frac / (1000000000 / per);
+	int64_t secs = days * 86400 + hh * 3600 + mm * 60 + ss;
+	if (secs > INT64_MAX / per - 1 || secs < INT64_MIN / per + 1)
+		return -1;
+	*out = secs * per + frac / (1000000000 / per);
 	return 0;
 }
 
@@ -864,7 +879,7 @@ int sf_value_parse(const sl_field *f, const char *s, size_t n, bool element, sl_
 			return -1;
 		memcpy(num, p + 2, k - 1);
 		num[k - 1] = 0;
-		if (sf_seconds(num, SL_UNIT_MS, &ms) < 0)
+		if (sf_seconds(num, SL_UNIT_MS, &ms) < 0 || ms == INT64_MIN)
 			return -1;
 		sl_interval_dt iv;
 		if (!sl_interval_dt_from_ms(neg ? -ms : ms, &iv))

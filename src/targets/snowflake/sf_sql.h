@@ -61,6 +61,9 @@ int sf_value_parse(const sl_field *f, const char *s, size_t n, bool element, sl_
 
 /* ---- statements ---- */
 
+/* SELECT that fails (a message cast to a number) unless table qt holds n rows (TEMPLATES S4) */
+void sf_sql_count_check(sl_buf *b, const char *qt, int64_t n);
+
 /* "DB"."S"."T" (S and T folded; db as given). */
 void sf_table(sl_buf *b, const char *db, const char *schema, const char *table);
 /* CREATE TABLE IF NOT EXISTS <qt> (<cols>, meta[, PRIMARY KEY (...)]) of cols[0..n); key
@@ -90,5 +93,7 @@ void sf_sql_insert(sl_buf *b, const char *qt, const char *tmp, const sf_col *col
 #define SF_UNCHANGED "_SLUICE_UNCHANGED"
 #define SF_FROM "_SLUICE_FROM_"
 #define SF_LOST "_SLUICE_LOST"
+/* the text of the error the count check raises */
+#define SF_STAGED_MISSING "sluice: staged rows are missing"
 
 #endif

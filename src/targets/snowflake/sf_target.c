@@ -44,6 +44,8 @@ SL_HANDLE(sf_writer, sl_writer)
 SL_HANDLE(sf_applier, sl_applier)
 
 #define SF_SNAP_META 2 /* _SLUICE_VERSION, _SLUICE_DELETED */
+/* a group's staged rows of one table past this many bytes go as a part of their own */
+#define SF_PART_BYTES ((size_t)256 << 20)
 /* the text of the error a group raises when the position moved under it */
 #define SF_MOVED "sluice: the position moved"
 
@@ -552,10 +554,11 @@ static int sf_check(sl_target *handle, sl_check_fn report, void *ctx)
 			sl_buf_reset(&q);
 			sl_buf_printf(&q, "CREATE TEMPORARY TABLE %s (\"PROBE\" NUMBER(38,0));\n",
 			              sl_buf_cstr(&probe));
-			const char *files[] = {key + strlen(t->prefix) - strlen(t->prefix)};
+			const char *files[] = {key};
 			sf_sql_copy(&q, sl_buf_cstr(&probe), t->location, sl_buf_cstr(&auth), files,
 			            1);
-			sl_buf_printf(&q, ";\nSELECT COUNT(*) FROM %s", sl_buf_cstr(&probe));
+			sl_buf_puts(&q, ";\n");
+			sf_sql_count_check(&q, sl_buf_cstr(&probe), 1);
 			sl_buf_free(&probe);
 			rc = sf_run(t->conn, &q, 3, NULL, &err);
 		}
@@ -685,9 +688,10 @@ static int sf_file_commit(struct sf_file *f, sl_error *err)
 	int rc = sl_pq_finish(f->pw, err);
 	sl_pq_writer_free(f->pw);
 	f->pw = NULL;
-	if (rc == 0)
+	if (rc == 0) {
 		rc = f->t->so->commit(f->sw, err);
-	f->sw = NULL;
+		f->sw = NULL; /* commit frees it, whatever it returns */
+	}
 	if (rc < 0)
 		sl_error_wrap(err, "target stage: writing %s", f->key);
 	return rc;
@@ -813,10 +817,17 @@ static int sf_load_file(sf_target *t, sf_conn *conn, struct sf_table *st, const 
 		sf_sql_copy(&one, sl_buf_cstr(&tmp), t->location, sl_buf_cstr(&auth), files, 1);
 		sf_stmt(&q, &n, &one);
 		sl_buf_reset(&one);
+		sf_sql_count_check(&one, sl_buf_cstr(&tmp), rows);
+		sf_stmt(&q, &n, &one);
+		sl_buf_reset(&one);
 		sf_sql_insert(&one, st->qt, sl_buf_cstr(&tmp), st->cols, st->ncols, false);
 		sf_stmt(&q, &n, &one);
 		rc = sf_run(conn, &q, n, NULL, err);
 	}
+	if (rc < 0 && strstr(err->msg, SF_STAGED_MISSING))
+		rc = sl_error_set(
+		        err, SL_ERR_SERVER,
+		        "target: Snowflake's COPY loaded fewer rows than sluice staged in %s", rel);
 	if (rc < 0 && err->code != SL_ERR_CANCELLED)
 		sl_error_wrap(err, "loading %s.%s.%s", t->db, st->schema, st->name);
 	sf_result_free(&r);
@@ -1032,6 +1043,8 @@ struct sfa_table {
 	int64_t *slots; /* key → acc row + 1 of its latest live row (open addressing) */
 	size_t cap, used;
 	bool any_unchanged;
+	char *bits; /* sfa_changes' work space: a 0/1 per column */
+	int nbits;
 	/* the table's columns on Snowflake (read at its first shape) */
 	bool known;
 	char **tnames, **ttypes;
@@ -1435,7 +1448,7 @@ static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_bat
 	int32_t plen = 0;
 	if (prev >= 0 && sl_col_is_valid(&acc->cols[ucol], prev))
 		pbits = (const char *)sl_col_bytes(&acc->cols[ucol], prev, &plen);
-	char left[1024];
+	char *left = sl_malloc((size_t)nb + 1);
 	bool any = false;
 	for (int k = 0; k < nb; k++) {
 		/* with prev, a column stays unchanged only where prev left it so too */
@@ -1463,6 +1476,7 @@ static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_bat
 	}
 	sl_batch_end_row(fixed);
 	at->any_unchanged |= any;
+	free(left);
 }
 
 static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *dead, sl_error *err)
@@ -1473,9 +1487,19 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 	if (at->shape != c->shape)
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
 		                    td->qualified);
-	char bits[1024];
-	int nb = at->ncols < (int)sizeof bits ? at->ncols : (int)sizeof bits;
+	int nb = at->ncols;
+	if (at->nbits < nb + 1) {
+		at->bits = sl_realloc(at->bits, (size_t)nb + 1);
+		at->nbits = nb + 1;
+	}
+	char *bits = at->bits;
 	for (int64_t i = 0; i < c->rows->length; i++) {
+		/* a group's rows of one table stay in memory until its commit: past this, they go
+		 * as a part of their own (its MERGE runs before the next part's, in the same
+		 * transaction, so the next part sees them) */
+		if (at->acc->length > 0 && sl_batch_bytes(at->acc) > SF_PART_BYTES) {
+			SL_TRY(sfa_flush(a, c->table, err));
+		}
 		if (dead && (dead[i >> 3] >> (i & 7)) & 1)
 			continue;
 		char op = sl_changes_op(c, i);
@@ -1563,6 +1587,10 @@ static int sfa_flush(sf_applier *a, int ti, sl_error *err)
 		const char *files[] = {sf_rel(&f)};
 		sf_sql_copy(&a->one, sl_buf_cstr(&tmp), t->location, sl_buf_cstr(&auth), files, 1);
 		sfa_pre(a, &a->one);
+		/* every staged row is there (a file gone while its group ran would load none) */
+		sl_buf_reset(&a->one);
+		sf_sql_count_check(&a->one, sl_buf_cstr(&tmp), at->acc->length);
+		sfa_body(a, &a->one);
 		sl_buf_reset(&a->one);
 		if (at->nkey)
 			sf_sql_merge(&a->one, st->qt, sl_buf_cstr(&tmp), at->cols, at->ncols,
@@ -1694,7 +1722,13 @@ static int sfa_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 		a->durable.found = true;
 		a->durable.version = commit->version;
 	}
-	if (rc < 0 && strstr(err->msg, SF_MOVED)) {
+	if (rc < 0 && strstr(err->msg, SF_STAGED_MISSING)) {
+		rc = sl_error_set(
+		        err, SL_ERR_SERVER,
+		        "target: Snowflake's COPY loaded fewer rows than sluice staged (a "
+		        "staged file removed while its group ran?): nothing of the group "
+		        "was applied; the next run applies it again");
+	} else if (rc < 0 && strstr(err->msg, SF_MOVED)) {
 		rc = sl_error_set(
 		        err, SL_ERR_STATE,
 		        "target: this pipeline's position in %s moved after this agent read "
@@ -1735,6 +1769,7 @@ static void sfa_close(sl_applier *handle)
 		struct sfa_table *at = &a->tables[i];
 		sfa_cols_free(at);
 		sfa_known_free(at);
+		free(at->bits);
 		if (at->shape)
 			sl_shape_unref(at->shape);
 	}

@@ -195,6 +195,7 @@ const TEMPLATES = {
   T1: re(`UPDATE (${TBL}) SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = (\\d+) WHERE NOT "_SLUICE_DELETED"`),
   M1: re(`MERGE INTO (${TBL}) AS t USING \\(SELECT (${L(SEL)}) FROM \\(SELECT \\* FROM (${TMP}) QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (${L(QI)}) ORDER BY "_SLUICE_VERSION" DESC, "_SLUICE_SEQ" DESC\\) = 1\\) AS c(?: LEFT JOIN (${TBL}) AS o ON (${AND(`o\\.${QI} = c\\.${QI}`)}) AND NOT o\\."_SLUICE_DELETED")?\\) AS s ON (${AND(`t\\.${QI} = s\\.${QI}`)})(${LOST_UPD})? WHEN MATCHED AND s\\."_SLUICE_DELETED" THEN UPDATE SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = s\\."_SLUICE_VERSION" WHEN MATCHED THEN UPDATE SET (${L(`${QI} = (?:s\\.${QI}|FALSE)`)})(${LOST_INS})? WHEN NOT MATCHED AND NOT s\\."_SLUICE_DELETED" THEN INSERT \\((${L(QI)})\\) VALUES \\((${L(`s\\.${QI}|FALSE`)})\\)`),
   S1: re(`MERGE INTO (${QI}\\.${QI}\\."_SLUICE_STATE") AS t USING \\(SELECT (${STR}) AS "PIPELINE", (${STR}) AS "EPOCH", (${STR}) AS "POSITION", (\\d+) AS "VERSION", (-?\\d+) AS "COMMIT_US", (-?\\d+) AS "APPLIED_US"\\) AS s ON t\\."PIPELINE" = s\\."PIPELINE" WHEN MATCHED THEN UPDATE SET "EPOCH" = s\\."EPOCH", "POSITION" = s\\."POSITION", "VERSION" = s\\."VERSION", "COMMIT_US" = s\\."COMMIT_US", "APPLIED_US" = s\\."APPLIED_US" WHEN NOT MATCHED THEN INSERT \\(${STATE_COLS}\\) VALUES \\(s\\."PIPELINE", s\\."EPOCH", s\\."POSITION", s\\."VERSION", s\\."COMMIT_US", s\\."APPLIED_US"\\)`),
+  S4: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = \\d+, '0', 'sluice: staged rows are missing'\\) AS NUMBER\\(1,0\\)\\) FROM (${QI}\\.${QI}\\.(?:"_SLUICE_TMP_\\d+"|"_SLUICE_PROBE"))`),
   S0: re(`MERGE INTO (${QI}\\.${QI}\\."_SLUICE_STATE") AS t USING \\(SELECT (${STR}) AS "PIPELINE"\\) AS s ON t\\."PIPELINE" = s\\."PIPELINE" WHEN NOT MATCHED THEN INSERT \\("PIPELINE"\\) VALUES \\(s\\."PIPELINE"\\)`),
   S2: re(`UPDATE (${QI}\\.${QI}\\."_SLUICE_STATE") SET "EPOCH" = "EPOCH" WHERE "PIPELINE" = (${STR})`),
   S3: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = [01], '0', (${STR})\\) AS NUMBER\\(1,0\\)\\) FROM (${QI}\\.${QI}\\."_SLUICE_STATE") WHERE "PIPELINE" = (${STR}) AND "EPOCH" = (${STR})(?: AND "VERSION" = \\d+)?`),
@@ -344,7 +345,7 @@ export function matchTemplate(text) {
       break;
     }
     case 'S1': case 'S0': plan.table = tableRef(m[1]); plan.keys = ['PIPELINE']; break;
-    case 'S2': plan.table = tableRef(m[1]); break;
+    case 'S2': case 'S4': plan.table = tableRef(m[1]); break;
     case 'S3': plan.table = tableRef(m[2]); break;
     default: break;
   }
