@@ -591,3 +591,18 @@ int sl_json_string(sl_json_span v, sl_buf *out)
 	sl_buf_cstr(out);
 	return 0;
 }
+
+void sl_json_put_string(sl_buf *out, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+	sl_buf_putc(out, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			sl_buf_printf(out, "\\%c", s[i]);
+		else if (s[i] < 0x20)
+			sl_buf_printf(out, "\\u%04x", s[i]);
+		else
+			sl_buf_putc(out, (char)s[i]);
+	}
+	sl_buf_putc(out, '"');
+}

@@ -32,6 +32,10 @@
  * whose exponent has more than 15 significant digits. The caller owns both buffers. */
 int sl_json_canonical(const uint8_t *buf, size_t len, sl_buf *out, sl_buf *scratch);
 
+/* Append bytes p[0..n) as a JSON string: quotes, '"' and '\\' escaped, control characters as
+ * \u00xx, everything else as it is. */
+void sl_json_put_string(sl_buf *out, const void *p, size_t n);
+
 /* ---- reading ----
  * Parts of a JSON text as spans of it, without copying: an object's member, an array's
  * elements, a string's decoded bytes. For the small documents HTTP APIs answer with; values

@@ -189,28 +189,14 @@ const char *sf_auth_fingerprint(const sf_auth *a)
 	return a->fingerprint;
 }
 
-static void sf_json_str(sl_buf *b, const char *s)
-{
-	sl_buf_putc(b, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sl_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			sl_buf_printf(b, "\\u%04x", *p);
-		else
-			sl_buf_putc(b, (char)*p);
-	}
-	sl_buf_putc(b, '"');
-}
-
 int sf_jwt_make(sf_auth *a, int64_t now, sl_buf *out, sl_error *err)
 {
 	sl_buf_reset(out);
 	sl_buf claims = {0};
 	sl_buf_puts(&claims, "{\"iss\":");
-	sf_json_str(&claims, a->issuer);
+	sl_json_put_string(&claims, a->issuer, strlen(a->issuer));
 	sl_buf_puts(&claims, ",\"sub\":");
-	sf_json_str(&claims, a->subject);
+	sl_json_put_string(&claims, a->subject, strlen(a->subject));
 	sl_buf_printf(&claims, ",\"iat\":%" PRId64 ",\"exp\":%" PRId64 "}", now,
 	              now + SF_JWT_LIFE_S);
 	static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
@@ -396,14 +382,14 @@ static void sf_body(const sf_auth *a, const char *sql, int n, sl_buf *b)
 {
 	sl_buf_reset(b);
 	sl_buf_puts(b, "{\"statement\":");
-	sf_json_str(b, sql);
+	sl_json_put_string(b, sql, strlen(sql));
 	sl_buf_puts(b, ",\"timeout\":0");
 	const char *keys[] = {"database", "schema", "warehouse", "role"};
 	const char *vals[] = {a->database, a->schema, a->warehouse, a->role};
 	for (int i = 0; i < 4; i++)
 		if (vals[i]) {
 			sl_buf_printf(b, ",\"%s\":", keys[i]);
-			sf_json_str(b, vals[i]);
+			sl_json_put_string(b, vals[i], strlen(vals[i]));
 		}
 	sl_buf_printf(b,
 	              ",\"parameters\":{\"MULTI_STATEMENT_COUNT\":\"%d\",\"TIMEZONE\":\"UTC\","

@@ -186,21 +186,6 @@ static int64_t sf_floordiv(int64_t a, int64_t b)
 	return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
-static void sf_json_string(sl_buf *b, const uint8_t *p, size_t n)
-{
-	sl_buf_putc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		uint8_t ch = p[i];
-		if (ch == '"' || ch == '\\')
-			sl_buf_printf(b, "\\%c", ch);
-		else if (ch < 0x20)
-			sl_buf_printf(b, "\\u%04x", ch);
-		else
-			sl_buf_putc(b, (char)ch);
-	}
-	sl_buf_putc(b, '"');
-}
-
 /* A timestamp of `v` units since the epoch as ISO 8601 text (UTC with 'Z' when tz). */
 static void sf_ts_text(sl_buf *b, int64_t v, sl_time_unit u, bool tz)
 {
@@ -367,7 +352,7 @@ static void sf_json_value(sl_buf *b, const sl_column *c, int64_t i)
 		/* a JSON document too goes as its text in a string: inside an array, a JSON null
 		 * and a missing (SQL NULL) element would be one and the same */
 		bytes = sl_col_bytes(c, i, &len);
-		sf_json_string(b, bytes, (size_t)len);
+		sl_json_put_string(b, bytes, (size_t)len);
 		return;
 	case SL_TYPE_BINARY:
 	case SL_TYPE_LARGE_BINARY:
