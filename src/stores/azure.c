@@ -130,6 +130,20 @@ static int az_cred_load(const sl_store *s, az_cred *c, sl_error *err)
 	return 0;
 }
 
+bool sl_azure_sas(char *out, size_t n)
+{
+	out[0] = 0;
+	const char *sas = getenv("AZURE_STORAGE_SAS_TOKEN");
+	const char *cs = getenv("AZURE_STORAGE_CONNECTION_STRING");
+	if (sas && *sas)
+		snprintf(out, n, "%s", sas[0] == '?' ? sas + 1 : sas);
+	else if (cs && *cs && az_conn_field(cs, "SharedAccessSignature", out, n) && out[0] == '?')
+		memmove(out, out + 1, strlen(out));
+	if (out[0])
+		sl_log_add_secret(out);
+	return out[0] != 0;
+}
+
 static void az_free(sl_store *s)
 {
 	sl_http_pool_free(&s->pool);

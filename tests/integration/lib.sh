@@ -1251,7 +1251,8 @@ pg_rows() {
 # key-pair JWTs checked against a key pair made here, the statements executed on DuckDB, COPY
 # reading the stage from s3rver). Sets SF_PORT, SF_URL, S3PORT, SF_KEY (the PKCS#8 private key
 # file), SF_PUB; exports the AWS_* settings sluice's stage uses. Account TESTACCT, user
-# SLUICE_SVC, role SLUICE_ROLE, warehouse SLUICE_WH, database ANALYTICS.
+# SLUICE_SVC, role SLUICE_ROLE, warehouse SLUICE_WH, database ANALYTICS. SF_EMU_ARGS: more
+# arguments for the emulator (--azure-endpoint URL).
 SF_EMU=$SLUICE_ROOT/tests/emulators/snowflake/server.mjs
 sf_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sf_start() {
@@ -1270,7 +1271,7 @@ sf_start() {
 	SF_URL=http://127.0.0.1:$SF_PORT
 	node "$SF_EMU" --port "$SF_PORT" --account TESTACCT --user SLUICE_SVC --public-key "$SF_PUB" \
 		--role SLUICE_ROLE --warehouse SLUICE_WH --database ANALYTICS \
-		--s3-endpoint "http://127.0.0.1:$S3PORT" --region us-east-1 --partition-rows 100 >"$TMP/sf_emulator.log" 2>&1 &
+		--s3-endpoint "http://127.0.0.1:$S3PORT" --region us-east-1 --partition-rows 100 ${SF_EMU_ARGS:-} >"$TMP/sf_emulator.log" 2>&1 &
 	BG_PIDS+=("$!")
 	wait_until 30 grep -q ready "$TMP/sf_emulator.log" || fail "the Snowflake emulator did not start: $(cat "$TMP/sf_emulator.log")"
 	export AWS_ENDPOINT_URL=http://127.0.0.1:$S3PORT AWS_REGION=us-east-1

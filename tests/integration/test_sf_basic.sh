@@ -4,7 +4,8 @@
 # stage from s3rver, which checks Signature V4): check's lines; the snapshot (COPY into the
 # tables, a VARIANT column through a temporary table); changes as one multi-statement
 # transaction per group (MERGE per table, soft deletes, a TOAST value an update leaves unchanged
-# taken from the table, a key change, a truncate, a column added); the rows compared with the
+# taken from the table, a key change, a truncate, a column added; a keyless table's updates and
+# deletes, one of equal rows among them); the rows compared with the
 # source by DuckDB on the emulator's side; the exact SQL sent, against a golden file; the stage
 # left empty; no secret in any output.
 source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,6 +20,7 @@ CREATE TABLE orders (id int PRIMARY KEY, customer text, amount numeric(12,2), no
 ALTER TABLE orders ALTER COLUMN note SET STORAGE EXTERNAL;
 CREATE TABLE lines (order_id int, line int, qty bigint, PRIMARY KEY (order_id, line));
 CREATE TABLE audit (what text, at date);
+ALTER TABLE audit REPLICA IDENTITY FULL;
 INSERT INTO orders SELECT i, 'cust' || (i % 7), i * 1.25, 'n' || i, ARRAY[i, i + 1],
        jsonb_build_object('i', i, 'even', i % 2 = 0), '2024-03-01 10:00:00+00'::timestamptz + i * interval '1 minute',
        i % 3 = 0
@@ -49,10 +51,13 @@ sf_orders() {
 	sf_query "SELECT \"ID\", \"CUSTOMER\", \"AMOUNT\", \"NOTE\", array_to_string(CAST(json_extract(\"TAGS\", '\$') AS INT[]), ','), json_extract_string(\"DOC\", '\$.i'), epoch_us(\"PLACED\"), CASE WHEN \"Flag\" THEN 't' WHEN NOT \"Flag\" THEN 'f' END FROM ANALYTICS.PUBLIC.ORDERS WHERE NOT \"_SLUICE_DELETED\" ORDER BY \"ID\""
 }
 pg_lines() { src_sql "$SDB" "COPY (SELECT order_id, line, qty FROM lines ORDER BY 1, 2) TO STDOUT"; }
+pg_audit() { src_sql "$SDB" "COPY (SELECT what, coalesce(at::text, '-') FROM audit ORDER BY 1, 2) TO STDOUT"; }
+sf_audit() { sf_query "SELECT \"WHAT\", coalesce(CAST(\"AT\" AS VARCHAR), '-') FROM ANALYTICS.PUBLIC.AUDIT WHERE NOT \"_SLUICE_DELETED\" ORDER BY 1, 2"; }
 sf_lines() { sf_query "SELECT \"ORDER_ID\", \"LINE\", \"QTY\" FROM ANALYTICS.PUBLIC.LINES WHERE NOT \"_SLUICE_DELETED\" ORDER BY 1, 2"; }
 same() { # WHAT
 	[[ "$(pg_orders)" == "$(sf_orders)" ]] || { diff <(pg_orders) <(sf_orders) | head -10 >&2; fail "$1: orders differ"; }
 	[[ "$(pg_lines)" == "$(sf_lines)" ]] || { diff <(pg_lines) <(sf_lines) | head -10 >&2; fail "$1: lines differ"; }
+	[[ "$(pg_audit)" == "$(sf_audit)" ]] || { diff <(pg_audit) <(sf_audit) | head -10 >&2; fail "$1: audit (keyless) differs"; }
 }
 same "after the snapshot"
 sluice_ok verify "$PIPE"
@@ -86,8 +91,12 @@ DELETE FROM orders WHERE id BETWEEN 100 AND 120;
 INSERT INTO orders (id, customer, amount) VALUES (1001, 'new', 5);
 UPDATE lines SET qty = -qty WHERE order_id = 3;
 DELETE FROM lines WHERE order_id = 4;
-INSERT INTO audit VALUES ('late', DATE '2025-01-01');
+INSERT INTO audit VALUES ('late', DATE '2025-01-01'), ('dup', NULL), ('dup', NULL), ('dup', NULL);
 COMMIT;
+-- the keyless table: a delete of one of three equal rows, an update, a delete
+DELETE FROM audit WHERE ctid = (SELECT ctid FROM audit WHERE what = 'dup' LIMIT 1);
+UPDATE audit SET at = at + 1 WHERE what IN ('a5', 'a6');
+DELETE FROM audit WHERE what = 'a3';
 UPDATE orders SET id = 7007, customer = 'moved' WHERE id = 7;   -- a key change, note unchanged
 DELETE FROM orders WHERE id = 1001;
 INSERT INTO orders (id, customer, amount) VALUES (1001, 'again', 6);
@@ -98,11 +107,17 @@ got=$(sf_query "SELECT length(\"NOTE\") FROM ANALYTICS.PUBLIC.ORDERS WHERE \"ID\
 assert_eq "${#BIG}" "$got" "the TOAST value the key change left unchanged"
 assert_eq 21 "$(sf_query 'SELECT count(*) FROM ANALYTICS.PUBLIC.ORDERS WHERE "_SLUICE_DELETED" AND "ID" BETWEEN 100 AND 120')" \
 	"deleted rows stay, marked _SLUICE_DELETED"
-assert_eq "$(src_sql "$SDB" 'SELECT count(*) FROM audit')" "$(sf_query 'SELECT count(*) FROM ANALYTICS.PUBLIC.AUDIT')" "the keyless table's insert"
+assert_eq "$(src_sql "$SDB" 'SELECT count(*) FROM audit')" "$(sf_query 'SELECT count(*) FROM ANALYTICS.PUBLIC.AUDIT WHERE NOT "_SLUICE_DELETED"')" \
+	"the keyless table's inserts, updates and deletes (one of three equal rows)"
 
 # ---- a column added, a truncate
 src_sql "$SDB" "ALTER TABLE lines ADD COLUMN price numeric(8,2); UPDATE lines SET price = qty / 2.0 WHERE order_id = 5"
+# the keyless table too: its deletes still find rows written before the column was
+src_sql "$SDB" "ALTER TABLE audit ADD COLUMN who text; DELETE FROM audit WHERE what = 'a7'; UPDATE audit SET who = 'me' WHERE what = 'a8'"
 sluice_ok run --once "$PIPE"
+same "after a column added to the keyless table"
+assert_eq "a8|me" "$(sf_query "SELECT \"WHAT\" || '|' || \"WHO\" FROM ANALYTICS.PUBLIC.AUDIT WHERE NOT \"_SLUICE_DELETED\" AND \"WHO\" IS NOT NULL")" \
+	"the keyless update after the column was added"
 assert_eq "$(src_sql "$SDB" 'COPY (SELECT min(price), count(price) FROM lines) TO STDOUT')" \
 	"$(sf_query 'SELECT min("PRICE"), count("PRICE") FROM ANALYTICS.PUBLIC.LINES WHERE NOT "_SLUICE_DELETED"')" "the added column's values"
 src_sql "$SDB" "TRUNCATE lines; INSERT INTO lines VALUES (1, 1, 42, 1.5)"
@@ -129,6 +144,17 @@ if [[ ${SLUICE_GOLDEN_UPDATE:-} == 1 ]]; then
 	cp "$TMP/sent.sql" "$GOLDEN"
 fi
 diff -u "$GOLDEN" "$TMP/sent.sql" >&2 || fail "the SQL sent differs from $GOLDEN (SLUICE_GOLDEN_UPDATE=1 writes it anew)"
+
+# ---- a keyless delete that finds no equal row (the target changed behind sluice): the group
+# stops whole, with one line, and the position stays
+sf_query "UPDATE ANALYTICS.PUBLIC.AUDIT SET \"AT\" = DATE '1999-01-01' WHERE \"WHAT\" = 'a9'" >/dev/null
+pos=$(sf_query "SELECT \"POSITION\" FROM ANALYTICS.PUBLIC._SLUICE_STATE WHERE PIPELINE = 'it_sf'")
+src_sql "$SDB" "BEGIN; DELETE FROM audit WHERE what = 'a9'; INSERT INTO lines VALUES (9, 9, 9, 9); COMMIT"
+sluice run --once "$PIPE"
+((SL_RC != 0)) || fail "a keyless delete matching no row: run --once exited 0"
+assert_contains "$SL_ERR" "found no equal live row in the Snowflake table: the target has diverged" "the keyless delete's one line"
+assert_eq "$pos" "$(sf_query "SELECT \"POSITION\" FROM ANALYTICS.PUBLIC._SLUICE_STATE WHERE PIPELINE = 'it_sf'")" "the position stays"
+assert_eq "0" "$(sf_query 'SELECT count(*) FROM ANALYTICS.PUBLIC.LINES WHERE "ORDER_ID" = 9 AND NOT "_SLUICE_DELETED"')" "nothing of the group applied"
 
 # ---- no secret anywhere
 for f in "$TMP"/*.out "$TMP"/*.err "$TMP/sent.sql"; do

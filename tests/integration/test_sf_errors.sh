@@ -55,7 +55,7 @@ check_fails "$TMP/pw.yaml" "signs in with a key pair (target.private_key_file), 
 sed '/  stage: /d' "$PIPE" >"$TMP/nostage.yaml"
 check_fails "$TMP/nostage.yaml" "target.stage is required for Snowflake"
 sed 's|stage: s3://stage/sluice|stage: file:///tmp/x|' "$PIPE" >"$TMP/filestage.yaml"
-check_fails "$TMP/filestage.yaml" "is not an s3:// location"
+check_fails "$TMP/filestage.yaml" "is neither an s3:// nor an azure:// location"
 sed "s|$SF_KEY|$TMP/missing.p8|" "$PIPE" >"$TMP/nokey.yaml"
 check_fails "$TMP/nokey.yaml" "target.private_key_file: cannot open $TMP/missing.p8"
 

@@ -436,6 +436,8 @@ void sf_sql_create(sl_buf *b, const char *qt, const sf_col *cols, int n, const i
 		sl_buf_printf(b, " %s%s, ", cols[i].type, is_key ? " NOT NULL" : "");
 	}
 	sl_buf_puts(b, "\"" SF_VERSION "\" NUMBER(20,0), \"" SF_DELETED "\" BOOLEAN");
+	if (nkey == 0) /* a row's identity: a delete marks one of equal rows by it */
+		sl_buf_puts(b, ", \"" SF_ROW "\" NUMBER(38,0) IDENTITY");
 	if (nkey > 0) {
 		sl_buf_puts(b, ", PRIMARY KEY (");
 		for (int k = 0; k < nkey; k++) {
@@ -490,8 +492,11 @@ void sf_sql_copy(sl_buf *b, const char *qt, const char *location, const char *au
                  const char *const *files, int nfiles)
 {
 	sl_buf_printf(b, "COPY INTO %s FROM ", qt);
-	sf_lit(b, location);
-	sl_buf_printf(b, " %s FILES = (", auth);
+	if (location[0] == '@') /* a named stage */
+		sl_buf_puts(b, location);
+	else
+		sf_lit(b, location);
+	sl_buf_printf(b, "%s%s FILES = (", *auth ? " " : "", auth);
 	for (int i = 0; i < nfiles; i++) {
 		if (i)
 			sl_buf_puts(b, ", ");
@@ -570,6 +575,11 @@ void sf_sql_merge(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols
 			sl_buf_puts(b, " AND ");
 		}
 		sl_buf_puts(b, "NOT o.\"" SF_DELETED "\"");
+		/* a change marked lenient ('L' after the bits) that finds no row is skipped */
+		sl_buf_puts(b, " WHERE c.\"" SF_UNCHANGED "\" IS NULL OR ");
+		sf_col_name(b, "o", &cols[key[0]]);
+		sl_buf_printf(b, " IS NOT NULL OR SUBSTR(c.\"" SF_UNCHANGED "\", %d, 1) <> 'L'",
+		              n + 1);
 	}
 	sl_buf_puts(b, ") AS s ON ");
 	for (int k = 0; k < nkey; k++) {
@@ -627,6 +637,73 @@ void sf_sql_insert(sl_buf *b, const char *qt, const char *tmp, const sf_col *col
 	              changes ? "FALSE" : "c.\"" SF_DELETED "\"", tmp);
 	if (changes)
 		sl_buf_puts(b, " WHERE NOT c.\"" SF_DELETED "\"");
+}
+
+/* The live rows of keyless table qt the deletes staged in tmp take (K2, K3): the deletes
+ * grouped by their values, each group taking as many live rows equal to it (EQUAL_NULL, the
+ * table's own column types) as it has deletes, lowest _SLUICE_ROW first. Columns: "R" (the
+ * row's _SLUICE_ROW), "V" (the group's latest delete's version). */
+static void sf_keyless_matches(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols,
+                               int n)
+{
+	sl_buf_printf(b,
+	              "SELECT r.\"" SF_ROW
+	              "\" AS \"_SLUICE_R\", d.\"_SLUICE_V\" FROM %s AS r JOIN (SELECT ",
+	              qt);
+	for (int i = 0; i < n; i++) {
+		sf_col_name(b, "c", &cols[i]);
+		sl_buf_puts(b, ", ");
+	}
+	sl_buf_printf(b,
+	              "COUNT(*) AS \"_SLUICE_N\", MAX(c.\"" SF_VERSION
+	              "\") AS \"_SLUICE_V\" FROM %s AS c WHERE "
+	              "c.\"" SF_DELETED "\" GROUP BY ",
+	              tmp);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sl_buf_puts(b, ", ");
+		sf_col_name(b, "c", &cols[i]);
+	}
+	sl_buf_puts(b, ") AS d ON ");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sl_buf_puts(b, " AND ");
+		sl_buf_puts(b, "EQUAL_NULL(");
+		sf_col_name(b, "r", &cols[i]);
+		sl_buf_puts(b, ", ");
+		if (cols[i].kind == SF_JSON)
+			sl_buf_puts(b, "PARSE_JSON(");
+		sf_col_name(b, "d", &cols[i]);
+		sl_buf_puts(b, cols[i].kind == SF_JSON ? "))" : ")");
+	}
+	sl_buf_puts(b, " WHERE NOT r.\"" SF_DELETED "\" QUALIFY ROW_NUMBER() OVER (PARTITION BY ");
+	for (int i = 0; i < n; i++) {
+		if (i)
+			sl_buf_puts(b, ", ");
+		sf_col_name(b, "d", &cols[i]);
+	}
+	sl_buf_puts(b, " ORDER BY r.\"" SF_ROW "\") <= d.\"_SLUICE_N\"");
+}
+
+void sf_sql_delete_keyless(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n)
+{
+	sl_buf_printf(b,
+	              "UPDATE %s AS t SET \"" SF_DELETED "\" = TRUE, \"" SF_VERSION
+	              "\" = z.\"_SLUICE_V\" FROM (",
+	              qt);
+	sf_keyless_matches(b, qt, tmp, cols, n);
+	sl_buf_puts(b, ") AS z WHERE t.\"" SF_ROW "\" = z.\"_SLUICE_R\"");
+}
+
+void sf_sql_delete_check(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n,
+                         int64_t ndel)
+{
+	sl_buf_printf(b,
+	              "SELECT CAST(IFF(COUNT(*) = %" PRId64 ", '0', '" SF_DELETE_UNMATCHED
+	              "') AS NUMBER(1,0)) FROM (",
+	              ndel);
+	sf_keyless_matches(b, qt, tmp, cols, n);
+	sl_buf_putc(b, ')');
 }
 
 /* ---------------------------------------------------------------- reading back ---- */

@@ -74,17 +74,28 @@ void sf_sql_create(sl_buf *b, const char *qt, const sf_col *cols, int n, const i
  * _SLUICE_UNCHANGED and _SLUICE_FROM_<key> when `unchanged`. */
 void sf_sql_create_temp(sl_buf *b, const char *qt, const sf_col *cols, int n, const int *key,
                         int nkey);
-/* COPY INTO qt FROM 'location' <auth> FILES = (...) FILE_FORMAT... */
+/* COPY INTO qt FROM 'location' <auth> FILES = (...) FILE_FORMAT...; a location starting with
+ * '@' is a named stage, written as it is (auth then empty) */
 void sf_sql_copy(sl_buf *b, const char *qt, const char *location, const char *auth,
                  const char *const *files, int nfiles);
 /* MERGE of the changes staged in tmp into qt (TEMPLATES.md M1); `unchanged`: some change
- * left columns unchanged (the LEFT JOIN form). */
+ * left columns unchanged (the LEFT JOIN form). Such a change whose row is not in the table
+ * fails the statement, unless its _SLUICE_UNCHANGED ends with an 'L' after the n bits (it
+ * may miss its row: the change is skipped). */
 void sf_sql_merge(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n,
                   const int *key, int nkey, bool unchanged);
 /* INSERT INTO qt (...) SELECT ... FROM tmp: live rows (K1), or every row of a snapshot
  * staged through a temporary table (L2; meta from the file). */
 void sf_sql_insert(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n,
                    bool changes);
+/* The deletes staged in tmp applied to keyless table qt (K2): a keyless table is a multiset,
+ * so for each distinct deleted row, as many live rows equal to it as the group deletes are
+ * marked deleted (any of equal rows is the one; the lowest _SLUICE_ROW first). Run after the
+ * group's inserts (K1): a row the group inserts and deletes is found. */
+void sf_sql_delete_keyless(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n);
+/* SELECT that fails unless the deletes staged in tmp find ndel live rows (K3, before K2). */
+void sf_sql_delete_check(sl_buf *b, const char *qt, const char *tmp, const sf_col *cols, int n,
+                         int64_t ndel);
 
 /* The meta columns' names */
 #define SF_VERSION "_SLUICE_VERSION"
@@ -93,7 +104,10 @@ void sf_sql_insert(sl_buf *b, const char *qt, const char *tmp, const sf_col *col
 #define SF_UNCHANGED "_SLUICE_UNCHANGED"
 #define SF_FROM "_SLUICE_FROM_"
 #define SF_LOST "_SLUICE_LOST"
+#define SF_ROW "_SLUICE_ROW" /* a keyless table's row identity (IDENTITY) */
 /* the text of the error the count check raises */
 #define SF_STAGED_MISSING "sluice: staged rows are missing"
+/* ... and the keyless delete check */
+#define SF_DELETE_UNMATCHED "sluice: a delete found no equal live row"
 
 #endif

@@ -35,6 +35,7 @@
 #include "core/store.h"
 #include "core/target.h"
 #include "formats/parquet.h"
+#include "stores/azure.h"
 #include "targets/snowflake/sf_api.h"
 #include "targets/snowflake/sf_sql.h"
 #include "targets/snowflake/sf_target.h"
@@ -71,8 +72,11 @@ struct sf_target {
 	char *state_qt; /* "DB"."S"."_SLUICE_STATE" */
 	char *state_schema;
 	char *stage;       /* target.stage as written */
-	char *location;    /* the stage with a trailing '/' */
+	char *location;    /* what COPY reads: the stage's URL with a trailing '/' (an Azure one
+	                      as Snowflake spells it), or @"NAMED"."STAGE" */
 	char *integration; /* target.storage_integration, or NULL: credentials */
+	bool azure;        /* the stage is azure:// (a SAS token), else s3:// */
+	bool named;        /* target.stage_name: COPY reads through it, with its own access */
 	const sl_store_ops *so;
 	sl_store *store;
 	char *prefix; /* "<pipeline>/" */
@@ -83,18 +87,11 @@ struct sf_target {
 	int ntables;
 };
 
-static const char *const sf_options[] = {"account",
-                                         "user",
-                                         "private_key_file",
-                                         "private_key_passphrase",
-                                         "database",
-                                         "schema",
-                                         "warehouse",
-                                         "role",
-                                         "stage",
-                                         "storage_integration",
-                                         SL_STORE_SETTING_KEYS,
-                                         NULL};
+static const char *const sf_options[] = {
+        "account",  "user",       "private_key_file",    "private_key_passphrase",
+        "database", "schema",     "warehouse",           "role",
+        "stage",    "stage_name", "storage_integration", SL_STORE_SETTING_KEYS,
+        NULL};
 
 /* ---------------------------------------------------------------- helpers ---- */
 
@@ -133,9 +130,27 @@ static char *sf_session_name(const char *name)
  * secret: registered, so no log line carries it). */
 static int sf_auth_clause(sf_target *t, sl_buf *b, sl_error *err)
 {
+	if (t->named)
+		return 0; /* the named stage has its own */
 	if (t->integration) {
 		sl_buf_puts(b, "STORAGE_INTEGRATION = ");
 		sf_ident(b, t->integration);
+		return 0;
+	}
+	if (t->azure) {
+		char sas[4096];
+		if (!sl_azure_sas(sas, sizeof sas))
+			return sl_error_set(err, SL_ERR_CONFIG,
+			                    "target.stage: Snowflake reads an Azure stage with a "
+			                    "SAS token: set "
+			                    "AZURE_STORAGE_SAS_TOKEN (or SharedAccessSignature in "
+			                    "AZURE_STORAGE_CONNECTION_STRING) to one that can read "
+			                    "and list the "
+			                    "container, or name target.storage_integration or "
+			                    "target.stage_name");
+		sl_buf_puts(b, "CREDENTIALS = (AZURE_SAS_TOKEN = ");
+		sf_lit(b, sas);
+		sl_buf_putc(b, ')');
 		return 0;
 	}
 	sl_aws_credentials c;
@@ -152,6 +167,38 @@ static int sf_auth_clause(sf_target *t, sl_buf *b, sl_error *err)
 		sf_lit(b, c.session_token);
 	}
 	sl_buf_putc(b, ')');
+	return 0;
+}
+
+/* target.stage: the URL the store opens and the location COPY reads. s3:// as it is; Azure as
+ * azure://ACCOUNT.blob.core.windows.net/CONTAINER/PATH (Snowflake's spelling) or
+ * azure://ACCOUNT/CONTAINER/PATH (the files target's), either giving both forms. */
+static int sf_stage_parse(sf_target *t, const char *stage, sl_buf *store_url, sl_buf *loc,
+                          sl_error *err)
+{
+	static const char blob[] = ".blob.core.windows.net";
+	if (strncmp(stage, "s3://", 5) == 0) {
+		sl_buf_puts(store_url, stage);
+		sl_buf_puts(loc, stage);
+		return 0;
+	}
+	if (strncmp(stage, "azure://", 8) != 0)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.stage: %s is neither an s3:// nor an azure:// location "
+		                    "(Snowflake loads the Parquet files sluice writes there)",
+		                    stage);
+	const char *host = stage + 8, *rest = host + strcspn(host, "/");
+	size_t hl = (size_t)(rest - host), bl = sizeof blob - 1;
+	if (hl > bl && strncasecmp(rest - bl, blob, bl) == 0)
+		hl -= bl;
+	if (hl == 0 || strlen(rest) < 2)
+		return sl_error_set(err, SL_ERR_CONFIG,
+		                    "target.stage: %s names no account and container (write "
+		                    "azure://ACCOUNT.blob.core.windows.net/CONTAINER/PATH)",
+		                    stage);
+	sl_buf_printf(store_url, "azure://%.*s%s", (int)hl, host, rest);
+	sl_buf_printf(loc, "azure://%.*s%s%s", (int)hl, host, blob, rest);
+	t->azure = true;
 	return 0;
 }
 
@@ -273,7 +320,8 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		        "(target.private_key_file), not a password: Snowflake's SQL API "
 		        "takes no passwords (docs/SNOWFLAKE.md)");
 	char *account = NULL, *user = NULL, *key_file = NULL, *pass = NULL, *db = NULL,
-	     *schema = NULL, *wh = NULL, *role = NULL, *stage = NULL, *integ = NULL;
+	     *schema = NULL, *wh = NULL, *role = NULL, *stage = NULL, *integ = NULL, *named = NULL;
+	sl_buf store_url = {0}, loc = {0};
 	sf_target *t = sl_calloc(1, sizeof *t);
 	pthread_mutex_init(&t->mu, NULL);
 	t->cfg = cfg;
@@ -299,14 +347,19 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		rc = sl_config_opt_string(cfg, "target", "role", &role, err);
 	if (rc == 0)
 		rc = sf_required(cfg, "stage", &stage,
-		                 "the s3:// location sluice stages Parquet files in for COPY", err);
+		                 "the s3:// or azure:// location sluice stages Parquet files in "
+		                 "for COPY",
+		                 err);
 	if (rc == 0)
 		rc = sl_config_opt_string(cfg, "target", "storage_integration", &integ, err);
-	if (rc == 0 && strncmp(stage, "s3://", 5) != 0)
+	if (rc == 0)
+		rc = sl_config_opt_string(cfg, "target", "stage_name", &named, err);
+	if (rc == 0 && integ && named)
 		rc = sl_error_set(err, SL_ERR_CONFIG,
-		                  "target.stage: %s is not an s3:// location (Snowflake loads "
-		                  "from the s3:// location sluice writes its files to)",
-		                  stage);
+		                  "target: name target.stage_name or target.storage_integration, "
+		                  "not both (a named stage reads with its own integration)");
+	if (rc == 0)
+		rc = sf_stage_parse(t, stage, &store_url, &loc, err);
 	sl_buf url = {0};
 	if (rc == 0) {
 		if (cfg->target.url)
@@ -350,15 +403,31 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		sl_store_settings set;
 		rc = sl_store_settings_read(cfg, "target", &set, err);
 		if (rc == 0)
-			rc = sl_store_open(stage, "target stage", &set, &t->so, &t->store, err);
+			rc = sl_store_open(sl_buf_cstr(&store_url), "target stage", &set, &t->so,
+			                   &t->store, err);
 		sl_store_settings_free(&set);
 	}
 	if (rc == 0) {
 		t->stage = sl_strdup(stage);
 		sl_buf l = {0};
-		sl_buf_puts(&l, stage);
-		if (l.len && l.data[l.len - 1] != '/')
-			sl_buf_putc(&l, '/');
+		if (named) {
+			/* @"DB"."S"."STAGE": each part folded as Snowflake folds it */
+			sl_buf_putc(&l, '@');
+			for (const char *p = named; *p;) {
+				size_t n = strcspn(p, ".");
+				char *part = sl_strndup(p, n);
+				sf_ident(&l, part);
+				free(part);
+				p += n;
+				if (*p == '.' && *++p)
+					sl_buf_putc(&l, '.');
+			}
+			t->named = true;
+		} else {
+			sl_buf_puts(&l, sl_buf_cstr(&loc));
+			if (l.len && l.data[l.len - 1] != '/')
+				sl_buf_putc(&l, '/');
+		}
 		t->location = sl_strdup(sl_buf_cstr(&l));
 		sl_buf_free(&l);
 		t->integration = integ;
@@ -382,7 +451,8 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		t->pq.created_by = "sluice version " SLUICE_VERSION;
 	}
 	free(account), free(user), free(key_file), free(db), free(schema), free(wh), free(role);
-	free(stage), free(integ), free(s_db), free(s_schema), free(s_wh), free(s_role);
+	free(stage), free(integ), free(named), free(s_db), free(s_schema), free(s_wh), free(s_role);
+	sl_buf_free(&store_url), sl_buf_free(&loc);
 	if (pass)
 		sl_free_secret(pass);
 	sl_buf_free(&url);
@@ -784,8 +854,9 @@ static int sf_load_batch(sl_writer *handle, const sl_batch *b, sl_error *err)
 	return sl_pq_write(w->f.pw, w->staged, err);
 }
 
-/* COPY the staged file into the table (through a temporary table for VARIANT columns);
- * checks the rows Snowflake says it loaded. */
+/* COPY the staged file into the table (through a temporary table for VARIANT columns, and
+ * for a keyless table, whose _SLUICE_ROW an INSERT fills); checks the rows Snowflake says it
+ * loaded. */
 static int sf_load_file(sf_target *t, sf_conn *conn, struct sf_table *st, const char *rel,
                         int64_t rows, sl_error *err)
 {
@@ -793,7 +864,7 @@ static int sf_load_file(sf_target *t, sf_conn *conn, struct sf_table *st, const 
 	int n = 0, rc = sf_auth_clause(t, &auth, err);
 	const char *files[] = {rel};
 	sf_result r = {0};
-	if (rc == 0 && !st->has_json) {
+	if (rc == 0 && !st->has_json && st->nkey > 0) {
 		sf_sql_copy(&q, st->qt, t->location, sl_buf_cstr(&auth), files, 1);
 		rc = sf_run(conn, &q, 1, &r, err);
 		int64_t loaded = 0;
@@ -1043,7 +1114,10 @@ struct sfa_table {
 	int64_t *slots; /* key → acc row + 1 of its latest live row (open addressing) */
 	size_t cap, used;
 	bool any_unchanged;
-	char *bits; /* sfa_changes' work space: a 0/1 per column */
+	bool has_row;     /* keyless: the table has _SLUICE_ROW */
+	int64_t ndel;     /* keyless: the deletes staged */
+	bool lenient_del; /* keyless: one of them may find no row (may_miss, converging) */
+	char *bits;       /* sfa_changes' work space: a 0/1 per column, then 'L' or not */
 	int nbits;
 	/* the table's columns on Snowflake (read at its first shape) */
 	bool known;
@@ -1064,6 +1138,7 @@ struct sf_applier {
 	char **files; /* staged keys, removed after the group */
 	int nfiles;
 	sl_buf one, tmp, kb, kb2;
+	uint64_t converge_until; /* see apply_open */
 };
 
 static void sfa_cols_free(struct sfa_table *at)
@@ -1100,10 +1175,10 @@ static int sfa_sweep(sf_target *t, sl_error *err);
 static int sfa_open(sl_target *handle, const sl_catalog *cat, const char *epoch,
                     uint64_t converge_until, sl_applier **out, sl_durable *durable, sl_error *err)
 {
-	(void)converge_until;
 	sf_target *t = sf_target_of(handle);
 	sf_applier *a = sl_calloc(1, sizeof *a);
 	a->t = t;
+	a->converge_until = converge_until;
 	a->cat = cat;
 	a->epoch = sl_strdup(epoch);
 	a->tables = sl_calloc((size_t)(cat->ntables ? cat->ntables : 1), sizeof *a->tables);
@@ -1286,6 +1361,9 @@ static int sfa_shape(sl_applier *handle, int ti, sl_shape *shape, bool *stale, s
 		}
 		at->cols[at->ncols++] = c;
 	}
+	at->has_row = false;
+	for (int k = 0; k < at->ntcols; k++)
+		at->has_row |= strcmp(at->tnames[k], SF_ROW) == 0;
 	if (at->ntcols == 0)
 		return sl_error_set(err, SL_ERR_STATE,
 		                    "target: table %s is not in Snowflake (dropped there?): reload "
@@ -1440,7 +1518,7 @@ static void sfa_stage(sf_applier *a, struct sfa_table *at, sl_batch *into, const
  * or -1), and what is still unchanged then marked, with that key (FROM), for the MERGE to take
  * from the table. `old` holds the staged row of that key (a MOVE's DELETE half), or is `one`. */
 static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_batch *old,
-                         int64_t prev, char *bits, int nb)
+                         int64_t prev, char *bits, int nb, bool lenient)
 {
 	const sl_batch *acc = at->acc;
 	int ucol = at->ncols + 3;
@@ -1448,7 +1526,7 @@ static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_bat
 	int32_t plen = 0;
 	if (prev >= 0 && sl_col_is_valid(&acc->cols[ucol], prev))
 		pbits = (const char *)sl_col_bytes(&acc->cols[ucol], prev, &plen);
-	char *left = sl_malloc((size_t)nb + 1);
+	char *left = sl_malloc((size_t)nb + 2);
 	bool any = false;
 	for (int k = 0; k < nb; k++) {
 		/* with prev, a column stays unchanged only where prev left it so too */
@@ -1467,9 +1545,11 @@ static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_bat
 			sl_col_append_from(dst, &one->cols[k], 0);
 		else if (!any)
 			sl_col_append_null(dst);
-		else if (k == ucol)
-			sl_col_append_bytes(dst, left, (size_t)nb);
-		else if (prev >= 0)
+		else if (k == ucol) {
+			if (lenient)
+				left[nb] = 'L'; /* it may find no row: then it is skipped */
+			sl_col_append_bytes(dst, left, (size_t)nb + lenient);
+		} else if (prev >= 0)
 			sl_col_append_from(dst, &acc->cols[k], prev); /* prev's FROM */
 		else
 			sl_col_append_from(dst, &old->cols[at->key[k - ucol - 1]], 0);
@@ -1488,9 +1568,9 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 		return sl_error_set(err, SL_ERR_INTERNAL, "changes to %s arrived before its shape",
 		                    td->qualified);
 	int nb = at->ncols;
-	if (at->nbits < nb + 1) {
-		at->bits = sl_realloc(at->bits, (size_t)nb + 1);
-		at->nbits = nb + 1;
+	if (at->nbits < nb + 2) {
+		at->bits = sl_realloc(at->bits, (size_t)nb + 2);
+		at->nbits = nb + 2;
 	}
 	char *bits = at->bits;
 	for (int64_t i = 0; i < c->rows->length; i++) {
@@ -1513,15 +1593,32 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 			                  : '0';
 			any |= bits[k] == '1';
 		}
-		if (at->nkey == 0 && (del || op != SL_OP_INSERT || any))
+		/* a change that needs its row and may not find it: while the table is copied
+		 * (its copy brings the row), or within the convergence window (apply_open) */
+		bool lenient = c->may_miss || sl_changes_origin(c, i).version <= a->converge_until;
+		if (at->nkey == 0 && (op == SL_OP_MOVE || any))
 			return sl_error_set(
 			        err, SL_ERR_SETTING,
-			        "target: %s has no primary key: on Snowflake sluice applies only "
-			        "inserts to such a table, and a change on the source updated or "
-			        "deleted a row (add a primary key on the source, or leave the "
-			        "table "
-			        "out of the pipeline)",
+			        "target: %s has no primary key, and a change on the source left "
+			        "columns unchanged, whose values sluice cannot find without one "
+			        "(on the source: ALTER TABLE %s REPLICA IDENTITY FULL, or add a "
+			        "primary key)",
+			        td->qualified, td->qualified);
+		if (at->nkey == 0 && del && !at->has_row)
+			return sl_error_set(
+			        err, SL_ERR_STATE,
+			        "target: %s has no primary key and its Snowflake table no "
+			        "\"" SF_ROW "\" column (made by an older sluice), so a "
+			        "delete cannot take one of equal rows: reload the table "
+			        "(sluice resync)",
 			        td->qualified);
+		if (at->nkey == 0 && del) {
+			at->ndel++;
+			at->lenient_del |= lenient;
+		}
+		if (op == SL_OP_MOVE && any && c->may_miss && c->moves_missed)
+			(*c->moves_missed)++; /* it may find no row; then its new key may be one
+			                       * the copy passed (counted whether or not) */
 		sfa_stage(a, at, at->one, c, i, del);
 		const sl_batch *row = at->one;
 		if (!del && (any || op == SL_OP_MOVE)) {
@@ -1539,7 +1636,7 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 			}
 			sfa_key(at, old, 0, &a->kb);
 			int64_t prev = sfa_find(a, at, &a->kb);
-			sfa_complete(at, at->one, old, prev, bits, nb);
+			sfa_complete(at, at->one, old, prev, bits, nb, lenient);
 			row = at->fixed;
 		}
 		for (int k = 0; k < at->nfields; k++)
@@ -1592,13 +1689,29 @@ static int sfa_flush(sf_applier *a, int ti, sl_error *err)
 		sf_sql_count_check(&a->one, sl_buf_cstr(&tmp), at->acc->length);
 		sfa_body(a, &a->one);
 		sl_buf_reset(&a->one);
-		if (at->nkey)
+		if (at->nkey) {
 			sf_sql_merge(&a->one, st->qt, sl_buf_cstr(&tmp), at->cols, at->ncols,
 			             at->key, at->nkey, at->any_unchanged);
-		else
+			sfa_body(a, &a->one);
+		} else {
+			/* a multiset: the inserts, then the deletes whatever their order (a delete
+			 * finds an equal row the table had or the group inserted) */
 			sf_sql_insert(&a->one, st->qt, sl_buf_cstr(&tmp), at->cols, at->ncols,
 			              true);
-		sfa_body(a, &a->one);
+			sfa_body(a, &a->one);
+			if (at->ndel > 0 && !at->lenient_del) {
+				sl_buf_reset(&a->one);
+				sf_sql_delete_check(&a->one, st->qt, sl_buf_cstr(&tmp), at->cols,
+				                    at->ncols, at->ndel);
+				sfa_body(a, &a->one);
+			}
+			if (at->ndel > 0) {
+				sl_buf_reset(&a->one);
+				sf_sql_delete_keyless(&a->one, st->qt, sl_buf_cstr(&tmp), at->cols,
+				                      at->ncols);
+				sfa_body(a, &a->one);
+			}
+		}
 	}
 	sf_file_free(&f);
 	sl_buf_free(&tmp), sl_buf_free(&auth);
@@ -1607,6 +1720,7 @@ static int sfa_flush(sf_applier *a, int ti, sl_error *err)
 		memset(at->slots, 0, at->cap * sizeof *at->slots);
 	at->used = 0;
 	at->any_unchanged = false;
+	at->ndel = 0, at->lenient_del = false;
 	return rc;
 }
 
@@ -1622,6 +1736,7 @@ static int sfa_truncate(sl_applier *handle, int ti, uint64_t version, sl_error *
 			memset(at->slots, 0, at->cap * sizeof *at->slots);
 		at->used = 0;
 		at->any_unchanged = false;
+		at->ndel = 0, at->lenient_del = false;
 	}
 	sl_buf_reset(&a->one);
 	sl_buf_printf(&a->one,
@@ -1651,6 +1766,7 @@ static void sfa_reset_group(sf_applier *a)
 			memset(at->slots, 0, at->cap * sizeof *at->slots);
 		at->used = 0;
 		at->any_unchanged = false;
+		at->ndel = 0, at->lenient_del = false;
 	}
 }
 
@@ -1736,6 +1852,13 @@ static int sfa_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 		        "stopped committed late): nothing of this group was applied; the "
 		        "next run resumes from the position",
 		        t->state_qt);
+	} else if (rc < 0 && strstr(err->msg, SF_DELETE_UNMATCHED)) {
+		rc = sl_error_set(err, SL_ERR_STATE,
+		                  "target: a delete on the source, of a row of a table without a "
+		                  "primary key, found no equal live row in the Snowflake table: "
+		                  "the target has diverged from the source (check with sluice "
+		                  "verify); nothing of the group was applied; reload the table "
+		                  "(sluice resync)");
 	} else if (rc < 0 && strstr(err->msg, "sluice: ")) {
 		/* the MERGE's own check: a change needed a row the table does not have */
 		rc = sl_error_set(err, SL_ERR_STATE,

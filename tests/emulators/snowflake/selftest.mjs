@@ -112,7 +112,7 @@ function m1(n, bracketed) {
     ? ['c."A"', 'IFF(SUBSTR(c."_SLUICE_UNCHANGED", 2, 1) = \'1\', o."B", c."B") AS "B"', 'c."_SLUICE_VERSION"', 'c."_SLUICE_DELETED"', 'IFF(c."_SLUICE_UNCHANGED" IS NOT NULL AND o."A" IS NULL, \'sluice: lost row\', NULL) AS "_SLUICE_LOST"']
     : ['c."A"', 'c."B"', 'c."_SLUICE_VERSION"', 'c."_SLUICE_DELETED"'];
   return `MERGE INTO ${T('T')} AS t USING (SELECT ${sel.join(', ')} FROM (SELECT * FROM ${T(`_SLUICE_TMP_${n}`)} QUALIFY ROW_NUMBER() OVER (PARTITION BY "A" ORDER BY "_SLUICE_VERSION" DESC, "_SLUICE_SEQ" DESC) = 1) AS c`
-    + `${bracketed ? ` LEFT JOIN ${T('T')} AS o ON o."A" = c."_SLUICE_FROM_A" AND NOT o."_SLUICE_DELETED"` : ''}) AS s ON t."A" = s."A"`
+    + `${bracketed ? ` LEFT JOIN ${T('T')} AS o ON o."A" = c."_SLUICE_FROM_A" AND NOT o."_SLUICE_DELETED" WHERE c."_SLUICE_UNCHANGED" IS NULL OR o."A" IS NOT NULL OR SUBSTR(c."_SLUICE_UNCHANGED", 3, 1) <> 'L'` : ''}) AS s ON t."A" = s."A"`
     + `${bracketed ? ' WHEN MATCHED AND s."_SLUICE_LOST" IS NOT NULL THEN UPDATE SET "_SLUICE_VERSION" = CAST(s."_SLUICE_LOST" AS NUMBER(20,0))' : ''}`
     + ' WHEN MATCHED AND s."_SLUICE_DELETED" THEN UPDATE SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = s."_SLUICE_VERSION"'
     + ' WHEN MATCHED THEN UPDATE SET "A" = s."A", "B" = s."B", "_SLUICE_VERSION" = s."_SLUICE_VERSION", "_SLUICE_DELETED" = FALSE'
@@ -180,7 +180,7 @@ check('statement naming another database: 422 002003', r.status === 422 && r.bod
 r = await multi([
   `CREATE SCHEMA IF NOT EXISTS "${DB}"."S"`,
   `CREATE TABLE IF NOT EXISTS ${T('T')} ("A" NUMBER(38,0) NOT NULL, "B" VARCHAR, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN, PRIMARY KEY ("A"))`,
-  `CREATE TABLE IF NOT EXISTS ${T('K')} ("A" NUMBER(38,0), "B" VARCHAR, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN)`,
+  `CREATE TABLE IF NOT EXISTS ${T('K')} ("A" NUMBER(38,0), "B" VARCHAR, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN, "_SLUICE_ROW" NUMBER(38,0) IDENTITY)`,
   `CREATE TABLE IF NOT EXISTS ${T('_SLUICE_STATE')} ("PIPELINE" VARCHAR NOT NULL, "EPOCH" VARCHAR, "POSITION" VARCHAR, "VERSION" NUMBER(20,0), "COMMIT_US" NUMBER(20,0), "APPLIED_US" NUMBER(20,0), PRIMARY KEY ("PIPELINE"))`,
   `CREATE TABLE IF NOT EXISTS ${T('V')} ("A" NUMBER(38,0) NOT NULL, "J" VARIANT, "F" FLOAT, "D" DATE, "TM" TIME(9), "TS" TIMESTAMP_NTZ(6), "TZ" TIMESTAMP_TZ(3), "BIN" BINARY, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN, PRIMARY KEY ("A"))`,
 ]);
@@ -234,6 +234,11 @@ await stage('sluice/chg-2.parquet', `SELECT 3::DECIMAL(38,0) AS "A", NULL::VARCH
 await stage('sluice/chg-lost.parquet', `SELECT 99::DECIMAL(38,0) AS "A", NULL::VARCHAR AS "B", 14::DECIMAL(20,0) AS "_SLUICE_VERSION", false AS "_SLUICE_DELETED", 1::DECIMAL(20,0) AS "_SLUICE_SEQ", '01' AS "_SLUICE_UNCHANGED", 99::DECIMAL(38,0) AS "_SLUICE_FROM_A"`);
 r = await multi([temp(5), 'BEGIN', copy(T('_SLUICE_TMP_5'), ['chg-lost.parquet']), m1(5, true), s1('p1', 14), 'COMMIT']);
 check('bracketed M1 with a change whose unchanged columns have no row: 422 naming the sluice message', r.status === 422 && r.body.code === '100038' && /sluice: lost row/.test(r.body.message), show(r));
+await stage('sluice/chg-lenient.parquet', `SELECT 98::DECIMAL(38,0) AS "A", NULL::VARCHAR AS "B", 14::DECIMAL(20,0) AS "_SLUICE_VERSION", false AS "_SLUICE_DELETED", 1::DECIMAL(20,0) AS "_SLUICE_SEQ", '01L' AS "_SLUICE_UNCHANGED", 98::DECIMAL(38,0) AS "_SLUICE_FROM_A"`);
+r = await multi([temp(9), 'BEGIN', copy(T('_SLUICE_TMP_9'), ['chg-lenient.parquet']), m1(9, true), 'COMMIT']);
+check('bracketed M1: the same change marked lenient (\'L\' after the bits) is skipped', r.status === 200, show(r));
+r = await oracle(`SELECT COUNT(*) FROM "${DB}"."S"."T" WHERE "A" = 98`);
+check('... and inserts nothing', JSON.stringify(r) === '[["0"]]', r);
 r = await multi([temp(2), 'BEGIN', copy(T('_SLUICE_TMP_2'), ['chg-1.parquet']), m1(2, false), s1('p1', 12), 'COMMIT']);
 check('apply group (D3, BEGIN, L1, M1, S1, COMMIT): 200', r.status === 200 && r.body.statementHandles?.length === 6, show(r));
 if (r.status === 200) {
@@ -303,6 +308,29 @@ r = await api(count('K'));
 check('... so K has 3 + 3 rows, not 3 + 6', r.body.data?.[0]?.[0] === '6', show(r));
 r = await api(count('K'), { requestId: rid, query: '&retry=true' });
 check('retry=true with a reused requestId for another statement: 400', r.status === 400, show(r));
+
+// Keyless deletes (K3 check, K2 mark): K holds (1,k1) (2,k2) (3,k3) twice each, rows numbered by IDENTITY
+const KTMP = '"A" NUMBER(38,0), "B" VARCHAR, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_SEQ" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN';
+const km = (n) => `SELECT r."_SLUICE_ROW" AS "_SLUICE_R", d."_SLUICE_V" FROM ${T('K')} AS r JOIN (SELECT c."A", c."B", COUNT(*) AS "_SLUICE_N", MAX(c."_SLUICE_VERSION") AS "_SLUICE_V" FROM ${T(`_SLUICE_TMP_${n}`)} AS c WHERE c."_SLUICE_DELETED" GROUP BY c."A", c."B") AS d ON EQUAL_NULL(r."A", d."A") AND EQUAL_NULL(r."B", d."B") WHERE NOT r."_SLUICE_DELETED" QUALIFY ROW_NUMBER() OVER (PARTITION BY d."A", d."B" ORDER BY r."_SLUICE_ROW") <= d."_SLUICE_N"`;
+const k3 = (n, want) => `SELECT CAST(IFF(COUNT(*) = ${want}, '0', 'sluice: a delete found no equal live row') AS NUMBER(1,0)) FROM (${km(n)})`;
+const k2 = (n) => `UPDATE ${T('K')} AS t SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = z."_SLUICE_V" FROM (${km(n)}) AS z WHERE t."_SLUICE_ROW" = z."_SLUICE_R"`;
+r = await oracle(`SELECT COUNT(DISTINCT "_SLUICE_ROW") FROM "${DB}"."S"."K"`);
+check('IDENTITY numbers every row, COPY and INSERT alike', JSON.stringify(r) === '[["6"]]', r);
+// one of the two (1,k1), both (2,k2), and (2,NULL) which K does not have
+await stage('sluice/kdel-1.parquet', `SELECT * FROM (VALUES (1::DECIMAL(38,0), 'k1', 20::DECIMAL(20,0), 1::DECIMAL(20,0), true), (2, 'k2', 20, 2, true), (2, 'k2', 21, 1, true)) v("A", "B", "_SLUICE_VERSION", "_SLUICE_SEQ", "_SLUICE_DELETED")`);
+await stage('sluice/kdel-2.parquet', `SELECT 2::DECIMAL(38,0) AS "A", NULL::VARCHAR AS "B", 22::DECIMAL(20,0) AS "_SLUICE_VERSION", 1::DECIMAL(20,0) AS "_SLUICE_SEQ", true AS "_SLUICE_DELETED"`);
+r = await multi([`CREATE TEMPORARY TABLE ${T('_SLUICE_TMP_7')} (${KTMP})`, copy(T('_SLUICE_TMP_7'), ['kdel-2.parquet']), 'BEGIN', k3(7, 1), k2(7), 'COMMIT']);
+check('K3: a delete that finds no equal live row (NULL is not k2) fails the request', r.status === 422 && /sluice: a delete found no equal live row/.test(r.body.message), show(r));
+r = await multi([`CREATE TEMPORARY TABLE ${T('_SLUICE_TMP_8')} (${KTMP})`, copy(T('_SLUICE_TMP_8'), ['kdel-1.parquet']), 'BEGIN', k3(8, 3), k2(8), 'COMMIT']);
+check('K3 + K2: three deletes, three rows found: 200', r.status === 200, show(r));
+if (r.status === 200) {
+  const kr = await get(`/api/v2/statements/${r.body.statementHandles[4]}`);
+  check('K2 result: 3 rows updated', kr.body.data?.[0]?.[0] === '3', kr.body);
+}
+r = await oracle(`SELECT "A", "B", COUNT(*), MAX("_SLUICE_VERSION") FROM "${DB}"."S"."K" WHERE "_SLUICE_DELETED" GROUP BY "A", "B" ORDER BY "A"`);
+check('K2 marked one (1,k1) and both (2,k2), with the latest delete\'s version', JSON.stringify(r) === JSON.stringify([['1', 'k1', '1', '20'], ['2', 'k2', '2', '21']]), r);
+r = await oracle(`SELECT "A", COUNT(*) FROM "${DB}"."S"."K" WHERE NOT "_SLUICE_DELETED" GROUP BY "A" ORDER BY "A"`);
+check('... leaving one (1,k1) and both (3,k3) live', JSON.stringify(r) === JSON.stringify([['1', '1'], ['3', '2']]), r);
 
 // Privileges
 await control('config', { warehouse_usage: false });

@@ -6,6 +6,7 @@
 //
 // node server.mjs --port P --account ACCT --user USER --public-key FILE.pem --role ROLE
 //   --warehouse WH --database DB --s3-endpoint http://127.0.0.1:PORT [--region us-east-1]
+//   [--azure-endpoint http://127.0.0.1:PORT] (Azurite: blobs at <endpoint>/<account>/<container>/...)
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import {
-  SfError, compileError, splitStatements, matchTemplate, translate, tableRefsIn, columnIdents,
+  SfError, compileError, splitStatements, matchTemplate, parseLocation, translate, tableRefsIn, columnIdents,
   duckType, duckIdent, duckString, showIdent, typeFromDuck, parseType, typeText, infoSchemaType, DDL, MACROS,
 } from './sql.mjs';
 import { signS3 } from './sigv4.mjs';
@@ -37,6 +38,7 @@ for (const k of ['port', 'account', 'user', 'public-key', 'role', 'warehouse', '
 const cfg = {
   port: Number(opt.port), account: opt.account.split('.')[0].toUpperCase(), user: opt.user.toUpperCase(), role: opt.role,
   warehouse: opt.warehouse, database: opt.database, s3: opt['s3-endpoint'].replace(/\/$/, ''), region: opt.region ?? 'us-east-1',
+  azure: opt['azure-endpoint']?.replace(/\/$/, ''),
   // rows per result partition (Snowflake cuts by size; a small number makes clients fetch
   // partitions: https://docs.snowflake.com/en/developer-guide/sql-api/handling-responses)
   partitionRows: Number(opt['partition-rows'] ?? 1000),
@@ -49,7 +51,7 @@ const fingerprint = 'SHA256:' + crypto.createHash('sha256').update(publicKey.exp
 
 // ------------------------------------------------------------------------------------------------
 // Emulator state
-const grants = { warehouseUsage: true, createSchema: true, integrations: new Map() };
+const grants = { warehouseUsage: true, createSchema: true, integrations: new Map(), stages: new Map() };
 const faults = { status429: 0, status503: 0, status408: 0, drop: 0, async: 0 };
 const fired = { status429: 0, status503: 0, status408: 0, drop: 0, async: 0 };
 let clockSkew = 0;
@@ -346,13 +348,17 @@ async function createSchema(s, plan) {
   return statusResult(`Schema ${showIdent(plan.schema)} successfully created.`);
 }
 
-const columnDefs = (cols) => cols.map((c) => `${duckIdent(c.name)} ${duckType(c.type)}${c.notNull ? ' NOT NULL' : ''}`).join(', ');
+const columnDefs = (cols, seq) => cols.map((c) => `${duckIdent(c.name)} ${duckType(c.type)}${c.notNull ? ' NOT NULL' : ''}${c.identity ? ` DEFAULT nextval(${duckString(seq)})` : ''}`).join(', ');
+let sequences = 0;
 async function createTable(s, plan) {
   const r = await s.resolve(plan.table, false);
   if (r.exists) return statusResult(`${showIdent(plan.table.name)} already exists, statement succeeded.`);
+  // IDENTITY: a DuckDB sequence gives each inserted row the next number
+  const seq = `${DBQ}.${duckIdent(r.schema)}.sf_identity_${++sequences}`;
+  if (plan.cols.some((c) => c.identity)) await s.con.run(`CREATE SEQUENCE ${seq}`);
   // https://docs.snowflake.com/en/sql-reference/constraints-overview: Snowflake enforces NOT NULL
   // but not PRIMARY KEY, so the key is not given to DuckDB (which would enforce it).
-  await s.con.run(`CREATE TABLE ${r.sql} (${columnDefs(plan.cols)})`).catch((e) => { throw caseClash(e, r.full); });
+  await s.con.run(`CREATE TABLE ${r.sql} (${columnDefs(plan.cols, seq)})`).catch((e) => { throw caseClash(e, r.full); });
   tableId(r.schema, r.phys);
   declared.set(r.key, new Map(plan.cols.map((c) => [c.name, typeText(c.type)])));
   return statusResult(`Table ${showIdent(plan.table.name)} successfully created.`);
@@ -463,9 +469,15 @@ async function checkVariants(s, plan, target) {
 async function dmlOrQuery(s, plan) {
   const { sql, tables } = await prepare(s, plan.text);
   await checkVariants(s, plan, tables[0]);
-  if (plan.kind === 'L2' || plan.kind === 'K1' || plan.kind === 'T1' || plan.kind === 'S2') {
+  if (plan.kind === 'K2' || plan.kind === 'K3') {
+    // every column of the staged deletes is compared: a row differing in one is another row
+    const from = await s.resolve(plan.from);
+    const staged = (await s.columns(from.schema, from.phys)).map((c) => c.name).filter((n) => !n.startsWith('_SLUICE_'));
+    if (staged.join('\0') !== plan.cols.join('\0')) throw new SfError('999007', '22000', `emulator: ${plan.kind} compares ${plan.cols.join(', ')} but the staged deletes have ${staged.join(', ')}`);
+  }
+  if (plan.kind === 'L2' || plan.kind === 'K1' || plan.kind === 'T1' || plan.kind === 'S2' || plan.kind === 'K2') {
     const n = Number((await rowsOf(s.con, sql))[0][0]);
-    if (plan.kind === 'T1' || plan.kind === 'S2') {
+    if (plan.kind === 'T1' || plan.kind === 'S2' || plan.kind === 'K2') {
       return { cols: [{ name: 'number of rows updated', type: COUNT, nullable: false }, { name: 'number of multi-joined rows updated', type: COUNT, nullable: false }], rows: [[n, 0]], stats: { numRowsUpdated: n, numDmlDuplicates: 0 } };
     }
     return { cols: [{ name: 'number of rows inserted', type: COUNT, nullable: false }], rows: [[n]], stats: { numRowsInserted: n } };
@@ -523,13 +535,21 @@ function commitLoads(s) { for (const k of s.pendingLoads) loadHistory.set(k, Dat
 async function copyInto(s, plan) {
   const r = await s.resolve(plan.table);
   let cred = plan.credentials;
+  if (plan.stage) {
+    // @name resolves in the session's database and schema (https://docs.snowflake.com/en/sql-reference/name-resolution)
+    const parts = [...[s.ctx.database, s.ctx.schema].slice(0, 3 - plan.stage.length), ...plan.stage];
+    const st = grants.stages.get(parts.join('.'));
+    if (!st || parts.length !== 3) throw new SfError('002003', '02000', `SQL compilation error:\nStage '${parts.map(showIdent).join('.')}' does not exist or not authorized.`);
+    plan.location = parseLocation(st.url);
+    cred = { keyId: st.key_id, secret: st.secret, token: st.token ?? null, sas: st.sas };
+  }
   if (plan.integration !== undefined) {
     const integ = grants.integrations.get(plan.integration);
     if (!integ) throw new SfError('002003', '02000', `SQL compilation error:\nIntegration '${showIdent(plan.integration)}' does not exist or not authorized.`);
     if (integ.allowed_locations && !integ.allowed_locations.some((l) => plan.location.url.startsWith(l))) {
       throw new SfError('003144', '42501', `SQL compilation error:\nLocation '${plan.location.url}' is not allowed by integration '${showIdent(plan.integration)}'.`);
     }
-    cred = { keyId: integ.key_id, secret: integ.secret, token: integ.token ?? null };
+    cred = { keyId: integ.key_id, secret: integ.secret, token: integ.token ?? null, sas: integ.sas };
   }
   const id = tableId(r.schema, r.phys);
   const now = Date.now() + clockSkew * 1000;
@@ -538,7 +558,16 @@ async function copyInto(s, plan) {
   const todo = [];
   for (const rel of plan.files) {
     const url = plan.location.url + rel;
-    const { url: httpUrl, headers } = signS3({ method: 'GET', endpoint: cfg.s3, bucket: plan.location.bucket, key: plan.location.prefix + rel, region: cfg.region, accessKeyId: cred.keyId, secretAccessKey: cred.secret, sessionToken: cred.token });
+    let httpUrl, headers = {};
+    if (plan.location.kind === 's3') {
+      ({ url: httpUrl, headers } = signS3({ method: 'GET', endpoint: cfg.s3, bucket: plan.location.bucket, key: plan.location.prefix + rel, region: cfg.region, accessKeyId: cred.keyId, secretAccessKey: cred.secret, sessionToken: cred.token }));
+    } else {
+      // Azure: the blob fetched with the SAS token as its query (Azurite checks its signature)
+      if (!cfg.azure) throw new SfError('091003', '22000', 'Failure using stage area. Cause: [emulator started without --azure-endpoint]');
+      const blob = (plan.location.prefix + rel).split('/').map(encodeURIComponent).join('/');
+      httpUrl = `${cfg.azure}/${plan.location.account}/${plan.location.container}/${blob}?${cred.sas}`;
+      headers = { 'x-ms-version': '2020-10-02' };
+    }
     let res;
     try { res = await fetch(httpUrl, { headers }); } catch (e) { throw new SfError('091003', '22000', `Failure using stage area. Cause: [${e.message}]`); }
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -756,6 +785,7 @@ async function postStatements(req, res, url) {
     role, roleOk, nullable: url.searchParams.get('nullable') !== 'false',
     warehouseOk: roleOk && body.warehouse === cfg.warehouse && grants.warehouseUsage,
     databaseOk: roleOk && body.database === cfg.database,
+    database: body.database, schema: body.schema, // what an unqualified name resolves in
   };
   if (params.TIMEZONE !== undefined && !/^(UTC|Etc\/UTC)$/i.test(String(params.TIMEZONE))) return fail(new SfError('999005', '0A000', 'emulator: only TIMEZONE = UTC is emulated'));
   // https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements:
@@ -845,7 +875,10 @@ async function control(req, res, url) {
     if (b.warehouse_usage !== undefined) grants.warehouseUsage = !!b.warehouse_usage;
     if (b.create_schema !== undefined) grants.createSchema = !!b.create_schema;
     for (const [name, v] of Object.entries(b.integrations ?? {})) grants.integrations.set(name, v);
-    return send(res, 200, { warehouse_usage: grants.warehouseUsage, create_schema: grants.createSchema, integrations: [...grants.integrations.keys()] });
+    // named stages, "DB.SCHEMA.NAME" -> { url, key_id, secret } or { url, sas } (CREATE STAGE ... URL
+    // = '...' CREDENTIALS = (...), done by an administrator: not one of sluice's statements)
+    for (const [name, v] of Object.entries(b.stages ?? {})) grants.stages.set(name, v);
+    return send(res, 200, { warehouse_usage: grants.warehouseUsage, create_schema: grants.createSchema, integrations: [...grants.integrations.keys()], stages: [...grants.stages.keys()] });
   }
   if (req.method === 'POST' && p === '/_emulator/query') {
     const sql = await readBody(req);

@@ -171,15 +171,18 @@ const L = (item) => `(?:${item})(?:, (?:${item}))*`;
 const AND = (item) => `(?:${item})(?: AND (?:${item}))*`;
 const VAL = (a) => `${a}\\.${QI}|PARSE_JSON\\(${a}\\.${QI}\\)`;
 const SEL = `(?:${VAL('c')})(?: AS ${QI})?|IFF\\(SUBSTR\\(c\\."_SLUICE_UNCHANGED", \\d+, 1\\) = '1', o\\.${QI}, (?:${VAL('c')})\\) AS ${QI}|IFF\\(c\\."_SLUICE_UNCHANGED" IS NOT NULL AND o\\.${QI} IS NULL, ${STR}, NULL\\) AS "_SLUICE_LOST"`;
+const LENIENT = ` WHERE c\\."_SLUICE_UNCHANGED" IS NULL OR o\\.${QI} IS NOT NULL OR SUBSTR\\(c\\."_SLUICE_UNCHANGED", \\d+, 1\\) <> 'L'`;
 const LOST_UPD = ' WHEN MATCHED AND s\\."_SLUICE_LOST" IS NOT NULL THEN UPDATE SET "_SLUICE_VERSION" = CAST\\(s\\."_SLUICE_LOST" AS NUMBER\\(20,0\\)\\)';
 const LOST_INS = ' WHEN NOT MATCHED AND s\\."_SLUICE_LOST" IS NOT NULL THEN INSERT \\("_SLUICE_VERSION"\\) VALUES \\(CAST\\(s\\."_SLUICE_LOST" AS NUMBER\\(20,0\\)\\)\\)';
+// K2/K3's subquery: the live rows the staged deletes take, equal value for value
+const KM = `SELECT r\\."_SLUICE_ROW" AS "_SLUICE_R", d\\."_SLUICE_V" FROM (${TBL}) AS r JOIN \\(SELECT (${L(`c\\.${QI}`)}), COUNT\\(\\*\\) AS "_SLUICE_N", MAX\\(c\\."_SLUICE_VERSION"\\) AS "_SLUICE_V" FROM (${TMP}) AS c WHERE c\\."_SLUICE_DELETED" GROUP BY (${L(`c\\.${QI}`)})\\) AS d ON (${AND(`EQUAL_NULL\\(r\\.${QI}, (?:d\\.${QI}|PARSE_JSON\\(d\\.${QI}\\))\\)`)}) WHERE NOT r\\."_SLUICE_DELETED" QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (${L(`d\\.${QI}`)}) ORDER BY r\\."_SLUICE_ROW"\\) <= d\\."_SLUICE_N"`;
 const STATE_COLS = '"PIPELINE", "EPOCH", "POSITION", "VERSION", "COMMIT_US", "APPLIED_US"';
 const re = (s) => new RegExp(`^${s}$`);
 
 const TEMPLATES = {
   C1: re('SELECT CURRENT_ACCOUNT\\(\\), CURRENT_USER\\(\\), CURRENT_ROLE\\(\\), CURRENT_WAREHOUSE\\(\\), CURRENT_DATABASE\\(\\)'),
   D1: re(`CREATE SCHEMA IF NOT EXISTS (${QI})\\.(${QI})`),
-  D2: re(`CREATE TABLE IF NOT EXISTS (${TBL}) \\((${L(`${QI} (?:${TYPE})(?: NOT NULL)?`)})(?:, PRIMARY KEY \\((${L(QI)})\\))?\\)`),
+  D2: re(`CREATE TABLE IF NOT EXISTS (${TBL}) \\((${L(`${QI} (?:${TYPE})(?: NOT NULL| IDENTITY)?`)})(?:, PRIMARY KEY \\((${L(QI)})\\))?\\)`),
   D3: re(`CREATE TEMPORARY TABLE (${QI}\\.${QI}\\.(?:"_SLUICE_TMP_\\d+"|"_SLUICE_PROBE")) \\((${L(`${QI} (?:${TYPE})`)})\\)`),
   D4: re(`ALTER TABLE (${TBL}) ADD COLUMN (${QI}) (${TYPE})`),
   D5: re(`ALTER TABLE (${TBL}) ALTER COLUMN (${QI}) SET DATA TYPE (NUMBER\\(\\d+,\\d+\\))`),
@@ -189,11 +192,13 @@ const TEMPLATES = {
   R2: re(`SELECT "EPOCH", "POSITION", "VERSION", "COMMIT_US", "APPLIED_US" FROM (${QI}\\.${QI}\\."_SLUICE_STATE") WHERE "PIPELINE" = (${STR})`),
   R3: re(`SELECT "COLUMN_NAME", "DATA_TYPE", "NUMERIC_PRECISION", "NUMERIC_SCALE" FROM (${QI})\\."INFORMATION_SCHEMA"\\."COLUMNS" WHERE "TABLE_SCHEMA" = (${STR}) AND "TABLE_NAME" = (${STR}) ORDER BY "ORDINAL_POSITION"`),
   R4: re(`SELECT (${L(QI)}) FROM (${TBL}) WHERE NOT "_SLUICE_DELETED"`),
-  L1: re(`COPY INTO (${TBL}) FROM (${STR}) (?:CREDENTIALS = \\(AWS_KEY_ID = (${STR}) AWS_SECRET_KEY = (${STR})(?: AWS_TOKEN = (${STR}))?\\)|STORAGE_INTEGRATION = (${QI})) FILES = \\((${L(STR)})\\) FILE_FORMAT = \\(TYPE = PARQUET USE_VECTORIZED_SCANNER = TRUE\\) MATCH_BY_COLUMN_NAME = CASE_SENSITIVE`),
+  L1: re(`COPY INTO (${TBL}) FROM (${STR}|@${QI}(?:\\.${QI}){0,2})(?: CREDENTIALS = \\((?:AWS_KEY_ID = (${STR}) AWS_SECRET_KEY = (${STR})(?: AWS_TOKEN = (${STR}))?|AZURE_SAS_TOKEN = (${STR}))\\)| STORAGE_INTEGRATION = (${QI}))? FILES = \\((${L(STR)})\\) FILE_FORMAT = \\(TYPE = PARQUET USE_VECTORIZED_SCANNER = TRUE\\) MATCH_BY_COLUMN_NAME = CASE_SENSITIVE`),
   L2: re(`INSERT INTO (${TBL}) \\((${L(QI)})\\) SELECT (${L(VAL('c'))}) FROM (${TMP}) AS c`),
   K1: re(`INSERT INTO (${TBL}) \\((${L(QI)})\\) SELECT (${L(`${VAL('c')}|FALSE`)}) FROM (${TMP}) AS c WHERE NOT c\\."_SLUICE_DELETED"`),
+  K2: re(`UPDATE (${TBL}) AS t SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = z\\."_SLUICE_V" FROM \\(${KM}\\) AS z WHERE t\\."_SLUICE_ROW" = z\\."_SLUICE_R"`),
+  K3: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = (\\d+), '0', 'sluice: a delete found no equal live row'\\) AS NUMBER\\(1,0\\)\\) FROM \\(${KM}\\)`),
   T1: re(`UPDATE (${TBL}) SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = (\\d+) WHERE NOT "_SLUICE_DELETED"`),
-  M1: re(`MERGE INTO (${TBL}) AS t USING \\(SELECT (${L(SEL)}) FROM \\(SELECT \\* FROM (${TMP}) QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (${L(QI)}) ORDER BY "_SLUICE_VERSION" DESC, "_SLUICE_SEQ" DESC\\) = 1\\) AS c(?: LEFT JOIN (${TBL}) AS o ON (${AND(`o\\.${QI} = c\\.${QI}`)}) AND NOT o\\."_SLUICE_DELETED")?\\) AS s ON (${AND(`t\\.${QI} = s\\.${QI}`)})(${LOST_UPD})? WHEN MATCHED AND s\\."_SLUICE_DELETED" THEN UPDATE SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = s\\."_SLUICE_VERSION" WHEN MATCHED THEN UPDATE SET (${L(`${QI} = (?:s\\.${QI}|FALSE)`)})(${LOST_INS})? WHEN NOT MATCHED AND NOT s\\."_SLUICE_DELETED" THEN INSERT \\((${L(QI)})\\) VALUES \\((${L(`s\\.${QI}|FALSE`)})\\)`),
+  M1: re(`MERGE INTO (${TBL}) AS t USING \\(SELECT (${L(SEL)}) FROM \\(SELECT \\* FROM (${TMP}) QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (${L(QI)}) ORDER BY "_SLUICE_VERSION" DESC, "_SLUICE_SEQ" DESC\\) = 1\\) AS c(?: LEFT JOIN (${TBL}) AS o ON (${AND(`o\\.${QI} = c\\.${QI}`)}) AND NOT o\\."_SLUICE_DELETED"${LENIENT})?\\) AS s ON (${AND(`t\\.${QI} = s\\.${QI}`)})(${LOST_UPD})? WHEN MATCHED AND s\\."_SLUICE_DELETED" THEN UPDATE SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = s\\."_SLUICE_VERSION" WHEN MATCHED THEN UPDATE SET (${L(`${QI} = (?:s\\.${QI}|FALSE)`)})(${LOST_INS})? WHEN NOT MATCHED AND NOT s\\."_SLUICE_DELETED" THEN INSERT \\((${L(QI)})\\) VALUES \\((${L(`s\\.${QI}|FALSE`)})\\)`),
   S1: re(`MERGE INTO (${QI}\\.${QI}\\."_SLUICE_STATE") AS t USING \\(SELECT (${STR}) AS "PIPELINE", (${STR}) AS "EPOCH", (${STR}) AS "POSITION", (\\d+) AS "VERSION", (-?\\d+) AS "COMMIT_US", (-?\\d+) AS "APPLIED_US"\\) AS s ON t\\."PIPELINE" = s\\."PIPELINE" WHEN MATCHED THEN UPDATE SET "EPOCH" = s\\."EPOCH", "POSITION" = s\\."POSITION", "VERSION" = s\\."VERSION", "COMMIT_US" = s\\."COMMIT_US", "APPLIED_US" = s\\."APPLIED_US" WHEN NOT MATCHED THEN INSERT \\(${STATE_COLS}\\) VALUES \\(s\\."PIPELINE", s\\."EPOCH", s\\."POSITION", s\\."VERSION", s\\."COMMIT_US", s\\."APPLIED_US"\\)`),
   S4: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = \\d+, '0', 'sluice: staged rows are missing'\\) AS NUMBER\\(1,0\\)\\) FROM (${QI}\\.${QI}\\.(?:"_SLUICE_TMP_\\d+"|"_SLUICE_PROBE"))`),
   S0: re(`MERGE INTO (${QI}\\.${QI}\\."_SLUICE_STATE") AS t USING \\(SELECT (${STR}) AS "PIPELINE"\\) AS s ON t\\."PIPELINE" = s\\."PIPELINE" WHEN NOT MATCHED THEN INSERT \\("PIPELINE"\\) VALUES \\(s\\."PIPELINE"\\)`),
@@ -252,6 +257,16 @@ const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 const need = (cond, why) => { if (!cond) throw compileError(why); };
 
 // Matches one statement; returns a plan { kind, ...fields } or throws the compile error.
+// An external location: s3://bucket/prefix/ or azure://account.blob.core.windows.net/container/prefix/
+// (https://docs.snowflake.com/en/sql-reference/sql/create-stage, external stage parameters).
+export function parseLocation(loc) {
+  const s3 = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/((?:[^/]+\/)*)$/.exec(loc);
+  if (s3) return { kind: 's3', url: loc, bucket: s3[1], prefix: s3[2] };
+  const az = /^azure:\/\/([a-z0-9]{3,24})\.blob\.core\.windows\.net\/([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\/((?:[^/]+\/)*)$/.exec(loc);
+  if (az) return { kind: 'azure', url: loc, account: az[1], container: az[2], prefix: az[3] };
+  throw compileError(`stage location ${JSON.stringify(loc)} is neither 's3://bucket/prefix/' nor 'azure://account.blob.core.windows.net/container/prefix/'`);
+}
+
 export function matchTemplate(text) {
   let kind = null;
   let m = null;
@@ -263,9 +278,14 @@ export function matchTemplate(text) {
     case 'D2': case 'D3': {
       plan.table = tableRef(m[1]);
       plan.cols = items(m[2]).map((it) => {
-        const c = /^("(?:[^"]|"")+") (\S+)( NOT NULL)?$/.exec(it);
-        return { name: ident(c[1]), type: parseType(c[2]), notNull: !!c[3] };
+        const c = /^("(?:[^"]|"")+") (\S+)( NOT NULL)?( IDENTITY)?$/.exec(it);
+        return { name: ident(c[1]), type: parseType(c[2]), notNull: !!c[3], identity: !!c[4] };
       });
+      // https://docs.snowflake.com/en/sql-reference/sql/create-table (AUTOINCREMENT | IDENTITY):
+      // numeric columns only; TEMPLATES.md: only a keyless table's "_SLUICE_ROW" NUMBER(38,0).
+      for (const c of plan.cols.filter((x) => x.identity)) {
+        need(c.name === '_SLUICE_ROW' && typeText(c.type) === 'NUMBER(38,0)', `IDENTITY on ${duckIdent(c.name)}: only "_SLUICE_ROW" NUMBER(38,0) is one`);
+      }
       plan.pk = m[3] ? qidsOf(m[3]) : [];
       const names = plan.cols.map((c) => c.name);
       need(new Set(names).size === names.length, 'duplicate column name');
@@ -284,13 +304,22 @@ export function matchTemplate(text) {
     case 'R4': plan.table = tableRef(m[2]); plan.cols = qidsOf(m[1]); break;
     case 'L1': {
       plan.table = tableRef(m[1]);
-      const loc = lex(m[2])[0].value;
-      const lm = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/((?:[^/]+\/)*)$/.exec(loc);
-      need(lm, `stage location ${JSON.stringify(loc)} is not 's3://bucket/prefix/'`);
-      plan.location = { url: loc, bucket: lm[1], prefix: lm[2] };
-      if (m[6]) plan.integration = ident(m[6]);
-      else plan.credentials = { keyId: lex(m[3])[0].value, secret: lex(m[4])[0].value, token: m[5] ? lex(m[5])[0].value : null };
-      plan.files = items(m[7]).map((s) => lex(s)[0].value);
+      // https://docs.snowflake.com/en/sql-reference/sql/copy-into-table: FROM a named stage
+      // (@[db.][schema.]stage, which carries its own access: no CREDENTIALS or
+      // STORAGE_INTEGRATION) or an external location ('s3://bucket/path/' with AWS_KEY_ID,
+      // AWS_SECRET_KEY[, AWS_TOKEN]; 'azure://account.blob.core.windows.net/container/path/'
+      // with AZURE_SAS_TOKEN; either with STORAGE_INTEGRATION instead).
+      if (m[2].startsWith('@')) {
+        need(!m[3] && !m[6] && !m[7], 'COPY from a named stage takes no CREDENTIALS or STORAGE_INTEGRATION');
+        plan.stage = qidsOf(m[2]);
+      } else {
+        plan.location = parseLocation(lex(m[2])[0].value);
+        need(m[3] || m[6] || m[7], 'COPY from an external location needs CREDENTIALS or STORAGE_INTEGRATION');
+        if (m[7]) plan.integration = ident(m[7]);
+        else if (m[6]) { need(plan.location.kind === 'azure', 'AZURE_SAS_TOKEN is for an azure:// location'); plan.credentials = { sas: lex(m[6])[0].value }; }
+        else { need(plan.location.kind === 's3', 'AWS_KEY_ID is for an s3:// location'); plan.credentials = { keyId: lex(m[3])[0].value, secret: lex(m[4])[0].value, token: m[5] ? lex(m[5])[0].value : null }; }
+      }
+      plan.files = items(m[8]).map((s) => lex(s)[0].value);
       // https://docs.snowflake.com/en/user-guide/data-load-considerations-load: the FILES parameter
       // takes at most 1,000 files.
       if (plan.files.length > 1000) throw new SfError('001003', '42000', `SQL compilation error:\nFILES lists ${plan.files.length} files; at most 1000 are allowed.`);
@@ -316,6 +345,21 @@ export function matchTemplate(text) {
       break;
     }
     case 'T1': plan.table = tableRef(m[1]); break;
+    case 'K2': case 'K3': {
+      // groups: K2's table or K3's count, then the subquery's table, select list, temporary
+      // table, GROUP BY, ON, PARTITION BY
+      if (plan.kind === 'K2') need(same(Object.values(tableRef(m[1])), Object.values(tableRef(m[2]))), 'K2 must read the rows of the table it updates');
+      else plan.count = Number(m[1]);
+      plan.table = tableRef(m[2]); plan.from = tableRef(m[4]);
+      const sel = qidsOf(m[3]);
+      const on = items(m[6], ' AND ');
+      plan.cols = on.map((it) => qidsOf(it)[0]);
+      need(same(sel, plan.cols) && same(qidsOf(m[5]), plan.cols) && same(qidsOf(m[7]), plan.cols),
+        'the select list, GROUP BY, ON and PARTITION BY must name the same columns in the same order');
+      on.forEach((it) => { const [a, b] = qidsOf(it); need(a === b, `ON item ${it} compares two columns`); });
+      plan.values = new Map(on.map((it) => [qidsOf(it)[0], it]));
+      break;
+    }
     case 'M1': {
       plan.table = tableRef(m[1]); plan.from = tableRef(m[3]);
       const sel = items(m[2]);
@@ -332,6 +376,10 @@ export function matchTemplate(text) {
         need(same(Object.values(tableRef(m[5])), Object.values(plan.table)), 'LEFT JOIN must read the MERGE target');
         const joins = items(m[6], ' AND ').map((it) => qidsOf(it));
         need(same(joins.map(([a]) => a), plan.keys) && joins.every(([a, b]) => b === `_SLUICE_FROM_${a}`), 'LEFT JOIN must compare o."K" with c."_SLUICE_FROM_K" for every key');
+        // the lenient filter reads the first key and the character after the columns' bits
+        const lw = / OR o\.("(?:[^"]|"")+") IS NOT NULL OR SUBSTR\(c\."_SLUICE_UNCHANGED", (\d+), 1\) <> 'L'\) AS s ON /.exec(text);
+        const nbits = [...plan.values.keys()].filter((k) => !k.startsWith('_SLUICE_')).length;
+        need(lw && ident(lw[1]) === plan.keys[0] && Number(lw[2]) === nbits + 1, `the WHERE must test o.<first key> and SUBSTR(..., ${nbits + 1}, 1), the character after the bits`);
       }
       const set = items(m[9]);
       need(set.length >= 2 && set[set.length - 2] === '"_SLUICE_VERSION" = s."_SLUICE_VERSION"' && set[set.length - 1] === '"_SLUICE_DELETED" = FALSE',
@@ -371,6 +419,7 @@ export function translate(text, resolve) {
       out += duckType(parseType(`NUMBER(${at(2).raw},${at(4).raw})`));
       i += 5;
     } else if (t.t === 'word' && t.raw === 'IFF' && at(1).raw === '(') out += 'sf_iff';
+    else if (t.t === 'word' && t.raw === 'EQUAL_NULL' && at(1).raw === '(') out += 'sf_equal_null';
     else if (t.t === 'word' && t.raw === 'PARSE_JSON' && at(1).raw === '(') out += 'sf_parse_json';
     else out += t.raw;
   }
@@ -382,5 +431,7 @@ export function translate(text, resolve) {
 // (https://docs.snowflake.com/en/sql-reference/functions/parse_json).
 export const MACROS = [
   'CREATE MACRO sf_iff(c, a, b) AS CASE WHEN c THEN a ELSE b END',
+  // https://docs.snowflake.com/en/sql-reference/functions/equal_null: NULL-safe equality
+  'CREATE MACRO sf_equal_null(a, b) AS a IS NOT DISTINCT FROM b',
   "CREATE MACRO sf_parse_json(x) AS CASE WHEN trim(x) = '' THEN NULL ELSE json(x) END",
 ];
