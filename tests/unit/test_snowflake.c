@@ -365,6 +365,17 @@ static void test_key_errors(void **state)
 	c.passphrase = "s3cret-pass";
 	assert_int_equal(sf_auth_open(&c, &a, &err), 0);
 	sf_auth_close(a);
+	/* the legacy encrypted PEM (BEGIN RSA PRIVATE KEY, Proc-Type: 4,ENCRYPTED) alike */
+	BIO *lf = BIO_new_file(keyfile, "w");
+	PEM_write_bio_PrivateKey_traditional(lf, k, EVP_aes_256_cbc(),
+	                                     (unsigned char *)"s3cret-pass", 11, NULL, NULL);
+	BIO_free(lf);
+	c.passphrase = NULL;
+	assert_true(sf_auth_open(&c, &a, &err) < 0);
+	assert_non_null(strstr(err.msg, "is encrypted: set target.private_key_passphrase"));
+	c.passphrase = "s3cret-pass";
+	assert_int_equal(sf_auth_open(&c, &a, &err), 0);
+	sf_auth_close(a);
 	/* a public key, or no file */
 	FILE *f = fopen(pubfile, "w");
 	PEM_write_PUBKEY(f, k);

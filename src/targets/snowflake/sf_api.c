@@ -99,7 +99,10 @@ static int sf_key_load(sf_auth *a, const char *path, const char *pass, sl_error 
 	bool encrypted = false;
 	while (fgets(head, sizeof head, f))
 		if (strstr(head, "-----BEGIN")) {
-			encrypted = strstr(head, "ENCRYPTED") != NULL;
+			/* PKCS#8: BEGIN ENCRYPTED PRIVATE KEY; the legacy form (BEGIN RSA PRIVATE
+			 * KEY) says so in a Proc-Type: 4,ENCRYPTED header on the next line */
+			encrypted = strstr(head, "ENCRYPTED") != NULL ||
+			            (fgets(head, sizeof head, f) && strstr(head, "ENCRYPTED"));
 			break;
 		}
 	rewind(f);
