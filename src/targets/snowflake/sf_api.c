@@ -98,7 +98,7 @@ static int sf_key_load(sf_auth *a, const char *path, const char *pass, sl_error 
 	char head[64] = "";
 	bool encrypted = false;
 	while (fgets(head, sizeof head, f))
-		if (strstr(head, "-----BEGIN")) {
+		if (strstr(head, "-----BEGIN") && strstr(head, "PRIVATE KEY")) {
 			/* PKCS#8: BEGIN ENCRYPTED PRIVATE KEY; the legacy form (BEGIN RSA PRIVATE
 			 * KEY) says so in a Proc-Type: 4,ENCRYPTED header on the next line */
 			encrypted = strstr(head, "ENCRYPTED") != NULL ||

@@ -699,8 +699,8 @@ void sf_sql_delete_check(sl_buf *b, const char *qt, const char *tmp, const sf_co
                          int64_t ndel)
 {
 	sl_buf_printf(b,
-	              "SELECT CAST(IFF(COUNT(*) = %" PRId64 ", '0', '" SF_DELETE_UNMATCHED
-	              "') AS NUMBER(1,0)) FROM (",
+	              "SELECT CAST(IFF(COUNT(DISTINCT \"_SLUICE_R\") = %" PRId64
+	              ", '0', '" SF_DELETE_UNMATCHED "') AS NUMBER(1,0)) FROM (",
 	              ndel);
 	sf_keyless_matches(b, qt, tmp, cols, n);
 	sl_buf_putc(b, ')');

@@ -1,11 +1,11 @@
-/* The Snowflake target (docs/SNOWFLAKE.md): Parquet files staged in an S3 location, loaded
+/* The Snowflake target (docs/SNOWFLAKE.md): Parquet files staged on S3 or Azure, loaded
  * with COPY INTO through the SQL API (sf_api.h), in statements whose shapes are listed in
  * tests/emulators/snowflake/TEMPLATES.md.
  *
  * Snapshot: each chunk is one Parquet file of the table's columns (named and typed as in
  * Snowflake, sf_sql.h) plus _SLUICE_VERSION = 0 and _SLUICE_DELETED = FALSE, loaded by one
  * COPY INTO the table (through a temporary table and PARSE_JSON when the table has VARIANT
- * columns), then removed. A table whose load did not finish is emptied and loaded again
+ * columns, and for a keyless table, whose _SLUICE_ROW an INSERT fills), then removed. A table whose load did not finish is emptied and loaded again
  * (prepare's reload), so a chunk loaded twice never stays.
  *
  * Changes: a group's changes to a table collect in memory as staged rows (the latest row per
@@ -191,10 +191,15 @@ static int sf_stage_parse(sf_target *t, const char *stage, sl_buf *store_url, sl
 	size_t hl = (size_t)(rest - host), bl = sizeof blob - 1;
 	if (hl > bl && strncasecmp(rest - bl, blob, bl) == 0)
 		hl -= bl;
-	if (hl == 0 || strlen(rest) < 2)
+	/* the account: letters and digits (a dfs.core or sovereign-cloud host is not taken) */
+	bool ok = hl > 0 && rest[0] == '/' && rest[1] && rest[1] != '/';
+	for (size_t k = 0; ok && k < hl; k++)
+		ok = (host[k] >= 'a' && host[k] <= 'z') || (host[k] >= '0' && host[k] <= '9');
+	if (!ok)
 		return sl_error_set(err, SL_ERR_CONFIG,
-		                    "target.stage: %s names no account and container (write "
-		                    "azure://ACCOUNT.blob.core.windows.net/CONTAINER/PATH)",
+		                    "target.stage: %s is not azure://ACCOUNT.blob.core.windows.net/"
+		                    "CONTAINER/PATH (an account of lower-case letters and digits, "
+		                    "then a container)",
 		                    stage);
 	sl_buf_printf(store_url, "azure://%.*s%s", (int)hl, host, rest);
 	sl_buf_printf(loc, "azure://%.*s%s%s", (int)hl, host, blob, rest);
@@ -413,14 +418,24 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 		if (named) {
 			/* @"DB"."S"."STAGE": each part folded as Snowflake folds it */
 			sl_buf_putc(&l, '@');
-			for (const char *p = named; *p;) {
+			const char *p = named + (named[0] == '@');
+			for (int parts = 1; rc == 0; parts++) {
 				size_t n = strcspn(p, ".");
+				if (n == 0 || parts > 3 || strcspn(p, "\"/ ") < n)
+					rc = sl_error_set(
+					        err, SL_ERR_CONFIG,
+					        "target.stage_name: %s is not a stage name "
+					        "(NAME, SCHEMA.NAME or DB.SCHEMA.NAME, unquoted, "
+					        "without a path)",
+					        named);
 				char *part = sl_strndup(p, n);
 				sf_ident(&l, part);
 				free(part);
 				p += n;
-				if (*p == '.' && *++p)
-					sl_buf_putc(&l, '.');
+				if (*p != '.')
+					break;
+				p++;
+				sl_buf_putc(&l, '.');
 			}
 			t->named = true;
 		} else {
@@ -1116,6 +1131,8 @@ struct sfa_table {
 	bool any_unchanged;
 	bool has_row;     /* keyless: the table has _SLUICE_ROW */
 	int64_t ndel;     /* keyless: the deletes staged */
+	bool stale;       /* a column added this group that the table's rows lack values of:
+	                     its keyless deletes may find no equal row until it is copied */
 	bool lenient_del; /* keyless: one of them may find no row (may_miss, converging) */
 	char *bits;       /* sfa_changes' work space: a 0/1 per column, then 'L' or not */
 	int nbits;
@@ -1323,6 +1340,39 @@ static int sfa_shape(sl_applier *handle, int ti, sl_shape *shape, bool *stale, s
 			if (strcmp(at->tnames[k], c.file.name) == 0)
 				found = k;
 		sl_buf_reset(&a->one);
+		if (shape->fields[i].renamed_from) {
+			/* renamed on the source: renamed here, its values kept */
+			sl_buf old = {0};
+			sf_fold(&old, shape->fields[i].renamed_from);
+			int from = -1;
+			for (int k = 0; k < at->ntcols; k++)
+				if (strcmp(at->tnames[k], sl_buf_cstr(&old)) == 0)
+					from = k;
+			if (from >= 0 && found >= 0) {
+				int rc = sl_error_set(
+				        err, SL_ERR_STATE,
+				        "target: column %s of %s was renamed to %s on the "
+				        "source, but %s has both; drop or rename one of "
+				        "them in Snowflake",
+				        sl_buf_cstr(&old), st->qt, c.file.name, st->qt);
+				sl_buf_free(&old), sf_col_reset(&c);
+				return rc;
+			}
+			if (from >= 0) {
+				sl_buf_printf(&a->one, "ALTER TABLE %s RENAME COLUMN ", st->qt);
+				sf_quote(&a->one, sl_buf_cstr(&old));
+				sl_buf_puts(&a->one, " TO ");
+				sf_quote(&a->one, c.file.name);
+				sfa_pre(a, &a->one);
+				sl_buf_reset(&a->one);
+				free(at->tnames[from]);
+				at->tnames[from] = sl_strdup(c.file.name);
+				found = from;
+				sl_info("target: %s: column %s renamed to %s", td->qualified,
+				        sl_buf_cstr(&old), c.file.name);
+			}
+			sl_buf_free(&old);
+		}
 		if (found < 0 && at->ntcols > 0) {
 			sl_buf_printf(&a->one, "ALTER TABLE %s ADD COLUMN ", st->qt);
 			sf_quote(&a->one, c.file.name);
@@ -1335,7 +1385,8 @@ static int sfa_shape(sl_applier *handle, int ti, sl_shape *shape, bool *stale, s
 			at->tnames[at->ntcols] = sl_strdup(c.file.name);
 			at->ttypes[at->ntcols++] = sl_strdup(c.type);
 			if (shape->fields[i].fill || shape->fields[i].fill_missing)
-				*stale = true; /* the rows there get their values by a copy */
+				*stale = at->stale = true; /* the rows there get their values by a
+				                            * copy */
 			sl_info("target: %s: column %s added", td->qualified, c.file.name);
 		} else if (found >= 0) {
 			int fit = sfa_type_fits(at->ttypes[found], c.type);
@@ -1526,6 +1577,8 @@ static void sfa_complete(struct sfa_table *at, const sl_batch *one, const sl_bat
 	int32_t plen = 0;
 	if (prev >= 0 && sl_col_is_valid(&acc->cols[ucol], prev))
 		pbits = (const char *)sl_col_bytes(&acc->cols[ucol], prev, &plen);
+	/* what the earlier change still needs from the table, it may miss as it could */
+	lenient |= pbits && plen > nb && pbits[nb] == 'L';
 	char *left = sl_malloc((size_t)nb + 2);
 	bool any = false;
 	for (int k = 0; k < nb; k++) {
@@ -1574,18 +1627,21 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 	}
 	char *bits = at->bits;
 	for (int64_t i = 0; i < c->rows->length; i++) {
-		/* a group's rows of one table stay in memory until its commit: past this, they go
-		 * as a part of their own (its MERGE runs before the next part's, in the same
-		 * transaction, so the next part sees them) */
-		if (at->acc->length > 0 && sl_batch_bytes(at->acc) > SF_PART_BYTES) {
-			SL_TRY(sfa_flush(a, c->table, err));
-		}
 		if (dead && (dead[i >> 3] >> (i & 7)) & 1)
 			continue;
 		char op = sl_changes_op(c, i);
 		if (op == SL_OP_KEYREF || op == SL_OP_REKEY)
 			continue; /* read by the MOVE after it; the DELETE that follows applies it
 			           */
+		/* a group's rows of one table stay in memory until its commit: past this, they go
+		 * as a part of their own (its MERGE runs before the next part's, in the same
+		 * transaction, so the next part sees them). Not just before a MOVE: the DELETE of
+		 * its old key before it would be applied, and the MOVE's unchanged columns no
+		 * longer found. */
+		if (op != SL_OP_MOVE && at->acc->length > 0 &&
+		    sl_batch_bytes(at->acc) > SF_PART_BYTES) {
+			SL_TRY(sfa_flush(a, c->table, err));
+		}
 		bool del = op == SL_OP_DELETE, any = false;
 		for (int k = 0; k < nb; k++) {
 			bits[k] = c->any_unchanged && sl_changes_is_unchanged(c, i, at->cols[k].src)
@@ -1596,12 +1652,23 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 		/* a change that needs its row and may not find it: while the table is copied
 		 * (its copy brings the row), or within the convergence window (apply_open) */
 		bool lenient = c->may_miss || sl_changes_origin(c, i).version <= a->converge_until;
-		if (at->nkey == 0 && (op == SL_OP_MOVE || any))
+		if (at->nkey == 0 && op != SL_OP_INSERT && op != SL_OP_DELETE)
+			return sl_error_set(
+			        err, SL_ERR_SETTING,
+			        "target: %s: the source updates its rows by key, but its Snowflake "
+			        "table has no key (a key column has no Snowflake form, or is not "
+			        "in "
+			        "the changes): give the key columns types Snowflake takes, or "
+			        "leave "
+			        "the table out",
+			        td->qualified);
+		if (at->nkey == 0 && any)
 			return sl_error_set(
 			        err, SL_ERR_SETTING,
 			        "target: %s has no primary key, and a change on the source left "
 			        "columns unchanged, whose values sluice cannot find without one "
-			        "(on the source: ALTER TABLE %s REPLICA IDENTITY FULL, or add a "
+			        "(give the source's changes whole rows: PostgreSQL REPLICA "
+			        "IDENTITY FULL on %s, MySQL binlog_row_image=FULL; or add a "
 			        "primary key)",
 			        td->qualified, td->qualified);
 		if (at->nkey == 0 && del && !at->has_row)
@@ -1609,16 +1676,13 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 			        err, SL_ERR_STATE,
 			        "target: %s has no primary key and its Snowflake table no "
 			        "\"" SF_ROW "\" column (made by an older sluice), so a "
-			        "delete cannot take one of equal rows: reload the table "
-			        "(sluice resync)",
+			        "delete cannot take one of equal rows: drop the table in "
+			        "Snowflake, then reload it (sluice resync), which makes it anew",
 			        td->qualified);
 		if (at->nkey == 0 && del) {
 			at->ndel++;
-			at->lenient_del |= lenient;
+			at->lenient_del |= lenient || at->stale;
 		}
-		if (op == SL_OP_MOVE && any && c->may_miss && c->moves_missed)
-			(*c->moves_missed)++; /* it may find no row; then its new key may be one
-			                       * the copy passed (counted whether or not) */
 		sfa_stage(a, at, at->one, c, i, del);
 		const sl_batch *row = at->one;
 		if (!del && (any || op == SL_OP_MOVE)) {
@@ -1636,6 +1700,10 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 			}
 			sfa_key(at, old, 0, &a->kb);
 			int64_t prev = sfa_find(a, at, &a->kb);
+			if (op == SL_OP_MOVE && prev < 0 && c->may_miss && c->moves_missed)
+				(*c->moves_missed)++; /* it may find no row; then its new key may be
+				                       * one the copy passed (counted whether or
+				                       * not) */
 			sfa_complete(at, at->one, old, prev, bits, nb, lenient);
 			row = at->fixed;
 		}
@@ -1767,6 +1835,7 @@ static void sfa_reset_group(sf_applier *a)
 		at->used = 0;
 		at->any_unchanged = false;
 		at->ndel = 0, at->lenient_del = false;
+		at->stale = false;
 	}
 }
 

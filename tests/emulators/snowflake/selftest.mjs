@@ -312,7 +312,7 @@ check('retry=true with a reused requestId for another statement: 400', r.status 
 // Keyless deletes (K3 check, K2 mark): K holds (1,k1) (2,k2) (3,k3) twice each, rows numbered by IDENTITY
 const KTMP = '"A" NUMBER(38,0), "B" VARCHAR, "_SLUICE_VERSION" NUMBER(20,0), "_SLUICE_SEQ" NUMBER(20,0), "_SLUICE_DELETED" BOOLEAN';
 const km = (n) => `SELECT r."_SLUICE_ROW" AS "_SLUICE_R", d."_SLUICE_V" FROM ${T('K')} AS r JOIN (SELECT c."A", c."B", COUNT(*) AS "_SLUICE_N", MAX(c."_SLUICE_VERSION") AS "_SLUICE_V" FROM ${T(`_SLUICE_TMP_${n}`)} AS c WHERE c."_SLUICE_DELETED" GROUP BY c."A", c."B") AS d ON EQUAL_NULL(r."A", d."A") AND EQUAL_NULL(r."B", d."B") WHERE NOT r."_SLUICE_DELETED" QUALIFY ROW_NUMBER() OVER (PARTITION BY d."A", d."B" ORDER BY r."_SLUICE_ROW") <= d."_SLUICE_N"`;
-const k3 = (n, want) => `SELECT CAST(IFF(COUNT(*) = ${want}, '0', 'sluice: a delete found no equal live row') AS NUMBER(1,0)) FROM (${km(n)})`;
+const k3 = (n, want) => `SELECT CAST(IFF(COUNT(DISTINCT "_SLUICE_R") = ${want}, '0', 'sluice: a delete found no equal live row') AS NUMBER(1,0)) FROM (${km(n)})`;
 const k2 = (n) => `UPDATE ${T('K')} AS t SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = z."_SLUICE_V" FROM (${km(n)}) AS z WHERE t."_SLUICE_ROW" = z."_SLUICE_R"`;
 r = await oracle(`SELECT COUNT(DISTINCT "_SLUICE_ROW") FROM "${DB}"."S"."K"`);
 check('IDENTITY numbers every row, COPY and INSERT alike', JSON.stringify(r) === '[["6"]]', r);

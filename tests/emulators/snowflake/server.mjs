@@ -331,6 +331,7 @@ async function runStatement(s, plan) {
     case 'D5': return alterType(s, plan);
     case 'D6': return truncate(s, plan);
     case 'D7': return rename(s, plan);
+    case 'D8': return renameColumn(s, plan);
     case 'R3': return describe(s, plan);
     case 'L1': return copyInto(s, plan);
     case 'M1': case 'S1': case 'S0': return merge(s, plan);
@@ -408,6 +409,19 @@ async function truncate(s, plan) {
   await s.con.run(`DELETE FROM ${r.sql}`);
   const id = tableId(r.schema, r.phys);
   for (const k of loadHistory.keys()) if (k.startsWith(`${id} `)) loadHistory.delete(k);
+  return statusResult(OK);
+}
+
+// https://docs.snowflake.com/en/sql-reference/sql/alter-table: RENAME COLUMN col TO new_col; the
+// column must exist and the new name must not.
+async function renameColumn(s, plan) {
+  const r = await s.resolve(plan.table);
+  const cols = (await s.columns(r.schema, r.phys)).map((c) => c.name);
+  if (!cols.includes(plan.col)) throw new SfError('000904', '42000', `SQL compilation error: error line 1 at position 0\ninvalid identifier '${showIdent(plan.col)}'`);
+  if (cols.includes(plan.to)) throw new SfError('002028', '42601', `SQL compilation error:\nambiguous column name '${showIdent(plan.to)}'`);
+  await s.con.run(`ALTER TABLE ${r.sql} RENAME COLUMN ${duckIdent(plan.col)} TO ${duckIdent(plan.to)}`).catch((e) => { throw caseClash(e, `${r.full}.${plan.to}`); });
+  const d = declared.get(r.key);
+  if (d?.has(plan.col)) { d.set(plan.to, d.get(plan.col)); d.delete(plan.col); }
   return statusResult(OK);
 }
 

@@ -188,6 +188,7 @@ const TEMPLATES = {
   D5: re(`ALTER TABLE (${TBL}) ALTER COLUMN (${QI}) SET DATA TYPE (NUMBER\\(\\d+,\\d+\\))`),
   D6: re(`TRUNCATE TABLE (${TBL})`),
   D7: re(`ALTER TABLE (${TBL}) RENAME TO (${TBL})`),
+  D8: re(`ALTER TABLE (${TBL}) RENAME COLUMN (${QI}) TO (${QI})`),
   R1: re(`SELECT COUNT\\(\\*\\) FROM (${TBL})`),
   R2: re(`SELECT "EPOCH", "POSITION", "VERSION", "COMMIT_US", "APPLIED_US" FROM (${QI}\\.${QI}\\."_SLUICE_STATE") WHERE "PIPELINE" = (${STR})`),
   R3: re(`SELECT "COLUMN_NAME", "DATA_TYPE", "NUMERIC_PRECISION", "NUMERIC_SCALE" FROM (${QI})\\."INFORMATION_SCHEMA"\\."COLUMNS" WHERE "TABLE_SCHEMA" = (${STR}) AND "TABLE_NAME" = (${STR}) ORDER BY "ORDINAL_POSITION"`),
@@ -196,7 +197,7 @@ const TEMPLATES = {
   L2: re(`INSERT INTO (${TBL}) \\((${L(QI)})\\) SELECT (${L(VAL('c'))}) FROM (${TMP}) AS c`),
   K1: re(`INSERT INTO (${TBL}) \\((${L(QI)})\\) SELECT (${L(`${VAL('c')}|FALSE`)}) FROM (${TMP}) AS c WHERE NOT c\\."_SLUICE_DELETED"`),
   K2: re(`UPDATE (${TBL}) AS t SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = z\\."_SLUICE_V" FROM \\(${KM}\\) AS z WHERE t\\."_SLUICE_ROW" = z\\."_SLUICE_R"`),
-  K3: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = (\\d+), '0', 'sluice: a delete found no equal live row'\\) AS NUMBER\\(1,0\\)\\) FROM \\(${KM}\\)`),
+  K3: re(`SELECT CAST\\(IFF\\(COUNT\\(DISTINCT "_SLUICE_R"\\) = (\\d+), '0', 'sluice: a delete found no equal live row'\\) AS NUMBER\\(1,0\\)\\) FROM \\(${KM}\\)`),
   T1: re(`UPDATE (${TBL}) SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = (\\d+) WHERE NOT "_SLUICE_DELETED"`),
   M1: re(`MERGE INTO (${TBL}) AS t USING \\(SELECT (${L(SEL)}) FROM \\(SELECT \\* FROM (${TMP}) QUALIFY ROW_NUMBER\\(\\) OVER \\(PARTITION BY (${L(QI)}) ORDER BY "_SLUICE_VERSION" DESC, "_SLUICE_SEQ" DESC\\) = 1\\) AS c(?: LEFT JOIN (${TBL}) AS o ON (${AND(`o\\.${QI} = c\\.${QI}`)}) AND NOT o\\."_SLUICE_DELETED"${LENIENT})?\\) AS s ON (${AND(`t\\.${QI} = s\\.${QI}`)})(${LOST_UPD})? WHEN MATCHED AND s\\."_SLUICE_DELETED" THEN UPDATE SET "_SLUICE_DELETED" = TRUE, "_SLUICE_VERSION" = s\\."_SLUICE_VERSION" WHEN MATCHED THEN UPDATE SET (${L(`${QI} = (?:s\\.${QI}|FALSE)`)})(${LOST_INS})? WHEN NOT MATCHED AND NOT s\\."_SLUICE_DELETED" THEN INSERT \\((${L(QI)})\\) VALUES \\((${L(`s\\.${QI}|FALSE`)})\\)`),
   S1: re(`MERGE INTO (${QI}\\.${QI}\\."_SLUICE_STATE") AS t USING \\(SELECT (${STR}) AS "PIPELINE", (${STR}) AS "EPOCH", (${STR}) AS "POSITION", (\\d+) AS "VERSION", (-?\\d+) AS "COMMIT_US", (-?\\d+) AS "APPLIED_US"\\) AS s ON t\\."PIPELINE" = s\\."PIPELINE" WHEN MATCHED THEN UPDATE SET "EPOCH" = s\\."EPOCH", "POSITION" = s\\."POSITION", "VERSION" = s\\."VERSION", "COMMIT_US" = s\\."COMMIT_US", "APPLIED_US" = s\\."APPLIED_US" WHEN NOT MATCHED THEN INSERT \\(${STATE_COLS}\\) VALUES \\(s\\."PIPELINE", s\\."EPOCH", s\\."POSITION", s\\."VERSION", s\\."COMMIT_US", s\\."APPLIED_US"\\)`),
@@ -206,7 +207,7 @@ const TEMPLATES = {
   S3: re(`SELECT CAST\\(IFF\\(COUNT\\(\\*\\) = [01], '0', (${STR})\\) AS NUMBER\\(1,0\\)\\) FROM (${QI}\\.${QI}\\."_SLUICE_STATE") WHERE "PIPELINE" = (${STR}) AND "EPOCH" = (${STR})(?: AND "VERSION" = \\d+)?`),
   BEGIN: /^BEGIN$/, COMMIT: /^COMMIT$/, ROLLBACK: /^ROLLBACK$/,
 };
-export const DDL = new Set(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7']);
+export const DDL = new Set(['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8']);
 
 // Splits a captured list into its items (the separator is ', ' or ' AND ' outside quotes and
 // parentheses).
@@ -299,6 +300,7 @@ export function matchTemplate(text) {
     case 'D5': plan.table = tableRef(m[1]); plan.col = ident(m[2]); plan.type = parseType(m[3]); break;
     case 'D6': case 'R1': plan.table = tableRef(m[1]); break;
     case 'D7': plan.table = tableRef(m[1]); plan.to = tableRef(m[2]); break;
+    case 'D8': plan.table = tableRef(m[1]); plan.col = ident(m[2]); plan.to = ident(m[3]); break;
     case 'R2': plan.table = tableRef(m[1]); plan.pipeline = lex(m[2])[0].value; break;
     case 'R3': plan.db = ident(m[1]); plan.schemaName = lex(m[2])[0].value; plan.tableName = lex(m[3])[0].value; break;
     case 'R4': plan.table = tableRef(m[2]); plan.cols = qidsOf(m[1]); break;
