@@ -94,7 +94,6 @@ static int az_cred_load(const sl_store *s, az_cred *c, sl_error *err)
 	if (cs && *cs) {
 		az_conn_field(cs, "AccountName", acct, sizeof acct);
 		az_conn_field(cs, "AccountKey", c->key, sizeof c->key);
-		az_conn_field(cs, "SharedAccessSignature", c->sas, sizeof c->sas);
 		az_conn_field(cs, "BlobEndpoint", c->endpoint, sizeof c->endpoint);
 		if (*acct && strcmp(acct, s->account) != 0)
 			return sl_error_set(
@@ -106,10 +105,8 @@ static int az_cred_load(const sl_store *s, az_cred *c, sl_error *err)
 	const char *k = getenv("AZURE_STORAGE_KEY");
 	if (k && *k)
 		snprintf(c->key, sizeof c->key, "%s", k);
-	const char *sas = getenv("AZURE_STORAGE_SAS_TOKEN");
-	if (sas && *sas)
-		snprintf(c->sas, sizeof c->sas, "%s", sas[0] == '?' ? sas + 1 : sas);
-	if (s->endpoint) /* the pipeline file's endpoint wins */
+	sl_azure_sas(c->sas, sizeof c->sas); /* the variable's, else the connection string's */
+	if (s->endpoint)                     /* the pipeline file's endpoint wins */
 		snprintf(c->endpoint, sizeof c->endpoint, "%s", s->endpoint);
 	if (!c->endpoint[0])
 		snprintf(c->endpoint, sizeof c->endpoint, "https://%s.blob.core.windows.net",
@@ -124,9 +121,7 @@ static int az_cred_load(const sl_store *s, az_cred *c, sl_error *err)
 		                    "AZURE_STORAGE_CONNECTION_STRING",
 		                    s->what, s->url);
 	if (c->key[0])
-		sl_log_add_secret(c->key);
-	if (c->sas[0])
-		sl_log_add_secret(c->sas);
+		sl_log_add_secret(c->key); /* the SAS is registered by sl_azure_sas */
 	return 0;
 }
 

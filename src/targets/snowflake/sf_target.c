@@ -5,8 +5,9 @@
  * Snapshot: each chunk is one Parquet file of the table's columns (named and typed as in
  * Snowflake, sf_sql.h) plus _SLUICE_VERSION = 0 and _SLUICE_DELETED = FALSE, loaded by one
  * COPY INTO the table (through a temporary table and PARSE_JSON when the table has VARIANT
- * columns, and for a keyless table, whose _SLUICE_ROW an INSERT fills), then removed. A table whose load did not finish is emptied and loaded again
- * (prepare's reload), so a chunk loaded twice never stays.
+ * columns, and for a keyless table, whose _SLUICE_ROW an INSERT fills), then removed. A table whose
+ * load did not finish is emptied and loaded again (prepare's reload), so a chunk loaded twice never
+ * stays.
  *
  * Changes: a group's changes to a table collect in memory as staged rows (the latest row per
  * key is known, so a change that left columns unchanged takes them from an earlier change of
@@ -421,13 +422,15 @@ static int sf_open(const sl_config *cfg, sl_target **out, sl_error *err)
 			const char *p = named + (named[0] == '@');
 			for (int parts = 1; rc == 0; parts++) {
 				size_t n = strcspn(p, ".");
-				if (n == 0 || parts > 3 || strcspn(p, "\"/ ") < n)
+				if (n == 0 || parts > 3 || strcspn(p, "\"/ ") < n) {
 					rc = sl_error_set(
 					        err, SL_ERR_CONFIG,
 					        "target.stage_name: %s is not a stage name "
 					        "(NAME, SCHEMA.NAME or DB.SCHEMA.NAME, unquoted, "
 					        "without a path)",
 					        named);
+					break;
+				}
 				char *part = sl_strndup(p, n);
 				sf_ident(&l, part);
 				free(part);
