@@ -477,3 +477,68 @@ bool sl_col_equal_elements(const sl_column *a, int64_t i, const sl_column *b, in
 {
 	return sl_col_equal_(a, i, b, j, false);
 }
+
+static uint64_t sl_row_key_hash(const sl_batch *b, const int *key, int nkey, int64_t r)
+{
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (int k = 0; k < nkey; k++)
+		h = sl_col_hash(&b->cols[key[k]], r, h);
+	return h;
+}
+
+/* The slot holding the key of probe's row r, or the empty slot where it would go. */
+static size_t sl_row_index_slot(const sl_row_index *x, const sl_batch *in, const int *key, int nkey,
+                                const sl_batch *probe, int64_t r)
+{
+	size_t s = sl_row_key_hash(probe, key, nkey, r) & (x->cap - 1);
+	for (; x->slots[s]; s = (s + 1) & (x->cap - 1)) {
+		int64_t cand = x->slots[s] - 1;
+		bool eq = true;
+		for (int k = 0; k < nkey && eq; k++)
+			eq = sl_col_equal(&in->cols[key[k]], cand, &probe->cols[key[k]], r);
+		if (eq)
+			break;
+	}
+	return s;
+}
+
+int64_t sl_row_index_find(const sl_row_index *x, const sl_batch *in, const int *key, int nkey,
+                          const sl_batch *probe, int64_t r)
+{
+	if (x->cap == 0)
+		return -1;
+	return x->slots[sl_row_index_slot(x, in, key, nkey, probe, r)] - 1;
+}
+
+void sl_row_index_put(sl_row_index *x, const sl_batch *in, const int *key, int nkey, int64_t r)
+{
+	if ((x->used + 1) * 2 > x->cap) {
+		sl_row_index old = *x;
+		x->cap = old.cap ? old.cap * 2 : 64;
+		x->slots = sl_calloc(x->cap, sizeof *x->slots);
+		x->used = 0;
+		for (size_t s = 0; s < old.cap; s++)
+			if (old.slots[s]) {
+				x->slots[sl_row_index_slot(x, in, key, nkey, in,
+				                           old.slots[s] - 1)] = old.slots[s];
+				x->used++;
+			}
+		free(old.slots);
+	}
+	size_t s = sl_row_index_slot(x, in, key, nkey, in, r);
+	x->used += x->slots[s] == 0;
+	x->slots[s] = r + 1;
+}
+
+void sl_row_index_clear(sl_row_index *x)
+{
+	if (x->slots)
+		memset(x->slots, 0, x->cap * sizeof *x->slots);
+	x->used = 0;
+}
+
+void sl_row_index_free(sl_row_index *x)
+{
+	free(x->slots);
+	*x = (sl_row_index){0};
+}

@@ -236,6 +236,23 @@ bool sl_col_equal(const sl_column *a, int64_t i, const sl_column *b, int64_t j);
  * that stores arrays flattened (ClickHouse) against the source's. */
 bool sl_col_equal_elements(const sl_column *a, int64_t i, const sl_column *b, int64_t j);
 
+/* Rows of one batch found by key: for each key, the row last put (open addressing over row
+ * numbers; the batch holds the keys). The key is columns key[0..nkey) of that batch. */
+typedef struct sl_row_index {
+	int64_t *slots; /* row + 1; 0: empty */
+	size_t cap, used;
+} sl_row_index;
+
+/* The row of `in` put under the key of row r of `probe` (whose key columns have the same
+ * fields), or -1. */
+int64_t sl_row_index_find(const sl_row_index *x, const sl_batch *in, const int *key, int nkey,
+                          const sl_batch *probe, int64_t r);
+/* Row r of `in` becomes the one found under its key. */
+void sl_row_index_put(sl_row_index *x, const sl_batch *in, const int *key, int nkey, int64_t r);
+/* Forget every row (the batch was reset); the memory stays for the next. */
+void sl_row_index_clear(sl_row_index *x);
+void sl_row_index_free(sl_row_index *x);
+
 /* Export the batch as a struct array (one child per column) through the Arrow C Data
  * Interface. The buffers move into `out`; the batch is left empty and reusable. The caller
  * must call out->release(out). XXX: list shapes have no place in Arrow's List and are not

@@ -606,3 +606,29 @@ void sl_json_put_string(sl_buf *out, const void *p, size_t n)
 	}
 	sl_buf_putc(out, '"');
 }
+
+int sl_json_grid(sl_json_span rows, sl_json_span **cells, size_t *cap, int64_t *nrows, int *ncols)
+{
+	*nrows = 0;
+	*ncols = 0;
+	sl_json_span row = {0}, cell;
+	size_t n = 0;
+	int r, q;
+	while ((r = sl_json_next(rows, &row)) == 0) {
+		int k = 0;
+		cell.p = NULL;
+		while ((q = sl_json_next(row, &cell)) == 0) {
+			if (n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				*cells = sl_realloc(*cells, *cap * sizeof **cells);
+			}
+			(*cells)[n++] = cell;
+			k++;
+		}
+		if (q < 0 || (*nrows > 0 && k != *ncols))
+			return -1;
+		*ncols = k;
+		(*nrows)++;
+	}
+	return r < 0 ? -1 : 0;
+}

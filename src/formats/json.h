@@ -52,6 +52,10 @@ int sl_json_member(sl_json_span obj, const char *key, sl_json_span *out);
  * -1 when arr is malformed. */
 int sl_json_next(sl_json_span arr, sl_json_span *it);
 bool sl_json_is_null(sl_json_span v);
+/* The array of rows `rows` (each an array of the same length) as its cells, row after row,
+ * into *cells (grown as needed; *cap its capacity): 0 with *nrows and *ncols set, -1 when
+ * rows is not such an array. */
+int sl_json_grid(sl_json_span rows, sl_json_span **cells, size_t *cap, int64_t *nrows, int *ncols);
 /* The string v decoded into out (reset first, NUL-terminated): 0; 1 when v is null; -1 when v
  * is not a valid string. */
 int sl_json_string(sl_json_span v, sl_buf *out);

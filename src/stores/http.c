@@ -65,6 +65,9 @@ static size_t http_header(char *p, size_t size, size_t n, void *ctx)
 		snprintf(r->etag, sizeof r->etag, "%.*s", (int)strcspn(v, "\r\n"), v);
 	} else if (len > 15 && strncasecmp(p, "content-length:", 15) == 0) {
 		r->length = strtoll(p + 15, NULL, 10);
+	} else if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+		int s = atoi(p + 12);
+		r->retry_after = s > 0 ? s : -1;
 	}
 	return len;
 }
@@ -74,7 +77,8 @@ int sl_http_do(sl_http_pool *pool, sl_http_req *r, sl_error *err)
 	sl_buf own = {0};
 	sl_buf *resp = r->resp ? r->resp : &own;
 	int rc = -1;
-	for (int attempt = 0; attempt < SL_HTTP_TRIES; attempt++) {
+	int tries = r->tries > 0 ? r->tries : SL_HTTP_TRIES;
+	for (int attempt = 0; attempt < tries; attempt++) {
 		if (attempt)
 			usleep((useconds_t)(200000u << (attempt - 1)));
 		struct curl_slist *hl = r->headers(r->ctx, err);
@@ -105,6 +109,7 @@ int sl_http_do(sl_http_pool *pool, sl_http_req *r, sl_error *err)
 		sl_buf_reset(resp);
 		r->etag[0] = 0;
 		r->length = -1;
+		r->retry_after = -1;
 		r->status = 0;
 		CURLcode cc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);

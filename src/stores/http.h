@@ -36,13 +36,17 @@ typedef struct sl_http_req {
 	long status;
 	sl_buf *resp; /* the body (reset per attempt) */
 	char etag[128];
-	int64_t length; /* Content-Length, -1 when absent */
-	char msg[256];  /* curl's error on a network failure */
+	int64_t length;  /* Content-Length, -1 when absent */
+	int retry_after; /* Retry-After in seconds, -1 when absent (or an HTTP-date) */
+	char msg[256];   /* curl's error on a network failure */
+	/* in: attempts (0: SL_HTTP_TRIES); 1 leaves retrying to the caller */
+	int tries;
 } sl_http_req;
 
-/* Perform r, again after 0.2, 0.4, 0.8, 1.6 s while it fails with a network error, 5xx or
- * 429. Returns 0 with r->status set (any status: the caller judges), or -1 after the last
- * network error (r->msg says it; err is not set). Headers that fail to build: that error. */
+/* Perform r, again after 0.2, 0.4, 0.8, 1.6 s (r->tries attempts in all) while it fails with
+ * a network error, 5xx or 429. Returns 0 with r->status set (any status: the caller judges), or -1
+ * after the last network error (r->msg says it; err is not set). Headers that fail to build: that
+ * error. */
 int sl_http_do(sl_http_pool *pool, sl_http_req *r, sl_error *err);
 
 /* The text of the first <tag>...</tag> after `from`, entities decoded, into out (n bytes);

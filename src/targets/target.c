@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "targets/clickhouse/ch_target.h"
+#include "targets/databricks/db_target.h"
 #include "targets/files/files_target.h"
 #include "targets/postgres/pg_target.h"
 #include "targets/snowflake/sf_target.h"
@@ -12,7 +13,7 @@
 static const sl_registry_entry sl_targets[] = {
         {"postgres", &sl_pg_target_ops},   {"postgresql", &sl_pg_target_ops},
         {"clickhouse", &sl_ch_target_ops}, {"files", &sl_files_target_ops},
-        {"snowflake", &sl_sf_target_ops},
+        {"snowflake", &sl_sf_target_ops},  {"databricks", &sl_db_target_ops},
 };
 
 const sl_target_ops *sl_target_lookup(const char *type)

@@ -402,8 +402,8 @@ pipeline_file() {
 		fi
 		((${#src_extra[@]} == 0)) || printf '%s\n' "${src_extra[@]}"
 		echo "target:"
-		if [[ $tinst == snowflake ]]; then
-			: # the target.* lines say it all (sf_target_lines)
+		if [[ $tinst == snowflake || $tinst == databricks ]]; then
+			: # the target.* lines say it all (sf_target_lines, db_target_lines)
 		elif [[ $tinst == clickhouse ]]; then
 			ch_require
 			echo "  type: clickhouse"
@@ -1302,4 +1302,49 @@ sf_query() {
 		python3 -c 'import json,sys
 d=json.load(sys.stdin)
 for r in d["rows"]: print("\t".join("\\N" if v is None else str(v) for v in r))'
+}
+
+# ------------------------------------------------------------------- Databricks ---
+
+# db_start: the Databricks emulator (tests/emulators/databricks/server.mjs: a personal access
+# token and a service principal's OAuth client, the Statement Execution API, the Files API on
+# volume main.stage.vol kept under $TMP/volumes, the statements run on DuckDB). Sets DB_PORT,
+# DB_URL, DB_TOKEN, DB_CLIENT_ID, DB_CLIENT_SECRET, DB_WAREHOUSE.
+DB_EMU=$SLUICE_ROOT/tests/emulators/databricks/server.mjs
+db_start() {
+	local oracles=$SLUICE_ROOT/tests/oracles
+	[[ -d $oracles/node_modules/@duckdb/node-api ]] || fail "test oracles not installed: run scripts/oracles.sh"
+	DB_PORT=$(sf_free_port)
+	DB_URL=http://127.0.0.1:$DB_PORT
+	DB_TOKEN=dapi$(openssl rand -hex 16)
+	DB_CLIENT_ID=sp-$(openssl rand -hex 4)
+	DB_CLIENT_SECRET=dose$(openssl rand -hex 16)
+	DB_WAREHOUSE=$(openssl rand -hex 8)
+	node "$DB_EMU" --port "$DB_PORT" --token "$DB_TOKEN" --client-id "$DB_CLIENT_ID" \
+		--client-secret "$DB_CLIENT_SECRET" --warehouse-id "$DB_WAREHOUSE" --catalog main \
+		--volume stage.vol --files "$TMP/volumes" --chunk-rows 100 ${DB_EMU_ARGS:-} >"$TMP/db_emulator.log" 2>&1 &
+	BG_PIDS+=("$!")
+	wait_until 30 grep -q ready "$TMP/db_emulator.log" || fail "the Databricks emulator did not start: $(cat "$TMP/db_emulator.log")"
+}
+
+# db_target_lines [oauth]: the target section of a pipeline on the emulator (pipeline_file's
+# target.* lines): a personal access token, or the service principal with "oauth".
+db_target_lines() {
+	printf '%s\n' "target.type: databricks" "target.url: $DB_URL" "target.warehouse_id: $DB_WAREHOUSE" \
+		"target.catalog: main" "target.volume: main.stage.vol"
+	if [[ ${1:-} == oauth ]]; then
+		printf '%s\n' "target.client_id: $DB_CLIENT_ID" "target.client_secret: $DB_CLIENT_SECRET"
+	else
+		printf '%s\n' "target.token: $DB_TOKEN"
+	fi
+}
+
+# db_query SQL: run SQL (DuckDB's, on the emulator's catalog uc_main, bypassing the templates)
+# and print the rows tab-separated, NULL as \N.
+db_query() {
+	curl -sS --fail-with-body -X POST -H 'Content-Type: text/plain' --data-binary "$1" "$DB_URL/_emulator/query" |
+		python3 -c 'import json,sys
+d=json.load(sys.stdin)
+if "error" in d: sys.exit("emulator query failed: " + d["error"])
+for r in d["rows"]: print("\t".join("\\N" if v is None else v for v in r))'
 }

@@ -147,7 +147,7 @@ left=$(find "$TMP/s3/stage" -name '*._S3rver_object' | grep -v '/_sluice/' || tr
 [[ -z $left ]] || fail "files left in the stage: $left"
 
 # ---- the statements sent, against the golden file (variable parts normalised)
-curl -sS "$SF_URL/_emulator/log" | python3 "$SLUICE_ROOT/tests/integration/sf_golden.py" >"$TMP/sent.sql"
+curl -sS "$SF_URL/_emulator/log" | python3 "$SLUICE_ROOT/tests/integration/emulator_golden.py" snowflake >"$TMP/sent.sql"
 GOLDEN=$SLUICE_ROOT/tests/integration/golden/sf_basic.sql
 if [[ ${SLUICE_GOLDEN_UPDATE:-} == 1 ]]; then
 	mkdir -p "$(dirname "$GOLDEN")"

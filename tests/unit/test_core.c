@@ -342,6 +342,62 @@ static void test_row_copy_hash_equal(void **state)
 		sl_field_reset(&f[c]);
 }
 
+/* The row index: the latest row put per key (two key columns), found from another batch too,
+ * through growth; nothing after a clear. */
+static void test_row_index(void **state)
+{
+	(void)state;
+	sl_field f[3];
+	sl_field_init(&f[0], "v", SL_TYPE_INT64);
+	sl_field_init(&f[1], "k1", SL_TYPE_INT64);
+	sl_field_init(&f[2], "k2", SL_TYPE_UTF8);
+	sl_batch *b = sl_batch_create(f, 3), *probe = sl_batch_create(f, 3);
+	const int key[] = {1, 2};
+	sl_row_index x = {0};
+	char s[16];
+	for (int i = 0; i < 2000; i++) {
+		sl_col_append_i64(&b->cols[0], i);
+		sl_col_append_i64(&b->cols[1], i % 300);
+		int n = snprintf(s, sizeof s, "k%d", i % 7);
+		if (i % 300 == 5)
+			sl_col_append_null(&b->cols[2]); /* a null key part is a value of its own */
+		else
+			sl_col_append_bytes(&b->cols[2], s, (size_t)n);
+		sl_batch_end_row(b);
+		sl_row_index_put(&x, b, key, 2, i);
+	}
+	/* key (i % 300, i % 7) repeats every 2100 rows: each of the 2000 rows is its own key but
+	 * for the null ones, which share (5, null) */
+	for (int i = 0; i < 2000; i++) {
+		int64_t want = i % 300 == 5 ? 1805 : i;
+		assert_int_equal(sl_row_index_find(&x, b, key, 2, b, i), want);
+	}
+	sl_col_append_i64(&probe->cols[0], 0);
+	sl_col_append_i64(&probe->cols[1], 17);
+	sl_col_append_bytes(&probe->cols[2], "k3", 2); /* row 17: 17 % 300 = 17, 17 % 7 = 3 */
+	sl_batch_end_row(probe);
+	assert_int_equal(sl_row_index_find(&x, b, key, 2, probe, 0), 17);
+	sl_col_append_i64(&probe->cols[0], 0);
+	sl_col_append_i64(&probe->cols[1], 17);
+	sl_col_append_bytes(&probe->cols[2], "k33", 3);
+	sl_batch_end_row(probe);
+	assert_int_equal(sl_row_index_find(&x, b, key, 2, probe, 1), -1);
+	/* a later row of a key replaces the earlier one */
+	sl_col_append_i64(&b->cols[0], 2000);
+	sl_col_append_i64(&b->cols[1], 17);
+	sl_col_append_bytes(&b->cols[2], "k3", 2);
+	sl_batch_end_row(b);
+	sl_row_index_put(&x, b, key, 2, 2000);
+	assert_int_equal(sl_row_index_find(&x, b, key, 2, probe, 0), 2000);
+	sl_row_index_clear(&x);
+	assert_int_equal(sl_row_index_find(&x, b, key, 2, probe, 0), -1);
+	sl_row_index_free(&x);
+	assert_int_equal(sl_row_index_find(&x, b, key, 2, probe, 0), -1);
+	sl_batch_destroy(b), sl_batch_destroy(probe);
+	for (int c = 0; c < 3; c++)
+		sl_field_reset(&f[c]);
+}
+
 /* Change batches: the unchanged mask appears with the first row that has one, earlier rows read
  * as all changed. */
 static void test_changes_unchanged_mask(void **state)
@@ -1048,6 +1104,7 @@ int main(void)
 	        cmocka_unit_test(test_queue_backpressure),
 	        cmocka_unit_test(test_queue_oversized_item),
 	        cmocka_unit_test(test_row_copy_hash_equal),
+	        cmocka_unit_test(test_row_index),
 	        cmocka_unit_test(test_changes_unchanged_mask),
 	        cmocka_unit_test(test_digest_order_independent),
 	        cmocka_unit_test(test_unqualify),

@@ -359,13 +359,46 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* rows of cells, as the SQL APIs answer them */
+static void test_grid(void **state)
+{
+	(void)state;
+	sl_json_span *cells = NULL;
+	size_t cap = 0;
+	int64_t nrows;
+	int ncols;
+	const char *ok = "[[\"a\",null],[\"b\",\"c\"],[\"d\",\"e\"]]";
+	assert_int_equal(sl_json_grid((sl_json_span){ok, strlen(ok)}, &cells, &cap, &nrows, &ncols),
+	                 0);
+	assert_int_equal(nrows, 3);
+	assert_int_equal(ncols, 2);
+	assert_true(sl_json_is_null(cells[1]));
+	assert_memory_equal(cells[5].p, "\"e\"", 3);
+	const char *ragged = "[[\"a\"],[\"b\",\"c\"]]", *empty = "[]", *bad = "[[1,2]";
+	assert_int_equal(
+	        sl_json_grid((sl_json_span){ragged, strlen(ragged)}, &cells, &cap, &nrows, &ncols),
+	        -1);
+	assert_int_equal(
+	        sl_json_grid((sl_json_span){empty, strlen(empty)}, &cells, &cap, &nrows, &ncols),
+	        0);
+	assert_int_equal(nrows, 0);
+	assert_int_equal(
+	        sl_json_grid((sl_json_span){bad, strlen(bad)}, &cells, &cap, &nrows, &ncols), -1);
+	free(cells);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_canonical_forms), cmocka_unit_test(test_equal_pairs),
-	        cmocka_unit_test(test_unequal_pairs),   cmocka_unit_test(test_invalid),
-	        cmocka_unit_test(test_depth_limit),     cmocka_unit_test(test_large_object),
-	        cmocka_unit_test(test_digest_json),     cmocka_unit_test(test_reader),
+	        cmocka_unit_test(test_canonical_forms),
+	        cmocka_unit_test(test_equal_pairs),
+	        cmocka_unit_test(test_unequal_pairs),
+	        cmocka_unit_test(test_invalid),
+	        cmocka_unit_test(test_depth_limit),
+	        cmocka_unit_test(test_large_object),
+	        cmocka_unit_test(test_digest_json),
+	        cmocka_unit_test(test_reader),
+	        cmocka_unit_test(test_grid),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

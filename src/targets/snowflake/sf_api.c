@@ -507,7 +507,7 @@ static int sf_parse(sf_conn *c, sf_result *res, sl_error *err)
 	res->nrows = 0;
 	res->ncols = 0;
 	res->data = (sl_json_span){NULL, 0};
-	sl_json_span doc = {(const char *)res->body.data, res->body.len}, rows, row = {0}, cell;
+	sl_json_span doc = {(const char *)res->body.data, res->body.len}, rows;
 	sl_json_span meta, parts, it = {0};
 	sl_buf hb = {0};
 	const char *h = sf_member_text(doc, "statementHandle", &hb);
@@ -526,31 +526,7 @@ static int sf_parse(sf_conn *c, sf_result *res, sl_error *err)
 	if (rc < 0)
 		return sl_error_set(err, SL_ERR_SERVER, "target: Snowflake's answer is not JSON");
 	res->data = rows;
-	int r;
-	size_t ncells = 0; /* row after row */
-	while ((r = sl_json_next(rows, &row)) == 0) {
-		int k = 0;
-		cell.p = NULL;
-		int q;
-		while ((q = sl_json_next(row, &cell)) == 0) {
-			if (ncells == res->cap) {
-				res->cap = res->cap ? res->cap * 2 : 64;
-				res->cells = sl_realloc(res->cells, res->cap * sizeof *res->cells);
-			}
-			res->cells[ncells++] = cell;
-			k++;
-		}
-		if (q < 0)
-			return sl_error_set(err, SL_ERR_SERVER,
-			                    "target: Snowflake's row is malformed");
-		if (res->nrows == 0)
-			res->ncols = k;
-		else if (k != res->ncols)
-			return sl_error_set(err, SL_ERR_SERVER,
-			                    "target: Snowflake's rows differ in length");
-		res->nrows++;
-	}
-	if (r < 0)
+	if (sl_json_grid(rows, &res->cells, &res->cap, &res->nrows, &res->ncols) < 0)
 		return sl_error_set(err, SL_ERR_SERVER, "target: Snowflake's rows are malformed");
 	return 0;
 }

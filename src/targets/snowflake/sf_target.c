@@ -1129,8 +1129,7 @@ struct sfa_table {
 	int nfields;
 	sl_batch *acc;               /* this group's staged rows */
 	sl_batch *one, *old, *fixed; /* one row being staged; a MOVE's old key; completed */
-	int64_t *slots; /* key → acc row + 1 of its latest live row (open addressing) */
-	size_t cap, used;
+	sl_row_index live;           /* acc's latest live row per key */
 	bool any_unchanged;
 	bool has_row;     /* keyless: the table has _SLUICE_ROW */
 	int64_t ndel;     /* keyless: the deletes staged */
@@ -1157,7 +1156,7 @@ struct sf_applier {
 	int npre, nbody;
 	char **files; /* staged keys, removed after the group */
 	int nfiles;
-	sl_buf one, tmp, kb, kb2;
+	sl_buf one, tmp;
 	uint64_t converge_until; /* see apply_open */
 };
 
@@ -1172,10 +1171,10 @@ static void sfa_cols_free(struct sfa_table *at)
 		sf_col_reset(&at->cols[i]);
 	for (int i = at->ncols; at->fields && i < at->nfields; i++)
 		sl_field_reset(&at->fields[i]);
-	free(at->cols), free(at->key), free(at->fields), free(at->slots);
-	at->cols = NULL, at->key = NULL, at->fields = NULL, at->slots = NULL;
+	free(at->cols), free(at->key), free(at->fields);
+	sl_row_index_free(&at->live);
+	at->cols = NULL, at->key = NULL, at->fields = NULL;
 	at->ncols = at->nkey = at->nfields = 0;
-	at->cap = at->used = 0;
 }
 
 static void sfa_known_free(struct sfa_table *at)
@@ -1472,84 +1471,6 @@ static int sfa_shape(sl_applier *handle, int ti, sl_shape *shape, bool *stale, s
 
 /* ---- the group's rows per key ---- */
 
-static void sfa_val_bytes(const sl_column *c, int64_t i, sl_buf *out)
-{
-	if (!sl_col_is_valid(c, i)) {
-		sl_buf_putc(out, 0);
-		return;
-	}
-	sl_buf_putc(out, 1);
-	int w = sl_type_value_width(c->field);
-	if (c->field->type == SL_TYPE_BOOL) {
-		sl_buf_putc(out, sl_col_bool(c, i) ? 1 : 0);
-	} else if (w > 0) {
-		sl_buf_append(out, sl_col_value_ptr(c, i, w), (size_t)w);
-	} else {
-		int32_t len;
-		const uint8_t *p = sl_col_bytes(c, i, &len);
-		sl_buf_append(out, &len, 4);
-		sl_buf_append(out, p, (size_t)len);
-	}
-}
-
-/* The key of row i of staged batch b. */
-static void sfa_key(const struct sfa_table *at, const sl_batch *b, int64_t i, sl_buf *out)
-{
-	sl_buf_reset(out);
-	for (int k = 0; k < at->nkey; k++)
-		sfa_val_bytes(&b->cols[at->key[k]], i, out);
-}
-
-static uint64_t sfa_hash(const sl_buf *b)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < b->len; i++)
-		h = (h ^ b->data[i]) * 1099511628211ULL;
-	return h;
-}
-
-/* The acc row of the latest live row with key kb, or -1. */
-static int64_t sfa_find(sf_applier *a, struct sfa_table *at, const sl_buf *kb)
-{
-	if (!at->cap)
-		return -1;
-	for (size_t s = sfa_hash(kb) & (at->cap - 1); at->slots[s]; s = (s + 1) & (at->cap - 1)) {
-		sfa_key(at, at->acc, at->slots[s] - 1, &a->kb2);
-		if (a->kb2.len == kb->len && memcmp(a->kb2.data, kb->data, kb->len) == 0)
-			return at->slots[s] - 1;
-	}
-	return -1;
-}
-
-static void sfa_remember(sf_applier *a, struct sfa_table *at, const sl_buf *kb, int64_t row)
-{
-	if ((at->used + 1) * 2 > at->cap) {
-		size_t cap = at->cap ? at->cap * 2 : 64;
-		free(at->slots);
-		at->slots = sl_calloc(cap, sizeof *at->slots);
-		at->cap = cap;
-		at->used = 0;
-		/* rebuild from the rows: the latest live row per key */
-		for (int64_t r = 0; r < at->acc->length; r++)
-			if (!sl_col_bool(&at->acc->cols[at->ncols + 2], r)) {
-				sl_buf k = {0};
-				sfa_key(at, at->acc, r, &k);
-				sfa_remember(a, at, &k, r);
-				sl_buf_free(&k);
-			}
-	}
-	size_t s = sfa_hash(kb) & (at->cap - 1);
-	for (; at->slots[s]; s = (s + 1) & (at->cap - 1)) {
-		sfa_key(at, at->acc, at->slots[s] - 1, &a->kb2);
-		if (a->kb2.len == kb->len && memcmp(a->kb2.data, kb->data, kb->len) == 0) {
-			at->slots[s] = row + 1;
-			return;
-		}
-	}
-	at->slots[s] = row + 1;
-	at->used++;
-}
-
 /* Stage row i of c into `into` (reset first): values converted, meta set. */
 static void sfa_stage(sf_applier *a, struct sfa_table *at, sl_batch *into, const sl_changes *c,
                       int64_t i, bool deleted)
@@ -1701,8 +1622,8 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 				sfa_stage(a, at, at->old, c, from, true);
 				old = at->old;
 			}
-			sfa_key(at, old, 0, &a->kb);
-			int64_t prev = sfa_find(a, at, &a->kb);
+			int64_t prev =
+			        sl_row_index_find(&at->live, at->acc, at->key, at->nkey, old, 0);
 			if (op == SL_OP_MOVE && prev < 0 && c->may_miss && c->moves_missed)
 				(*c->moves_missed)++; /* it may find no row; then its new key may be
 				                       * one the copy passed (counted whether or
@@ -1713,10 +1634,9 @@ static int sfa_changes(sl_applier *handle, const sl_changes *c, const uint8_t *d
 		for (int k = 0; k < at->nfields; k++)
 			sl_col_append_from(&at->acc->cols[k], &row->cols[k], 0);
 		sl_batch_end_row(at->acc);
-		if (!del && at->nkey) {
-			sfa_key(at, row, 0, &a->kb);
-			sfa_remember(a, at, &a->kb, at->acc->length - 1);
-		}
+		if (!del && at->nkey)
+			sl_row_index_put(&at->live, at->acc, at->key, at->nkey,
+			                 at->acc->length - 1);
 	}
 	return 0;
 }
@@ -1787,9 +1707,7 @@ static int sfa_flush(sf_applier *a, int ti, sl_error *err)
 	sf_file_free(&f);
 	sl_buf_free(&tmp), sl_buf_free(&auth);
 	sl_batch_reset(at->acc);
-	if (at->slots)
-		memset(at->slots, 0, at->cap * sizeof *at->slots);
-	at->used = 0;
+	sl_row_index_clear(&at->live);
 	at->any_unchanged = false;
 	at->ndel = 0, at->lenient_del = false;
 	return rc;
@@ -1803,9 +1721,7 @@ static int sfa_truncate(sl_applier *handle, int ti, uint64_t version, sl_error *
 	/* the group's earlier changes to it are gone with it */
 	if (at->acc) {
 		sl_batch_reset(at->acc);
-		if (at->slots)
-			memset(at->slots, 0, at->cap * sizeof *at->slots);
-		at->used = 0;
+		sl_row_index_clear(&at->live);
 		at->any_unchanged = false;
 		at->ndel = 0, at->lenient_del = false;
 	}
@@ -1833,9 +1749,7 @@ static void sfa_reset_group(sf_applier *a)
 		struct sfa_table *at = &a->tables[i];
 		if (at->acc)
 			sl_batch_reset(at->acc);
-		if (at->slots)
-			memset(at->slots, 0, at->cap * sizeof *at->slots);
-		at->used = 0;
+		sl_row_index_clear(&at->live);
 		at->any_unchanged = false;
 		at->ndel = 0, at->lenient_del = false;
 		at->stale = false;
@@ -1973,7 +1887,6 @@ static void sfa_close(sl_applier *handle)
 	free(a->epoch);
 	sf_conn_close(a->conn);
 	sl_buf_free(&a->pre), sl_buf_free(&a->body), sl_buf_free(&a->one), sl_buf_free(&a->tmp);
-	sl_buf_free(&a->kb), sl_buf_free(&a->kb2);
 	free(a);
 }
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""The requests the Snowflake emulator received (GET /_emulator/log, on stdin) as the text a
-golden file holds: each request's statements one per line, the parts that vary from run to run
-replaced by placeholders (staged file names, temporary table numbers, versions, positions,
-times, credentials), the requests sorted (snapshot lanes run in parallel, so their order
-varies) and each preceded by '-- request'. A request sent again (retry=true) is left out."""
+"""The requests an emulator received (GET /_emulator/log, on stdin) as the text a golden file
+holds: each request's statements one per line, the parts that vary from run to run replaced by
+placeholders (staged file names, temporary table numbers, versions, positions, times,
+credentials), the requests sorted (snapshot lanes run in parallel, so their order varies) and
+each preceded by '-- request'. A request sent again (retry=true) is left out.
+
+Usage: emulator_golden.py snowflake|databricks < log.json"""
 import json
 import re
 import sys
 
 log = json.load(sys.stdin)["statements"]
-subs = [
+SNOWFLAKE = [
     (r"AWS_KEY_ID = '[^']*' AWS_SECRET_KEY = '[^']*'( AWS_TOKEN = '[^']*')?", "AWS_KEY_ID = '***' AWS_SECRET_KEY = '***'"),
     (r"/(snapshot|changes|probe)/[0-9a-f]+-[0-9]+\.parquet", r"/\1/RUN-N.parquet"),
     (r"_SLUICE_TMP_[0-9]+", "_SLUICE_TMP_N"),
@@ -20,6 +22,13 @@ subs = [
     (r"AND \"VERSION\" = [0-9]+", "AND \"VERSION\" = VERSION"),
     (r"\"EPOCH\" = '[^']*'", "\"EPOCH\" = 'EPOCH'"),
 ]
+# Databricks: values travel as parameters (not in the text); file and probe names carry the run
+DATABRICKS = [
+    (r"/(snapshot|changes)/[0-9a-f]+-[0-9]+\.parquet", r"/\1/RUN-N.parquet"),
+    (r"FILES = \('[0-9a-f]+-[0-9]+\.parquet'\)", "FILES = ('RUN-N.parquet')"),
+    (r"_sluice_probe_[0-9a-f]+", "_sluice_probe_RUN"),
+]
+subs = {"snowflake": SNOWFLAKE, "databricks": DATABRICKS}[sys.argv[1]]
 blocks = []
 for entry in log:
     if entry.get("retry"):
