@@ -332,6 +332,33 @@ static int st_query_rel(pg_stream *s, const char *sql, uint32_t relid, PGresult 
 	return sl_pg_query(s->meta, sql, 1, params, res, err);
 }
 
+/* The transaction being decoded (its BEGIN's xid) has its commit record in the WAL, but its
+ * backend may not have ended it yet (it leaves the process array a moment after the record is
+ * flushed, and the walsender may send it before then): until it has, a catalog query on
+ * s->meta does not see what it changed (a primary key, a column's default). It has ended once
+ * its transaction lock is gone (released after the process array is left). Waits at most 10 s. */
+static int st_wait_xact(pg_stream *s, sl_error *err)
+{
+	if (!s->in_txn || s->begin_xid == 0)
+		return 0;
+	char xid[16];
+	snprintf(xid, sizeof xid, "%u", s->begin_xid);
+	const char *params[1] = {xid};
+	for (int waited_ms = 0;; waited_ms += 20) {
+		PGresult *res;
+		SL_TRY(sl_pg_query(s->meta,
+		                   "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' "
+		                   "AND transactionid = $1::xid",
+		                   1, params, &res, err));
+		bool running = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+		PQclear(res);
+		if (!running || waited_ms >= 10000)
+			return 0;
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int st_fills(pg_stream *s, uint32_t relid, const sl_table_def *td, sl_field *fields,
                     const sl_pg_codec *codecs, const unsigned *tflags, int nf, sl_error *err)
 {
@@ -454,6 +481,7 @@ static int st_relation(pg_stream *s, sl_error *err)
 		return 0;
 	}
 	const sl_table_def *td = &s->cat->tables[r->table];
+	SL_TRY(st_wait_xact(s, err)); /* the catalog as this transaction left it */
 	int n = m->ncolumns;
 	sl_field *fields = sl_calloc((size_t)(n ? n : 1), sizeof *fields);
 	sl_pg_codec *codecs = sl_calloc((size_t)(n ? n : 1), sizeof *codecs);
