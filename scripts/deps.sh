@@ -34,6 +34,9 @@ PACKAGES=(
   zlib1g-dev
   libzstd-dev     # Parquet pages compressed with ZSTD
   libsnappy-dev   # ... or Snappy
+  libmicrohttpd-dev # observability.listen: /metrics, /healthz, /readyz
+  prometheus      # tests: a real Prometheus scrapes /metrics (promtool checks the text)
+  protobuf-compiler # tests: protoc decodes the OTLP protobuf sluice encodes (tests/otlp)
   curl
   sysbench
   pgloader

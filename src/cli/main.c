@@ -133,8 +133,7 @@ static int fail(const sl_error *err)
 {
 	char msg[sizeof err->msg];
 	snprintf(msg, sizeof msg, "%s", err->msg);
-	sl_redact_secrets(msg, sizeof msg);
-	fprintf(stderr, "sluice: error: %s\n", msg);
+	sl_log_final(msg);
 	return sl_error_exit_status(err->code);
 }
 
@@ -228,6 +227,8 @@ int main(int argc, char **argv)
 		sl_log_set_level((sl_log_level)sl_log_parse_level(level));
 	else if (cfg->log_level && sl_log_parse_level(cfg->log_level) >= 0)
 		sl_log_set_level((sl_log_level)sl_log_parse_level(cfg->log_level));
+	if (cfg->log_json)
+		sl_log_set_json(cfg->name);
 
 	struct args args = {.once = once, .tables = tables, .ntables = ntables};
 	int rc = cmd->run(cfg, &args, &err);

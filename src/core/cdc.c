@@ -37,6 +37,7 @@
 #include "core/follow.h"
 #include "core/hist.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/mem.h"
 #include "core/queue.h"
 #include "core/thread.h"
@@ -396,6 +397,9 @@ static void cdc_count_held(struct cdc *c, struct pend *pd)
 		c->held_peak = c->held;
 }
 
+static void cdc_count(struct cdc *c, const char *name, const char *unit, const char *help, int t,
+                      uint64_t v);
+
 static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 {
 	struct pend *pd = &c->pend[t];
@@ -408,6 +412,14 @@ static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 	        pd->ch->may_miss && t == sl_backfill_current(c->bf) ? &c->moves_missed : NULL;
 	int rc = c->p->tops->apply_changes(c->ap, pd->ch, (const uint8_t *)pd->dead.data, err);
 	c->target_dirty = true;
+	if (rc == 0 && c->p->metrics) {
+		uint64_t live = 0;
+		for (int64_t r = 0; r < pd->ch->rows->length; r++)
+			live += !pend_bit(&pd->dead, r);
+		cdc_count(c, "rows.out", "1", "Rows written to the target", t, live);
+		cdc_count(c, "bytes.out", "By", "Bytes written to the target (as Arrow columns)", t,
+		          bytes);
+	}
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pend_reset(pd);
 	/* keep the buffers for the table's next changes only while every table's together stay
@@ -907,6 +919,9 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 		sl_buf_append(&pd->ch->origins, &o, sizeof o);
 	}
 	size_t after = sl_changes_bytes(pd->ch);
+	cdc_count(c, "rows.in", "1", "Rows read from the source", t, (uint64_t)in->rows->length);
+	cdc_count(c, "bytes.in", "By", "Bytes read from the source (as Arrow columns)", t,
+	          sl_changes_bytes(in));
 	c->pending_bytes += after - before;
 	cdc_count_held(c, pd);
 	c->group_bytes += sl_changes_bytes(in);
@@ -935,7 +950,25 @@ static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 
 static void cdc_record_lag(struct cdc *c, int64_t commit_us)
 {
-	sl_hist_add(&c->lag, (double)(cdc_wall_us() - commit_us) / 1e6);
+	int64_t us = cdc_wall_us() - commit_us;
+	sl_hist_add(&c->lag, (double)us / 1e6);
+	if (c->p->metrics)
+		sl_metric_record(
+		        sl_metrics_series(c->p->metrics, SL_METRIC_HISTOGRAM, "latency.total", "s",
+		                          "From the source's commit to the target's commit "
+		                          "of a transaction",
+		                          NULL, NULL),
+		        us > 0 ? (uint64_t)us * 1000 : 0);
+}
+
+/* Add v to table t's counter `name` (a lookup under the registry's lock: once a batch). */
+static void cdc_count(struct cdc *c, const char *name, const char *unit, const char *help, int t,
+                      uint64_t v)
+{
+	if (c->p->metrics && v)
+		sl_metric_add(sl_metrics_series(c->p->metrics, SL_METRIC_COUNTER, name, unit, help,
+		                                "table", c->p->cat->tables[t].qualified),
+		              v);
 }
 
 static int cdc_commit_group(struct cdc *c, sl_error *err)

@@ -40,6 +40,7 @@ typedef struct sl_cdc_params {
 	struct sl_buffer *buffer;
 	int64_t col_limit; /* 0: SL_COL_MAX_BYTES, what a pending batch column may hold; unit
 	                      tests lower it to reach the cut without gigabytes */
+	struct sl_metrics *metrics; /* the run's (core/metrics.h), or NULL */
 } sl_cdc_params;
 
 /* Stream until stopped (SIGINT/SIGTERM: graceful), caught up (once), or a non-retryable

@@ -3,6 +3,7 @@
  * echoed only for keys that cannot hold a secret (name, log_level, sizes, durations). */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -38,9 +39,9 @@ typedef struct sl_cfg_parser {
 	sl_error *err;
 } sl_cfg_parser;
 
-static const char *const sl_cfg_top_keys[] = {"name",          "log_level", "source", "target",
-                                              "snapshot",      "apply",     "state",  "mask_key",
-                                              "mask_key_file", "buffer",    NULL};
+static const char *const sl_cfg_top_keys[] = {
+        "name",     "log_level",     "source", "target",        "snapshot", "apply", "state",
+        "mask_key", "mask_key_file", "buffer", "observability", "log",      NULL};
 /* the keys every source and every target reads; a connector adds its own (its ops' options) */
 static const char *const sl_cfg_source_keys[] = {"type",
                                                  "url",
@@ -65,8 +66,43 @@ static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", 
                                                    "backfill_rows", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
+static const char *const sl_cfg_observability_keys[] = {"listen", "token", "token_file", NULL};
+static const char *const sl_cfg_log_keys[] = {"format", NULL};
+static const char *const sl_cfg_log_formats[] = {"text", "json", NULL};
 static const char *const sl_cfg_buffer_keys[] = {
         "url", "max_size", "segment_size", "endpoint", "region", "path_style", NULL};
+
+/* ---- observability.listen ---- */
+
+/* "HOST:PORT" or "[IPV6]:PORT", port 1..65535 (0 too: any free port, for tests). */
+bool sl_cfg_listen_ok(const char *s)
+{
+	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
+	if (!colon || colon == s)
+		return false;
+	const char *port = colon + (s[0] == '[' ? 2 : 1);
+	long n = 0;
+	size_t digits = strspn(port, "0123456789");
+	if (digits == 0 || digits > 5 || port[digits])
+		return false; /* digits only: the listener takes a numeric service */
+	n = strtol(port, NULL, 10);
+	return n <= 65535 && (s[0] != '[' || colon > s + 1);
+}
+
+/* Whether the host of a listen address is a loopback one. */
+bool sl_cfg_listen_loopback(const char *s)
+{
+	if (strncmp(s, "[::1]:", 6) == 0 || strncmp(s, "localhost:", 10) == 0)
+		return true;
+	/* 127.0.0.0/8, as an address (a name beginning "127." is a name) */
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	struct in_addr a;
+	if (!colon || colon - s >= (long)sizeof host)
+		return false;
+	snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
 
 /* ---- sizes, durations, globs ---- */
 
@@ -1079,6 +1115,39 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 		                       &cfg->apply_max_group_bytes));
 		SL_TRY(sl_cfg_duration(p, sec, "apply", "max_delay", &cfg->apply_max_delay_ms));
 	}
+	SL_TRY(sl_cfg_section(p, root, "log", sl_cfg_log_keys, &sec));
+	if (sec != NULL) {
+		char *format = NULL;
+		SL_TRY(sl_cfg_choice(p, sec, "log", "format", sl_cfg_log_formats, &format));
+		cfg->log_json = format && strcmp(format, "json") == 0;
+		free(format);
+	}
+	SL_TRY(sl_cfg_section(p, root, "observability", sl_cfg_observability_keys, &sec));
+	if (sec != NULL) {
+		int oline = 0;
+		char *token_file = NULL;
+		int trc = sl_cfg_secret(p, sec, "observability", "token", &cfg->observe_token,
+		                        &token_file);
+		free(token_file);
+		SL_TRY(trc);
+		if (cfg->observe_token)
+			sl_log_add_secret(cfg->observe_token);
+		SL_TRY(sl_cfg_string(p, sec, "observability", "listen", true, &cfg->observe_listen,
+		                     &oline));
+		if (!sl_cfg_listen_ok(cfg->observe_listen))
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: observability.listen: '%s' is not HOST:PORT (e.g. "
+			        "127.0.0.1:9464, [::1]:9464)",
+			        p->origin, oline, cfg->observe_listen);
+		if (!sl_cfg_listen_loopback(cfg->observe_listen) && cfg->observe_token == NULL)
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: observability.listen: %s is not a loopback address, "
+			        "so observability.token is required (a bearer token the "
+			        "scraper sends; give it as ${VAR} or token_file)",
+			        p->origin, oline, cfg->observe_listen);
+	}
 	SL_TRY(sl_cfg_section(p, root, "state", sl_cfg_state_keys, &sec));
 	if (sec != NULL)
 		SL_TRY(sl_cfg_string(p, sec, "state", "url", false, &cfg->state_url, NULL));
@@ -1317,6 +1386,7 @@ void sl_config_free(sl_config *cfg)
 	free(cfg->buffer_url);
 	free(cfg->log_level);
 	free(cfg->mask_key);
+	free(cfg->observe_listen), free(cfg->observe_token);
 	if (cfg->doc) {
 		yaml_document_delete(&cfg->doc->doc);
 		free(cfg->doc);

@@ -104,10 +104,18 @@ typedef struct sl_config {
 	char *state_url; /* default "sqlite://./sluice-state.db"; relative paths are relative to
 	                    the current directory */
 	char *log_level; /* optional top-level "log_level": debug|info|warn|error */
-	char *mask_key;  /* top-level "mask_key": the HMAC key of hash masking (a secret);
-	                    NULL when absent */
+	/* observability: the HTTP listener (NULL: none), its bearer token (a secret; NULL: none,
+	 * allowed on loopback only) */
+	char *observe_listen, *observe_token;
+	bool log_json; /* log.format: json (one JSON object per line); default text */
+	char *mask_key;         /* top-level "mask_key": the HMAC key of hash masking (a secret);
+	                           NULL when absent */
 	struct sl_cfg_doc *doc; /* the parsed file, for the connectors' own keys */
 } sl_config;
+
+/* observability.listen's form: HOST:PORT or [IPV6]:PORT; and whether the host is loopback. */
+bool sl_cfg_listen_ok(const char *s);
+bool sl_cfg_listen_loopback(const char *s);
 
 /* ---- a connector's own keys ----
  * Core reads the keys every connector shares (type, url, password, tls, auth, and for sources

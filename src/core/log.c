@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "formats/json.h"
 
 /* Secrets at least this long are replaced wherever they occur; see sl_redact_into. */
 #define SL_SECRET_ANYWHERE 3
@@ -21,6 +22,57 @@ static pthread_mutex_t sl_log_mu = PTHREAD_MUTEX_INITIALIZER;
 static sl_log_level sl_log_level_now = SL_LOG_INFO;
 static char **sl_secrets;
 static size_t sl_nsecrets, sl_secrets_cap;
+static bool sl_log_json;
+static char sl_log_pipeline[128];
+
+void sl_log_set_json(const char *pipeline)
+{
+	pthread_mutex_lock(&sl_log_mu);
+	sl_log_json = true;
+	snprintf(sl_log_pipeline, sizeof sl_log_pipeline, "%s", pipeline ? pipeline : "");
+	pthread_mutex_unlock(&sl_log_mu);
+}
+
+/* One line to stderr: text or JSON, under the log's lock. msg is redacted already. */
+static void sl_log_write(const char *level, const char *msg, bool final)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	struct tm tm;
+	gmtime_r(&tv.tv_sec, &tm);
+	char ts[32];
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&sl_log_mu);
+	if (sl_log_json) {
+		sl_buf b = {0};
+		sl_buf_printf(&b, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\"", ts,
+		              (int)(tv.tv_usec / 1000), level);
+		if (sl_log_pipeline[0]) {
+			sl_buf_puts(&b, ",\"pipeline\":");
+			sl_json_put_string(&b, sl_log_pipeline, strlen(sl_log_pipeline));
+		}
+		sl_buf_puts(&b, ",\"message\":");
+		sl_json_put_string(&b, msg, strlen(msg));
+		if (final)
+			sl_buf_puts(&b, ",\"exit\":true");
+		sl_buf_puts(&b, "}\n");
+		fwrite(b.data, 1, b.len, stderr);
+		sl_buf_free(&b);
+	} else if (final) {
+		fprintf(stderr, "sluice: error: %s\n", msg);
+	} else {
+		fprintf(stderr, "%s.%03dZ %-5s %s\n", ts, (int)(tv.tv_usec / 1000), level, msg);
+	}
+	pthread_mutex_unlock(&sl_log_mu);
+}
+
+void sl_log_final(const char *msg)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", msg);
+	sl_redact_secrets(buf, sizeof buf);
+	sl_log_write("error", buf, true);
+}
 
 void sl_log_set_level(sl_log_level level)
 {
@@ -191,13 +243,5 @@ void sl_log(sl_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	sl_redact_secrets(msg, sizeof msg);
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	struct tm tm;
-	gmtime_r(&tv.tv_sec, &tm);
-	char ts[32];
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	pthread_mutex_lock(&sl_log_mu);
-	fprintf(stderr, "%s.%03dZ %-5s %s\n", ts, (int)(tv.tv_usec / 1000), names[level], msg);
-	pthread_mutex_unlock(&sl_log_mu);
+	sl_log_write(names[level], msg, false);
 }

@@ -8,6 +8,12 @@
 typedef enum { SL_LOG_DEBUG = 0, SL_LOG_INFO = 1, SL_LOG_WARN = 2, SL_LOG_ERROR = 3 } sl_log_level;
 
 void sl_log_set_level(sl_log_level level);
+/* Lines as JSON objects from now on, one per line: {"time", "level", "pipeline", "message"}
+ * (log.format: json); pipeline copied (NULL: none). The default is text. */
+void sl_log_set_json(const char *pipeline);
+/* A message the program ends with (sluice: error: ...), in the format in force: text
+ * "sluice: error: MSG", or a JSON object of level "error" with "exit": true. Redacted. */
+void sl_log_final(const char *msg);
 sl_log_level sl_log_get_level(void);
 /* Parse "debug" / "info" / "warn" / "error"; returns -1 when unknown. */
 int sl_log_parse_level(const char *s);

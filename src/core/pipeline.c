@@ -31,6 +31,9 @@
 #include "core/fkeys.h"
 #include "core/follow.h"
 #include "core/log.h"
+#include "core/metrics.h"
+#include "observe/listener.h"
+#include "observe/otlp.h"
 #include "core/mem.h"
 #include "core/queue.h"
 #include "core/state.h"
@@ -82,7 +85,34 @@ struct run {
 	int nfollow;
 	int waiting;    /* verify: tables not loaded yet */
 	bool verifying; /* verify: no table on the source is not an error of itself */
+	/* observability: the run's metrics (always), the listener (observability.listen) */
+	sl_metrics *metrics;
+	sl_listener *listener;
+	sl_otlp *otlp;                        /* OTEL_EXPORTER_OTLP_*: metrics pushed */
+	atomic_int phase;                     /* RUN_STARTING, RUN_SNAPSHOT, RUN_CHANGES */
+	atomic_int chunks_done, chunks_total; /* for /readyz (nchunks is the snapshot's) */
 };
+
+enum { RUN_STARTING, RUN_SNAPSHOT, RUN_CHANGES };
+
+/* Add v to the counter `name` of table t (a lookup under the registry's lock: once a batch). */
+static void run_count(struct run *r, const char *name, const char *unit, const char *help, int t,
+                      uint64_t v)
+{
+	if (r->metrics)
+		sl_metric_add(sl_metrics_series(r->metrics, SL_METRIC_COUNTER, name, unit, help,
+		                                "table", r->cat.tables[t].qualified),
+		              v);
+}
+
+static void run_progress(struct run *r, double percent)
+{
+	if (r->metrics)
+		sl_metric_set(sl_metrics_series(r->metrics, SL_METRIC_GAUGE, "progress.snapshot",
+		                                "%", "Progress of the snapshot, 0 to 100", NULL,
+		                                NULL),
+		              percent);
+}
 
 struct lane {
 	struct run *run;
@@ -145,6 +175,10 @@ static sl_batch *lane_sink(void *ctx, sl_batch *full, sl_error *err)
 		sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
 		return NULL;
 	}
+	run_count(l->run, "rows.in", "1", "Rows read from the source", l->table,
+	          (uint64_t)full->length);
+	run_count(l->run, "bytes.in", "By", "Bytes read from the source (as Arrow columns)",
+	          l->table, sl_batch_bytes(full));
 	sl_batch *out = full;
 	if (t->masks) {
 		/* masked here, before the values go anywhere; `full` is reused */
@@ -209,6 +243,8 @@ static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
 {
 	struct run *r = l->run;
 	struct table_progress *tp = &r->prog[c->table];
+	run_progress(r, 100.0 * (atomic_fetch_add(&r->chunks_done, 1) + 1) /
+	                        (r->nchunks ? r->nchunks : 1));
 	if (atomic_fetch_sub(&tp->chunks_left, 1) != 1)
 		return 0;
 	SL_TRY(r->tops->finish_table(l->writer, &r->cat, c->table, err));
@@ -247,8 +283,14 @@ static void *writer_main(void *arg)
 		} else if (kind == ITEM_BATCH) {
 			sl_batch *b = item;
 			rc = r->tops->load_batch(l->writer, b, &err);
-			if (rc == 0)
+			if (rc == 0) {
 				atomic_fetch_add(&r->prog[cur->table].rows, b->length);
+				run_count(r, "rows.out", "1", "Rows written to the target",
+				          cur->table, (uint64_t)b->length);
+				run_count(r, "bytes.out", "By",
+				          "Bytes written to the target (as Arrow columns)",
+				          cur->table, sl_batch_bytes(b));
+			}
 			sl_batch_destroy(b);
 		} else {
 			free(item);
@@ -421,6 +463,12 @@ static void run_forget_follow(struct run *r)
 
 static void run_close(struct run *r)
 {
+	sl_listener_stop(r->listener); /* first: it reads the run */
+	r->listener = NULL;
+	sl_otlp_stop(r->otlp); /* a last export, with the final counts */
+	r->otlp = NULL;
+	sl_metrics_destroy(r->metrics);
+	r->metrics = NULL;
 	run_forget_follow(r);
 	run_forget_known(r);
 	sl_catalog_free(&r->cat);
@@ -606,8 +654,11 @@ static int run_snapshot(struct run *r, sl_error *err)
 	SL_TRY(sl_state_load(r->state, &ps, err));
 	if (ps.snapshot_done) {
 		sl_info("snapshot: already complete (consistent point %s)", ps.position);
+		run_progress(r, 100);
 		return 0;
 	}
+	atomic_store(&r->phase, RUN_SNAPSHOT);
+	atomic_store(&r->chunks_done, 0);
 	if (info.resumed)
 		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are "
 		        "reloaded",
@@ -638,6 +689,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 	}
 	atomic_store(&r->tables_left, todo);
 	sort_chunks(r->chunks, r->nchunks, &r->cat);
+	atomic_store(&r->chunks_total, r->nchunks);
 	sl_info("snapshot: %d table(s) in %d chunk(s), parallelism %d", todo, r->nchunks,
 	        cfg->snapshot_parallelism);
 
@@ -895,6 +947,9 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	        .tick_ctx = &tick,
 	};
 	r->restart = 0;
+	p.metrics = r->metrics;
+	run_progress(r, 100);
+	atomic_store(&r->phase, RUN_CHANGES);
 	if (r->cfg->buffer_url)
 		SL_TRY(sl_buffer_open(r->cfg, ps.position, &p.buffer, err));
 	int rc = sl_cdc_run(&p, err);
@@ -934,6 +989,40 @@ static int run_check_rules(struct run *r, sl_error *err)
 	return rc;
 }
 
+/* /readyz: the snapshot done and changes applying */
+static int run_ready(void *ctx, sl_buf *why)
+{
+	struct run *r = ctx;
+	int phase = atomic_load(&r->phase);
+	if (phase == RUN_CHANGES)
+		return 1;
+	if (phase == RUN_SNAPSHOT)
+		sl_buf_printf(why, "snapshot in progress: %d of %d chunks loaded",
+		              atomic_load(&r->chunks_done), atomic_load(&r->chunks_total));
+	else
+		sl_buf_puts(why, "starting: connecting and discovering tables");
+	return 0;
+}
+
+/* The run's metrics, with its labels and the process collector; the listener when asked for. */
+static int run_observe(struct run *r, sl_error *err)
+{
+	const sl_config *cfg = r->cfg;
+	r->metrics = sl_metrics_create();
+	sl_metrics_label(r->metrics, "pipeline", cfg->name);
+	sl_metrics_label(r->metrics, "source", cfg->source.type);
+	sl_metrics_label(r->metrics, "target", cfg->target.type);
+	sl_metrics_collector(r->metrics, sl_metrics_process, r->metrics);
+	SL_TRY(sl_otlp_start(r->metrics, &r->otlp, err));
+	if (!cfg->observe_listen)
+		return 0;
+	SL_TRY(sl_listener_start(cfg->observe_listen, cfg->observe_token, r->metrics, run_ready, r,
+	                         &r->listener, err));
+	sl_info("observability: listening on %s (port %d): /metrics /healthz /readyz",
+	        cfg->observe_listen, sl_listener_port(r->listener));
+	return 0;
+}
+
 int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 {
 	struct run r;
@@ -941,6 +1030,8 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 	r.once = once;
 	if (rc == 0)
 		rc = sl_state_lock(r.state, err);
+	if (rc == 0)
+		rc = run_observe(&r, err); /* after the lock: a second agent of it serves nothing */
 	if (rc == 0)
 		rc = run_discover(&r, err);
 	if (rc == 0)
@@ -955,6 +1046,7 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		/* everything applied is committed: discover again and go on with the new tables
 		 * or columns. Source and target are opened again too: what they keep per table is
 		 * indexed by the catalog, which changes. */
+		atomic_store(&r.phase, RUN_STARTING);
 		sl_catalog_free(&r.cat);
 		r.tops->close(r.tgt);
 		r.tgt = NULL;

@@ -94,6 +94,8 @@ int sl_http_do(sl_http_pool *pool, sl_http_req *r, sl_error *err)
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+		if (r->timeout_ms > 0)
+			curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header);

@@ -41,6 +41,8 @@ typedef struct sl_http_req {
 	char msg[256];   /* curl's error on a network failure */
 	/* in: attempts (0: SL_HTTP_TRIES); 1 leaves retrying to the caller */
 	int tries;
+	/* in: the most an attempt may take, in ms (0: no limit but the low-speed one) */
+	long timeout_ms;
 } sl_http_req;
 
 /* Perform r, again after 0.2, 0.4, 0.8, 1.6 s (r->tries attempts in all) while it fails with

@@ -653,6 +653,61 @@ static void test_parse_duration(void **state)
 	assert_int_equal(sl_parse_duration_ms(NULL), -1);
 }
 
+/* observability: listen's form, a token required off loopback, the token a secret. */
+static void test_observability(void **state)
+{
+	(void)state;
+	char yaml[512];
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"127.0.0.1:9464\" }\n",
+	         minimal_yaml);
+	sl_config *cfg = parse_ok(yaml);
+	assert_string_equal(cfg->observe_listen, "127.0.0.1:9464");
+	assert_null(cfg->observe_token);
+	sl_config_free(cfg);
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"[::1]:0\" }\n", minimal_yaml);
+	sl_config_free(parse_ok(yaml));
+	snprintf(yaml, sizeof yaml,
+	         "%sobservability: { listen: \"0.0.0.0:9464\", token: s3cr3t-t0ken }\n",
+	         minimal_yaml);
+	cfg = parse_ok(yaml);
+	assert_string_equal(cfg->observe_token, "s3cr3t-t0ken");
+	sl_config_free(cfg);
+	sl_error err;
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"0.0.0.0:9464\" }\n",
+	         minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg,
+	                "0.0.0.0:9464 is not a loopback address, so observability.token is "
+	                "required");
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"9464\" }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "observability.listen: '9464' is not HOST:PORT");
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"h:70000\" }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	snprintf(yaml, sizeof yaml, "%sobservability: { listen: \"127.0.0.1:+80\" }\n",
+	         minimal_yaml);
+	parse_fail(yaml, &err);
+	snprintf(yaml, sizeof yaml,
+	         "%sobservability: { listen: \"127.0.0.1:1\", token: a, token_file: /x }\n",
+	         minimal_yaml);
+	parse_fail(yaml, &err);
+	snprintf(yaml, sizeof yaml, "%sobservability: { port: 1 }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "port");
+	snprintf(yaml, sizeof yaml, "%slog: { format: json }\n", minimal_yaml);
+	cfg = parse_ok(yaml);
+	assert_true(cfg->log_json);
+	sl_config_free(cfg);
+	snprintf(yaml, sizeof yaml, "%slog: { format: xml }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "log.format 'xml' must be one of: text, json");
+	assert_true(sl_cfg_listen_loopback("127.0.0.1:1") && sl_cfg_listen_loopback("[::1]:1") &&
+	            sl_cfg_listen_loopback("localhost:1"));
+	assert_false(sl_cfg_listen_loopback("10.0.0.1:1") || sl_cfg_listen_loopback("[::]:1") ||
+	             sl_cfg_listen_loopback("127x.example:1") ||
+	             sl_cfg_listen_loopback("127.evil.example:1"));
+}
+
 static void test_glob_match(void **state)
 {
 	(void)state;
@@ -1060,6 +1115,7 @@ int main(void)
 	        cmocka_unit_test(test_parse_size),
 	        cmocka_unit_test(test_parse_duration),
 	        cmocka_unit_test(test_glob_match),
+	        cmocka_unit_test(test_observability),
 	        cmocka_unit_test(test_globs_select),
 	        cmocka_unit_test(test_password_not_in_errors),
 	        cmocka_unit_test(test_secret_files),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -139,6 +140,45 @@ static void test_redact_truncated_tail(void **state)
 	assert_string_equal(roomy, "error: TailSecr");
 }
 
+/* log.format: json: one object per line, escapes, the pipeline, redaction; the final error
+ * line as an object too. stderr is captured in a file for the test. */
+static void test_json_lines(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/sluice-test-log-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fd, 2);
+	sl_log_add_secret("jsonS3cret");
+	sl_log_set_json("shop \"eu\"");
+	sl_info("copied %d rows of \"t\"\tnext\nline with jsonS3cret", 5);
+	sl_log_final("target down");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char buf[1024] = {0};
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	unlink(path);
+	close(fd);
+	buf[n] = 0;
+	char *nl = strchr(buf, '\n');
+	assert_non_null(nl);
+	*nl = 0;
+	const char *l1 = buf, *l2 = nl + 1;
+	assert_true(strncmp(l1, "{\"time\":\"", 9) == 0);
+	assert_non_null(
+	        strstr(l1, "Z\",\"level\":\"info\",\"pipeline\":\"shop \\\"eu\\\"\","
+	                   "\"message\":\"copied 5 rows of \\\"t\\\"\\u0009next\\u000aline with ***\"}"));
+	assert_absent(buf, "jsonS3cret");
+	assert_non_null(strstr(l2, "\"level\":\"error\""));
+	assert_non_null(strstr(l2, "\"message\":\"target down\",\"exit\":true}\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +188,7 @@ int main(void)
 	        cmocka_unit_test(test_redact_short_secret),
 	        cmocka_unit_test(test_redact_many_secrets),
 	        cmocka_unit_test(test_redact_truncated_tail),
+	        cmocka_unit_test(test_json_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
