@@ -171,9 +171,9 @@ static void test_json_lines(void **state)
 	*nl = 0;
 	const char *l1 = buf, *l2 = nl + 1;
 	assert_true(strncmp(l1, "{\"time\":\"", 9) == 0);
-	assert_non_null(
-	        strstr(l1, "Z\",\"level\":\"info\",\"pipeline\":\"shop \\\"eu\\\"\","
-	                   "\"message\":\"copied 5 rows of \\\"t\\\"\\u0009next\\u000aline with ***\"}"));
+	assert_non_null(strstr(
+	        l1, "Z\",\"level\":\"info\",\"pipeline\":\"shop \\\"eu\\\"\","
+	            "\"message\":\"copied 5 rows of \\\"t\\\"\\u0009next\\u000aline with ***\"}"));
 	assert_absent(buf, "jsonS3cret");
 	assert_non_null(strstr(l2, "\"level\":\"error\""));
 	assert_non_null(strstr(l2, "\"message\":\"target down\",\"exit\":true}\n"));
