@@ -37,6 +37,7 @@ PACKAGES=(
   libmicrohttpd-dev # observability.listen: /metrics, /healthz, /readyz
   prometheus      # tests: a real Prometheus scrapes /metrics (promtool checks the text)
   protobuf-compiler # tests: protoc decodes the OTLP protobuf sluice encodes (tests/otlp)
+  chromium        # tests: the console page loaded in headless Chromium
   curl
   sysbench
   pgloader

@@ -3,6 +3,7 @@
 #ifndef SL_BUF_H
 #define SL_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +21,13 @@ void sl_buf_free(sl_buf *b);
 /* Append s between two `q` characters, doubling any `q` inside (SQL identifier/literal style). */
 void sl_buf_put_quoted(sl_buf *b, const char *s, char q);
 void sl_buf_printf(sl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates or code
+ * points past U+10FFFF) that starts s[0..n), or 0 if none does (n > 0). */
+size_t sl_utf8_seq(const uint8_t *s, size_t n);
+bool sl_utf8_valid(const void *s, size_t n);
+/* Append s[0..n) with each byte that starts no well-formed sequence replaced by U+FFFD: text
+ * for readers that require UTF-8 (JSON, Prometheus labels, protobuf strings). */
+void sl_buf_put_utf8(sl_buf *b, const void *s, size_t n);
 
 static inline void sl_buf_reset(sl_buf *b)
 {

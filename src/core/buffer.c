@@ -14,6 +14,7 @@
 #include "core/columns.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/metrics.h"
 #include "core/queue.h"
 #include "core/segment.h"
 #include "core/store.h"
@@ -60,7 +61,57 @@ struct sl_buffer {
 	bool ended; /* the source side ended (see src_rc) */
 	int src_rc;
 	sl_error src_err;
+	/* sl_buffer_observe: all NULL without metrics */
+	struct {
+		sl_metric *rows_out, *bytes_out, *rows_in, *bytes_in;
+		sl_metric *create, *del, *get, *abort, *force, *size, *segments;
+	} m;
+	sl_latency lat; /* the source side's, up to the put */
 };
+
+static void buf_count(sl_metric *s, uint64_t v)
+{
+	if (s)
+		sl_metric_add(s, v);
+}
+
+/* The depth gauges (the caller holds mu) */
+static void buf_depth(sl_buffer *b)
+{
+	if (b->m.size) {
+		sl_metric_set(b->m.size, (double)b->bytes);
+		sl_metric_set(b->m.segments, b->nsegs);
+	}
+}
+
+void sl_buffer_observe(sl_buffer *b, sl_metrics *m)
+{
+	if (!m)
+		return;
+	sl_latency_init(&b->lat, m, "buffer.", "the buffer");
+#define BUF_C(f, name, unit, help)                                                                 \
+	b->m.f = sl_metrics_series(m, SL_METRIC_COUNTER, name, unit, help, NULL, NULL)
+	BUF_C(rows_out, "buffer.rows.out", "1", "Rows written into the buffer's segments");
+	BUF_C(bytes_out, "buffer.bytes.out", "By",
+	      "Bytes written into the buffer (as Arrow columns)");
+	BUF_C(rows_in, "buffer.rows.in", "1", "Rows read from the buffer's segments");
+	BUF_C(bytes_in, "buffer.bytes.in", "By", "Bytes read from the buffer (as Arrow columns)");
+	BUF_C(create, "buffer.object_store.files.create", "1", "Segments put in the object store");
+	BUF_C(del, "buffer.object_store.files.delete", "1", "Segments deleted once applied");
+	BUF_C(get, "buffer.object_store.files.get", "1", "Segments read from the object store");
+	BUF_C(abort, "buffer.object_store.files.abort", "1",
+	      "Segment writes that failed or were abandoned");
+	BUF_C(force, "buffer.object_store.files.force-flush", "1",
+	      "Segments put because apply.max_delay passed with no more changes");
+#undef BUF_C
+	b->m.size = sl_metrics_series(m, SL_METRIC_UPDOWN, "buffer.object_store.size", "By",
+	                              "Bytes the buffer's segments hold", NULL, NULL);
+	b->m.segments = sl_metrics_series(m, SL_METRIC_UPDOWN, "buffer.object_store.segments", "1",
+	                                  "Segments the buffer holds", NULL, NULL);
+	pthread_mutex_lock(&b->mu);
+	buf_depth(b);
+	pthread_mutex_unlock(&b->mu);
+}
 
 static double buf_now(void)
 {
@@ -285,6 +336,7 @@ void sl_buffer_close(sl_buffer *b)
 		free(b->segs[i].last_position);
 	free(b->segs);
 	free(b->head_position);
+	sl_latency_free(&b->lat);
 	pthread_mutex_destroy(&b->mu);
 	pthread_mutex_destroy(&b->ackmu);
 	pthread_cond_destroy(&b->cond);
@@ -315,6 +367,7 @@ struct buf_src {
 	sl_buf out;
 	sl_store_writer *upload; /* once the segment passed BUF_WINDOW */
 	bool open, in_txn;
+	int64_t begun_us; /* when the open transaction's BEGIN was received */
 	double opened;
 	bool full_warned;
 };
@@ -322,6 +375,8 @@ struct buf_src {
 static int buf_emit(void *ctx, sl_msg *m)
 {
 	struct buf_src *s = ctx;
+	if (s->b->lat.total && (m->kind == SL_MSG_BEGIN || m->kind == SL_MSG_COMMIT))
+		m->received_us = sl_latency_now_us(); /* buffer.latency.in, .in.process */
 	int rc = sl_queue_push_timed(s->q, m, m->kind, sl_msg_bytes(m), 200);
 	return rc == 2 ? 1 : rc;
 }
@@ -342,8 +397,12 @@ static void buf_free_item(void *item, int kind)
 
 static void buf_seg_abandon(struct buf_src *s)
 {
-	if (s->upload)
+	sl_latency_drop(&s->b->lat); /* read again */
+	s->begun_us = 0;
+	if (s->upload) {
 		s->b->ops->abort(s->upload);
+		buf_count(s->b->m.abort, 1);
+	}
 	s->upload = NULL;
 	sl_buf_reset(&s->out);
 	s->open = s->in_txn = false;
@@ -365,8 +424,9 @@ static int buf_seg_drain(struct buf_src *s, sl_error *err)
 	return 0;
 }
 
-/* Put the open segment (whole transactions only) and tell the source it is durable. */
-static int buf_seg_flush(struct buf_src *s, sl_error *err)
+/* Put the open segment (whole transactions only) and tell the source it is durable. forced:
+ * because apply.max_delay passed with no more changes (counted as a force-flush). */
+static int buf_seg_flush(struct buf_src *s, bool forced, sl_error *err)
 {
 	sl_buffer *b = s->b;
 	if (!s->open || s->in_txn)
@@ -397,19 +457,28 @@ static int buf_seg_flush(struct buf_src *s, sl_error *err)
 	if (s->full_warned)
 		sl_info("buffer: room again; the source goes on");
 	s->full_warned = false;
+	int64_t write_us = sl_latency_now_us();
 	sl_seg_end(s->sw);
 	uint64_t size = sl_seg_bytes(s->sw);
 	int64_t first = sl_seg_first_commit_us(s->sw);
+	int rc;
 	if (s->upload) {
-		SL_TRY(buf_seg_drain(s, err));
-		int rc = b->ops->commit(s->upload, err);
+		rc = buf_seg_drain(s, err);
+		if (rc == 0)
+			rc = b->ops->commit(s->upload, err);
+		else
+			b->ops->abort(s->upload);
 		s->upload = NULL;
-		SL_TRY(rc);
 	} else {
 		char key[96];
 		buf_key(key, sizeof key, b->prefix, b->next_seq, first);
-		SL_TRY(b->ops->put(b->wstore, key, s->out.data, s->out.len, err));
+		rc = b->ops->put(b->wstore, key, s->out.data, s->out.len, err);
 	}
+	buf_count(rc == 0 ? b->m.create : b->m.abort, 1);
+	if (rc == 0 && forced)
+		buf_count(b->m.force, 1);
+	SL_TRY(rc);
+	sl_latency_written(&b->lat, write_us, sl_latency_now_us());
 	sl_buf_reset(&s->out);
 	s->open = false;
 	uint64_t version = sl_seg_last_version(s->sw);
@@ -427,6 +496,7 @@ static int buf_seg_flush(struct buf_src *s, sl_error *err)
 	g->last_version = version;
 	g->last_position = sl_strdup(sl_seg_last_position(s->sw));
 	b->bytes += (int64_t)size;
+	buf_depth(b);
 	if (sl_seg_txns(s->sw) > 0) {
 		free(b->head_position);
 		b->head_position = sl_strdup(sl_seg_last_position(s->sw));
@@ -457,11 +527,19 @@ static int buf_seg_add(struct buf_src *s, sl_msg *m, sl_error *err)
 		s->open = true;
 		s->opened = buf_now();
 	}
-	if (m->kind == SL_MSG_BEGIN)
+	if (m->kind == SL_MSG_BEGIN) {
 		s->in_txn = true;
+		s->begun_us = m->received_us;
+	}
 	sl_seg_add(s->sw, m);
-	if (m->kind == SL_MSG_COMMIT)
+	if (m->kind == SL_MSG_ROWS) {
+		buf_count(s->b->m.rows_out, (uint64_t)m->changes->rows->length);
+		buf_count(s->b->m.bytes_out, sl_changes_bytes(m->changes));
+	} else if (m->kind == SL_MSG_COMMIT) {
 		s->in_txn = false;
+		sl_latency_txn(&s->b->lat, m->commit_us, s->begun_us, m->received_us);
+		s->begun_us = 0;
+	}
 	if (s->out.len >= BUF_WINDOW && sl_seg_first_commit_us(s->sw) != 0)
 		SL_TRY(buf_seg_drain(s, err));
 	return 0;
@@ -486,7 +564,7 @@ static int buf_session(struct buf_src *s, const char *from, bool *progressed, sl
 	int64_t delay_ms = b->cfg->apply_max_delay_ms;
 	for (;;) {
 		if ((b->wstop || sl_stop_requested) && !s->in_txn) {
-			rc = buf_seg_flush(s, err);
+			rc = buf_seg_flush(s, false, err);
 			break;
 		}
 		void *item;
@@ -504,18 +582,18 @@ static int buf_session(struct buf_src *s, const char *from, bool *progressed, sl
 			bool full = sl_seg_bytes(s->sw) >= (uint64_t)b->cfg->buffer_segment_size;
 			bool old = (buf_now() - s->opened) * 1000.0 >= (double)delay_ms;
 			if ((rename || (commit && (full || old))) &&
-			    (rc = buf_seg_flush(s, err)) < 0)
+			    (rc = buf_seg_flush(s, false, err)) < 0)
 				break;
 		} else if (prc == 0) {
 			rc = 0;
 			if (s->reader_rc == 0 && !s->in_txn)
-				rc = buf_seg_flush(s, err);
+				rc = buf_seg_flush(s, false, err);
 			break;
 		} else if (prc < 0) {
 			break;
 		} else if (s->open && !s->in_txn &&
 		           (buf_now() - s->opened) * 1000.0 >= (double)delay_ms) {
-			if ((rc = buf_seg_flush(s, err)) < 0)
+			if ((rc = buf_seg_flush(s, true, err)) < 0)
 				break;
 		}
 	}
@@ -691,6 +769,7 @@ static int buf_apply_segment(sl_buffer *b, sl_seg_reader *rd, buf_seg *g, uint64
 		return 0;
 	}
 	sl_seg_reader_segment(rd);
+	buf_count(b->m.get, 1);
 	struct buf_window w = {b, key, end, 0, 0, {0}};
 	int rc = buf_window_need(&w, 8, err);
 	if (rc == 0 && memcmp(w.win.data, SL_SEG_MAGIC, 8) != 0)
@@ -730,6 +809,10 @@ static int buf_apply_segment(sl_buffer *b, sl_seg_reader *rd, buf_seg *g, uint64
 		if ((rc = sl_seg_decode(rd, kind, body, len, key, out, &n, err)) < 0)
 			break;
 		for (int i = 0; i < n; i++) {
+			if (rc == 0 && out[i]->kind == SL_MSG_ROWS) {
+				buf_count(b->m.rows_in, (uint64_t)out[i]->changes->rows->length);
+				buf_count(b->m.bytes_in, sl_changes_bytes(out[i]->changes));
+			}
 			if (rc == 0)
 				rc = sl_emit_wait(emit, ctx, out[i], stop, NULL, NULL, err);
 			else
@@ -832,6 +915,8 @@ void sl_buffer_ack(sl_buffer *b, uint64_t version)
 		memmove(b->segs, b->segs + 1, (size_t)(b->nsegs - 1) * sizeof *b->segs);
 		b->nsegs--;
 		b->bytes -= g.size;
+		buf_depth(b);
+		buf_count(b->m.del, 1);
 		pthread_cond_broadcast(&b->cond);
 		pthread_mutex_unlock(&b->mu);
 	}

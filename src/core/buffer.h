@@ -36,6 +36,13 @@ typedef struct sl_buffer sl_buffer;
 /* Open the buffer of cfg (cfg->buffer_url) and list what it holds. */
 int sl_buffer_open(const sl_config *cfg, const char *epoch, sl_buffer **out, sl_error *err);
 void sl_buffer_close(sl_buffer *b);
+/* Count into m (core/metrics.h; before sl_buffer_source_start): buffer.rows/bytes.out written
+ * into segments, .in read from them, buffer.latency.* up to a segment's put, and
+ * buffer.object_store.*: files created, deleted, read (get), aborted, forced flushes (a
+ * segment put because apply.max_delay passed with no more changes), the bytes and segments
+ * held. */
+struct sl_metrics;
+void sl_buffer_observe(sl_buffer *b, struct sl_metrics *m);
 /* Where the source resumes: after the newest segment, or head; false when the buffer has
  * never held anything (the caller then starts from the target's durable position). */
 bool sl_buffer_resume(const sl_buffer *b, char *position, size_t n);

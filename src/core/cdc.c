@@ -51,12 +51,13 @@ struct pend {
 	size_t cap, used;
 	int *keycols; /* shape field indexes of the key */
 	int nkey;
-	sl_buf refd;         /* bitmap: DELETE rows a MOVE reads its old key from */
-	int64_t last_del;    /* the last DELETE row appended */
-	int64_t last_killed; /* the live row that DELETE replaced, or -1 */
-	uint64_t seq_txn;    /* the transaction seq counts in */
-	uint64_t seq;        /* changes to this table in that transaction so far */
-	size_t held;         /* pend_capacity when last counted into cdc.held */
+	sl_buf refd;             /* bitmap: DELETE rows a MOVE reads its old key from */
+	int64_t last_del;        /* the last DELETE row appended */
+	int64_t last_killed;     /* the live row that DELETE replaced, or -1 */
+	uint64_t seq_txn;        /* the transaction seq counts in */
+	uint64_t seq;            /* changes to this table in that transaction so far */
+	size_t held;             /* pend_capacity when last counted into cdc.held */
+	sl_metric *m[SL_NFLOWS]; /* the table's rows/bytes in/out counters, looked up once */
 };
 
 struct cdc {
@@ -113,6 +114,11 @@ struct cdc {
 	size_t group_bytes;
 	int64_t group_txns;
 	sl_msg *last_commit; /* of the group */
+	sl_latency lat;      /* latency.* */
+	int64_t begun_us;    /* when the open transaction's BEGIN was received */
+	/* runtime.*: the queue's depth, the threads, groups and transactions (NULL: none) */
+	sl_metric *rt_queue, *rt_workers, *rt_groups, *rt_txns;
+	double rt_last;
 	/* statistics */
 	int64_t txns, rows, groups;
 	sl_hist lag; /* per group: source commit -> target commit, seconds */
@@ -132,11 +138,38 @@ static int64_t cdc_wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Writes to the progress others read (sl_cdc_progress.mu) */
+static void progress_lock(const sl_cdc_params *p)
+{
+	if (p->progress->mu)
+		pthread_mutex_lock(p->progress->mu);
+}
+
+static void progress_unlock(const sl_cdc_params *p)
+{
+	if (p->progress->mu)
+		pthread_mutex_unlock(p->progress->mu);
+}
+
+/* Caught up (nothing received for 100 ms, everything committed) or not */
+static void progress_caught_up(const sl_cdc_params *p, bool yes)
+{
+	if (p->progress->caught_up == yes && !p->progress->down)
+		return;
+	progress_lock(p);
+	p->progress->caught_up = yes;
+	p->progress->down = false;
+	progress_unlock(p);
+}
+
 /* ---------------------------------------------------------------- reader ---- */
 
+/* The reader's thread: each message as the source (or the buffer) hands it over */
 static int cdc_emit(void *ctx, sl_msg *m)
 {
 	struct cdc *c = ctx;
+	if (c->lat.total && (m->kind == SL_MSG_BEGIN || m->kind == SL_MSG_COMMIT))
+		m->received_us = sl_latency_now_us(); /* latency.in, latency.in.process */
 	int rc = sl_queue_push_timed(c->q, m, m->kind, sl_msg_bytes(m), 200);
 	if (rc == 2)
 		return 1;
@@ -397,8 +430,7 @@ static void cdc_count_held(struct cdc *c, struct pend *pd)
 		c->held_peak = c->held;
 }
 
-static void cdc_count(struct cdc *c, const char *name, const char *unit, const char *help, int t,
-                      uint64_t v);
+static void cdc_count(struct cdc *c, sl_flow which, int t, uint64_t v);
 
 static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 {
@@ -416,9 +448,8 @@ static int cdc_flush_table(struct cdc *c, int t, sl_error *err)
 		uint64_t live = 0;
 		for (int64_t r = 0; r < pd->ch->rows->length; r++)
 			live += !pend_bit(&pd->dead, r);
-		cdc_count(c, "rows.out", "1", "Rows written to the target", t, live);
-		cdc_count(c, "bytes.out", "By", "Bytes written to the target (as Arrow columns)", t,
-		          bytes);
+		cdc_count(c, SL_ROWS_OUT, t, live);
+		cdc_count(c, SL_BYTES_OUT, t, bytes);
 	}
 	c->pending_bytes -= bytes < c->pending_bytes ? bytes : c->pending_bytes;
 	pend_reset(pd);
@@ -919,9 +950,8 @@ static int cdc_on_rows(struct cdc *c, sl_msg *m, sl_error *err)
 		sl_buf_append(&pd->ch->origins, &o, sizeof o);
 	}
 	size_t after = sl_changes_bytes(pd->ch);
-	cdc_count(c, "rows.in", "1", "Rows read from the source", t, (uint64_t)in->rows->length);
-	cdc_count(c, "bytes.in", "By", "Bytes read from the source (as Arrow columns)", t,
-	          sl_changes_bytes(in));
+	cdc_count(c, SL_ROWS_IN, t, (uint64_t)in->rows->length);
+	cdc_count(c, SL_BYTES_IN, t, sl_changes_bytes(in));
 	c->pending_bytes += after - before;
 	cdc_count_held(c, pd);
 	c->group_bytes += sl_changes_bytes(in);
@@ -948,33 +978,31 @@ static int cdc_on_truncate(struct cdc *c, sl_msg *m, sl_error *err)
 	return c->p->tops->apply_truncate(c->ap, m->table, c->txn_version, err);
 }
 
-static void cdc_record_lag(struct cdc *c, int64_t commit_us)
+/* The group's transactions committed on the target at done_us; its writing began at
+ * write_us */
+static void cdc_record_lag(struct cdc *c, int64_t write_us, int64_t done_us)
 {
-	int64_t us = cdc_wall_us() - commit_us;
-	sl_hist_add(&c->lag, (double)us / 1e6);
-	if (c->p->metrics)
-		sl_metric_record(
-		        sl_metrics_series(c->p->metrics, SL_METRIC_HISTOGRAM, "latency.total", "s",
-		                          "From the source's commit to the target's commit "
-		                          "of a transaction",
-		                          NULL, NULL),
-		        us > 0 ? (uint64_t)us * 1000 : 0);
+	sl_hist_add(&c->lag, (double)(done_us - c->last_commit->commit_us) / 1e6);
+	sl_latency_written(&c->lat, write_us, done_us);
 }
 
-/* Add v to table t's counter `name` (a lookup under the registry's lock: once a batch). */
-static void cdc_count(struct cdc *c, const char *name, const char *unit, const char *help, int t,
-                      uint64_t v)
+/* Add v to table t's counter (looked up under the registry's lock once per session) */
+static void cdc_count(struct cdc *c, sl_flow which, int t, uint64_t v)
 {
-	if (c->p->metrics && v)
-		sl_metric_add(sl_metrics_series(c->p->metrics, SL_METRIC_COUNTER, name, unit, help,
-		                                "table", c->p->cat->tables[t].qualified),
-		              v);
+	if (!c->p->metrics || !v)
+		return;
+	struct pend *pd = &c->pend[t];
+	if (!pd->m[which])
+		pd->m[which] =
+		        sl_metrics_flow(c->p->metrics, which, c->p->cat->tables[t].qualified);
+	sl_metric_add(pd->m[which], v);
 }
 
 static int cdc_commit_group(struct cdc *c, sl_error *err)
 {
 	if (!c->group_open)
 		return 0;
+	int64_t write_us = sl_latency_now_us();
 	SL_TRY(cdc_flush_all(c, err));
 	if (c->moves_missed > 0) {
 		/* recorded before the target commits what it skipped */
@@ -991,11 +1019,18 @@ static int cdc_commit_group(struct cdc *c, sl_error *err)
 		sl_backfill_applied(c->bf, cdc_now() - c->slice_t0);
 	c->slice_t0 = 0;
 	SL_TRY(sl_backfill_committed(c->bf, err));
-	cdc_record_lag(c, c->last_commit->commit_us);
+	cdc_record_lag(c, write_us, sl_latency_now_us());
+	progress_lock(c->p);
 	snprintf(c->p->progress->position, sizeof c->p->progress->position, "%s",
 	         c->last_commit->position);
 	c->p->progress->commit_us = c->last_commit->commit_us;
+	c->p->progress->pending_us = 0;
+	progress_unlock(c->p);
 	c->groups++;
+	if (c->rt_groups) {
+		sl_metric_add(c->rt_groups, 1);
+		sl_metric_add(c->rt_txns, (uint64_t)c->group_txns);
+	}
 	c->group_open = false;
 	c->target_dirty = false;
 	c->group_bytes = 0;
@@ -1163,6 +1198,12 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 		SL_TRY(sl_colview_apply(c->view, m, err));
 	switch (m->kind) {
 	case SL_MSG_BEGIN:
+		c->begun_us = m->received_us;
+		if (c->p->progress->pending_us == 0 && m->commit_us > 0) {
+			progress_lock(c->p);
+			c->p->progress->pending_us = m->commit_us;
+			progress_unlock(c->p);
+		}
 		c->in_src_txn = true;
 		c->txn_version = m->version;
 		sl_backfill_saw_txn(c->bf, m->txid);
@@ -1178,6 +1219,8 @@ static int cdc_handle(struct cdc *c, sl_msg *m, sl_error *err)
 	case SL_MSG_TRUNCATE:
 		return cdc_on_truncate(c, m, err);
 	case SL_MSG_COMMIT:
+		sl_latency_txn(&c->lat, m->commit_us, c->begun_us, m->received_us);
+		c->begun_us = 0;
 		c->in_src_txn = false;
 		c->group_open = true;
 		c->group_txns++;
@@ -1270,6 +1313,7 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 		int prc = sl_queue_pop_timed(c->q, &item, &kind, NULL, 100);
 		double now = cdc_now();
 		if (prc == 1) {
+			progress_caught_up(p, false);
 			sl_msg *m = item;
 			enum sl_msg_kind mk = m->kind;
 			int hrc = cdc_handle(c, m, err);
@@ -1295,9 +1339,17 @@ static int cdc_session(struct cdc *c, bool *progressed, sl_error *err)
 			break;
 		} else if (prc < 0) {
 			break;
-		} else if (!c->in_src_txn && c->group_open) {
-			if ((rc = cdc_commit_group(c, err)) < 0)
+		} else if (!c->in_src_txn) {
+			if (c->group_open && (rc = cdc_commit_group(c, err)) < 0)
 				break;
+			progress_caught_up(p, true);
+		}
+		if (c->rt_queue && now - c->rt_last >= 0.5) {
+			c->rt_last = now;
+			sl_metric_set(c->rt_queue, (double)sl_queue_bytes(c->q));
+			/* the stream's reader and the applier; with a buffer, its reader and writer
+			 */
+			sl_metric_set(c->rt_workers, p->buffer ? 4 : 2);
 		}
 		if (now - last_log >= 10.0) {
 			char bf[320];
@@ -1352,6 +1404,12 @@ static void cdc_session_end(struct cdc *c)
 	}
 	sl_msg_free(c->last_commit);
 	c->last_commit = NULL;
+	sl_latency_drop(&c->lat); /* read again */
+	c->begun_us = 0;
+	progress_lock(p);
+	p->progress->caught_up = false;
+	p->progress->down = true; /* until the next session hears from the stream */
+	progress_unlock(p);
 	cdc_acts_drop(c); /* not done: the next session reads them again */
 	sl_backfill_session_end(c->bf);
 	c->slice_t0 = 0;
@@ -1369,6 +1427,20 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	c.col_limit = p->col_limit > 0 ? p->col_limit : SL_COL_MAX_BYTES;
 	int n = p->cat->ntables ? p->cat->ntables : 1;
 	c.pend = sl_calloc((size_t)n, sizeof *c.pend);
+	sl_latency_init(&c.lat, p->metrics, "", "the target");
+	if (p->metrics) {
+		c.rt_queue = sl_metrics_series(p->metrics, SL_METRIC_GAUGE, "runtime.queue_depth",
+		                               "By", "Bytes waiting in a queue between two threads",
+		                               "queue", "changes");
+		c.rt_workers = sl_metrics_series(p->metrics, SL_METRIC_GAUGE, "runtime.num_workers",
+		                                 "1", "Threads moving data", NULL, NULL);
+		c.rt_groups = sl_metrics_series(
+		        p->metrics, SL_METRIC_COUNTER, "runtime.groups", "1",
+		        "Groups of transactions committed on the target", NULL, NULL);
+		c.rt_txns = sl_metrics_series(p->metrics, SL_METRIC_COUNTER, "runtime.transactions",
+		                              "1", "Source transactions committed on the target",
+		                              NULL, NULL);
+	}
 	c.shapes = sl_calloc((size_t)n, sizeof *c.shapes);
 	c.cols = sl_calloc((size_t)n, sizeof *c.cols);
 	c.cols_loaded = sl_calloc((size_t)n, sizeof *c.cols_loaded);
@@ -1458,6 +1530,7 @@ int sl_cdc_run(const sl_cdc_params *p, sl_error *err)
 	if (p->buffer)
 		sl_buffer_source_stop(p->buffer);
 	free(c.pend);
+	sl_latency_free(&c.lat);
 	free(c.shapes);
 	for (int t = 0; t < n; t++)
 		free(c.cols[t]);

@@ -2,6 +2,7 @@
 #ifndef SL_CDC_H
 #define SL_CDC_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,8 +15,20 @@
 
 /* What the applier has made durable, for the caller's display. */
 typedef struct sl_cdc_progress {
+	/* when set, the apply loop writes the fields under it, for readers on other threads (the
+	 * status API); it reads them without */
+	pthread_mutex_t *mu;
 	char position[SL_POSITION_MAX];
 	int64_t commit_us;
+	/* the stream had nothing more for 100 ms and everything received is committed: the lag
+	 * is then none, however old the last commit */
+	bool caught_up;
+	/* the source commit time of the oldest transaction received and not yet committed on
+	 * the target (0: none): the lag is counted from it */
+	int64_t pending_us;
+	/* between sessions (a connection lost, waiting to reconnect): the lag is then counted
+	 * from the last applied commit, nothing newer being known */
+	bool down;
 } sl_cdc_progress;
 
 typedef struct sl_cdc_params {

@@ -173,7 +173,9 @@ typedef struct sl_msg {
 	 * distinct per transaction, known before its rows (PostgreSQL: the commit record's LSN;
 	 * MySQL: a count of the executed GTID set with the transaction's GTID, sl_my_version) */
 	uint64_t version;
-	int64_t commit_us; /* BEGIN, COMMIT: source commit time, unix microseconds */
+	int64_t commit_us;   /* BEGIN, COMMIT: source commit time, unix microseconds */
+	int64_t received_us; /* COMMIT: when change capture received it (unix microseconds), for
+	                        the latency metrics; 0 if not known */
 } sl_msg;
 
 /* The transactions a backfill slice's snapshot did not see although they may have committed

@@ -66,7 +66,8 @@ static const char *const sl_cfg_snapshot_keys[] = {"parallelism", "chunk_size", 
                                                    "backfill_rows", NULL};
 static const char *const sl_cfg_apply_keys[] = {"max_group_bytes", "max_delay", NULL};
 static const char *const sl_cfg_state_keys[] = {"url", NULL};
-static const char *const sl_cfg_observability_keys[] = {"listen", "token", "token_file", NULL};
+static const char *const sl_cfg_observability_keys[] = {"listen", "token", "token_file", "metrics",
+                                                        NULL};
 static const char *const sl_cfg_log_keys[] = {"format", NULL};
 static const char *const sl_cfg_log_formats[] = {"text", "json", NULL};
 static const char *const sl_cfg_buffer_keys[] = {
@@ -1132,15 +1133,27 @@ static int sl_cfg_root(sl_cfg_parser *p, sl_config *cfg)
 		SL_TRY(trc);
 		if (cfg->observe_token)
 			sl_log_add_secret(cfg->observe_token);
-		SL_TRY(sl_cfg_string(p, sec, "observability", "listen", true, &cfg->observe_listen,
-		                     &oline));
-		if (!sl_cfg_listen_ok(cfg->observe_listen))
+		static const char *const bools[] = {"true", "false", NULL};
+		char *metrics = NULL;
+		SL_TRY(sl_cfg_choice(p, sec, "observability", "metrics", bools, &metrics));
+		cfg->observe_no_metrics = metrics && strcmp(metrics, "false") == 0;
+		free(metrics);
+		SL_TRY(sl_cfg_string(p, sec, "observability", "listen", !cfg->observe_no_metrics,
+		                     &cfg->observe_listen, &oline));
+		if (cfg->observe_no_metrics && cfg->observe_listen)
+			return sl_error_set(
+			        p->err, SL_ERR_CONFIG,
+			        "%s:%d: observability.listen serves the metrics, which "
+			        "observability.metrics: false turns off: remove one of them",
+			        p->origin, oline);
+		if (cfg->observe_listen && !sl_cfg_listen_ok(cfg->observe_listen))
 			return sl_error_set(
 			        p->err, SL_ERR_CONFIG,
 			        "%s:%d: observability.listen: '%s' is not HOST:PORT (e.g. "
 			        "127.0.0.1:9464, [::1]:9464)",
 			        p->origin, oline, cfg->observe_listen);
-		if (!sl_cfg_listen_loopback(cfg->observe_listen) && cfg->observe_token == NULL)
+		if (cfg->observe_listen && !sl_cfg_listen_loopback(cfg->observe_listen) &&
+		    cfg->observe_token == NULL)
 			return sl_error_set(
 			        p->err, SL_ERR_CONFIG,
 			        "%s:%d: observability.listen: %s is not a loopback address, "

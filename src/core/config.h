@@ -107,10 +107,11 @@ typedef struct sl_config {
 	/* observability: the HTTP listener (NULL: none), its bearer token (a secret; NULL: none,
 	 * allowed on loopback only) */
 	char *observe_listen, *observe_token;
-	bool log_json;          /* log.format: json (one JSON object per line); default text */
-	char *mask_key;         /* top-level "mask_key": the HMAC key of hash masking (a secret);
-	                           NULL when absent */
-	struct sl_cfg_doc *doc; /* the parsed file, for the connectors' own keys */
+	bool observe_no_metrics; /* observability.metrics: false: no registry, no export */
+	bool log_json;           /* log.format: json (one JSON object per line); default text */
+	char *mask_key;          /* top-level "mask_key": the HMAC key of hash masking (a secret);
+	                            NULL when absent */
+	struct sl_cfg_doc *doc;  /* the parsed file, for the connectors' own keys */
 } sl_config;
 
 /* observability.listen's form: HOST:PORT or [IPV6]:PORT; and whether the host is loopback. */

@@ -23,6 +23,9 @@ static sl_log_level sl_log_level_now = SL_LOG_INFO;
 static char **sl_secrets;
 static size_t sl_nsecrets, sl_secrets_cap;
 static bool sl_log_json;
+static sl_log_entry sl_log_ring[SL_LOG_RECENT]; /* warnings and errors, under sl_log_mu */
+static int sl_log_ring_next, sl_log_ring_n;
+static uint64_t sl_log_nwarn, sl_log_nerror; /* under sl_log_mu */
 static char sl_log_pipeline[128];
 
 void sl_log_set_json(const char *pipeline)
@@ -43,16 +46,29 @@ static void sl_log_write(const char *level, const char *msg, bool final)
 	char ts[32];
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	pthread_mutex_lock(&sl_log_mu);
+	if (strcmp(level, "warn") == 0 || strcmp(level, "error") == 0) {
+		if (level[0] == 'w')
+			sl_log_nwarn++;
+		else
+			sl_log_nerror++;
+		sl_log_entry *e = &sl_log_ring[sl_log_ring_next];
+		snprintf(e->time, sizeof e->time, "%s.%03dZ", ts, (int)(tv.tv_usec / 1000));
+		snprintf(e->level, sizeof e->level, "%s", level);
+		snprintf(e->msg, sizeof e->msg, "%s", msg);
+		sl_log_ring_next = (sl_log_ring_next + 1) % SL_LOG_RECENT;
+		if (sl_log_ring_n < SL_LOG_RECENT)
+			sl_log_ring_n++;
+	}
 	if (sl_log_json) {
 		sl_buf b = {0};
 		sl_buf_printf(&b, "{\"time\":\"%s.%03dZ\",\"level\":\"%s\"", ts,
 		              (int)(tv.tv_usec / 1000), level);
 		if (sl_log_pipeline[0]) {
 			sl_buf_puts(&b, ",\"pipeline\":");
-			sl_json_put_string(&b, sl_log_pipeline, strlen(sl_log_pipeline));
+			sl_json_put_text(&b, sl_log_pipeline);
 		}
 		sl_buf_puts(&b, ",\"message\":");
-		sl_json_put_string(&b, msg, strlen(msg));
+		sl_json_put_text(&b, msg);
 		if (final)
 			sl_buf_puts(&b, ",\"exit\":true");
 		sl_buf_puts(&b, "}\n");
@@ -64,6 +80,25 @@ static void sl_log_write(const char *level, const char *msg, bool final)
 		fprintf(stderr, "%s.%03dZ %-5s %s\n", ts, (int)(tv.tv_usec / 1000), level, msg);
 	}
 	pthread_mutex_unlock(&sl_log_mu);
+}
+
+void sl_log_counts(uint64_t *warnings, uint64_t *errors)
+{
+	pthread_mutex_lock(&sl_log_mu);
+	*warnings = sl_log_nwarn;
+	*errors = sl_log_nerror;
+	pthread_mutex_unlock(&sl_log_mu);
+}
+
+int sl_log_recent(sl_log_entry *out, int max)
+{
+	pthread_mutex_lock(&sl_log_mu);
+	int n = sl_log_ring_n < max ? sl_log_ring_n : max;
+	/* the newest n, oldest first */
+	for (int i = 0; i < n; i++)
+		out[i] = sl_log_ring[(sl_log_ring_next - n + i + SL_LOG_RECENT) % SL_LOG_RECENT];
+	pthread_mutex_unlock(&sl_log_mu);
+	return n;
 }
 
 void sl_log_final(const char *msg)

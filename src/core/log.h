@@ -4,6 +4,7 @@
 #define SL_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum { SL_LOG_DEBUG = 0, SL_LOG_INFO = 1, SL_LOG_WARN = 2, SL_LOG_ERROR = 3 } sl_log_level;
 
@@ -27,6 +28,18 @@ int sl_log_parse_level(const char *s);
 void sl_log_add_secret(const char *secret);
 
 void sl_log(sl_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The last warnings and errors logged (redacted), oldest first: for the status API. */
+#define SL_LOG_RECENT 16
+typedef struct sl_log_entry {
+	char time[32]; /* YYYY-MM-DDTHH:MM:SS.mmmZ */
+	char level[8];
+	char msg[512];
+} sl_log_entry;
+/* Copy up to max of them into out; returns how many. Thread-safe. */
+int sl_log_recent(sl_log_entry *out, int max);
+/* Warnings and errors logged since the process started. Thread-safe. */
+void sl_log_counts(uint64_t *warnings, uint64_t *errors);
 
 #define sl_debug(...) sl_log(SL_LOG_DEBUG, __VA_ARGS__)
 #define sl_info(...) sl_log(SL_LOG_INFO, __VA_ARGS__)

@@ -125,6 +125,21 @@ sl_metric *sl_metrics_series(sl_metrics *m, sl_metric_kind kind, const char *nam
 	return s;
 }
 
+sl_metric *sl_metrics_flow(sl_metrics *m, sl_flow which, const char *table)
+{
+	static const struct {
+		const char *name, *unit, *help;
+	} flows[SL_NFLOWS] = {
+	        [SL_ROWS_IN] = {"rows.in", "1", "Rows read from the source"},
+	        [SL_BYTES_IN] = {"bytes.in", "By", "Bytes read from the source (as Arrow columns)"},
+	        [SL_ROWS_OUT] = {"rows.out", "1", "Rows written to the target"},
+	        [SL_BYTES_OUT] = {"bytes.out", "By",
+	                          "Bytes written to the target (as Arrow columns)"},
+	};
+	return sl_metrics_series(m, SL_METRIC_COUNTER, flows[which].name, flows[which].unit,
+	                         flows[which].help, "table", table);
+}
+
 void sl_metric_add(sl_metric *s, uint64_t v)
 {
 	atomic_fetch_add_explicit(&s->u, v, memory_order_relaxed);
@@ -156,6 +171,98 @@ void sl_metric_record(sl_metric *s, uint64_t v)
 		b++;
 	atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->sum, v, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------- latency ---- */
+
+int64_t sl_latency_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void sl_latency_init(sl_latency *l, sl_metrics *m, const char *prefix, const char *where)
+{
+	memset(l, 0, sizeof *l);
+	if (!m)
+		return;
+	char name[64], help[160];
+#define SL_LAT(field, suffix, ...)                                                                 \
+	do {                                                                                       \
+		snprintf(name, sizeof name, "%slatency.%s", prefix, suffix);                       \
+		snprintf(help, sizeof help, __VA_ARGS__);                                          \
+		l->field = sl_metrics_series(m, SL_METRIC_HISTOGRAM, name, "s", help, NULL, NULL); \
+	} while (0)
+	SL_LAT(total, "total", "From a transaction's commit on the source to its commit in %s",
+	       where);
+	SL_LAT(in, "in", "From a transaction's commit on the source to its receipt");
+	SL_LAT(out, "out", "From a transaction's receipt to its commit in %s", where);
+	SL_LAT(in_process, "in.process",
+	       "Receiving a transaction: its first message to its commit");
+	SL_LAT(out_process, "out.process",
+	       "From a transaction's receipt to the start of its group's write to %s (batching)",
+	       where);
+#undef SL_LAT
+}
+
+void sl_latency_free(sl_latency *l)
+{
+	free(l->txns);
+	l->txns = NULL;
+	l->ntxns = l->cap = 0;
+}
+
+static void sl_latency_record(sl_metric *h, int64_t from_us, int64_t to_us)
+{
+	sl_metric_record(h, to_us > from_us ? (uint64_t)(to_us - from_us) * 1000 : 0);
+}
+
+void sl_latency_txn(sl_latency *l, int64_t commit_us, int64_t begun_us, int64_t received_us)
+{
+	if (!l->total || commit_us <= 0 || received_us <= 0)
+		return;
+	if (l->ntxns == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->txns = sl_realloc(l->txns, l->cap * sizeof *l->txns);
+	}
+	l->txns[l->ntxns++] = (struct sl_latency_txn){commit_us, begun_us, received_us};
+}
+
+void sl_latency_written(sl_latency *l, int64_t write_us, int64_t done_us)
+{
+	for (size_t i = 0; i < l->ntxns; i++) {
+		const struct sl_latency_txn *t = &l->txns[i];
+		sl_latency_record(l->in, t->commit_us, t->received_us);
+		/* a BEGIN not seen (a session that started inside the transaction): none */
+		sl_latency_record(l->in_process, t->begun_us > 0 ? t->begun_us : t->received_us,
+		                  t->received_us);
+		sl_latency_record(l->out, t->received_us, done_us);
+		sl_latency_record(l->out_process, t->received_us, write_us);
+		sl_latency_record(l->total, t->commit_us, done_us);
+	}
+	l->ntxns = 0;
+}
+
+void sl_latency_drop(sl_latency *l)
+{
+	l->ntxns = 0;
+}
+
+double sl_metrics_total(sl_metrics *m, const char *name)
+{
+	double sum = 0;
+	pthread_mutex_lock(&m->mu);
+	for (sl_metric *s = m->head; s; s = s->next) {
+		if (strcmp(s->name, name) != 0)
+			continue;
+		if (s->kind == SL_METRIC_COUNTER)
+			sum += (double)atomic_load_explicit(&s->u, memory_order_relaxed);
+		else if (s->kind == SL_METRIC_UPDOWN)
+			sum += (double)atomic_load_explicit(&s->i, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return sum;
 }
 
 void sl_metrics_collector(sl_metrics *m, void (*fn)(void *ctx, sl_metrics *m), void *ctx)
@@ -209,8 +316,14 @@ static void sl_prom_name(const sl_metric *s, sl_buf *out)
 		sl_buf_puts(out, "_total");
 }
 
-static void sl_prom_value_text(sl_buf *out, const char *v)
+static void sl_prom_value_text(sl_buf *out, const char *s)
 {
+	sl_buf clean = {0};
+	const char *v = s;
+	if (!sl_utf8_valid(s, strlen(s))) { /* the text format is UTF-8 */
+		sl_buf_put_utf8(&clean, s, strlen(s));
+		v = sl_buf_cstr(&clean);
+	}
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
 			sl_buf_putc(out, '\\'), sl_buf_putc(out, *v);
@@ -219,6 +332,7 @@ static void sl_prom_value_text(sl_buf *out, const char *v)
 		else
 			sl_buf_putc(out, *v);
 	}
+	sl_buf_free(&clean);
 }
 
 /* {k="v",...} with the registry's labels, the series', and an extra (le) */
@@ -361,9 +475,18 @@ static void pb_bytes(sl_buf *b, int field, const void *p, size_t n)
 	sl_buf_append(b, p, n);
 }
 
+/* a protobuf string must be UTF-8 (a receiver may refuse the whole message otherwise) */
 static void pb_string(sl_buf *b, int field, const char *s)
 {
-	pb_bytes(b, field, s, strlen(s));
+	size_t n = strlen(s);
+	if (sl_utf8_valid(s, n)) {
+		pb_bytes(b, field, s, n);
+		return;
+	}
+	sl_buf clean = {0};
+	sl_buf_put_utf8(&clean, s, n);
+	pb_bytes(b, field, clean.data, clean.len);
+	sl_buf_free(&clean);
 }
 
 static void pb_fixed64(sl_buf *b, int field, uint64_t v)
@@ -440,7 +563,7 @@ static void otlp_point(const sl_metrics *m, const sl_metric *s, uint64_t start_n
 
 static void js_string(sl_buf *b, const char *s)
 {
-	sl_json_put_string(b, s, strlen(s));
+	sl_json_put_text(b, s);
 }
 
 static void js_attr(sl_buf *b, bool first, const char *k, const char *v)

@@ -44,10 +44,48 @@ void sl_metrics_label(sl_metrics *m, const char *key, const char *value);
 sl_metric *sl_metrics_series(sl_metrics *m, sl_metric_kind kind, const char *name, const char *unit,
                              const char *help, const char *lkey, const char *lval);
 
+/* The counters of rows and bytes read from the source and written to the target, per table
+ * (rows.in, bytes.in, rows.out, bytes.out; bytes as Arrow columns): snapshot and changes count
+ * into the same ones. Look them up once per table, not per batch. */
+typedef enum sl_flow { SL_ROWS_IN, SL_BYTES_IN, SL_ROWS_OUT, SL_BYTES_OUT, SL_NFLOWS } sl_flow;
+sl_metric *sl_metrics_flow(sl_metrics *m, sl_flow which, const char *table);
+
 void sl_metric_add(sl_metric *s, uint64_t v);     /* counter */
 void sl_metric_add_i64(sl_metric *s, int64_t v);  /* up-down counter */
 void sl_metric_set(sl_metric *s, double v);       /* gauge; up-down counter too (rounded) */
 void sl_metric_record(sl_metric *s, uint64_t ns); /* histogram: a duration in ns */
+
+/* The latency histograms of a path from the source to a destination (the target; or the
+ * buffer, prefix "buffer."), by the reference's names, for each transaction:
+ *   latency.in          source commit -> received (the reader took its commit message)
+ *   latency.in.process  received: its first message -> its commit message
+ *   latency.out.process received -> the destination's write of its group began (batching)
+ *   latency.out         received -> committed at the destination
+ *   latency.total       source commit -> committed at the destination
+ * The reader thread stamps each BEGIN and COMMIT message with sl_latency_now_us; the writer
+ * hands each transaction of its group to sl_latency_txn, and all five are recorded together
+ * when the group is written (a group given up, to be read again, is forgotten: sl_latency_drop),
+ * so the five histograms always count the same transactions. Wall-clock times, unix us: the
+ * source's commit time is one. */
+typedef struct sl_latency {
+	sl_metric *total, *in, *out, *in_process, *out_process; /* all NULL: no metrics */
+	struct sl_latency_txn {
+		int64_t commit_us, begun_us, received_us;
+	} * txns; /* the group's, not yet written */
+	size_t ntxns, cap;
+} sl_latency;
+void sl_latency_init(sl_latency *l, sl_metrics *m, const char *prefix, const char *where);
+void sl_latency_free(sl_latency *l);
+int64_t sl_latency_now_us(void);
+/* A transaction of the group: committed on the source at commit_us, its first message received
+ * at begun_us, its commit message at received_us (0: unknown, not recorded) */
+void sl_latency_txn(sl_latency *l, int64_t commit_us, int64_t begun_us, int64_t received_us);
+/* The group began to be written at write_us and was committed at done_us */
+void sl_latency_written(sl_latency *l, int64_t write_us, int64_t done_us);
+void sl_latency_drop(sl_latency *l);
+
+/* The sum of the counters (or up-down counters) named `name` over their labels: 0 if none. */
+double sl_metrics_total(sl_metrics *m, const char *name);
 
 /* fn(ctx, m) runs before each export, under no lock of the registry's: it sets gauges. */
 void sl_metrics_collector(sl_metrics *m, void (*fn)(void *ctx, sl_metrics *m), void *ctx);

@@ -40,6 +40,7 @@
 #include "core/thread.h"
 #include "core/source.h"
 #include "core/target.h"
+#include "formats/json.h"
 
 volatile sig_atomic_t sl_stop_requested;
 
@@ -48,11 +49,15 @@ volatile sig_atomic_t sl_stop_requested;
 enum { ITEM_BEGIN = 1, ITEM_BATCH = 2, ITEM_END = 3 };
 
 struct table_progress {
+	sl_metric *_Atomic flow[SL_NFLOWS]; /* its rows/bytes counters, looked up once */
 	atomic_int_fast64_t rows;
 	atomic_int chunks_left;
 	atomic_int state; /* 0 waiting, 1 loading, 2 done */
 	double started, finished;
 };
+
+enum { RUN_STARTING, RUN_SNAPSHOT, RUN_CHANGES };
+enum { RUN_HIST = 180, RUN_HIST_EVERY = 5 }; /* 15 min */
 
 struct run {
 	const sl_config *cfg;
@@ -91,18 +96,105 @@ struct run {
 	sl_otlp *otlp;                        /* OTEL_EXPORTER_OTLP_*: metrics pushed */
 	atomic_int phase;                     /* RUN_STARTING, RUN_SNAPSHOT, RUN_CHANGES */
 	atomic_int chunks_done, chunks_total; /* for /readyz (nchunks is the snapshot's) */
+	/* /api/v1/status: status_mu guards the phase's changes to RUN_SNAPSHOT and away from it
+	 * (the catalog and prog are read then), and `progress`: the apply loop's, which it writes
+	 * under status_mu (sl_cdc_progress.mu), or NULL when change capture is not running */
+	pthread_mutex_t status_mu;
+	const sl_cdc_progress *progress;
+	/* the console's charts: a sample every RUN_HIST_EVERY s for 15 min, oldest at hist_at
+	 * once full (status_mu) */
+	struct run_sample {
+		int64_t unix_ms;
+		double rows_out, lag; /* < 0: unknown */
+	} hist[RUN_HIST];
+	int hist_n, hist_at;
+	double hist_last;
 };
 
-enum { RUN_STARTING, RUN_SNAPSHOT, RUN_CHANGES };
-
-/* Add v to the counter `name` of table t (a lookup under the registry's lock: once a batch). */
-static void run_count(struct run *r, const char *name, const char *unit, const char *help, int t,
-                      uint64_t v)
+/* Seconds the target is behind the source (the caller holds status_mu): none when caught up;
+ * else since the source committed the oldest transaction received and not yet applied; while
+ * reconnecting, since the last applied commit; < 0 when not streaming or unknown. */
+static double run_lag(const struct run *r)
 {
-	if (r->metrics)
-		sl_metric_add(sl_metrics_series(r->metrics, SL_METRIC_COUNTER, name, unit, help,
-		                                "table", r->cat.tables[t].qualified),
-		              v);
+	const sl_cdc_progress *p = r->progress;
+	if (atomic_load(&r->phase) != RUN_CHANGES || p == NULL)
+		return -1;
+	int64_t from = p->caught_up        ? 0
+	               : p->pending_us > 0 ? p->pending_us
+	               : p->down           ? p->commit_us
+	                                   : 0;
+	if (p->down && from <= 0)
+		return -1; /* nothing applied yet, and nothing known */
+	if (from <= 0)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	double lag = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - (double)from / 1e6;
+	return lag > 0 ? lag : 0;
+}
+
+/* Every RUN_HIST_EVERY s (from the main thread's loops; now: their monotonic clock, s): rows
+ * written and the lag, for the console's charts */
+static void run_sample(struct run *r, double now)
+{
+	if (!r->metrics) /* the history is for the listener's status API, which needs them */
+		return;
+	if (r->hist_last > 0 && now - r->hist_last < RUN_HIST_EVERY)
+		return;
+	r->hist_last = now;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct run_sample s = {
+	        .unix_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	        .rows_out = r->metrics ? sl_metrics_total(r->metrics, "rows.out") : -1,
+	};
+	pthread_mutex_lock(&r->status_mu);
+	s.lag = run_lag(r);
+	if (r->hist_n < RUN_HIST) {
+		r->hist[r->hist_n++] = s;
+	} else {
+		r->hist[r->hist_at] = s;
+		r->hist_at = (r->hist_at + 1) % RUN_HIST;
+	}
+	pthread_mutex_unlock(&r->status_mu);
+}
+
+/* A collector: the lag gauge, at each export */
+static void run_collect(void *ctx, sl_metrics *m)
+{
+	struct run *r = ctx;
+	pthread_mutex_lock(&r->status_mu);
+	double lag = run_lag(r);
+	pthread_mutex_unlock(&r->status_mu);
+	uint64_t nwarn, nerror;
+	sl_log_counts(&nwarn, &nerror);
+	static const char help[] = "Warnings and errors logged (the last ones: /api/v1/status)";
+	sl_metric_set(
+	        sl_metrics_series(m, SL_METRIC_COUNTER, "log.messages", "1", help, "level", "warn"),
+	        (double)nwarn);
+	sl_metric_set(sl_metrics_series(m, SL_METRIC_COUNTER, "log.messages", "1", help, "level",
+	                                "error"),
+	              (double)nerror);
+	if (lag >= 0)
+		sl_metric_set(sl_metrics_series(m, SL_METRIC_GAUGE, "lag", "s",
+		                                "Seconds the target is behind the source: 0 when "
+		                                "caught up, else since the last applied commit",
+		                                NULL, NULL),
+		              lag);
+}
+
+/* Add v to table t's counter (looked up under the registry's lock once; lanes race to
+ * store the same pointer) */
+static void run_count(struct run *r, sl_flow which, int t, uint64_t v)
+{
+	if (!r->metrics)
+		return;
+	sl_metric *s = atomic_load_explicit(&r->prog[t].flow[which], memory_order_acquire);
+	if (!s) {
+		s = sl_metrics_flow(r->metrics, which, r->cat.tables[t].qualified);
+		atomic_store_explicit(&r->prog[t].flow[which], s, memory_order_release);
+	}
+	sl_metric_add(s, v);
 }
 
 static void run_progress(struct run *r, double percent)
@@ -124,6 +216,24 @@ struct lane {
 	bool rt_started, wt_started; /* only a started thread is joined */
 	int table;                   /* chunk being read: for the sink */
 };
+
+/* runtime.*: what waits in the snapshot's queues, and its threads (a reader and a writer per
+ * lane; 0 once done) */
+static void run_lanes_depth(struct run *r, int nlanes)
+{
+	if (!r->metrics)
+		return;
+	size_t bytes = 0;
+	for (int i = 0; i < nlanes; i++)
+		bytes += r->lanes[i].q ? sl_queue_bytes(r->lanes[i].q) : 0;
+	sl_metric_set(sl_metrics_series(r->metrics, SL_METRIC_GAUGE, "runtime.queue_depth", "By",
+	                                "Bytes waiting in a queue between two threads", "queue",
+	                                "snapshot"),
+	              (double)bytes);
+	sl_metric_set(sl_metrics_series(r->metrics, SL_METRIC_GAUGE, "runtime.num_workers", "1",
+	                                "Threads moving data", NULL, NULL),
+	              2.0 * nlanes);
+}
 
 static double sl_now(void)
 {
@@ -175,10 +285,8 @@ static sl_batch *lane_sink(void *ctx, sl_batch *full, sl_error *err)
 		sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
 		return NULL;
 	}
-	run_count(l->run, "rows.in", "1", "Rows read from the source", l->table,
-	          (uint64_t)full->length);
-	run_count(l->run, "bytes.in", "By", "Bytes read from the source (as Arrow columns)",
-	          l->table, sl_batch_bytes(full));
+	run_count(l->run, SL_ROWS_IN, l->table, (uint64_t)full->length);
+	run_count(l->run, SL_BYTES_IN, l->table, sl_batch_bytes(full));
 	sl_batch *out = full;
 	if (t->masks) {
 		/* masked here, before the values go anywhere; `full` is reused */
@@ -285,11 +393,8 @@ static void *writer_main(void *arg)
 			rc = r->tops->load_batch(l->writer, b, &err);
 			if (rc == 0) {
 				atomic_fetch_add(&r->prog[cur->table].rows, b->length);
-				run_count(r, "rows.out", "1", "Rows written to the target",
-				          cur->table, (uint64_t)b->length);
-				run_count(r, "bytes.out", "By",
-				          "Bytes written to the target (as Arrow columns)",
-				          cur->table, sl_batch_bytes(b));
+				run_count(r, SL_ROWS_OUT, cur->table, (uint64_t)b->length);
+				run_count(r, SL_BYTES_OUT, cur->table, sl_batch_bytes(b));
 			}
 			sl_batch_destroy(b);
 		} else {
@@ -432,6 +537,7 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->status_mu, NULL);
 	SL_TRY(sl_pipeline_connectors(cfg, &r->sops, &r->tops, err));
 	SL_TRY(r->sops->open(cfg, &r->src, err));
 	if (with_target)
@@ -481,6 +587,7 @@ static void run_close(struct run *r)
 		r->sops->close(r->src);
 	sl_state_close(r->state);
 	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->status_mu);
 }
 
 static int run_project(void *ctx, sl_catalog *cat, int t, const int *keep, int nkeep, sl_error *err)
@@ -657,13 +764,17 @@ static int run_snapshot(struct run *r, sl_error *err)
 		run_progress(r, 100);
 		return 0;
 	}
-	atomic_store(&r->phase, RUN_SNAPSHOT);
 	atomic_store(&r->chunks_done, 0);
+	atomic_store(&r->chunks_total, 0);
 	if (info.resumed)
 		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are "
 		        "reloaded",
 		        info.position);
+	pthread_mutex_lock(&r->status_mu);
+	free(r->prog);
 	r->prog = sl_calloc((size_t)r->cat.ntables, sizeof *r->prog);
+	atomic_store(&r->phase, RUN_SNAPSHOT);
+	pthread_mutex_unlock(&r->status_mu);
 	int todo = 0;
 	for (int i = 0; i < r->cat.ntables; i++) {
 		const sl_table_def *t = &r->cat.tables[i];
@@ -742,6 +853,8 @@ static int run_snapshot(struct run *r, sl_error *err)
 				break;
 			}
 			progress_draw(r, &pg, false);
+			run_sample(r, sl_now());
+			run_lanes_depth(r, r->nlanes);
 			usleep(pg.tty ? 250000 : 500000);
 		}
 		for (int i = 0; i < r->nlanes; i++) {
@@ -751,6 +864,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 				pthread_join(r->lanes[i].wt, NULL);
 		}
 		progress_draw(r, &pg, true);
+		run_lanes_depth(r, 0);
 	}
 	for (int i = 0; i < r->nlanes; i++) {
 		struct lane *l = &r->lanes[i];
@@ -835,6 +949,7 @@ static void run_cdc_tick(void *ctx)
 	struct cdc_tick *t = ctx;
 	struct run *r = t->r;
 	double now = sl_now();
+	run_sample(r, now);
 	sl_error e = {0};
 	if (r->cfg->source.heartbeat_ms > 0 &&
 	    (now - t->last_heartbeat) * 1000.0 >= (double)r->cfg->source.heartbeat_ms) {
@@ -851,8 +966,16 @@ static void run_cdc_tick(void *ctx)
 	if (now - t->last_wal_check >= 60.0) {
 		t->last_wal_check = now;
 		sl_log_info li;
-		if (r->sops->log_info(r->src, &li, &e) == 0 &&
-		    li.retained_bytes > r->cfg->source.max_retained_wal) {
+		int lrc = r->sops->log_info(r->src, &li, &e);
+		if (lrc == 0 && li.retained_bytes >= 0 && r->metrics)
+			sl_metric_set(sl_metrics_series(r->metrics, SL_METRIC_GAUGE,
+			                                "source.log.retained", "By",
+			                                "Log the source keeps for the pipeline "
+			                                "(PostgreSQL: WAL its slot holds back), "
+			                                "read every minute",
+			                                NULL, NULL),
+			              (double)li.retained_bytes);
+		if (lrc == 0 && li.retained_bytes > r->cfg->source.max_retained_wal) {
 			char a[32], b[32];
 			format_bytes(a, sizeof a, li.retained_bytes);
 			format_bytes(b, sizeof b, r->cfg->source.max_retained_wal);
@@ -916,6 +1039,9 @@ static int run_new_tables(struct run *r, bool once, sl_error *err)
 static int run_cdc(struct run *r, bool once, sl_error *err)
 {
 	sl_pipeline_state ps;
+	pthread_mutex_lock(&r->status_mu);
+	atomic_store(&r->phase, RUN_STARTING); /* the status reads the catalog no more */
+	pthread_mutex_unlock(&r->status_mu);
 	SL_TRY(sl_state_load(r->state, &ps, err));
 	if (!ps.snapshot_done)
 		return sl_error_set(err, SL_ERR_STATE,
@@ -949,11 +1075,23 @@ static int run_cdc(struct run *r, bool once, sl_error *err)
 	r->restart = 0;
 	p.metrics = r->metrics;
 	run_progress(r, 100);
+	progress.mu = &r->status_mu; /* the status API reads it */
+	pthread_mutex_lock(&r->status_mu);
 	atomic_store(&r->phase, RUN_CHANGES);
-	if (r->cfg->buffer_url)
-		SL_TRY(sl_buffer_open(r->cfg, ps.position, &p.buffer, err));
-	int rc = sl_cdc_run(&p, err);
+	r->progress = &progress;
+	pthread_mutex_unlock(&r->status_mu);
+	int rc = 0;
+	if (r->cfg->buffer_url) {
+		rc = sl_buffer_open(r->cfg, ps.position, &p.buffer, err);
+		if (rc == 0)
+			sl_buffer_observe(p.buffer, r->metrics);
+	}
+	if (rc == 0)
+		rc = sl_cdc_run(&p, err);
 	sl_buffer_close(p.buffer);
+	pthread_mutex_lock(&r->status_mu);
+	r->progress = NULL;
+	pthread_mutex_unlock(&r->status_mu);
 	if (rc == 0 && once)
 		sl_info("cdc: caught up; durable position %s", progress.position);
 	return rc;
@@ -1004,19 +1142,112 @@ static int run_ready(void *ctx, sl_buf *why)
 	return 0;
 }
 
+static void run_json_str(sl_buf *b, const char *s)
+{
+	sl_json_put_text(b, s);
+}
+
+/* /api/v1/status: what `sluice status` shows, from the running process */
+static void run_status(void *ctx, sl_buf *b)
+{
+	struct run *r = ctx;
+	const sl_config *cfg = r->cfg;
+	static const char *const phases[] = {"starting", "snapshot", "changes"};
+	sl_buf_puts(b, "{\"pipeline\":");
+	run_json_str(b, cfg->name);
+	sl_buf_puts(b, ",\"source\":");
+	run_json_str(b, cfg->source.type);
+	sl_buf_puts(b, ",\"target\":");
+	run_json_str(b, cfg->target.type);
+	pthread_mutex_lock(&r->status_mu);
+	int phase = atomic_load(&r->phase);
+	sl_buf_printf(b, ",\"phase\":\"%s\"", phases[phase]);
+	if (phase == RUN_SNAPSHOT && r->prog) {
+		sl_buf_printf(b,
+		              ",\"snapshot\":{\"chunks_done\":%d,\"chunks_total\":%d,\"tables\":[",
+		              atomic_load(&r->chunks_done), atomic_load(&r->chunks_total));
+		static const char *const states[] = {"waiting", "loading", "done"};
+		for (int i = 0; i < r->cat.ntables; i++) {
+			int st = atomic_load(&r->prog[i].state);
+			sl_buf_puts(b, i ? ",{\"table\":" : "{\"table\":");
+			run_json_str(b, r->cat.tables[i].qualified);
+			sl_buf_printf(b, ",\"state\":\"%s\",\"rows\":%lld",
+			              states[st >= 0 && st <= 2 ? st : 0],
+			              (long long)atomic_load(&r->prog[i].rows));
+			if (r->cat.tables[i].est_rows >= 0) /* the source's estimate */
+				sl_buf_printf(b, ",\"est_rows\":%lld",
+				              (long long)r->cat.tables[i].est_rows);
+			sl_buf_putc(b, '}');
+		}
+		sl_buf_puts(b, "]}");
+	}
+	if (phase == RUN_CHANGES) {
+		sl_buf_puts(b, ",\"changes\":{\"position\":");
+		const sl_cdc_progress *p = r->progress;
+		run_json_str(b, p ? p->position : "");
+		sl_buf_printf(b, ",\"caught_up\":%s,\"reconnecting\":%s",
+		              p && p->caught_up ? "true" : "false",
+		              p && p->down ? "true" : "false");
+		if (p && p->commit_us > 0)
+			sl_buf_printf(b, ",\"last_commit_us\":%lld", (long long)p->commit_us);
+		double lag = run_lag(r);
+		if (lag >= 0)
+			sl_buf_printf(b, ",\"lag_seconds\":%.3f", lag);
+		if (cfg->buffer_url && r->metrics) /* its depth, as the buffer's gauges say */
+			sl_buf_printf(b, ",\"buffer\":{\"bytes\":%.0f,\"segments\":%.0f}",
+			              sl_metrics_total(r->metrics, "buffer.object_store.size"),
+			              sl_metrics_total(r->metrics, "buffer.object_store.segments"));
+		sl_buf_putc(b, '}');
+	}
+	/* [unix ms, rows written so far, lag in s or null], oldest first */
+	sl_buf_printf(b, ",\"history\":{\"every_seconds\":%d,\"samples\":[", RUN_HIST_EVERY);
+	for (int i = 0; i < r->hist_n; i++) {
+		const struct run_sample *s = &r->hist[(r->hist_at + i) % RUN_HIST];
+		sl_buf_printf(b, "%s[%lld,", i ? "," : "", (long long)s->unix_ms);
+		if (s->rows_out >= 0)
+			sl_buf_printf(b, "%.0f,", s->rows_out);
+		else
+			sl_buf_puts(b, "null,");
+		if (s->lag >= 0)
+			sl_buf_printf(b, "%.3f]", s->lag);
+		else
+			sl_buf_puts(b, "null]");
+	}
+	sl_buf_puts(b, "]}");
+	pthread_mutex_unlock(&r->status_mu);
+	sl_log_entry e[SL_LOG_RECENT];
+	int n = sl_log_recent(e, SL_LOG_RECENT);
+	sl_buf_puts(b, ",\"recent\":[");
+	for (int i = 0; i < n; i++) {
+		sl_buf_printf(b, "%s{\"time\":\"%s\",\"level\":\"%s\",\"message\":", i ? "," : "",
+		              e[i].time, e[i].level);
+		run_json_str(b, e[i].msg);
+		sl_buf_putc(b, '}');
+	}
+	sl_buf_puts(b, "]}");
+}
+
 /* The run's metrics, with its labels and the process collector; the listener when asked for. */
 static int run_observe(struct run *r, sl_error *err)
 {
 	const sl_config *cfg = r->cfg;
+	if (cfg->observe_no_metrics) {
+		if (getenv("OTEL_EXPORTER_OTLP_ENDPOINT") ||
+		    getenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"))
+			sl_warn("observability.metrics is false: OTEL_EXPORTER_OTLP_* is ignored");
+		return 0;
+	}
 	r->metrics = sl_metrics_create();
 	sl_metrics_label(r->metrics, "pipeline", cfg->name);
 	sl_metrics_label(r->metrics, "source", cfg->source.type);
 	sl_metrics_label(r->metrics, "target", cfg->target.type);
 	sl_metrics_collector(r->metrics, sl_metrics_process, r->metrics);
+	sl_metrics_collector(r->metrics, run_collect, r);
 	SL_TRY(sl_otlp_start(r->metrics, &r->otlp, err));
 	if (!cfg->observe_listen)
 		return 0;
-	SL_TRY(sl_listener_start(cfg->observe_listen, cfg->observe_token, r->metrics, run_ready, r,
+	sl_listener_hooks hooks = {.ready = run_ready, .status = run_status, .ctx = r};
+	SL_TRY(sl_listener_start(cfg->observe_listen, cfg->observe_token, r->metrics, &hooks,
 	                         &r->listener, err));
 	sl_info("observability: listening on %s (port %d): /metrics /healthz /readyz",
 	        cfg->observe_listen, sl_listener_port(r->listener));
@@ -1046,7 +1277,9 @@ int sl_pipeline_run(const sl_config *cfg, bool once, sl_error *err)
 		/* everything applied is committed: discover again and go on with the new tables
 		 * or columns. Source and target are opened again too: what they keep per table is
 		 * indexed by the catalog, which changes. */
-		atomic_store(&r.phase, RUN_STARTING);
+		pthread_mutex_lock(&r.status_mu);
+		atomic_store(&r.phase, RUN_STARTING); /* the status reads the catalog no more */
+		pthread_mutex_unlock(&r.status_mu);
 		sl_catalog_free(&r.cat);
 		r.tops->close(r.tgt);
 		r.tgt = NULL;

@@ -607,6 +607,19 @@ void sl_json_put_string(sl_buf *out, const void *p, size_t n)
 	sl_buf_putc(out, '"');
 }
 
+void sl_json_put_text(sl_buf *out, const char *s)
+{
+	size_t n = strlen(s);
+	if (sl_utf8_valid(s, n)) {
+		sl_json_put_string(out, s, n);
+		return;
+	}
+	sl_buf clean = {0};
+	sl_buf_put_utf8(&clean, s, n);
+	sl_json_put_string(out, clean.data, clean.len);
+	sl_buf_free(&clean);
+}
+
 int sl_json_grid(sl_json_span rows, sl_json_span **cells, size_t *cap, int64_t *nrows, int *ncols)
 {
 	*nrows = 0;

@@ -35,6 +35,9 @@ int sl_json_canonical(const uint8_t *buf, size_t len, sl_buf *out, sl_buf *scrat
 /* Append bytes p[0..n) as a JSON string: quotes, '"' and '\\' escaped, control characters as
  * \u00xx, everything else as it is. */
 void sl_json_put_string(sl_buf *out, const void *p, size_t n);
+/* The same for text that may not be UTF-8 (names, messages): what is not becomes U+FFFD, so the
+ * JSON stays valid. */
+void sl_json_put_text(sl_buf *out, const char *s);
 
 /* ---- reading ----
  * Parts of a JSON text as spans of it, without copying: an object's member, an array's

@@ -16,12 +16,15 @@
 #include "core/log.h"
 #include "core/mem.h"
 
+/* the console page (console.html, built in by CMakeLists.txt) */
+extern const unsigned char sl_console_html[];
+extern const size_t sl_console_html_len;
+
 struct sl_listener {
 	struct MHD_Daemon *d;
 	char *token;
 	sl_metrics *metrics;
-	sl_ready_fn ready;
-	void *ctx;
+	sl_listener_hooks hooks;
 	int port;
 };
 
@@ -66,11 +69,27 @@ static enum MHD_Result sl_ls_handle(void *cls, struct MHD_Connection *conn, cons
 	static const char text[] = "text/plain; charset=utf-8";
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return sl_ls_send(conn, 405, text, "only GET\n", 9);
+	if (strcmp(url, "/") == 0) {
+		/* the console: one page, its script asking /api/v1/status and /metrics (with the
+		 * token, which it asks for when they answer 401) */
+		struct MHD_Response *r = MHD_create_response_from_buffer(
+		        sl_console_html_len, (void *)sl_console_html, MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+		MHD_add_response_header(r, "Cache-Control", "no-store");
+		MHD_add_response_header(r, "Content-Security-Policy",
+		                        "default-src 'self'; script-src 'unsafe-inline'; style-src "
+		                        "'unsafe-inline'; img-src 'self' data:");
+		enum MHD_Result rc = MHD_queue_response(conn, 200, r);
+		MHD_destroy_response(r);
+		return rc;
+	}
 	if (strcmp(url, "/healthz") == 0)
 		return sl_ls_send(conn, 200, text, "ok\n", 3);
 	if (strcmp(url, "/readyz") == 0) {
 		sl_buf why = {0};
-		int ready = l->ready ? l->ready(l->ctx, &why) : 1;
+		int ready = l->hooks.ready ? l->hooks.ready(l->hooks.ctx, &why) : 1;
 		if (ready)
 			sl_buf_reset(&why), sl_buf_puts(&why, "ready");
 		sl_buf_putc(&why, '\n');
@@ -90,7 +109,18 @@ static enum MHD_Result sl_ls_handle(void *cls, struct MHD_Connection *conn, cons
 		sl_buf_free(&out);
 		return rc;
 	}
-	return sl_ls_send(conn, 404, text, "not found (try /metrics, /healthz, /readyz)\n", 45);
+	if (strcmp(url, "/api/v1/status") == 0 && l->hooks.status) {
+		if (!sl_ls_authorized(l, conn))
+			return sl_ls_send(conn, 401, text, "a bearer token is required\n", 27);
+		sl_buf out = {0};
+		l->hooks.status(l->hooks.ctx, &out);
+		enum MHD_Result rc = sl_ls_send(conn, 200, "application/json",
+		                                out.len ? (char *)out.data : "", out.len);
+		sl_buf_free(&out);
+		return rc;
+	}
+	static const char nf[] = "not found (try /metrics, /healthz, /readyz, /api/v1/status)\n";
+	return sl_ls_send(conn, 404, text, nf, sizeof nf - 1);
 }
 
 /* libmicrohttpd's own messages, through the log (JSON lines stay JSON) */
@@ -105,8 +135,8 @@ static void sl_ls_log(void *cls, const char *fmt, va_list ap)
 	sl_warn("observability: %s", msg);
 }
 
-int sl_listener_start(const char *listen, const char *token, sl_metrics *metrics, sl_ready_fn ready,
-                      void *ctx, sl_listener **out, sl_error *err)
+int sl_listener_start(const char *listen, const char *token, sl_metrics *metrics,
+                      const sl_listener_hooks *hooks, sl_listener **out, sl_error *err)
 {
 	/* HOST:PORT or [IPV6]:PORT */
 	char host[256], port[16];
@@ -127,8 +157,8 @@ int sl_listener_start(const char *listen, const char *token, sl_metrics *metrics
 	sl_listener *l = sl_calloc(1, sizeof *l);
 	l->token = token ? sl_strdup(token) : NULL;
 	l->metrics = metrics;
-	l->ready = ready;
-	l->ctx = ctx;
+	if (hooks)
+		l->hooks = *hooks;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

@@ -28,8 +28,14 @@ PGPASSWORD=$SL_PG_PASSWORD "$PGBENCH" -q -i -s 1 -h 127.0.0.1 -p "$SPORT" -U slu
 	fail "pgbench -i failed"
 src_sql "$SDB" "ALTER TABLE pgbench_history REPLICA IDENTITY FULL"
 PIPE=$TMP/buf.yaml
+MPORT=$(sf_free_port)
 pipeline_file "$PIPE" it_buf "$SDB" "$TDB" "source.heartbeat: 1s" \
-	"buffer: { url: file://$BUF, segment_size: 64KiB }" "apply: { max_delay: 200ms, max_group_bytes: 1KiB }"
+	"buffer: { url: file://$BUF, segment_size: 64KiB }" "apply: { max_delay: 200ms, max_group_bytes: 1KiB }" \
+	"observability: { listen: \"127.0.0.1:$MPORT\" }"
+metric() { # NAME: its value summed over its series in /metrics, or nothing
+	curl -sS "http://127.0.0.1:$MPORT/metrics" |
+		awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $NF; f = 1 } END { if (f) print s }'
+}
 sluice_ok check "$PIPE"
 assert_contains "$SL_OUT" "buffer" "check names the buffer"
 sluice_ok run --once "$PIPE"
@@ -90,6 +96,28 @@ awk -v a="${BASH_REMATCH[2]}" 'BEGIN { exit !(a >= 10 && a < 120) }' ||
 	fail "the oldest change held is ${BASH_REMATCH[2]}s old; the target went down over 20 s ago"
 ASSERTS=$((ASSERTS + 2))
 kill -0 "$SL_PID" || fail "sluice exited while the target was down"
+# the buffer's metrics while it holds the changes: rows written into segments, segments put
+# (at least the ones the directory holds) and the depth gauges
+segs_now=$(segments)
+m_rows=$(metric buffer_rows_out_total) m_put=$(metric buffer_object_store_files_create_total)
+m_segs=$(metric buffer_object_store_segments) m_size=$(metric buffer_object_store_size_bytes)
+log "metrics: rows into the buffer $m_rows, segments put $m_put, held $m_segs ($m_size bytes); the directory has $segs_now"
+((${m_rows:-0} > 0)) || fail "buffer_rows_out_total is '$m_rows' with the target down"
+((${m_put:-0} >= segs_now && ${m_segs:-0} > 0 && ${m_size:-0} > 0)) ||
+	fail "the buffer's metrics (put $m_put, held $m_segs, $m_size bytes) do not match its $segs_now segments"
+((m_segs >= segs_now - 2 && m_segs <= segs_now + 2)) || fail "buffer_object_store_segments is $m_segs, the directory has $segs_now"
+ASSERTS=$((ASSERTS + 3))
+# the target has been down for over 20 s: not caught up, and the lag says so (the status API
+# and the gauge), counted from the last transaction applied before the outage
+st=$(curl -sS "http://127.0.0.1:$MPORT/api/v1/status")
+got=$(python3 -c 'import json,sys
+c=json.loads(sys.argv[1])["changes"]
+print(c["caught_up"], 20 <= c["lag_seconds"] < 120, c["buffer"]["segments"] > 0)' "$st") ||
+	fail "/api/v1/status during the outage: $st"
+assert_eq "False True True" "$got" "/api/v1/status with the target down (caught_up, lag 20-120 s, buffer)"
+lag=$(metric lag_seconds)
+awk -v l="$lag" 'BEGIN { exit !(l >= 20) }' || fail "lag_seconds is '$lag' with the target down for over 20 s"
+ASSERTS=$((ASSERTS + 1))
 # killed while the target is down: what the slot let go of is only in the buffer now
 kill -KILL "$SL_PID"
 wait "$SL_PID" 2>/dev/null || true
@@ -110,6 +138,13 @@ sluice_bg "$TMP/run1c.out" "$TMP/run1c.err" run "$PIPE"
 pgbench_wait
 caught_up
 wait_until 30 test "$(segments)" -eq 0 || fail "applied segments were not deleted ($(segments) left)"
+# this run applied what the buffer held and deleted it: the gauges say empty
+wait_until 10 test "$(metric buffer_object_store_segments)" = 0 ||
+	fail "buffer_object_store_segments is '$(metric buffer_object_store_segments)' with the buffer empty"
+m_del=$(metric buffer_object_store_files_delete_total) m_in=$(metric buffer_rows_in_total) m_get=$(metric buffer_object_store_files_get_total)
+((${m_del:-0} > 0 && ${m_in:-0} > 0 && ${m_get:-0} > 0)) ||
+	fail "after applying the buffer: deleted $m_del, rows read $m_in, segments read $m_get"
+ASSERTS=$((ASSERTS + 2))
 ASSERTS=$((ASSERTS + 1))
 all_equal
 sluice_ok status "$PIPE"

@@ -694,6 +694,22 @@ static void test_observability(void **state)
 	snprintf(yaml, sizeof yaml, "%sobservability: { port: 1 }\n", minimal_yaml);
 	parse_fail(yaml, &err);
 	assert_contains(err.msg, "port");
+	/* metrics off: no listener needed, and none allowed */
+	snprintf(yaml, sizeof yaml, "%sobservability: { metrics: false }\n", minimal_yaml);
+	sl_config *off = parse_ok(yaml);
+	assert_true(off->observe_no_metrics);
+	assert_null(off->observe_listen);
+	sl_config_free(off);
+	snprintf(yaml, sizeof yaml, "%sobservability: { metrics: true }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "observability.listen");
+	snprintf(yaml, sizeof yaml,
+	         "%sobservability: { metrics: false, listen: \"127.0.0.1:1\" }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "observability.metrics: false turns off");
+	snprintf(yaml, sizeof yaml, "%sobservability: { metrics: no }\n", minimal_yaml);
+	parse_fail(yaml, &err);
+	assert_contains(err.msg, "observability.metrics");
 	snprintf(yaml, sizeof yaml, "%slog: { format: json }\n", minimal_yaml);
 	cfg = parse_ok(yaml);
 	assert_true(cfg->log_json);

@@ -387,6 +387,54 @@ static void test_grid(void **state)
 	free(cells);
 }
 
+/* RFC 3629's well-formed sequences, and text that is not UTF-8 made valid with U+FFFD */
+static void test_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		size_t n, want;
+	} seq[] = {
+	        {"a", 1, 1},
+	        {"\xc3\xa9", 2, 2},         /* é */
+	        {"\xc3", 1, 0},             /* truncated */
+	        {"\xc0\xaf", 2, 0},         /* overlong '/' */
+	        {"\xc1\xbf", 2, 0},         /* overlong */
+	        {"\xe2\x82\xac", 3, 3},     /* € */
+	        {"\xe0\x80\xaf", 3, 0},     /* overlong */
+	        {"\xe0\xa0\x80", 3, 3},     /* U+0800, the first 3-byte one */
+	        {"\xed\x9f\xbf", 3, 3},     /* U+D7FF */
+	        {"\xed\xa0\x80", 3, 0},     /* a surrogate */
+	        {"\xef\xbf\xbd", 3, 3},     /* U+FFFD */
+	        {"\xe2\x82", 2, 0},         /* truncated */
+	        {"\xe2\x28\xa1", 3, 0},     /* bad continuation */
+	        {"\xf0\x9f\x98\x80", 4, 4}, /* U+1F600 */
+	        {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong */
+	        {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF */
+	        {"\xf4\x90\x80\x80", 4, 0}, /* past U+10FFFF */
+	        {"\xf5\x80\x80\x80", 4, 0}, /* no such lead byte */
+	        {"\x80", 1, 0},             /* a lone continuation */
+	        {"\xf0\x9f\x98\x28", 4, 0}, /* bad last byte */
+	};
+	for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+		if (sl_utf8_seq((const uint8_t *)seq[i].s, seq[i].n) != seq[i].want)
+			fail_msg("sequence %zu: want %zu", i, seq[i].want);
+		assert_int_equal(sl_utf8_valid(seq[i].s, seq[i].n), seq[i].want == seq[i].n);
+	}
+	sl_buf b = {0};
+	sl_json_put_text(&b, "caf\xc3\xa9 \"ok\"");
+	assert_string_equal(sl_buf_cstr(&b), "\"caf\xc3\xa9 \\\"ok\\\"\"");
+	sl_buf_reset(&b);
+	/* Latin-1 é, a lone continuation, a truncated sequence at the end */
+	sl_json_put_text(&b, "caf\xe9 \x80x\xe2\x82");
+	assert_string_equal(sl_buf_cstr(&b),
+	                    "\"caf\xef\xbf\xbd \xef\xbf\xbdx\xef\xbf\xbd\xef\xbf\xbd\"");
+	sl_buf_reset(&b);
+	sl_json_put_text(&b, "\xed\xa0\x80"); /* a surrogate: each byte replaced */
+	assert_string_equal(sl_buf_cstr(&b), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	sl_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +447,7 @@ int main(void)
 	        cmocka_unit_test(test_digest_json),
 	        cmocka_unit_test(test_reader),
 	        cmocka_unit_test(test_grid),
+	        cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -23,6 +23,12 @@ static int ready_fn(void *ctx, sl_buf *why)
 	return ready_now;
 }
 
+static void status_fn(void *ctx, sl_buf *json)
+{
+	(void)ctx;
+	sl_buf_puts(json, "{\"phase\":\"changes\"}");
+}
+
 static size_t collect(char *p, size_t size, size_t n, void *ctx)
 {
 	sl_buf_append(ctx, p, size * n);
@@ -58,7 +64,8 @@ static void test_routes(void **state)
 	              3);
 	sl_listener *l = NULL;
 	sl_error err = {0};
-	if (sl_listener_start("127.0.0.1:0", "t0k3n", m, ready_fn, NULL, &l, &err) < 0)
+	sl_listener_hooks hooks = {.ready = ready_fn, .status = status_fn};
+	if (sl_listener_start("127.0.0.1:0", "t0k3n", m, &hooks, &l, &err) < 0)
 		fail_msg("%s", err.msg);
 	int port = sl_listener_port(l);
 	assert_true(port > 0);
@@ -76,6 +83,10 @@ static void test_routes(void **state)
 	assert_int_equal(get(port, "GET", "/metrics", "Authorization: Bearer t0k3nn", &b), 401);
 	assert_int_equal(get(port, "GET", "/metrics", "Authorization: Bearer t0k3n", &b), 200);
 	assert_non_null(strstr(sl_buf_cstr(&b), "\nrows_out_total 3\n"));
+	assert_int_equal(get(port, "GET", "/api/v1/status", NULL, &b), 401);
+	assert_int_equal(get(port, "GET", "/api/v1/status", "Authorization: Bearer t0k3n", &b),
+	                 200);
+	assert_string_equal(sl_buf_cstr(&b), "{\"phase\":\"changes\"}");
 	assert_int_equal(get(port, "GET", "/nope", NULL, &b), 404);
 	assert_int_equal(get(port, "POST", "/metrics", NULL, &b), 405);
 	sl_buf_free(&b);
@@ -90,10 +101,10 @@ static void test_port_in_use(void **state)
 	sl_metrics *m = sl_metrics_create();
 	sl_listener *a = NULL, *b = NULL;
 	sl_error err = {0};
-	assert_int_equal(sl_listener_start("127.0.0.1:0", NULL, m, NULL, NULL, &a, &err), 0);
+	assert_int_equal(sl_listener_start("127.0.0.1:0", NULL, m, NULL, &a, &err), 0);
 	char addr[64];
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", sl_listener_port(a));
-	assert_true(sl_listener_start(addr, NULL, m, NULL, NULL, &b, &err) < 0);
+	assert_true(sl_listener_start(addr, NULL, m, NULL, &b, &err) < 0);
 	assert_non_null(strstr(err.msg, "cannot listen on"));
 	sl_listener_stop(a);
 	sl_metrics_destroy(m);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -179,6 +180,39 @@ static void test_json_lines(void **state)
 	assert_non_null(strstr(l2, "\"message\":\"target down\",\"exit\":true}\n"));
 }
 
+/* The last warnings and errors, oldest first, redacted; info lines left out. */
+static void test_recent(void **state)
+{
+	(void)state;
+	fflush(stderr);
+	int saved = dup(2), null = open("/dev/null", O_WRONLY);
+	dup2(null, 2);
+	sl_log_add_secret("ringS3cret");
+	uint64_t w0, e0, w1, e1;
+	sl_log_counts(&w0, &e0);
+	for (int i = 0; i < 20; i++) {
+		sl_warn("warning %d ringS3cret", i);
+		sl_info("info %d", i);
+	}
+	sl_errorf("the last one");
+	sl_log_counts(&w1, &e1);
+	assert_int_equal(w1 - w0, 20); /* infos are not counted */
+	assert_int_equal(e1 - e0, 1);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved), close(null);
+	sl_log_entry e[SL_LOG_RECENT];
+	int n = sl_log_recent(e, SL_LOG_RECENT);
+	assert_int_equal(n, SL_LOG_RECENT);
+	assert_string_equal(e[0].msg, "warning 5 ***");
+	assert_string_equal(e[0].level, "warn");
+	assert_string_equal(e[n - 1].msg, "the last one");
+	assert_string_equal(e[n - 1].level, "error");
+	assert_int_equal(strlen(e[0].time), 24);
+	assert_int_equal(sl_log_recent(e, 2), 2);
+	assert_string_equal(e[0].msg, "warning 19 ***");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +222,7 @@ int main(void)
 	        cmocka_unit_test(test_redact_short_secret),
 	        cmocka_unit_test(test_redact_many_secrets),
 	        cmocka_unit_test(test_redact_truncated_tail),
+	        cmocka_unit_test(test_recent),
 	        cmocka_unit_test(test_json_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
 /* core/metrics: the registry, updates from several threads, and the Prometheus text form. */
+#define _GNU_SOURCE /* memmem */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,8 @@ static void test_prometheus_text(void **state)
 	sl_metric_add(rows, 5);
 	sl_metric_add(rows, 2);
 	sl_metric_add(rows2, 1);
+	assert_true(sl_metrics_total(m, "rows.in") == 8.0); /* 7 + 1, over both tables */
+	assert_true(sl_metrics_total(m, "rows.out") == 0.0);
 	sl_metric_add(bytes, 1000);
 	sl_metric_record(lat, 500000);           /* 0.5 ms: the first bucket */
 	sl_metric_record(lat, 2000000000);       /* 2 s */
@@ -83,6 +86,35 @@ static void test_prometheus_text(void **state)
 }
 
 /* A name whose unit's word it already ends with is not given it again. */
+/* A table name that is not UTF-8 (a SQL_ASCII database's) is one series, exported as valid
+ * UTF-8 in every format */
+static void test_label_not_utf8(void **state)
+{
+	(void)state;
+	sl_metrics *m = sl_metrics_create();
+	sl_metrics_label(m, "pipeline", "caf\xe9");
+	sl_metric *a =
+	        sl_metrics_series(m, SL_METRIC_COUNTER, "rows.in", "1", "Rows", "table", "t\xff");
+	assert_ptr_equal(a, sl_metrics_series(m, SL_METRIC_COUNTER, "rows.in", "1", "Rows", "table",
+	                                      "t\xff"));
+	sl_metric_add(a, 3);
+	sl_buf out = {0};
+	sl_metrics_prometheus(m, &out);
+	assert_non_null(strstr(sl_buf_cstr(&out), "rows_in_total{pipeline=\"caf\xef\xbf\xbd\","
+	                                          "table=\"t\xef\xbf\xbd\"} 3\n"));
+	assert_true(sl_utf8_valid(out.data, out.len));
+	sl_buf_reset(&out);
+	sl_metrics_otlp(m, NULL, 0, 1, 2, true, &out);
+	assert_true(sl_utf8_valid(out.data, out.len));
+	assert_non_null(strstr(sl_buf_cstr(&out), "t\xef\xbf\xbd"));
+	sl_buf_reset(&out);
+	sl_metrics_otlp(m, NULL, 0, 1, 2, false, &out);
+	assert_null(memmem(out.data, out.len, "t\xff", 2));
+	assert_non_null(memmem(out.data, out.len, "t\xef\xbf\xbd", 4));
+	sl_buf_free(&out);
+	sl_metrics_destroy(m);
+}
+
 static void test_prometheus_unit_suffix(void **state)
 {
 	(void)state;
@@ -313,6 +345,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_prometheus_text),
 	        cmocka_unit_test(test_prometheus_unit_suffix),
+	        cmocka_unit_test(test_label_not_utf8),
 	        cmocka_unit_test(test_concurrent_updates),
 	        cmocka_unit_test(test_process),
 	        cmocka_unit_test(test_otlp_protoc),
