@@ -65,6 +65,16 @@ bool sl_utf8_valid(const void *p, size_t n)
 	return true;
 }
 
+const char *sl_utf8_text(const char *s, sl_buf *scratch)
+{
+	size_t n = strlen(s);
+	if (sl_utf8_valid(s, n))
+		return s;
+	sl_buf_reset(scratch);
+	sl_buf_put_utf8(scratch, s, n);
+	return sl_buf_cstr(scratch);
+}
+
 void sl_buf_put_utf8(sl_buf *b, const void *p, size_t n)
 {
 	const uint8_t *s = p;

@@ -28,6 +28,8 @@ bool sl_utf8_valid(const void *s, size_t n);
 /* Append s[0..n) with each byte that starts no well-formed sequence replaced by U+FFFD: text
  * for readers that require UTF-8 (JSON, Prometheus labels, protobuf strings). */
 void sl_buf_put_utf8(sl_buf *b, const void *s, size_t n);
+/* s itself when it is UTF-8, else its sl_buf_put_utf8 form in scratch (which the caller frees) */
+const char *sl_utf8_text(const char *s, sl_buf *scratch);
 
 static inline void sl_buf_reset(sl_buf *b)
 {

@@ -319,11 +319,7 @@ static void sl_prom_name(const sl_metric *s, sl_buf *out)
 static void sl_prom_value_text(sl_buf *out, const char *s)
 {
 	sl_buf clean = {0};
-	const char *v = s;
-	if (!sl_utf8_valid(s, strlen(s))) { /* the text format is UTF-8 */
-		sl_buf_put_utf8(&clean, s, strlen(s));
-		v = sl_buf_cstr(&clean);
-	}
+	const char *v = sl_utf8_text(s, &clean); /* the text format is UTF-8 */
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
 			sl_buf_putc(out, '\\'), sl_buf_putc(out, *v);
@@ -478,14 +474,9 @@ static void pb_bytes(sl_buf *b, int field, const void *p, size_t n)
 /* a protobuf string must be UTF-8 (a receiver may refuse the whole message otherwise) */
 static void pb_string(sl_buf *b, int field, const char *s)
 {
-	size_t n = strlen(s);
-	if (sl_utf8_valid(s, n)) {
-		pb_bytes(b, field, s, n);
-		return;
-	}
 	sl_buf clean = {0};
-	sl_buf_put_utf8(&clean, s, n);
-	pb_bytes(b, field, clean.data, clean.len);
+	const char *t = sl_utf8_text(s, &clean);
+	pb_bytes(b, field, t, strlen(t));
 	sl_buf_free(&clean);
 }
 

@@ -1142,11 +1142,6 @@ static int run_ready(void *ctx, sl_buf *why)
 	return 0;
 }
 
-static void run_json_str(sl_buf *b, const char *s)
-{
-	sl_json_put_text(b, s);
-}
-
 /* /api/v1/status: what `sluice status` shows, from the running process */
 static void run_status(void *ctx, sl_buf *b)
 {
@@ -1154,11 +1149,11 @@ static void run_status(void *ctx, sl_buf *b)
 	const sl_config *cfg = r->cfg;
 	static const char *const phases[] = {"starting", "snapshot", "changes"};
 	sl_buf_puts(b, "{\"pipeline\":");
-	run_json_str(b, cfg->name);
+	sl_json_put_text(b, cfg->name);
 	sl_buf_puts(b, ",\"source\":");
-	run_json_str(b, cfg->source.type);
+	sl_json_put_text(b, cfg->source.type);
 	sl_buf_puts(b, ",\"target\":");
-	run_json_str(b, cfg->target.type);
+	sl_json_put_text(b, cfg->target.type);
 	pthread_mutex_lock(&r->status_mu);
 	int phase = atomic_load(&r->phase);
 	sl_buf_printf(b, ",\"phase\":\"%s\"", phases[phase]);
@@ -1170,7 +1165,7 @@ static void run_status(void *ctx, sl_buf *b)
 		for (int i = 0; i < r->cat.ntables; i++) {
 			int st = atomic_load(&r->prog[i].state);
 			sl_buf_puts(b, i ? ",{\"table\":" : "{\"table\":");
-			run_json_str(b, r->cat.tables[i].qualified);
+			sl_json_put_text(b, r->cat.tables[i].qualified);
 			sl_buf_printf(b, ",\"state\":\"%s\",\"rows\":%lld",
 			              states[st >= 0 && st <= 2 ? st : 0],
 			              (long long)atomic_load(&r->prog[i].rows));
@@ -1184,7 +1179,7 @@ static void run_status(void *ctx, sl_buf *b)
 	if (phase == RUN_CHANGES) {
 		sl_buf_puts(b, ",\"changes\":{\"position\":");
 		const sl_cdc_progress *p = r->progress;
-		run_json_str(b, p ? p->position : "");
+		sl_json_put_text(b, p ? p->position : "");
 		sl_buf_printf(b, ",\"caught_up\":%s,\"reconnecting\":%s",
 		              p && p->caught_up ? "true" : "false",
 		              p && p->down ? "true" : "false");
@@ -1221,7 +1216,7 @@ static void run_status(void *ctx, sl_buf *b)
 	for (int i = 0; i < n; i++) {
 		sl_buf_printf(b, "%s{\"time\":\"%s\",\"level\":\"%s\",\"message\":", i ? "," : "",
 		              e[i].time, e[i].level);
-		run_json_str(b, e[i].msg);
+		sl_json_put_text(b, e[i].msg);
 		sl_buf_putc(b, '}');
 	}
 	sl_buf_puts(b, "]}");

@@ -609,14 +609,9 @@ void sl_json_put_string(sl_buf *out, const void *p, size_t n)
 
 void sl_json_put_text(sl_buf *out, const char *s)
 {
-	size_t n = strlen(s);
-	if (sl_utf8_valid(s, n)) {
-		sl_json_put_string(out, s, n);
-		return;
-	}
 	sl_buf clean = {0};
-	sl_buf_put_utf8(&clean, s, n);
-	sl_json_put_string(out, clean.data, clean.len);
+	const char *t = sl_utf8_text(s, &clean);
+	sl_json_put_string(out, t, strlen(t));
 	sl_buf_free(&clean);
 }
 

@@ -40,6 +40,20 @@ static uint64_t sl_otlp_now_ns(void)
 }
 
 /* %XX decoded, in place */
+/* A duration variable in milliseconds (at least 100) into *out; unset or empty: *out stays */
+static int sl_otlp_ms(const char *var, const char *v, int64_t *out, sl_error *err)
+{
+	if (v == NULL || *v == '\0')
+		return 0;
+	char *end;
+	long long ms = strtoll(v, &end, 10);
+	if (*end || ms < 100)
+		return sl_error_set(err, SL_ERR_CONFIG, "%s=%s: milliseconds, at least 100", var,
+		                    v);
+	*out = ms;
+	return 0;
+}
+
 static void sl_otlp_unescape(char *s)
 {
 	char *o = s;
@@ -258,34 +272,18 @@ int sl_otlp_start(sl_metrics *m, sl_otlp **out, sl_error *err)
 	if (rc == 0)
 		sl_otlp_add_attr(o, "service.name", "sluice"); /* when none was given */
 	o->interval_ms = 60000;
-	const char *iv = getenv("OTEL_METRIC_EXPORT_INTERVAL");
-	if (rc == 0 && iv && *iv) {
-		char *end;
-		long long ms = strtoll(iv, &end, 10);
-		if (*end || ms < 100)
-			rc = sl_error_set(
-			        err, SL_ERR_CONFIG,
-			        "OTEL_METRIC_EXPORT_INTERVAL=%s: milliseconds, at least 100", iv);
-		o->interval_ms = ms;
-	}
+	if (rc == 0)
+		rc = sl_otlp_ms("OTEL_METRIC_EXPORT_INTERVAL",
+		                getenv("OTEL_METRIC_EXPORT_INTERVAL"), &o->interval_ms, err);
 	o->timeout_ms = 10000;
 	const char *to = getenv("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT");
 	if (!to || !*to)
 		to = getenv("OTEL_EXPORTER_OTLP_TIMEOUT");
-	if (rc == 0 && to && *to) {
-		char *end;
-		long long ms = strtoll(to, &end, 10);
-		if (*end || ms < 100)
-			rc = sl_error_set(
-			        err, SL_ERR_CONFIG,
-			        "OTEL_EXPORTER_OTLP_TIMEOUT=%s: milliseconds, at least 100", to);
-		o->timeout_ms = ms;
-	}
+	if (rc == 0)
+		rc = sl_otlp_ms("OTEL_EXPORTER_OTLP_TIMEOUT", to, &o->timeout_ms, err);
 	o->start_ns = 0;
 	if (rc == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		o->start_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		o->start_ns = sl_otlp_now_ns();
 		rc = sl_thread_start(&o->th, sl_otlp_main, o, "otlp exporter", err);
 	}
 	if (rc < 0) {

@@ -85,7 +85,6 @@ static void test_prometheus_text(void **state)
 	sl_metrics_destroy(m);
 }
 
-/* A name whose unit's word it already ends with is not given it again. */
 /* A table name that is not UTF-8 (a SQL_ASCII database's) is one series, exported as valid
  * UTF-8 in every format */
 static void test_label_not_utf8(void **state)
@@ -115,6 +114,7 @@ static void test_label_not_utf8(void **state)
 	sl_metrics_destroy(m);
 }
 
+/* A name whose unit's word it already ends with is not given it again. */
 static void test_prometheus_unit_suffix(void **state)
 {
 	(void)state;
