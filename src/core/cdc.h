@@ -46,7 +46,8 @@ typedef struct sl_cdc_params {
 	/* set (by the caller's tick, or here) when change capture must start again with a new
 	 * discovery: sl_cdc_run then returns 0 once what it applied is committed */
 	volatile int *restart;
-	void (*tick)(void *ctx); /* called from the apply loop about every 100 ms */
+	void (*tick)(void *ctx); /* called from the apply loop after each message, and every 100 ms
+	                            when idle */
 	void *tick_ctx;
 	/* the buffer (core/buffer.h), or NULL: with it the source side writes segments and the
 	 * sessions here apply from them */

@@ -1,5 +1,6 @@
 /* sl_metrics: a run's metrics, by the reference's names (rows.in, latency.total, process.*) and
- * OpenTelemetry's instrument kinds, for the exporters (Prometheus text here; OTLP later).
+ * OpenTelemetry's instrument kinds, encoded here for the exporters (Prometheus text, OTLP protobuf
+ * and JSON).
  *
  * A registry holds series: a name, a kind, a unit, a help text, the registry's own labels
  * (pipeline, source, target: set once) and at most one label of the series' own (table,
