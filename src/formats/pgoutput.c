@@ -16,7 +16,8 @@ typedef struct pgo_rd {
 	const uint8_t *p;
 	size_t len;
 	size_t pos;
-	const char *msg; /* message name for errors, e.g. "Update" */
+	const char *msg;  /* message name for errors, e.g. "Update" */
+	const char *part; /* what is being read, e.g. "new tuple", put before `what` in errors */
 	sl_error *err;
 } pgo_rd;
 
@@ -61,12 +62,14 @@ static const char *pgo_type_name(uint8_t t)
  * "relation id" 2), 0 otherwise. */
 static int rd_fail(pgo_rd *r, const char *problem, const char *what, int col)
 {
+	const char *part = r->part ? r->part : "", *sp = r->part ? " " : "";
 	if (col > 0)
 		return sl_error_set(r->err, SL_ERR_DATA,
-		                    "pgoutput: %s message %s in %s %d (byte %zu of %zu)", r->msg,
-		                    problem, what, col, r->pos, r->len);
-	return sl_error_set(r->err, SL_ERR_DATA, "pgoutput: %s message %s in %s (byte %zu of %zu)",
-	                    r->msg, problem, what, r->pos, r->len);
+		                    "pgoutput: %s message %s in %s%s%s %d (byte %zu of %zu)",
+		                    r->msg, problem, part, sp, what, col, r->pos, r->len);
+	return sl_error_set(r->err, SL_ERR_DATA,
+	                    "pgoutput: %s message %s in %s%s%s (byte %zu of %zu)", r->msg, problem,
+	                    part, sp, what, r->pos, r->len);
 }
 
 static int rd_need(pgo_rd *r, size_t n, const char *what, int col)
@@ -179,15 +182,15 @@ static int rd_stream_xid(pgo_rd *r, bool in_stream, sl_pgo_msg *m)
 
 /* TupleData: Int16 ncols, then per column a kind byte and for 't'/'b' an Int32 length and bytes.
  * `which` is "new tuple", "old tuple" or "key tuple" for errors. */
+/* The labels of errors are put together only when one happens: this runs for every row. */
 static int rd_tuple(pgo_rd *r, sl_pgo_tuple *t, const char *which)
 {
-	char what[32], col[32];
+	static const char col[] = "column";
 	int n;
 
 	t->ncols = 0;
-	snprintf(what, sizeof what, "%s column count", which);
-	snprintf(col, sizeof col, "%s column", which);
-	SL_TRY(rd_count16(r, &n, what));
+	r->part = which;
+	SL_TRY(rd_count16(r, &n, "column count"));
 	/* Every column takes at least its kind byte. When the buffer cannot hold the announced
 	 * count, allocate nothing and only walk the columns, which fails at the exact point. */
 	bool fits = (size_t)n <= r->len - r->pos;
@@ -222,6 +225,7 @@ static int rd_tuple(pgo_rd *r, sl_pgo_tuple *t, const char *which)
 	if (!fits) /* cannot happen: n bytes or more were read */
 		return sl_error_set(r->err, SL_ERR_INTERNAL, "pgoutput: tuple count check");
 	t->ncols = n;
+	r->part = NULL;
 	return 0;
 }
 
