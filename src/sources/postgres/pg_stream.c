@@ -27,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -82,6 +84,7 @@ struct pg_stream {
 	uint64_t begin_version;
 	uint32_t begin_xid;
 	double last_status, last_data, last_reply_request;
+	bool chunked; /* st_wait: the socket wakes the reader per ST_CHUNK bytes */
 
 	sl_pgo_msg m;
 	struct st_rel *rels;
@@ -197,6 +200,38 @@ static int st_service(pg_stream *s, sl_error *err)
 	if (moved && now - s->last_status >= 1.0)
 		return st_send_status(s, false, err);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- waiting ---- */
+
+#define ST_CHUNK (64 * 1024)
+#define ST_CHUNK_WAIT_MS 2
+
+static void st_lowat(pg_stream *s, int bytes)
+{
+	if (setsockopt(PQsocket(s->conn), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0)
+		s->chunked = bytes > 1;
+}
+
+/* Wait for the server. The walsender writes every message as it decodes it; waking for each
+ * costs the reader and the walsender a context switch per row, which on a busy stream was most
+ * of the reader's CPU. So once data comes back within a millisecond of waiting, the socket
+ * wakes the reader only when ST_CHUNK bytes are there (SO_RCVLOWAT) or after ST_CHUNK_WAIT_MS,
+ * whichever comes first: a message waits at most that long. A wait that finds nothing ends it. */
+static void st_wait(pg_stream *s, int timeout_ms)
+{
+	int fd = PQsocket(s->conn);
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	if (s->chunked) {
+		int avail = 0;
+		if (poll(&pfd, 1, ST_CHUNK_WAIT_MS) == 0 && ioctl(fd, FIONREAD, &avail) == 0 &&
+		    avail == 0)
+			st_lowat(s, 1);
+		return;
+	}
+	double t0 = st_now();
+	if (poll(&pfd, 1, timeout_ms) > 0 && st_now() - t0 < 0.001)
+		st_lowat(s, ST_CHUNK);
 }
 
 /* ---------------------------------------------------------------- emitting ---- */
@@ -1032,8 +1067,7 @@ int sl_pg_stream_run(sl_stream *handle, sl_emit_fn emit, void *ctx, volatile int
 			    now - s->last_reply_request > 0.2 &&
 			    (rc = st_send_status(s, true, err)) < 0)
 				break;
-			struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
-			poll(&pfd, 1, 100);
+			st_wait(s, 100);
 			if (PQconsumeInput(s->conn) == 0) {
 				rc = sl_error_set(err, SL_ERR_CONNECT,
 				                  "source: replication connection lost: %s",
@@ -1101,6 +1135,9 @@ void sl_pg_stream_close(sl_stream *handle)
 		return;
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
 		sl_error e = {0};
+		/* libpq's own waits expect to wake at the first byte */
+		if (s->chunked)
+			st_lowat(s, 1);
 		/* tell the server what is durable, end the stream, and wait for it to finish so
 		 * the acknowledgement is processed before we disconnect */
 		if (st_send_status(s, false, &e) == 0 && PQputCopyEnd(s->conn, NULL) == 1) {
