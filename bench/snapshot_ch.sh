@@ -67,7 +67,7 @@
 #   BENCH_WIDE_ROWS    rows of the table `wide` (default 3000000; 0: no such table)
 #   BENCH_RUNS         runs of each contender (default 3); the median is reported
 #   BENCH_PARALLELISM  sluice snapshot.parallelism (default 2)
-#   BENCH_CHUNK_SIZE   sluice snapshot.chunk_size (default: sluice's, 64MiB)
+#   BENCH_CHUNK_SIZE   sluice snapshot.chunk_size (default: sluice's, 1GiB)
 #   BENCH_CLIENT_JOBS  psql | clickhouse-client (curl) pipes at once, one table each (default
 #                      BENCH_PARALLELISM)
 #   BENCH_COMPRESSION  sluice target.compression: none, gzip or auto (default none)

@@ -60,8 +60,8 @@ SRC_DB=bench
 DST_DB=bench_target
 PIPELINE_NAME=bench
 SLOT=sluice_bench
-TARGET_RAW=1.25
-TARGET_PGCOPYDB=1.00
+TARGET_RAW=1.05
+TARGET_PGCOPYDB=0.75
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() {
@@ -261,7 +261,7 @@ drop_sluice_slot() {
 # ------------------------------------------------------------ contenders ---
 
 run_sluice() {
-  "$SLUICE_BIN" run --once "$WORK/pipeline.yaml"
+  /usr/bin/time -f %M -o "$WORK/rss" "$SLUICE_BIN" run --once "$WORK/pipeline.yaml"
 }
 
 raw_copy_one() {
@@ -289,6 +289,7 @@ run_pgcopydb() {
 }
 
 declare -A R_WALL R_CLIENT R_SRC R_DST R_ROWS
+R_RSS=""
 record() { # name
   R_WALL[$1]+=" $WALL"
   R_CLIENT[$1]+=" $CLIENT_CPU"
@@ -308,6 +309,7 @@ for ((run = 1; run <= RUNS; run++)); do
         drop_sluice_slot
         measure sluice "$run" run_sluice
         check_target sluice "$run"
+        R_RSS+=" $(awk 'NR == 1 { printf "%.0f", $1 / 1024 }' "$WORK/rss")"
         if ((VERIFIED == 0)); then
           CURRENT_LOG=$WORK/sluice-verify.log
           "$SLUICE_BIN" verify "$WORK/pipeline.yaml" >"$CURRENT_LOG" 2>&1 ||
@@ -349,6 +351,8 @@ for c in $CONTENDERS; do
     "$(div "${R_ROWS[$c]}" "${MED[$c]}" '%.0f')" "${R_WALL[$c]# }" \
     "$(median "${R_CLIENT[$c]}")" "$(median "${R_SRC[$c]}")" "$(median "${R_DST[$c]}")"
 done
+# shellcheck disable=SC2086 # a space-separated list of numbers
+[[ -n $R_RSS ]] && printf 'sluice peak RSS (MB):%s (max %s; goal < 150)\n' "$R_RSS" "$(printf '%s\n' $R_RSS | sort -n | tail -1)"
 echo
 
 MISSED=0
@@ -371,6 +375,8 @@ for c in $CONTENDERS; do
   printf 'RESULT %s_median_s=%s\n' "$c" "${MED[$c]}"
   printf 'RESULT %s_rows_per_s=%s\n' "$c" "$(div "${R_ROWS[$c]}" "${MED[$c]}" '%.0f')"
 done
+# shellcheck disable=SC2086 # a space-separated list of numbers
+[[ -n $R_RSS ]] && printf 'RESULT sluice_peak_rss_mb=%s\n' "$(printf '%s\n' $R_RSS | sort -n | tail -1)"
 [[ -n ${RATIO[raw]:-} ]] && printf 'RESULT ratio_sluice_raw=%s\n' "${RATIO[raw]}"
 [[ -n ${RATIO[pgcopydb]:-} ]] && printf 'RESULT ratio_sluice_pgcopydb=%s\n' "${RATIO[pgcopydb]}"
 

@@ -18,6 +18,11 @@
 #include "core/mem.h"
 
 #define SL_CFG_DEFAULT_BYTES ((int64_t)64 * 1024 * 1024)
+/* A table up to this size is one chunk, read by one lane with a plain scan; a larger one is
+ * split so lanes can share it. Splitting a PostgreSQL table costs a TID range scan, which
+ * reads a table larger than shared_buffers about 35% slower than a plain scan does (see
+ * docs/ARCHITECTURE.md, "Chunks"); smaller chunks pay that for parallelism within a table. */
+#define SL_CFG_DEFAULT_CHUNK_BYTES ((int64_t)1024 * 1024 * 1024)
 #define SL_CFG_DEFAULT_DELAY_MS 1000
 #define SL_CFG_DEFAULT_STATE_URL "sqlite://./sluice-state.db"
 #define SL_CFG_MAX_PARALLELISM 256
@@ -1223,7 +1228,7 @@ static void sl_cfg_defaults(sl_config *cfg)
 	if (cpus > SL_CFG_MAX_PARALLELISM)
 		cpus = SL_CFG_MAX_PARALLELISM;
 	cfg->snapshot_parallelism = (int)cpus;
-	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_BYTES;
+	cfg->snapshot_chunk_bytes = SL_CFG_DEFAULT_CHUNK_BYTES;
 	cfg->backfill_rows = 10000;
 	cfg->buffer_max_size = 10LL << 30;
 	cfg->buffer_segment_size = 16LL << 20;

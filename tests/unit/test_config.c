@@ -149,7 +149,7 @@ static void test_defaults(void **state)
 		cpus = 256;
 	assert_int_equal(cfg->snapshot_parallelism, cpus);
 	assert_true(cfg->snapshot_parallelism >= 1);
-	assert_int_equal(cfg->snapshot_chunk_bytes, 64 * MIB);
+	assert_int_equal(cfg->snapshot_chunk_bytes, 1024 * MIB);
 	assert_int_equal(cfg->queue_bytes, 64 * MIB);
 	assert_int_equal(cfg->apply_max_group_bytes, 64 * MIB);
 	assert_int_equal(cfg->apply_max_delay_ms, 1000);
