@@ -766,6 +766,15 @@ static int run_snapshot(struct run *r, sl_error *err)
 	}
 	atomic_store(&r->chunks_done, 0);
 	atomic_store(&r->chunks_total, 0);
+	int64_t chunk_bytes = cfg->snapshot_chunk_bytes;
+	int64_t cap = r->tops->max_chunk_bytes;
+	if (cap > 0 && chunk_bytes > cap) {
+		chunk_bytes = cap;
+		sl_info("snapshot: chunks of at most %lld MiB, the target's limit "
+		        "(snapshot.chunk_size "
+		        "is %lld MiB)",
+		        (long long)(cap >> 20), (long long)(cfg->snapshot_chunk_bytes >> 20));
+	}
 	if (info.resumed)
 		sl_info("snapshot: resuming the snapshot taken at %s; tables not finished are "
 		        "reloaded",
@@ -793,8 +802,8 @@ static int run_snapshot(struct run *r, sl_error *err)
 		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
 		SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
 		int before = r->nchunks;
-		SL_TRY(r->sops->plan(r->src, &r->cat, i, cfg->snapshot_chunk_bytes, &r->chunks,
-		                     &r->nchunks, err));
+		SL_TRY(r->sops->plan(r->src, &r->cat, i, chunk_bytes, &r->chunks, &r->nchunks,
+		                     err));
 		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
 		todo++;
 	}

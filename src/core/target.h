@@ -41,6 +41,9 @@ typedef struct sl_target_ops {
 	bool arrays_flat;      /* an array with more than one dimension or a lower bound other
 	                        * than 1 lands as its elements in row-major order (verify counts
 	                        * them) */
+	/* The largest snapshot chunk the target takes, in source bytes (0: any): a target that
+	 * holds a chunk's load in memory caps snapshot.chunk_size with it */
+	int64_t max_chunk_bytes;
 	int (*open)(const sl_config *cfg, sl_target **out, sl_error *err);
 	void (*close)(sl_target *tgt);
 	int (*check)(sl_target *tgt, sl_check_fn report, void *ctx);

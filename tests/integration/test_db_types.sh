@@ -17,6 +17,8 @@ mapfile -t TL < <(db_target_lines)
 pipeline_file "$PIPE" it_db_types "$SDB" databricks:x "${TL[@]}"
 sluice_ok run --once "$PIPE"
 assert_contains "$SL_ERR" "c_point of type point is skipped" "the skipped column is warned about"
+# the default snapshot.chunk_size (1 GiB) is more than this target holds in memory per chunk
+assert_contains "$SL_ERR" "snapshot: chunks of at most 64 MiB, the target's limit (snapshot.chunk_size is 1024 MiB)" "the target caps the chunk size"
 sluice_ok verify "$PIPE"
 assert_contains "$SL_OUT" "all tables equal" "the PostgreSQL corpus read back equals the source"
 

@@ -63,6 +63,9 @@ static const char *const db_options[] = {"token",   "client_id", "client_secret"
 /* A group's staged rows of one table past this go to the volume as a change file of their own
  * (merged before the next one's, so the next one's unchanged columns find them in the table). */
 #define DB_PART_BYTES ((size_t)256 << 20)
+/* A snapshot chunk's Parquet file is built in memory and put in one request: chunks of at most
+ * this many source bytes keep a lane's file within about that size */
+#define DB_MAX_CHUNK_BYTES ((int64_t)64 << 20)
 
 /* the meta columns of a staged snapshot row */
 #define DB_SNAP_META 3
@@ -1416,6 +1419,7 @@ const sl_target_ops sl_db_target_ops = {
         .options = db_options,
         .specials_null = true,
         .arrays_flat = true,
+        .max_chunk_bytes = DB_MAX_CHUNK_BYTES,
         .open = db_open,
         .close = db_close,
         .check = db_check,
