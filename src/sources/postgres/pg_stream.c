@@ -206,24 +206,32 @@ static int st_service(pg_stream *s, sl_error *err)
 
 #define ST_CHUNK (64 * 1024)
 #define ST_CHUNK_WAIT_MS 2
+#define ST_READ_NOW (16 * 1024) /* about what one PQconsumeInput takes in */
 
-static void st_lowat(pg_stream *s, int bytes)
+/* Set the socket's low-water mark; false when it could not be set. Chunked mode ends either
+ * way: it never outlives a mark it cannot put back. */
+static bool st_lowat(pg_stream *s, int bytes)
 {
-	if (setsockopt(PQsocket(s->conn), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0)
-		s->chunked = bytes > 1;
+	bool ok = setsockopt(PQsocket(s->conn), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0;
+	s->chunked = ok && bytes > 1;
+	return ok;
 }
 
 /* Wait for the server. The walsender writes every message as it decodes it; waking for each
  * costs the reader and the walsender a context switch per row, which on a busy stream was most
  * of the reader's CPU. So once data comes back within a millisecond of waiting, the socket
  * wakes the reader only when ST_CHUNK bytes are there (SO_RCVLOWAT) or after ST_CHUNK_WAIT_MS,
- * whichever comes first: a message waits at most that long. A wait that finds nothing ends it. */
+ * whichever comes first. libpq takes in about ST_READ_NOW bytes per read, so while that much is
+ * waiting in the socket the reader does not sleep at all: a message waits at most
+ * ST_CHUNK_WAIT_MS. A wait that finds nothing ends chunked mode. */
 static void st_wait(pg_stream *s, int timeout_ms)
 {
 	int fd = PQsocket(s->conn);
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	if (s->chunked) {
 		int avail = 0;
+		if (ioctl(fd, FIONREAD, &avail) == 0 && avail >= ST_READ_NOW)
+			return;
 		if (poll(&pfd, 1, ST_CHUNK_WAIT_MS) == 0 && ioctl(fd, FIONREAD, &avail) == 0 &&
 		    avail == 0)
 			st_lowat(s, 1);
@@ -1135,12 +1143,12 @@ void sl_pg_stream_close(sl_stream *handle)
 		return;
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK) {
 		sl_error e = {0};
-		/* libpq's own waits expect to wake at the first byte */
-		if (s->chunked)
-			st_lowat(s, 1);
+		/* libpq's own waits expect to wake at the first byte: without that, no waiting */
+		bool can_wait = !s->chunked || st_lowat(s, 1);
 		/* tell the server what is durable, end the stream, and wait for it to finish so
 		 * the acknowledgement is processed before we disconnect */
-		if (st_send_status(s, false, &e) == 0 && PQputCopyEnd(s->conn, NULL) == 1) {
+		if (can_wait && st_send_status(s, false, &e) == 0 &&
+		    PQputCopyEnd(s->conn, NULL) == 1) {
 			double until = st_now() + 2.0;
 			PQflush(s->conn);
 			while (st_now() < until) {
