@@ -14,7 +14,10 @@
 # of its own (FLUSH BINARY LOGS before and after): CHANGES / TXN_ROWS transactions, each one
 # DELETE of TXN_ROWS/10 rows, one UPDATE of 4*TXN_ROWS/10 rows and one INSERT of TXN_ROWS/2 new
 # rows (50% inserts, 40% updates, 10% deletes; every changed row is a different one, so nothing
-# collapses within a group). Then a CHECKPOINT on bench-dst, and timed, each on that backlog:
+# collapses within a group). With BENCH_SHAPE=updates the backlog has the shape of
+# bench/cdc_pg.sh instead: churn starts with 1,000,000 rows and each transaction is one UPDATE of
+# BENCH_TXN_ROWS (then 100 by default) consecutive rows at a random place (k = k + 1).
+# Then a CHECKPOINT on bench-dst, and timed, each on that backlog:
 #   sluice  `sluice run --once` (wall clock, connecting included) until it has applied every
 #           transaction to PostgreSQL; its log must report exactly CHANGES row changes.
 #   decode  `mariadb-binlog --read-from-remote-server --base64-output=decode-rows --verbose
@@ -25,13 +28,15 @@
 #           read and printed base64-encoded).
 # After the runs `sluice verify` must pass and churn must be equal on both sides (row count and
 # md5 of every column of every row in key order, computed by each server). Reported: medians of
-# row changes/s, the ratio sluice / decode, sluice's CPU and the servers' CPU during its
+# row changes/s, the ratio sluice / decode, sluice's CPU and peak RSS and the servers' CPU during its
 # catch-up, and RESULT lines. There is no native MariaDB -> PostgreSQL replication to compare
 # with. Binary logs of earlier benches are purged from bench-mysql at the start.
 #
 # Environment:
 #   BENCH_CHANGES    row changes per run (default 1000000; a multiple of BENCH_TXN_ROWS)
-#   BENCH_TXN_ROWS   row changes per source transaction (default 1000; a multiple of 10)
+#   BENCH_TXN_ROWS   row changes per source transaction (default 1000, 100 with updates; a
+#                    multiple of 10)
+#   BENCH_SHAPE      mixed (default: inserts, updates, deletes) or updates (as bench/cdc_pg.sh)
 #   BENCH_RUNS       runs (default 3); medians are reported
 #   BENCH_KEEP_LOGS  0: delete the log directory after a successful run (default 1)
 #   SLUICE_BIN       sluice binary (default build-release/sluice, built when missing)
@@ -46,7 +51,9 @@ ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
 
 CHANGES=${BENCH_CHANGES:-1000000}
-TXN_ROWS=${BENCH_TXN_ROWS:-1000}
+SHAPE=${BENCH_SHAPE:-mixed}
+[[ $SHAPE == mixed || $SHAPE == updates ]] || { printf 'cdc_my.sh: error: BENCH_SHAPE must be mixed or updates, not %s\n' "$SHAPE" >&2; exit 1; }
+if [[ $SHAPE == updates ]]; then TXN_ROWS=${BENCH_TXN_ROWS:-100}; else TXN_ROWS=${BENCH_TXN_ROWS:-1000}; fi
 RUNS=${BENCH_RUNS:-3}
 KEEP_LOGS=${BENCH_KEEP_LOGS:-1}
 SLUICE_BIN=${SLUICE_BIN:-$ROOT/build-release/sluice}
@@ -191,6 +198,7 @@ U=$((TXN_ROWS * 4 / 10)) # updates per transaction
 I=$((TXN_ROWS / 2))      # inserts per transaction
 TXNS=$((CHANGES / TXN_ROWS))
 INIT=$((TXNS * (D + U))) # every run deletes and updates that many distinct existing rows
+[[ $SHAPE == updates ]] && INIT=1000000
 LO=1                     # the live ids are always LO..HI
 HI=$INIT
 
@@ -247,13 +255,22 @@ binlogs_since() { # FIRST_FILE
 current_binlog() { my_super -e "SHOW MASTER STATUS" | awk 'NR == 1 { print $1 }'; }
 
 # ---------------------------------------------------------------- catch-up ---
-declare -a S_RATE=() DEC_RATE=() RD_RATE=() S_CPU=() S_SRC=() S_DST=()
+declare -a S_RATE=() DEC_RATE=() RD_RATE=() S_CPU=() S_SRC=() S_DST=() S_RSS=()
 for ((run = 1; run <= RUNS; run++)); do
-  say "run $run/$RUNS: writing a backlog of $CHANGES row changes ($TXNS transactions: $D deletes, $U updates, $I inserts each)"
+  if [[ $SHAPE == updates ]]; then
+    say "run $run/$RUNS: writing a backlog of $CHANGES row changes ($TXNS transactions of one UPDATE of $TXN_ROWS consecutive rows)"
+  else
+    say "run $run/$RUNS: writing a backlog of $CHANGES row changes ($TXNS transactions: $D deletes, $U updates, $I inserts each)"
+  fi
   my_super -e "FLUSH BINARY LOGS" >/dev/null
   FIRST=$(current_binlog)
-  awk -v txns="$TXNS" -v d="$D" -v u="$U" -v ins="$I" -v lo="$LO" -v hi="$HI" -v run="$run" -v q="'" 'BEGIN {
-    for (j = 0; j < txns; j++) {
+  awk -v txns="$TXNS" -v d="$D" -v u="$U" -v ins="$I" -v lo="$LO" -v hi="$HI" -v run="$run" -v q="'" -v shape="$SHAPE" -v n="$TXN_ROWS" 'BEGIN {
+    srand(run)
+    for (j = 0; shape == "updates" && j < txns; j++) {
+      x = lo + int(rand() * (hi - lo + 2 - n))
+      printf "BEGIN;\nUPDATE churn SET k = k + 1 WHERE id BETWEEN %d AND %d;\nCOMMIT;\n", x, x + n - 1
+    }
+    for (j = 0; shape == "mixed" && j < txns; j++) {
       dl = lo + j * d; ul = lo + txns * d + j * u; il = hi + 1 + j * ins
       printf "BEGIN;\n"
       printf "DELETE FROM churn WHERE id BETWEEN %d AND %d;\n", dl, dl + d - 1
@@ -265,8 +282,10 @@ for ((run = 1; run <= RUNS; run++)); do
   CURRENT_LOG=$WORK/backlog-$run.log
   my_sql <"$WORK/backlog.sql" >"$CURRENT_LOG" 2>&1 || die "writing the backlog failed"
   CURRENT_LOG=
-  LO=$((LO + TXNS * D))
-  HI=$((HI + TXNS * I))
+  if [[ $SHAPE == mixed ]]; then
+    LO=$((LO + TXNS * D))
+    HI=$((HI + TXNS * I))
+  fi
   GEN_SECS=$(echo "$(now) - $t0" | bc -l)
   read -r n mn mx <<<"$(my_sql -e "SELECT COUNT(*), MIN(id), MAX(id) FROM churn")"
   [[ $n == $((HI - LO + 1)) && $mn == "$LO" && $mx == "$HI" ]] ||
@@ -277,7 +296,8 @@ for ((run = 1; run <= RUNS; run++)); do
   printf '  written in %.1f s: %s binlog file(s) %s, %.1f MB\n' "$GEN_SECS" "${#FILES[@]}" "${FILES[*]}" "$(echo "$BYTES / 1048576" | bc -l)" >&2
 
   bash scripts/pg.sh psql "$DST" -q -At -c "CHECKPOINT" >/dev/null || die "CHECKPOINT on $DST failed"
-  measure "$WORK/catchup-$run.log" "$SLUICE_BIN" run --once "$PIPE"
+  measure "$WORK/catchup-$run.log" /usr/bin/time -f %M -o "$WORK/rss" "$SLUICE_BIN" run --once "$PIPE"
+  S_RSS+=("$(awk 'END { printf "%.0f", $1 / 1024 }' "$WORK/rss")")
   S_RATE+=("$(echo "$CHANGES / $SECS" | bc -l)")
   S_CPU+=("$CLIENT_CPU")
   S_SRC+=("$SRC_CPU")
@@ -286,8 +306,8 @@ for ((run = 1; run <= RUNS; run++)); do
   read -r _ ntx _ nrows _ <<<"$STATS"
   [[ ${nrows:-} == "$CHANGES" && ${ntx:-} == "$TXNS" ]] ||
     die "sluice applied '${ntx:-?}' transactions / '${nrows:-?}' row changes, expected $TXNS / $CHANGES (see $WORK/catchup-$run.log)"
-  printf '  sluice: %.2f s, %.0f row changes/s; CPU s: sluice %s, MariaDB %s, PostgreSQL %s (%s)\n' \
-    "$SECS" "${S_RATE[-1]}" "$CLIENT_CPU" "$SRC_CPU" "$DST_CPU" "$STATS" >&2
+  printf '  sluice: %.2f s, %.0f row changes/s; CPU s: sluice %s, MariaDB %s, PostgreSQL %s; peak RSS %s MB (%s)\n' \
+    "$SECS" "${S_RATE[-1]}" "$CLIENT_CPU" "$SRC_CPU" "$DST_CPU" "${S_RSS[-1]}" "$STATS" >&2
 
   measure "$WORK/binlog-decode-$run.log" mariadb-binlog --defaults-file="$WORK/my-client.cnf" \
     --read-from-remote-server --base64-output=decode-rows --verbose "${FILES[@]}"
@@ -324,10 +344,15 @@ RD_MED=$(printf '%s\n' "${RD_RATE[@]}" | median)
 MET=missed
 (($(printf '%.0f' "$S_MED") >= GOAL)) && MET=met
 echo
-echo "binlog catch-up of $CHANGES row changes ($TXNS transactions of $TXN_ROWS: 50% inserts, 40% updates, 10% deletes), median of $RUNS run(s):"
+if [[ $SHAPE == updates ]]; then
+  echo "binlog catch-up of $CHANGES row changes ($TXNS transactions of one UPDATE of $TXN_ROWS rows), median of $RUNS run(s):"
+else
+  echo "binlog catch-up of $CHANGES row changes ($TXNS transactions of $TXN_ROWS: 50% inserts, 40% updates, 10% deletes), median of $RUNS run(s):"
+fi
 printf '  sluice run --once          %10.0f row changes/s   (runs: %s)\n' "$S_MED" "$(printf '%.0f\n' "${S_RATE[@]}" | paste -sd' ')"
 printf '    median CPU s during catch-up: sluice %s, MariaDB %s, PostgreSQL %s\n' \
   "$(printf '%s\n' "${S_CPU[@]}" | median)" "$(printf '%s\n' "${S_SRC[@]}" | median)" "$(printf '%s\n' "${S_DST[@]}" | median)"
+printf '    sluice peak RSS (MB): %s\n' "${S_RSS[*]}"
 printf '  mariadb-binlog -R decode   %10.0f row changes/s   (read + decode rows to text, no apply)\n' "$DEC_MED"
 printf '  mariadb-binlog -R read     %10.0f row changes/s   (read only)\n' "$RD_MED"
 printf '  sluice snapshot            %10.0f rows/s          (the %s initial rows, same run)\n' "$SNAP_RATE" "$INIT"
@@ -335,7 +360,8 @@ printf '  native MariaDB -> PostgreSQL replication: none exists, not measured\n'
 printf '  ratio sluice / binlog decode: %.2f; sluice catch-up / sluice snapshot: %.2f\n' \
   "$(echo "$S_MED / $DEC_MED" | bc -l)" "$(echo "$S_MED / $SNAP_RATE" | bc -l)"
 echo
-printf 'RESULT changes=%s\nRESULT runs=%s\n' "$CHANGES" "$RUNS"
+printf 'RESULT changes=%s\nRESULT runs=%s\nRESULT shape=%s\n' "$CHANGES" "$RUNS" "$SHAPE"
+printf 'RESULT sluice_peak_rss_mb=%s\n' "$(printf '%s\n' "${S_RSS[@]}" | sort -n | tail -1)"
 printf 'RESULT catchup_rows_per_s=%.0f goal>=%s %s\n' "$S_MED" "$GOAL" "$MET"
 printf 'RESULT binlog_decode_rows_per_s=%.0f\n' "$DEC_MED"
 printf 'RESULT binlog_read_rows_per_s=%.0f\n' "$RD_MED"

@@ -38,7 +38,8 @@
 #    sluice must also exit 0; its process time is shown beside. Every wait has a deadline
 #    (BENCH_WAIT_TIMEOUT) that fails the bench. After the runs `sluice verify` must pass, and
 #    every target copy of pgbench_accounts must equal the source (md5 computed by each server).
-#    Reported: each run, the median row changes/s per contender, and the ratios of medians.
+#    Reported: each run, the median row changes/s per contender, the ratios of medians, and
+#    sluice's peak RSS per run (GNU time's maximum resident set size; goal < 150 MB).
 # 2. Lag. sluice (`run`) and both subscriptions stream at once while pgbench runs at full speed
 #    (-c 4 -j 2 -T LAG_SECONDS) and a probe inserts one lag_probe row every 100 ms. The bench
 #    starts pgbench only when every replicator's slot is active and each target has applied a
@@ -56,7 +57,7 @@
 #        source's commit time there.)
 #    Both servers run on this machine: one clock. Every probe must be seen on every target.
 #    Reported: p50/p99/max per contender, the ratios of p50 and p99 labelled with the settings,
-#    and sluice's own log line (source commit -> target commit per group). SIGTERM must stop
+#    sluice's own log line (source commit -> target commit per group), and its peak RSS. SIGTERM must stop
 #    sluice with exit 0. Afterwards every pgbench table and lag_probe must equal the source on
 #    every target (md5 computed by each server).
 #
@@ -64,7 +65,7 @@
 # position once), BENCH_LAG_SECONDS (60), BENCH_NATIVE (1; 0 skips the subscriptions),
 # BENCH_WAIT_TIMEOUT (600: seconds any one wait may take before the bench fails),
 # SLUICE_BIN (build-release/sluice).
-# Goals on the project's 2-core machine: >= 100k row changes/s applied; lag p99 < 500 ms.
+# Goals on the project's 2-core machine: >= 100k row changes/s applied; lag p99 < 500 ms; peak RSS < 150 MB.
 set -euo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -114,7 +115,10 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-cdcbench.XXXXXX")
 BG=()
 on_exit() {
   local rc=$? p
-  for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${BG[@]}"; do
+    pkill -P "$p" 2>/dev/null || true
+    kill "$p" 2>/dev/null || true
+  done
   if ((NATIVE == 1)) && [[ -n ${DST_PORT:-} ]]; then # cleanup only: leave no apply worker running
     bash scripts/pg.sh psql "$DST" -d "${DB[native_off]}" -q -c "ALTER SUBSCRIPTION bench_native_off DISABLE" >/dev/null 2>&1 || true
     bash scripts/pg.sh psql "$DST" -d "${DB[native_on]}" -q -c "ALTER SUBSCRIPTION bench_native_on DISABLE" >/dev/null 2>&1 || true
@@ -308,7 +312,7 @@ fi
 start_contender() {
   case $1 in
     sluice)
-      timeout -s TERM "$WAIT_TIMEOUT" "$SLUICE_BIN" run --once "$PIPE" 2>"$2" &
+      /usr/bin/time -f %M -o "$WORK/rss" timeout -s TERM "$WAIT_TIMEOUT" "$SLUICE_BIN" run --once "$PIPE" 2>"$2" &
       CPID=$!
       CRC=
       ;;
@@ -368,7 +372,7 @@ for c in "${CONTENDERS[@]}"; do catch_up "$c" "$MARK" "$END_LSN" "$WORK/catchup-
 TXNS=$((CHANGES / 100))
 AIDS=$((SCALE * 100000))
 declare -A RATES=() DRATES=()
-S_EXIT_RATES=()
+S_EXIT_RATES=() S_RSS=()
 N=${#CONTENDERS[@]}
 for run in $(seq 1 "$RUNS"); do
   say "run $run/$RUNS: writing a backlog of $CHANGES row changes ($TXNS transactions of 100 updates)"
@@ -383,6 +387,7 @@ for run in $(seq 1 "$RUNS"); do
     DRATES[$c]+=" $(calc "$CHANGES / $DUR_SECS")"
     if [[ $c == sluice ]]; then
       S_EXIT_RATES+=("$(calc "$CHANGES / $EXIT_SECS")")
+      S_RSS+=("$(awk 'END { printf "%.0f", $1 / 1024 }' "$WORK/rss")")
       printf '  run %d sluice (%s): %.2f s to the marker, %.0f row changes/s; process exited after %.2f s (%s)\n' "$run" "${SETTING[$c]}" \
         "$SECS" "$(calc "$CHANGES / $SECS")" "$EXIT_SECS" "$(grep -o 'cdc: [0-9]* transactions.*' "$WORK/catchup-$run.log" | head -1)" >&2
     else
@@ -397,7 +402,7 @@ compare_tables "after the catch-up runs" pgbench_accounts lag_probe
 # --------------------------------------------------------------------- lag ---
 say "lag: pgbench -c 4 -j 2 -T $LAG_SECONDS with sluice run$( ((NATIVE == 1)) && echo " and both subscriptions") streaming"
 checkpoint_both
-"$SLUICE_BIN" run "$PIPE" 2>"$WORK/lag-sluice.log" &
+/usr/bin/time -f %M -o "$WORK/rss-lag" "$SLUICE_BIN" run "$PIPE" 2>"$WORK/lag-sluice.log" &
 SL_PID=$!
 BG+=("$SL_PID")
 SLOTS="'$SLUICE_SLOT'"
@@ -427,7 +432,7 @@ END_LSN=$(src_sql "SELECT pg_current_wal_lsn()")
 for c in "${CONTENDERS[@]}"; do
   watch_marker "${DB[$c]}" "$MARK" >/dev/null 2>"$WORK/watch.err" || die "lag: $c did not catch up after pgbench: $(tr '\n' ' ' <"$WORK/watch.err")"
 done
-kill -TERM "$SL_PID"
+pkill -TERM -P "$SL_PID" # sluice, under /usr/bin/time
 wait_pid "$SL_PID" "sluice run (on SIGTERM)"
 if ((NATIVE == 1)); then
   for c in native_off native_on; do
@@ -470,6 +475,9 @@ for c in "${CONTENDERS[@]}"; do
   printf '  %-11s %-24s median %8.0f   runs:%s\n' "$c" "${SETTING[$c]}" "${MED[$c]}" "$(printf ' %.0f' ${RATES[$c]})"
 done
 printf '  sluice to its process exit: median %.0f; sluice snapshot of the same tables: %.0f rows/s (one run)\n' "$S_EXIT_MED" "$SNAP_RATE"
+S_RSS_MAX=$(printf '%s\n' "${S_RSS[@]}" | sort -n | tail -1)
+LAG_RSS=$(awk 'END { printf "%.0f", $1 / 1024 }' "$WORK/rss-lag")
+printf '  sluice peak RSS: catch-up runs%s MB (max %s); streaming under pgbench: %s MB\n' "$(printf ' %s' "${S_RSS[@]}")" "$S_RSS_MAX" "$LAG_RSS"
 if ((NATIVE == 1)); then
   printf '  to the target WAL flushed past the last change: native_off median %.0f, native_on %.0f, sluice %.0f\n' "${DMED[native_off]}" "${DMED[native_on]}" "${DMED[sluice]}"
   printf '  ratio of medians sluice (%s) / native (%s): %.2f   <- same commit setting\n' "${SETTING[sluice]}" "${SETTING[native_on]}" "$(calc "${MED[sluice]} / ${MED[native_on]}")"
@@ -495,5 +503,7 @@ if ((NATIVE == 1)); then
   printf 'RESULT ratio_catchup_sluice_native_on=%.2f\nRESULT ratio_catchup_sluice_native_off=%.2f\n' \
     "$(calc "${MED[sluice]} / ${MED[native_on]}")" "$(calc "${MED[sluice]} / ${MED[native_off]}")"
 fi
+PEAK_RSS=$((S_RSS_MAX > LAG_RSS ? S_RSS_MAX : LAG_RSS))
+printf 'RESULT sluice_peak_rss_mb=%s goal<150 %s\n' "$PEAK_RSS" "$( ((PEAK_RSS < 150)) && echo met || echo missed)"
 printf 'RESULT catchup_rows_per_s=%.0f goal>=100000 %s\n' "${MED[sluice]}" "$(awk -v m="${MED[sluice]}" 'BEGIN { print (m >= 100000 ? "met" : "missed") }')"
 printf 'RESULT lag_p99_ms=%s goal<500 %s\n' "${L99[sluice]}" "$(awk -v m="${L99[sluice]}" 'BEGIN { print (m < 500 ? "met" : "missed") }')"

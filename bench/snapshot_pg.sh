@@ -309,7 +309,7 @@ for ((run = 1; run <= RUNS; run++)); do
         drop_sluice_slot
         measure sluice "$run" run_sluice
         check_target sluice "$run"
-        R_RSS+=" $(awk 'NR == 1 { printf "%.0f", $1 / 1024 }' "$WORK/rss")"
+        R_RSS+=" $(awk 'END { printf "%.0f", $1 / 1024 }' "$WORK/rss")"
         if ((VERIFIED == 0)); then
           CURRENT_LOG=$WORK/sluice-verify.log
           "$SLUICE_BIN" verify "$WORK/pipeline.yaml" >"$CURRENT_LOG" 2>&1 ||
