@@ -84,7 +84,7 @@ struct pg_stream {
 	uint64_t begin_version;
 	uint32_t begin_xid;
 	double last_status, last_data, last_reply_request;
-	bool chunked; /* st_wait: the socket wakes the reader per ST_CHUNK bytes */
+	bool chunked; /* st_wait: the socket's low-water mark is above one byte */
 
 	sl_pgo_msg m;
 	struct st_rel *rels;
@@ -208,13 +208,14 @@ static int st_service(pg_stream *s, sl_error *err)
 #define ST_CHUNK_WAIT_MS 2
 #define ST_READ_NOW (16 * 1024) /* about what one PQconsumeInput takes in */
 
-/* Set the socket's low-water mark; false when it could not be set. Chunked mode ends either
- * way: it never outlives a mark it cannot put back. */
+/* Set the socket's low-water mark; false when it could not be set. `chunked` follows the mark
+ * the socket has: one that cannot be put back keeps the waits short (and st_wait tries again). */
 static bool st_lowat(pg_stream *s, int bytes)
 {
-	bool ok = setsockopt(PQsocket(s->conn), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0;
-	s->chunked = ok && bytes > 1;
-	return ok;
+	if (setsockopt(PQsocket(s->conn), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) != 0)
+		return false;
+	s->chunked = bytes > 1;
+	return true;
 }
 
 /* Wait for the server. The walsender writes every message as it decodes it; waking for each
@@ -1166,10 +1167,14 @@ void sl_pg_stream_close(sl_stream *handle)
 						break;
 				}
 			}
+			/* still copying (the drain ran out of time): libpq would hand out a COPY
+			 * result for ever */
 			PGresult *res;
 			while ((res = PQgetResult(s->conn)) != NULL) {
+				ExecStatusType st = PQresultStatus(res);
 				PQclear(res);
-				if (PQstatus(s->conn) != CONNECTION_OK)
+				if (PQstatus(s->conn) != CONNECTION_OK || st == PGRES_COPY_OUT ||
+				    st == PGRES_COPY_BOTH)
 					break;
 			}
 		}
