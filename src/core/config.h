@@ -92,8 +92,7 @@ typedef struct sl_config {
 	sl_endpoint_config source;
 	sl_endpoint_config target;
 	int snapshot_parallelism;      /* default: number of online CPUs */
-	int64_t snapshot_chunk_bytes;  /* snapshot.chunk_size, default 1GiB: source bytes per chunk
-	                                */
+	int64_t snapshot_chunk_bytes;  /* snapshot.chunk_size, default 1GiB of source per chunk */
 	int64_t apply_max_group_bytes; /* default 64MiB */
 	int64_t apply_max_delay_ms;    /* default 1000 */
 	int64_t queue_bytes;   /* snapshot.queue_size: bytes buffered per worker, default 64MiB */

@@ -771,8 +771,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 	if (cap > 0 && chunk_bytes > cap) {
 		chunk_bytes = cap;
 		sl_info("snapshot: chunks of at most %lld MiB, the target's limit "
-		        "(snapshot.chunk_size "
-		        "is %lld MiB)",
+		        "(snapshot.chunk_size is %lld MiB)",
 		        (long long)(cap >> 20), (long long)(cfg->snapshot_chunk_bytes >> 20));
 	}
 	if (info.resumed)

@@ -181,8 +181,8 @@ static int rd_stream_xid(pgo_rd *r, bool in_stream, sl_pgo_msg *m)
 }
 
 /* TupleData: Int16 ncols, then per column a kind byte and for 't'/'b' an Int32 length and bytes.
- * `which` is "new tuple", "old tuple" or "key tuple" for errors. */
-/* The labels of errors are put together only when one happens: this runs for every row. */
+ * `which` is "new tuple", "old tuple" or "key tuple" for errors; it goes into r->part, so an
+ * error's text is put together only when one happens (this runs for every row). */
 static int rd_tuple(pgo_rd *r, sl_pgo_tuple *t, const char *which)
 {
 	static const char col[] = "column";
