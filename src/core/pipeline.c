@@ -72,6 +72,7 @@ struct run {
 	atomic_int next_chunk;
 	struct table_progress *prog;
 	pthread_mutex_t mu;
+	pthread_cond_t settled; /* (mu) the last table done, or the run failed */
 	atomic_int failed;
 	atomic_int tables_left; /* tables of this run not done yet (key added, state written) */
 	sl_error first_err;
@@ -249,6 +250,7 @@ static void run_fail(struct run *r, const sl_error *err)
 		r->first_err = *err;
 		atomic_store(&r->failed, 1);
 	}
+	pthread_cond_broadcast(&r->settled);
 	pthread_mutex_unlock(&r->mu);
 	r->cancel = 1;
 	/* wake every lane: queues first, then statements that may be waiting on a server (a
@@ -282,6 +284,8 @@ static sl_batch *lane_sink(void *ctx, sl_batch *full, sl_error *err)
 	struct lane *l = ctx;
 	const sl_table_def *t = &l->run->cat.tables[l->table];
 	if (sl_stop_requested) {
+		/* the sink owns `full` (as when the queue refuses it below) */
+		sl_batch_destroy(full);
 		sl_error_set(err, SL_ERR_CANCELLED, "stopped by signal");
 		return NULL;
 	}
@@ -360,7 +364,11 @@ static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
 	                          atomic_load(&tp->rows), err));
 	tp->finished = sl_now();
 	atomic_store(&tp->state, 2);
-	atomic_fetch_sub(&r->tables_left, 1);
+	if (atomic_fetch_sub(&r->tables_left, 1) == 1) {
+		pthread_mutex_lock(&r->mu);
+		pthread_cond_broadcast(&r->settled);
+		pthread_mutex_unlock(&r->mu);
+	}
 	return 0;
 }
 
@@ -537,6 +545,7 @@ static int run_open(struct run *r, const sl_config *cfg, bool with_target, bool 
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
 	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->settled, NULL);
 	pthread_mutex_init(&r->status_mu, NULL);
 	SL_TRY(sl_pipeline_connectors(cfg, &r->sops, &r->tops, err));
 	SL_TRY(r->sops->open(cfg, &r->src, err));
@@ -586,6 +595,7 @@ static void run_close(struct run *r)
 	if (r->src)
 		r->sops->close(r->src);
 	sl_state_close(r->state);
+	pthread_cond_destroy(&r->settled);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->status_mu);
 }
@@ -863,7 +873,19 @@ static int run_snapshot(struct run *r, sl_error *err)
 			progress_draw(r, &pg, false);
 			run_sample(r, sl_now());
 			run_lanes_depth(r, r->nlanes);
-			usleep(pg.tty ? 250000 : 500000);
+			/* woken when the last table is done (or a lane fails), so a snapshot ends
+			 * when its work does, not at the next progress tick */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += pg.tty ? 250000000L : 500000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_mutex_lock(&r->mu);
+			if (atomic_load(&r->tables_left) != 0 && !atomic_load(&r->failed))
+				pthread_cond_timedwait(&r->settled, &r->mu, &until);
+			pthread_mutex_unlock(&r->mu);
 		}
 		for (int i = 0; i < r->nlanes; i++) {
 			if (r->lanes[i].rt_started)

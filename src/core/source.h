@@ -87,7 +87,7 @@ typedef struct sl_source_ops {
 	            sl_chunk **chunks, int *nchunks, sl_error *err);
 	int (*reader_open)(sl_source *src, sl_reader **out, sl_error *err);
 	/* Read one chunk: rows go into *batch; sink(ctx, batch) takes a full batch and returns the
-	 * next. */
+	 * next, or NULL with err set (the full batch freed): the read stops and *batch is NULL. */
 	int (*read_chunk)(sl_reader *r, const sl_catalog *cat, const sl_chunk *chunk,
 	                  sl_batch **batch, size_t batch_bytes, sl_batch_sink sink, void *ctx,
 	                  int64_t *rows, volatile int *cancel, sl_error *err);
