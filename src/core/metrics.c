@@ -28,6 +28,8 @@ struct sl_metric {
 	_Atomic int64_t i;  /* up-down counter */
 	_Atomic uint64_t buckets[SL_METRIC_NBOUNDS + 1], sum; /* histogram: ns */
 	sl_metric *next;
+	sl_metric *hnext; /* in its hash slot */
+	uint64_t hash;    /* of name, lkey and lval */
 };
 
 struct sl_metrics {
@@ -35,6 +37,15 @@ struct sl_metrics {
 	char *keys[SL_METRICS_LABELS], *vals[SL_METRICS_LABELS];
 	int nlabels;
 	sl_metric *head, *tail;
+	/* lookups: every series by hash (a run has a few series per table, so thousands with
+	 * thousands of tables), and each name's last series (a name's series stay together) */
+	sl_metric **slots;
+	size_t nslots, nseries;
+	struct sl_metric_family {
+		const char *name; /* its first series' */
+		sl_metric *last;
+	} * fams;
+	int nfams;
 	struct {
 		void (*fn)(void *ctx, sl_metrics *m);
 		void *ctx;
@@ -59,6 +70,8 @@ void sl_metrics_destroy(sl_metrics *m)
 		free(s->name), free(s->unit), free(s->help), free(s->lkey), free(s->lval);
 		free(s);
 	}
+	free(m->slots);
+	free(m->fams);
 	for (int i = 0; i < m->nlabels; i++)
 		free(m->keys[i]), free(m->vals[i]);
 	pthread_mutex_destroy(&m->mu);
@@ -80,21 +93,51 @@ static bool sl_same(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+static uint64_t sl_metric_hash(const char *name, const char *lkey, const char *lval)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a over the three, each ended by a 0 */
+	const char *parts[3] = {name, lkey ? lkey : "", lval ? lval : ""};
+	for (int i = 0; i < 3; i++) {
+		for (const char *p = parts[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ (lkey || i == 0 ? 0u : 1u)) * 1099511628211ull;
+	}
+	return h;
+}
+
+static void sl_metrics_rehash(sl_metrics *m)
+{
+	size_t n = m->nslots ? m->nslots * 2 : 64;
+	sl_metric **slots = sl_calloc(n, sizeof *slots);
+	for (sl_metric *s = m->head; s; s = s->next) {
+		size_t i = s->hash & (n - 1);
+		s->hnext = slots[i];
+		slots[i] = s;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->nslots = n;
+}
+
 sl_metric *sl_metrics_series(sl_metrics *m, sl_metric_kind kind, const char *name, const char *unit,
                              const char *help, const char *lkey, const char *lval)
 {
 	pthread_mutex_lock(&m->mu);
-	sl_metric *s = m->head;
-	for (; s; s = s->next) {
-		if (strcmp(s->name, name) != 0)
-			continue;
-		if (s->kind != kind || strcmp(s->unit, unit) != 0) {
-			fprintf(stderr, "sluice: metric %s registered twice, differently\n", name);
-			abort();
-		}
-		if (sl_same(s->lkey, lkey) && sl_same(s->lval, lval))
-			break;
+	struct sl_metric_family *fam = NULL;
+	for (int i = 0; i < m->nfams && !fam; i++)
+		if (strcmp(m->fams[i].name, name) == 0)
+			fam = &m->fams[i];
+	if (fam && (fam->last->kind != kind || strcmp(fam->last->unit, unit) != 0)) {
+		fprintf(stderr, "sluice: metric %s registered twice, differently\n", name);
+		abort();
 	}
+	uint64_t h = sl_metric_hash(name, lkey, lval);
+	sl_metric *s = NULL;
+	if (fam)
+		for (s = m->slots[h & (m->nslots - 1)]; s; s = s->hnext)
+			if (s->hash == h && strcmp(s->name, name) == 0 && sl_same(s->lkey, lkey) &&
+			    sl_same(s->lval, lval))
+				break;
 	if (!s) {
 		s = sl_calloc(1, sizeof *s);
 		s->kind = kind;
@@ -103,12 +146,10 @@ sl_metric *sl_metrics_series(sl_metrics *m, sl_metric_kind kind, const char *nam
 		s->help = sl_strdup(help);
 		s->lkey = lkey ? sl_strdup(lkey) : NULL;
 		s->lval = lval ? sl_strdup(lval) : NULL;
+		s->hash = h;
 		/* after the last series of its name: a name's series stay together (exporters
 		 * print them as one family) */
-		sl_metric *last = NULL;
-		for (sl_metric *p = m->head; p; p = p->next)
-			if (strcmp(p->name, name) == 0)
-				last = p;
+		sl_metric *last = fam ? fam->last : NULL;
 		if (last) {
 			s->next = last->next;
 			last->next = s;
@@ -119,6 +160,19 @@ sl_metric *sl_metrics_series(sl_metrics *m, sl_metric_kind kind, const char *nam
 			m->tail = s;
 		} else {
 			m->head = m->tail = s;
+		}
+		if (fam) {
+			fam->last = s;
+		} else {
+			m->fams = sl_realloc(m->fams, sizeof *m->fams * (size_t)(m->nfams + 1));
+			m->fams[m->nfams++] = (struct sl_metric_family){s->name, s};
+		}
+		if (++m->nseries > m->nslots / 2) {
+			sl_metrics_rehash(m);
+		} else {
+			size_t i = h & (m->nslots - 1);
+			s->hnext = m->slots[i];
+			m->slots[i] = s;
 		}
 	}
 	pthread_mutex_unlock(&m->mu);
