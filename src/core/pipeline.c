@@ -216,6 +216,11 @@ struct lane {
 	pthread_t rt, wt;
 	bool rt_started, wt_started; /* only a started thread is joined */
 	int table;                   /* chunk being read: for the sink */
+	/* tables this lane's writer finished whose load may not be durable yet (writer_defer):
+	 * recorded as done after the next writer_sync (lane_settle) */
+	int *unsynced;
+	int nunsynced;
+	double unsynced_since;
 };
 
 /* runtime.*: what waits in the snapshot's queues, and its threads (a reader and a writer per
@@ -351,16 +356,11 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
+/* Record table t as loaded (its load durable on the target). */
+static int table_done(struct run *r, int t, sl_error *err)
 {
-	struct run *r = l->run;
-	struct table_progress *tp = &r->prog[c->table];
-	run_progress(r, 100.0 * (atomic_fetch_add(&r->chunks_done, 1) + 1) /
-	                        (r->nchunks ? r->nchunks : 1));
-	if (atomic_fetch_sub(&tp->chunks_left, 1) != 1)
-		return 0;
-	SL_TRY(r->tops->finish_table(l->writer, &r->cat, c->table, err));
-	SL_TRY(sl_state_table_set(r->state, r->cat.tables[c->table].qualified, SL_TABLE_DONE,
+	struct table_progress *tp = &r->prog[t];
+	SL_TRY(sl_state_table_set(r->state, r->cat.tables[t].qualified, SL_TABLE_DONE,
 	                          atomic_load(&tp->rows), err));
 	tp->finished = sl_now();
 	atomic_store(&tp->state, 2);
@@ -370,6 +370,50 @@ static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
 		pthread_mutex_unlock(&r->mu);
 	}
 	return 0;
+}
+
+enum { LANE_UNSYNCED_MAX = 64 };
+#define LANE_UNSYNCED_SECONDS 0.2
+
+/* Make the lane's finished tables durable and record them as loaded: always when `now`, else
+ * once LANE_UNSYNCED_MAX wait or the oldest has waited LANE_UNSYNCED_SECONDS (checked as tables
+ * finish and as chunks begin). */
+static int lane_settle(struct lane *l, bool now, sl_error *err)
+{
+	struct run *r = l->run;
+	if (l->nunsynced == 0)
+		return 0;
+	if (!now && l->nunsynced < LANE_UNSYNCED_MAX &&
+	    sl_now() - l->unsynced_since < LANE_UNSYNCED_SECONDS)
+		return 0;
+	SL_TRY(r->tops->writer_sync(l->writer, err));
+	SL_TRY(sl_state_batch_begin(r->state, err));
+	int rc = 0;
+	for (int i = 0; i < l->nunsynced && rc == 0; i++)
+		rc = table_done(r, l->unsynced[i], err);
+	l->nunsynced = 0;
+	return sl_state_batch_end(r->state, rc, err);
+}
+
+static int writer_finish_chunk(struct lane *l, const sl_chunk *c, sl_error *err)
+{
+	struct run *r = l->run;
+	struct table_progress *tp = &r->prog[c->table];
+	run_progress(r, 100.0 * (atomic_fetch_add(&r->chunks_done, 1) + 1) /
+	                        (r->nchunks ? r->nchunks : 1));
+	if (atomic_fetch_sub(&tp->chunks_left, 1) != 1)
+		return 0;
+	SL_TRY(r->tops->finish_table(l->writer, &r->cat, c->table, err));
+	if (r->tops->writer_defer == NULL)
+		return table_done(r, c->table, err);
+	double now = sl_now();
+	if (l->nunsynced == 0)
+		l->unsynced_since = now;
+	l->unsynced = sl_realloc(l->unsynced, sizeof *l->unsynced * (size_t)(l->nunsynced + 1));
+	l->unsynced[l->nunsynced++] = c->table;
+	/* a table that took a while is recorded at once (a sync costs it nothing, and a crash
+	 * must not reload it); small ones wait for company */
+	return lane_settle(l, now - tp->started >= LANE_UNSYNCED_SECONDS, err);
 }
 
 static void *writer_main(void *arg)
@@ -390,6 +434,11 @@ static void *writer_main(void *arg)
 			struct chunk_marker *m = item;
 			cur = &r->chunks[m->chunk];
 			free(m);
+			/* tables finished a while ago are not kept waiting behind this one */
+			if ((rc = lane_settle(l, false, &err)) < 0) {
+				run_fail(r, &err);
+				break;
+			}
 			struct table_progress *tp = &r->prog[cur->table];
 			int expected = 0;
 			if (atomic_compare_exchange_strong(&tp->state, &expected, 1))
@@ -419,6 +468,10 @@ static void *writer_main(void *arg)
 	}
 	if (loading)
 		r->tops->load_abort(l->writer);
+	/* the lane's last tables: durable, then recorded (not after a failure: they are
+	 * loaded again by the next run) */
+	if (rc == 0 && !atomic_load(&r->failed) && lane_settle(l, true, &err) < 0)
+		run_fail(r, &err);
 	return NULL;
 }
 
@@ -760,6 +813,35 @@ static int run_add_table(struct run *r, int i, sl_table_status ts, const char *w
 	return 0;
 }
 
+/* Prepare each table not loaded yet on the target and plan its chunks; loading[*todo] lists
+ * them. `backfill_keyless`: a table without a key is copied by a backfill once changes stream;
+ * later[*nlater] lists those (added after the batch: run_add_table records them at once). */
+static int run_plan_tables(struct run *r, bool backfill_keyless, int64_t chunk_bytes, int *loading,
+                           int *todo, int *later, int *nlater, sl_error *err)
+{
+	for (int i = 0; i < r->cat.ntables; i++) {
+		const sl_table_def *t = &r->cat.tables[i];
+		sl_table_status ts;
+		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
+		if (ts == SL_TABLE_DONE)
+			continue;
+		if (backfill_keyless && t->nkey == 0) {
+			/* read from a snapshot of its own, a table without a key would not
+			 * converge: it is copied by a backfill once changes stream, at a point of
+			 * the stream */
+			later[(*nlater)++] = i;
+			continue;
+		}
+		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
+		int before = r->nchunks;
+		SL_TRY(r->sops->plan(r->src, &r->cat, i, chunk_bytes, &r->chunks, &r->nchunks,
+		                     err));
+		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
+		loading[(*todo)++] = i;
+	}
+	return 0;
+}
+
 static int run_snapshot(struct run *r, sl_error *err)
 {
 	const sl_config *cfg = r->cfg;
@@ -794,28 +876,41 @@ static int run_snapshot(struct run *r, sl_error *err)
 	atomic_store(&r->phase, RUN_SNAPSHOT);
 	pthread_mutex_unlock(&r->status_mu);
 	int todo = 0;
-	for (int i = 0; i < r->cat.ntables; i++) {
-		const sl_table_def *t = &r->cat.tables[i];
-		sl_table_status ts;
-		SL_TRY(sl_state_table_get(r->state, t->qualified, &ts, NULL, err));
-		if (ts == SL_TABLE_DONE)
-			continue;
-		if (info.resumed && t->nkey == 0 && keyless_backfill) {
-			/* read from a snapshot of its own, a table without a key would not
-			 * converge: it is copied by a backfill once changes stream, at a point of
-			 * the stream */
-			SL_TRY(run_add_table(r, i, ts, "has no key and its snapshot was cut short",
-			                     err));
-			continue;
+	/* the target's DDL made durable once, not once per table; then every prepared table
+	 * recorded as loading, in one state transaction, and only if all of it succeeded (a table
+	 * recorded as loading is emptied by the next run: it must be one sluice prepared) */
+	size_t nt = (size_t)(r->cat.ntables ? r->cat.ntables : 1);
+	int *loading = sl_calloc(nt, sizeof *loading), *later = sl_calloc(nt, sizeof *later);
+	int nlater = 0;
+	int prc = r->tops->prepare_batch ? r->tops->prepare_batch(r->tgt, true, err) : 0;
+	if (prc == 0) {
+		prc = run_plan_tables(r, info.resumed && keyless_backfill, chunk_bytes, loading,
+		                      &todo, later, &nlater, err);
+		if (r->tops->prepare_batch) {
+			sl_error e = {0};
+			int trc = r->tops->prepare_batch(r->tgt, false, &e);
+			if (trc < 0 && prc == 0) {
+				*err = e;
+				prc = trc;
+			}
 		}
-		SL_TRY(r->tops->prepare(r->tgt, &r->cat, i, ts != SL_TABLE_PENDING, err));
-		SL_TRY(sl_state_table_set(r->state, t->qualified, SL_TABLE_LOADING, 0, err));
-		int before = r->nchunks;
-		SL_TRY(r->sops->plan(r->src, &r->cat, i, chunk_bytes, &r->chunks, &r->nchunks,
-		                     err));
-		atomic_store(&r->prog[i].chunks_left, r->nchunks - before);
-		todo++;
 	}
+	if (prc == 0 && (prc = sl_state_batch_begin(r->state, err)) == 0) {
+		for (int k = 0; k < todo && prc == 0; k++)
+			prc = sl_state_table_set(r->state, r->cat.tables[loading[k]].qualified,
+			                         SL_TABLE_LOADING, 0, err);
+		prc = sl_state_batch_end(r->state, prc, err);
+	}
+	for (int k = 0; k < nlater && prc == 0; k++) {
+		sl_table_status ts;
+		const char *q = r->cat.tables[later[k]].qualified;
+		if ((prc = sl_state_table_get(r->state, q, &ts, NULL, err)) == 0)
+			prc = run_add_table(r, later[k], ts,
+			                    "has no key and its snapshot was cut short", err);
+	}
+	free(loading);
+	free(later);
+	SL_TRY(prc);
 	atomic_store(&r->tables_left, todo);
 	sort_chunks(r->chunks, r->nchunks, &r->cat);
 	atomic_store(&r->chunks_total, r->nchunks);
@@ -836,6 +931,8 @@ static int run_snapshot(struct run *r, sl_error *err)
 		rc = r->sops->reader_open(r->src, &l->reader, err);
 		if (rc == 0)
 			rc = r->tops->writer_open(r->tgt, &l->writer, err);
+		if (rc == 0 && r->tops->writer_defer)
+			rc = r->tops->writer_defer(l->writer, err);
 		if (rc == 0)
 			l->q = sl_queue_create(lane_bytes);
 	}
@@ -902,6 +999,7 @@ static int run_snapshot(struct run *r, sl_error *err)
 			r->sops->reader_close(l->reader);
 		if (l->writer)
 			r->tops->writer_close(l->writer);
+		free(l->unsynced);
 		if (l->q)
 			sl_queue_destroy(l->q, free_item);
 	}

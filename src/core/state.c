@@ -21,6 +21,7 @@ struct sl_state {
 	char *path;
 	int lock_fd; /* the run lock (sl_state_lock), or -1 */
 	pthread_mutex_t mu;
+	pthread_mutex_t batch_mu; /* held from sl_state_batch_begin to _end: one batch at once */
 };
 
 static const char sl_state_schema[] =
@@ -97,6 +98,7 @@ int sl_state_open(const char *url, const char *name, sl_state **out, sl_error *e
 	st->path = sl_strdup(path);
 	st->lock_fd = -1;
 	pthread_mutex_init(&st->mu, NULL);
+	pthread_mutex_init(&st->batch_mu, NULL);
 	if (sqlite3_open_v2(path, &st->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 	                    NULL) != SQLITE_OK) {
@@ -129,6 +131,7 @@ void sl_state_close(sl_state *st)
 	if (st->lock_fd >= 0)
 		close(st->lock_fd); /* releases the lock */
 	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->batch_mu);
 	free(st->name);
 	free(st->path);
 	free(st);
@@ -217,6 +220,33 @@ static int sl_state_write(sl_state *st, const char *sql, const char *types, cons
 	pthread_mutex_lock(&st->mu);
 	int rc = sl_state_exec(st, sql, types, args, err);
 	pthread_mutex_unlock(&st->mu);
+	return rc;
+}
+
+int sl_state_batch_begin(sl_state *st, sl_error *err)
+{
+	pthread_mutex_lock(&st->batch_mu);
+	int rc = sl_state_write(st, "BEGIN IMMEDIATE", "", NULL, err);
+	if (rc < 0)
+		pthread_mutex_unlock(&st->batch_mu);
+	return rc;
+}
+
+int sl_state_batch_end(sl_state *st, int rc, sl_error *err)
+{
+	sl_error e = {0};
+	int crc = rc == 0 ? sl_state_write(st, "COMMIT", "", NULL, &e) : -1;
+	if (crc < 0) {
+		pthread_mutex_lock(&st->mu);
+		if (!sqlite3_get_autocommit(st->db))
+			sl_state_exec(st, "ROLLBACK", "", NULL, NULL);
+		pthread_mutex_unlock(&st->mu);
+		if (rc == 0) {
+			*err = e;
+			rc = crc;
+		}
+	}
+	pthread_mutex_unlock(&st->batch_mu);
 	return rc;
 }
 

@@ -60,6 +60,16 @@ int sl_state_table_get(sl_state *st, const char *table, sl_table_status *status,
 int sl_state_table_set(sl_state *st, const char *table, sl_table_status status, int64_t rows,
                        sl_error *err);
 
+/* Group the writes that follow, up to sl_state_batch_end, into one transaction: one sync to disk
+ * instead of one per write (a snapshot preparing thousands of tables). Only writes that take
+ * no transaction of their own may run inside (the ones that do, such as begin_snapshot, reset,
+ * remember and rename, fail there). sl_state_batch_end commits what was written when rc is 0,
+ * else rolls it back (the caller's step failed: none of it is recorded), and returns rc, or
+ * the commit's error. One batch
+ * at a time: another thread's sl_state_batch_begin waits; its single writes join the batch. */
+int sl_state_batch_begin(sl_state *st, sl_error *err);
+int sl_state_batch_end(sl_state *st, int rc, sl_error *err);
+
 const char *sl_table_status_name(sl_table_status s);
 
 /* Every table the pipeline has begun to load, by name, with what it knows of it: its source

@@ -51,6 +51,11 @@ typedef struct sl_target_ops {
 	 * is incomplete and must be emptied; a table that exists with rows and is not being
 	 * reloaded is an error (sluice never overwrites data it did not write). */
 	int (*prepare)(sl_target *tgt, const sl_catalog *cat, int t, bool reload, sl_error *err);
+	/* Optional: the prepare calls between prepare_batch(true) and prepare_batch(false) may
+	 * leave their work to be made durable by the second call (which the core makes before it
+	 * writes anything anywhere else, also after a failed prepare): many tables cost one sync
+	 * to disk, not one each. */
+	int (*prepare_batch)(sl_target *tgt, bool begin, sl_error *err);
 	/* Name of table t on the target, for messages ("schema.name"). */
 	const char *(*table_name)(sl_target *tgt, const sl_catalog *cat, int t, char *buf,
 	                          size_t n);
@@ -61,6 +66,12 @@ typedef struct sl_target_ops {
 	void (*load_abort)(sl_writer *w);
 	/* After every chunk of table t is loaded: add the primary key etc. */
 	int (*finish_table)(sl_writer *w, const sl_catalog *cat, int t, sl_error *err);
+	/* Optional, both or neither: after writer_defer, what the writer commits (load_end,
+	 * finish_table) may be made durable only by the next writer_sync; the caller records a
+	 * table as loaded only after that. Small tables then cost one sync to disk per batch
+	 * of tables rather than one or two each. */
+	int (*writer_defer)(sl_writer *w, sl_error *err);
+	int (*writer_sync)(sl_writer *w, sl_error *err);
 	/* Interrupt whatever the writer is running (called from another thread). */
 	void (*writer_cancel)(sl_writer *w);
 	void (*writer_close)(sl_writer *w);

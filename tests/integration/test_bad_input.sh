@@ -263,6 +263,31 @@ SQL
 	sluice_ok reset "$TMP/p.yaml"
 }
 
+# A target schema the user may not use, then one it may not create tables in. The tables are
+# looked up, then created, together (one query, one transaction), which fails; done again one
+# by one, the error names the table and the reason, and the tables the user can create are there.
+case_target_schema_no_create() {
+	src_sql "$SDB" <<'SQL'
+CREATE SCHEMA walled AUTHORIZATION sluice;
+SET ROLE sluice;
+CREATE TABLE walled.w (id integer PRIMARY KEY);
+INSERT INTO walled.w VALUES (1);
+SQL
+	# owned by the superuser: no CREATE for sluice (and no table left by an earlier case)
+	dst_sql "$TDB" "DROP TABLE IF EXISTS public.t, public.other; CREATE SCHEMA walled"
+	pipeline_file "$TMP/p.yaml" "${NAME}_walled" "$SDB" "$TDB"
+	sluice run --once "$TMP/p.yaml"
+	expect_error "target schema without USAGE" 1 "looking up table walled.w" "permission denied for schema walled" "grant the target user USAGE"
+	dst_sql "$TDB" "GRANT USAGE ON SCHEMA walled TO sluice"
+	sluice run --once "$TMP/p.yaml"
+	expect_error "target schema without CREATE" 1 "creating table walled.w" "permission denied for schema walled" "USAGE and CREATE"
+	assert_eq "t" "$(dst_sql "$TDB" "SELECT to_regclass('public.other') IS NOT NULL")" \
+		"a table the user can create was created"
+	sluice_ok reset "$TMP/p.yaml"
+	src_sql "$SDB" "DROP SCHEMA walled CASCADE"
+	dst_sql "$TDB" "DROP SCHEMA walled CASCADE; DROP TABLE IF EXISTS public.t, public.other"
+}
+
 # check, table by table: one the user cannot read fails with the GRANT to run; one without a key
 # whose old rows are not logged is a warning with the ALTER; one with REPLICA IDENTITY FULL is ok
 case_check_tables() {
@@ -286,7 +311,8 @@ SQL
 
 for c in case_url_scheme case_connection_refused case_wrong_password case_missing_database \
 	case_wal_level_replica case_wal_level_replica_run_fix case_malformed_yaml case_unknown_key case_unset_variable \
-	case_no_replication_privilege case_command_line case_target_has_rows case_check_tables; do
+	case_no_replication_privilege case_command_line case_target_has_rows case_target_schema_no_create \
+	case_check_tables; do
 	run_case "$c"
 done
 

@@ -159,21 +159,42 @@ static const char pg_type_sql[] =
         "       format_type(t.oid, NULL)"
         "  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $1";
 
+static void pg_types_forget(pg_source *s)
+{
+	for (int i = 0; i < s->ntypes; i++)
+		PQclear(s->types[i].res);
+	free(s->types);
+	s->types = NULL;
+	s->ntypes = 0;
+}
+
+/* Type `oid`'s row of pg_type_sql, read on first use in a discovery (*res stays the memo's). */
+static int pg_type_row(pg_source *s, uint32_t oid, PGresult **res, sl_error *err)
+{
+	for (int i = 0; i < s->ntypes; i++)
+		if (s->types[i].oid == oid) {
+			*res = s->types[i].res;
+			return 0;
+		}
+	char oidbuf[16];
+	snprintf(oidbuf, sizeof oidbuf, "%u", oid);
+	const char *params[1] = {oidbuf};
+	SL_TRY(sl_pg_query(s->meta, pg_type_sql, 1, params, res, err));
+	s->types = sl_realloc(s->types, sizeof *s->types * (size_t)(s->ntypes + 1));
+	s->types[s->ntypes++] = (struct pg_type_memo){oid, *res};
+	return 0;
+}
+
 /* Add what type `oid` needs on a same-engine target (dependencies first). */
 static int pg_collect_requirements(pg_source *s, sl_table_def *t, uint32_t oid, int depth,
                                    sl_error *err)
 {
 	if (oid == 0 || depth > 8)
 		return 0;
-	char oidbuf[16];
-	snprintf(oidbuf, sizeof oidbuf, "%u", oid);
-	const char *params[1] = {oidbuf};
 	PGresult *res;
-	SL_TRY(sl_pg_query(s->meta, pg_type_sql, 1, params, &res, err));
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	SL_TRY(pg_type_row(s, oid, &res, err));
+	if (PQntuples(res) != 1)
 		return 0;
-	}
 	const char *nsp = PQgetvalue(res, 0, 0), *typname = PQgetvalue(res, 0, 1);
 	char typtype = PQgetvalue(res, 0, 2)[0], typcategory = PQgetvalue(res, 0, 3)[0];
 	uint32_t typelem = (uint32_t)strtoul(PQgetvalue(res, 0, 4), NULL, 10);
@@ -220,7 +241,8 @@ static int pg_collect_requirements(pg_source *s, sl_table_def *t, uint32_t oid, 
 		break;
 	case 'c': {
 		char *attrs = sl_strdup(PQgetisnull(res, 0, 13) ? "" : PQgetvalue(res, 0, 13));
-		for (char *tok = strtok(attrs, ","); tok; tok = strtok(NULL, ","))
+		char *save = NULL; /* strtok_r: the recursion tokenizes nested composites too */
+		for (char *tok = strtok_r(attrs, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 			if ((rc = pg_collect_requirements(s, t, (uint32_t)strtoul(tok, NULL, 10),
 			                                  depth + 1, err)) < 0)
 				break;
@@ -247,7 +269,6 @@ static int pg_collect_requirements(pg_source *s, sl_table_def *t, uint32_t oid, 
 out:
 	sl_buf_free(&ddl);
 	sl_buf_free(&qname);
-	PQclear(res);
 	return rc;
 }
 
@@ -383,6 +404,7 @@ static int pg_discover(sl_source *handle, sl_catalog *cat, sl_error *err)
 	}
 out:
 	PQclear(res);
+	pg_types_forget(s);
 	sl_pg_columns_free(cols, ncols);
 	sl_buf_free(&oids);
 	if (rc < 0)
@@ -737,6 +759,11 @@ static int pg_wait_running(pg_source *s, sl_error *err)
 /* `st`: when not NULL (the snapshot is complete), a table the publication lacks and that
  * cannot be added is left out with a warning if it is new to the pipeline (not loaded), so a
  * table created by another owner does not stop the stream of the others. */
+static int pg_strptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int pg_ensure_publication(pg_source *s, sl_catalog *cat, sl_state *st, sl_error *err)
 {
 	PGresult *res;
@@ -775,17 +802,21 @@ static int pg_ensure_publication(pg_source *s, sl_catalog *cat, sl_state *st, sl
 			        s->publication, cat->ntables);
 		goto out;
 	}
+	/* the tables it has, read in one query (sorted, "schema.name" as sl_qualify writes it) */
+	PGresult *in;
+	SL_TRY(sl_pg_query(s->meta,
+	                   "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname "
+	                   "= $1",
+	                   1, params, &in, err));
+	int nin = PQntuples(in);
+	char **has = sl_calloc((size_t)(nin ? nin : 1), sizeof *has);
+	for (int i = 0; i < nin; i++)
+		has[i] = sl_qualify(PQgetvalue(in, i, 0), PQgetvalue(in, i, 1));
+	PQclear(in);
+	qsort(has, (size_t)nin, sizeof *has, pg_strptr_cmp);
 	for (int i = 0; i < cat->ntables && rc == 0; i++) {
-		const char *p2[3] = {s->publication, cat->tables[i].schema, cat->tables[i].name};
-		rc = sl_pg_query(s->meta,
-		                 "SELECT 1 FROM pg_publication_tables WHERE pubname = $1 AND "
-		                 "schemaname = $2 AND tablename = $3",
-		                 3, p2, &res, err);
-		if (rc < 0)
-			break;
-		bool has = PQntuples(res) > 0;
-		PQclear(res);
-		if (has)
+		const char *key = cat->tables[i].qualified;
+		if (bsearch(&key, has, (size_t)nin, sizeof *has, pg_strptr_cmp))
 			continue;
 		sl_buf_reset(&sql);
 		sl_buf_puts(&sql, "ALTER PUBLICATION ");
@@ -825,6 +856,9 @@ static int pg_ensure_publication(pg_source *s, sl_catalog *cat, sl_state *st, sl
 	}
 	if (rc == 0 && (added > 0 || pending))
 		rc = pg_wait_running(s, err);
+	for (int i = 0; i < nin; i++)
+		free(has[i]);
+	free(has);
 out:
 	sl_buf_free(&sql);
 	return rc;

@@ -42,6 +42,13 @@ struct pg_source {
 	int block_size;
 	bool stream_text; /* a column needs the text protocol (set by the stream, kept) */
 	PGconn *bf;       /* backfill reads (pg_backfill_read), connected on first use */
+	/* during a discovery: each column type's catalog row, read once however many tables
+	 * use the type */
+	struct pg_type_memo {
+		uint32_t oid;
+		PGresult *res;
+	} * types;
+	int ntypes;
 };
 
 struct pg_reader {

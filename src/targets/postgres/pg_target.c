@@ -70,6 +70,10 @@ static void pgt_close(sl_target *handle)
 	for (int i = 0; i < t->ntables; i++)
 		pgt_table_free(&t->tables[i]);
 	free(t->tables);
+	free(t->pending);
+	for (int i = 0; i < t->nschemas; i++)
+		free(t->schemas[i]);
+	free(t->schemas);
 	PQfinish(t->meta);
 	free(t->schema);
 	free(t);
@@ -297,6 +301,26 @@ static void pgt_generated_columns(const sl_table_def *td, int after, sl_buf *sql
 	}
 }
 
+/* CREATE SCHEMA IF NOT EXISTS, once per schema in a batch of tables. */
+static int pgt_schema(pg_target *t, const char *schema, sl_error *err)
+{
+	for (int i = 0; t->batching && i < t->nschemas; i++)
+		if (strcmp(t->schemas[i], schema) == 0)
+			return 0;
+	sl_buf sql = {0};
+	sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
+	sl_pg_quote_ident(&sql, schema);
+	int rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err);
+	sl_buf_free(&sql);
+	if (rc < 0)
+		return sl_error_wrap(err, "target: creating schema \"%s\"", schema);
+	if (t->batching) {
+		t->schemas = sl_realloc(t->schemas, sizeof *t->schemas * (size_t)(t->nschemas + 1));
+		t->schemas[t->nschemas++] = sl_strdup(schema);
+	}
+	return 0;
+}
+
 /* An existing target table: sluice never overwrites rows it did not write; a table whose
  * load was cut short (`reload`) is emptied. */
 static int pgt_prepare_existing(pg_target *t, struct pg_target_table *tt, bool reload,
@@ -352,34 +376,41 @@ const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same
 
 /* CREATE TABLE for td: the source's own types from a PostgreSQL source (with its generated
  * columns), else the Arrow types' PostgreSQL forms; no primary key yet (finish_table). */
+/* Append table td's CREATE TABLE statement to sql. */
+static int pgt_create_sql(const sl_table_def *td, const struct pg_target_table *tt,
+                          bool same_engine, sl_buf *sql, sl_error *err)
+{
+	sl_buf_printf(sql, "CREATE TABLE %s (", tt->qualified);
+	for (int i = 0; i < td->nfields; i++) {
+		const sl_field *f = &td->fields[i];
+		char tbuf[256];
+		const char *type = pgt_column_type(td, f, same_engine, tbuf, sizeof tbuf, err);
+		if (type == NULL)
+			return err->code;
+		if (same_engine)
+			pgt_generated_columns(td, i, sql);
+		if (sql->data[sql->len - 1] != '(')
+			sl_buf_puts(sql, ", ");
+		sl_pg_quote_ident(sql, f->name);
+		sl_buf_printf(sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
+	}
+	if (same_engine)
+		pgt_generated_columns(td, td->nfields, sql);
+	sl_buf_puts(sql, ")");
+	return 0;
+}
+
 static int pgt_create(pg_target *t, const sl_table_def *td, const struct pg_target_table *tt,
                       bool same_engine, sl_error *err)
 {
 	sl_buf sql = {0};
-	int rc = 0;
-	sl_buf_printf(&sql, "CREATE TABLE %s (", tt->qualified);
-	for (int i = 0; i < td->nfields && rc == 0; i++) {
-		const sl_field *f = &td->fields[i];
-		char tbuf[256];
-		const char *type = pgt_column_type(td, f, same_engine, tbuf, sizeof tbuf, err);
-		if (type == NULL) {
-			rc = err->code;
-			break;
-		}
-		if (same_engine)
-			pgt_generated_columns(td, i, &sql);
-		if (sql.data[sql.len - 1] != '(')
-			sl_buf_puts(&sql, ", ");
-		sl_pg_quote_ident(&sql, f->name);
-		sl_buf_printf(&sql, " %s%s", type, f->nullable ? "" : " NOT NULL");
-	}
-	if (rc == 0) {
-		if (same_engine)
-			pgt_generated_columns(td, td->nfields, &sql);
-		sl_buf_puts(&sql, ")");
-		if ((rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0)
-			sl_error_wrap(err, "target: creating table %s.%s", tt->schema, tt->name);
-	}
+	int rc = pgt_create_sql(td, tt, same_engine, &sql, err);
+	if (rc == 0 && (rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err)) < 0)
+		sl_error_wrap(err, "target: creating table %s.%s%s", tt->schema, tt->name,
+		              rc == SL_ERR_PRIVILEGE
+		                      ? " (grant the target user USAGE and CREATE on "
+		                        "its schema, or create the table for it)"
+		                      : "");
 	sl_buf_free(&sql);
 	return rc;
 }
@@ -388,14 +419,9 @@ static int pgt_create(pg_target *t, const sl_table_def *td, const struct pg_targ
  * COPY straight into the table, or, for columns only text can carry, into a staging table
  * and from there by INSERT ... SELECT with casts. */
 static int pgt_plan_load(pg_target *t, const sl_table_def *td, struct pg_target_table *tt, int ti,
-                         const char *oid, sl_error *err)
+                         const sl_pg_column *cols, int ncols, sl_error *err)
 {
-	sl_pg_column *cols = NULL;
-	int ncols = 0, rc;
-	char lit[32];
-	snprintf(lit, sizeof lit, "{%s}", oid);
-	if ((rc = sl_pg_read_columns(t->meta, lit, &cols, &ncols, err)) < 0)
-		return rc;
+	int rc = 0;
 	tt->codecs = sl_calloc((size_t)td->nfields, sizeof *tt->codecs);
 	bool staged = false;
 	sl_buf stage = {0}, insert = {0}, select = {0}, collist = {0}, sql = {0};
@@ -467,6 +493,37 @@ static int pgt_plan_load(pg_target *t, const sl_table_def *td, struct pg_target_
 	sl_buf_free(&select);
 	sl_buf_free(&collist);
 	sl_buf_free(&sql);
+	return rc;
+}
+
+/* pgt_plan_load for tables `pend` (n of them), their columns read in one query. */
+static int pgt_plan_loads(pg_target *t, const sl_catalog *cat, const struct pgt_pending *pend,
+                          int n, sl_error *err)
+{
+	sl_buf lit = {0};
+	sl_buf_putc(&lit, '{');
+	for (int i = 0; i < n; i++)
+		sl_buf_printf(&lit, "%s%u", i ? "," : "", pend[i].oid);
+	sl_buf_putc(&lit, '}');
+	sl_pg_column *cols = NULL;
+	int ncols = 0;
+	int rc = sl_pg_read_columns(t->meta, sl_buf_cstr(&lit), &cols, &ncols, err);
+	sl_buf_free(&lit);
+	for (int i = 0; i < n && rc == 0; i++) {
+		/* the rows come ordered by table (attrelid), then column: the table's first */
+		int at = 0, hi = ncols, k;
+		while (at < hi) {
+			int mid = at + (hi - at) / 2;
+			if (cols[mid].relid < pend[i].oid)
+				at = mid + 1;
+			else
+				hi = mid;
+		}
+		for (k = at; k < ncols && cols[k].relid == pend[i].oid; k++)
+			;
+		int ti = pend[i].table;
+		rc = pgt_plan_load(t, &cat->tables[ti], &t->tables[ti], ti, cols + at, k - at, err);
+	}
 	sl_pg_columns_free(cols, ncols);
 	return rc;
 }
@@ -505,13 +562,13 @@ static int pgt_prepare(sl_target *handle, const sl_catalog *cat, int ti, bool re
 		                    td->qualified);
 	if (same_engine)
 		SL_TRY(pgt_requirements(t, td, err));
-	sl_buf sql = {0};
-	sl_buf_puts(&sql, "CREATE SCHEMA IF NOT EXISTS ");
-	sl_pg_quote_ident(&sql, tt->schema);
-	int rc = sl_pg_exec(t->meta, sl_buf_cstr(&sql), err);
-	sl_buf_free(&sql);
-	if (rc < 0)
-		return sl_error_wrap(err, "target: creating schema \"%s\"", tt->schema);
+	SL_TRY(pgt_schema(t, tt->schema, err));
+	if (t->batching) {
+		t->batch_cat = cat;
+		t->pending = sl_realloc(t->pending, sizeof *t->pending * (size_t)(t->npending + 1));
+		t->pending[t->npending++] = (struct pgt_pending){ti, reload, 0};
+		return 0;
+	}
 	char oid[16];
 	SL_TRY(pgt_oid(t, tt->qualified, oid, sizeof oid, err));
 	if (strcmp(oid, "0") != 0) {
@@ -520,7 +577,231 @@ static int pgt_prepare(sl_target *handle, const sl_catalog *cat, int ti, bool re
 		SL_TRY(pgt_create(t, td, tt, same_engine, err));
 		SL_TRY(pgt_oid(t, tt->qualified, oid, sizeof oid, err));
 	}
-	return pgt_plan_load(t, td, tt, ti, oid, err);
+	struct pgt_pending p = {ti, reload, (uint32_t)strtoul(oid, NULL, 10)};
+	return pgt_plan_loads(t, cat, &p, 1, err);
+}
+
+/* The oid of each pending table (0: none), in one query. */
+static int pgt_pending_oids(pg_target *t, sl_error *err)
+{
+	sl_buf names = {0};
+	sl_buf_putc(&names, '{');
+	for (int i = 0; i < t->npending; i++) {
+		if (i)
+			sl_buf_putc(&names, ',');
+		sl_buf_putc(&names, '"');
+		for (const char *c = t->tables[t->pending[i].table].qualified; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				sl_buf_putc(&names, '\\');
+			sl_buf_putc(&names, *c);
+		}
+		sl_buf_putc(&names, '"');
+	}
+	sl_buf_putc(&names, '}');
+	const char *params[1] = {sl_buf_cstr(&names)};
+	PGresult *res;
+	int rc = sl_pg_query(t->meta,
+	                     "SELECT coalesce(to_regclass(n)::oid, 0) FROM unnest($1::text[]) WITH "
+	                     "ORDINALITY AS u(n, i) ORDER BY i",
+	                     1, params, &res, err);
+	sl_buf_free(&names);
+	if (rc == 0) {
+		for (int i = 0; i < t->npending && i < PQntuples(res); i++)
+			t->pending[i].oid = (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		PQclear(res);
+		return 0;
+	}
+	/* one name the user may not look up (a schema without USAGE) fails them all: again one
+	 * by one, so the error names the table */
+	sl_error_clear(err);
+	for (int i = 0; i < t->npending; i++) {
+		const struct pg_target_table *tt = &t->tables[t->pending[i].table];
+		char oid[16];
+		rc = pgt_oid(t, tt->qualified, oid, sizeof oid, err);
+		if (rc < 0)
+			return sl_error_wrap(
+			        err, "target: looking up table %s.%s%s", tt->schema, tt->name,
+			        rc == SL_ERR_PRIVILEGE
+			                ? " (grant the target user USAGE on its schema)"
+			                : "");
+		t->pending[i].oid = (uint32_t)strtoul(oid, NULL, 10);
+	}
+	return sl_error_set(err, SL_ERR_INTERNAL,
+	                    "target: looking up %d table(s) together failed, and each on its own "
+	                    "did not",
+	                    t->npending);
+}
+
+/* Tables created together over this many connections (when there are this many or more
+ * to create, the extra connection is worth its set-up), and at most this many per transaction
+ * (each holds locks until its commit: thousands would exceed max_locks_per_transaction). */
+enum { PGT_CREATE_CONNS = 2, PGT_CREATE_SPLIT_MIN = 200, PGT_CREATE_PER_TXN = 250 };
+
+/* Run the CREATE TABLE statements of the pending tables without an oid: in transactions of
+ * PGT_CREATE_PER_TXN, over `nconn` connections at once. After a failure the rest of that
+ * connection's work is rolled back or skipped, and the tables still missing are created one by
+ * one, so an error names the table (and a passing failure only costs time, with a warning). */
+static int pgt_create_pending(pg_target *t, PGconn **conns, int nconn, sl_error *err)
+{
+	const sl_catalog *cat = t->batch_cat;
+	sl_buf sql[2] = {{0}, {0}};
+	int nnew = 0, rc = 0;
+	for (int i = 0; i < t->npending; i++)
+		nnew += t->pending[i].oid == 0;
+	int inblock[2] = {0, 0};
+	for (int i = 0, k = 0; i < t->npending && rc == 0; i++) {
+		if (t->pending[i].oid != 0)
+			continue;
+		int ti = t->pending[i].table;
+		const sl_table_def *td = &cat->tables[ti];
+		bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
+		int c = (k++ * nconn) / (nnew ? nnew : 1);
+		sl_buf *b = &sql[c];
+		if (inblock[c] == PGT_CREATE_PER_TXN) {
+			sl_buf_puts(b, "COMMIT;");
+			inblock[c] = 0;
+		}
+		if (inblock[c]++ == 0)
+			sl_buf_puts(b, "BEGIN; SET LOCAL synchronous_commit = off;");
+		if ((rc = pgt_create_sql(td, &t->tables[ti], same_engine, b, err)) < 0)
+			sl_error_wrap(err, "target: creating table %s.%s", t->tables[ti].schema,
+			              t->tables[ti].name);
+		sl_buf_putc(b, ';');
+	}
+	bool failed[2] = {false, false};
+	char msg[2][256] = {"", ""};
+	int sent = 0;
+	for (int c = 0; c < nconn && rc == 0; c++) {
+		if (inblock[c] == 0)
+			continue;
+		sl_buf_puts(&sql[c], "COMMIT");
+		if (!PQsendQuery(conns[c], sl_buf_cstr(&sql[c]))) {
+			failed[c] = true;
+			snprintf(msg[c], sizeof msg[c], "%s", PQerrorMessage(conns[c]));
+			msg[c][strcspn(msg[c], "\n")] = '\0';
+		} else {
+			sent = c + 1;
+		}
+	}
+	for (int c = 0; c < sent; c++) {
+		PGresult *res;
+		while ((res = PQgetResult(conns[c])) != NULL) {
+			if (PQresultStatus(res) != PGRES_COMMAND_OK && !failed[c]) {
+				failed[c] = true;
+				snprintf(msg[c], sizeof msg[c], "%s", PQresultErrorMessage(res));
+				msg[c][strcspn(msg[c], "\n")] = '\0';
+			}
+			PQclear(res);
+		}
+		if (failed[c] && PQtransactionStatus(conns[c]) != PQTRANS_IDLE)
+			sl_pg_exec(conns[c], "ROLLBACK", NULL);
+	}
+	sl_buf_free(&sql[0]);
+	sl_buf_free(&sql[1]);
+	if (rc < 0 || !(failed[0] || failed[1]))
+		return rc;
+	/* again, one table at a time (tables already made are found): a table that cannot be
+	 * created is named in the error */
+	char why[300];
+	snprintf(why, sizeof why, "%s", msg[0][0] ? msg[0] : msg[1]);
+	SL_TRY(pgt_pending_oids(t, err));
+	for (int i = 0; i < t->npending && rc == 0; i++) {
+		if (t->pending[i].oid != 0)
+			continue;
+		int ti = t->pending[i].table;
+		const sl_table_def *td = &cat->tables[ti];
+		rc = pgt_create(t, td, &t->tables[ti],
+		                td->engine && strcmp(td->engine, "postgres") == 0, err);
+	}
+	if (rc == 0)
+		sl_warn("target: creating %d table(s) together failed (%s); created one by one "
+		        "instead",
+		        nnew, why);
+	return rc;
+}
+
+static int pgt_prepare_pending(pg_target *t, sl_error *err)
+{
+	SL_TRY(pgt_pending_oids(t, err));
+	int nnew = 0;
+	for (int i = 0; i < t->npending; i++) {
+		struct pgt_pending *p = &t->pending[i];
+		if (p->oid != 0)
+			SL_TRY(pgt_prepare_existing(t, &t->tables[p->table], p->reload, err));
+		else
+			nnew++;
+	}
+	if (nnew > 0) {
+		PGconn *conns[PGT_CREATE_CONNS] = {t->meta, NULL};
+		int nconn = 1;
+		if (nnew >= PGT_CREATE_SPLIT_MIN &&
+		    sl_pg_connect(&t->cfg->target, "target", false, &conns[1], err) == 0)
+			nconn = 2;
+		sl_error_clear(err); /* without the second connection, one does it all */
+		int rc = pgt_create_pending(t, conns, nconn, err);
+		if (conns[1])
+			PQfinish(conns[1]);
+		SL_TRY(rc);
+		SL_TRY(pgt_pending_oids(t, err));
+		for (int i = 0; i < t->npending; i++)
+			if (t->pending[i].oid == 0)
+				return sl_error_set(err, SL_ERR_INTERNAL,
+				                    "target: table %s was created but is not there",
+				                    t->tables[t->pending[i].table].qualified);
+	}
+	return pgt_plan_loads(t, t->batch_cat, t->pending, t->npending, err);
+}
+
+/* Commit a transaction that writes its commit record and waits for it to be flushed, at the
+ * session's default synchronous_commit or `on` if that is weaker: every transaction committed
+ * before it on this server is then durable too (the WAL is flushed in order). */
+static int pgt_durable(PGconn *conn, sl_error *err)
+{
+	int rc = sl_pg_exec(conn,
+	                    "BEGIN; SET LOCAL synchronous_commit TO DEFAULT;"
+	                    " SELECT set_config('synchronous_commit', CASE WHEN"
+	                    " current_setting('synchronous_commit') IN ('off', 'local') THEN 'on'"
+	                    " ELSE current_setting('synchronous_commit') END, true),"
+	                    " txid_current(); COMMIT",
+	                    err);
+	if (rc < 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
+		sl_pg_exec(conn, "ROLLBACK", NULL);
+	return rc;
+}
+
+/* Many tables: their DDL commits without waiting for the disk, then one transaction that
+ * commits synchronously makes all of it durable (its commit record comes after theirs in the
+ * WAL, and a synchronous commit flushes the WAL up to it). */
+static int pgt_prepare_batch(sl_target *handle, bool begin, sl_error *err)
+{
+	pg_target *t = pg_target_of(handle);
+	if (begin) {
+		t->npending = 0;
+		SL_TRY(sl_pg_exec(t->meta, "SET synchronous_commit = off", err));
+		t->batching = true;
+		return 0;
+	}
+	t->batching = false;
+	int rc = 0;
+	if (t->npending > 0)
+		rc = pgt_prepare_pending(t, err);
+	free(t->pending);
+	t->pending = NULL;
+	t->npending = 0;
+	for (int i = 0; i < t->nschemas; i++)
+		free(t->schemas[i]);
+	free(t->schemas);
+	t->schemas = NULL;
+	t->nschemas = 0;
+	sl_error e = {0};
+	int drc = sl_pg_exec(t->meta, "RESET synchronous_commit", &e);
+	if (drc == 0)
+		drc = pgt_durable(t->meta, &e);
+	if (drc < 0 && rc == 0) {
+		*err = e;
+		rc = sl_error_wrap(err, "target: committing the tables' definitions");
+	}
+	return rc;
 }
 
 static int pgt_writer_open(sl_target *handle, sl_writer **out, sl_error *err)
@@ -644,6 +925,23 @@ static int pgt_finish_table(sl_writer *handle, const sl_catalog *cat, int ti, sl
 	if (rc < 0)
 		sl_error_wrap(err, "target: adding the primary key of %s.%s", tt->schema, tt->name);
 	sl_buf_free(&sql);
+	return rc;
+}
+
+/* Commits without waiting for the disk until pgt_writer_sync, whose synchronous commit flushes
+ * the WAL past all of them (see pgt_prepare_batch). */
+static int pgt_writer_defer(sl_writer *handle, sl_error *err)
+{
+	pg_writer *w = pg_writer_of(handle);
+	return sl_pg_exec(w->conn, "SET synchronous_commit = off", err);
+}
+
+static int pgt_writer_sync(sl_writer *handle, sl_error *err)
+{
+	pg_writer *w = pg_writer_of(handle);
+	int rc = pgt_durable(w->conn, err);
+	if (rc < 0)
+		sl_error_wrap(err, "target: making the loaded tables durable");
 	return rc;
 }
 
@@ -786,6 +1084,9 @@ const sl_target_ops sl_pg_target_ops = {
         .close = pgt_close,
         .check = pgt_check,
         .prepare = pgt_prepare,
+        .prepare_batch = pgt_prepare_batch,
+        .writer_defer = pgt_writer_defer,
+        .writer_sync = pgt_writer_sync,
         .table_name = pgt_table_name,
         .writer_open = pgt_writer_open,
         .load_begin = pgt_load_begin,

@@ -29,6 +29,19 @@ struct pg_target {
 	PGconn *meta;
 	struct pg_target_table *tables;
 	int ntables;
+	/* between prepare_batch(true) and (false): the tables to prepare, created (over two
+	 * connections when there are many) and planned at the end, their columns read in one
+	 * query; the schemas made so far */
+	bool batching;
+	const sl_catalog *batch_cat;
+	struct pgt_pending {
+		int table;
+		bool reload;
+		uint32_t oid; /* 0: not there yet */
+	} * pending;
+	int npending;
+	char **schemas;
+	int nschemas;
 };
 
 const char *pgt_schema_for(pg_target *t, const sl_table_def *td);
