@@ -51,6 +51,7 @@ struct db_target {
 	char *volume; /* /Volumes/<catalog>/<schema>/<volume>/ */
 	char *prefix; /* the volume path of this pipeline's files, ending in '/' */
 	char run[24];
+	bool swept; /* snapshot/ emptied of files an earlier run left (db_prepare) */
 	unsigned seq;
 	sl_pq_options pq;
 	struct db_table *tables;
@@ -504,9 +505,37 @@ static int db_check(sl_target *handle, sl_check_fn report, void *ctx)
 
 /* ---------------------------------------------------------------- prepare ---- */
 
+/* Files a run left when it stopped between putting and removing them (db_dir_list callback:
+ * deletes each file). */
+static int db_sweep_one(void *ctx, const char *path, bool dir, int64_t size, sl_error *err)
+{
+	(void)size;
+	if (dir)
+		return 0;
+	return db_file_delete(ctx, path, err) < 0 ? -1 : 0;
+}
+
+/* Chunk files an earlier run put and did not get to remove (it stopped between the two): their
+ * tables (or backfill slices) were not recorded as loaded, so they are loaded again. Once per
+ * target, before its first load: at the first prepare, or when change capture starts. */
+static int db_sweep_chunks(db_target *t, sl_error *err)
+{
+	if (t->swept)
+		return 0;
+	sl_buf p = {0};
+	sl_buf_printf(&p, "%ssnapshot", t->prefix);
+	int rc = db_dir_list(t->api, sl_buf_cstr(&p), db_sweep_one, t->api, err);
+	sl_buf_free(&p);
+	if (rc < 0)
+		return sl_error_wrap(err, "target volume: removing files an earlier run left");
+	t->swept = true;
+	return 0;
+}
+
 static int db_prepare(sl_target *handle, const sl_catalog *cat, int ti, bool reload, sl_error *err)
 {
 	db_target *t = db_target_of(handle);
+	SL_TRY(db_sweep_chunks(t, err)); /* no load runs before the first prepare */
 	SL_TRY(db_table_setup(t, cat, ti, err));
 	struct db_table *st = &t->tables[ti];
 	sl_buf q = {0};
@@ -896,15 +925,6 @@ static void dba_close(sl_applier *handle)
 	free(a);
 }
 
-/* Change files a run left when it stopped mid-group: that group is applied again. */
-static int dba_sweep_one(void *ctx, const char *path, bool dir, int64_t size, sl_error *err)
-{
-	(void)size;
-	if (dir)
-		return 0;
-	return db_file_delete(ctx, path, err) < 0 ? -1 : 0;
-}
-
 static int dba_open(sl_target *handle, const sl_catalog *cat, const char *epoch,
                     uint64_t converge_until, sl_applier **out, sl_durable *durable, sl_error *err)
 {
@@ -921,11 +941,14 @@ static int dba_open(sl_target *handle, const sl_catalog *cat, const char *epoch,
 	if (rc == 0) {
 		sl_buf p = {0};
 		sl_buf_printf(&p, "%schanges", t->prefix);
-		rc = db_dir_list(t->api, sl_buf_cstr(&p), dba_sweep_one, t->api, err);
+		/* change files of a group a run stopped in: that group is applied again */
+		rc = db_dir_list(t->api, sl_buf_cstr(&p), db_sweep_one, t->api, err);
 		sl_buf_free(&p);
 		if (rc > 0)
 			rc = 0; /* no such directory yet */
 	}
+	if (rc == 0)
+		rc = db_sweep_chunks(t, err); /* a backfill's, the last run stopped in */
 	if (rc < 0) {
 		dba_close(db_applier_handle(a));
 		return rc;
