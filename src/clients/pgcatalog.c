@@ -25,20 +25,20 @@ static const char sl_columns_sql[] =
                      "  CROSS JOIN LATERAL " SL_PG_BASE_TYPE_SQL(
                              "rt.typelem", "-1", "eb") "  LEFT JOIN pg_type et ON et.oid = eb.oid "
                                                        "AND rt.typcategory = 'A'"
-                                                       " WHERE a.attrelid = ANY($1::oid[]) AND "
+                                                       " WHERE %s AND "
                                                        "a.attnum > 0 AND NOT a.attisdropped"
                                                        " ORDER BY a.attrelid, a.attnum";
 
-int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
-                       sl_error *err)
+/* The columns query, selecting the relations by `where`. */
+static void sl_columns_query(PGconn *conn, const char *where, char *sql, size_t n)
 {
-	PGresult *res;
-	const char *params[1] = {oids_literal};
 	/* attgenerated exists from PostgreSQL 12 */
-	char sql[sizeof sl_columns_sql + 32];
-	snprintf(sql, sizeof sql, sl_columns_sql,
-	         PQserverVersion(conn) >= 120000 ? "a.attgenerated = 's'" : "false");
-	SL_TRY(sl_pg_query(conn, sql, 1, params, &res, err));
+	snprintf(sql, n, sl_columns_sql,
+	         PQserverVersion(conn) >= 120000 ? "a.attgenerated = 's'" : "false", where);
+}
+
+static void sl_columns_from(PGresult *res, sl_pg_column **cols, int *n)
+{
 	int rows = PQntuples(res);
 	sl_pg_column *c = sl_calloc((size_t)(rows ? rows : 1), sizeof *c);
 	for (int i = 0; i < rows; i++) {
@@ -63,6 +63,30 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 	PQclear(res);
 	*cols = c;
 	*n = rows;
+}
+
+int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
+                       sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {oids_literal};
+	char sql[sizeof sl_columns_sql + 64];
+	sl_columns_query(conn, "a.attrelid = ANY($1::oid[])", sql, sizeof sql);
+	SL_TRY(sl_pg_query(conn, sql, 1, params, &res, err));
+	sl_columns_from(res, cols, n);
+	return 0;
+}
+
+int sl_pg_read_relation_columns(PGconn *conn, bool *prepared, const char *qualified,
+                                sl_pg_column **cols, int *n, sl_error *err)
+{
+	PGresult *res;
+	const char *params[1] = {qualified};
+	char sql[sizeof sl_columns_sql + 64];
+	sl_columns_query(conn, "a.attrelid = to_regclass($1)", sql, sizeof sql);
+	SL_TRY(sl_pg_query_prepared(conn, "sl_relation_columns", prepared, sql, 1, params, &res,
+	                            err));
+	sl_columns_from(res, cols, n);
 	return 0;
 }
 

@@ -370,10 +370,9 @@ int sl_pg_exec(PGconn *conn, const char *sql, sl_error *err)
 	return rc;
 }
 
-int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
-                PGresult **res, sl_error *err)
+/* *res of `sql` if it succeeded; else err filled and *res cleared. */
+static int pg_checked(PGconn *conn, PGresult **res, const char *sql, sl_error *err)
 {
-	*res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(*res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		char what[160];
@@ -384,6 +383,26 @@ int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *p
 		return rc;
 	}
 	return 0;
+}
+
+int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                PGresult **res, sl_error *err)
+{
+	*res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	return pg_checked(conn, res, sql, err);
+}
+
+int sl_pg_query_prepared(PGconn *conn, const char *name, bool *prepared, const char *sql,
+                         int nparams, const char *const *params, PGresult **res, sl_error *err)
+{
+	if (!*prepared) {
+		*res = PQprepare(conn, name, sql, nparams, NULL);
+		SL_TRY(pg_checked(conn, res, sql, err));
+		PQclear(*res);
+		*prepared = true;
+	}
+	*res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+	return pg_checked(conn, res, sql, err);
 }
 
 int sl_pg_copy_out(PGconn *conn, const char *copy_sql, const sl_pg_codec *codecs, sl_batch **batch,

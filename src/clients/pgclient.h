@@ -45,6 +45,11 @@ int sl_pg_exec(PGconn *conn, const char *sql, sl_error *err);
 /* Run a query with text parameters; on success *res is the result (caller PQclear()s it). */
 int sl_pg_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
                 PGresult **res, sl_error *err);
+/* The same through the statement `name` prepared on conn, the first time (*prepared false).
+ * PostgreSQL plans it generically after a few runs when that costs no more, which saves the
+ * planning of a catalog query run once per table. */
+int sl_pg_query_prepared(PGconn *conn, const char *name, bool *prepared, const char *sql,
+                         int nparams, const char *const *params, PGresult **res, sl_error *err);
 /* Fill err from a failed result (SQLSTATE, privilege errors, retryable connection loss). */
 int sl_pg_result_error(PGconn *conn, const PGresult *res, const char *what, sl_error *err);
 

@@ -3,7 +3,8 @@
 # tables, PostgreSQL -> PostgreSQL, with apply.max_group_bytes 2MiB and a 4 MiB queue.
 #   A. one source transaction inserts 40 rows of ~1 KB into every table (~80 MB of changes);
 #   B. then 2,000 transactions in quick succession, each updating one table's rows;
-#   C. then one transaction with one small update in every table (many tables, tiny changes).
+#   C. then one transaction with one small update in every table (many tables, tiny changes);
+#   D. then one group of every kind of merge over tables that share a staging table (#24).
 # One `run --once` catches up with both. Checked: every table equals the source (one SQL digest
 # over all 2,000 tables on each side); the applier's own count of the capacity its pending
 # change buffers held at once (log line "pending changes held at most N bytes") stays under
@@ -27,6 +28,11 @@ DO \$\$ BEGIN
 		EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY, pad text)', 'm' || lpad(i::text, 4, '0'));
 	END LOOP;
 END \$\$;
+-- for part D: TOASTed values, and a third column to change without them
+CREATE TABLE w1 (id int PRIMARY KEY, big text, n int);
+CREATE TABLE w2 (id int PRIMARY KEY, big text, n int);
+INSERT INTO w1 SELECT g, (SELECT string_agg(md5((x * g)::text || 'w1'), '') FROM generate_series(1, 300) x), g FROM generate_series(1, 20) g;
+INSERT INTO w2 SELECT g, (SELECT string_agg(md5((x * g)::text || 'w2'), '') FROM generate_series(1, 300) x), g * 1000 FROM generate_series(1, 20) g;
 SQL
 BUDGET=$((2 << 20))
 PIPE=$TMP/many.yaml
@@ -89,6 +95,30 @@ DIGEST_SQL="SELECT md5(string_agg(t || ':' || n || ':' || h, ',' ORDER BY t)) FR
 SRC_DIGEST=$(src_sql "$SDB" <<<"$DIGEST_SQL")
 assert_eq "$SRC_DIGEST" "$(dst_sql "$TDB" <<<"$DIGEST_SQL")" "the $N target tables equal the source"
 assert_eq "$N" "$(dst_sql "$TDB" "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname ~ '^m[0-9]{4}$' AND relkind = 'r'")" "$N tables on the target"
+
+# Tables whose columns stage as the same types share a staging table, each table's changes a
+# batch of their own in it (#24): one group with every kind of merge over such tables, after
+# other tables' batches. A statement that read another batch's rows (the same row numbers, the
+# same types) would write them into the wrong table or fill values from the wrong row.
+log "D: one group of full updates, deletes, inserts, key changes and updates leaving a TOASTed value unchanged"
+src_sql "$SDB" <<SQL
+BEGIN;
+UPDATE m0010 SET pad = 'd' || id WHERE id <= 20;
+DELETE FROM m0013 WHERE id > 30;
+INSERT INTO m0014 VALUES (1000, 'new'), (1001, 'new');
+DELETE FROM m0015 WHERE id <= 2;
+UPDATE m0016 SET id = id + 100 WHERE id <= 3;
+UPDATE w1 SET n = n + 1 WHERE id <= 10;
+UPDATE w1 SET id = id + 100 WHERE id BETWEEN 11 AND 15;
+UPDATE w2 SET n = n + 7 WHERE id <= 5;
+UPDATE w2 SET id = id + 100 WHERE id > 12;
+COMMIT;
+SQL
+sluice_ok run --once "$PIPE"
+assert_eq "$(src_sql "$SDB" <<<"$DIGEST_SQL")" "$(dst_sql "$TDB" <<<"$DIGEST_SQL")" "after D, the $N target tables equal the source"
+W_SQL="SELECT md5(string_agg(x::text, '|' ORDER BY t, id)) FROM (SELECT 1 AS t, * FROM w1 UNION ALL SELECT 2, * FROM w2) x"
+assert_eq "$(src_sql "$SDB" "$W_SQL")" "$(dst_sql "$TDB" "$W_SQL")" "after D, w1 and w2 (updates and key changes leaving TOASTed values unchanged) equal the source"
+assert_eq "13 TOASTed" "$(dst_sql "$TDB" "SELECT count(*) || ' TOASTed' FROM (SELECT big FROM w1 WHERE id > 100 UNION ALL SELECT big FROM w2 WHERE id > 100) x WHERE length(big) = 9600")" "key changes kept the unchanged TOASTed values"
 
 HELD_BOUND=$((3 * BUDGET + 2 * (4 << 20)))
 # RSS: the queue and the budget with room for the target's buffers and the sanitizer's

@@ -2,8 +2,13 @@
  *
  * A group of source transactions becomes one target transaction. Per table, the collapsed
  * changes (at most one live row per key) are copied with COPY (FORMAT binary) into a temporary
- * staging table that has the table's columns plus the operation and the unchanged-column mask,
- * then merged with set-based statements:
+ * staging table, then merged with set-based statements. A stage holds the staged types of a
+ * table's columns (positional columns c1, c2, ...) after the batch number, the operation and
+ * the unchanged-column mask; tables whose columns stage as the same types share one, each
+ * COPY is a batch of its own, and every statement reads its batch only (by an index on the
+ * batch number). A session creates a stage per distinct list of types, not per table, and a
+ * stage is emptied once per transaction (ON COMMIT DELETE ROWS), not before each use. The
+ * merges:
  *   keyed:   DELETE ... USING stage WHERE op = 'D';
  *            INSERT ... SELECT FROM stage ... ON CONFLICT (key) DO UPDATE (full images);
  *            UPDATE ... FROM stage (images with unchanged TOAST columns: those keep the
@@ -29,12 +34,20 @@
 
 #define PGA_COPY_SLICE (1u << 20)
 
+/* A staging table: its types, and whether it exists in the session. */
+struct pga_stage {
+	char *types;         /* the staged types, comma-separated */
+	bool exists;         /* created (and not undone by a rollback) */
+	bool created_in_txn; /* a rollback of the open transaction undoes it */
+};
+
 struct pga_table {
 	sl_shape *shape;
 	char *qualified; /* "schema"."name" */
 	char *display;   /* schema.name for messages */
-	char stage[48];
-	bool stage_dirty; /* used earlier in this transaction: empty it first */
+	int stage_ix;    /* into pg_applier.stages */
+	char stage[32];  /* its name */
+	int64_t batch;   /* the batch the table's last changes were staged as */
 	sl_pg_codec *codecs;
 	char *copy_sql, *del_sql, *ups_sql, *upd_sql, *ins_sql, *kdel_sql, *fill_sql;
 	char *lost_sql; /* staged partial images whose row the target lacks (pga_check_lost) */
@@ -52,6 +65,10 @@ struct pg_applier {
 	uint64_t converge_until; /* see apply_open */
 	bool in_txn;
 	struct pga_table *tables;
+	struct pga_stage *stages;
+	int nstages;
+	int64_t batch;                    /* the last batch number staged in the session */
+	bool cols_prepared, key_prepared; /* statements prepared on conn */
 	sl_buf out;
 };
 
@@ -143,6 +160,9 @@ void pga_close(sl_applier *handle)
 	for (int i = 0; a->tables && i < a->cat->ntables; i++)
 		pga_table_clear(&a->tables[i]);
 	free(a->tables);
+	for (int i = 0; i < a->nstages; i++)
+		free(a->stages[i].types);
+	free(a->stages);
 	if (a->cancel)
 		PQfreeCancel(a->cancel);
 	if (a->conn)
@@ -207,6 +227,11 @@ void pga_rollback(sl_applier *handle)
 		sl_pg_exec(a->conn, "ROLLBACK", &e);
 	}
 	a->in_txn = false;
+	for (int i = 0; i < a->nstages; i++) {
+		if (a->stages[i].created_in_txn)
+			a->stages[i].exists = false;
+		a->stages[i].created_in_txn = false;
+	}
 }
 
 /* ---------------------------------------------------------------- schema ---- */
@@ -308,20 +333,24 @@ static bool pga_same_shape(const sl_shape *a, const sl_shape *b)
 static int pga_read_cols(pg_applier *a, struct pga_table *tt, sl_pg_column **cols, int *n,
                          sl_error *err)
 {
-	PGresult *res;
+	SL_TRY(sl_pg_read_relation_columns(a->conn, &a->cols_prepared, tt->qualified, cols, n,
+	                                   err));
+	if (*n > 0)
+		return 0;
+	PGresult *res; /* no columns, or no table? */
 	const char *params[1] = {tt->qualified};
-	SL_TRY(sl_pg_query(a->conn, "SELECT to_regclass($1)::oid", 1, params, &res, err));
-	if (PQgetisnull(res, 0, 0)) {
-		PQclear(res);
+	SL_TRY(sl_pg_query(a->conn, "SELECT to_regclass($1) IS NULL", 1, params, &res, err));
+	bool missing = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (missing) {
+		sl_pg_columns_free(*cols, *n);
+		*cols = NULL;
 		return sl_error_set(err, SL_ERR_STATE,
 		                    "target table %s is missing (was it dropped?); drop the "
 		                    "pipeline's target tables and run sluice reset to start over",
 		                    tt->display);
 	}
-	char lit[32];
-	snprintf(lit, sizeof lit, "{%s}", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return sl_pg_read_columns(a->conn, lit, cols, n, err);
+	return 0;
 }
 
 /* A type name without its modifiers: "timestamp(3) with time zone" -> "timestamp with time
@@ -352,12 +381,11 @@ static bool pga_same_base(const char *a, const char *b)
 
 /* Bring the target table's columns in line with the shape (inside the transaction). */
 static int pga_evolve(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
-                      const sl_shape *shape, bool *changed, sl_error *err)
+                      const sl_shape *shape, const sl_pg_column *cols, int ncols, bool *changed,
+                      sl_error *err)
 {
-	sl_pg_column *cols = NULL;
-	int ncols = 0, rc = 0;
+	int rc = 0;
 	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
-	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
 	sl_buf sql = {0};
 	for (int i = 0; i < shape->nfields && rc == 0; i++) {
 		const sl_field *f = &shape->fields[i];
@@ -457,7 +485,6 @@ static int pga_evolve(pg_applier *a, struct pga_table *tt, const sl_table_def *t
 		}
 	}
 	sl_buf_free(&sql);
-	sl_pg_columns_free(cols, ncols);
 	return rc;
 }
 
@@ -495,16 +522,15 @@ struct pga_parts {
 static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
 {
 	sl_buf b = {0};
-	sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_op = 'D'", tt->qualified,
-	              tt->stage);
+	sl_buf_printf(&b, "DELETE FROM %s t USING %s s WHERE s._sl_b = $1 AND s._sl_op = 'D'",
+	              tt->qualified, tt->stage);
 	pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
 	tt->del_sql = sl_strdup(sl_buf_cstr(&b));
 
 	sl_buf_reset(&b);
 	sl_buf_printf(&b,
-	              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_op "
-	              "NOT IN "
-	              "('D', 'K') AND s._sl_u IS NULL ORDER BY ",
+	              "INSERT INTO %s AS t (%s) SELECT %s FROM %s s WHERE s._sl_b = $1 AND "
+	              "s._sl_op NOT IN ('D', 'K') AND s._sl_u IS NULL ORDER BY ",
 	              tt->qualified, p->collist, p->sel, tt->stage);
 	/* in key order: the index and the heap are visited in order (about twice
 	 * as fast as arrival order for a large group) */
@@ -524,17 +550,16 @@ static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
 		const char *cast = p->staged[i] == 't'   ? "::text"
 		                   : p->staged[i] == 'a' ? "::text[]"
 		                                         : "";
+		sl_buf_printf(&fset, "c%d = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.", i + 1,
+		              i + 1);
 		sl_pg_quote_ident(&fset, f->name);
-		sl_buf_printf(&fset, " = CASE WHEN substr(s._sl_u, %d, 1) = '1' THEN t.", i + 1);
-		sl_pg_quote_ident(&fset, f->name);
-		sl_buf_printf(&fset, "%s ELSE s.", cast);
-		sl_pg_quote_ident(&fset, f->name);
-		sl_buf_puts(&fset, " END, ");
+		sl_buf_printf(&fset, "%s ELSE s.c%d END, ", cast, i + 1);
 	}
 	sl_buf fb = {0};
 	sl_buf_printf(&fb,
-	              "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_op = "
-	              "'M' AND s._sl_u IS NOT NULL AND o._sl_seq = s._sl_pair",
+	              "UPDATE %s s SET %s_sl_u = NULL FROM %s o, %s t WHERE s._sl_b = $1 AND "
+	              "o._sl_b = $1 AND s._sl_op = 'M' AND s._sl_u IS NOT NULL AND o._sl_seq = "
+	              "s._sl_pair",
 	              tt->stage, sl_buf_cstr(&fset), tt->stage, tt->qualified);
 	pga_key_match(&fb, p->shape, p->key, p->nkey, p->oexprs);
 	tt->fill_sql = sl_strdup(sl_buf_cstr(&fb));
@@ -566,8 +591,8 @@ static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
 	if (uset.len) {
 		sl_buf_reset(&b);
 		sl_buf_printf(&b,
-		              "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_op = 'U' "
-		              "AND s._sl_u IS NOT NULL",
+		              "UPDATE %s t SET %s%s FROM %s s WHERE s._sl_b = $1 AND "
+		              "s._sl_op = 'U' AND s._sl_u IS NOT NULL",
 		              tt->qualified, sl_buf_cstr(&uset), p->dropped[0] ? p->dropped : "",
 		              tt->stage);
 		pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
@@ -577,8 +602,9 @@ static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
 	 * mask; an update's row is looked for by key */
 	sl_buf_reset(&b);
 	sl_buf_printf(&b,
-	              "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_u IS NOT NULL AND "
-	              "(s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS (SELECT FROM %s t WHERE "
+	              "SELECT s._sl_seq, s._sl_op FROM %s s WHERE s._sl_b = $1 AND s._sl_u IS "
+	              "NOT NULL AND (s._sl_op = 'M' OR s._sl_op = 'U' AND NOT EXISTS (SELECT FROM "
+	              "%s t WHERE "
 	              "true",
 	              tt->stage, tt->qualified);
 	pga_key_match(&b, p->shape, p->key, p->nkey, p->exprs);
@@ -593,7 +619,9 @@ static void pga_plan_keyed(struct pga_table *tt, const struct pga_parts *p)
 static void pga_plan_keyless(struct pga_table *tt, const struct pga_parts *p)
 {
 	sl_buf b = {0};
-	sl_buf_printf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s._sl_op <> 'D'",
+	sl_buf_printf(&b,
+	              "INSERT INTO %s (%s) SELECT %s FROM %s s WHERE s._sl_b = $1 AND s._sl_op "
+	              "<> 'D'",
 	              tt->qualified, p->collist, p->sel, tt->stage);
 	tt->ins_sql = sl_strdup(sl_buf_cstr(&b));
 	/* one target row per staged old image; duplicates count */
@@ -607,7 +635,8 @@ static void pga_plan_keyless(struct pga_table *tt, const struct pga_parts *p)
 	              "DELETE FROM %s WHERE ctid IN (SELECT x.ctid FROM (SELECT "
 	              "t.ctid, ROW(%s)::text AS r, row_number() OVER (PARTITION BY "
 	              "ROW(%s)::text) AS n FROM %s t) x JOIN (SELECT ROW(%s)::text AS "
-	              "r, count(*) AS c FROM %s s WHERE s._sl_op = 'D' GROUP BY 1) y "
+	              "r, count(*) AS c FROM %s s WHERE s._sl_b = $1 AND s._sl_op = 'D' GROUP "
+	              "BY 1) y "
 	              "ON x.r = y.r AND x.n <= y.c)",
 	              tt->qualified, sl_buf_cstr(&trow), sl_buf_cstr(&trow), tt->qualified, p->sel,
 	              tt->stage);
@@ -616,26 +645,51 @@ static void pga_plan_keyless(struct pga_table *tt, const struct pga_parts *p)
 	sl_buf_free(&b);
 }
 
-static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td, int ti,
-                    sl_error *err)
+/* The stage for the column definitions `types` (", c1 <type>, c2 <type> ..."): its number
+ * in a->stages, added when no table has used it yet. */
+static int pga_stage_find(pg_applier *a, const char *types)
+{
+	for (int i = 0; i < a->nstages; i++)
+		if (strcmp(a->stages[i].types, types) == 0)
+			return i;
+	a->stages = sl_realloc(a->stages, (size_t)(a->nstages + 1) * sizeof *a->stages);
+	a->stages[a->nstages] = (struct pga_stage){.types = sl_strdup(types)};
+	return a->nstages++;
+}
+
+/* Create table tt's stage if the session does not have it (inside the transaction). */
+static int pga_stage_ensure(pg_applier *a, const struct pga_table *tt, sl_error *err)
+{
+	struct pga_stage *st = &a->stages[tt->stage_ix];
+	if (st->exists)
+		return 0;
+	SL_TRY(pga_begin(a, err));
+	sl_buf ddl = {0};
+	sl_buf_printf(&ddl,
+	              "DROP TABLE IF EXISTS pg_temp.%s; CREATE TEMP TABLE %s (_sl_b bigint, "
+	              "_sl_op \"char\", _sl_u text, _sl_seq bigint, _sl_pair bigint%s) ON COMMIT "
+	              "DELETE ROWS; CREATE INDEX ON %s (_sl_b)",
+	              tt->stage, tt->stage, st->types, tt->stage);
+	int rc = sl_pg_exec(a->conn, sl_buf_cstr(&ddl), err);
+	sl_buf_free(&ddl);
+	if (rc < 0)
+		return sl_error_wrap(err, "target: creating a staging table for %s", tt->display);
+	st->exists = st->created_in_txn = true;
+	return 0;
+}
+
+static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
+                    const sl_pg_column *cols, int ncols, sl_error *err)
 {
 	const sl_shape *shape = tt->shape;
-	int n = shape->nfields;
-	sl_pg_column *cols = NULL;
-	int ncols = 0, rc = 0;
-	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
+	int n = shape->nfields, rc = 0;
 	free(tt->codecs);
 	tt->codecs = sl_calloc((size_t)(n ? n : 1), sizeof *tt->codecs);
-	/* each field of the stage row as the target type, read as s.col and as o.col */
+	/* each field of the stage row as the target type, read as s.cN and as o.cN */
 	char **exprs = sl_calloc((size_t)(n ? n : 1), sizeof *exprs);
 	char **oexprs = sl_calloc((size_t)(n ? n : 1), sizeof *oexprs);
 	char *staged = sl_calloc((size_t)(n ? n : 1), 1); /* 't' text, 'a' text[], 0 typed */
-	sl_buf stage = {0}, collist = {0}, sel = {0}, b = {0};
-	snprintf(tt->stage, sizeof tt->stage, "sluice_cdc_%d", ti);
-	sl_buf_printf(&stage,
-	              "DROP TABLE IF EXISTS pg_temp.%s; CREATE TEMP TABLE %s (_sl_op \"char\", "
-	              "_sl_u text, _sl_seq bigint, _sl_pair bigint",
-	              tt->stage, tt->stage);
+	sl_buf types = {0}, collist = {0}, sel = {0}, b = {0};
 	for (int i = 0; i < n && rc == 0; i++) {
 		const sl_field *f = &shape->fields[i];
 		const sl_pg_column *col = pga_find_col(cols, ncols, f->name);
@@ -644,20 +698,21 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 			                  tt->display, f->name);
 			break;
 		}
-		sl_buf_reset(&b);
-		sl_buf_puts(&b, "s.");
-		sl_pg_quote_ident(&b, f->name);
-		sl_buf_puts(&stage, ", ");
-		sl_pg_quote_ident(&stage, f->name);
+		char sref[24], oref[24];
+		snprintf(sref, sizeof sref, "s.c%d", i + 1);
+		snprintf(oref, sizeof oref, "o.c%d", i + 1);
+		sl_buf_printf(&types, ", c%d", i + 1);
 		if (i) {
 			sl_buf_puts(&collist, ", ");
 			sl_buf_puts(&sel, ", ");
 		}
 		sl_pg_quote_ident(&collist, f->name);
+		sl_buf_reset(&b);
 		if (sl_pg_target_codec(f, &col->ti, &tt->codecs[i])) {
 			/* the type under any domain: a delete's row is NULL in its other columns,
 			 * which a NOT NULL domain would refuse (the target column checks it) */
-			sl_buf_printf(&stage, " %s", col->base_format_type);
+			sl_buf_printf(&types, " %s", col->base_format_type);
+			sl_buf_puts(&b, sref);
 		} else {
 			bool text_list = f->type == SL_TYPE_LIST && f->child &&
 			                 f->child->type == SL_TYPE_UTF8;
@@ -671,23 +726,20 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 				        col->format_type);
 				break;
 			}
-			sl_buf_puts(&stage, text_list ? " text[]" : " text");
+			sl_buf_puts(&types, text_list ? " text[]" : " text");
 			staged[i] = text_list ? 'a' : 't';
 			tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 			tt->codecs[i].elem_kind = SL_PG_TEXT;
 			tt->codecs[i].elem_oid = 25;
-			sl_buf_reset(&b);
-			pgt_cast_expr(a->tgt, &b, "s.", f, col);
+			pgt_cast_expr(a->tgt, &b, sref, f, col);
 		}
 		exprs[i] = sl_strdup(sl_buf_cstr(&b));
 		sl_buf_puts(&sel, exprs[i]);
 		sl_buf_reset(&b);
-		if (staged[i]) {
-			pgt_cast_expr(a->tgt, &b, "o.", f, col);
-		} else {
-			sl_buf_puts(&b, "o.");
-			sl_pg_quote_ident(&b, f->name);
-		}
+		if (staged[i])
+			pgt_cast_expr(a->tgt, &b, oref, f, col);
+		else
+			sl_buf_puts(&b, oref);
 		oexprs[i] = sl_strdup(sl_buf_cstr(&b));
 	}
 	int *key = sl_calloc((size_t)n + 1, sizeof *key);
@@ -698,12 +750,8 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 		                  "source table %s no longer has its key column %s", td->qualified,
 		                  missing);
 	if (rc == 0) {
-		sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
-		rc = pga_begin(a, err);
-		if (rc == 0)
-			rc = sl_pg_exec(a->conn, sl_buf_cstr(&stage), err);
-	}
-	if (rc == 0) {
+		tt->stage_ix = pga_stage_find(a, sl_buf_cstr(&types));
+		snprintf(tt->stage, sizeof tt->stage, "sluice_cdc_%d", tt->stage_ix);
 		/* target columns the source no longer sends: NULL on update */
 		sl_buf dropped = {0};
 		for (int k = 0; k < ncols; k++) {
@@ -716,10 +764,7 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 		}
 		pga_free_statements(tt);
 		sl_buf_reset(&b);
-		sl_buf_printf(
-		        &b,
-		        "COPY %s (_sl_op, _sl_u, _sl_seq, _sl_pair, %s) FROM STDIN (FORMAT binary)",
-		        tt->stage, sl_buf_cstr(&collist));
+		sl_buf_printf(&b, "COPY %s FROM STDIN (FORMAT binary)", tt->stage);
 		tt->copy_sql = sl_strdup(sl_buf_cstr(&b));
 		struct pga_parts parts = {
 		        .shape = shape,
@@ -738,7 +783,6 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 		else
 			pga_plan_keyless(tt, &parts);
 		sl_buf_free(&dropped);
-		tt->stage_dirty = false;
 	}
 	for (int i = 0; i < n; i++)
 		free(oexprs[i]);
@@ -753,26 +797,19 @@ static int pga_plan(pg_applier *a, struct pga_table *tt, const sl_table_def *td,
 	free(oexprs);
 	free(staged);
 	free(key);
-	sl_buf_free(&stage);
+	sl_buf_free(&types);
 	sl_buf_free(&collist);
 	sl_buf_free(&sel);
 	sl_buf_free(&b);
-	sl_pg_columns_free(cols, ncols);
 	return rc;
 }
 
 /* Columns the source renamed (sl_field.renamed_from) are renamed on the target, values kept;
  * one renamed already is left as it is. */
-static int pga_renames(pg_applier *a, struct pga_table *tt, const sl_shape *shape, sl_error *err)
+static int pga_renames(pg_applier *a, struct pga_table *tt, const sl_shape *shape,
+                       const sl_pg_column *cols, int ncols, bool *changed, sl_error *err)
 {
-	bool any = false;
-	for (int i = 0; i < shape->nfields; i++)
-		any |= shape->fields[i].renamed_from != NULL;
-	if (!any)
-		return 0;
-	sl_pg_column *cols = NULL;
-	int ncols = 0, rc = 0;
-	SL_TRY(pga_read_cols(a, tt, &cols, &ncols, err));
+	int rc = 0;
 	sl_buf sql = {0};
 	for (int i = 0; i < shape->nfields && rc == 0; i++) {
 		const sl_field *f = &shape->fields[i];
@@ -796,9 +833,9 @@ static int pga_renames(pg_applier *a, struct pga_table *tt, const sl_shape *shap
 		if (rc == 0 && (rc = sl_pg_exec(a->conn, sl_buf_cstr(&sql), err)) < 0)
 			sl_error_wrap(err, "target: renaming column %s of %s", f->renamed_from,
 			              tt->display);
+		*changed = true;
 	}
 	sl_buf_free(&sql);
-	sl_pg_columns_free(cols, ncols);
 	return rc;
 }
 
@@ -825,8 +862,8 @@ static int pga_rekey(pg_applier *a, struct pga_table *tt, const sl_table_def *td
 	PGresult *res = NULL;
 	int rc = pga_begin(a, err);
 	if (rc == 0)
-		rc = sl_pg_query(
-		        a->conn,
+		rc = sl_pg_query_prepared(
+		        a->conn, "sl_primary_key", &a->key_prepared,
 		        "SELECT c.conname, array_to_string(ARRAY(SELECT a.attname FROM "
 		        "unnest(c.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON "
 		        "a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o), E'\\n') "
@@ -886,15 +923,36 @@ int pga_shape(sl_applier *handle, int t, sl_shape *shape, bool *stale, sl_error 
 		sl_buf_free(&q);
 		tt->display = sl_qualify(schema, td->name);
 	}
-	bool changed = false;
+	/* the target table's columns, read again after DDL changed them */
+	sl_pg_column *cols = NULL;
+	int ncols = 0;
+	bool renamed = false, changed = false;
 	a->stale = false;
-	SL_TRY(pga_renames(a, tt, shape, err));
-	SL_TRY(pga_evolve(a, tt, td, shape, &changed, err));
-	SL_TRY(pga_rekey(a, tt, td, shape, err));
-	*stale = a->stale;
-	sl_shape_unref(tt->shape);
-	tt->shape = sl_shape_ref(shape);
-	return pga_plan(a, tt, td, t, err);
+	int rc = pga_read_cols(a, tt, &cols, &ncols, err);
+	if (rc == 0)
+		rc = pga_renames(a, tt, shape, cols, ncols, &renamed, err);
+	if (rc == 0 && renamed) {
+		sl_pg_columns_free(cols, ncols);
+		cols = NULL;
+		rc = pga_read_cols(a, tt, &cols, &ncols, err);
+	}
+	if (rc == 0)
+		rc = pga_evolve(a, tt, td, shape, cols, ncols, &changed, err);
+	if (rc == 0 && changed) {
+		sl_pg_columns_free(cols, ncols);
+		cols = NULL;
+		rc = pga_read_cols(a, tt, &cols, &ncols, err);
+	}
+	if (rc == 0)
+		rc = pga_rekey(a, tt, td, shape, err);
+	if (rc == 0) {
+		*stale = a->stale;
+		sl_shape_unref(tt->shape);
+		tt->shape = sl_shape_ref(shape);
+		rc = pga_plan(a, tt, td, cols, ncols, err);
+	}
+	sl_pg_columns_free(cols, ncols);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- changes ---- */
@@ -907,19 +965,14 @@ static void pga_be64(uint8_t *p, uint64_t v)
 	}
 }
 
-static int pga_run(pg_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
-{
-	int rc = sl_pg_exec(a->conn, sql, err);
-	if (rc < 0)
-		sl_error_wrap(err, "target: applying changes to %s", tt->display);
-	return rc;
-}
-
-/* Run a statement; *rows = the rows it affected. */
+/* Run a statement on table tt's staged batch ($1); *rows = the rows it affected. */
 static int pga_run_count(pg_applier *a, const char *sql, const struct pga_table *tt, int64_t *rows,
                          sl_error *err)
 {
-	PGresult *res = PQexec(a->conn, sql);
+	char batch[24];
+	snprintf(batch, sizeof batch, "%" PRId64, tt->batch);
+	const char *params[1] = {batch};
+	PGresult *res = PQexecParams(a->conn, sql, 1, NULL, params, NULL, NULL, 0);
 	int rc = 0;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		rc = sl_pg_result_error(a->conn, res, "applying changes", err);
@@ -931,6 +984,12 @@ static int pga_run_count(pg_applier *a, const char *sql, const struct pga_table 
 	return rc;
 }
 
+static int pga_run(pg_applier *a, const char *sql, const struct pga_table *tt, sl_error *err)
+{
+	int64_t rows;
+	return pga_run_count(a, sql, tt, &rows, err);
+}
+
 /* Some updates that left columns unchanged (TOAST), or key changes that did, found no row on
  * the target to take those values from. Within the convergence window (see apply_open) the
  * row may legitimately be gone already; after it, the target has diverged: stop, naming the
@@ -939,7 +998,10 @@ static int pga_check_lost(pg_applier *a, const struct pga_table *tt, const sl_ch
                           sl_error *err)
 {
 	PGresult *res;
-	SL_TRY(sl_pg_query(a->conn, tt->lost_sql, 0, NULL, &res, err));
+	char batch[24];
+	snprintf(batch, sizeof batch, "%" PRId64, tt->batch);
+	const char *params[1] = {batch};
+	SL_TRY(sl_pg_query(a->conn, tt->lost_sql, 1, params, &res, err));
 	int n = PQntuples(res), bad = -1;
 	for (int i = 0; i < n && bad < 0; i++) {
 		int64_t r = strtoll(PQgetvalue(res, i, 0), NULL, 10);
@@ -980,7 +1042,7 @@ struct pga_counts {
 	int64_t ndel, nfull, npart, nmove, nmpart;
 };
 
-/* Copy the live rows of c into its table's stage (emptied first when used before). */
+/* Copy the live rows of c into its table's stage, as a new batch. */
 static int pga_stage(pg_applier *a, const sl_changes *c, const uint8_t *dead, struct pga_counts *k,
                      sl_error *err)
 {
@@ -989,14 +1051,10 @@ static int pga_stage(pg_applier *a, const sl_changes *c, const uint8_t *dead, st
 		return sl_error_set(err, SL_ERR_INTERNAL, "target: changes to %s before its shape",
 		                    a->cat->tables[c->table].qualified);
 	SL_TRY(pga_begin(a, err));
-	if (tt->stage_dirty) {
-		sl_buf q = {0};
-		sl_buf_printf(&q, "TRUNCATE %s", tt->stage);
-		int rc = sl_pg_exec(a->conn, sl_buf_cstr(&q), err);
-		sl_buf_free(&q);
-		SL_TRY(rc);
-	}
-	tt->stage_dirty = true;
+	SL_TRY(pga_stage_ensure(a, tt, err));
+	tt->batch = ++a->batch;
+	uint8_t bbe[8];
+	pga_be64(bbe, (uint64_t)tt->batch);
 	int n = c->shape->nfields;
 	memset(k, 0, sizeof *k);
 	char *mask = sl_malloc((size_t)n + 1);
@@ -1009,7 +1067,8 @@ static int pga_stage(pg_applier *a, const sl_changes *c, const uint8_t *dead, st
 		if (dead && ((dead[r >> 3] >> (r & 7)) & 1))
 			continue;
 		char op = sl_changes_op(c, r);
-		sl_pgcopy_put_count(out, n + 4);
+		sl_pgcopy_put_count(out, n + 5);
+		sl_pgcopy_put_field(out, bbe, 8);
 		sl_pgcopy_put_field(out, &op, 1);
 		bool any = false;
 		for (int i = 0; i < n; i++) {
@@ -1133,7 +1192,8 @@ static int pga_chain_select(pg_applier *a, const struct pga_table *tt, const sl_
 			SL_TRY(pga_staged(tt, fk->parent_cols[i], &e, err));
 			sl_buf_printf(b, "%s%s", i ? ", " : "", e);
 		}
-		sl_buf_printf(b, " FROM pg_temp.%s s WHERE s._sl_op = 'D'", tt->stage);
+		sl_buf_printf(b, " FROM pg_temp.%s s WHERE s._sl_b = $1 AND s._sl_op = 'D'",
+		              tt->stage);
 		return 0;
 	}
 	const sl_foreign_key *up = s->chain[k - 1];
@@ -1180,8 +1240,9 @@ static int pga_step_sql(pg_applier *a, const struct pga_table *tt, const sl_fk_s
 				SL_TRY(pga_staged(tt, s->from[i], &e, err));
 				sl_buf_printf(b, ", %s AS v%d", e, i);
 			}
-			sl_buf_printf(b, " FROM pg_temp.%s s WHERE s._sl_op = '%c') %c", tt->stage,
-			              side ? 'U' : 'K', side ? 'n' : 'o');
+			sl_buf_printf(
+			        b, " FROM pg_temp.%s s WHERE s._sl_b = $1 AND s._sl_op = '%c') %c",
+			        tt->stage, side ? 'U' : 'K', side ? 'n' : 'o');
 		}
 		sl_buf_puts(b, " WHERE n.id = o.id");
 		for (int i = 0; i < fk->ncols; i++) {
@@ -1252,7 +1313,9 @@ int pga_truncate(sl_applier *handle, int t, uint64_t version, sl_error *err)
 	SL_TRY(pga_begin(a, err));
 	sl_buf q = {0};
 	sl_buf_printf(&q, "TRUNCATE %s", tt->qualified);
-	int rc = pga_run(a, sl_buf_cstr(&q), tt, err);
+	int rc = sl_pg_exec(a->conn, sl_buf_cstr(&q), err);
+	if (rc < 0)
+		sl_error_wrap(err, "target: applying changes to %s", tt->display);
 	sl_buf_free(&q);
 	if (rc == 0)
 		sl_info("target: %s truncated (TRUNCATE on the source)", tt->display);
@@ -1281,7 +1344,10 @@ int pga_commit(sl_applier *handle, const sl_msg *commit, sl_error *err)
 	PQclear(res);
 	int rc = sl_pg_exec(a->conn, "COMMIT", err);
 	a->in_txn = false;
-	for (int i = 0; i < a->cat->ntables; i++)
-		a->tables[i].stage_dirty = false;
+	for (int i = 0; i < a->nstages; i++) {
+		if (rc < 0 && a->stages[i].created_in_txn)
+			a->stages[i].exists = false; /* rolled back with the rest */
+		a->stages[i].created_in_txn = false;
+	}
 	return rc;
 }

@@ -246,7 +246,7 @@ int pgt_requirements(pg_target *t, const sl_table_def *td, sl_error *err)
 }
 
 /* The INSERT expression turning a staged text value back into the target type. */
-void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+void pgt_cast_expr(pg_target *t, sl_buf *b, const char *ref, const sl_field *f,
                    const sl_pg_column *col)
 {
 	if (col->ti.typtype == 'r' && f->ext_name && strcmp(f->ext_name, "arrow.json") == 0) {
@@ -264,9 +264,7 @@ void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *
 			PQclear(res);
 		}
 		sl_buf v = {0};
-		sl_buf_puts(&v, prefix);
-		sl_pg_quote_ident(&v, f->name);
-		sl_buf_puts(&v, "::jsonb");
+		sl_buf_printf(&v, "%s::jsonb", ref);
 		const char *j = sl_buf_cstr(&v);
 		sl_buf_printf(
 		        b,
@@ -279,9 +277,7 @@ void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *
 		sl_buf_free(&v);
 		return;
 	}
-	sl_buf_puts(b, prefix);
-	sl_pg_quote_ident(b, f->name);
-	sl_buf_printf(b, "::%s", col->format_type);
+	sl_buf_printf(b, "%s::%s", ref, col->format_type);
 }
 
 /* The source's generated columns placed after `after` replicated fields, as generated columns
@@ -468,7 +464,10 @@ static int pgt_plan_load(pg_target *t, const sl_table_def *td, struct pg_target_
 		tt->codecs[i].kind = text_list ? SL_PG_ARRAY : SL_PG_TEXT;
 		tt->codecs[i].elem_kind = SL_PG_TEXT;
 		tt->codecs[i].elem_oid = 25;
-		pgt_cast_expr(t, &select, "", f, col);
+		sl_buf ref = {0};
+		sl_pg_quote_ident(&ref, f->name);
+		pgt_cast_expr(t, &select, sl_buf_cstr(&ref), f, col);
+		sl_buf_free(&ref);
 	}
 	sl_buf_puts(&stage, ") ON COMMIT DELETE ROWS");
 	if (rc == 0) {

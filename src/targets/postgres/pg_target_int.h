@@ -51,9 +51,9 @@ const char *pgt_schema_for(pg_target *t, const sl_table_def *td);
 const char *pgt_column_type(const sl_table_def *td, const sl_field *f, bool same_engine, char *buf,
                             size_t n, sl_error *err);
 int pgt_requirements(pg_target *t, const sl_table_def *td, sl_error *err);
-/* `prefix`"col" cast from its staged text to the column's type (a range from the snapshot's JSON
- * object, anything else by ::type). */
-void pgt_cast_expr(pg_target *t, sl_buf *b, const char *prefix, const sl_field *f,
+/* The staged text `ref` (a column reference, quoted as needed) cast to the type of column col,
+ * field f's target (a range from the snapshot's JSON object, anything else by ::type). */
+void pgt_cast_expr(pg_target *t, sl_buf *b, const char *ref, const sl_field *f,
                    const sl_pg_column *col);
 
 /* pg_apply.c */
