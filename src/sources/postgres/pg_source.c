@@ -1104,6 +1104,24 @@ out:
 	return rc;
 }
 
+/* A reader's transaction holds a lock on each table it read (and on its indexes) until it
+ * ends, and the server's lock table has room for max_locks_per_transaction x max_connections
+ * in all (6,400 by default): after this many chunks the reader begins a new transaction on the
+ * same snapshot, so a snapshot of 10,000 tables does not run out of shared memory. */
+#define PG_READS_PER_TXN 64
+
+/* Begin the reader's transaction: on the exported snapshot when there is one. */
+static int pg_reader_begin(pg_reader *r, sl_error *err)
+{
+	r->reads = 0;
+	SL_TRY(sl_pg_exec(r->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err));
+	if (r->src->snapshot_name[0] == '\0')
+		return 0;
+	char sql[128];
+	snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", r->src->snapshot_name);
+	return sl_pg_exec(r->conn, sql, err);
+}
+
 static int pg_reader_open(sl_source *handle, sl_reader **out, sl_error *err)
 {
 	pg_source *s = pg_source_of(handle);
@@ -1111,12 +1129,7 @@ static int pg_reader_open(sl_source *handle, sl_reader **out, sl_error *err)
 	r->src = s;
 	int rc = sl_pg_connect(&s->cfg->source, "source", false, &r->conn, err);
 	if (rc == 0)
-		rc = sl_pg_exec(r->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-	if (rc == 0 && s->snapshot_name[0]) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", s->snapshot_name);
-		rc = sl_pg_exec(r->conn, sql, err);
-	}
+		rc = pg_reader_begin(r, err);
 	if (rc < 0) {
 		if (r->conn)
 			PQfinish(r->conn);
@@ -1162,6 +1175,14 @@ static int pg_read_chunk(sl_reader *handle, const sl_catalog *cat, const sl_chun
 	pg_reader *r = pg_reader_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	struct pg_table *pt = t->priv;
+	if (r->reads++ == PG_READS_PER_TXN) {
+		int rc = sl_pg_exec(r->conn, "COMMIT", err);
+		if (rc == 0)
+			rc = pg_reader_begin(r, err);
+		if (rc < 0)
+			return sl_error_wrap(err, "source: a new transaction on the snapshot");
+		r->reads = 1;
+	}
 	sl_buf sql = {0};
 	sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)",
 	              pt->select_list, chunk->relation, chunk->where ? " WHERE " : "",

@@ -55,6 +55,7 @@ struct pg_reader {
 	pg_source *src;
 	PGconn *conn;
 	PGcancel *cancel; /* for reader_cancel from another thread */
+	int reads;        /* chunks read in the open transaction */
 };
 
 /* Wait up to `seconds` while another session holds replication slot `slot` (a previous run

@@ -6,10 +6,11 @@
  * table's columns (positional columns c1, c2, ...) after the batch number, the operation and
  * the unchanged-column mask; tables whose columns stage as the same types share one, each
  * COPY is a batch of its own, and every statement reads its batch only (by an index on the
- * batch number). A session creates a stage per distinct list of types, not per table, and a
- * stage is emptied once per transaction (ON COMMIT DELETE ROWS), not before each use. The
- * merges:
- *   keyed:   DELETE ... USING stage WHERE op = 'D';
+ * batch number and the row number: the statements that join a batch to itself by row number
+ * would otherwise run a nested loop over the batch per row, since temp tables have no
+ * statistics and the planner takes a batch for a sliver of the table). A session creates a stage
+ * per distinct list of types, not per table, and a stage is emptied once per transaction (ON COMMIT
+ * DELETE ROWS), not before each use. The merges: keyed:   DELETE ... USING stage WHERE op = 'D';
  *            INSERT ... SELECT FROM stage ... ON CONFLICT (key) DO UPDATE (full images);
  *            UPDATE ... FROM stage (images with unchanged TOAST columns: those keep the
  *            target's value).
@@ -668,7 +669,7 @@ static int pga_stage_ensure(pg_applier *a, const struct pga_table *tt, sl_error 
 	sl_buf_printf(&ddl,
 	              "DROP TABLE IF EXISTS pg_temp.%s; CREATE TEMP TABLE %s (_sl_b bigint, "
 	              "_sl_op \"char\", _sl_u text, _sl_seq bigint, _sl_pair bigint%s) ON COMMIT "
-	              "DELETE ROWS; CREATE INDEX ON %s (_sl_b)",
+	              "DELETE ROWS; CREATE INDEX ON %s (_sl_b, _sl_seq)",
 	              tt->stage, tt->stage, st->types, tt->stage);
 	int rc = sl_pg_exec(a->conn, sl_buf_cstr(&ddl), err);
 	sl_buf_free(&ddl);

@@ -1000,24 +1000,27 @@ static int pgt_digest(sl_target *handle, const sl_catalog *cat, int ti, sl_diges
 	bool same_engine = td->engine && strcmp(td->engine, "postgres") == 0;
 	sl_buf q = {0}, sql = {0};
 	sl_pg_quote_qualified(&q, pgt_schema_for(t, td), td->name);
-	const char *params[1] = {sl_buf_cstr(&q)};
-	PGresult *res;
-	int rc = sl_pg_query(t->meta, "SELECT to_regclass($1)::oid", 1, params, &res, err);
-	if (rc < 0)
-		goto out0;
-	if (PQgetisnull(res, 0, 0)) {
-		PQclear(res);
-		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist",
-		                  pgt_schema_for(t, td), td->name);
-		goto out0;
-	}
-	char lit[32];
-	snprintf(lit, sizeof lit, "{%s}", PQgetvalue(res, 0, 0));
-	PQclear(res);
 	sl_pg_column *cols = NULL, *picked = sl_calloc((size_t)td->nfields, sizeof *picked);
 	int ncols = 0;
-	if ((rc = sl_pg_read_columns(t->meta, lit, &cols, &ncols, err)) < 0)
+	/* one table after another: a prepared statement saves planning it each time */
+	int rc = sl_pg_read_relation_columns(t->meta, &t->meta_cols_prepared, sl_buf_cstr(&q),
+	                                     &cols, &ncols, err);
+	if (rc < 0)
 		goto out;
+	if (ncols == 0) {
+		const char *params[1] = {sl_buf_cstr(&q)};
+		PGresult *res;
+		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1) IS NULL", 1, params, &res,
+		                      err)) < 0)
+			goto out;
+		bool missing = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+		if (missing) {
+			rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist",
+			                  pgt_schema_for(t, td), td->name);
+			goto out;
+		}
+	}
 	for (int i = 0; i < td->nfields; i++) {
 		int k = 0;
 		while (k < ncols && strcmp(cols[k].name, td->fields[i].name) != 0)
@@ -1068,7 +1071,6 @@ out1:
 out:
 	free(picked);
 	sl_pg_columns_free(cols, ncols);
-out0:
 	sl_buf_free(&q);
 	sl_buf_free(&sql);
 	return rc;

@@ -27,6 +27,7 @@ struct pg_target {
 	const sl_config *cfg;
 	char *schema; /* target.schema: every table lands there; NULL: its source schema */
 	PGconn *meta;
+	bool meta_cols_prepared; /* sl_pg_read_relation_columns's statement, on meta */
 	struct pg_target_table *tables;
 	int ntables;
 	/* between prepare_batch(true) and (false): the tables to prepare, created (over two
