@@ -448,6 +448,12 @@ static bool seg_column_ok(const sl_column *c, const sl_field *f)
 	if (c->validity.len < (len + 7) / 8)
 		return false;
 	int w = sl_type_value_width(f);
+	/* a fixed-width column has no offsets and no child: a reader that finds them would
+	 * follow them */
+	if ((f->type == SL_TYPE_BOOL || w > 0) && (c->offsets.len != 0 || c->child != NULL))
+		return false;
+	if (f->type != SL_TYPE_LIST && c->child != NULL)
+		return false;
 	if (f->type == SL_TYPE_BOOL)
 		return c->values.len >= (len + 7) / 8;
 	if (w > 0)
