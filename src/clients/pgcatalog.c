@@ -78,16 +78,29 @@ int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **co
 }
 
 int sl_pg_read_relation_columns(PGconn *conn, bool *prepared, const char *qualified,
-                                sl_pg_column **cols, int *n, sl_error *err)
+                                sl_pg_column **cols, int *n, bool *missing, sl_error *err)
 {
 	PGresult *res;
 	const char *params[1] = {qualified};
 	char sql[sizeof sl_columns_sql + 64];
+	*missing = false;
 	sl_columns_query(conn, "a.attrelid = to_regclass($1)", sql, sizeof sql);
 	SL_TRY(sl_pg_query_prepared(conn, "sl_relation_columns", prepared, sql, 1, params, &res,
 	                            err));
 	sl_columns_from(res, cols, n);
-	return 0;
+	if (*n > 0)
+		return 0;
+	/* no columns, or no relation? */
+	int rc = sl_pg_query(conn, "SELECT to_regclass($1) IS NULL", 1, params, &res, err);
+	if (rc == 0) {
+		*missing = PQgetvalue(res, 0, 0)[0] == 't';
+		PQclear(res);
+	}
+	if (rc < 0 || *missing) {
+		sl_pg_columns_free(*cols, *n);
+		*cols = NULL;
+	}
+	return rc;
 }
 
 void sl_pg_columns_free(sl_pg_column *cols, int n)

@@ -37,11 +37,11 @@ typedef struct sl_pg_column {
  * then attnum. *cols is a new array (free with sl_pg_columns_free). */
 int sl_pg_read_columns(PGconn *conn, const char *oids_literal, sl_pg_column **cols, int *n,
                        sl_error *err);
-/* The columns of the relation named `qualified` ("schema"."name"; none when there is no such
- * relation), through a statement prepared on conn the first time (*prepared false): for a
- * caller reading one relation at a time, many times. */
+/* The columns of the relation named `qualified` ("schema"."name"), through a statement
+ * prepared on conn the first time (*prepared false): for a caller reading one relation at a
+ * time, many times. *missing: there is no such relation (*cols NULL). */
 int sl_pg_read_relation_columns(PGconn *conn, bool *prepared, const char *qualified,
-                                sl_pg_column **cols, int *n, sl_error *err);
+                                sl_pg_column **cols, int *n, bool *missing, sl_error *err);
 void sl_pg_columns_free(sl_pg_column *cols, int n);
 
 /* Map the columns of one relation for reading: fills fields/codecs/how (arrays of n) and the

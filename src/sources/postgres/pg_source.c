@@ -1175,14 +1175,14 @@ static int pg_read_chunk(sl_reader *handle, const sl_catalog *cat, const sl_chun
 	pg_reader *r = pg_reader_of(handle);
 	const sl_table_def *t = &cat->tables[chunk->table];
 	struct pg_table *pt = t->priv;
-	if (r->reads++ == PG_READS_PER_TXN) {
+	if (r->reads == PG_READS_PER_TXN) {
 		int rc = sl_pg_exec(r->conn, "COMMIT", err);
 		if (rc == 0)
 			rc = pg_reader_begin(r, err);
 		if (rc < 0)
 			return sl_error_wrap(err, "source: a new transaction on the snapshot");
-		r->reads = 1;
 	}
+	r->reads++;
 	sl_buf sql = {0};
 	sl_buf_printf(&sql, "COPY (SELECT %s FROM %s%s%s) TO STDOUT (FORMAT binary)",
 	              pt->select_list, chunk->relation, chunk->where ? " WHERE " : "",

@@ -334,23 +334,14 @@ static bool pga_same_shape(const sl_shape *a, const sl_shape *b)
 static int pga_read_cols(pg_applier *a, struct pga_table *tt, sl_pg_column **cols, int *n,
                          sl_error *err)
 {
+	bool missing;
 	SL_TRY(sl_pg_read_relation_columns(a->conn, &a->cols_prepared, tt->qualified, cols, n,
-	                                   err));
-	if (*n > 0)
-		return 0;
-	PGresult *res; /* no columns, or no table? */
-	const char *params[1] = {tt->qualified};
-	SL_TRY(sl_pg_query(a->conn, "SELECT to_regclass($1) IS NULL", 1, params, &res, err));
-	bool missing = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	if (missing) {
-		sl_pg_columns_free(*cols, *n);
-		*cols = NULL;
+	                                   &missing, err));
+	if (missing)
 		return sl_error_set(err, SL_ERR_STATE,
 		                    "target table %s is missing (was it dropped?); drop the "
 		                    "pipeline's target tables and run sluice reset to start over",
 		                    tt->display);
-	}
 	return 0;
 }
 

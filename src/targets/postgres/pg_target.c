@@ -1003,23 +1003,15 @@ static int pgt_digest(sl_target *handle, const sl_catalog *cat, int ti, sl_diges
 	sl_pg_column *cols = NULL, *picked = sl_calloc((size_t)td->nfields, sizeof *picked);
 	int ncols = 0;
 	/* one table after another: a prepared statement saves planning it each time */
+	bool missing;
 	int rc = sl_pg_read_relation_columns(t->meta, &t->meta_cols_prepared, sl_buf_cstr(&q),
-	                                     &cols, &ncols, err);
+	                                     &cols, &ncols, &missing, err);
 	if (rc < 0)
 		goto out;
-	if (ncols == 0) {
-		const char *params[1] = {sl_buf_cstr(&q)};
-		PGresult *res;
-		if ((rc = sl_pg_query(t->meta, "SELECT to_regclass($1) IS NULL", 1, params, &res,
-		                      err)) < 0)
-			goto out;
-		bool missing = PQgetvalue(res, 0, 0)[0] == 't';
-		PQclear(res);
-		if (missing) {
-			rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist",
-			                  pgt_schema_for(t, td), td->name);
-			goto out;
-		}
+	if (missing) {
+		rc = sl_error_set(err, SL_ERR_MISMATCH, "target table %s.%s does not exist",
+		                  pgt_schema_for(t, td), td->name);
+		goto out;
 	}
 	for (int i = 0; i < td->nfields; i++) {
 		int k = 0;
